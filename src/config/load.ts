@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { configSchema, type Config } from './schema.js';
+import { ConfigError, formatIssues } from './errors.js';
+
+/** Parse and validate a config text. `file` only names the source in errors. */
+export function parseConfig(text: string, file = '<config>'): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(file, ['(top level): must be a mapping with station, storage, auth and connectors']);
+  }
+  const result = configSchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(file, formatIssues(configSchema, result.error.issues, data));
+  }
+  return result.data;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  file: string;
+  /** storage.dir resolved against the working directory. */
+  storageDir: string;
+  dbFile: string;
+}
+
+export function loadConfig(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [code === 'ENOENT' ? 'file not found (give --config PATH)' : `cannot read: ${(err as Error).message}`]);
+  }
+  const config = parseConfig(text, file);
+  const storageDir = resolve(config.storage.dir);
+  return { config, file, storageDir, dbFile: resolve(storageDir, 'evsed.db') };
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { intBetween, listenAddress, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
+import { simHardwareSchema } from '../sim/config.js';
+import { gpioHardwareSchema } from '../hal/gpio/config.js';
+import { meterConfigSchema } from '../meter/config.js';
+import { ocppConfigSchema } from '../ocpp/config.js';
+import { mqttConfigSchema } from '../telemetry/config.js';
+import { tariffConfigSchema } from '../billing/config.js';
+
+/**
+ * The station config file. Key names are the public contract with installers: rename nothing,
+ * add keys with defaults. Every object is strict: a typo is an error, never silently ignored.
+ */
+
+const stationSchema = z.strictObject({
+  id: nonEmptyString('the charge point identity, e.g. CP-001').regex(/^[A-Za-z0-9._:-]{1,48}$/, {
+    error: 'must be 1-48 characters of letters, digits, . _ : - (it becomes the last path segment of the OCPP URL)',
+  }),
+  vendor: nonEmptyString().max(20, { error: 'must be at most 20 characters (OCPP chargePointVendor)' }),
+  model: nonEmptyString().max(20, { error: 'must be at most 20 characters (OCPP chargePointModel)' }),
+  serialNumber: z.string().max(25, { error: 'must be at most 25 characters (OCPP chargePointSerialNumber)' }).optional(),
+  firmwareVersion: z.string().max(50).optional(),
+});
+
+const storageSchema = z.strictObject({
+  dir: nonEmptyString('a directory path, e.g. ./data or /var/lib/evsed'),
+  /** Meter samples kept per session (for curves, time-of-use and recovery), seconds between them. */
+  sampleIntervalS: intBetween(1, 3600).default(10),
+  /** Samples are committed in batches to spare the SD card; start/stop are always committed at once. */
+  flushIntervalS: intBetween(1, 3600).default(60),
+});
+
+const tagSchema = z.strictObject({
+  idTag: z.string().min(1, { error: 'must be the tag id printed by the reader' }).max(20, { error: 'must be at most 20 characters (OCPP IdToken)' }),
+  name: z.string().max(80).optional(),
+  enabled: z.boolean().default(true),
+});
+
+const authSchema = z.strictObject({
+  mode: oneOf(['free', 'local', 'ocpp'] as const),
+  /** Tags accepted in `local` mode (and names shown in reports in any mode). */
+  tags: z.array(tagSchema).default([]),
+  /** The idTag recorded for sessions started in `free` mode. */
+  freeIdTag: z.string().max(20).default('FREE'),
+});
+
+const apiSchema = z.strictObject({
+  listen: listenAddress,
+  /** Bearer token required on every request when set. */
+  token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+});
+
+const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHardwareSchema], {
+  error: 'driver must be one of sim | gpio',
+});
+
+const connectorSchema = z.strictObject({
+  id: intBetween(1, 8),
+  maxCurrentA: intBetween(6, 80),
+  phases: z.union([z.literal(1), z.literal(3)], { error: 'must be 1 or 3' }),
+  hardware: hardwareSchema,
+  meter: meterConfigSchema,
+  /** After the offer is withdrawn, how long to wait for the EV to go to B before opening under load (IEC: 6 s). */
+  stopTimeoutS: numberBetween(1, 20).default(6),
+});
+export type ConnectorConfig = z.infer<typeof connectorSchema>;
+
+const logSchema = z.strictObject({
+  level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).default('info'),
+  /** pretty = human-readable lines; json = one JSON object per line (journald). auto = pretty on a terminal. */
+  format: oneOf(['auto', 'pretty', 'json'] as const).default('auto'),
+});
+
+const clockSchema = z.strictObject({
+  /** auto: trust the system clock once systemd-timesyncd has synchronised; always/never to override. */
+  trust: oneOf(['auto', 'always', 'never'] as const).default('auto'),
+});
+
+export const configSchema = z
+  .strictObject({
+    station: stationSchema,
+    storage: storageSchema,
+    auth: authSchema,
+    api: apiSchema.default({ listen: '127.0.0.1:8080' }),
+    connectors: z.array(connectorSchema).min(1, { error: 'must list at least one connector' }),
+    log: logSchema.default({ level: 'info', format: 'auto' }),
+    clock: clockSchema.default({ trust: 'auto' }),
+    ocpp: ocppConfigSchema.optional(),
+    mqtt: mqttConfigSchema.optional(),
+    tariff: tariffConfigSchema.optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<number>();
+    cfg.connectors.forEach((c, i) => {
+      if (seen.has(c.id)) {
+        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
+      }
+      seen.add(c.id);
+    });
+    if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
+    }
+    if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,117 @@
+/**
+ * The hardware abstraction: what the station logic needs from the board and the meter.
+ * Drivers (src/sim, src/hal/gpio, src/meter/modbus) implement these; nothing above this
+ * layer knows about sysfs, PWM chips or Modbus frames.
+ */
+
+/** IEC 61851-1 pilot states as seen at the EVSE's CP sense circuit. */
+export type PilotState = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+
+/**
+ * What the EVSE drives onto the pilot line.
+ * - `x1`: steady +12 V, no PWM: no current offered (this is "PWM off"; never 0 % duty).
+ * - `pwm`: 1 kHz PWM with the given duty (per mille, 80..970) encoding the current offer.
+ * - `f`: steady -12 V (state F: EVSE not available, used briefly after faults and to wake EVs).
+ */
+export type PilotOutput = { mode: 'x1' } | { mode: 'pwm'; dutyPermille: number } | { mode: 'f' };
+
+export interface PilotReading {
+  state: PilotState;
+  /** false when the negative half of the PWM does not reach about -12 V (missing/shorted EV diode). */
+  diodeOk: boolean;
+}
+
+export interface ControlPilot {
+  setOutput(output: PilotOutput): void;
+  read(): PilotReading;
+  /** Called on every (debounced) change of the pilot reading. */
+  onChange(listener: (reading: PilotReading) => void): void;
+}
+
+export interface Contactor {
+  /** Command the contactor. Must take effect synchronously in the driver (no awaiting I/O before the pin is set). */
+  set(closed: boolean): void;
+  /** Last commanded state. */
+  commanded(): boolean;
+  /** Auxiliary (mirror) contact reading when wired, else undefined. */
+  feedback(): boolean | undefined;
+  onFeedback(listener: (closed: boolean) => void): void;
+}
+
+export interface CableLock {
+  lock(): Promise<void>;
+  unlock(): Promise<void>;
+  isLocked(): boolean | undefined;
+}
+
+/** Fault inputs the hardware reports. The state machine treats any active fault as "open now". */
+export type FaultKind =
+  | 'rcd' // residual current (RCD / RDC-DD 6 mA DC) tripped
+  | 'diode' // EV diode missing/shorted
+  | 'overcurrent'
+  | 'welded' // contactor feedback closed while commanded open
+  | 'contactor' // contactor failed to close (feedback open while commanded closed)
+  | 'pilot' // pilot state E/F or an unreadable pilot
+  | 'meter' // meter lost while required for charging
+  | 'overtemperature'
+  | 'stall' // control loop stalled
+  | 'other';
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'rcd', 'diode', 'overcurrent', 'welded', 'contactor', 'pilot', 'meter', 'overtemperature', 'stall', 'other',
+];
+
+export interface FaultInputs {
+  /** Faults currently asserted by the hardware inputs. */
+  active(): ReadonlySet<FaultKind>;
+  onChange(listener: (kind: FaultKind, active: boolean) => void): void;
+}
+
+/** The board side of one connector. */
+export interface ConnectorHardware {
+  pilot: ControlPilot;
+  contactor: Contactor;
+  lock?: CableLock;
+  faults: FaultInputs;
+  /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
+  safe(): void;
+  close(): Promise<void>;
+}
+
+/** One complete reading of the meter. Energy is the meter's own register, in integer Wh. */
+export interface MeterSnapshot {
+  /** Total active import energy register (Wh, integer). Billing uses only this. */
+  energyImportWh: number;
+  /** Total active export register when the meter has one. */
+  energyExportWh?: number;
+  /** Total active power (W), import positive. */
+  powerW: number;
+  /** Per-phase values; index 0 = L1. Length = phases the meter measures. */
+  voltageV: number[];
+  currentA: number[];
+  powerPhaseW: number[];
+  frequencyHz?: number;
+  /** Monotonic milliseconds when the reading was taken (performance.now() domain). */
+  monoMs: number;
+}
+
+export type MeterHealth = 'ok' | 'degraded' | 'offline';
+
+export interface MeterStatus {
+  health: MeterHealth;
+  /** Consecutive failed polls. */
+  failures: number;
+  /** Counters since start. */
+  okReads: number;
+  failedReads: number;
+  rejectedReads: number;
+  lastError?: string;
+  /** Monotonic ms of the last good snapshot. */
+  lastOkMonoMs?: number;
+}
+
+export interface Meter {
+  /** Read a fresh snapshot from the device. Rejects on any failure (timeout, CRC, exception...). */
+  read(): Promise<MeterSnapshot>;
+  close(): Promise<void>;
+}

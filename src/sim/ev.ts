@@ -1,0 +1,149 @@
+import { EventEmitter } from 'node:events';
+import type { PilotOutput, PilotState } from '../hal/types.js';
+import { currentForDuty } from '../evse/pwm.js';
+import type { SimEvConfig } from './config.js';
+
+/**
+ * A simulated EV at the end of the cable. It sees the pilot output and the contactor, and
+ * decides its pilot state (A/B/C) and the current it draws, like an on-board charger:
+ * - plugged and asking to charge: state C once a PWM offer is present, else B;
+ * - offer withdrawn (X1) while in C: it goes to B after `reactionMs` (or never, `ignoreStop`);
+ * - it draws min(offer, its own max) per phase while the contactor is closed in C;
+ * - with a battery model it tapers above `taperAbovePercent` and goes to B when full.
+ */
+export class SimEv extends EventEmitter {
+  plugged = false;
+  /** The driver wants to charge (S2 closed when allowed). */
+  wantsCharge = false;
+  /** Test knob: an EV that ignores the withdrawn offer and stays in C (forces the 6 s open). */
+  ignoreStop = false;
+  /** Test knob: an EV whose diode is missing or shorted. */
+  diodeFault = false;
+  /** Test knob: the EV draws more than offered (A), for overcurrent tests. */
+  overdrawA = 0;
+  reactionMs = 200;
+  socPercent: number | null;
+  private energyIntoBatteryWh = 0;
+  private state: PilotState = 'A';
+  private output: PilotOutput = { mode: 'x1' };
+  private contactorClosed = false;
+  private reaction?: NodeJS.Timeout;
+
+  constructor(readonly cfg: SimEvConfig) {
+    super();
+    this.socPercent = cfg.battery ? cfg.battery.startSocPercent : null;
+  }
+
+  pilotState(): PilotState {
+    return this.state;
+  }
+
+  setPilotOutput(output: PilotOutput): void {
+    this.output = output;
+    this.reevaluate();
+    this.emit('draw'); // a new offer changes the draw even when the pilot state does not
+  }
+
+  setContactor(closed: boolean): void {
+    this.contactorClosed = closed;
+    this.emit('draw');
+  }
+
+  plug(): void {
+    this.plugged = true;
+    this.reevaluate();
+  }
+
+  unplug(): void {
+    this.plugged = false;
+    this.wantsCharge = false;
+    this.reevaluate();
+  }
+
+  ready(): void {
+    this.wantsCharge = true;
+    this.reevaluate();
+  }
+
+  pause(): void {
+    this.wantsCharge = false;
+    this.reevaluate();
+  }
+
+  /** Per-phase current (A) drawn now. */
+  currentA(): number {
+    if (!this.contactorClosed || (this.state !== 'C' && this.state !== 'D')) return 0;
+    const offered = this.output.mode === 'pwm' ? currentForDuty(this.output.dutyPermille) : 0;
+    let a = Math.min(offered, this.cfg.maxCurrentA);
+    if (this.output.mode !== 'pwm' && this.ignoreStop) a = this.cfg.maxCurrentA; // still pulling after X1
+    if (this.socPercent !== null && this.cfg.battery) {
+      const { taperAbovePercent } = this.cfg.battery;
+      if (this.socPercent >= 100) a = 0;
+      else if (this.socPercent > taperAbovePercent) {
+        const frac = (100 - this.socPercent) / (100 - taperAbovePercent);
+        a = Math.max(1, a * frac);
+      }
+    }
+    return a > 0 ? a + this.overdrawA : 0;
+  }
+
+  phases(): number {
+    return this.cfg.phases;
+  }
+
+  /** Tell the EV how much energy went in (from the sim meter's integration). */
+  addEnergy(wh: number): void {
+    if (this.socPercent === null || !this.cfg.battery) return;
+    this.energyIntoBatteryWh += wh;
+    const soc = this.cfg.battery.startSocPercent + (this.energyIntoBatteryWh / this.cfg.battery.capacityWh) * 100;
+    this.socPercent = Math.min(100, soc);
+    if (this.socPercent >= 100 && this.wantsCharge) {
+      this.wantsCharge = false; // full: the EV opens S2
+      this.reevaluate();
+    }
+  }
+
+  private reevaluate(): void {
+    const target = this.targetState();
+    if (target === this.state) {
+      this.cancelReaction();
+      return;
+    }
+    // Leaving C because the offer was withdrawn takes the EV a moment; everything else is immediate.
+    const delayed = (this.state === 'C' || this.state === 'D') && target === 'B' && this.wantsCharge && this.plugged;
+    if (delayed) {
+      if (this.ignoreStop || this.reaction) return;
+      this.reaction = setTimeout(() => {
+        this.reaction = undefined;
+        this.setState(this.targetState());
+      }, this.reactionMs);
+      return;
+    }
+    this.cancelReaction();
+    this.setState(target);
+  }
+
+  private targetState(): PilotState {
+    if (this.output.mode === 'f') return 'F';
+    if (!this.plugged) return 'A';
+    if (this.wantsCharge && this.output.mode === 'pwm') return 'C';
+    return 'B';
+  }
+
+  private setState(s: PilotState): void {
+    if (s === this.state) return;
+    this.state = s;
+    this.emit('pilot', s);
+    this.emit('draw');
+  }
+
+  private cancelReaction(): void {
+    if (this.reaction) clearTimeout(this.reaction);
+    this.reaction = undefined;
+  }
+
+  dispose(): void {
+    this.cancelReaction();
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,78 @@
+import type { MigrationSet } from './db.js';
+
+/**
+ * Core tables: boots (one row per daemon start, to repair timestamps taken before the clock was
+ * set), sessions and meter samples. Timestamps are stored as (wall ms, quality, boot id, mono ms).
+ */
+export const coreMigrations: MigrationSet = {
+  module: 'core',
+  migrations: [
+    {
+      version: 1,
+      name: 'boots, sessions, meter samples',
+      up: (db) => {
+        db.exec(`
+          CREATE TABLE boots (
+            id TEXT PRIMARY KEY,
+            started_wall_ms INTEGER NOT NULL,
+            started_quality TEXT NOT NULL,
+            -- set when the wall clock became trustworthy during this boot: wall = mono + offset
+            mono_to_wall_ms INTEGER,
+            synced_by TEXT
+          );
+
+          CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            uid TEXT NOT NULL UNIQUE,
+            connector_id INTEGER NOT NULL,
+            id_tag TEXT,
+            auth_source TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'completed')),
+            start_wall_ms INTEGER NOT NULL,
+            start_quality TEXT NOT NULL,
+            start_boot_id TEXT NOT NULL,
+            start_mono_ms REAL NOT NULL,
+            meter_start_wh INTEGER NOT NULL,
+            -- last durable progress, for recovery after a crash or power loss
+            checkpoint_wall_ms INTEGER,
+            checkpoint_quality TEXT,
+            checkpoint_boot_id TEXT,
+            checkpoint_mono_ms REAL,
+            checkpoint_energy_wh INTEGER,
+            duration_ms INTEGER NOT NULL DEFAULT 0,
+            charging_ms INTEGER NOT NULL DEFAULT 0,
+            idle_ms INTEGER NOT NULL DEFAULT 0,
+            meter_gap_ms INTEGER NOT NULL DEFAULT 0,
+            stop_wall_ms INTEGER,
+            stop_quality TEXT,
+            stop_boot_id TEXT,
+            stop_mono_ms REAL,
+            meter_stop_wh INTEGER,
+            energy_wh INTEGER,
+            stop_reason TEXT,
+            stop_id_tag TEXT,
+            recovered INTEGER NOT NULL DEFAULT 0
+          );
+          CREATE INDEX sessions_start ON sessions (start_wall_ms);
+          CREATE INDEX sessions_active ON sessions (status) WHERE status = 'active';
+
+          CREATE TABLE meter_samples (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            connector_id INTEGER NOT NULL,
+            session_id INTEGER REFERENCES sessions (id),
+            wall_ms INTEGER NOT NULL,
+            quality TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            mono_ms REAL NOT NULL,
+            energy_wh INTEGER NOT NULL,
+            power_w REAL NOT NULL,
+            -- per-phase [V, A, W] triples as JSON, L1 first
+            phases TEXT
+          );
+          CREATE INDEX meter_samples_session ON meter_samples (session_id, wall_ms);
+          CREATE INDEX meter_samples_connector ON meter_samples (connector_id, id);
+        `);
+      },
+    },
+  ],
+};

@@ -1,0 +1,308 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './db.js';
+import type { ClockQuality, Stamp } from '../hal/clock.js';
+import type { AuthSource, StopReason } from '../evse/station-api.js';
+
+export interface SessionRecord {
+  id: number;
+  uid: string;
+  connectorId: number;
+  idTag: string | null;
+  authSource: AuthSource;
+  status: 'active' | 'completed';
+  startWallMs: number;
+  startQuality: ClockQuality;
+  startBootId: string;
+  startMonoMs: number;
+  meterStartWh: number;
+  checkpointWallMs: number | null;
+  checkpointEnergyWh: number | null;
+  durationMs: number;
+  chargingMs: number;
+  idleMs: number;
+  meterGapMs: number;
+  stopWallMs: number | null;
+  stopQuality: ClockQuality | null;
+  meterStopWh: number | null;
+  energyWh: number | null;
+  stopReason: StopReason | null;
+  stopIdTag: string | null;
+  recovered: boolean;
+}
+
+export interface Durations {
+  durationMs: number;
+  chargingMs: number;
+  idleMs: number;
+  meterGapMs: number;
+}
+
+export interface SampleRow {
+  connectorId: number;
+  sessionId: number | null;
+  at: Stamp;
+  energyWh: number;
+  powerW: number;
+  /** per phase [V, A, W] */
+  phases?: [number, number, number][];
+}
+
+export interface StoredSample {
+  id: number;
+  connectorId: number;
+  sessionId: number | null;
+  wallMs: number;
+  quality: ClockQuality;
+  energyWh: number;
+  powerW: number;
+}
+
+/**
+ * Hooks run inside the same SQLite transaction as the session write, so whatever they record
+ * (e.g. the OCPP StartTransaction/StopTransaction queue entry) is durable together with the
+ * session or not at all.
+ */
+export interface SessionHooks {
+  onStart?: (session: SessionRecord, db: Db) => void;
+  onStop?: (session: SessionRecord, db: Db) => void;
+}
+
+export interface SessionFilter {
+  fromMs?: number;
+  toMs?: number;
+  connectorId?: number;
+  idTag?: string;
+  status?: 'active' | 'completed';
+  limit?: number;
+  offset?: number;
+  order?: 'asc' | 'desc';
+}
+
+type Row = Record<string, any>;
+
+function toRecord(r: Row): SessionRecord {
+  return {
+    id: r.id,
+    uid: r.uid,
+    connectorId: r.connector_id,
+    idTag: r.id_tag,
+    authSource: r.auth_source,
+    status: r.status,
+    startWallMs: r.start_wall_ms,
+    startQuality: r.start_quality,
+    startBootId: r.start_boot_id,
+    startMonoMs: r.start_mono_ms,
+    meterStartWh: r.meter_start_wh,
+    checkpointWallMs: r.checkpoint_wall_ms,
+    checkpointEnergyWh: r.checkpoint_energy_wh,
+    durationMs: r.duration_ms,
+    chargingMs: r.charging_ms,
+    idleMs: r.idle_ms,
+    meterGapMs: r.meter_gap_ms,
+    stopWallMs: r.stop_wall_ms,
+    stopQuality: r.stop_quality,
+    meterStopWh: r.meter_stop_wh,
+    energyWh: r.energy_wh,
+    stopReason: r.stop_reason,
+    stopIdTag: r.stop_id_tag,
+    recovered: r.recovered === 1,
+  };
+}
+
+export class SessionStore {
+  private readonly hooks: SessionHooks[] = [];
+  private readonly stmt;
+
+  constructor(readonly db: Db) {
+    this.stmt = {
+      insertBoot: db.prepare('INSERT OR IGNORE INTO boots (id, started_wall_ms, started_quality) VALUES (?, ?, ?)'),
+      insert: db.prepare(`INSERT INTO sessions (uid, connector_id, id_tag, auth_source, status, start_wall_ms, start_quality,
+        start_boot_id, start_mono_ms, meter_start_wh, checkpoint_wall_ms, checkpoint_quality, checkpoint_boot_id,
+        checkpoint_mono_ms, checkpoint_energy_wh)
+        VALUES (@uid, @connectorId, @idTag, @authSource, 'active', @wallMs, @quality, @bootId, @monoMs, @meterStartWh,
+        @wallMs, @quality, @bootId, @monoMs, @meterStartWh)`),
+      get: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+      checkpoint: db.prepare(`UPDATE sessions SET checkpoint_wall_ms = @wallMs, checkpoint_quality = @quality,
+        checkpoint_boot_id = @bootId, checkpoint_mono_ms = @monoMs, checkpoint_energy_wh = @energyWh,
+        duration_ms = @durationMs, charging_ms = @chargingMs, idle_ms = @idleMs, meter_gap_ms = @meterGapMs
+        WHERE id = @id AND status = 'active'`),
+      stop: db.prepare(`UPDATE sessions SET status = 'completed', stop_wall_ms = @wallMs, stop_quality = @quality,
+        stop_boot_id = @bootId, stop_mono_ms = @monoMs, meter_stop_wh = @meterStopWh, energy_wh = @energyWh,
+        duration_ms = @durationMs, charging_ms = @chargingMs, idle_ms = @idleMs, meter_gap_ms = @meterGapMs,
+        stop_reason = @reason, stop_id_tag = @stopIdTag, recovered = @recovered,
+        checkpoint_energy_wh = @meterStopWh
+        WHERE id = @id AND status = 'active'`),
+      active: db.prepare("SELECT * FROM sessions WHERE status = 'active' ORDER BY id"),
+      insertSample: db.prepare(`INSERT INTO meter_samples (connector_id, session_id, wall_ms, quality, boot_id, mono_ms,
+        energy_wh, power_w, phases) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      lastSample: db.prepare('SELECT * FROM meter_samples WHERE session_id = ? ORDER BY id DESC LIMIT 1'),
+      lastConnectorSample: db.prepare('SELECT * FROM meter_samples WHERE connector_id = ? ORDER BY id DESC LIMIT 1'),
+      samples: db.prepare('SELECT * FROM meter_samples WHERE session_id = ? ORDER BY id'),
+    };
+  }
+
+  addHooks(hooks: SessionHooks): void {
+    this.hooks.push(hooks);
+  }
+
+  recordBoot(at: Stamp): void {
+    this.stmt.insertBoot.run(at.bootId, at.wallMs, at.quality);
+  }
+
+  /** Durably opens a session. Returns only after the commit (synchronous=FULL). */
+  start(input: { connectorId: number; idTag: string | null; authSource: AuthSource; meterStartWh: number; at: Stamp }): SessionRecord {
+    assertWh(input.meterStartWh, 'meterStartWh');
+    return this.db.transaction(() => {
+      const info = this.stmt.insert.run({
+        uid: randomUUID(),
+        connectorId: input.connectorId,
+        idTag: input.idTag,
+        authSource: input.authSource,
+        wallMs: input.at.wallMs,
+        quality: input.at.quality,
+        bootId: input.at.bootId,
+        monoMs: input.at.monoMs,
+        meterStartWh: input.meterStartWh,
+      });
+      const rec = this.get(Number(info.lastInsertRowid))!;
+      for (const h of this.hooks) h.onStart?.(rec, this.db);
+      return rec;
+    })();
+  }
+
+  /** Records progress, so a crash loses at most one checkpoint interval of durations. */
+  checkpoint(id: number, input: { energyWh: number; at: Stamp } & Durations): void {
+    assertWh(input.energyWh, 'energyWh');
+    this.stmt.checkpoint.run({ id, ...stampParams(input.at), energyWh: input.energyWh, ...roundDurations(input) });
+  }
+
+  /** Durably closes a session. Energy is always the register difference. */
+  stop(
+    id: number,
+    input: { meterStopWh: number; reason: StopReason; stopIdTag?: string | null; at: Stamp; recovered?: boolean } & Durations,
+  ): SessionRecord {
+    assertWh(input.meterStopWh, 'meterStopWh');
+    return this.db.transaction(() => {
+      const cur = this.get(id);
+      if (!cur) throw new Error(`session ${id} does not exist`);
+      if (cur.status !== 'active') return cur;
+      // The register never runs backwards; a lower stop value means a meter swap or a bad read.
+      const meterStopWh = Math.max(input.meterStopWh, cur.meterStartWh);
+      this.stmt.stop.run({
+        id,
+        ...stampParams(input.at),
+        meterStopWh,
+        energyWh: meterStopWh - cur.meterStartWh,
+        ...roundDurations(input),
+        reason: input.reason,
+        stopIdTag: input.stopIdTag ?? null,
+        recovered: input.recovered ? 1 : 0,
+      });
+      const rec = this.get(id)!;
+      for (const h of this.hooks) h.onStop?.(rec, this.db);
+      return rec;
+    })();
+  }
+
+  get(id: number): SessionRecord | undefined {
+    const r = this.stmt.get.get(id) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  active(): SessionRecord[] {
+    return (this.stmt.active.all() as Row[]).map(toRecord);
+  }
+
+  list(f: SessionFilter = {}): SessionRecord[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (f.fromMs !== undefined) (where.push('start_wall_ms >= @fromMs'), (params.fromMs = f.fromMs));
+    if (f.toMs !== undefined) (where.push('start_wall_ms < @toMs'), (params.toMs = f.toMs));
+    if (f.connectorId !== undefined) (where.push('connector_id = @connectorId'), (params.connectorId = f.connectorId));
+    if (f.idTag !== undefined) (where.push('id_tag = @idTag'), (params.idTag = f.idTag));
+    if (f.status !== undefined) (where.push('status = @status'), (params.status = f.status));
+    const sql =
+      `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `ORDER BY start_wall_ms ${f.order === 'asc' ? 'ASC' : 'DESC'}, id ${f.order === 'asc' ? 'ASC' : 'DESC'} ` +
+      `LIMIT ${Math.max(0, Math.floor(f.limit ?? -1))} OFFSET ${Math.max(0, Math.floor(f.offset ?? 0))}`;
+    return (this.db.prepare(sql).all(params) as Row[]).map(toRecord);
+  }
+
+  /** Writes a batch of samples in one transaction (one commit for many rows spares the SD card). */
+  addSamples(rows: SampleRow[]): void {
+    if (!rows.length) return;
+    this.db.transaction(() => {
+      for (const s of rows) {
+        this.stmt.insertSample.run(
+          s.connectorId, s.sessionId, s.at.wallMs, s.at.quality, s.at.bootId, s.at.monoMs,
+          Math.round(s.energyWh), s.powerW, s.phases ? JSON.stringify(s.phases) : null,
+        );
+      }
+    })();
+  }
+
+  lastSample(sessionId: number): StoredSample | undefined {
+    const r = this.stmt.lastSample.get(sessionId) as Row | undefined;
+    return r ? toSample(r) : undefined;
+  }
+
+  lastConnectorSample(connectorId: number): StoredSample | undefined {
+    const r = this.stmt.lastConnectorSample.get(connectorId) as Row | undefined;
+    return r ? toSample(r) : undefined;
+  }
+
+  samples(sessionId: number): StoredSample[] {
+    return (this.stmt.samples.all(sessionId) as Row[]).map(toSample);
+  }
+
+  /**
+   * The wall clock of boot `bootId` became known: rewrite every timestamp of that boot that was
+   * taken before, from its monotonic reading. Returns the number of rows repaired.
+   */
+  repairBoot(bootId: string, monoToWallMs: number, source: string): number {
+    let n = 0;
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE boots SET mono_to_wall_ms = ?, synced_by = ? WHERE id = ?').run(Math.round(monoToWallMs), source, bootId);
+      for (const col of ['start', 'checkpoint', 'stop']) {
+        n += this.db
+          .prepare(`UPDATE sessions SET ${col}_wall_ms = CAST(ROUND(${col}_mono_ms + ?) AS INTEGER), ${col}_quality = 'synced'
+                    WHERE ${col}_boot_id = ? AND ${col}_quality = 'unsynced'`)
+          .run(monoToWallMs, bootId).changes;
+      }
+      n += this.db
+        .prepare(`UPDATE meter_samples SET wall_ms = CAST(ROUND(mono_ms + ?) AS INTEGER), quality = 'synced'
+                  WHERE boot_id = ? AND quality = 'unsynced'`)
+        .run(monoToWallMs, bootId).changes;
+    })();
+    return n;
+  }
+}
+
+function toSample(r: Row): StoredSample {
+  return {
+    id: r.id,
+    connectorId: r.connector_id,
+    sessionId: r.session_id,
+    wallMs: r.wall_ms,
+    quality: r.quality,
+    energyWh: r.energy_wh,
+    powerW: r.power_w,
+  };
+}
+
+function stampParams(at: Stamp) {
+  return { wallMs: Math.round(at.wallMs), quality: at.quality, bootId: at.bootId, monoMs: at.monoMs };
+}
+
+function roundDurations(d: Durations) {
+  return {
+    durationMs: Math.round(d.durationMs),
+    chargingMs: Math.round(d.chargingMs),
+    idleMs: Math.round(d.idleMs),
+    meterGapMs: Math.round(d.meterGapMs),
+  };
+}
+
+function assertWh(v: number, name: string): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer Wh (got ${v})`);
+}
