@@ -1,13 +1,168 @@
 import { z } from 'zod';
+import { intBetween, nonEmptyString, numberBetween, oneOf } from '../../config/zod-helpers.js';
 
 /**
- * `hardware.driver: gpio` (Raspberry Pi). Owned by the Pi drivers (issue 6); this placeholder only
- * reserves the shape so configs fail clearly until the driver lands.
+ * `hardware.driver: gpio` (Raspberry Pi, issue 6). Pins are BCM numbers as printed on pinout
+ * diagrams (GPIO17 = 17); the driver maps them to sysfs numbers at start-up (see sysfs-gpio.ts).
+ * See hardware/README.md for the circuit every value here refers to.
  */
-export const gpioHardwareSchema = z.strictObject({
-  driver: z.literal('gpio'),
-  gpio: z.record(z.string(), z.unknown()).optional(),
-  pwm: z.record(z.string(), z.unknown()).optional(),
-  pilotSense: z.record(z.string(), z.unknown()).optional(),
+
+const bcm = intBetween(0, 27);
+
+/** Names usable in `gpio.activeLow`: the electrical level of these pins is inverted. */
+export const GPIO_SIGNALS = [
+  'contactor', 'contactorFeedback', 'rcdFault', 'rcdTest', 'cpRelay', 'heartbeat',
+  'lock.motorA', 'lock.motorB', 'lock.feedback',
+] as const;
+export type GpioSignal = (typeof GPIO_SIGNALS)[number];
+
+const lockSchema = z.strictObject({
+  motorA: bcm,
+  motorB: bcm,
+  /** Input that is active while the lock pin is extended (locked). */
+  feedback: bcm.optional(),
+  /** How long the motor is driven per lock/unlock. */
+  motorMs: intBetween(50, 5000).default(600),
 });
+
+const gpioSchema = z.strictObject({
+  /** Contactor relay driver output (through the heartbeat interlock, hardware/interlock.md). */
+  contactor: bcm,
+  /** Auxiliary (mirror) contact of the contactor: active = closed. */
+  contactorFeedback: bcm.optional(),
+  /** RCD / RDC-DD 6 mA DC module fault output: active = tripped. */
+  rcdFault: bcm.optional(),
+  /** RCD module self-test input: active = inject test current. */
+  rcdTest: bcm.optional(),
+  lock: lockSchema.optional(),
+  /** Relay that disconnects CP from the EV (wake-up, CP interruption): active = disconnected. */
+  cpRelay: bcm.optional(),
+  /** Toggled by the control loop; the interlock drops the contactor when it stops (hardware/interlock.md). */
+  heartbeat: bcm.optional(),
+  activeLow: z.array(oneOf(GPIO_SIGNALS)).default([]),
+  /** Inputs must hold a new level this long before it counts (contact bounce). */
+  debounceMs: intBetween(0, 50).default(10),
+});
+
+const pwmSchema = z.strictObject({
+  /** Header pin carrying the pilot PWM. Used to find the chip/channel when they are not given. */
+  pin: z.union([z.literal(12), z.literal(13), z.literal(18), z.literal(19)], { error: 'must be 12, 13, 18 or 19 (the hardware PWM pins)' }).default(18),
+  /** /sys/class/pwm/pwmchipN. Leave out to find it from the board (Pi 4: pwmchip0, Pi 5: pwmchip2). */
+  chip: intBetween(0, 31).optional(),
+  /** Channel on that chip (Pi 4: 0/1 on GPIO18/19; Pi 5: 2/3 on GPIO18/19). */
+  channel: intBetween(0, 3).optional(),
+}).superRefine((p, ctx) => {
+  if ((p.chip === undefined) !== (p.channel === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [p.chip === undefined ? 'chip' : 'channel'], message: 'give both chip and channel, or neither (then they are found from pwm.pin)' });
+  }
+});
+
+/** Pilot levels, in volts at the CP line, at which states are told apart (hardware/pilot-circuit.md). */
+const thresholdsSchema = z.strictObject({
+  /** high level above this: A (12 V) */
+  ab: numberBetween(9, 12).default(10.5),
+  /** above this: B (9 V) */
+  bc: numberBetween(6, 9).default(7.5),
+  /** above this: C (6 V) */
+  cd: numberBetween(3, 6).default(4.5),
+  /** above this: D (3 V); between de and -de: E (0 V); below -de: F */
+  de: numberBetween(0.5, 3).default(1.5),
+  /** the negative level must be at or below this while PWM runs, else the EV diode is missing */
+  diode: numberBetween(-12, -6).default(-10.5),
+}).refine((t) => t.ab > t.bc && t.bc > t.cd && t.cd > t.de, { error: 'thresholds must fall: ab > bc > cd > de' });
+
+const adcSenseSchema = z.strictObject({
+  mode: z.literal('adc'),
+  /** The kernel IIO device of the ADS1115 (dtoverlay=ads1115): its `name` file. */
+  iioName: nonEmptyString('the IIO device name, e.g. ads1115').default('ads1115'),
+  /** ADS1115 inputs (AIN0..3) carrying the positive-peak and negative-peak detector outputs. */
+  highChannel: intBetween(0, 3).default(0),
+  lowChannel: intBetween(0, 3).default(1),
+  /** Pilot volts = ADC volts * gain + offset (divider math in hardware/pilot-circuit.md). */
+  highGain: numberBetween(-50, 50).default(4.3),
+  highOffsetV: numberBetween(-15, 15).default(0),
+  lowGain: numberBetween(-50, 50).default(-4.3),
+  lowOffsetV: numberBetween(-15, 15).default(0),
+  /** One pilot reading (both channels) every this many ms. */
+  samplePeriodMs: intBetween(5, 50).default(10),
+  /** A new state must be seen this long before it is reported (entering C/D, and returning to A/B/...). */
+  debounceMs: intBetween(0, 2000).default(250),
+  /** Leaving C/D (contactor must open): reported after this much; keeps opening well under 100 ms. */
+  fastDebounceMs: intBetween(0, 60).default(20),
+  /** A reading must pass a state boundary by this much to leave the current state. */
+  hysteresisV: numberBetween(0, 1.5).default(0.4),
+  thresholdsV: thresholdsSchema.default({ ab: 10.5, bc: 7.5, cd: 4.5, de: 1.5, diode: -10.5 }),
+});
+
+const pilotSenseSchema = z.discriminatedUnion('mode', [adcSenseSchema], { error: 'mode must be adc' });
+
+const rcdSelfTestSchema = z.strictObject({
+  atStartup: z.boolean().default(true),
+  /** Test input held active this long; the fault output must assert within it. */
+  testMs: intBetween(50, 5000).default(1000),
+  /** After releasing the test input, the fault output must clear within this. */
+  clearMs: intBetween(50, 5000).default(1500),
+});
+
+export const gpioHardwareSchema = z
+  .strictObject({
+    driver: z.literal('gpio'),
+    gpio: gpioSchema,
+    pwm: pwmSchema.default({ pin: 18 }),
+    pilotSense: pilotSenseSchema,
+    /** Contactor checks against its auxiliary contact (only with gpio.contactorFeedback). */
+    contactorCheck: z.strictObject({
+      /** Feedback still closed this long after opening: welded. */
+      weldMs: intBetween(20, 5000).default(500),
+      /** Feedback still open this long after closing: failed to close. */
+      closeMs: intBetween(20, 5000).default(500),
+    }).default({ weldMs: 500, closeMs: 500 }),
+    rcdSelfTest: rcdSelfTestSchema.default({ atStartup: true, testMs: 1000, clearMs: 1500 }),
+    /** Heartbeat toggle half-period; the interlock drop-out time must be several times longer. */
+    heartbeatMs: intBetween(2, 100).default(20),
+    /** Filesystem root of /sys and /dev (tests point it at a fake tree). */
+    root: nonEmptyString('a directory path').default('/'),
+  })
+  .superRefine((cfg, ctx) => {
+    const used = new Map<number, string>();
+    const claim = (pin: number | undefined, key: string, path: (string | number)[]) => {
+      if (pin === undefined) return;
+      const prev = used.get(pin);
+      if (prev) ctx.addIssue({ code: 'custom', path, input: pin, message: `GPIO${pin} is used by both ${prev} and ${key}: each pin can be used once` });
+      else used.set(pin, key);
+    };
+    if (cfg.pilotSense.mode === 'adc') {
+      used.set(2, 'the I2C bus of the pilot ADC (SDA)');
+      used.set(3, 'the I2C bus of the pilot ADC (SCL)');
+    }
+    claim(cfg.pwm.pin, 'pwm.pin', ['pwm', 'pin']);
+    const g = cfg.gpio;
+    for (const key of ['contactor', 'contactorFeedback', 'rcdFault', 'rcdTest', 'cpRelay', 'heartbeat'] as const) {
+      claim(g[key], `gpio.${key}`, ['gpio', key]);
+    }
+    if (g.lock) {
+      for (const key of ['motorA', 'motorB', 'feedback'] as const) claim(g.lock[key], `gpio.lock.${key}`, ['gpio', 'lock', key]);
+    }
+    g.activeLow.forEach((name, i) => {
+      const [a, b] = name.split('.') as [string, string | undefined];
+      const set = b ? (g as any)[a]?.[b] : (g as any)[a];
+      if (set === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', 'activeLow', i], input: name, message: `names gpio.${name}, which is not configured` });
+    });
+    if (g.rcdTest !== undefined && g.rcdFault === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['gpio', 'rcdTest'], input: g.rcdTest, message: 'needs gpio.rcdFault to see the self-test result' });
+    }
+    const ps = cfg.pilotSense;
+    if (ps.mode === 'adc') {
+      if (ps.highChannel === ps.lowChannel) {
+        ctx.addIssue({ code: 'custom', path: ['pilotSense', 'lowChannel'], input: ps.lowChannel, message: 'must differ from pilotSense.highChannel' });
+      }
+      // Worst case from the pilot changing to the contactor pin: one period until the next sample,
+      // the conversion (~2 x 1.2 ms at 860 SPS, bounded by one period), the fast debounce, one more period.
+      const worst = 2 * ps.samplePeriodMs + ps.fastDebounceMs + ps.samplePeriodMs;
+      if (worst > 100) {
+        ctx.addIssue({ code: 'custom', path: ['pilotSense', 'fastDebounceMs'], input: ps.fastDebounceMs, message: `with samplePeriodMs ${ps.samplePeriodMs} the contactor could open ${worst} ms after the EV leaves C: 3 x samplePeriodMs + fastDebounceMs must be at most 100` });
+      }
+    }
+  });
 export type GpioHardwareConfig = z.infer<typeof gpioHardwareSchema>;
+export type AdcSenseConfig = z.infer<typeof adcSenseSchema>;

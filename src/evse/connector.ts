@@ -1,0 +1,380 @@
+import { EventEmitter } from 'node:events';
+import type { ConnectorHardware, FaultKind, MeterSnapshot, PilotReading } from '../hal/types.js';
+import type { Clock } from '../hal/clock.js';
+import type { Logger } from '../log.js';
+import type { MeterPoller } from '../meter/poller.js';
+import type { SampleRow, SessionRecord, SessionStore } from '../store/sessions.js';
+import { ConnectorStateMachine, type SmAction, type SmEvent, type StateMachineOptions } from './state-machine.js';
+import { CHARGING_THRESHOLD_W, SessionTimer } from './session-timer.js';
+import { supervisorViolation } from './safety.js';
+import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
+
+export interface ConnectorOptions {
+  id: number;
+  hardware: ConnectorHardware;
+  poller: MeterPoller;
+  store: SessionStore;
+  clock: Clock;
+  log: Logger;
+  sm?: Partial<StateMachineOptions>;
+  sampleIntervalMs: number;
+  flushIntervalMs: number;
+  /** `free` mode: authorise on plug-in with this idTag. */
+  freeIdTag?: string | null;
+  /** Stop charging (fault 'meter') when the meter has been unreadable this long; null = keep charging. */
+  meterRequiredGraceMs?: number | null;
+  /** Feedback must follow a contactor command within this time, else 'welded' / 'contactor' fault. */
+  feedbackTimeoutMs?: number;
+}
+
+/**
+ * Runs one connector: feeds hardware inputs to the state machine one at a time (never
+ * re-entrantly), executes its commands, and records the session in the store from the meter
+ * register. Contactor commands execute synchronously in the same turn as the input that caused them.
+ *
+ * Events: 'status' (status, previous), 'contactor' ({closed, why, latencyMs}),
+ * 'session-started' (SessionRecord), 'session-stopped' (SessionRecord), 'fault' (kind, active).
+ */
+export class Connector extends EventEmitter {
+  readonly id: number;
+  readonly sm: ConnectorStateMachine;
+  private readonly queue: { ev: SmEvent; atMs: number }[] = [];
+  private processing = false;
+  private deadline?: { cancel(): void; at: number };
+  private housekeeping?: NodeJS.Timeout;
+  private storeOps: Promise<unknown> = Promise.resolve();
+  private current: SessionRecord | null = null;
+  private timer: SessionTimer | null = null;
+  private samples: SampleRow[] = [];
+  private lastSampleMs = -Infinity;
+  private lastFlushMs = 0;
+  private meterBadSinceMs: number | null = null;
+  private feedbackCheck?: { cancel(): void };
+  private closed = false;
+
+  constructor(private readonly o: ConnectorOptions) {
+    super();
+    this.id = o.id;
+    this.sm = new ConnectorStateMachine(o.sm);
+  }
+
+  /** Wire inputs and start. `recovered` is a session left open by the last run, already closed by the station. */
+  start(): void {
+    const hw = this.o.hardware;
+    hw.safe();
+    hw.pilot.onChange((r) => this.onPilot(r));
+    hw.faults.onChange((kind, active) => this.dispatch({ type: 'fault', kind, active }));
+    hw.contactor.onFeedback(() => this.checkFeedbackSoon());
+    for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+    this.o.poller.on('snapshot', (s: MeterSnapshot) => this.onSnapshot(s));
+    this.o.poller.on('health', () => this.checkMeterRequired());
+    this.lastFlushMs = this.o.clock.monoMs();
+    this.housekeeping = setInterval(() => this.tickHousekeeping(), 1000);
+    this.housekeeping.unref();
+    this.onPilot(hw.pilot.read());
+  }
+
+  /** Queue an event for the state machine; processed at once unless an event is being processed. */
+  dispatch(ev: SmEvent): void {
+    if (this.closed) return;
+    this.queue.push({ ev, atMs: this.o.clock.monoMs() });
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        const actions = this.sm.handle(item.ev, this.o.clock.monoMs());
+        this.execute(actions, item.atMs);
+        this.supervise();
+      }
+    } finally {
+      this.processing = false;
+    }
+    this.scheduleDeadline();
+  }
+
+  session(): SessionRecord | null {
+    return this.current;
+  }
+
+  liveDurations() {
+    return this.timer?.durations(this.o.clock.monoMs()) ?? null;
+  }
+
+  status(): ConnectorStatus {
+    return this.sm.snapshot().status;
+  }
+
+  presentedAuth(idTag: string | null, source: AuthSource): void {
+    this.dispatch({ type: 'authorize', idTag, source });
+  }
+
+  stop(reason: StopReason, stopIdTag?: string | null): boolean {
+    if (!this.sm.snapshot().session && !this.sm.snapshot().auth) return false;
+    this.dispatch({ type: 'stop', reason, stopIdTag: stopIdTag ?? null });
+    return true;
+  }
+
+  /** Resolves when every pending store write (session start/stop) has completed. */
+  async settled(): Promise<void> {
+    for (let p = this.storeOps; ; ) {
+      await p.catch(() => undefined);
+      if (p === this.storeOps) return;
+      p = this.storeOps;
+    }
+  }
+
+  /** Open the contactor first, then end the session with `reason`, then release the hardware. */
+  async shutdown(reason: StopReason): Promise<void> {
+    this.o.hardware.safe();
+    if (this.sm.snapshot().session) this.dispatch({ type: 'deauthorize', reason });
+    await this.settled();
+    this.flushSamples();
+    this.closed = true;
+    this.deadline?.cancel();
+    this.feedbackCheck?.cancel();
+    if (this.housekeeping) clearInterval(this.housekeeping);
+  }
+
+  private onPilot(r: PilotReading): void {
+    const before = this.sm.snapshot();
+    this.dispatch({ type: 'pilot', state: r.state, diodeOk: r.diodeOk });
+    // free mode: plugging in is the authorisation
+    if (this.o.freeIdTag !== undefined && this.o.freeIdTag !== null && before.pilot === 'A' && (r.state === 'B' || r.state === 'C' || r.state === 'D')) {
+      this.dispatch({ type: 'authorize', idTag: this.o.freeIdTag, source: 'free' });
+    }
+  }
+
+  private execute(actions: SmAction[], inputAtMs: number): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'contactor': {
+          this.o.hardware.contactor.set(a.closed);
+          const latencyMs = this.o.clock.monoMs() - inputAtMs;
+          this.o.log.info({ connectorId: this.id, closed: a.closed, why: a.why }, a.closed ? 'contactor closed' : 'contactor opened');
+          this.emit('contactor', { closed: a.closed, why: a.why, latencyMs });
+          this.updateTimer();
+          this.checkFeedbackSoon();
+          break;
+        }
+        case 'pilot':
+          this.o.hardware.pilot.setOutput(a.output);
+          this.o.log.debug({ connectorId: this.id, output: a.output }, 'pilot output');
+          break;
+        case 'start-session':
+          this.beginSession(a.idTag, a.source);
+          break;
+        case 'end-session':
+          this.endSession(a.reason, a.stopIdTag);
+          break;
+        case 'status':
+          this.o.log.info({ connectorId: this.id, from: a.previous, to: a.status }, `connector ${this.id}: ${a.previous} -> ${a.status}`);
+          this.emit('status', a.status, a.previous);
+          break;
+        case 'log':
+          this.o.log[a.level]({ connectorId: this.id }, a.msg);
+          if (a.msg.startsWith('fault ')) this.emitFaults();
+          break;
+      }
+    }
+  }
+
+  /**
+   * Independent check from the raw inputs after every step: if the contactor is commanded closed
+   * while the inputs forbid it, open it now. Usually this only means an input change is still queued
+   * (its interrupt arrives on the next turn); the raw reading is fed to the state machine so it catches up.
+   */
+  private supervise(): void {
+    const hw = this.o.hardware;
+    if (!hw.contactor.commanded()) return;
+    const snap = this.sm.snapshot();
+    const pilot = hw.pilot.read();
+    const why = supervisorViolation({ pilot, faults: hw.faults.active(), authorised: snap.auth !== null && snap.session });
+    if (!why) return;
+    hw.contactor.set(false);
+    this.o.log.warn({ connectorId: this.id, why }, 'safety supervisor opened the contactor');
+    this.emit('contactor', { closed: false, why: `supervisor: ${why}`, latencyMs: 0 });
+    this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk });
+    for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+  }
+
+  private emitFaults(): void {
+    this.emit('faults', this.sm.snapshot().faults);
+  }
+
+  private scheduleDeadline(): void {
+    const at = this.sm.nextDeadline();
+    if (at === null) {
+      this.deadline?.cancel();
+      this.deadline = undefined;
+      return;
+    }
+    if (this.deadline && this.deadline.at === at) return;
+    this.deadline?.cancel();
+    const t = this.o.clock.setTimeout(() => {
+      this.deadline = undefined;
+      this.dispatch({ type: 'tick' });
+    }, Math.max(0, at - this.o.clock.monoMs()));
+    this.deadline = { cancel: t.cancel, at };
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.storeOps.then(op, op);
+    this.storeOps = p.catch(() => undefined);
+    return p;
+  }
+
+  /** The register at the session start. No energy flows before the contactor closes, so the last good reading is exact too. */
+  private async registerNow(): Promise<{ wh: number; fresh: boolean }> {
+    try {
+      const s = await this.o.poller.readNow();
+      return { wh: s.energyImportWh, fresh: true };
+    } catch (err) {
+      const last = this.o.poller.latest();
+      if (last) return { wh: last.energyImportWh, fresh: false };
+      throw err;
+    }
+  }
+
+  private beginSession(idTag: string | null, source: AuthSource): void {
+    void this.serial(async () => {
+      try {
+        const reg = await this.registerNow();
+        if (!reg.fresh) this.o.log.warn({ connectorId: this.id }, 'meter unreadable at session start: using its last good register (no energy flowed since)');
+        const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp() });
+        this.current = rec;
+        this.timer = new SessionTimer(this.o.clock.monoMs());
+        this.samples = [];
+        this.lastSampleMs = -Infinity;
+        this.o.log.info({ connectorId: this.id, sessionId: rec.id, idTag, source, meterStartWh: rec.meterStartWh }, 'session started');
+        this.emit('session-started', rec);
+        this.dispatch({ type: 'session-started' });
+        void this.o.hardware.lock?.lock().catch((err) => this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cable lock failed'));
+      } catch (err) {
+        this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cannot start session');
+        this.dispatch({ type: 'session-start-failed' });
+      }
+    });
+  }
+
+  private endSession(reason: StopReason, stopIdTag: string | null): void {
+    const rec = this.current;
+    if (!rec) return;
+    const durations = this.timer!.durations(this.o.clock.monoMs());
+    const at = this.o.clock.stamp();
+    this.timer = null;
+    void this.serial(async () => {
+      // The contactor is open: the register no longer moves. Read it fresh; retry a little if the bus hiccups.
+      let wh: number | undefined;
+      for (let attempt = 0; attempt < 3 && wh === undefined; attempt++) {
+        try {
+          wh = (await this.o.poller.readNow()).energyImportWh;
+        } catch {
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      }
+      if (wh === undefined) {
+        wh = this.o.poller.latest()?.energyImportWh ?? rec.checkpointEnergyWh ?? rec.meterStartWh;
+        this.o.log.warn({ connectorId: this.id, sessionId: rec.id, meterStopWh: wh }, 'meter unreadable at session stop: using its last good register');
+      }
+      this.flushSamples();
+      try {
+        const stopped = this.o.store.stop(rec.id, { meterStopWh: wh, reason, stopIdTag, at, ...durations });
+        this.o.log.info({ connectorId: this.id, sessionId: rec.id, reason, energyWh: stopped.energyWh, durationS: Math.round(stopped.durationMs / 1000) }, 'session stopped');
+        this.current = null;
+        this.emit('session-stopped', stopped);
+      } catch (err) {
+        this.o.log.error({ connectorId: this.id, sessionId: rec.id, err: (err as Error).message }, 'cannot record session stop (it stays open and is recovered at next start)');
+        this.current = null;
+      }
+      void this.o.hardware.lock?.unlock().catch((err) => this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cable unlock failed'));
+    });
+  }
+
+  private updateTimer(): void {
+    if (!this.timer) return;
+    const snap = this.o.poller.latest();
+    const drawing = this.o.hardware.contactor.commanded() && (snap?.powerW ?? 0) >= CHARGING_THRESHOLD_W;
+    const meterOk = this.o.poller.status().health === 'ok' && !this.o.poller.isStale();
+    this.timer.update(this.o.clock.monoMs(), { charging: drawing, meterOk });
+  }
+
+  private onSnapshot(s: MeterSnapshot): void {
+    this.updateTimer();
+    this.emit('sample', s);
+    const rec = this.current;
+    const now = this.o.clock.monoMs();
+    if (rec && now - this.lastSampleMs >= this.o.sampleIntervalMs) {
+      this.lastSampleMs = now;
+      this.samples.push({
+        connectorId: this.id,
+        sessionId: rec.id,
+        at: this.o.clock.stamp(),
+        energyWh: s.energyImportWh,
+        powerW: s.powerW,
+        phases: s.voltageV.map((v, i) => [v, s.currentA[i] ?? 0, s.powerPhaseW[i] ?? 0] as [number, number, number]),
+      });
+    }
+  }
+
+  private tickHousekeeping(): void {
+    this.updateTimer();
+    this.checkMeterRequired();
+    const now = this.o.clock.monoMs();
+    if (now - this.lastFlushMs >= this.o.flushIntervalMs) this.flushSamples();
+  }
+
+  /** Batch-commit samples and a session checkpoint (one commit per flush interval spares the SD card). */
+  private flushSamples(): void {
+    this.lastFlushMs = this.o.clock.monoMs();
+    try {
+      this.o.store.addSamples(this.samples);
+      this.samples = [];
+      const rec = this.current;
+      const latest = this.o.poller.latest();
+      if (rec && this.timer && latest) {
+        this.o.store.checkpoint(rec.id, { energyWh: latest.energyImportWh, at: this.o.clock.stamp(), ...this.timer.durations(this.o.clock.monoMs()) });
+      }
+    } catch (err) {
+      this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cannot write meter samples');
+      if (this.samples.length > 3600) this.samples.splice(0, this.samples.length - 3600);
+    }
+  }
+
+  /** meter.requiredForCharging: a meter unreadable for longer than the grace time is a fault (opens the contactor). */
+  private checkMeterRequired(): void {
+    const grace = this.o.meterRequiredGraceMs;
+    const bad = this.o.poller.status().health !== 'ok' || this.o.poller.isStale();
+    const now = this.o.clock.monoMs();
+    if (!bad) {
+      this.meterBadSinceMs = null;
+      if (this.sm.snapshot().faults.includes('meter')) this.dispatch({ type: 'fault', kind: 'meter', active: false });
+      return;
+    }
+    this.meterBadSinceMs ??= now;
+    if (grace != null && now - this.meterBadSinceMs >= grace && !this.sm.snapshot().faults.includes('meter')) {
+      this.dispatch({ type: 'fault', kind: 'meter', active: true });
+    }
+  }
+
+  /** Welding / failed-close detection from the auxiliary contact. */
+  private checkFeedbackSoon(): void {
+    const c = this.o.hardware.contactor;
+    if (c.feedback() === undefined) return;
+    this.feedbackCheck?.cancel();
+    this.feedbackCheck = this.o.clock.setTimeout(() => {
+      const fb = c.feedback();
+      const cmd = c.commanded();
+      if (fb === undefined) return;
+      const faults = this.sm.snapshot().faults;
+      if (!cmd && fb && !faults.includes('welded')) this.raiseFault('welded', 'contactor feedback still closed after opening: welded contacts');
+      if (cmd && !fb && !faults.includes('contactor')) this.raiseFault('contactor', 'contactor feedback open while commanded closed');
+    }, this.o.feedbackTimeoutMs ?? 1000);
+  }
+
+  private raiseFault(kind: FaultKind, msg: string): void {
+    this.o.log.error({ connectorId: this.id }, msg);
+    // A detected (not wired) fault: raise and release the input, so it stays latched by the state machine's rules.
+    this.dispatch({ type: 'fault', kind, active: true });
+    this.dispatch({ type: 'fault', kind, active: false });
+  }
+}

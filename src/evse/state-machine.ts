@@ -1,0 +1,399 @@
+import type { FaultKind, PilotOutput, PilotState } from '../hal/types.js';
+import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
+import { dutyForCurrent, MIN_CURRENT_A } from './pwm.js';
+
+/**
+ * The charging state machine of one connector: pure logic, no I/O, time passed in.
+ * It turns inputs (pilot readings, faults, authorisation, stop requests, the current offer) into
+ * commands (contactor, pilot output, session start/end) and the next deadline it must be ticked at.
+ *
+ * Safety rules (each has a test that tries to break it, test/evse/safety.test.ts):
+ *  S1 the contactor closes only in pilot state C or D;
+ *  S2 ... only with no fault active or latched, and the EV diode present;
+ *  S3 ... only while authorised with a recorded session;
+ *  S4 ... only while a current is offered (PWM), the connector is available and not paused or stopping;
+ *  S5 it opens in the same step when the pilot leaves C/D, a fault appears, the diode fails or the
+ *     authorisation is withdrawn;
+ *  S6 when the offer is withdrawn with the contactor closed, the EV gets stopTimeoutMs (IEC 61851-1
+ *     Table A.6 seq. 10.2: 6 s) to go to B, then the contactor opens under load;
+ *  S7 a fault drives state F for faultFMs (300 ms) and then X1; faults latch until the EV is unplugged
+ *     (welding until a technician clears it);
+ *  S8 "no offer" is X1 (steady +12 V), never 0 % duty; the PWM duty changes at most every 5 s.
+ */
+
+export interface StateMachineOptions {
+  stopTimeoutMs: number;
+  faultFMs: number;
+  pwmMinChangeIntervalMs: number;
+  /** How long an authorisation given before the EV is plugged stays valid. */
+  connectionTimeoutMs: number;
+}
+
+export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
+  stopTimeoutMs: 6000,
+  faultFMs: 300,
+  pwmMinChangeIntervalMs: 5000,
+  connectionTimeoutMs: 60_000,
+};
+
+/** Faults that clear by themselves when the input clears; all others latch. */
+const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'overtemperature']);
+/** Faults that survive unplugging: only a technician clears them. */
+const NEEDS_TECHNICIAN: ReadonlySet<FaultKind> = new Set<FaultKind>(['welded']);
+
+export type SmEvent =
+  | { type: 'pilot'; state: PilotState; diodeOk: boolean }
+  | { type: 'fault'; kind: FaultKind; active: boolean }
+  | { type: 'authorize'; idTag: string | null; source: AuthSource }
+  /** Authorisation withdrawn for safety or by the backend: open at once (S5), end the session. */
+  | { type: 'deauthorize'; reason: StopReason }
+  | { type: 'session-started' }
+  | { type: 'session-start-failed' }
+  | { type: 'stop'; reason: StopReason; stopIdTag?: string | null }
+  | { type: 'offer'; amps: number }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'availability'; available: boolean }
+  | { type: 'clear-faults' }
+  | { type: 'tick' };
+
+export type SmAction =
+  | { type: 'contactor'; closed: boolean; why: string }
+  | { type: 'pilot'; output: PilotOutput }
+  | { type: 'start-session'; idTag: string | null; source: AuthSource }
+  | { type: 'end-session'; reason: StopReason; stopIdTag: string | null }
+  | { type: 'status'; status: ConnectorStatus; previous: ConnectorStatus }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string };
+
+export interface SmSnapshot {
+  status: ConnectorStatus;
+  pilot: PilotState;
+  diodeOk: boolean;
+  output: PilotOutput;
+  contactor: boolean;
+  faults: FaultKind[];
+  auth: { idTag: string | null; source: AuthSource } | null;
+  session: boolean;
+  stopping: boolean;
+  offerA: number;
+  paused: boolean;
+  available: boolean;
+  pendingAvailable: boolean | null;
+}
+
+interface Auth {
+  idTag: string | null;
+  source: AuthSource;
+  atMs: number;
+}
+
+export class ConnectorStateMachine {
+  private readonly o: StateMachineOptions;
+  private pilot: PilotState = 'A';
+  private diodeOk = true;
+  private readonly hwFaults = new Set<FaultKind>();
+  private readonly latched = new Set<FaultKind>();
+  private auth: Auth | null = null;
+  private starting = false;
+  private session = false;
+  private sessionEnded = false;
+  private stopping: { reason: StopReason; stopIdTag: string | null } | null = null;
+  private offerA = 0;
+  private paused = false;
+  private available = true;
+  private pendingAvailable: boolean | null = null;
+  private contactor = false;
+  private output: PilotOutput = { mode: 'x1' };
+  private lastDutyChangeMs = -Infinity;
+  private withdrawnSinceMs: number | null = null;
+  private faultFUntilMs: number | null = null;
+  private status: ConnectorStatus = 'Available';
+
+  constructor(opts: Partial<StateMachineOptions> = {}) {
+    this.o = { ...DEFAULT_SM_OPTIONS, ...opts };
+  }
+
+  /** Feed one event at monotonic time `now`; returns the commands to execute, in order. */
+  handle(ev: SmEvent, now: number): SmAction[] {
+    const out: SmAction[] = [];
+    switch (ev.type) {
+      case 'pilot':
+        this.onPilot(ev.state, ev.diodeOk, now, out);
+        break;
+      case 'fault':
+        this.onFault(ev.kind, ev.active, now, out);
+        break;
+      case 'authorize':
+        if (this.session || this.starting || this.hasFault()) {
+          out.push({ type: 'log', level: 'warn', msg: `authorisation for ${ev.idTag ?? '(none)'} ignored: ${this.session || this.starting ? 'a session is already running' : 'connector faulted'}` });
+          break;
+        }
+        this.auth = { idTag: ev.idTag, source: ev.source, atMs: now };
+        this.sessionEnded = false;
+        break;
+      case 'deauthorize':
+        if (this.auth || this.session) {
+          out.push({ type: 'log', level: 'warn', msg: `authorisation withdrawn (${ev.reason})` });
+          this.auth = null;
+          // The gate below opens the contactor in this same step (S5); then the session ends.
+          if (this.session || this.starting) this.stopping = { reason: ev.reason, stopIdTag: null };
+        }
+        break;
+      case 'session-started':
+        // The session is durable now; if the EV left or the authorisation went meanwhile, end it at once.
+        this.starting = false;
+        this.session = true;
+        if (!this.stopping && this.pilot === 'A') this.stopping = { reason: 'EVDisconnected', stopIdTag: null };
+        if (!this.stopping && !this.auth) this.stopping = { reason: 'DeAuthorized', stopIdTag: null };
+        break;
+      case 'session-start-failed':
+        this.starting = false;
+        this.auth = null;
+        this.stopping = null;
+        out.push({ type: 'log', level: 'error', msg: 'session could not be recorded: charging refused' });
+        break;
+      case 'stop':
+        if (this.session || this.starting) {
+          this.stopping = { reason: ev.reason, stopIdTag: ev.stopIdTag ?? null };
+        } else if (this.auth) {
+          this.auth = null; // cancels a pending authorisation
+        }
+        break;
+      case 'offer':
+        this.offerA = ev.amps >= MIN_CURRENT_A ? ev.amps : 0;
+        break;
+      case 'pause':
+        this.paused = true;
+        break;
+      case 'resume':
+        this.paused = false;
+        break;
+      case 'availability':
+        if (this.session || this.starting) {
+          this.pendingAvailable = ev.available;
+        } else {
+          this.available = ev.available;
+          this.pendingAvailable = null;
+        }
+        break;
+      case 'clear-faults':
+        for (const k of [...this.latched]) if (!this.hwFaults.has(k)) this.latched.delete(k);
+        out.push({ type: 'log', level: 'info', msg: 'latched faults cleared by technician' });
+        break;
+      case 'tick':
+        break;
+    }
+    this.settle(now, out);
+    return out;
+  }
+
+  /** When the machine must be ticked next (monotonic ms), or null. */
+  nextDeadline(): number | null {
+    const ds: number[] = [];
+    if (this.faultFUntilMs !== null) ds.push(this.faultFUntilMs);
+    if (this.withdrawnSinceMs !== null && this.contactor) ds.push(this.withdrawnSinceMs + this.o.stopTimeoutMs);
+    if (this.auth && !this.session && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
+    const want = this.desiredOutput(Infinity);
+    if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille !== this.output.dutyPermille) {
+      ds.push(this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs);
+    }
+    return ds.length ? Math.min(...ds) : null;
+  }
+
+  snapshot(): SmSnapshot {
+    return {
+      status: this.status,
+      pilot: this.pilot,
+      diodeOk: this.diodeOk,
+      output: this.output,
+      contactor: this.contactor,
+      faults: [...new Set([...this.hwFaults, ...this.latched])],
+      auth: this.auth ? { idTag: this.auth.idTag, source: this.auth.source } : null,
+      session: this.session,
+      stopping: this.stopping !== null,
+      offerA: this.offerA,
+      paused: this.paused,
+      available: this.available,
+      pendingAvailable: this.pendingAvailable,
+    };
+  }
+
+  /** The pure safety gate: may the contactor be (or stay) closed now? Returns the violated rule. */
+  contactorViolation(now: number, closing: boolean): string | null {
+    if (this.pilot !== 'C' && this.pilot !== 'D') return `pilot in state ${this.pilot} (not C/D)`;
+    if (this.hasFault()) return `fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}`;
+    if (!this.diodeOk) return 'EV diode missing';
+    if (!this.auth) return 'not authorised';
+    if (!this.session) return 'no recorded session';
+    if (closing) {
+      if (this.output.mode !== 'pwm') return 'no current offered';
+      if (this.stopping) return 'stopping';
+      if (this.paused) return 'paused';
+      if (!this.available) return 'unavailable';
+    } else if (this.withdrawnSinceMs !== null && now >= this.withdrawnSinceMs + this.o.stopTimeoutMs) {
+      return `EV still in ${this.pilot} ${this.o.stopTimeoutMs} ms after the offer was withdrawn: opening under load`;
+    }
+    return null;
+  }
+
+  private hasFault(): boolean {
+    return this.hwFaults.size > 0 || this.latched.size > 0;
+  }
+
+  private onPilot(state: PilotState, diodeOk: boolean, now: number, out: SmAction[]): void {
+    const prev = this.pilot;
+    // While we drive state F ourselves, reading F (or E) is our own signal, not a fault.
+    const selfDriven = this.output.mode === 'f' && (state === 'F' || state === 'E');
+    this.pilot = state;
+    this.diodeOk = diodeOk || state === 'A' || selfDriven;
+    if ((state === 'E' || state === 'F') && !selfDriven) this.raise('pilot', out, `pilot reads state ${state}`);
+    if (!this.diodeOk && (state === 'B' || state === 'C' || state === 'D')) this.raise('diode', out, 'EV diode check failed');
+    if (state === 'A' && prev !== 'A') this.onUnplugged(out);
+    void now;
+  }
+
+  private raise(kind: FaultKind, out: SmAction[], msg: string): void {
+    if (!this.latched.has(kind)) out.push({ type: 'log', level: 'error', msg: `fault ${kind}: ${msg}` });
+    this.latched.add(kind);
+  }
+
+  private onFault(kind: FaultKind, active: boolean, now: number, out: SmAction[]): void {
+    if (active) {
+      const isNew = !this.hwFaults.has(kind) && !this.latched.has(kind);
+      this.hwFaults.add(kind);
+      if (!SELF_CLEARING.has(kind)) this.latched.add(kind);
+      if (isNew) {
+        out.push({ type: 'log', level: 'error', msg: `fault ${kind} raised` });
+        if (this.o.faultFMs > 0 && this.pilot !== 'A') this.faultFUntilMs = now + this.o.faultFMs;
+      }
+    } else {
+      this.hwFaults.delete(kind);
+      // Latching protects an EV that is connected; with none connected a cleared input clears the fault.
+      if (SELF_CLEARING.has(kind) || (this.pilot === 'A' && !NEEDS_TECHNICIAN.has(kind))) this.latched.delete(kind);
+      out.push({ type: 'log', level: 'info', msg: `fault input ${kind} cleared${this.latched.has(kind) ? ' (stays latched until unplug)' : ''}` });
+    }
+  }
+
+  private onUnplugged(out: SmAction[]): void {
+    for (const k of [...this.latched]) {
+      if (!this.hwFaults.has(k) && !NEEDS_TECHNICIAN.has(k)) this.latched.delete(k);
+    }
+    if ((this.session || this.starting) && !this.stopping) this.stopping = { reason: 'EVDisconnected', stopIdTag: null };
+    if (!this.session && !this.starting) {
+      this.auth = null;
+      this.sessionEnded = false;
+    }
+    this.paused = false;
+    void out;
+  }
+
+  /** Re-derive outputs from the state; enforce the safety gate last so nothing can bypass it. */
+  private settle(now: number, out: SmAction[]): void {
+    if (this.faultFUntilMs !== null && now >= this.faultFUntilMs) this.faultFUntilMs = null;
+    if (this.auth && !this.session && !this.starting && this.pilot === 'A' && now >= this.auth.atMs + this.o.connectionTimeoutMs) {
+      out.push({ type: 'log', level: 'info', msg: 'authorisation expired: no EV plugged in within the connection timeout' });
+      this.auth = null;
+    }
+
+    // Start a session once plugged and authorised.
+    if (this.auth && !this.session && !this.starting && !this.stopping && !this.sessionEnded && this.pilot !== 'A' && !this.hasFault() && this.available) {
+      this.starting = true;
+      out.push({ type: 'start-session', idTag: this.auth.idTag, source: this.auth.source });
+    }
+
+    // Contactor first: opening never waits for anything else (S5).
+    if (this.contactor) {
+      const why = this.contactorViolation(now, false);
+      if (why) this.setContactor(false, why, out);
+    }
+
+    this.setOutput(this.desiredOutput(now), now, out);
+
+    const offering = this.output.mode === 'pwm';
+    if (this.contactor && !offering) {
+      if (this.withdrawnSinceMs === null) this.withdrawnSinceMs = now;
+      const why = this.contactorViolation(now, false);
+      if (why) this.setContactor(false, why, out);
+    } else {
+      this.withdrawnSinceMs = null;
+    }
+
+    if (!this.contactor && this.contactorViolation(now, true) === null) {
+      this.setContactor(true, 'EV requests energy (C/D), authorised, offer present, no fault', out);
+    }
+
+    // A stop completes once the contactor is open.
+    if (this.stopping && !this.contactor && this.session) {
+      out.push({ type: 'end-session', reason: this.stopping.reason, stopIdTag: this.stopping.stopIdTag });
+      this.session = false;
+      this.stopping = null;
+      this.auth = null;
+      this.paused = false;
+      this.sessionEnded = this.pilot !== 'A';
+      if (this.pendingAvailable !== null) {
+        this.available = this.pendingAvailable;
+        this.pendingAvailable = null;
+      }
+      this.setOutput(this.desiredOutput(now), now, out);
+    }
+
+    const status = this.deriveStatus();
+    if (status !== this.status) {
+      out.push({ type: 'status', status, previous: this.status });
+      this.status = status;
+    }
+  }
+
+  private setContactor(closed: boolean, why: string, out: SmAction[]): void {
+    if (this.contactor === closed) return;
+    this.contactor = closed;
+    if (!closed) this.withdrawnSinceMs = null;
+    out.push({ type: 'contactor', closed, why });
+  }
+
+  private desiredOutput(now: number): PilotOutput {
+    if (this.hasFault()) {
+      return this.faultFUntilMs !== null && now < this.faultFUntilMs ? { mode: 'f' } : { mode: 'x1' };
+    }
+    const offer =
+      this.auth !== null &&
+      this.pilot !== 'A' &&
+      (this.session || this.starting) &&
+      !this.stopping &&
+      !this.paused &&
+      this.available &&
+      this.offerA >= MIN_CURRENT_A;
+    return offer ? { mode: 'pwm', dutyPermille: dutyForCurrent(this.offerA) } : { mode: 'x1' };
+  }
+
+  private setOutput(want: PilotOutput, now: number, out: SmAction[]): void {
+    const cur = this.output;
+    if (samePilot(cur, want)) return;
+    if (cur.mode === 'pwm' && want.mode === 'pwm') {
+      // IEC 61851-1: change the offer at most every 5 s (the EV needs time to follow).
+      if (now < this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs) return;
+    }
+    if (want.mode === 'pwm') this.lastDutyChangeMs = now;
+    this.output = want;
+    out.push({ type: 'pilot', output: want });
+  }
+
+  private deriveStatus(): ConnectorStatus {
+    if (!this.available && !this.session) return 'Unavailable';
+    if (this.hasFault()) return 'Faulted';
+    if (this.pilot === 'A') return this.auth ? 'Preparing' : 'Available';
+    if (this.session) {
+      if (this.stopping) return 'Finishing';
+      if (this.contactor) return 'Charging';
+      if (this.paused || this.offerA < MIN_CURRENT_A || !this.available) return 'SuspendedEVSE';
+      if (this.pilot === 'B') return 'SuspendedEV';
+      return 'Charging';
+    }
+    return this.sessionEnded ? 'Finishing' : 'Preparing';
+  }
+}
+
+function samePilot(a: PilotOutput, b: PilotOutput): boolean {
+  if (a.mode !== b.mode) return false;
+  return a.mode !== 'pwm' || a.dutyPermille === (b as { dutyPermille: number }).dutyPermille;
+}

@@ -1,0 +1,425 @@
+import { EventEmitter } from 'node:events';
+import type { Config, ConnectorConfig } from '../config/schema.js';
+import type { ConnectorHardware, Meter } from '../hal/types.js';
+import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import type { SessionRecord, SessionStore } from '../store/sessions.js';
+import { MeterPoller } from '../meter/poller.js';
+import { Connector } from './connector.js';
+import { CurrentArbiter } from './current-arbiter.js';
+import { offerableCurrent } from './pwm.js';
+import type {
+  AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationView, StopReason,
+} from './station-api.js';
+
+export const FIRMWARE_VERSION = '0.1.0';
+
+export interface ConnectorParts {
+  cfg: ConnectorConfig;
+  hardware: ConnectorHardware;
+  meter: Meter;
+}
+
+export interface StationOptions {
+  config: Config;
+  parts: ConnectorParts[];
+  db: Db;
+  sessions: SessionStore;
+  clock: SystemClock;
+  log: Logger;
+}
+
+/** Tags listed in the config (auth.mode local). */
+export class LocalListAuthorizer implements Authorizer {
+  constructor(private readonly tags: Config['auth']['tags']) {}
+  async authorize(idTag: string): Promise<AuthResult> {
+    const t = this.tags.find((x) => x.idTag.toLowerCase() === idTag.toLowerCase());
+    if (!t) return { status: 'Invalid', source: 'local' };
+    return { status: t.enabled ? 'Accepted' : 'Blocked', source: 'local' };
+  }
+}
+
+/**
+ * The station: its connectors, their meters, the current arbiter and the session store,
+ * behind the commands and events other parts use (OCPP, API, MQTT).
+ */
+export class Station extends EventEmitter<StationEvents> {
+  readonly stationConfig: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
+  readonly sessions: SessionStore;
+  readonly db: Db;
+  readonly clock: SystemClock;
+  readonly arbiter = new CurrentArbiter();
+  private readonly connectors = new Map<number, { c: Connector; poller: MeterPoller; parts: ConnectorParts }>();
+  private authorizer: Authorizer | null;
+  private readonly statusProviders = new Map<string, () => unknown>();
+  private readonly startedMono: number;
+  private readonly log: Logger;
+  private resetHandler?: (kind: 'Soft' | 'Hard') => void;
+
+  constructor(private readonly o: StationOptions) {
+    super();
+    const s = o.config.station;
+    this.stationConfig = { id: s.id, vendor: s.vendor, model: s.model, serialNumber: s.serialNumber, firmwareVersion: s.firmwareVersion ?? FIRMWARE_VERSION };
+    this.sessions = o.sessions;
+    this.db = o.db;
+    this.clock = o.clock;
+    this.log = o.log;
+    this.startedMono = o.clock.monoMs();
+    this.authorizer = o.config.auth.mode === 'local' ? new LocalListAuthorizer(o.config.auth.tags) : null;
+    this.clock.on('sync', (ev: SyncEvent) => this.onClockSync(ev));
+
+    for (const parts of o.parts) {
+      const { cfg } = parts;
+      const meterCfg = cfg.meter as Record<string, unknown>;
+      const maxPowerW = (meterCfg.maxPowerW as number | undefined) ?? cfg.maxCurrentA * cfg.phases * 253 * 1.2;
+      const poller = new MeterPoller(parts.meter, {
+        connectorId: cfg.id,
+        intervalMs: (meterCfg.pollIntervalMs as number | undefined) ?? 1000,
+        staleAfterMs: ((meterCfg.staleAfterS as number | undefined) ?? 10) * 1000,
+        maxPowerW,
+        clock: o.clock,
+        log: o.log,
+      });
+      const required = meterCfg.requiredForCharging === true;
+      const c = new Connector({
+        id: cfg.id,
+        hardware: parts.hardware,
+        poller,
+        store: o.sessions,
+        clock: o.clock,
+        log: o.log.child({ connector: cfg.id }),
+        sm: { stopTimeoutMs: cfg.stopTimeoutS * 1000 },
+        sampleIntervalMs: o.config.storage.sampleIntervalS * 1000,
+        flushIntervalMs: o.config.storage.flushIntervalS * 1000,
+        freeIdTag: o.config.auth.mode === 'free' ? o.config.auth.freeIdTag : null,
+        meterRequiredGraceMs: required ? ((meterCfg.requiredGraceS as number | undefined) ?? 30) * 1000 : null,
+      });
+      this.connectors.set(cfg.id, { c, poller, parts });
+      this.arbiter.set({ source: 'config', connectorId: cfg.id, maxA: cfg.maxCurrentA });
+      c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.connectorView(cfg.id), prev));
+      c.on('contactor', () => this.emit('status', this.connectorView(cfg.id), c.status()));
+      c.on('faults', () => this.emit('status', this.connectorView(cfg.id), c.status()));
+      c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
+      c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
+      poller.on('snapshot', (snap) => {
+        this.emit('sample', {
+          connectorId: cfg.id,
+          sessionId: c.session()?.id ?? null,
+          energyWh: snap.energyImportWh,
+          powerW: snap.powerW,
+          voltageV: snap.voltageV,
+          currentA: snap.currentA,
+          powerPhaseW: snap.powerPhaseW,
+          frequencyHz: snap.frequencyHz ?? null,
+          wallMs: this.clock.wallMs(),
+        });
+      });
+      poller.on('health', () => this.emit('status', this.connectorView(cfg.id), c.status()));
+    }
+  }
+
+  /** Recover sessions left open by a crash or power loss, then start the connectors and meters. */
+  async start(): Promise<void> {
+    this.sessions.recordBoot(this.clock.stamp());
+    await this.recoverOpenSessions();
+    for (const { c, poller } of this.connectors.values()) {
+      poller.start();
+      c.start();
+      this.applyOffer(c.id);
+    }
+  }
+
+  /** Open every contactor first, then close sessions with `reason`, then stop the meters. */
+  async shutdown(reason: StopReason = 'Other'): Promise<void> {
+    for (const { parts } of this.connectors.values()) parts.hardware.safe();
+    await Promise.all([...this.connectors.values()].map(({ c }) => c.shutdown(reason)));
+    for (const { poller, parts } of this.connectors.values()) {
+      await poller.stop();
+      await parts.meter.close().catch(() => undefined);
+      await parts.hardware.close().catch(() => undefined);
+    }
+  }
+
+  connectorIds(): number[] {
+    return [...this.connectors.keys()];
+  }
+
+  connector(id: number): Connector | undefined {
+    return this.connectors.get(id)?.c;
+  }
+
+  hardware(id: number): ConnectorHardware | undefined {
+    return this.connectors.get(id)?.parts.hardware;
+  }
+
+  setAuthorizer(a: Authorizer): void {
+    this.authorizer = a;
+  }
+
+  onReset(handler: (kind: 'Soft' | 'Hard') => void): void {
+    this.resetHandler = handler;
+  }
+
+  registerStatus(name: string, provider: () => unknown): void {
+    this.statusProviders.set(name, provider);
+  }
+
+  extraStatus(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, p] of this.statusProviders) {
+      try {
+        out[k] = p();
+      } catch (err) {
+        out[k] = { error: (err as Error).message };
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A tag presented at the connector's reader: stops the running session when it is the same tag,
+   * else asks the authoriser and authorises the connector.
+   */
+  async presentTag(connectorId: number, idTag: string): Promise<AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' }> {
+    const c = this.need(connectorId);
+    const running = c.session();
+    if (running && running.idTag !== null && running.idTag.toLowerCase() === idTag.toLowerCase()) {
+      c.stop('Local', idTag);
+      return { status: 'Accepted', source: running.authSource, action: 'stopped' };
+    }
+    const mode = this.o.config.auth.mode;
+    const result: AuthResult = this.authorizer
+      ? await this.authorizer.authorize(idTag, connectorId)
+      : { status: 'Accepted', source: mode === 'free' ? 'free' : 'local' };
+    if (result.status !== 'Accepted') {
+      this.log.info({ connectorId, idTag, status: result.status }, 'tag refused');
+      this.emit('auth-rejected', { connectorId, idTag, status: result.status });
+      return { ...result, action: 'rejected' };
+    }
+    if (running) {
+      // Another valid tag while charging: with a shared parent it may stop; else ignore.
+      if (result.parentIdTag && running.idTag && result.parentIdTag === running.idTag) {
+        c.stop('Local', idTag);
+        return { ...result, action: 'stopped' };
+      }
+      this.emit('auth-rejected', { connectorId, idTag, status: 'ConcurrentTx' });
+      return { status: 'ConcurrentTx', source: result.source, action: 'rejected' };
+    }
+    c.presentedAuth(idTag, result.source);
+    return { ...result, action: c.sm.snapshot().session ? 'started' : 'pending' };
+  }
+
+  /** Pre-authorised start (e.g. OCPP RemoteStartTransaction). Picks the first free connector when none is given. */
+  async remoteStart(connectorId: number | undefined, idTag: string): Promise<boolean> {
+    const id = connectorId ?? this.connectorIds().find((i) => {
+      const snap = this.need(i).sm.snapshot();
+      return !snap.session && !snap.auth && snap.available && snap.faults.length === 0;
+    });
+    if (id === undefined || !this.connectors.has(id)) return false;
+    const snap = this.need(id).sm.snapshot();
+    if (snap.session || !snap.available || snap.faults.length > 0) return false;
+    this.need(id).presentedAuth(idTag, 'remote');
+    return true;
+  }
+
+  async stopSession(connectorId: number, reason: StopReason, stopIdTag?: string): Promise<boolean> {
+    const c = this.connectors.get(connectorId)?.c;
+    if (!c) return false;
+    return c.stop(reason, stopIdTag ?? null);
+  }
+
+  sessionOn(connectorId: number): SessionRecord | undefined {
+    return this.connectors.get(connectorId)?.c.session() ?? undefined;
+  }
+
+  /** connectorId 0 = the whole station. Scheduled while a session runs; applied when it ends. */
+  setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected' {
+    const ids = connectorId === 0 ? this.connectorIds() : this.connectors.has(connectorId) ? [connectorId] : [];
+    if (!ids.length) return 'Rejected';
+    let scheduled = false;
+    for (const id of ids) {
+      const c = this.need(id);
+      c.dispatch({ type: 'availability', available });
+      if (c.sm.snapshot().pendingAvailable !== null) scheduled = true;
+    }
+    return scheduled ? 'Scheduled' : 'Accepted';
+  }
+
+  async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
+    const entry = this.connectors.get(connectorId);
+    if (!entry) return 'NotSupported';
+    const lock = entry.parts.hardware.lock;
+    if (entry.c.session()) {
+      entry.c.stop('UnlockCommand');
+      await entry.c.settled();
+    }
+    if (!lock) return 'NotSupported';
+    try {
+      await lock.unlock();
+      return lock.isLocked() === true ? 'UnlockFailed' : 'Unlocked';
+    } catch {
+      return 'UnlockFailed';
+    }
+  }
+
+  pause(connectorId: number): boolean {
+    const c = this.connectors.get(connectorId)?.c;
+    if (!c) return false;
+    c.dispatch({ type: 'pause' });
+    return true;
+  }
+
+  resume(connectorId: number): boolean {
+    const c = this.connectors.get(connectorId)?.c;
+    if (!c) return false;
+    c.dispatch({ type: 'resume' });
+    return true;
+  }
+
+  clearFaults(connectorId: number): boolean {
+    const c = this.connectors.get(connectorId)?.c;
+    if (!c) return false;
+    c.dispatch({ type: 'clear-faults' });
+    return true;
+  }
+
+  setClaim(claim: CurrentClaim): void {
+    this.arbiter.set(claim);
+    this.applyOffers(claim.connectorId);
+  }
+
+  clearClaim(source: string, connectorId: number): void {
+    if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
+  }
+
+  requestReset(kind: 'Soft' | 'Hard'): void {
+    this.log.warn({ kind }, 'reset requested');
+    if (this.resetHandler) this.resetHandler(kind);
+  }
+
+  view(): StationView {
+    return {
+      id: this.stationConfig.id,
+      vendor: this.stationConfig.vendor,
+      model: this.stationConfig.model,
+      serialNumber: this.stationConfig.serialNumber,
+      firmwareVersion: this.stationConfig.firmwareVersion,
+      clock: { wall: isoSeconds(this.clock.wallMs()), quality: this.clock.quality() },
+      uptimeS: Math.floor((this.clock.monoMs() - this.startedMono) / 1000),
+      connectors: this.connectorIds().map((id) => this.connectorView(id)),
+    };
+  }
+
+  connectorView(id: number): ConnectorView {
+    const { c, poller } = this.connectors.get(id)!;
+    const snap = c.sm.snapshot();
+    const m = poller.latest();
+    const st = poller.status();
+    const decision = this.arbiter.decide(id);
+    const rec = c.session();
+    const d = c.liveDurations();
+    const energyWh = m && rec ? Math.max(0, m.energyImportWh - rec.meterStartWh) : 0;
+    return {
+      id,
+      status: snap.status,
+      pilot: snap.pilot,
+      diodeOk: snap.diodeOk,
+      pilotOutput: snap.output,
+      contactorClosed: snap.contactor,
+      currentLimitA: snap.output.mode === 'pwm' ? snap.offerA : 0,
+      limitSource: decision.source,
+      faults: snap.faults,
+      available: snap.available,
+      paused: snap.paused,
+      meter: {
+        energyWh: m?.energyImportWh ?? null,
+        powerW: m && !st.stale ? m.powerW : null,
+        voltageV: m && !st.stale ? m.voltageV : [],
+        currentA: m && !st.stale ? m.currentA : [],
+        powerPhaseW: m && !st.stale ? m.powerPhaseW : [],
+        frequencyHz: m && !st.stale ? (m.frequencyHz ?? null) : null,
+        health: st.health,
+        stale: st.stale,
+        ageS: m ? Math.round((this.clock.monoMs() - m.monoMs) / 100) / 10 : null,
+      },
+      session: rec
+        ? {
+            id: rec.id,
+            uid: rec.uid,
+            idTag: rec.idTag,
+            authSource: rec.authSource,
+            startedAt: isoSeconds(rec.startWallMs),
+            startedAtQuality: rec.startQuality,
+            meterStartWh: rec.meterStartWh,
+            energyWh,
+            durationS: Math.floor((d?.durationMs ?? 0) / 1000),
+            chargingS: Math.floor((d?.chargingMs ?? 0) / 1000),
+            idleS: Math.floor((d?.idleMs ?? 0) / 1000),
+            meterGapS: Math.floor((d?.meterGapMs ?? 0) / 1000),
+          }
+        : null,
+    };
+  }
+
+  private need(id: number): Connector {
+    const e = this.connectors.get(id);
+    if (!e) throw new Error(`no connector ${id}`);
+    return e.c;
+  }
+
+  private applyOffers(connectorId: number): void {
+    for (const id of connectorId === 0 ? this.connectorIds() : [connectorId]) this.applyOffer(id);
+  }
+
+  private applyOffer(id: number): void {
+    const entry = this.connectors.get(id);
+    if (!entry) return;
+    const d = this.arbiter.decide(id);
+    entry.c.dispatch({ type: 'offer', amps: offerableCurrent(d.amps) });
+  }
+
+  /**
+   * Sessions still `active` in the store were interrupted (crash, power loss, watchdog). Close each
+   * with reason PowerLoss: meterStop from the meter's present register (exact: it kept counting
+   * whatever flowed) or, if the meter cannot be read, the last stored register.
+   */
+  private async recoverOpenSessions(): Promise<void> {
+    for (const rec of this.sessions.active()) {
+      const entry = this.connectors.get(rec.connectorId);
+      let wh: number | undefined;
+      let source = 'meter';
+      if (entry) {
+        try {
+          wh = (await entry.poller.readNow()).energyImportWh;
+        } catch {
+          wh = undefined;
+        }
+      }
+      if (wh === undefined) {
+        const last = this.sessions.lastSample(rec.id);
+        wh = Math.max(last?.energyWh ?? 0, rec.checkpointEnergyWh ?? 0, rec.meterStartWh);
+        source = 'last stored sample';
+      }
+      // The stop time is the last moment the session was known alive: its checkpoint.
+      const row = this.db.prepare('SELECT checkpoint_wall_ms w, checkpoint_quality q, checkpoint_boot_id b, checkpoint_mono_ms m FROM sessions WHERE id = ?').get(rec.id) as { w: number; q: 'synced' | 'unsynced'; b: string; m: number };
+      const stopped = this.sessions.stop(rec.id, {
+        meterStopWh: wh,
+        reason: 'PowerLoss',
+        at: { wallMs: row.w, quality: row.q, bootId: row.b, monoMs: row.m },
+        durationMs: rec.durationMs,
+        chargingMs: rec.chargingMs,
+        idleMs: rec.idleMs,
+        meterGapMs: rec.meterGapMs,
+        recovered: true,
+      });
+      this.log.warn({ sessionId: rec.id, connectorId: rec.connectorId, meterStopWh: wh, from: source, energyWh: stopped.energyWh }, 'recovered a session left open by a crash or power loss');
+      this.emit('session-stopped', stopped);
+    }
+  }
+
+  private onClockSync(ev: SyncEvent): void {
+    const n = this.sessions.repairBoot(this.clock.bootId, ev.monoToWallMs, ev.source);
+    this.log.info({ source: ev.source, repaired: n }, 'wall clock synchronised; earlier timestamps of this boot repaired');
+  }
+}
