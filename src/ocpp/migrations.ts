@@ -1,0 +1,72 @@
+import type { MigrationSet } from '../store/db.js';
+
+/**
+ * OCPP tables. Timestamps inside queued payloads are stored unresolved (see stamps.ts) so events
+ * recorded before the clock was set are sent with corrected times.
+ */
+export const ocppMigrations: MigrationSet = {
+  module: 'ocpp',
+  migrations: [
+    {
+      version: 1,
+      name: 'transaction queue, transactions, keys, availability, auth cache, local list',
+      up: (db) => {
+        db.exec(`
+          -- Durable transaction messages, delivered in id order. A row is deleted when the CSMS answered it;
+          -- a row given up after TransactionMessageAttempts CALLERRORs stays with status 'failed'.
+          CREATE TABLE ocpp_queue (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action TEXT NOT NULL CHECK (action IN ('StartTransaction', 'StopTransaction', 'MeterValues')),
+            session_id INTEGER,
+            payload TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            -- 1 = intermediate MeterValues that may be thinned when the queue is full
+            thinnable INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_wall_ms INTEGER NOT NULL,
+            created_boot_id TEXT NOT NULL,
+            created_mono_ms REAL NOT NULL,
+            created_quality TEXT NOT NULL
+          );
+          CREATE INDEX ocpp_queue_pending ON ocpp_queue (status, id);
+
+          -- One row per station session known to OCPP: the CSMS transactionId once StartTransaction was answered.
+          CREATE TABLE ocpp_transactions (
+            session_id INTEGER PRIMARY KEY,
+            connector_id INTEGER NOT NULL,
+            id_tag TEXT NOT NULL,
+            transaction_id INTEGER,
+            -- 'queued' until answered, 'known' with transaction_id, 'abandoned' when StartTransaction was given up (-1)
+            start_state TEXT NOT NULL DEFAULT 'queued',
+            stop_queued INTEGER NOT NULL DEFAULT 0,
+            id_tag_status TEXT
+          );
+          CREATE INDEX ocpp_transactions_txid ON ocpp_transactions (transaction_id);
+
+          -- wall = mono + offset for a boot whose clock was set later (from clock 'sync' events)
+          CREATE TABLE ocpp_clock_offsets (boot_id TEXT PRIMARY KEY, mono_to_wall_ms INTEGER NOT NULL);
+
+          CREATE TABLE ocpp_keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+          CREATE TABLE ocpp_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+          CREATE TABLE ocpp_availability (connector_id INTEGER PRIMARY KEY, available INTEGER NOT NULL);
+
+          CREATE TABLE ocpp_auth_cache (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            status TEXT NOT NULL,
+            expiry_ms INTEGER,
+            parent_id_tag TEXT,
+            updated_wall_ms INTEGER NOT NULL
+          );
+          CREATE TABLE ocpp_local_list (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            status TEXT NOT NULL,
+            expiry_ms INTEGER,
+            parent_id_tag TEXT
+          );
+        `);
+      },
+    },
+  ],
+};

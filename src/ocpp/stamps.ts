@@ -1,0 +1,55 @@
+import { isoSeconds, type Stamp } from '../hal/clock.js';
+import type { Db } from '../store/db.js';
+
+/**
+ * Timestamps inside stored OCPP payloads are kept as the full Stamp and turned into
+ * `YYYY-MM-DDTHH:MM:SSZ` only when the message is sent, so an event recorded before the clock
+ * was set (Pi without RTC, CSMS time not yet known) goes out with its corrected time.
+ */
+export interface StampRef {
+  $stamp: [wallMs: number, quality: Stamp['quality'], bootId: string, monoMs: number];
+}
+
+export function stampRef(s: Stamp): StampRef {
+  return { $stamp: [Math.round(s.wallMs), s.quality, s.bootId, s.monoMs] };
+}
+
+function isStampRef(v: unknown): v is StampRef {
+  return typeof v === 'object' && v !== null && Array.isArray((v as StampRef).$stamp);
+}
+
+/** Knows, per boot, the offset that turns a monotonic reading into wall time once the clock was set. */
+export class TimeResolver {
+  private readonly offsets = new Map<string, number>();
+  private readonly save;
+
+  constructor(db: Db) {
+    for (const r of db.prepare('SELECT boot_id, mono_to_wall_ms FROM ocpp_clock_offsets').all() as { boot_id: string; mono_to_wall_ms: number }[]) {
+      this.offsets.set(r.boot_id, r.mono_to_wall_ms);
+    }
+    this.save = db.prepare('INSERT OR REPLACE INTO ocpp_clock_offsets (boot_id, mono_to_wall_ms) VALUES (?, ?)');
+  }
+
+  noteSync(bootId: string, monoToWallMs: number): void {
+    this.offsets.set(bootId, Math.round(monoToWallMs));
+    this.save.run(bootId, Math.round(monoToWallMs));
+  }
+
+  wallMs(ref: StampRef): number {
+    const [wallMs, quality, bootId, monoMs] = ref.$stamp;
+    if (quality === 'synced') return wallMs;
+    const off = this.offsets.get(bootId);
+    return off === undefined ? wallMs : Math.round(monoMs + off);
+  }
+
+  /** A deep copy of `payload` with every StampRef replaced by its ISO time. */
+  resolve<T>(payload: T): T {
+    const walk = (v: unknown): unknown => {
+      if (isStampRef(v)) return isoSeconds(this.wallMs(v));
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      return v;
+    };
+    return walk(payload) as T;
+  }
+}

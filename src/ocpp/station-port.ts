@@ -1,0 +1,33 @@
+import type { Authorizer, CurrentClaim, StationEvents, StationView, StopReason } from '../evse/station-api.js';
+import type { SessionRecord, SessionStore } from '../store/sessions.js';
+import type { Db } from '../store/db.js';
+import type { Clock, SyncEvent } from '../hal/clock.js';
+
+/**
+ * What the OCPP layer needs from the station. Core's `Station` implements it structurally; tests
+ * use a small fake over a real SessionStore.
+ */
+export interface OcppStationPort {
+  readonly stationConfig: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
+  view(): StationView;
+  on<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): void;
+  off<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): void;
+  /** The station asks it for every tag presented at a reader. */
+  setAuthorizer(a: Authorizer): void;
+  /** Pre-authorised start; false if the connector cannot take it. */
+  remoteStart(connectorId: number | undefined, idTag: string): Promise<boolean>;
+  stopSession(connectorId: number, reason: StopReason, stopIdTag?: string): Promise<boolean>;
+  sessionOn(connectorId: number): SessionRecord | undefined;
+  /** connectorId 0 = the whole station; Scheduled while a session runs. */
+  setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected';
+  unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;
+  setClaim(c: CurrentClaim): void;
+  clearClaim(source: string, connectorId: number): void;
+  readonly sessions: SessionStore;
+  readonly db: Db;
+  readonly clock: Clock & { setFromTrustedSource(wallMs: number, source: string): void; on(e: 'sync', l: (ev: SyncEvent) => void): void };
+  /** Core stops sessions (SoftReset/HardReset) and restarts the daemon. */
+  requestReset(kind: 'Soft' | 'Hard'): void;
+  /** Adds a section to GET /api/status. */
+  registerStatus(name: string, provider: () => unknown): void;
+}
