@@ -56,7 +56,11 @@ function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, data: 
         const match = options.find((o) => {
           const od = o._zod?.def;
           if (od?.type !== 'object' || !d || typeof d !== 'object') return false;
-          return Object.entries(od.shape).some(([k, v]: [string, any]) => v._zod?.def?.type === 'literal' && v._zod.def.values.includes(d[k]));
+          return Object.entries(od.shape).some(([k, v]: [string, any]) => {
+            const vd = v._zod?.def;
+            if (vd?.type === 'literal') return vd.values.includes(d[k]);
+            return vd?.type === 'enum' && Object.values(vd.entries).includes(d[k]);
+          });
         });
         s = match ?? options.find((o) => o._zod?.def?.type === 'object') ?? options[0];
       } else return;
