@@ -1,11 +1,256 @@
-import type { ConnectorHardware } from '../types.js';
-import type { GpioHardwareConfig } from './config.js';
+import type { ConnectorHardware, FaultInputs, FaultKind } from '../types.js';
+import { SystemClock, type Clock } from '../clock.js';
+import type { GpioHardwareConfig, GpioSignal } from './config.js';
 import type { Logger } from '../../log.js';
+import { SysfsGpio, onoffEdges, type EdgeSource, type GpioLine } from './sysfs-gpio.js';
+import { DebouncedInput } from './input.js';
+import { SysfsPwm, findPwmChannel } from './pwm.js';
+import { IioAdc, type PilotAdc } from './adc.js';
+import { AdcPilot } from './pilot.js';
+import { GpioContactor } from './contactor.js';
+import { GpioCableLock } from './lock.js';
+import { HeartbeatOutput } from './heartbeat.js';
+import { runRcdSelfTest, type RcdTestResult } from '../../evse/safety-timing.js';
 
-/** Entry point of the Raspberry Pi driver (issue 6). */
-export async function createGpioHardware(
-  _cfg: GpioHardwareConfig,
-  _ctx: { connectorId: number; log: Logger },
-): Promise<ConnectorHardware> {
-  throw new Error('hardware.driver gpio is not available in this build yet');
+export { HardwareError } from './errors.js';
+
+/** Optional overrides for tests and tools; production passes only connectorId and log. */
+export interface GpioHardwareContext {
+  connectorId: number;
+  log: Logger;
+  clock?: Clock;
+  /** Edge interrupts; default: onoff (epoll). */
+  edges?: EdgeSource;
+  /** Pilot ADC; default: the ADS1115 through IIO under cfg.root. */
+  adc?: PilotAdc;
+  /** Start the sampler, heartbeat and start-up RCD self-test (default true; hw test uses false). */
+  autoStart?: boolean;
+}
+
+/** Fault inputs the board reports, plus faults other parts of the daemon raise on it (stall). */
+class BoardFaults implements FaultInputs {
+  private readonly set = new Set<FaultKind>();
+  private readonly listeners: ((kind: FaultKind, active: boolean) => void)[] = [];
+
+  active(): ReadonlySet<FaultKind> {
+    return this.set;
+  }
+  onChange(listener: (kind: FaultKind, active: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+  update(kind: FaultKind, active: boolean): void {
+    if (active === this.set.has(kind)) return;
+    if (active) this.set.add(kind);
+    else this.set.delete(kind);
+    for (const l of this.listeners) l(kind, active);
+  }
+}
+
+/** The Raspberry Pi board of one connector. Drivers report and execute; the state machine decides. */
+export class GpioHardware implements ConnectorHardware {
+  readonly faults = new BoardFaults();
+  lock?: GpioCableLock;
+  heartbeat?: HeartbeatOutput;
+  rcdFault?: DebouncedInput;
+  private rcdTestLine?: GpioLine;
+  private cpRelayLine?: GpioLine;
+  private selfTesting = false;
+  private rcdSelfTestFailed = false;
+  /** Every line by config name, for hw test. */
+  readonly outputs = new Map<string, GpioLine>();
+  readonly inputs = new Map<string, DebouncedInput>();
+
+  constructor(
+    readonly cfg: GpioHardwareConfig,
+    readonly gpio: SysfsGpio,
+    readonly pwm: SysfsPwm,
+    readonly pilot: AdcPilot,
+    readonly contactor: GpioContactor,
+    readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Contactor open, pilot X1, CP connected, lock motor off. Synchronous, never throws. */
+  safe(): void {
+    const attempt = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.log.fatal({ err }, `safe(): could not ${what}`);
+      }
+    };
+    attempt('open the contactor', () => this.contactor.set(false));
+    attempt('set the pilot to X1', () => this.pilot.setOutput({ mode: 'x1' }));
+    attempt('reconnect CP', () => this.cpRelayLine?.write(0));
+    attempt('stop the lock motor', () => this.lock?.stop());
+  }
+
+  /** CP interruption relay (wake-up): true = CP disconnected from the EV. No-op when not wired. */
+  setCpDisconnected(disconnected: boolean): boolean {
+    if (!this.cpRelayLine) return false;
+    this.cpRelayLine.write(disconnected ? 1 : 0);
+    return true;
+  }
+
+  hasCpRelay(): boolean {
+    return this.cpRelayLine !== undefined;
+  }
+
+  /** Raise or clear a fault that software detected (e.g. 'stall' from the stall detector). */
+  reportFault(kind: FaultKind, active: boolean): void {
+    this.faults.update(kind, active);
+  }
+
+  /** A technician cleared a welded contactor. false if the feedback still shows it welded. */
+  clearWeld(): boolean {
+    return this.contactor.clearWeld();
+  }
+
+  /**
+   * RCD self-test (contactor must be open). The module's fault output is expected to assert during
+   * the test, so 'rcd' is not reported for it; a failed test raises 'rcd' until a test passes.
+   */
+  async runRcdSelfTest(): Promise<RcdTestResult> {
+    const fault = this.rcdFault;
+    const test = this.rcdTestLine;
+    if (!fault || !test) return { ok: false, reason: 'gpio.rcdTest and gpio.rcdFault are not both wired' };
+    if (this.contactor.commanded()) return { ok: false, reason: 'refused: the contactor is closed' };
+    this.selfTesting = true;
+    let result: RcdTestResult;
+    try {
+      result = await runRcdSelfTest(
+        {
+          setTest: (on) => test.write(on ? 1 : 0),
+          faultActive: () => fault.active(),
+          onFault: (l) => {
+            let on = true;
+            fault.onChange((a) => on && l(a));
+            return () => void (on = false);
+          },
+        },
+        this.clock,
+        { testMs: this.cfg.rcdSelfTest.testMs, clearMs: this.cfg.rcdSelfTest.clearMs },
+      );
+    } finally {
+      this.selfTesting = false;
+    }
+    this.rcdSelfTestFailed = !result.ok;
+    if (result.ok) this.log.info({ tripMs: result.tripMs, clearMs: result.clearMs }, 'RCD self-test passed');
+    else this.log.error({ reason: result.reason }, 'RCD self-test failed');
+    this.faults.update('rcd', this.rcdSelfTestFailed || fault.active());
+    return result;
+  }
+
+  /** Called by the RCD input: trips are reported except during a self-test. */
+  rcdInput(active: boolean): void {
+    if (this.selfTesting) return;
+    this.faults.update('rcd', active || this.rcdSelfTestFailed);
+  }
+
+  setRcdLines(fault: DebouncedInput, test: GpioLine | undefined): void {
+    this.rcdFault = fault;
+    this.rcdTestLine = test;
+  }
+
+  setCpRelay(line: GpioLine): void {
+    this.cpRelayLine = line;
+  }
+
+  async close(): Promise<void> {
+    this.safe();
+    this.pilot.stop();
+    this.heartbeat?.stop();
+    this.contactor.close();
+    for (const i of this.inputs.values()) i.close();
+    this.gpio.close();
+  }
+}
+
+/**
+ * Entry point of the Raspberry Pi driver. Order matters: every output is driven to its safe
+ * level before anything else can fail, then PWM at X1, then inputs, then pilot sensing.
+ */
+export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardwareContext): Promise<GpioHardware> {
+  const log = ctx.log.child({ connector: ctx.connectorId, driver: 'gpio' });
+  const clock = ctx.clock ?? new SystemClock('always');
+  const g = cfg.gpio;
+  const low = (s: GpioSignal) => g.activeLow.includes(s);
+  // Outputs need no onoff: the edge source (onoff's epoll) is loaded after they are safe.
+  let edges = ctx.edges;
+  const edgeSource: EdgeSource = (n, p, cb) => {
+    if (!edges) throw new Error('edge source not loaded');
+    return edges(n, p, cb);
+  };
+  const gpio = new SysfsGpio({ root: cfg.root, edges: edgeSource });
+  log.info({ chip: gpio.chip.label, base: gpio.chip.base }, 'GPIO header chip');
+
+  // 1. Outputs at their safe level.
+  const contactorLine = await gpio.output('gpio.contactor', g.contactor, { activeLow: low('contactor'), safe: 0 });
+  const outputs = new Map<string, GpioLine>([['contactor', contactorLine]]);
+  const out = async (key: GpioSignal, bcm: number | undefined) => {
+    if (bcm === undefined) return undefined;
+    const line = await gpio.output(`gpio.${key}`, bcm, { activeLow: low(key), safe: 0 });
+    outputs.set(key, line);
+    return line;
+  };
+  const cpRelay = await out('cpRelay', g.cpRelay);
+  const motorA = await out('lock.motorA', g.lock?.motorA);
+  const motorB = await out('lock.motorB', g.lock?.motorB);
+  const rcdTest = await out('rcdTest', g.rcdTest);
+  const heartbeatLine = await out('heartbeat', g.heartbeat);
+
+  // 2. Pilot at X1 (steady +12 V). Never disabled afterwards: disabled = -12 V = state F.
+  const pwm = await SysfsPwm.open(findPwmChannel(cfg.root, cfg.pwm.pin, cfg.pwm.chip, cfg.pwm.channel));
+
+  // 3. Inputs (edge interrupts).
+  edges ??= await onoffEdges();
+  const inputs = new Map<string, DebouncedInput>();
+  const input = async (key: GpioSignal, bcm: number | undefined) => {
+    if (bcm === undefined) return undefined;
+    const line = await gpio.input(`gpio.${key}`, bcm, { activeLow: low(key) });
+    const d = new DebouncedInput(line, clock, g.debounceMs);
+    inputs.set(key, d);
+    return d;
+  };
+  const feedback = await input('contactorFeedback', g.contactorFeedback);
+  const rcdFault = await input('rcdFault', g.rcdFault);
+  const lockFb = await input('lock.feedback', g.lock?.feedback);
+
+  // 4. Pilot sensing.
+  if (cfg.pilotSense.mode !== 'adc') throw new Error('unsupported pilotSense.mode');
+  const sense = cfg.pilotSense;
+  const adc = ctx.adc ?? IioAdc.open(cfg.root, sense.iioName, sense.highChannel, sense.lowChannel);
+  const pilot = new AdcPilot(pwm, adc, sense, clock, log);
+
+  let hw!: GpioHardware;
+  const contactor = new GpioContactor(contactorLine, feedback, clock, cfg.contactorCheck, (v) => {
+    hw?.faults.update('welded', v.welded);
+    hw?.faults.update('contactor', v.failedToClose);
+    if (v.welded) log.error('contactor welded: feedback still closed after opening; cleared only by a technician');
+  });
+  hw = new GpioHardware(cfg, gpio, pwm, pilot, contactor, clock, log);
+  for (const [k, v] of outputs) hw.outputs.set(k, v);
+  for (const [k, v] of inputs) hw.inputs.set(k, v);
+  if (motorA && motorB && g.lock) hw.lock = new GpioCableLock(motorA, motorB, lockFb, clock, g.lock.motorMs);
+  if (cpRelay) hw.setCpRelay(cpRelay);
+  if (rcdFault) {
+    hw.setRcdLines(rcdFault, rcdTest);
+    rcdFault.onChange((a) => hw.rcdInput(a));
+    hw.rcdInput(rcdFault.active());
+  }
+  pilot.onUnreadable((a) => hw.faults.update('pilot', a));
+
+  if (heartbeatLine) {
+    const staleMs = 10 * sense.samplePeriodMs;
+    hw.heartbeat = new HeartbeatOutput(heartbeatLine, cfg.heartbeatMs, () => pilot.sampleAgeMs() < staleMs);
+  } else {
+    log.warn('gpio.heartbeat is not configured: no hardware interlock; a stalled or dead daemon cannot open the contactor');
+  }
+
+  if (ctx.autoStart !== false) {
+    pilot.start();
+    hw.heartbeat?.start();
+    if (rcdTest && rcdFault && cfg.rcdSelfTest.atStartup) await hw.runRcdSelfTest();
+  }
+  return hw;
 }

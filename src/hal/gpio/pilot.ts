@@ -1,0 +1,133 @@
+import type { Clock } from '../clock.js';
+import type { ControlPilot, PilotOutput, PilotReading, PilotState } from '../types.js';
+import type { Logger } from '../../log.js';
+import type { AdcSenseConfig } from './config.js';
+import type { PilotAdc } from './adc.js';
+import type { SysfsPwm } from './pwm.js';
+import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
+
+/** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'). */
+const MAX_READ_FAILURES = 3;
+
+/**
+ * The control pilot: drives the PWM and samples the sense ADC every `samplePeriodMs`.
+ * It reports readings; it decides nothing about the contactor.
+ */
+export class AdcPilot implements ControlPilot {
+  private output: PilotOutput = { mode: 'x1' };
+  private outputAt = 0;
+  private readonly debouncer: PilotDebouncer;
+  private rawState: PilotState = 'A';
+  private lastDiodeOk = true;
+  private readonly listeners: ((r: PilotReading) => void)[] = [];
+  private readonly faultListeners: ((active: boolean) => void)[] = [];
+  private failures = 0;
+  private unreadable = false;
+  private timer?: { cancel(): void };
+  private running = false;
+  private lastSampleMono = -Infinity;
+  /** Last measured pilot levels, volts at the CP line. */
+  levels = { highV: NaN, lowV: NaN };
+
+  constructor(
+    private readonly pwm: SysfsPwm,
+    private readonly adc: PilotAdc,
+    private readonly cfg: AdcSenseConfig,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.debouncer = new PilotDebouncer({ debounceMs: cfg.debounceMs, fastDebounceMs: cfg.fastDebounceMs });
+  }
+
+  setOutput(o: PilotOutput): void {
+    if (o.mode === 'x1') this.pwm.x1();
+    else if (o.mode === 'f') this.pwm.f();
+    else {
+      if (!(o.dutyPermille >= 80 && o.dutyPermille <= 970)) {
+        throw new RangeError(`pilot duty must be 80..970 per mille (got ${o.dutyPermille}); use x1 for no offer`);
+      }
+      this.pwm.permille(o.dutyPermille);
+    }
+    if (o.mode !== this.output.mode) this.outputAt = this.clock.monoMs();
+    this.output = o;
+  }
+
+  currentOutput(): PilotOutput {
+    return this.output;
+  }
+
+  read(): PilotReading {
+    return this.debouncer.current();
+  }
+
+  onChange(listener: (reading: PilotReading) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** `true` when the ADC stopped answering, `false` when it answers again. */
+  onUnreadable(listener: (active: boolean) => void): void {
+    this.faultListeners.push(listener);
+  }
+
+  /** Milliseconds since the last good sample (the heartbeat stops when sensing stops). */
+  sampleAgeMs(): number {
+    return this.clock.monoMs() - this.lastSampleMono;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      const began = this.clock.monoMs();
+      await this.sample();
+      if (!this.running) return;
+      const wait = Math.max(0, this.cfg.samplePeriodMs - (this.clock.monoMs() - began));
+      this.timer = this.clock.setTimeout(() => void loop(), wait);
+    };
+    void loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+  }
+
+  /** One measurement: both levels, classification, diode check, debounce. */
+  async sample(): Promise<void> {
+    let v: { highV: number; lowV: number };
+    try {
+      v = await this.adc.read();
+    } catch (err) {
+      this.failures++;
+      if (this.failures >= MAX_READ_FAILURES && !this.unreadable) {
+        this.unreadable = true;
+        this.log.error({ err }, 'pilot ADC unreadable');
+        for (const l of this.faultListeners) l(true);
+      }
+      return;
+    }
+    this.failures = 0;
+    if (this.unreadable) {
+      this.unreadable = false;
+      this.log.info('pilot ADC readable again');
+      for (const l of this.faultListeners) l(false);
+    }
+    const now = this.clock.monoMs();
+    this.lastSampleMono = now;
+    const c = this.cfg;
+    const highV = v.highV * c.highGain + c.highOffsetV;
+    const lowV = v.lowV * c.lowGain + c.lowOffsetV;
+    this.levels = { highV, lowV };
+    this.rawState = classifyWithHysteresis(highV, this.rawState, c.thresholdsV, c.hysteresisV);
+    const state = this.rawState;
+    // The negative half only exists while PWM runs; the negative-peak detector needs a few periods
+    // to charge after the output changes. Otherwise keep the last verdict (reset on unplug).
+    const settled = now - this.outputAt >= 2 * c.samplePeriodMs;
+    if (state === 'A') this.lastDiodeOk = true;
+    else if (this.output.mode === 'pwm' && settled && (state === 'B' || state === 'C' || state === 'D')) {
+      this.lastDiodeOk = lowV <= c.thresholdsV.diode;
+    }
+    const changed = this.debouncer.feed({ state, diodeOk: this.lastDiodeOk }, now);
+    if (changed) for (const l of this.listeners) l(changed);
+  }
+}
