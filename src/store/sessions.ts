@@ -224,7 +224,7 @@ export class SessionStore {
     const sql =
       `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
       `ORDER BY start_wall_ms ${f.order === 'asc' ? 'ASC' : 'DESC'}, id ${f.order === 'asc' ? 'ASC' : 'DESC'} ` +
-      `LIMIT ${Math.max(0, Math.floor(f.limit ?? -1))} OFFSET ${Math.max(0, Math.floor(f.offset ?? 0))}`;
+      `LIMIT ${f.limit === undefined ? -1 : Math.max(0, Math.floor(f.limit))} OFFSET ${Math.max(0, Math.floor(f.offset ?? 0))}`;
     return (this.db.prepare(sql).all(params) as Row[]).map(toRecord);
   }
 

@@ -1,0 +1,284 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Station } from '../evse/station.js';
+import type { Logger } from '../log.js';
+import { SimHardware } from '../sim/hardware.js';
+import { FAULT_KINDS, type FaultKind } from '../hal/types.js';
+import { parseDate, sessionRow, sessionsToCsv, type ExtraColumns } from '../store/export.js';
+import type { SessionFilter } from '../store/sessions.js';
+import { SseHub } from './sse.js';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void> | void;
+
+export interface ApiOptions {
+  station: Station;
+  log: Logger;
+  host: string;
+  port: number;
+  token?: string;
+  /** Extra per-session export columns (billing). */
+  sessionColumns?: ExtraColumns;
+}
+
+const MAX_BODY = 64 * 1024;
+
+/**
+ * The local HTTP API: status, sessions, CSV export, Server-Sent Events, and in simulation the
+ * controls of the simulated EV. Every error is a JSON `{ "error": "..." }` with a 4xx/5xx status;
+ * a bad request never takes the daemon down.
+ */
+export class ApiServer {
+  private server?: Server;
+  readonly sse: SseHub;
+  private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler }[] = [];
+
+  constructor(private readonly o: ApiOptions) {
+    this.sse = new SseHub(o.station, o.log);
+    this.addRoutes();
+  }
+
+  /** Register a route; `:name` segments become params. Other modules (dashboard, billing) add theirs. */
+  route(method: string, path: string, handler: RouteHandler): void {
+    const keys: string[] = [];
+    const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)'))}$`);
+    this.routes.push({ method, pattern, keys, handler });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port, token, log } = this.o;
+    const local = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+    if (!local && !token) log.warn({ host, port }, 'the API listens beyond localhost without api.token: anyone on the network can control the station');
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 5000;
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    this.server.removeAllListeners('error');
+    this.server.on('error', (err) => log.error({ err: err.message }, 'API server error'));
+    const addr = this.server.address() as AddressInfo;
+    log.info({ url: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}/` }, 'API listening');
+    return addr;
+  }
+
+  async close(): Promise<void> {
+    this.sse.close();
+    if (!this.server) return;
+    await new Promise<void>((resolve) => {
+      this.server!.close(() => resolve());
+      this.server!.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (this.o.token && !this.authorised(req, url)) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="evsed"');
+        throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <api.token>');
+      }
+      const method = req.method ?? 'GET';
+      let allowed: string[] = [];
+      for (const r of this.routes) {
+        const m = r.pattern.exec(url.pathname);
+        if (!m) continue;
+        if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) {
+          allowed.push(r.method);
+          continue;
+        }
+        const params: Record<string, string> = {};
+        r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+        await r.handler(req, res, params, url);
+        return;
+      }
+      allowed = [...new Set(allowed)];
+      if (allowed.length) {
+        res.setHeader('Allow', allowed.join(', '));
+        throw new HttpError(405, `method ${method} not allowed on ${url.pathname} (use ${allowed.join(', ')})`);
+      }
+      throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status >= 500) this.o.log.error({ err: (err as Error).message, url: req.url }, 'API error');
+      if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
+      else res.end();
+    } finally {
+      this.o.log.trace({ method: req.method, url: req.url, ms: performance.now() - started }, 'api request');
+    }
+  }
+
+  private authorised(req: IncomingMessage, url: URL): boolean {
+    const want = Buffer.from(this.o.token!);
+    const header = req.headers.authorization ?? '';
+    // EventSource cannot set headers: the token may come as ?token= for GET requests.
+    const given = header.startsWith('Bearer ') ? header.slice(7) : req.method === 'GET' ? (url.searchParams.get('token') ?? '') : '';
+    const got = Buffer.from(given);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+
+  private connectorId(params: Record<string, string>): number {
+    const id = Number(params.id);
+    if (!Number.isInteger(id) || !this.o.station.connectorIds().includes(id)) {
+      throw new HttpError(404, `no connector ${params.id} (connectors: ${this.o.station.connectorIds().join(', ')})`);
+    }
+    return id;
+  }
+
+  private addRoutes(): void {
+    const st = this.o.station;
+    this.route('GET', '/api/status', (_q, res) => sendJson(res, 200, { ...st.view(), ...st.extraStatus() }));
+
+    this.route('GET', '/api/sessions', (_q, res, _p, url) => {
+      const sessions = st.sessions.list(sessionFilter(url));
+      sendJson(res, 200, sessions.map((s) => sessionRow(s, this.o.sessionColumns)));
+    });
+    this.route('GET', '/api/sessions.csv', (_q, res, _p, url) => {
+      const sessions = st.sessions.list({ ...sessionFilter(url), order: 'asc' });
+      res.writeHead(200, {
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${st.stationConfig.id}-sessions.csv"`,
+        'Cache-Control': 'no-store',
+      });
+      res.end(sessionsToCsv(sessions, this.o.sessionColumns));
+    });
+    this.route('GET', '/api/sessions/:id', (_q, res, p) => {
+      const id = Number(p.id);
+      const s = Number.isInteger(id) ? st.sessions.get(id) : undefined;
+      if (!s) throw new HttpError(404, `no session ${p.id}`);
+      const samples = st.sessions.samples(s.id).map((x) => ({ t: new Date(x.wallMs).toISOString(), energyWh: x.energyWh, powerW: x.powerW }));
+      sendJson(res, 200, { ...sessionRow(s, this.o.sessionColumns), samples });
+    });
+    this.route('GET', '/api/events', (req, res) => this.sse.attach(req, res));
+
+    this.route('POST', '/api/connectors/:id/tag', async (req, res, p) => {
+      const id = this.connectorId(p);
+      const body = await readJson(req);
+      const idTag = body.idTag;
+      if (typeof idTag !== 'string' || idTag.length < 1 || idTag.length > 20) throw new HttpError(400, 'idTag: must be a text of 1 to 20 characters');
+      const result = await st.presentTag(id, idTag);
+      sendJson(res, result.action === 'rejected' ? 403 : 200, result);
+    });
+    this.route('POST', '/api/connectors/:id/stop', async (_q, res, p) => {
+      const ok = await st.stopSession(this.connectorId(p), 'Local');
+      if (!ok) throw new HttpError(409, 'no session or authorisation to stop on this connector');
+      sendJson(res, 202, { stopping: true });
+    });
+    this.route('POST', '/api/connectors/:id/pause', (_q, res, p) => sendJson(res, 200, { paused: st.pause(this.connectorId(p)) }));
+    this.route('POST', '/api/connectors/:id/resume', (_q, res, p) => sendJson(res, 200, { resumed: st.resume(this.connectorId(p)) }));
+    this.route('POST', '/api/connectors/:id/clear-faults', (_q, res, p) => sendJson(res, 200, { cleared: st.clearFaults(this.connectorId(p)) }));
+    this.route('POST', '/api/connectors/:id/limit', async (req, res, p) => {
+      const id = this.connectorId(p);
+      const body = await readJson(req);
+      if (body.maxA === null) st.clearClaim('api', id);
+      else if (typeof body.maxA === 'number' && Number.isFinite(body.maxA) && body.maxA >= 0 && body.maxA <= 80) st.setClaim({ source: 'api', connectorId: id, maxA: body.maxA });
+      else throw new HttpError(400, 'maxA: must be a number of amperes between 0 and 80, or null to remove the limit');
+      sendJson(res, 200, { currentLimitA: st.connectorView(id).currentLimitA, limitSource: st.connectorView(id).limitSource });
+    });
+
+    this.route('POST', '/api/connectors/:id/sim', async (req, res, p) => {
+      const id = this.connectorId(p);
+      const hw = st.hardware(id);
+      if (!(hw instanceof SimHardware)) throw new HttpError(409, `connector ${id} is real hardware: simulation controls exist only with hardware.driver sim`);
+      const body = await readJson(req);
+      simAction(hw, body);
+      // Let the simulated inputs propagate (they arrive like interrupts, on a later turn).
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      sendJson(res, 200, st.connectorView(id));
+    });
+  }
+}
+
+const SIM_ACTIONS = ['plug', 'unplug', 'ev-ready', 'ev-pause', 'fault', 'clear-fault'] as const;
+
+function simAction(hw: SimHardware, body: Record<string, unknown>): void {
+  const action = body.action;
+  switch (action) {
+    case 'plug':
+      return hw.ev.plug();
+    case 'unplug':
+      return hw.ev.unplug();
+    case 'ev-ready':
+      if (!hw.ev.plugged) throw new HttpError(409, 'the simulated EV is not plugged in (send {"action":"plug"} first)');
+      return hw.ev.ready();
+    case 'ev-pause':
+      return hw.ev.pause();
+    case 'fault':
+    case 'clear-fault': {
+      const kind = (body.kind ?? 'rcd') as FaultKind;
+      if (!FAULT_KINDS.includes(kind)) throw new HttpError(400, `kind: must be one of ${FAULT_KINDS.join(' | ')}`);
+      if (kind === 'diode') {
+        hw.ev.diodeFault = action === 'fault';
+        hw.ev.emit('pilot', hw.ev.pilotState());
+        return;
+      }
+      return hw.faults.set(kind, action === 'fault');
+    }
+    default:
+      throw new HttpError(400, `action: must be one of ${SIM_ACTIONS.join(' | ')} (got ${JSON.stringify(action)})`);
+  }
+}
+
+function sessionFilter(url: URL): SessionFilter {
+  const q = url.searchParams;
+  const f: SessionFilter = {};
+  try {
+    if (q.get('from')) f.fromMs = parseDate(q.get('from')!, 'from');
+    if (q.get('to')) f.toMs = parseDate(q.get('to')!, 'to', true);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+  const num = (name: string, max: number): number | undefined => {
+    const v = q.get(name);
+    if (v === null) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, `${name}: must be a whole number between 0 and ${max}`);
+    return n;
+  };
+  f.limit = num('limit', 10_000) ?? 1000;
+  f.offset = num('offset', 1e9);
+  f.connectorId = num('connector', 8);
+  if (q.get('idTag')) f.idTag = q.get('idTag')!;
+  const status = q.get('status');
+  if (status) {
+    if (status !== 'active' && status !== 'completed') throw new HttpError(400, 'status: must be active or completed');
+    f.status = status;
+  }
+  return f;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.includes('application/json')) throw new HttpError(415, 'send a JSON body with Content-Type: application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `body larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
+  return body as Record<string, unknown>;
+}

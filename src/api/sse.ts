@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Station } from '../evse/station.js';
+import type { Logger } from '../log.js';
+import { sessionRow } from '../store/export.js';
+import { HttpError } from './server.js';
+
+const MAX_CLIENTS = 32;
+/** A client that cannot take this much buffered output is dropped rather than letting memory grow. */
+const MAX_BUFFERED_BYTES = 256 * 1024;
+
+/**
+ * Server-Sent Events at /api/events: `status` (connector view on every change), `sample` (each
+ * meter reading), `session-started`, `session-stopped`. A comment line every 15 s keeps proxies
+ * from closing idle streams. Slow clients are dropped, not buffered without bound.
+ */
+export class SseHub {
+  private readonly clients = new Set<ServerResponse>();
+  private readonly keepAlive: NodeJS.Timeout;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly station: Station, private readonly log: Logger) {
+    const on = <E extends 'status' | 'sample' | 'session-started' | 'session-stopped'>(event: E, map: (...args: any[]) => unknown) => {
+      const l = (...args: any[]) => this.broadcast(event, map(...args));
+      station.on(event, l as any);
+      this.unsubscribe.push(() => station.off(event, l as any));
+    };
+    on('status', (view) => view);
+    on('sample', (s) => s);
+    on('session-started', (s) => sessionRow(s));
+    on('session-stopped', (s) => sessionRow(s));
+    this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), 15_000);
+    this.keepAlive.unref();
+  }
+
+  attach(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= MAX_CLIENTS) throw new HttpError(503, `too many event streams (max ${MAX_CLIENTS})`);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    // Start with the full picture so a client never waits for the next change.
+    for (const c of this.station.view().connectors) res.write(frame('status', c));
+    this.clients.add(res);
+    req.on('close', () => this.clients.delete(res));
+  }
+
+  count(): number {
+    return this.clients.size;
+  }
+
+  broadcast(event: string, data: unknown): void {
+    if (this.clients.size) this.write(frame(event, data));
+  }
+
+  close(): void {
+    clearInterval(this.keepAlive);
+    for (const u of this.unsubscribe) u();
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+  }
+
+  private write(text: string): void {
+    for (const c of this.clients) {
+      if (c.writableLength > MAX_BUFFERED_BYTES) {
+        this.log.warn('dropping a slow event-stream client');
+        this.clients.delete(c);
+        c.destroy();
+        continue;
+      }
+      c.write(text);
+    }
+  }
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}

@@ -1,0 +1,23 @@
+import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
+import { loadConfig } from '../../config/load.js';
+
+/** evsed config check FILE: exit 0 when valid, 78 (EX_CONFIG) with one line per problem when not. */
+export async function configCommand(argv: string[]): Promise<number> {
+  const [sub, file] = argv;
+  if (sub !== 'check' || !file) {
+    console.error('usage: evsed config check FILE');
+    return 64;
+  }
+  try {
+    const { config } = loadConfig(file);
+    const c = config.connectors;
+    console.log(`${file}: valid (station ${config.station.id}, ${c.length} connector${c.length === 1 ? '' : 's'}, auth ${config.auth.mode}${config.ocpp ? ', OCPP' : ''}${config.mqtt ? ', MQTT' : ''})`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return EXIT_CONFIG;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,84 @@
+import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
+import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { createLogger, type Logger } from '../../log.js';
+import { startDaemon, type Daemon } from '../../daemon.js';
+import type { StopReason } from '../../evse/station-api.js';
+import { DEFAULT_CONFIG, parse } from './args.js';
+
+const USAGE = 'usage: evsed run --config FILE';
+
+/**
+ * evsed run: the daemon. SIGTERM/SIGINT open every contactor first, close sessions and the store,
+ * exit 0. A reset requested by the backend restarts the daemon in-process.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string', default: DEFAULT_CONFIG } }, USAGE);
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(values.config!);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return EXIT_CONFIG;
+    }
+    throw err;
+  }
+  const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+
+  let daemon: Daemon | undefined;
+  let exiting = false;
+  const failSafe = (why: string, err?: unknown) => {
+    // Outputs safe before anything else, even if the rest of the process is in a bad state.
+    try {
+      for (const id of daemon?.station.connectorIds() ?? []) daemon?.station.hardware(id)?.safe();
+    } catch {
+      /* keep going: we are on the way out */
+    }
+    log.fatal({ err: err instanceof Error ? err.stack : String(err) }, why);
+  };
+  process.on('uncaughtException', (err) => {
+    failSafe('uncaught exception: outputs driven safe, exiting', err);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    failSafe('unhandled promise rejection: outputs driven safe, exiting', err);
+    process.exit(1);
+  });
+
+  return new Promise<number>((resolve) => {
+    const shutdown = async (signal: string, reason: StopReason) => {
+      if (exiting) return;
+      exiting = true;
+      log.info({ signal }, 'stopping: contactors open, sessions closed, store closed');
+      try {
+        await daemon?.stop(reason);
+        resolve(0);
+      } catch (err) {
+        failSafe('error while stopping', err);
+        resolve(1);
+      }
+    };
+    process.on('SIGTERM', () => void shutdown('SIGTERM', 'Other'));
+    process.on('SIGINT', () => void shutdown('SIGINT', 'Local'));
+
+    const boot = async (): Promise<void> => {
+      daemon = await startDaemon(loaded, log);
+      daemon.station.onReset((kind) => {
+        void (async () => {
+          log.warn({ kind }, 'reset: restarting the daemon');
+          await daemon?.stop(kind === 'Hard' ? 'HardReset' : 'SoftReset');
+          if (!exiting) await boot();
+        })().catch((err) => {
+          failSafe('restart after reset failed', err);
+          resolve(1);
+        });
+      });
+    };
+    boot().catch((err: unknown) => {
+      failSafe(`cannot start: ${(err as Error).message}`, err);
+      resolve(err instanceof ConfigError ? EXIT_CONFIG : 1);
+    });
+  });
+}
+
+export type { Logger };

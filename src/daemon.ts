@@ -1,0 +1,110 @@
+import type { AddressInfo } from 'node:net';
+import type { LoadedConfig } from './config/load.js';
+import { parseListen } from './config/zod-helpers.js';
+import { SystemClock } from './hal/clock.js';
+import { createConnectorHardware } from './hal/factory.js';
+import { createMeter } from './meter/factory.js';
+import type { Logger } from './log.js';
+import { openDb, type Db, type MigrationSet } from './store/db.js';
+import { coreMigrations } from './store/core-migrations.js';
+import { SessionStore } from './store/sessions.js';
+import { Station, type ConnectorParts } from './evse/station.js';
+import { ApiServer } from './api/server.js';
+import type { StopReason } from './evse/station-api.js';
+
+/** A part of the daemon started after the station (OCPP, MQTT...), stopped before it. */
+export interface Service {
+  stop(): Promise<void>;
+}
+
+export interface Daemon {
+  station: Station;
+  api: ApiServer;
+  address: AddressInfo;
+  db: Db;
+  /** Contactors open first, then sessions are closed with `reason`, then services and the store. */
+  stop(reason?: StopReason): Promise<void>;
+}
+
+/** The migration sets of every module that keeps tables in the station database. */
+export async function migrationSets(): Promise<MigrationSet[]> {
+  const sets: MigrationSet[] = [coreMigrations];
+  const { ocppMigrations } = await import('./ocpp/migrations.js');
+  sets.push(ocppMigrations);
+  return sets;
+}
+
+/** The highest register value this station has recorded per connector, to continue a simulated meter. */
+function lastKnownRegister(db: Db, connectorId: number): number {
+  const row = db
+    .prepare(`SELECT MAX(v) v FROM (
+        SELECT MAX(COALESCE(meter_stop_wh, checkpoint_energy_wh, meter_start_wh)) v FROM sessions WHERE connector_id = ?
+        UNION ALL SELECT MAX(energy_wh) FROM meter_samples WHERE connector_id = ?)`)
+    .get(connectorId, connectorId) as { v: number | null };
+  return row.v ?? 0;
+}
+
+export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Daemon> {
+  const { config } = loaded;
+  const started = performance.now();
+  const clock = new SystemClock(config.clock.trust);
+  const db = openDb(loaded.dbFile, await migrationSets());
+  const sessions = new SessionStore(db);
+  const services: Service[] = [];
+
+  const parts: ConnectorParts[] = [];
+  try {
+    for (const cfg of config.connectors) {
+      const hardware = await createConnectorHardware(cfg, log);
+      hardware.safe();
+      const meter = await createMeter(cfg, hardware, { clock, log, lastKnownWh: lastKnownRegister(db, cfg.id) });
+      parts.push({ cfg, hardware, meter });
+    }
+  } catch (err) {
+    for (const p of parts) p.hardware.safe();
+    db.close();
+    throw err;
+  }
+
+  const station = new Station({ config, parts, db, sessions, clock, log });
+
+  if (config.ocpp) {
+    // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
+    const ocppEntry = './ocpp/index.js';
+    const { startOcpp } = (await import(ocppEntry)) as { startOcpp: (ctx: unknown) => Promise<Service> };
+    services.push(await startOcpp({ config, station, log: log.child({ module: 'ocpp' }) }));
+  }
+
+  await station.start();
+
+  const { host, port } = parseListen(config.api.listen);
+  const api = new ApiServer({ station, log: log.child({ module: 'api' }), host, port, token: config.api.token });
+  let address: AddressInfo;
+  try {
+    address = await api.listen();
+  } catch (err) {
+    await station.shutdown('Other');
+    db.close();
+    throw new Error(`cannot listen on ${config.api.listen} (api.listen): ${(err as Error).message}`);
+  }
+  log.info({ station: config.station.id, connectors: config.connectors.length, startupMs: Math.round(performance.now() - started) }, 'evsed ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    station,
+    api,
+    address,
+    db,
+    stop(reason: StopReason = 'Other') {
+      stopping ??= (async () => {
+        for (const id of station.connectorIds()) station.hardware(id)?.safe();
+        await station.shutdown(reason);
+        for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
+        await api.close();
+        clock.close();
+        db.close();
+      })();
+      return stopping;
+    },
+  };
+}
