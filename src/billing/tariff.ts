@@ -182,14 +182,20 @@ export function computeCost(tariff: Tariff, input: CostInput): Cost {
  * so this may be late by up to one interval: in the driver's favour for the idle fee.
  */
 export function chargingEndWallMs(start: MeterPoint, samples: readonly MeterPoint[], end: MeterPoint): number {
-  if (end.energyWh <= start.energyWh) return start.wallMs;
+  const i = chargingEndIndex(start, samples, end);
+  return i < 0 ? start.wallMs : i >= samples.length ? end.wallMs : samples[i]!.wallMs;
+}
+
+/** As chargingEndWallMs, as an index into samples: -1 = the start, samples.length = the end. */
+export function chargingEndIndex(start: MeterPoint, samples: readonly MeterPoint[], end: MeterPoint): number {
+  if (end.energyWh <= start.energyWh) return -1;
   let first: number | null = null;
-  for (const s of samples) {
-    if (s.wallMs < start.wallMs || s.wallMs > end.wallMs) continue;
-    if (s.energyWh >= end.energyWh) first ??= s.wallMs;
+  samples.forEach((s, i) => {
+    if (s.wallMs < start.wallMs || s.wallMs > end.wallMs) return;
+    if (s.energyWh >= end.energyWh) first ??= i;
     else first = null;
-  }
-  return first ?? end.wallMs;
+  });
+  return first ?? samples.length;
 }
 
 /**

@@ -1,0 +1,53 @@
+import type { MigrationSet } from '../store/db.js';
+
+/**
+ * Billing tables, beside core's sessions:
+ *  - billing_session_tariffs: the tariff in force when the session started (normalised JSON, see
+ *    config.ts Tariff). Written once in the session's start transaction; a trigger refuses any
+ *    UPDATE, so a later tariff change can never rewrite what a past session cost.
+ *  - billing_session_costs: the final cost, integer minor units + currency + the itemisation JSON
+ *    (tariff.ts Cost). Written in the stop transaction; recomputed only from the snapshot.
+ *  - billing_tag_names: idTag → name for reports (set through the API; config names are the fallback).
+ */
+export const billingMigrations: MigrationSet = {
+  module: 'billing',
+  migrations: [
+    {
+      version: 1,
+      name: 'tariff snapshots, session costs, tag names',
+      up: (db) => {
+        db.exec(`
+          CREATE TABLE billing_session_tariffs (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions (id),
+            tariff_json TEXT NOT NULL,
+            snapshot_wall_ms INTEGER NOT NULL
+          );
+          CREATE TRIGGER billing_session_tariffs_immutable BEFORE UPDATE ON billing_session_tariffs
+          BEGIN
+            SELECT RAISE(ABORT, 'a session''s tariff snapshot is history and cannot be changed');
+          END;
+
+          CREATE TABLE billing_session_costs (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions (id),
+            currency TEXT NOT NULL,
+            exponent INTEGER NOT NULL,
+            energy_wh INTEGER NOT NULL,
+            net_minor INTEGER NOT NULL,
+            tax_minor INTEGER NOT NULL,
+            gross_minor INTEGER NOT NULL,
+            cost_json TEXT NOT NULL,
+            -- 0 when a start/stop time was not yet NTP-synced: the time-of-use split may be off
+            clock_synced INTEGER NOT NULL,
+            computed_wall_ms INTEGER NOT NULL
+          );
+
+          CREATE TABLE billing_tag_names (
+            id_tag TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            updated_wall_ms INTEGER NOT NULL
+          );
+        `);
+      },
+    },
+  ],
+};

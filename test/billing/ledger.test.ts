@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openDb, type Db } from '../../src/store/db.js';
+import { coreMigrations } from '../../src/store/core-migrations.js';
+import { SessionStore } from '../../src/store/sessions.js';
+import { FakeClock } from '../../src/hal/clock.js';
+import { billingMigrations } from '../../src/billing/migrations.js';
+import { BillingLedger } from '../../src/billing/ledger.js';
+import { at, exampleTariff, tempDir } from './helpers.js';
+
+const MIN = 60_000;
+
+describe('BillingLedger with a real SQLite file', () => {
+  let cleanup: (() => void) | undefined;
+  const dbs: Db[] = [];
+  afterEach(() => {
+    for (const db of dbs.splice(0)) db.close();
+    cleanup?.();
+  });
+
+  function open(file: string) {
+    const db = openDb(file, [coreMigrations, billingMigrations]);
+    dbs.push(db);
+    return new SessionStore(db);
+  }
+
+  /** Monday 2026-11-02 06:30 Berlin: 1 h at 11 kW across 07:00, then 40 min plugged in without drawing. */
+  function runSession(store: SessionStore, clock: FakeClock, idTag = 'CAR1') {
+    const s = store.start({ connectorId: 1, idTag, authSource: 'local', meterStartWh: 50_000, at: clock.stamp() });
+    let wh = 50_000;
+    for (let i = 0; i < 6; i++) {
+      clock.advance(10 * MIN);
+      wh += 1833 + (i % 3 === 0 ? 1 : 0); // 11 000 Wh in the hour
+      store.addSamples([{ connectorId: 1, sessionId: s.id, at: clock.stamp(), energyWh: wh, powerW: 11_000 }]);
+    }
+    for (let i = 0; i < 4; i++) {
+      clock.advance(10 * MIN);
+      store.addSamples([{ connectorId: 1, sessionId: s.id, at: clock.stamp(), energyWh: wh, powerW: 0 }]);
+    }
+    return store.stop(s.id, { meterStopWh: wh, reason: 'EVDisconnected', at: clock.stamp(), durationMs: 100 * MIN, chargingMs: 60 * MIN, idleMs: 40 * MIN, meterGapMs: 0 });
+  }
+
+  it('snapshots the tariff at start and stores the final cost at stop, in the same transactions', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const file = join(t.dir, 'evsed.db');
+    const store = open(file);
+    const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
+    store.recordBoot(clock.stamp());
+    const ledger = new BillingLedger(store, exampleTariff(), () => 1).install();
+
+    const s = runSession(store, clock);
+    expect(ledger.tariffOf(s.id)).toEqual(exampleTariff());
+    const cost = ledger.costOf(s.id)!;
+    // 06:30-07:00: 5500 Wh at 0.30 = 165; 07:00-07:30: 5500 Wh at 0.35 = 192.5 → 193; fee 50;
+    // idle: charging ended 07:30, stop 08:10 → 40 min − 15 min grace = 25 min × 10 ct = 250.
+    expect(cost.lines.map((l) => [l.kind, l.quantity, l.amount])).toEqual([
+      ['energy', 5500, 165],
+      ['energy', 5500, 193],
+      ['sessionFee', 1, 50],
+      ['idle', 25 * MIN, 250],
+    ]);
+    expect([cost.energyWh, cost.net, cost.tax, cost.gross, cost.currency, cost.clockSynced]).toEqual([11_000, 658, 125, 783, 'EUR', true]);
+
+    // the cost survives a reopen (a new process)
+    dbs.pop()!.close();
+    const again = new BillingLedger(open(file), null);
+    expect(again.costOf(s.id)).toEqual(cost);
+    const row = dbs[0]!.prepare('SELECT net_minor, tax_minor, gross_minor, currency FROM billing_session_costs WHERE session_id = ?').get(s.id);
+    expect(row).toEqual({ net_minor: 658, tax_minor: 125, gross_minor: 783, currency: 'EUR' });
+  });
+
+  it('a later tariff change never rewrites history: old snapshot and cost stay, new sessions use the new tariff', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const store = open(join(t.dir, 'evsed.db'));
+    const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
+    const ledger = new BillingLedger(store, exampleTariff()).install();
+    const first = runSession(store, clock);
+    const before = ledger.costOf(first.id)!;
+
+    const dearer = exampleTariff({ energyPerKWh: 0.5, timeOfUse: [], sessionFee: 0 });
+    ledger.setTariff(dearer);
+    clock.setWall(at('2026-11-02T06:30:00+01:00') + 86_400_000);
+    const second = runSession(store, clock, 'CAR2');
+
+    expect(ledger.tariffOf(first.id)).toEqual(exampleTariff());
+    expect(ledger.costOf(first.id)).toEqual(before);
+    expect(ledger.recompute(first.id)!.gross).toBe(before.gross); // recomputed from the snapshot, not the new tariff
+    expect(ledger.tariffOf(second.id)).toEqual(dearer);
+    expect(ledger.costOf(second.id)!.lines[0]).toMatchObject({ kind: 'energy', quantity: 11_000, amount: 550 });
+
+    expect(() => store.db.prepare("UPDATE billing_session_tariffs SET tariff_json = '{}' WHERE session_id = ?").run(first.id)).toThrow(
+      /tariff snapshot is history/,
+    );
+  });
+
+  it('without a tariff there is no snapshot and no cost (null, not zero)', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const store = open(join(t.dir, 'evsed.db'));
+    const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
+    const ledger = new BillingLedger(store, null).install();
+    const s = runSession(store, clock);
+    expect(ledger.tariffOf(s.id)).toBeNull();
+    expect(ledger.costOf(s.id)).toBeNull();
+  });
+
+  it('live cost of an active session from its stored samples; a rolled-back start stores no snapshot', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const store = open(join(t.dir, 'evsed.db'));
+    const clock = new FakeClock({ wallMs: at('2026-11-07T10:00:00+01:00') }); // Saturday: base price
+    const ledger = new BillingLedger(store, exampleTariff()).install();
+    const s = store.start({ connectorId: 1, idTag: 'CAR1', authSource: 'local', meterStartWh: 0, at: clock.stamp() });
+    clock.advance(30 * MIN);
+    store.addSamples([{ connectorId: 1, sessionId: s.id, at: clock.stamp(), energyWh: 3000, powerW: 6000 }]);
+    clock.advance(30 * MIN);
+    const latest = { wallMs: clock.wallMs(), energyWh: 6000 };
+    const live = ledger.liveCostFor(store.get(s.id)!, latest, 60 * MIN)!;
+    expect(live.lines.map((l) => [l.kind, l.quantity, l.amount])).toEqual([
+      ['energy', 6000, 180],
+      ['sessionFee', 1, 50],
+      ['idle', 0, 0],
+    ]);
+    expect(live.gross).toBe(274); // 230 + 43.7
+
+    store.addHooks({ onStart: () => { throw new Error('queue full'); } });
+    expect(() => store.start({ connectorId: 2, idTag: 'CAR2', authSource: 'local', meterStartWh: 0, at: clock.stamp() })).toThrow('queue full');
+    expect(store.db.prepare('SELECT COUNT(*) FROM billing_session_tariffs').pluck().get()).toBe(1);
+  });
+
+  it('tag names: set, replace, remove', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const ledger = new BillingLedger(open(join(t.dir, 'evsed.db')), null, () => 42);
+    ledger.setTagName('CAR1', ' Anna ');
+    ledger.setTagName('CAR2', 'Ben');
+    ledger.setTagName('CAR2', 'Ben K.');
+    expect([...ledger.tagNames()]).toEqual([['CAR1', 'Anna'], ['CAR2', 'Ben K.']]);
+    ledger.setTagName('CAR1', null);
+    expect([...ledger.tagNames()]).toEqual([['CAR2', 'Ben K.']]);
+    expect(() => ledger.setTagName('CAR3', 'x'.repeat(81))).toThrow(/at most 80/);
+  });
+});
