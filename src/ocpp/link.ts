@@ -1,0 +1,216 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import rpc from 'ocpp-rpc';
+import type { Logger } from '../log.js';
+
+const { RPCClient, RPCError, TimeoutError } = rpc;
+type Client = InstanceType<typeof RPCClient>;
+const OPEN = 1;
+const CLOSED = 3;
+
+export interface LinkOptions {
+  /** CSMS URL without the station id (no trailing slash). */
+  url: string;
+  identity: string;
+  securityProfile: number;
+  password?: string | Buffer;
+  caFile?: string;
+  clientCert?: string;
+  clientKey?: string;
+  callTimeoutMs: number;
+  pingIntervalS: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  log: Logger;
+}
+
+/** What became of a call. `unknown` = it may have reached the CSMS (timeout, drop): resend later, count nothing. */
+export type Outcome =
+  | { kind: 'ok'; result: any }
+  | { kind: 'callerror'; code: string; message: string }
+  | { kind: 'unknown'; message: string }
+  | { kind: 'not-sent' };
+
+/** Frames larger than this close the socket (a CSMS never needs more; the largest is SendLocalList). */
+const MAX_FRAME_BYTES = 512 * 1024;
+
+/**
+ * The WebSocket link to the CSMS on top of ocpp-rpc, in strict mode. evsed owns the connect loop
+ * (ocpp-rpc only reconnects after a first success), calls are issued one at a time by an own lane
+ * and only while the socket is OPEN (ocpp-rpc would buffer a call made while CONNECTING and still
+ * send it after it timed out locally), and a call timeout forces a reconnect: a socket that looks
+ * connected but gets no answers is treated as dead.
+ */
+export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
+  readonly client: Client;
+  private stopped = true;
+  private looping = false;
+  private attempt = 0;
+  private lane: Promise<unknown> = Promise.resolve();
+  private wake?: { timer: NodeJS.Timeout; resolve: () => void };
+  readonly counters = { connects: 0, disconnects: 0, timeouts: 0, strictValidationFailures: 0, badMessages: 0 };
+  lastError: string | null = null;
+
+  constructor(private readonly o: LinkOptions) {
+    super();
+    this.client = new RPCClient(this.clientOptions());
+    const log = o.log;
+    this.client.on('open', () => {
+      this.attempt = 0;
+      this.counters.connects++;
+      log.info({ url: `${o.url}/${o.identity}` }, 'OCPP connected');
+      this.emit('open');
+    });
+    this.client.on('disconnect', ({ code, reason }: { code: number; reason: string }) => {
+      this.counters.disconnects++;
+      log.warn({ code, reason: String(reason ?? '') }, 'OCPP disconnected');
+      this.emit('down', `disconnect ${code}`);
+    });
+    this.client.on('close', () => {
+      if (!this.stopped) void this.connectLoop();
+    });
+    this.client.on('strictValidationFailure', (ev: any) => {
+      this.counters.strictValidationFailures++;
+      log.error({ method: ev.method, outbound: ev.outbound, isCall: ev.isCall, error: ev.error?.message, details: ev.error?.details }, ev.outbound
+        ? 'OCPP message of ours failed schema validation (not sent / replaced by InternalError)'
+        : 'OCPP message from the CSMS failed schema validation');
+    });
+    this.client.on('badMessage', (ev: any) => {
+      this.counters.badMessages++;
+      log.warn({ error: ev.error?.message, bytes: ev.buffer?.length }, 'OCPP: malformed frame from the CSMS');
+    });
+    this.client.on('socketError', (err: Error) => log.debug({ err: err.message }, 'OCPP socket error'));
+  }
+
+  private clientOptions(): any {
+    const o = this.o;
+    const wsOpts: Record<string, unknown> = { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: o.callTimeoutMs };
+    if (o.url.startsWith('wss:')) {
+      wsOpts.minVersion = 'TLSv1.2';
+      if (o.caFile) wsOpts.ca = readFileSync(o.caFile);
+      if (o.securityProfile === 3 && o.clientCert && o.clientKey) {
+        wsOpts.cert = readFileSync(o.clientCert);
+        wsOpts.key = readFileSync(o.clientKey);
+      }
+    }
+    return {
+      identity: o.identity,
+      endpoint: o.url,
+      protocols: ['ocpp1.6'],
+      strictMode: true,
+      password: o.securityProfile === 1 || o.securityProfile === 2 ? (o.password ?? null) : null,
+      callTimeoutMs: o.callTimeoutMs,
+      callConcurrency: 1,
+      pingIntervalMs: o.pingIntervalS * 1000,
+      deferPingsOnActivity: false,
+      respondWithDetailedErrors: false,
+      reconnect: true,
+      maxReconnects: Infinity,
+      // All four fields: a partial object would silently lose the jitter (ocpp-rpc merges shallowly).
+      backoff: { initialDelay: o.reconnectMinMs, maxDelay: Math.max(o.reconnectMaxMs, o.reconnectMinMs + 1), factor: 2, randomisationFactor: 0.25 },
+      maxBadMessages: 20,
+      wsOpts,
+      headers: {},
+      strictModeValidators: [],
+    };
+  }
+
+  get isOpen(): boolean {
+    return this.client.state === OPEN;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.connectLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.resolve();
+    await this.client.close({ code: 1000, reason: 'station shutting down', force: true }).catch(() => undefined);
+  }
+
+  /** Our own connect loop (exponential back-off with ±25 % jitter) for whenever the client is CLOSED. */
+  private async connectLoop(): Promise<void> {
+    if (this.looping) return;
+    this.looping = true;
+    try {
+      let first = this.attempt === 0;
+      while (!this.stopped && this.client.state !== OPEN) {
+        if (!first) await this.sleep(this.nextDelay());
+        first = false;
+        if (this.stopped) break;
+        if (this.client.state !== CLOSED) continue; // closing or ocpp-rpc is reconnecting itself
+        try {
+          await this.client.connect();
+        } catch (err) {
+          this.lastError = (err as Error).message;
+          this.o.log.warn({ err: this.lastError, attempt: this.attempt }, 'OCPP connect failed; retrying');
+        }
+      }
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private nextDelay(): number {
+    const base = Math.min(this.o.reconnectMaxMs, this.o.reconnectMinMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    return base * (1 + 0.25 * (2 * Math.random() - 1));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = { timer, resolve: () => (clearTimeout(timer), resolve()) };
+    });
+  }
+
+  /** Drop the socket and reconnect with back-off (keeps whatever is queued durably). */
+  forceReconnect(reason: string): void {
+    if (this.stopped) return;
+    this.o.log.warn({ reason }, 'OCPP: forcing a reconnect');
+    void this.client.close({ code: 1001, reason: reason.slice(0, 100), force: true }).catch(() => undefined);
+  }
+
+  /** Applies a new WebSocketPingInterval at once. */
+  setPingInterval(s: number): void {
+    this.o.pingIntervalS = s;
+    this.client.reconfigure(this.clientOptions());
+  }
+
+  /** A new Basic-auth password (AuthorizationKey): reconnect with it. */
+  setPassword(password: Buffer): void {
+    this.o.password = password;
+    this.client.reconfigure(this.clientOptions());
+    this.forceReconnect('new AuthorizationKey');
+  }
+
+  /**
+   * One call at a time; issued only if the socket is OPEN when its turn comes. A timeout forces a
+   * reconnect (app-level watchdog).
+   */
+  call(action: string, payload: Record<string, unknown>, gate: () => boolean = () => true): Promise<Outcome> {
+    const run = async (): Promise<Outcome> => {
+      if (!this.isOpen || !gate()) return { kind: 'not-sent' };
+      try {
+        return { kind: 'ok', result: await this.client.call(action, payload) };
+      } catch (err) {
+        const e = err as Error & { rpcErrorCode?: string };
+        if (err instanceof TimeoutError) {
+          this.counters.timeouts++;
+          this.forceReconnect(`${action} got no answer within ${this.o.callTimeoutMs} ms`);
+          return { kind: 'unknown', message: 'timeout' };
+        }
+        if (err instanceof RPCError) return { kind: 'callerror', code: e.rpcErrorCode ?? e.name, message: e.message };
+        return { kind: 'unknown', message: e.message };
+      }
+    };
+    const p = this.lane.then(run, run);
+    this.lane = p.catch(() => undefined);
+    return p;
+  }
+}
