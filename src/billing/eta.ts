@@ -3,8 +3,8 @@
  * with basis 'unknown' when there is no target, no power, or not enough known to estimate.
  *
  * Model: below the taper SoC (default 80 %) the EV draws the observed power; above it the power
- * falls linearly with the SoC left, (100 − soc) / (100 − taper), down to a floor (default 10 % of
- * the untapered power), as Li-ion chargers do in their CV phase. Energy is spread evenly over SoC
+ * falls linearly with the SoC left, (100 − soc) / (100 − taper), down to a floor (default 1/16 of
+ * the untapered power: 1 A of 16 A, as the simulated EV), as Li-ion chargers do in their CV phase. Energy is spread evenly over SoC
  * (capacity / 100 Wh per %), charging losses included when the capacity is estimated from the
  * session itself.
  */
@@ -33,7 +33,7 @@ export interface EtaInput {
   startSocPercent?: number | null;
   /** SoC above which the EV reduces its power (default 80). */
   taperAbovePercent?: number;
-  /** Tapered power never falls below this share of the untapered power (default 0.1). */
+  /** Tapered power never falls below this share of the untapered power (default 1/16). */
   taperFloorRatio?: number;
   /** Below this the EV is not drawing (default 100 W). */
   minPowerW?: number;
@@ -63,7 +63,7 @@ export function estimateTimeToFinish(input: EtaInput): Eta {
     const basis: EtaBasis = energyAsSoc < socTarget ? 'energy' : 'soc';
     const to = Math.min(socTarget, energyAsSoc);
     const taper = input.taperAbovePercent ?? 80;
-    const floor = input.taperFloorRatio ?? 0.1;
+    const floor = input.taperFloorRatio ?? 1 / 16;
     return { etaS: Math.round(socHours(soc, to, p, whPerPercent, taper, floor) * 3600), basis };
   }
   if (energyTarget !== null) return { etaS: Math.round(((energyTarget - input.energyWh) / p) * 3600), basis: 'energy' };

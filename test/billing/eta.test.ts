@@ -21,11 +21,11 @@ describe('estimateTimeToFinish', () => {
     expect(estimateTimeToFinish({ powerW: 11_000, energyWh: 0, socPercent: 100, batteryCapacityWh: 60_000 })).toEqual({ etaS: 0, basis: 'soc' });
   });
 
-  it('SoC to 100 % considers the taper above 80 % and its floor', () => {
+  it('SoC to 100 % considers the taper above 80 % and its floor (10 % here)', () => {
     // taper 80→98 %: 20 % × 500 Wh × ln(20/2) / 10 kW = 2.3026 h; floor 98→100 % at 1 kW: 1 h
-    expect(estimateTimeToFinish({ powerW: 10_000, energyWh: 0, socPercent: 80, batteryCapacityWh: 50_000 })).toEqual({ etaS: 11_889, basis: 'soc' });
+    expect(estimateTimeToFinish({ powerW: 10_000, energyWh: 0, socPercent: 80, batteryCapacityWh: 50_000, taperFloorRatio: 0.1 })).toEqual({ etaS: 11_889, basis: 'soc' });
     // at 90 % the EV draws half its untapered power: 5 kW now means 10 kW untapered
-    expect(estimateTimeToFinish({ powerW: 5000, energyWh: 0, socPercent: 90, batteryCapacityWh: 50_000 })).toEqual({ etaS: 9394, basis: 'soc' });
+    expect(estimateTimeToFinish({ powerW: 5000, energyWh: 0, socPercent: 90, batteryCapacityWh: 50_000, taperFloorRatio: 0.1 })).toEqual({ etaS: 9394, basis: 'soc' });
   });
 
   it('estimates the capacity from the session once the SoC rose 5 %', () => {
@@ -68,7 +68,7 @@ describe('estimateTimeToFinish', () => {
       const w = smoother.update(p.w, p.t * 1000);
       const remaining = total - p.t;
       if (remaining < 15 * 60 || p.soc < 25) continue; // capacity estimate needs 5 %; the last minutes are noise
-      const eta = estimateTimeToFinish({ powerW: w, energyWh: p.wh, socPercent: p.soc, startSocPercent: 20, taperFloorRatio: 1 / 16 });
+      const eta = estimateTimeToFinish({ powerW: w, energyWh: p.wh, socPercent: p.soc, startSocPercent: 20 });
       expect(eta.basis).toBe('soc');
       worst = Math.max(worst, Math.abs(eta.etaS! - remaining) / remaining);
     }
