@@ -117,7 +117,9 @@ export function formatIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], data
     }
     const missing = input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union');
     const msg = missing ? `is required (${issue.message})` : issue.message;
-    const got = missing ? '' : ` (got ${show(input)})`;
+    // A cross-field rule (custom) reported on an object says what is wrong on its own: no "(got {...})".
+    const objectInput = input !== null && typeof input === 'object';
+    const got = missing || (issue.code === 'custom' && objectInput) ? '' : ` (got ${show(input)})`;
     lines.push(`${formatPath(issue.path)}: ${msg}${got}`);
   }
   return [...new Set(lines)];

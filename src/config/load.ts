@@ -8,9 +8,10 @@ import { ConfigError, formatIssues } from './errors.js';
 export function parseConfig(text: string, file = '<config>'): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
+    // Only the first syntax error: the later ones are usually its echo further down the file.
     throw new ConfigError(
       file,
-      doc.errors.map((e) => {
+      doc.errors.slice(0, 1).map((e) => {
         const pos = e.linePos?.[0];
         return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
       }),

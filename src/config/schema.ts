@@ -57,7 +57,7 @@ const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHa
 const connectorSchema = z.strictObject({
   id: intBetween(1, 8),
   maxCurrentA: intBetween(6, 80),
-  phases: z.union([z.literal(1), z.literal(3)], { error: 'must be 1 or 3' }),
+  phases: z.literal([1, 3], { error: 'must be 1 or 3' }),
   hardware: hardwareSchema,
   meter: meterConfigSchema,
   /** After the offer is withdrawn, how long to wait for the EV to go to B before opening under load (IEC: 6 s). */

@@ -31,7 +31,7 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
 /** host:port, e.g. 127.0.0.1:8080 or [::1]:8080 or 0.0.0.0:80 */
 export const listenAddress = z
   .string({ error: 'must be host:port, e.g. 127.0.0.1:8080' })
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be host:port, e.g. 127.0.0.1:8080' })
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be host:port, e.g. 127.0.0.1:8080', abort: true })
   .refine((s) => {
     const port = Number(s.slice(s.lastIndexOf(':') + 1));
     return port >= 0 && port <= 65535;

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError, EXIT_CONFIG } from '../../src/config/errors.js';
+import { runCli, tempDir, ROOT } from '../support/station.js';
+
+const VALID = `station: { id: CP-001, vendor: Example, model: EVSE-1, serialNumber: SN-1 }
+storage: { dir: ./data }
+auth: { mode: free }
+api: { listen: 127.0.0.1:8080 }
+connectors:
+  - id: 1
+    maxCurrentA: 32
+    phases: 3
+    hardware: { driver: sim }
+    meter: { model: sim }
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, 'test.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('config: valid files', () => {
+  it('accepts the minimal file from the issue and fills defaults', () => {
+    const c = parseConfig(VALID);
+    expect(c.connectors[0]!.maxCurrentA).toBe(32);
+    expect(c.storage.flushIntervalS).toBe(60);
+    expect(c.connectors[0]!.stopTimeoutS).toBe(6);
+    expect(c.log.level).toBe('info');
+  });
+
+  it('accepts the shipped configs', async () => {
+    for (const f of ['config/sim.yaml', 'config/evsed.example.yaml']) {
+      const r = await runCli(['config', 'check', f]);
+      expect(r.stderr).toBe('');
+      expect(r.code, f).toBe(0);
+    }
+  });
+});
+
+describe('config: bad files name the key, what is wrong and what is right', () => {
+  const cases: [string, string, string[]][] = [
+    ['current above the limit', VALID.replace('maxCurrentA: 32', 'maxCurrentA: 100'), ['connectors[0].maxCurrentA: must be between 6 and 80 (got 100)']],
+    ['current below the IEC minimum', VALID.replace('maxCurrentA: 32', 'maxCurrentA: 5'), ['connectors[0].maxCurrentA: must be between 6 and 80 (got 5)']],
+    ['current not a number', VALID.replace('maxCurrentA: 32', 'maxCurrentA: "32A"'), ['connectors[0].maxCurrentA: must be a number between 6 and 80 (got "32A")']],
+    ['a typo in a key', VALID.replace('maxCurrentA', 'maxCurentA'), ['connectors[0].maxCurrentA: is required (must be a number between 6 and 80)', 'connectors[0].maxCurentA: unknown key (did you mean maxCurrentA?)']],
+    ['an unknown top-level key', VALID + 'mqqt: { url: x }\n', ['mqqt: unknown key (did you mean mqtt?)']],
+    ['phases 2', VALID.replace('phases: 3', 'phases: 2'), ['connectors[0].phases: must be 1 or 3 (got 2)']],
+    ['unknown hardware driver', VALID.replace('driver: sim', 'driver: arduino'), ['connectors[0].hardware.driver: driver must be one of sim | gpio (got "arduino")']],
+    ['bad auth mode', VALID.replace('mode: free', 'mode: open'), ['auth.mode: must be one of free | local | ocpp (got "open")']],
+    ['local mode without tags', VALID.replace('mode: free', 'mode: local'), ['auth.tags: auth.mode local needs at least one enabled tag (or use mode free)']],
+    ['bad listen address', VALID.replace('127.0.0.1:8080', 'localhost'), ['api.listen: must be host:port, e.g. 127.0.0.1:8080 (got "localhost")']],
+    ['duplicate connector ids', VALID + `  - id: 1\n    maxCurrentA: 16\n    phases: 1\n    hardware: { driver: sim }\n    meter: { model: sim }\n`, ['connectors[1].id: duplicate connector id 1: ids must be unique (got 1)']],
+    ['station id with a slash', VALID.replace('id: CP-001', 'id: CP/001'), ['station.id: must be 1-48 characters of letters, digits, . _ : - (it becomes the last path segment of the OCPP URL) (got "CP/001")']],
+    ['missing section', VALID.replace('storage: { dir: ./data }\n', ''), ['storage: is required (Invalid input: expected object, received undefined)']],
+    ['ocpp auth without ocpp section', VALID.replace('mode: free', 'mode: ocpp'), ['auth.mode: auth.mode ocpp needs an ocpp section (or use mode local / free)']],
+    ['YAML syntax error', 'station: { id: CP-001\nstorage: [', ['line 2, column 1: YAML syntax: Flow map in block collection must be sufficiently indented and end with a }']],
+  ];
+  for (const [name, text, expected] of cases) {
+    it(name, () => {
+      expect(problems(text)).toEqual(expected);
+    });
+  }
+
+  it('evsed config check exits 78 and prints every problem', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, VALID.replace('maxCurrentA: 32', 'maxCurrentA: 100').replace('phases: 3', 'phases: 2'));
+    const r = await runCli(['config', 'check', file], ROOT);
+    expect(r.code).toBe(EXIT_CONFIG);
+    expect(r.stderr).toContain('connectors[0].maxCurrentA: must be between 6 and 80 (got 100)');
+    expect(r.stderr).toContain('connectors[0].phases: must be 1 or 3 (got 2)');
+  });
+
+  it('evsed run with a bad config exits 78 before touching anything', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, VALID.replace('driver: sim', 'driver: arduino'));
+    const r = await runCli(['run', '--config', file], ROOT);
+    expect(r.code).toBe(EXIT_CONFIG);
+    expect(r.stderr).toContain('connectors[0].hardware.driver');
+  });
+
+  it('a missing file is a config error with the fix', async () => {
+    const r = await runCli(['config', 'check', '/nonexistent/evsed.yaml']);
+    expect(r.code).toBe(EXIT_CONFIG);
+    expect(r.stderr).toContain('file not found');
+  });
+});
