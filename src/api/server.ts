@@ -37,18 +37,22 @@ const MAX_BODY = 64 * 1024;
 export class ApiServer {
   private server?: Server;
   readonly sse: SseHub;
-  private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler }[] = [];
+  private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; public: boolean }[] = [];
 
   constructor(private readonly o: ApiOptions) {
     this.sse = new SseHub(o.station, o.log);
     this.addRoutes();
   }
 
-  /** Register a route; `:name` segments become params. Other modules (dashboard, billing) add theirs. */
-  route(method: string, path: string, handler: RouteHandler): void {
+  /**
+   * Register a route; `:name` segments become params. Other modules (dashboard, billing) add theirs.
+   * `public` routes are served without api.token (only for content without secrets, e.g. the
+   * dashboard page, which then asks for the token itself).
+   */
+  route(method: string, path: string, handler: RouteHandler, opts: { public?: boolean } = {}): void {
     const keys: string[] = [];
     const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)'))}$`);
-    this.routes.push({ method, pattern, keys, handler });
+    this.routes.push({ method, pattern, keys, handler, public: opts.public === true });
   }
 
   async listen(): Promise<AddressInfo> {
@@ -83,11 +87,11 @@ export class ApiServer {
     const started = performance.now();
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (this.o.token && !this.authorised(req, url)) {
+      const method = req.method ?? 'GET';
+      if (this.o.token && !this.isPublic(method, url.pathname) && !this.authorised(req, url)) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="evsed"');
         throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <api.token>');
       }
-      const method = req.method ?? 'GET';
       let allowed: string[] = [];
       for (const r of this.routes) {
         const m = r.pattern.exec(url.pathname);
@@ -115,6 +119,10 @@ export class ApiServer {
     } finally {
       this.o.log.trace({ method: req.method, url: req.url, ms: performance.now() - started }, 'api request');
     }
+  }
+
+  private isPublic(method: string, pathname: string): boolean {
+    return this.routes.some((r) => r.public && (r.method === method || (method === 'HEAD' && r.method === 'GET')) && r.pattern.test(pathname));
   }
 
   private authorised(req: IncomingMessage, url: URL): boolean {
