@@ -123,7 +123,10 @@ export class ChargePoint {
     st.setAuthorizer(new OcppAuthorizer(this.auth, this.keys, () => this.online, (idTag) => this.askAuthorize(idTag), () => st.clock.wallMs()));
     this.listen('status', (v: ConnectorView) => this.onStatus(v));
     this.listen('sample', (s: Sample) => this.onSample(s));
-    this.listen('session-started', (s: SessionRecord) => this.lastPeriodicMono.set(s.id, st.clock.monoMs()));
+    this.listen('session-started', (s: SessionRecord) => {
+      this.lastPeriodicMono.set(s.id, st.clock.monoMs());
+      this.kickDrain();
+    });
     this.listen('session-stopped', (s: SessionRecord) => this.onSessionStopped(s));
     st.clock.on('sync', (ev) => {
       this.time.noteSync(st.clock.bootId, ev.monoToWallMs);

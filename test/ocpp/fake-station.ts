@@ -1,0 +1,164 @@
+import { EventEmitter } from 'node:events';
+import { SystemClock } from '../../src/hal/clock.js';
+import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
+import type { Db } from '../../src/store/db.js';
+import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationView, StopReason } from '../../src/evse/station-api.js';
+import type { FaultKind } from '../../src/hal/types.js';
+import type { OcppStationPort } from '../../src/ocpp/station-port.js';
+
+interface FakeConnector {
+  id: number;
+  status: ConnectorStatus;
+  available: boolean;
+  faults: FaultKind[];
+  energyWh: number;
+  currentLimitA: number;
+  pendingUnavailable: boolean;
+}
+
+const ZERO = { durationMs: 0, chargingMs: 0, idleMs: 0, meterGapMs: 0 };
+
+/**
+ * A station for OCPP tests: real SessionStore on a real SQLite file, connectors reduced to what
+ * OCPP sees (status, energy register, availability). The EV is assumed plugged in.
+ */
+export class FakeStation extends EventEmitter implements OcppStationPort {
+  readonly stationConfig = { id: 'CP-TEST', vendor: 'evsed', model: 'test', serialNumber: 'SN1', firmwareVersion: '0.1.0' };
+  readonly sessions: SessionStore;
+  readonly clock: SystemClock;
+  readonly connectors = new Map<number, FakeConnector>();
+  authorizer?: Authorizer;
+  readonly claims: CurrentClaim[] = [];
+  readonly resets: string[] = [];
+  readonly statusProviders = new Map<string, () => unknown>();
+
+  constructor(readonly db: Db, opts: { connectors?: number; trust?: 'always' | 'never' } = {}) {
+    super();
+    this.clock = new SystemClock(opts.trust ?? 'always');
+    this.sessions = new SessionStore(db);
+    for (let id = 1; id <= (opts.connectors ?? 2); id++) {
+      this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false });
+    }
+  }
+
+  override on<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): this {
+    return super.on(e, l as (...a: unknown[]) => void);
+  }
+  override off<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): this {
+    return super.off(e, l as (...a: unknown[]) => void);
+  }
+
+  setAuthorizer(a: Authorizer): void {
+    this.authorizer = a;
+  }
+
+  private connectorView(c: FakeConnector): ConnectorView {
+    const s = this.sessionOn(c.id);
+    return {
+      id: c.id, status: c.status, pilot: 'C', diodeOk: true, pilotOutput: { mode: 'pwm', dutyPercent: 26.7 } as any, contactorClosed: !!s,
+      currentLimitA: c.currentLimitA, limitSource: 'config', faults: c.faults, available: c.available, paused: false,
+      meter: { energyWh: c.energyWh, powerW: 0, voltageV: [230], currentA: [0], powerPhaseW: [0], frequencyHz: 50, health: 'ok', stale: false, ageS: 0 },
+      session: s ? { id: s.id, uid: s.uid, idTag: s.idTag, authSource: s.authSource, startedAt: '', startedAtQuality: s.startQuality, meterStartWh: s.meterStartWh, energyWh: c.energyWh - s.meterStartWh, durationS: 0, chargingS: 0, idleS: 0, meterGapS: 0 } : null,
+    };
+  }
+
+  view(): StationView {
+    return {
+      id: this.stationConfig.id, vendor: 'evsed', model: 'test', firmwareVersion: '0.1.0',
+      clock: { wall: new Date().toISOString(), quality: this.clock.quality() }, uptimeS: 0,
+      connectors: [...this.connectors.values()].map((c) => this.connectorView(c)),
+    };
+  }
+
+  setStatus(id: number, status: ConnectorStatus, faults: FaultKind[] = []): void {
+    const c = this.connectors.get(id)!;
+    const prev = c.status;
+    c.status = status;
+    c.faults = faults;
+    this.emit('status', this.connectorView(c), prev);
+  }
+
+  /** A tag at the reader: ask the installed authorizer, start on Accepted. */
+  async presentTag(connectorId: number, idTag: string): Promise<AuthResult> {
+    const r = await this.authorizer!.authorize(idTag, connectorId);
+    if (r.status === 'Accepted') this.startSession(connectorId, idTag, r.source);
+    else this.emit('auth-rejected', { connectorId, idTag, status: r.status });
+    return r;
+  }
+
+  startSession(connectorId: number, idTag: string | null, source: AuthResult['source'] = 'ocpp'): SessionRecord {
+    const c = this.connectors.get(connectorId)!;
+    const s = this.sessions.start({ connectorId, idTag, authSource: source, meterStartWh: c.energyWh, at: this.clock.stamp() });
+    this.emit('session-started', s);
+    this.setStatus(connectorId, 'Charging');
+    return s;
+  }
+
+  /** The meter advanced; emits a sample like the station's poller. */
+  sample(connectorId: number, addWh: number): void {
+    const c = this.connectors.get(connectorId)!;
+    c.energyWh += addWh;
+    this.emit('sample', { connectorId, sessionId: this.sessionOn(connectorId)?.id ?? null, energyWh: c.energyWh, powerW: 7360.5, voltageV: [230.1], currentA: [32], powerPhaseW: [7360.5], frequencyHz: 50, wallMs: this.clock.wallMs() });
+  }
+
+  async remoteStart(connectorId: number | undefined, idTag: string): Promise<boolean> {
+    const id = connectorId ?? [...this.connectors.values()].find((c) => c.status === 'Available')?.id;
+    if (id === undefined || this.sessionOn(id) || this.connectors.get(id)!.status !== 'Available') return false;
+    this.startSession(id, idTag, 'remote');
+    return true;
+  }
+
+  async stopSession(connectorId: number, reason: StopReason, stopIdTag?: string): Promise<boolean> {
+    const s = this.sessionOn(connectorId);
+    if (!s) return false;
+    const c = this.connectors.get(connectorId)!;
+    const rec = this.sessions.stop(s.id, { meterStopWh: c.energyWh, reason, stopIdTag: stopIdTag ?? null, at: this.clock.stamp(), ...ZERO });
+    this.emit('session-stopped', rec);
+    this.setStatus(connectorId, c.pendingUnavailable ? 'Unavailable' : 'Finishing');
+    c.pendingUnavailable = false;
+    return true;
+  }
+
+  sessionOn(connectorId: number): SessionRecord | undefined {
+    return this.sessions.active().find((s) => s.connectorId === connectorId);
+  }
+
+  setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected' {
+    const ids = connectorId === 0 ? [...this.connectors.keys()] : [connectorId];
+    if (!ids.every((id) => this.connectors.has(id))) return 'Rejected';
+    let scheduled = false;
+    for (const id of ids) {
+      const c = this.connectors.get(id)!;
+      c.available = available;
+      if (this.sessionOn(id)) {
+        scheduled = true;
+        c.pendingUnavailable = !available;
+      } else this.setStatus(id, available ? 'Available' : 'Unavailable');
+    }
+    return scheduled ? 'Scheduled' : 'Accepted';
+  }
+
+  async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
+    return this.connectors.has(connectorId) ? 'Unlocked' : 'NotSupported';
+  }
+
+  setClaim(c: CurrentClaim): void {
+    this.claims.push(c);
+  }
+  clearClaim(source: string, connectorId: number): void {
+    const i = this.claims.findIndex((c) => c.source === source && c.connectorId === connectorId);
+    if (i >= 0) this.claims.splice(i, 1);
+  }
+
+  requestReset(kind: 'Soft' | 'Hard'): void {
+    this.resets.push(kind);
+  }
+
+  registerStatus(name: string, provider: () => unknown): void {
+    this.statusProviders.set(name, provider);
+  }
+
+  close(): void {
+    this.clock.close();
+  }
+}
