@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { PilotDebouncer, classifyHigh, classifyWithHysteresis } from '../../src/hal/gpio/pilot-classifier.js';
+
+const T = { ab: 10.5, bc: 7.5, cd: 4.5, de: 1.5, diode: -10.5 };
+
+describe('pilot classification', () => {
+  it('maps the nominal levels and the edges of each band', () => {
+    expect([12, 9, 6, 3, 0, -12].map((v) => classifyHigh(v, T))).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
+    expect(classifyHigh(10.5, T)).toBe('A');
+    expect(classifyHigh(10.49, T)).toBe('B');
+    expect(classifyHigh(-1.49, T)).toBe('E');
+    expect(classifyHigh(-1.5, T)).toBe('F');
+  });
+
+  it('hysteresis keeps the state near a boundary and lets go beyond it', () => {
+    expect(classifyWithHysteresis(7.3, 'B', T, 0.4)).toBe('B');
+    expect(classifyWithHysteresis(7.0, 'B', T, 0.4)).toBe('C');
+    expect(classifyWithHysteresis(7.7, 'C', T, 0.4)).toBe('C');
+    expect(classifyWithHysteresis(8.0, 'C', T, 0.4)).toBe('B');
+  });
+});
+
+describe('PilotDebouncer', () => {
+  it('slow to enter C, fast to leave it; diode loss fast, recovery slow', () => {
+    const d = new PilotDebouncer({ debounceMs: 250, fastDebounceMs: 20 }, { state: 'B', diodeOk: true });
+    expect(d.feed({ state: 'C', diodeOk: true }, 0)).toBeUndefined();
+    expect(d.feed({ state: 'C', diodeOk: true }, 240)).toBeUndefined();
+    expect(d.feed({ state: 'C', diodeOk: true }, 250)).toEqual({ state: 'C', diodeOk: true });
+    expect(d.feed({ state: 'B', diodeOk: true }, 300)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 320)).toEqual({ state: 'B', diodeOk: true });
+    expect(d.feed({ state: 'B', diodeOk: false }, 400)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: false }, 420)).toEqual({ state: 'B', diodeOk: false });
+    expect(d.feed({ state: 'B', diodeOk: true }, 430)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 680)).toEqual({ state: 'B', diodeOk: true });
+  });
+
+  it('a glitch shorter than the debounce is never reported; a new candidate restarts the wait', () => {
+    const d = new PilotDebouncer({ debounceMs: 100, fastDebounceMs: 20 }, { state: 'A', diodeOk: true });
+    d.feed({ state: 'B', diodeOk: true }, 0);
+    expect(d.feed({ state: 'A', diodeOk: true }, 50)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 60)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 150)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 160)?.state).toBe('B');
+  });
+});
