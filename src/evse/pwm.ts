@@ -18,9 +18,13 @@ export function dutyForCurrent(amps: number): number {
     throw new RangeError(`no PWM encoding below ${MIN_CURRENT_A} A (got ${amps}): use X1`);
   }
   const a = Math.min(amps, MAX_CURRENT_A);
-  if (a <= 51) return Math.floor((a * 1000) / 60); // I / 0.6 in per mille: I * 1000/60
-  if (a < 52.5) return 850;
-  return Math.floor(a * 4 + 640); // (I / 2.5 + 64) % = I * 4 + 640 per mille
+  if (a > 51 && a < 52.5) return 850;
+  let d = a <= 51 ? Math.floor((a * 1000) / 60) : Math.floor(a * 4 + 640); // I / 0.6 resp. (I / 2.5 + 64) % in per mille
+  // Binary floating point puts the product a hair off the integer (8.04 * 1000 / 60 = 133.99999…):
+  // settle on the largest duty the EV decodes as at most `a`, so rounding down never costs a whole step.
+  if (currentForDuty(d) > a) d -= 1;
+  else if (d < 960 && currentForDuty(d + 1) <= a) d += 1;
+  return d;
 }
 
 /** What an EV reads from a duty (per mille); 0 when the duty offers nothing. */
