@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SystemdNotifier } from '../../src/hal/systemd-notify.js';
+
+const UNIT = resolve('systemd/evsed.service');
+const dir = mkdtempSync(join(tmpdir(), 'evsed-systemd-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
+describe('systemd/evsed.service', () => {
+  it('has the required settings', () => {
+    const u = readFileSync(UNIT, 'utf8');
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'Restart=always', 'StateDirectory=evsed', 'ProtectSystem=strict', 'SupplementaryGroups=gpio dialout i2c', 'User=evsed']) {
+      expect(u).toContain(line);
+    }
+    expect(u).toMatch(/^WatchdogSec=\d+s$/m);
+    // these would break sysfs GPIO/PWM or the serial/I2C devices
+    expect(u).not.toMatch(/^ProtectKernelTunables=yes/m);
+    expect(u).not.toMatch(/^PrivateDevices=yes/m);
+    expect(u).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
+  });
+
+  if (!hasAnalyze) {
+    it('systemd-analyze verify', () => {
+      console.log('systemd-analyze not installed: systemd-analyze verify did not run');
+    });
+  } else {
+    it('passes systemd-analyze verify without warnings (ExecStart pointed at this node binary)', () => {
+      const copy = join(dir, 'evsed.service');
+      writeFileSync(copy, readFileSync(UNIT, 'utf8').replace('/usr/bin/node', process.execPath));
+      const r = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
+      const warnings = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('evsed.service'));
+      expect(warnings).toEqual([]);
+      expect(r.status).toBe(0);
+    });
+  }
+});
+
+describe('SystemdNotifier', () => {
+  it('is a no-op without NOTIFY_SOCKET', async () => {
+    const calls: string[][] = [];
+    const n = new SystemdNotifier({ env: {}, run: async (a) => void calls.push(a) });
+    await n.ready();
+    await n.watchdog();
+    expect(n.enabled).toBe(false);
+    expect(n.watchdogIntervalMs).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+
+  it('pets the watchdog only when the health check passes, at WATCHDOG_USEC/2', async () => {
+    const calls: string[][] = [];
+    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '10000000', WATCHDOG_PID: String(process.pid) }, run: async (a) => void calls.push(a) });
+    expect(n.watchdogIntervalMs).toBe(5000);
+    expect(await n.petIfHealthy(() => ({ ok: false, reason: 'pilot sampler stalled' }))).toBe(false);
+    expect(await n.petIfHealthy(() => { throw new Error('boom'); })).toBe(false);
+    expect(await n.petIfHealthy(() => ({ ok: true }))).toBe(true);
+    await n.ready('charging station up');
+    await n.stopping();
+    expect(calls).toEqual([['WATCHDOG=1'], ['READY=1', 'STATUS=charging station up'], ['STOPPING=1']]);
+  });
+
+  it('ignores a watchdog meant for another process', () => {
+    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '10000000', WATCHDOG_PID: '1' }, run: async () => {} });
+    expect(n.watchdogIntervalMs).toBeUndefined();
+  });
+
+  it('really spawns systemd-notify from PATH with the state as arguments', async () => {
+    const bin = join(dir, 'bin');
+    execFileSync('mkdir', ['-p', bin]);
+    const log = join(dir, 'notify.log');
+    writeFileSync(join(bin, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >> ${log}\n`);
+    chmodSync(join(bin, 'systemd-notify'), 0o755);
+    const oldPath = process.env.PATH;
+    const oldSock = process.env.NOTIFY_SOCKET;
+    process.env.PATH = `${bin}:${oldPath}`;
+    process.env.NOTIFY_SOCKET = '/run/fake/notify';
+    try {
+      const n = new SystemdNotifier();
+      await n.ready();
+      await n.watchdog();
+    } finally {
+      process.env.PATH = oldPath;
+      if (oldSock === undefined) delete process.env.NOTIFY_SOCKET;
+      else process.env.NOTIFY_SOCKET = oldSock;
+    }
+    expect(readFileSync(log, 'utf8')).toBe('/run/fake/notify READY=1\n/run/fake/notify WATCHDOG=1\n');
+  });
+});
