@@ -142,7 +142,7 @@ export class SysfsGpio {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (performance.now() > deadline) {
-          if (code === 'ENOENT') throw new HardwareError(`${what}: ${dir} did not appear after export`, err);
+          if (code === 'ENOENT') throw new HardwareError(`${what}: ${join(dir, 'value')} did not appear after export (is the pin claimed by a kernel driver?)`, err);
           throw explainFsError(err, what, dir);
         }
         await sleep(5);
