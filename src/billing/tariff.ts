@@ -223,7 +223,8 @@ export function liveCost(
   });
 }
 
-function daysText(days: readonly string[]): string {
+/** Days as short text: [mon..fri] → "mon-fri", [sat, sun] → "sat,sun". */
+export function daysText(days: readonly string[]): string {
   const order = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
   const idx = days.map((d) => order.indexOf(d)).sort((a, b) => a - b);
   const contiguous = idx.every((v, i) => i === 0 || v === idx[i - 1]! + 1);
