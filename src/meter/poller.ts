@@ -12,25 +12,42 @@ export interface MeterPollerOptions {
   maxPowerW: number;
   /** Consecutive failures before the meter is `offline` (before that: `degraded`). */
   offlineAfterFailures?: number;
+  /** After failures the poll interval doubles per failure up to this (default 10 s). */
+  maxBackoffMs?: number;
+  /**
+   * The first reading after start has nothing to be checked against; when true (default) it is
+   * confirmed by an immediate second read that must be plausible relative to it, so a glitch at
+   * start cannot become the baseline that then rejects every true reading.
+   */
+  confirmFirstReading?: boolean;
   clock: Pick<Clock, 'monoMs' | 'setTimeout'>;
   log: Logger;
 }
 
 export interface PollerStatus extends MeterStatus {
   stale: boolean;
+  /** Failed reads by kind (timeout, crc, garbage, exception, port, not-available, other). */
+  errorCounts: Record<string, number>;
+  /** Delay before the next poll (grows while the meter fails). */
+  nextPollMs: number;
 }
 
 /**
  * Polls one meter at a fixed interval and keeps its last good snapshot and health.
- * Health changes are logged once per change, not per poll. The energy register is checked for
- * plausibility: it never goes backwards and never grows faster than maxPowerW allows.
+ * Health changes (and stale/fresh changes) are logged once per change, not per poll. The energy
+ * register is checked for plausibility: it never goes backwards and never grows faster than
+ * maxPowerW allows; an implausible reading is rejected and counted, never recorded.
  *
- * Events: 'snapshot' (MeterSnapshot) on each accepted reading, 'health' (PollerStatus) on change.
+ * Events: 'snapshot' (MeterSnapshot) on each accepted reading, 'health' (PollerStatus) when the
+ * health or the stale flag changes.
  */
 export class MeterPoller extends EventEmitter {
   private last?: MeterSnapshot;
   private st: MeterStatus = { health: 'ok', failures: 0, okReads: 0, failedReads: 0, rejectedReads: 0 };
+  private errorCounts: Record<string, number> = {};
   private timer?: { cancel(): void };
+  private staleTimer?: { cancel(): void };
+  private staleFlag = false;
   private running = false;
   private inFlight?: Promise<MeterSnapshot>;
 
@@ -47,15 +64,22 @@ export class MeterPoller extends EventEmitter {
   async stop(): Promise<void> {
     this.running = false;
     this.timer?.cancel();
+    this.staleTimer?.cancel();
     await this.inFlight?.catch(() => undefined);
   }
 
+  /** The last accepted snapshot, however old: check isStale() (or use fresh()) before treating it as live. */
   latest(): MeterSnapshot | undefined {
     return this.last;
   }
 
+  /** The last accepted snapshot only while it is not stale. */
+  fresh(): MeterSnapshot | undefined {
+    return this.isStale() ? undefined : this.last;
+  }
+
   status(): PollerStatus {
-    return { ...this.st, stale: this.isStale() };
+    return { ...this.st, stale: this.isStale(), errorCounts: { ...this.errorCounts }, nextPollMs: this.nextDelay() };
   }
 
   isStale(): boolean {
@@ -77,45 +101,89 @@ export class MeterPoller extends EventEmitter {
     return p;
   }
 
+  private nextDelay(): number {
+    const f = this.st.failures;
+    if (f === 0) return this.opts.intervalMs;
+    const cap = Math.max(this.opts.intervalMs, this.opts.maxBackoffMs ?? 10_000);
+    return Math.min(cap, this.opts.intervalMs * 2 ** Math.min(f - 1, 20));
+  }
+
   private schedule(ms: number): void {
     if (!this.running) return;
     this.timer = this.opts.clock.setTimeout(() => {
       this.readNow()
         .catch(() => undefined)
-        .finally(() => this.schedule(this.opts.intervalMs));
+        .finally(() => this.schedule(this.nextDelay()));
     }, ms);
   }
 
-  private async doRead(): Promise<MeterSnapshot> {
-    let snap: MeterSnapshot;
+  private async readOnce(): Promise<MeterSnapshot> {
     try {
-      snap = await this.meter.read();
+      return await this.meter.read();
     } catch (err) {
       this.st.failedReads++;
       this.st.failures++;
       this.st.lastError = (err as Error).message;
+      const kind = (err as { kind?: unknown }).kind;
+      const k = typeof kind === 'string' ? kind : 'other';
+      this.errorCounts[k] = (this.errorCounts[k] ?? 0) + 1;
       const offlineAfter = this.opts.offlineAfterFailures ?? 3;
       this.setHealth(this.st.failures >= offlineAfter ? 'offline' : 'degraded');
       throw err;
     }
-    const reason = this.implausible(snap);
-    if (reason) {
-      this.st.rejectedReads++;
-      this.opts.log.warn({ connectorId: this.opts.connectorId, reason }, 'meter reading rejected as implausible');
-      throw new Error(`implausible meter reading: ${reason}`);
+  }
+
+  private reject(reason: string): never {
+    this.st.rejectedReads++;
+    this.opts.log.warn({ connectorId: this.opts.connectorId, reason }, 'meter reading rejected as implausible');
+    throw new Error(`implausible meter reading: ${reason}`);
+  }
+
+  private async doRead(): Promise<MeterSnapshot> {
+    let snap = await this.readOnce();
+    const reason = this.implausible(snap, this.last);
+    if (reason) this.reject(reason);
+    if (!this.last && this.opts.confirmFirstReading !== false) {
+      const second = await this.readOnce();
+      const r2 = this.implausible(second, snap);
+      if (r2) this.reject(`first reading not confirmed: ${r2}`);
+      snap = second;
     }
+    this.accept(snap);
+    return snap;
+  }
+
+  private accept(snap: MeterSnapshot): void {
     this.last = snap;
     this.st.okReads++;
     this.st.failures = 0;
     this.st.lastOkMonoMs = snap.monoMs;
     this.setHealth('ok');
+    this.watchStale();
     this.emit('snapshot', snap);
-    return snap;
   }
 
-  private implausible(s: MeterSnapshot): string | undefined {
+  /** Flag staleness when it happens (a timer), not only when someone asks. */
+  private watchStale(): void {
+    this.staleTimer?.cancel();
+    if (this.staleFlag) this.setStale(false);
+    this.staleTimer = this.opts.clock.setTimeout(() => {
+      if (this.isStale()) this.setStale(true);
+      else this.watchStale();
+    }, this.opts.staleAfterMs + 1);
+  }
+
+  private setStale(stale: boolean): void {
+    if (stale === this.staleFlag) return;
+    this.staleFlag = stale;
+    const fields = { connectorId: this.opts.connectorId, lastError: this.st.lastError, lastOkMonoMs: this.st.lastOkMonoMs };
+    if (stale) this.opts.log.warn(fields, `meter reading stale (older than ${this.opts.staleAfterMs} ms)`);
+    else this.opts.log.info(fields, 'meter reading fresh again');
+    this.emit('health', this.status());
+  }
+
+  private implausible(s: MeterSnapshot, prev: MeterSnapshot | undefined): string | undefined {
     if (!Number.isSafeInteger(s.energyImportWh) || s.energyImportWh < 0) return `energy register ${s.energyImportWh} is not a whole number of Wh`;
-    const prev = this.last;
     if (!prev) return undefined;
     if (s.energyImportWh < prev.energyImportWh) return `energy register went backwards (${prev.energyImportWh} -> ${s.energyImportWh} Wh)`;
     const hours = Math.max(0, s.monoMs - prev.monoMs) / 3_600_000;

@@ -1,0 +1,101 @@
+import type { Meter, MeterSnapshot } from '../../hal/types.js';
+import type { MeterModel } from './model.js';
+import { decodeSnapshot } from './codec.js';
+import { planForModel, type ReadBlock } from './plan.js';
+import { ModbusError, type BusHandle } from './bus.js';
+
+export interface ModbusMeterOptions {
+  unitId: number;
+  /** Tries per request before the read fails. */
+  tries: number;
+  /** First retry delay; doubles each try. */
+  retryDelayMs?: number;
+  maxRegistersPerRead?: number;
+  invertedCt?: boolean;
+}
+
+/** Exception codes worth repeating: acknowledge, busy, gateway target failed to respond. */
+const RETRYABLE_EXCEPTIONS = new Set([5, 6, 11]);
+
+const EXCEPTION_TEXT: Record<number, string> = {
+  1: 'illegal function', 2: 'illegal data address', 3: 'illegal data value', 4: 'slave device failure',
+  5: 'acknowledge', 6: 'slave device busy', 10: 'gateway path unavailable', 11: 'gateway target failed to respond',
+};
+
+/** A failed meter read with a kind the poller counts and a message a technician can act on. */
+export class MeterReadError extends Error {
+  constructor(readonly kind: ModbusError['kind'] | 'not-available', message: string) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A Modbus energy meter described by a register map file, read over a shared bus. */
+export class ModbusMeter implements Meter {
+  readonly plan: ReadBlock[];
+
+  constructor(readonly model: MeterModel, private readonly handle: BusHandle, private readonly opts: ModbusMeterOptions) {
+    this.plan = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
+  }
+
+  async read(): Promise<MeterSnapshot> {
+    const regs = new Map<number, number>();
+    const energy = this.model.values.get('energyImport')!;
+    let monoMs = 0;
+    for (const block of this.plan) {
+      const { words, monoMs: at } = await this.readBlock(block);
+      words.forEach((w, i) => regs.set(block.fc * 0x10000 + block.start + i, w));
+      if (block.fc === energy.fc && energy.address >= block.start && energy.address < block.start + block.count) monoMs = at;
+    }
+    try {
+      const snap = decodeSnapshot(this.model, (fc, addr) => regs.get(fc * 0x10000 + addr) ?? 0, { invertedCt: this.opts.invertedCt });
+      return { ...snap, monoMs };
+    } catch (err) {
+      throw new MeterReadError('not-available', `unit ${this.opts.unitId} on ${this.handle.bus.description}: ${(err as Error).message}`);
+    }
+  }
+
+  private async readBlock(b: ReadBlock): Promise<{ words: number[]; monoMs: number }> {
+    const tries = Math.max(1, this.opts.tries);
+    let last: ModbusError | undefined;
+    for (let i = 0; i < tries; i++) {
+      if (i > 0) await sleep((this.opts.retryDelayMs ?? 50) * 2 ** (i - 1));
+      try {
+        return await this.handle.bus.read(this.opts.unitId, b.fc, b.start, b.count, { spacingMs: this.model.quirks.minRequestSpacingMs });
+      } catch (err) {
+        last = err instanceof ModbusError ? err : new ModbusError('port', (err as Error).message);
+        if (last.kind === 'exception' && !RETRYABLE_EXCEPTIONS.has(last.modbusCode ?? 0)) break;
+      }
+    }
+    throw this.explain(last!, b, tries);
+  }
+
+  private explain(e: ModbusError, b: ReadBlock, tries: number): MeterReadError {
+    const unit = this.opts.unitId;
+    const bus = this.handle.bus;
+    const where = bus.description;
+    const after = `after ${tries} ${tries === 1 ? 'try' : 'tries'}`;
+    const t = bus.spec.transport;
+    const hint = t === 'serial' ? 'check A/B wiring, termination, unit id' : t === 'tcp-rtu' ? "check the gateway's serial settings, A/B wiring, unit id" : 'check host, port and unit id';
+    switch (e.kind) {
+      case 'timeout':
+        return new MeterReadError('timeout', `no answer from unit ${unit} on ${where} ${after} (${hint})`);
+      case 'crc':
+        return new MeterReadError('crc', `bad CRC in the answers of unit ${unit} on ${where} ${after} (check termination and shielding, and that baud rate and parity match the meter)`);
+      case 'garbage':
+        return new MeterReadError('garbage', `garbled answer from unit ${unit} on ${where} ${after}: ${e.message} (check baud rate and parity, and for a second master on the bus)`);
+      case 'exception': {
+        const code = e.modbusCode ?? 0;
+        const regs = `${b.fc === 3 ? 'holding' : 'input'} registers ${b.start}..${b.start + b.count - 1}`;
+        return new MeterReadError('exception', `unit ${unit} on ${where} refused to read ${regs}: exception ${code} ${EXCEPTION_TEXT[code] ?? ''}`.trimEnd() + ` (is it really a ${this.model.title}?)`);
+      }
+      case 'port':
+        return new MeterReadError('port', e.message.startsWith('cannot open') ? `${e.message} (${t === 'serial' ? 'is the USB adapter plugged in?' : 'is the gateway reachable?'})` : `unit ${unit} on ${where}: ${e.message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.release();
+  }
+}
