@@ -1,6 +1,8 @@
 import type { Db } from '../store/db.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';
+import type { ExtraColumns } from '../store/export.js';
 import type { Tariff } from './config.js';
+import { formatMinor } from './money.js';
 import { chargingEndIndex, computeCost, liveCost, type Cost, type MeterPoint } from './tariff.js';
 
 /** A session's final cost as stored. */
@@ -189,6 +191,22 @@ export class BillingLedger {
     }
     return Math.min(Math.max(0, ms), session.durationMs);
   }
+}
+
+/**
+ * Cost columns for session exports (store/export.ts ExtraColumns): amounts as decimal text in
+ * major units (exact, e.g. "5.59"), empty when the session has no final cost.
+ */
+export function sessionCostColumns(ledger: BillingLedger): ExtraColumns {
+  return (s) => {
+    const c = s.status === 'completed' ? ledger.costOf(s.id) : null;
+    return {
+      currency: c ? c.currency : null,
+      costNet: c ? formatMinor(c.net, c.exponent) : null,
+      costTax: c ? formatMinor(c.tax, c.exponent) : null,
+      costTotal: c ? formatMinor(c.gross, c.exponent) : null,
+    };
+  };
 }
 
 function toStoredCost(r: Record<string, any>): StoredCost {

@@ -5,7 +5,8 @@ import { coreMigrations } from '../../src/store/core-migrations.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { FakeClock } from '../../src/hal/clock.js';
 import { billingMigrations } from '../../src/billing/migrations.js';
-import { BillingLedger } from '../../src/billing/ledger.js';
+import { BillingLedger, sessionCostColumns } from '../../src/billing/ledger.js';
+import { sessionRow } from '../../src/store/export.js';
 import { at, exampleTariff, tempDir } from './helpers.js';
 
 const MIN = 60_000;
@@ -61,6 +62,7 @@ describe('BillingLedger with a real SQLite file', () => {
       ['idle', 25 * MIN, 250],
     ]);
     expect([cost.energyWh, cost.net, cost.tax, cost.gross, cost.currency, cost.clockSynced]).toEqual([11_000, 658, 125, 783, 'EUR', true]);
+    expect(sessionRow(store.get(s.id)!, sessionCostColumns(ledger))).toMatchObject({ currency: 'EUR', costNet: '6.58', costTax: '1.25', costTotal: '7.83' });
 
     // the cost survives a reopen (a new process)
     dbs.pop()!.close();
