@@ -116,6 +116,9 @@ export class ConnectorStateMachine {
   /** Feed one event at monotonic time `now`; returns the commands to execute, in order. */
   handle(ev: SmEvent, now: number): SmAction[] {
     const out: SmAction[] = [];
+    // Judge the authorisation's age on the state before this input: a plug-in that arrives after
+    // the timeout (its tick delayed) must not revive an expired tag.
+    this.expireAuth(now, out);
     switch (ev.type) {
       case 'pilot':
         this.onPilot(ev.state, ev.diodeOk, now, out);
@@ -290,10 +293,7 @@ export class ConnectorStateMachine {
   /** Re-derive outputs from the state; enforce the safety gate last so nothing can bypass it. */
   private settle(now: number, out: SmAction[]): void {
     if (this.faultFUntilMs !== null && now >= this.faultFUntilMs) this.faultFUntilMs = null;
-    if (this.auth && !this.session && !this.starting && this.pilot === 'A' && now >= this.auth.atMs + this.o.connectionTimeoutMs) {
-      out.push({ type: 'log', level: 'info', msg: 'authorisation expired: no EV plugged in within the connection timeout' });
-      this.auth = null;
-    }
+    this.expireAuth(now, out);
 
     // Start a session once plugged and authorised.
     if (this.auth && !this.session && !this.starting && !this.stopping && !this.sessionEnded && this.pilot !== 'A' && !this.hasFault() && this.available) {
@@ -341,6 +341,13 @@ export class ConnectorStateMachine {
     if (status !== this.status) {
       out.push({ type: 'status', status, previous: this.status });
       this.status = status;
+    }
+  }
+
+  private expireAuth(now: number, out: SmAction[]): void {
+    if (this.auth && !this.session && !this.starting && this.pilot === 'A' && now >= this.auth.atMs + this.o.connectionTimeoutMs) {
+      out.push({ type: 'log', level: 'info', msg: 'authorisation expired: no EV plugged in within the connection timeout' });
+      this.auth = null;
     }
   }
 
