@@ -1,0 +1,50 @@
+import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
+
+/** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
+export const MIN_OFFER_A = 6;
+
+export type Command =
+  | { kind: 'current_limit'; connectorId: number; amps: number }
+  | { kind: 'button'; connectorId: number; action: ButtonCommand };
+
+export type ParsedCommand = { ok: true; command: Command } | { ok: false; reason: string };
+
+export interface CommandContext {
+  topics: Topics;
+  /** Connector id → its configured maximum current (A). */
+  maxCurrentA: ReadonlyMap<number, number>;
+}
+
+const MAX_PAYLOAD = 64;
+
+/**
+ * Validate one incoming message on a command topic. Never throws: anything unexpected is a
+ * reason to ignore the message, for the caller to log.
+ */
+export function parseCommand(ctx: CommandContext, topic: string, payload: Buffer | string, retained: boolean): ParsedCommand {
+  const t = ctx.topics.parseCommandTopic(topic);
+  if (!t) return { ok: false, reason: 'not a command topic' };
+  const max = ctx.maxCurrentA.get(t.connectorId);
+  if (max === undefined) return { ok: false, reason: `no connector ${t.connectorId}` };
+  if (payload.length > MAX_PAYLOAD) return { ok: false, reason: `payload longer than ${MAX_PAYLOAD} bytes` };
+  const text = (typeof payload === 'string' ? payload : payload.toString('utf8')).trim();
+
+  if (t.kind === 'command') {
+    // A retained pause/stop would fire again at every reconnect: only live presses count.
+    if (retained) return { ok: false, reason: 'retained command ignored (publish commands without the retain flag)' };
+    const action = text.toLowerCase();
+    if (!(BUTTON_COMMANDS as readonly string[]).includes(action)) {
+      return { ok: false, reason: `unknown command ${JSON.stringify(text.slice(0, 20))} (expected ${BUTTON_COMMANDS.join(' | ')})` };
+    }
+    return { ok: true, command: { kind: 'button', connectorId: t.connectorId, action: action as ButtonCommand } };
+  }
+
+  if (!/^\d{1,3}(\.\d{1,3})?$/.test(text)) {
+    return { ok: false, reason: `current limit must be a number of amperes, e.g. 16 (got ${JSON.stringify(text.slice(0, 20))})` };
+  }
+  const amps = Number(text);
+  if (amps !== 0 && (amps < MIN_OFFER_A || amps > max)) {
+    return { ok: false, reason: `current limit must be 0 (suspend) or between ${MIN_OFFER_A} and ${max} A (got ${text})` };
+  }
+  return { ok: true, command: { kind: 'current_limit', connectorId: t.connectorId, amps } };
+}

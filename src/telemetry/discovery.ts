@@ -1,0 +1,179 @@
+import type { ConnectorStatus } from '../evse/station-api.js';
+import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
+
+/**
+ * Home Assistant MQTT discovery, as data: one device per station, entities per connector.
+ * Config topics: <discoveryPrefix>/<component>/<nodeId>/<objectId>/config, retained.
+ */
+
+const STATUSES: ConnectorStatus[] = ['Available', 'Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing', 'Reserved', 'Unavailable', 'Faulted'];
+
+export interface DiscoveryInput {
+  topics: Topics;
+  discoveryPrefix: string;
+  station: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
+  connectors: { id: number; phases: 1 | 3; maxCurrentA: number }[];
+  /** Announce the number and buttons. */
+  commands: boolean;
+  /** The tariff currency; without it there is no cost sensor. */
+  currency?: string;
+  /** evsed's version, for HA's "origin". */
+  version: string;
+}
+
+export interface DiscoveryMessage {
+  topic: string;
+  /** JSON config; '' removes an entity announced earlier (retained empty payload). */
+  payload: string;
+}
+
+type Component = 'sensor' | 'binary_sensor' | 'number' | 'button';
+
+interface Entity {
+  component: Component;
+  objectId: string;
+  config: Record<string, unknown>;
+  /** Meter-derived: unavailable while the meter is stale. */
+  meter?: boolean;
+}
+
+export function nodeId(stationId: string): string {
+  return `evsed_${stationId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/**
+ * Every entity this station announces now, plus empty payloads for entities it may have
+ * announced with another configuration (commands off, no tariff, fewer phases), so those vanish.
+ */
+export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
+  const node = nodeId(input.station.id);
+  const device: Record<string, unknown> = {
+    identifiers: [node],
+    name: `EV charger ${input.station.id}`,
+    manufacturer: input.station.vendor,
+    model: input.station.model,
+    sw_version: input.station.firmwareVersion,
+  };
+  if (input.station.serialNumber) device.serial_number = input.station.serialNumber;
+  const origin = { name: 'evsed', sw_version: input.version };
+
+  const announced = new Map<string, string>();
+  const all = new Set<string>();
+  for (const c of input.connectors) {
+    const full = connectorEntities(input, c, { ...input, commands: true, currency: input.currency ?? 'EUR' }, { ...c, phases: 3 });
+    for (const e of full) all.add(configTopic(input.discoveryPrefix, e.component, node, e.objectId));
+    for (const e of connectorEntities(input, c, input, c)) {
+      const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
+      const availability = [{ topic: input.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }];
+      if (e.meter) availability.push({ topic: input.topics.connector(c.id, 'meter/availability'), payload_available: ONLINE, payload_not_available: OFFLINE });
+      const config = {
+        ...e.config,
+        unique_id: `${node}_${e.objectId}`,
+        availability,
+        availability_mode: 'all',
+        device,
+        origin,
+      };
+      announced.set(topic, JSON.stringify(config));
+    }
+  }
+  const out: DiscoveryMessage[] = [...announced].map(([topic, payload]) => ({ topic, payload }));
+  for (const topic of all) if (!announced.has(topic)) out.push({ topic, payload: '' });
+  return out;
+}
+
+function configTopic(prefix: string, component: Component, node: string, objectId: string): string {
+  return `${prefix}/${component}/${node}/${objectId}/config`;
+}
+
+function connectorEntities(
+  base: DiscoveryInput,
+  c: { id: number; maxCurrentA: number },
+  opts: { commands: boolean; currency?: string },
+  shape: { phases: 1 | 3 },
+): Entity[] {
+  const t = base.topics;
+  const single = base.connectors.length === 1;
+  const name = (n: string) => (single ? n : `Connector ${c.id} ${n.charAt(0).toLowerCase()}${n.slice(1)}`);
+  const oid = (k: string) => `c${c.id}_${k}`;
+  const st = (leaf: ConnectorTopic) => t.connector(c.id, leaf);
+  const sensor = (key: string, leaf: ConnectorTopic, cfg: Record<string, unknown>, meter = false): Entity => ({
+    component: 'sensor',
+    objectId: oid(key),
+    meter,
+    config: { ...cfg, name: name(cfg.name as string), state_topic: st(leaf) },
+  });
+  const binary = (key: string, leaf: ConnectorTopic, cfg: Record<string, unknown>): Entity => ({
+    component: 'binary_sensor',
+    objectId: oid(key),
+    config: { ...cfg, name: name(cfg.name as string), state_topic: st(leaf), payload_on: ON, payload_off: OFF },
+  });
+
+  const list: Entity[] = [
+    sensor('status', 'state', { name: 'Status', device_class: 'enum', options: STATUSES, icon: 'mdi:ev-station' }),
+    sensor('pilot', 'pilot', { name: 'Control pilot', device_class: 'enum', options: ['A', 'B', 'C', 'D', 'E', 'F'], entity_category: 'diagnostic' }),
+    sensor('current_offered', 'current_limit', { name: 'Current offered', device_class: 'current', state_class: 'measurement', unit_of_measurement: 'A' }),
+    sensor('limit_source', 'current_limit/source', { name: 'Limit source', entity_category: 'diagnostic', icon: 'mdi:tune-variant' }),
+    sensor('meter_health', 'meter/health', { name: 'Meter health', device_class: 'enum', options: ['ok', 'degraded', 'offline'], entity_category: 'diagnostic' }),
+    sensor('power', 'power', { name: 'Power', device_class: 'power', state_class: 'measurement', unit_of_measurement: 'W' }, true),
+    // The meter's lifetime import register: what HA's energy dashboard wants.
+    sensor('energy', 'energy', { name: 'Energy', device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
+  ];
+  const phases = shape.phases === 3 ? (['l1', 'l2', 'l3'] as const) : (['l1'] as const);
+  for (const l of phases) {
+    const suffix = shape.phases === 3 ? ` ${l.toUpperCase()}` : '';
+    list.push(sensor(`voltage_${l}`, `voltage/${l}`, { name: `Voltage${suffix}`, device_class: 'voltage', state_class: 'measurement', unit_of_measurement: 'V' }, true));
+    list.push(sensor(`current_${l}`, `current/${l}`, { name: `Current${suffix}`, device_class: 'current', state_class: 'measurement', unit_of_measurement: 'A' }, true));
+  }
+  list.push(
+    // Not total_increasing: it falls to 0 at every new session; HA must not add it to energy statistics.
+    sensor('session_energy', 'session/energy', { name: 'Session energy', device_class: 'energy', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
+    sensor('session_duration', 'session/duration', { name: 'Session duration', device_class: 'duration', unit_of_measurement: 's' }),
+    sensor('session_charging_time', 'session/charging_time', { name: 'Session charging time', device_class: 'duration', unit_of_measurement: 's' }),
+    sensor('session_idle_time', 'session/idle_time', { name: 'Session idle time', device_class: 'duration', unit_of_measurement: 's' }),
+    sensor('time_to_finish', 'session/eta', {
+      name: 'Time to finish',
+      device_class: 'duration',
+      unit_of_measurement: 's',
+      // HA sets a sensor to unknown on the payload "None".
+      value_template: `{{ 'None' if value == '${UNKNOWN}' else value }}`,
+    }),
+    binary('plugged', 'plugged', { name: 'Plugged in', device_class: 'plug' }),
+    binary('charging', 'charging', { name: 'Charging', device_class: 'battery_charging' }),
+    binary('fault', 'fault', { name: 'Fault', device_class: 'problem' }),
+    binary('contactor', 'contactor', { name: 'Contactor', icon: 'mdi:electric-switch', entity_category: 'diagnostic' }),
+  );
+  if (opts.currency) {
+    list.push(sensor('session_cost', 'session/cost', { name: 'Session cost', device_class: 'monetary', unit_of_measurement: opts.currency, suggested_display_precision: 2 }));
+  }
+  if (opts.commands) {
+    list.push({
+      component: 'number',
+      objectId: oid('current_limit'),
+      config: {
+        name: name('Current limit'),
+        state_topic: st('current_limit/setpoint'),
+        command_topic: t.currentLimitSet(c.id),
+        min: 0,
+        max: c.maxCurrentA,
+        step: 1,
+        mode: 'box',
+        unit_of_measurement: 'A',
+        device_class: 'current',
+        icon: 'mdi:current-ac',
+      },
+    });
+    for (const [action, label, icon] of [
+      ['pause', 'Pause charging', 'mdi:pause'],
+      ['resume', 'Resume charging', 'mdi:play'],
+      ['stop', 'Stop session', 'mdi:stop'],
+    ] as const) {
+      list.push({
+        component: 'button',
+        objectId: oid(action),
+        config: { name: name(label), command_topic: t.command(c.id), payload_press: action, icon },
+      });
+    }
+  }
+  return list;
+}

@@ -1,0 +1,365 @@
+import { readFileSync } from 'node:fs';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Config } from '../config/schema.js';
+import type { Service } from '../daemon.js';
+import { FIRMWARE_VERSION, type Station } from '../evse/station.js';
+import type { Logger } from '../log.js';
+import type { SessionRecord } from '../store/sessions.js';
+import { reconnectDelayMs } from './backoff.js';
+import { Coalescer } from './coalescer.js';
+import { parseCommand, type Command, type CommandContext } from './commands.js';
+import type { MqttConfig } from './config.js';
+import { discoveryMessages } from './discovery.js';
+import { connectorState, stationInfo, type FinalSession, type LiveExtrasProvider } from './state.js';
+import { OFFLINE, ONLINE, Topics } from './topics.js';
+
+export type { LiveExtras, LiveExtrasProvider } from './state.js';
+
+export interface MqttContext {
+  config: Config;
+  station: Station;
+  log: Logger;
+  /** Live cost and time to finish per connector, when billing/ETA are wired in (see ledgerExtras in extras.ts). */
+  liveExtras?: LiveExtrasProvider;
+}
+
+export interface MqttService extends Service {
+  /** true while connected to the broker. */
+  connected(): boolean;
+}
+
+/** Bad command messages logged per minute at most; the rest are counted. */
+const BAD_COMMAND_LOG_PER_MIN = 10;
+
+/**
+ * Publish the station to an MQTT broker (retained state, Home Assistant discovery) and, with
+ * mqtt.commands, accept commands. Returns at once: the connection is made in the background and
+ * re-made forever with backoff, so a broker that is down never delays or stops charging.
+ */
+export async function startMqtt(ctx: MqttContext): Promise<MqttService> {
+  if (!ctx.config.mqtt) throw new Error('startMqtt: the config has no mqtt section');
+  const bridge = new MqttBridge(ctx, ctx.config.mqtt);
+  bridge.start();
+  return bridge;
+}
+
+class MqttBridge implements MqttService {
+  private readonly topics: Topics;
+  private readonly coalescer: Coalescer;
+  private readonly log: Logger;
+  private readonly connectors: { id: number; phases: 1 | 3; maxCurrentA: number }[];
+  private readonly commandCtx: CommandContext;
+  private readonly lastSession = new Map<number, FinalSession>();
+  private readonly listeners: [string, (...args: any[]) => void][] = [];
+  private client?: MqttClient;
+  private tick?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private attempt = 0;
+  private isConnected = false;
+  private everConnected = false;
+  private outageLogged = false;
+  private stopping = false;
+  private badCommands = { windowStartMs: 0, logged: 0, suppressed: 0 };
+
+  constructor(
+    private readonly ctx: MqttContext,
+    private readonly cfg: MqttConfig,
+  ) {
+    this.log = ctx.log;
+    this.topics = new Topics(cfg.topicPrefix, ctx.station.stationConfig.id);
+    this.coalescer = new Coalescer(cfg.publishIntervalS * 1000);
+    this.connectors = ctx.config.connectors.map((c) => ({ id: c.id, phases: c.phases, maxCurrentA: c.maxCurrentA }));
+    this.commandCtx = { topics: this.topics, maxCurrentA: new Map(this.connectors.map((c) => [c.id, c.maxCurrentA])) };
+  }
+
+  start(): void {
+    const cfg = this.cfg;
+    const opts: IClientOptions = {
+      clientId: cfg.clientId ?? `evsed-${this.ctx.station.stationConfig.id}`,
+      username: cfg.username,
+      password: cfg.password,
+      clean: true,
+      keepalive: 30,
+      connectTimeout: 10_000,
+      // Reconnects are ours (with backoff); nothing stale is queued while offline: state is republished on connect.
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      resubscribe: false,
+      will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+    };
+    if (cfg.tls) {
+      const read = (key: 'caFile' | 'certFile' | 'keyFile') => {
+        const file = cfg.tls![key];
+        if (!file) return undefined;
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new Error(`mqtt.tls.${key}: cannot read ${file}: ${(err as Error).message}`);
+        }
+      };
+      opts.ca = read('caFile');
+      opts.cert = read('certFile');
+      opts.key = read('keyFile');
+      opts.rejectUnauthorized = cfg.tls.rejectUnauthorized;
+    }
+
+    const client = connect(cfg.url, opts);
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => this.onError(err));
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
+
+    const refreshSoon = () => this.update();
+    for (const name of ['status', 'sample', 'session-started', 'fault'] as const) this.listen(name, refreshSoon);
+    this.listen('session-stopped', (rec: SessionRecord) => {
+      this.rememberFinal(rec);
+      this.update();
+    });
+    this.tick = setInterval(() => this.update(), this.cfg.publishIntervalS * 1000);
+    this.tick.unref();
+    this.log.info({ url: redactUrl(cfg.url), prefix: this.topics.base, homeAssistant: cfg.homeAssistant, commands: cfg.commands }, 'MQTT: connecting in the background');
+  }
+
+  connected(): boolean {
+    return this.isConnected;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const [name, l] of this.listeners) this.ctx.station.off(name as 'status', l);
+    clearInterval(this.tick);
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    if (!client) return;
+    if (this.isConnected) {
+      // Send what is pending, then say goodbye properly (a clean disconnect suppresses the last will).
+      this.refresh();
+      this.publishPending();
+      await withTimeout(client.publishAsync(this.topics.availability, OFFLINE, { qos: 1, retain: true }), 2000).catch(() => undefined);
+      await withTimeout(client.endAsync(), 2000).catch(() => client.end(true));
+    } else {
+      client.end(true);
+    }
+    this.isConnected = false;
+  }
+
+  private listen(name: string, l: (...args: any[]) => void): void {
+    this.ctx.station.on(name as 'status', l);
+    this.listeners.push([name, l]);
+  }
+
+  private onConnect(): void {
+    const client = this.client!;
+    this.isConnected = true;
+    this.attempt = 0;
+    this.log.info({ url: redactUrl(this.cfg.url), reconnected: this.everConnected }, 'MQTT: connected');
+    this.everConnected = true;
+    this.outageLogged = false;
+    client.publish(this.topics.availability, ONLINE, { qos: 1, retain: true });
+    const subs: string[] = [];
+    if (this.cfg.homeAssistant) subs.push(`${this.cfg.discoveryPrefix}/status`);
+    if (this.cfg.commands) subs.push(...this.topics.commandFilters);
+    if (subs.length) {
+      client.subscribe(subs, { qos: 1 }, (err) => {
+        if (err && !this.stopping) this.log.warn({ err: err.message }, 'MQTT: subscribe failed');
+      });
+    }
+    this.announce();
+    // A broker that restarted (or another client) may have lost or replaced the retained values.
+    this.coalescer.resendAll();
+    this.update();
+  }
+
+  private onClose(): void {
+    const wasConnected = this.isConnected;
+    this.isConnected = false;
+    if (this.stopping) return;
+    if (wasConnected) this.log.warn('MQTT: connection to the broker lost; reconnecting');
+    clearTimeout(this.reconnectTimer);
+    const delay = reconnectDelayMs(this.attempt++);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.stopping) this.client?.reconnect();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private onError(err: Error): void {
+    if (this.stopping) return;
+    // One warning per outage; the retries are at debug level so a broker that is away does not flood the journal.
+    if (!this.outageLogged) {
+      this.outageLogged = true;
+      this.log.warn({ err: err.message, url: redactUrl(this.cfg.url) }, 'MQTT: cannot reach the broker; charging is unaffected, retrying with backoff');
+    } else {
+      this.log.debug({ err: err.message }, 'MQTT: connect attempt failed');
+    }
+  }
+
+  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    try {
+      if (topic === `${this.cfg.discoveryPrefix}/status`) {
+        if (payload.toString('utf8').trim() === 'online') {
+          this.log.info('MQTT: Home Assistant came online; announcing again');
+          this.announce();
+          this.coalescer.resendAll();
+          this.update();
+        }
+        return;
+      }
+      if (!this.cfg.commands) return;
+      const parsed = parseCommand(this.commandCtx, topic, payload, retained);
+      if (!parsed.ok) {
+        this.badCommand(topic, parsed.reason);
+        return;
+      }
+      this.execute(parsed.command);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, topic }, 'MQTT: message handling failed; ignored');
+    }
+  }
+
+  private execute(cmd: Command): void {
+    const { station } = this.ctx;
+    const id = cmd.connectorId;
+    if (cmd.kind === 'current_limit') {
+      const max = this.commandCtx.maxCurrentA.get(id)!;
+      // The connector's maximum is no limit at all: drop the claim rather than pin it.
+      if (cmd.amps >= max) station.clearClaim('mqtt', id);
+      else station.setClaim({ source: 'mqtt', connectorId: id, maxA: cmd.amps });
+      this.log.info({ connectorId: id, amps: cmd.amps }, 'MQTT: current limit set');
+    } else {
+      const ok =
+        cmd.action === 'pause' ? station.pause(id) : cmd.action === 'resume' ? station.resume(id) : undefined;
+      if (cmd.action === 'stop') {
+        void station.stopSession(id, 'Remote').then(
+          (stopped) => this.log.info({ connectorId: id, stopped }, 'MQTT: stop requested'),
+          (err) => this.log.error({ connectorId: id, err: (err as Error).message }, 'MQTT: stop failed'),
+        );
+      } else {
+        this.log.info({ connectorId: id, action: cmd.action, ok }, 'MQTT: command');
+      }
+    }
+    this.update();
+  }
+
+  private badCommand(topic: string, reason: string): void {
+    const now = performance.now();
+    const b = this.badCommands;
+    if (now - b.windowStartMs > 60_000) {
+      if (b.suppressed) this.log.warn({ suppressed: b.suppressed }, 'MQTT: more invalid commands were ignored');
+      this.badCommands = { windowStartMs: now, logged: 0, suppressed: 0 };
+    }
+    if (this.badCommands.logged < BAD_COMMAND_LOG_PER_MIN) {
+      this.badCommands.logged++;
+      this.log.warn({ topic, reason }, 'MQTT: invalid command ignored');
+    } else {
+      this.badCommands.suppressed++;
+    }
+  }
+
+  /** Publish (or refresh) Home Assistant discovery. */
+  private announce(): void {
+    if (!this.cfg.homeAssistant || !this.isConnected) return;
+    const sc = this.ctx.station.stationConfig;
+    const msgs = discoveryMessages({
+      topics: this.topics,
+      discoveryPrefix: this.cfg.discoveryPrefix,
+      station: sc,
+      connectors: this.connectors,
+      commands: this.cfg.commands,
+      currency: this.ctx.config.tariff?.currency,
+      version: FIRMWARE_VERSION,
+    });
+    for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
+  }
+
+  /** Read the station, then publish what changed (within the rate limit). */
+  private update(): void {
+    if (this.stopping) return;
+    try {
+      this.refresh();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'MQTT: reading the station failed');
+      return;
+    }
+    this.publishPending();
+  }
+
+  private refresh(): void {
+    const view = this.ctx.station.view();
+    const info = stationInfo(view);
+    this.coalescer.set(this.topics.info, info.info);
+    this.coalescer.set(this.topics.clock, info.clock);
+    for (const cv of view.connectors) {
+      const c = this.connectors.find((x) => x.id === cv.id);
+      if (!c) continue;
+      const claim = this.ctx.station.arbiter.list(cv.id).find((x) => x.source === 'mqtt' && x.connectorId === cv.id);
+      const state = connectorState({
+        view: cv,
+        phases: c.phases,
+        setpointA: claim ? claim.maxA : c.maxCurrentA,
+        extras: cv.session ? this.extras(cv.id, cv.session.id) : undefined,
+        lastSession: this.lastSession.get(cv.id) ?? null,
+      });
+      for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
+    }
+  }
+
+  private extras(connectorId: number, sessionId: number) {
+    if (!this.ctx.liveExtras) return undefined;
+    try {
+      return this.ctx.liveExtras(connectorId, sessionId);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message, connectorId }, 'MQTT: live extras failed');
+      return undefined;
+    }
+  }
+
+  private rememberFinal(rec: SessionRecord): void {
+    const x = this.extras(rec.connectorId, rec.id);
+    this.lastSession.set(rec.connectorId, {
+      energyWh: rec.energyWh ?? 0,
+      durationS: Math.floor(rec.durationMs / 1000),
+      chargingS: Math.floor(rec.chargingMs / 1000),
+      idleS: Math.floor(rec.idleMs / 1000),
+      costMinor: x?.costMinor,
+      currency: x?.currency,
+    });
+  }
+
+  private publishPending(): void {
+    if (!this.isConnected || !this.client) return;
+    const now = performance.now();
+    for (const [topic, payload] of this.coalescer.take(now)) this.client.publish(topic, payload, { qos: 0, retain: true });
+    const due = this.coalescer.nextDueMs();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (due !== null) {
+      this.flushTimer = setTimeout(() => this.update(), Math.max(0, due - now) + 1);
+      this.flushTimer.unref();
+    }
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}

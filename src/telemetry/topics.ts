@@ -1,0 +1,102 @@
+/**
+ * Topic names, in one place: the table in docs/mqtt.md follows this file.
+ * Everything lives under <prefix>/<stationId>/; per-connector values under .../connector/<id>/.
+ */
+
+export const ONLINE = 'online';
+export const OFFLINE = 'offline';
+export const ON = 'ON';
+export const OFF = 'OFF';
+/** Payload of a value that cannot be known now (e.g. time to finish without a target). */
+export const UNKNOWN = 'unknown';
+
+/** Per-connector state topics (relative to .../connector/<id>/). */
+export const CONNECTOR_TOPICS = [
+  'state',
+  'pilot',
+  'plugged',
+  'charging',
+  'contactor',
+  'available',
+  'paused',
+  'fault',
+  'faults',
+  'current_limit',
+  'current_limit/source',
+  'current_limit/setpoint',
+  'meter/availability',
+  'meter/health',
+  'power',
+  'energy',
+  'voltage/l1', 'voltage/l2', 'voltage/l3',
+  'current/l1', 'current/l2', 'current/l3',
+  'power/l1', 'power/l2', 'power/l3',
+  'frequency',
+  'session/active',
+  'session/energy',
+  'session/duration',
+  'session/charging_time',
+  'session/idle_time',
+  'session/cost',
+  'session/currency',
+  'session/eta',
+] as const;
+export type ConnectorTopic = (typeof CONNECTOR_TOPICS)[number];
+
+/** Commands a connector accepts on .../connector/<id>/command. */
+export const BUTTON_COMMANDS = ['pause', 'resume', 'stop'] as const;
+export type ButtonCommand = (typeof BUTTON_COMMANDS)[number];
+
+export class Topics {
+  readonly base: string;
+
+  constructor(prefix: string, readonly stationId: string) {
+    this.base = `${prefix}/${stationId}`;
+  }
+
+  /** online / offline; the broker publishes offline (last will) when the daemon vanishes. */
+  get availability(): string {
+    return `${this.base}/availability`;
+  }
+
+  /** JSON: id, vendor, model, serialNumber, firmwareVersion, connectors. */
+  get info(): string {
+    return `${this.base}/info`;
+  }
+
+  /** synced / unsynced: whether the station's wall clock is trusted. */
+  get clock(): string {
+    return `${this.base}/clock`;
+  }
+
+  connector(id: number, leaf: ConnectorTopic): string {
+    return `${this.base}/connector/${id}/${leaf}`;
+  }
+
+  /** Current limit in A (0 suspends; 6..max; max removes the MQTT limit). */
+  currentLimitSet(id: number): string {
+    return `${this.base}/connector/${id}/current_limit/set`;
+  }
+
+  /** pause | resume | stop */
+  command(id: number): string {
+    return `${this.base}/connector/${id}/command`;
+  }
+
+  /** The subscriptions that receive commands. */
+  get commandFilters(): string[] {
+    return [`${this.base}/connector/+/command`, `${this.base}/connector/+/current_limit/set`];
+  }
+
+  /** The connector id and kind of a command topic, or null if it is not one. */
+  parseCommandTopic(topic: string): { connectorId: number; kind: 'current_limit' | 'command' } | null {
+    const prefix = `${this.base}/connector/`;
+    if (!topic.startsWith(prefix)) return null;
+    const rest = topic.slice(prefix.length).split('/');
+    const id = Number(rest[0]);
+    if (!/^\d{1,3}$/.test(rest[0] ?? '') || !Number.isInteger(id)) return null;
+    if (rest.length === 2 && rest[1] === 'command') return { connectorId: id, kind: 'command' };
+    if (rest.length === 3 && rest[1] === 'current_limit' && rest[2] === 'set') return { connectorId: id, kind: 'current_limit' };
+    return null;
+  }
+}
