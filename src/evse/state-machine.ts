@@ -153,6 +153,7 @@ export class ConnectorStateMachine {
         this.starting = false;
         this.auth = null;
         this.stopping = null;
+        this.applyPendingAvailability();
         out.push({ type: 'log', level: 'error', msg: 'session could not be recorded: charging refused' });
         break;
       case 'stop':
@@ -330,10 +331,7 @@ export class ConnectorStateMachine {
       this.auth = null;
       this.paused = false;
       this.sessionEnded = this.pilot !== 'A';
-      if (this.pendingAvailable !== null) {
-        this.available = this.pendingAvailable;
-        this.pendingAvailable = null;
-      }
+      this.applyPendingAvailability();
       this.setOutput(this.desiredOutput(now), now, out);
     }
 
@@ -342,6 +340,13 @@ export class ConnectorStateMachine {
       out.push({ type: 'status', status, previous: this.status });
       this.status = status;
     }
+  }
+
+  /** A Scheduled availability change takes effect once no session is running or being started. */
+  private applyPendingAvailability(): void {
+    if (this.pendingAvailable === null) return;
+    this.available = this.pendingAvailable;
+    this.pendingAvailable = null;
   }
 
   private expireAuth(now: number, out: SmAction[]): void {
