@@ -10,6 +10,7 @@ import { coreMigrations } from './store/core-migrations.js';
 import { SessionStore } from './store/sessions.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
+import { mountDashboard } from './api/dashboard/mount.js';
 import type { StopReason } from './evse/station-api.js';
 
 /** A part of the daemon started after the station (OCPP, MQTT...), stopped before it. */
@@ -79,6 +80,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
 
   const { host, port } = parseListen(config.api.listen);
   const api = new ApiServer({ station, log: log.child({ module: 'api' }), host, port, token: config.api.token });
+  mountDashboard(api, station);
   let address: AddressInfo;
   try {
     address = await api.listen();

@@ -1,0 +1,508 @@
+// evsed local dashboard: plain JS, no build step. Live state from /api/events (SSE), history and
+// operator views from the JSON API. Cost and time to finish are shown when the API carries them.
+'use strict';
+
+const TOKEN_KEY = 'evsed.token';
+const $ = (sel, root = document) => root.querySelector(sel);
+const lang = navigator.language || 'en';
+const nf = (digits) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const kw = nf(2);
+const kwh = nf(3);
+const int = nf(0);
+
+const state = {
+  token: localStorage.getItem(TOKEN_KEY) || '',
+  /** connector id -> { view, at: performance.now() when the view arrived } */
+  connectors: new Map(),
+  /** connector id -> { sessionId, xs, ys, plot, finished } */
+  curves: new Map(),
+  events: null,
+  tick: null,
+};
+
+// ---------------------------------------------------------------- API and token
+
+class Unauthorised extends Error {}
+
+async function api(path, init = {}) {
+  const headers = { Accept: 'application/json', ...(init.headers || {}) };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const res = await fetch(path, { ...init, headers, cache: 'no-store' });
+  if (res.status === 401) throw new Unauthorised();
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+/** Runs `fn`; when the station wants a token, asks for it once and runs `fn` again. */
+async function authed(fn) {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof Unauthorised)) throw err;
+      await askToken(Boolean(state.token));
+    }
+  }
+}
+
+let asking = null;
+function askToken(refused) {
+  if (asking) return asking;
+  const dialog = $('#token-dialog');
+  $('#token-error').hidden = !refused;
+  asking = new Promise((resolve) => {
+    $('#token-form').onsubmit = () => {
+      state.token = $('#token-input').value.trim();
+      localStorage.setItem(TOKEN_KEY, state.token);
+      $('#forget-token').hidden = false;
+      asking = null;
+      resolve();
+      if (state.events) connectEvents();
+      refreshCsvLink();
+    };
+    dialog.showModal();
+  });
+  return asking;
+}
+
+function withToken(path) {
+  if (!state.token) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(state.token)}`;
+}
+
+// ---------------------------------------------------------------- formatting
+
+const fmt = {
+  kW: (w) => (w === null || w === undefined ? '–' : `${kw.format(w / 1000)} kW`),
+  kWh: (wh) => (wh === null || wh === undefined ? '–' : `${kwh.format(wh / 1000)} kWh`),
+  duration(s) {
+    if (s === null || s === undefined) return '–';
+    s = Math.max(0, Math.floor(s));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    return `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+  },
+  time: (iso) => (iso ? new Date(iso).toLocaleString(lang, { dateStyle: 'short', timeStyle: 'short' }) : '–'),
+};
+
+/**
+ * Cost as the API gives it, or null when it gives none. Accepted shapes: `costMinor` (integer
+ * minor units, gross) + `currency` [+ `costExponent`]; or `cost: { gross, currency, exponent }`.
+ */
+function costOf(o) {
+  if (!o) return null;
+  let minor, currency, exponent;
+  if (o.cost && typeof o.cost === 'object') {
+    minor = o.cost.gross;
+    currency = o.cost.currency;
+    exponent = o.cost.exponent;
+  } else if (typeof o.costMinor === 'number') {
+    minor = o.costMinor;
+    currency = o.currency;
+    exponent = o.costExponent;
+  }
+  if (typeof minor !== 'number' || typeof currency !== 'string') return null;
+  try {
+    const f = new Intl.NumberFormat(lang, { style: 'currency', currency });
+    const e = typeof exponent === 'number' ? exponent : f.resolvedOptions().maximumFractionDigits;
+    const g = new Intl.NumberFormat(lang, { style: 'currency', currency, minimumFractionDigits: e, maximumFractionDigits: e });
+    return { minor, text: g.format(minor / 10 ** e) };
+  } catch {
+    return { minor, text: `${minor} ${currency} (minor units)` };
+  }
+}
+
+/** Time to finish: undefined when the API does not estimate at all, null when it says unknown. */
+function etaOf(o) {
+  if (!o) return undefined;
+  if (o.eta && typeof o.eta === 'object') return o.eta.etaS ?? null;
+  if ('etaS' in o) return typeof o.etaS === 'number' ? o.etaS : null;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- connectors
+
+function card(id) {
+  let el = document.querySelector(`article[data-connector="${id}"]`);
+  if (!el) {
+    el = $('#connector-card').content.firstElementChild.cloneNode(true);
+    el.dataset.connector = String(id);
+    el.addEventListener('click', onAction);
+    $('#connectors').append(el);
+  }
+  return el;
+}
+
+function setField(el, name, text, value) {
+  const f = el.querySelector(`[data-field="${name}"]`);
+  f.textContent = text;
+  if (value === undefined || value === null) f.removeAttribute('data-value');
+  else f.dataset.value = String(value);
+  return f;
+}
+
+function showOpt(el, name, text, value) {
+  const dt = el.querySelector(`[data-opt="${name}"]`);
+  const dd = el.querySelector(`[data-field="${name}"]`);
+  const on = text !== undefined;
+  dt.hidden = dd.hidden = !on;
+  if (on) setField(el, name, text, value);
+}
+
+/** Seconds since the view arrived, so durations run between status events. */
+function elapsedS(entry) {
+  return (performance.now() - entry.at) / 1000;
+}
+
+function renderConnector(id) {
+  const entry = state.connectors.get(id);
+  if (!entry) return;
+  const v = entry.view;
+  const el = card(id);
+  setField(el, 'id', String(id));
+  const badge = setField(el, 'status', v.paused ? `${v.status} (paused)` : v.status, v.status);
+  badge.className = `badge s-${v.status}`;
+  const faults = el.querySelector('[data-field="faults"]');
+  faults.hidden = !v.faults.length;
+  faults.textContent = v.faults.length ? `Fault: ${v.faults.join(', ')}` : '';
+  el.querySelector('[data-field="stale"]').hidden = !v.meter.stale;
+  setField(el, 'powerW', fmt.kW(v.meter.powerW), v.meter.powerW);
+  setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
+  setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
+
+  const s = v.session;
+  el.querySelector('[data-field="session"]').hidden = !s;
+  if (s) {
+    const running = elapsedS(entry);
+    const charging = v.status === 'Charging';
+    setField(el, 'sessionId', `#${s.id}`, s.id);
+    setField(el, 'idTag', s.idTag ? `tag ${s.idTag}` : '');
+    setField(el, 'sessionEnergyWh', fmt.kWh(s.energyWh), s.energyWh);
+    setField(el, 'durationS', fmt.duration(s.durationS + running), s.durationS);
+    setField(el, 'chargingS', fmt.duration(s.chargingS + (charging ? running : 0)), s.chargingS);
+    setField(el, 'idleS', fmt.duration(s.idleS + (charging ? 0 : running)), s.idleS);
+    const cost = costOf(s);
+    showOpt(el, 'cost', cost ? cost.text : undefined, cost ? cost.minor : undefined);
+    const eta = etaOf(s);
+    showOpt(el, 'eta', eta === undefined ? undefined : eta === null ? 'unknown' : eta === 0 ? 'reached' : fmt.duration(eta), eta ?? undefined);
+    el.querySelector('[data-action="pause"]').hidden = v.paused;
+    el.querySelector('[data-action="resume"]').hidden = !v.paused;
+  }
+}
+
+function onStatus(view) {
+  const prev = state.connectors.get(view.id);
+  state.connectors.set(view.id, { view, at: performance.now() });
+  renderConnector(view.id);
+  const sid = view.session ? view.session.id : null;
+  const curve = state.curves.get(view.id);
+  if (sid !== null && (!curve || curve.sessionId !== sid)) loadCurve(view.id, sid);
+  if (sid === null && curve && !curve.finished) finishCurve(view.id);
+  if (prev && prev.view.session && (!view.session || view.session.id !== prev.view.session.id)) refreshData();
+}
+
+function onSample(x) {
+  const entry = state.connectors.get(x.connectorId);
+  if (!entry) return;
+  const v = entry.view;
+  v.meter.energyWh = x.energyWh;
+  v.meter.powerW = x.powerW;
+  if (v.session && x.sessionId === v.session.id) {
+    v.session.energyWh = Math.max(0, x.energyWh - v.session.meterStartWh);
+    addPoint(x.connectorId, x.sessionId, x.wallMs / 1000, x.powerW);
+  }
+  renderConnector(x.connectorId);
+}
+
+async function onAction(ev) {
+  const btn = ev.target.closest('button[data-action]');
+  if (!btn) return;
+  const id = ev.currentTarget.dataset.connector;
+  const action = btn.dataset.action;
+  if (action === 'stop' && !confirm(`Stop the session on connector ${id}?`)) return;
+  try {
+    await authed(() => api(`/api/connectors/${id}/${action}`, { method: 'POST' }));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---------------------------------------------------------------- power curve (uPlot)
+
+async function loadCurve(connectorId, sessionId) {
+  const c = { sessionId, xs: [], ys: [], plot: null, finished: false };
+  state.curves.set(connectorId, c);
+  try {
+    const s = await authed(() => api(`/api/sessions/${sessionId}`));
+    if (state.curves.get(connectorId) !== c) return;
+    const live = c.xs.map((x, i) => [x, c.ys[i]]);
+    c.xs = [];
+    c.ys = [];
+    for (const p of s.samples) push(c, Date.parse(p.t) / 1000, p.powerW);
+    for (const [x, y] of live) push(c, x, y);
+  } catch (err) {
+    showError(err);
+  }
+  drawCurve(connectorId);
+}
+
+function push(c, x, w) {
+  const last = c.xs[c.xs.length - 1];
+  if (last !== undefined && x <= last) return;
+  c.xs.push(x);
+  c.ys.push(w / 1000);
+}
+
+function addPoint(connectorId, sessionId, x, w) {
+  const c = state.curves.get(connectorId);
+  if (!c || c.sessionId !== sessionId) return;
+  push(c, x, w);
+  if (c.plot) c.plot.setData([c.xs, c.ys]);
+  else drawCurve(connectorId);
+}
+
+function finishCurve(connectorId) {
+  const c = state.curves.get(connectorId);
+  c.finished = true;
+  drawCurve(connectorId);
+}
+
+function drawCurve(connectorId) {
+  const c = state.curves.get(connectorId);
+  const fig = card(connectorId).querySelector('[data-field="curve"]');
+  fig.hidden = false;
+  fig.querySelector('figcaption').textContent = `Power, session #${c.sessionId}${c.finished ? ' (finished)' : ''}`;
+  if (typeof uPlot === 'undefined') return;
+  const box = fig.querySelector('.curve');
+  if (c.plot && c.plot.root.isConnected) {
+    c.plot.setData([c.xs, c.ys]);
+    return;
+  }
+  box.textContent = '';
+  c.plot = new uPlot(
+    {
+      width: Math.max(240, box.clientWidth || 320),
+      height: 180,
+      legend: { show: false },
+      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max))] } },
+      axes: [{}, { label: 'kW', size: 40 }],
+      series: [{}, { label: 'Power', stroke: '#1f77b4', fill: 'rgba(31,119,180,0.15)', width: 2 }],
+    },
+    [c.xs, c.ys],
+    box,
+  );
+}
+
+addEventListener('resize', () => {
+  for (const c of state.curves.values()) {
+    if (!c.plot) continue;
+    const w = c.plot.root.parentElement.clientWidth;
+    if (w) c.plot.setSize({ width: w, height: 180 });
+  }
+});
+
+// ---------------------------------------------------------------- events
+
+function connectEvents() {
+  if (state.events) state.events.close();
+  const link = $('#link');
+  const es = new EventSource(withToken('/api/events'));
+  state.events = es;
+  let dropped = false;
+  es.onopen = () => {
+    link.dataset.state = 'live';
+    link.textContent = 'live';
+    // After a gap, fetch what was missed.
+    if (dropped) {
+      for (const [id, c] of state.curves) if (!c.finished) loadCurve(id, c.sessionId);
+      refreshData();
+    }
+  };
+  es.onerror = () => {
+    dropped = true;
+    link.dataset.state = 'offline';
+    link.textContent = 'reconnecting…';
+    // An EventSource cannot see a 401: ask the API directly.
+    api('/api/status').catch((err) => {
+      if (err instanceof Unauthorised) {
+        es.close();
+        askToken(true).then(loadStatus);
+      }
+    });
+  };
+  const on = (name, fn) => es.addEventListener(name, (m) => fn(JSON.parse(m.data)));
+  on('status', onStatus);
+  on('sample', onSample);
+  on('session-started', () => refreshData());
+  on('session-stopped', () => refreshData());
+}
+
+async function loadStatus() {
+  const st = await authed(() => api('/api/status'));
+  $('#station').textContent = st.id;
+  document.title = `${st.id} · evsed`;
+  $('#station-meta').textContent = `${st.vendor} ${st.model} · ${st.firmwareVersion}${st.clock.quality === 'unsynced' ? ' · clock not synced' : ''}`;
+  for (const c of st.connectors) onStatus(c);
+  return st;
+}
+
+// ---------------------------------------------------------------- period, history, operator views
+
+function localDate(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** The chosen days as instants: local midnight of `from`, local midnight after `to`. */
+function period() {
+  const [fy, fm, fd] = $('#from').value.split('-').map(Number);
+  const [ty, tm, td] = $('#to').value.split('-').map(Number);
+  return { from: new Date(fy, fm - 1, fd).toISOString(), to: new Date(ty, tm - 1, td + 1).toISOString() };
+}
+
+function query(extra = {}) {
+  return new URLSearchParams({ ...period(), ...extra }).toString();
+}
+
+function refreshCsvLink() {
+  $('#csv').href = withToken(`/api/sessions.csv?${query()}`);
+}
+
+let refreshing = null;
+function refreshData() {
+  refreshCsvLink();
+  // Coalesce bursts (stop + status events) into one round of requests.
+  refreshing ??= new Promise((r) => setTimeout(r, 150)).then(() => {
+    refreshing = null;
+    return Promise.all([loadHistory(), loadStats()]).catch(showError);
+  });
+  return refreshing;
+}
+
+async function loadHistory() {
+  const rows = await authed(() => api(`/api/sessions?${query({ limit: '200' })}`));
+  const body = $('#sessions');
+  body.textContent = '';
+  let anyCost = false;
+  for (const s of rows) {
+    const tr = document.createElement('tr');
+    tr.dataset.sessionId = String(s.id);
+    const cost = costOf(s);
+    anyCost ||= cost !== null;
+    const cells = [
+      [fmt.time(s.startTime)],
+      [String(s.connectorId)],
+      [s.idTag ?? ''],
+      [fmt.duration(s.durationS)],
+      [fmt.duration(s.chargingS)],
+      [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num', s.energyWh],
+      [cost ? cost.text : '', 'num cost-col'],
+      [s.status === 'active' ? 'running' : (s.stopReason ?? '')],
+    ];
+    for (const [text, cls, value] of cells) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (cls) td.className = cls;
+      if (value !== undefined && value !== null) td.dataset.value = String(value);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  $('#history').classList.toggle('with-cost', anyCost);
+  $('#sessions-note').textContent = rows.length ? (rows.length === 200 ? 'Showing the latest 200 sessions; narrow the dates or export CSV for all.' : '') : 'No sessions in this period.';
+}
+
+async function loadStats() {
+  const st = await authed(() => api(`/api/stats?${query({ tz: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' })}`));
+  const u = st.utilisation;
+  $('#util-occupied').value = u.occupiedPercent;
+  $('#util-charging').value = u.chargingPercent;
+  const a = st.averages;
+  const put = (name, text, value) => {
+    const el = document.querySelector(`[data-stat="${name}"]`);
+    el.textContent = text;
+    el.dataset.value = String(value);
+  };
+  put('occupiedPercent', `${u.occupiedPercent} %`, u.occupiedPercent);
+  put('chargingPercent', `${u.chargingPercent} %`, u.chargingPercent);
+  put('sessions', int.format(a.sessions), a.sessions);
+  put('totalEnergyWh', fmt.kWh(a.totalEnergyWh), a.totalEnergyWh);
+  put('avgEnergyWh', fmt.kWh(a.avgEnergyWh), a.avgEnergyWh);
+  put('avgDurationS', fmt.duration(a.avgDurationS), a.avgDurationS);
+  put('avgChargingS', fmt.duration(a.avgChargingS), a.avgChargingS);
+  bars($('#chart-days'), st.energyPerDay.map((d) => ({ label: d.day.slice(5), value: d.energyWh / 1000, tip: `${d.day}: ${fmt.kWh(d.energyWh)}, ${d.sessions} sessions` })));
+  bars($('#chart-hours'), st.sessionsByHour.map((h) => ({ label: String(h.hour), value: h.sessions, tip: `${h.hour}:00–${h.hour + 1}:00: ${h.sessions} sessions, ${fmt.kWh(h.energyWh)}` })));
+}
+
+/** A small SVG bar chart; labels thinned so they never overlap. */
+function bars(box, items) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const W = 600, H = 160, B = 18, T = 14;
+  const max = Math.max(0, ...items.map((i) => i.value));
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('role', 'img');
+  const bw = W / Math.max(1, items.length);
+  const every = Math.ceil(items.length / 12);
+  const el = (name, attrs, text) => {
+    const e = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  items.forEach((it, i) => {
+    const h = max > 0 ? ((H - B - T) * it.value) / max : 0;
+    const r = el('rect', { x: i * bw + bw * 0.1, y: H - B - h, width: bw * 0.8, height: Math.max(h, it.value > 0 ? 1 : 0), class: 'bar' });
+    r.append(el('title', {}, it.tip));
+    svg.append(r);
+    if (i % every === 0) svg.append(el('text', { x: i * bw + bw / 2, y: H - 4, 'text-anchor': 'middle', class: 'axis' }, it.label));
+  });
+  svg.append(el('text', { x: 2, y: 10, class: 'axis' }, max > 0 ? `max ${Number.isInteger(max) ? max : max.toFixed(1)}` : 'no data'));
+  box.textContent = '';
+  box.append(svg);
+}
+
+// ---------------------------------------------------------------- start
+
+function showError(err) {
+  const el = $('#error');
+  el.hidden = false;
+  el.textContent = err instanceof Error ? err.message : String(err);
+  clearTimeout(showError.t);
+  showError.t = setTimeout(() => (el.hidden = true), 8000);
+}
+
+async function main() {
+  const today = new Date();
+  $('#to').value = localDate(today);
+  $('#from').value = localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29));
+  $('#forget-token').hidden = !state.token;
+  $('#forget-token').onclick = () => {
+    localStorage.removeItem(TOKEN_KEY);
+    state.token = '';
+    location.reload();
+  };
+  $('#period').addEventListener('submit', (e) => {
+    e.preventDefault();
+    refreshData();
+  });
+  $('#period').addEventListener('change', refreshCsvLink);
+  refreshCsvLink();
+  try {
+    await loadStatus();
+    connectEvents();
+    await refreshData();
+  } catch (err) {
+    showError(err);
+  }
+  // Durations run on between events; a slow full refresh picks up cost and time to finish.
+  state.tick = setInterval(() => {
+    for (const id of state.connectors.keys()) renderConnector(id);
+  }, 1000);
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && [...state.connectors.values()].some((e) => e.view.session)) loadStatus().catch(() => {});
+  }, 15000);
+}
+
+main();

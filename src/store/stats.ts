@@ -1,0 +1,221 @@
+import type { Db } from './db.js';
+
+/**
+ * Operator views over the sessions table: energy per day, sessions by hour of day, utilisation
+ * and averages for a period. Pure functions of the database and the period (no clock inside).
+ *
+ * Days and hours are local to `timeZone` (an IANA name), DST included: SQLite gets two small SQL
+ * functions, `local_day(ms, tz)` and `local_hour(ms, tz)`, backed by Intl.
+ *
+ * Rules, stated once:
+ * - A session belongs to the period (and to a day and an hour) by its start time, like on an invoice.
+ * - A session's energy is the register difference; for a running session, up to its last checkpoint.
+ * - Utilisation counts time, not sessions: the part of each session's monotonic duration, placed
+ *   from its start, that falls inside the period; charging time is pro-rated by the same share.
+ */
+
+export interface StatsPeriod {
+  fromMs: number;
+  /** Exclusive. */
+  toMs: number;
+  /** IANA time zone for days and hours; default UTC. */
+  timeZone?: string;
+}
+
+export interface DayEnergy {
+  /** Local date, YYYY-MM-DD. */
+  day: string;
+  energyWh: number;
+  sessions: number;
+}
+
+export interface HourCount {
+  /** Local hour of the start, 0-23. */
+  hour: number;
+  sessions: number;
+  energyWh: number;
+}
+
+export interface Utilisation {
+  /** Length of the period considered (up to `nowMs`), times the number of connectors. */
+  capacityS: number;
+  occupiedS: number;
+  chargingS: number;
+  /** Percentages with one decimal. */
+  occupiedPercent: number;
+  chargingPercent: number;
+}
+
+export interface Averages {
+  sessions: number;
+  /** Of which completed: the averages are over these. */
+  completed: number;
+  totalEnergyWh: number;
+  avgEnergyWh: number | null;
+  avgDurationS: number | null;
+  avgChargingS: number | null;
+}
+
+export interface StationStats {
+  from: string;
+  to: string;
+  timeZone: string;
+  energyPerDay: DayEnergy[];
+  sessionsByHour: HourCount[];
+  utilisation: Utilisation;
+  averages: Averages;
+}
+
+/** At most this many days are listed, so a wild period cannot make a huge answer. */
+export const MAX_DAYS = 1000;
+
+const SESSION_ENERGY = 'COALESCE(energy_wh, MAX(0, COALESCE(checkpoint_energy_wh, meter_start_wh) - meter_start_wh))';
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Throws a plain error for an unknown zone name. */
+export function checkTimeZone(tz: string): string {
+  formatter(tz);
+  return tz;
+}
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
+    } catch {
+      throw new Error(`unknown time zone "${tz}" (use an IANA name such as Europe/Berlin, or UTC)`);
+    }
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+function localParts(ms: number, tz: string): { day: string; hour: number } {
+  const p: Record<string, string> = {};
+  for (const x of formatter(tz).formatToParts(ms)) p[x.type] = x.value;
+  return { day: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour) };
+}
+
+export function localDay(ms: number, tz: string): string {
+  return localParts(ms, tz).day;
+}
+
+export function localHour(ms: number, tz: string): number {
+  return localParts(ms, tz).hour;
+}
+
+const registered = new WeakSet<Db>();
+
+function ensureFunctions(db: Db): void {
+  if (registered.has(db)) return;
+  db.function('local_day', { deterministic: true }, (ms: unknown, tz: unknown) => localDay(Number(ms), String(tz)));
+  db.function('local_hour', { deterministic: true }, (ms: unknown, tz: unknown) => localHour(Number(ms), String(tz)));
+  registered.add(db);
+}
+
+function check(p: StatsPeriod): string {
+  if (!Number.isFinite(p.fromMs) || !Number.isFinite(p.toMs)) throw new Error('period: from and to must be dates');
+  if (p.toMs <= p.fromMs) throw new Error('period: "to" must be after "from"');
+  return checkTimeZone(p.timeZone ?? 'UTC');
+}
+
+/** Energy and session count per local day of the start, every day of the period listed (zeros included). */
+export function energyPerDay(db: Db, p: StatsPeriod): DayEnergy[] {
+  const tz = check(p);
+  ensureFunctions(db);
+  const rows = db
+    .prepare(`SELECT local_day(start_wall_ms, @tz) AS day, SUM(${SESSION_ENERGY}) AS energyWh, COUNT(*) AS sessions
+              FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY day`)
+    .all({ tz, from: p.fromMs, to: p.toMs }) as DayEnergy[];
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  const out: DayEnergy[] = [];
+  const last = localDay(p.toMs - 1, tz);
+  for (let day = localDay(p.fromMs, tz); day <= last && out.length < MAX_DAYS; day = nextDay(day)) {
+    const r = byDay.get(day);
+    out.push({ day, energyWh: r?.energyWh ?? 0, sessions: r?.sessions ?? 0 });
+  }
+  return out;
+}
+
+/** Sessions (and their energy) by local hour of the start: 24 entries, peak times at a glance. */
+export function sessionsByHour(db: Db, p: StatsPeriod): HourCount[] {
+  const tz = check(p);
+  ensureFunctions(db);
+  const rows = db
+    .prepare(`SELECT local_hour(start_wall_ms, @tz) AS hour, COUNT(*) AS sessions, SUM(${SESSION_ENERGY}) AS energyWh
+              FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY hour`)
+    .all({ tz, from: p.fromMs, to: p.toMs }) as HourCount[];
+  const byHour = new Map(rows.map((r) => [r.hour, r]));
+  return Array.from({ length: 24 }, (_, hour) => ({ hour, sessions: byHour.get(hour)?.sessions ?? 0, energyWh: byHour.get(hour)?.energyWh ?? 0 }));
+}
+
+/**
+ * Share of the period the connectors were occupied (a session open) and charging. The period ends
+ * at `nowMs` when that is earlier, so "this month" is not diluted by days still to come.
+ */
+export function utilisation(db: Db, p: StatsPeriod, connectors: number, nowMs = Infinity): Utilisation {
+  check(p);
+  if (!Number.isInteger(connectors) || connectors < 1) throw new Error('connectors: must be a whole number of at least 1');
+  const end = Math.min(p.toMs, nowMs);
+  const capacityMs = Math.max(0, end - p.fromMs) * connectors;
+  const r = db
+    .prepare(`SELECT
+                COALESCE(SUM(MAX(0, MIN(start_wall_ms + duration_ms, @to) - MAX(start_wall_ms, @from))), 0) AS occupiedMs,
+                COALESCE(SUM(CASE WHEN duration_ms > 0
+                  THEN charging_ms * 1.0 * MAX(0, MIN(start_wall_ms + duration_ms, @to) - MAX(start_wall_ms, @from)) / duration_ms
+                  ELSE 0 END), 0) AS chargingMs
+              FROM sessions WHERE start_wall_ms < @to AND start_wall_ms + duration_ms > @from`)
+    .get({ from: p.fromMs, to: end }) as { occupiedMs: number; chargingMs: number };
+  const pct = (ms: number) => (capacityMs > 0 ? Math.round((ms / capacityMs) * 1000) / 10 : 0);
+  return {
+    capacityS: Math.floor(capacityMs / 1000),
+    occupiedS: Math.floor(r.occupiedMs / 1000),
+    chargingS: Math.floor(r.chargingMs / 1000),
+    occupiedPercent: pct(r.occupiedMs),
+    chargingPercent: pct(r.chargingMs),
+  };
+}
+
+/** Count of sessions started in the period; averages over the completed ones, rounded to whole units. */
+export function averages(db: Db, p: StatsPeriod): Averages {
+  check(p);
+  const r = db
+    .prepare(`SELECT COUNT(*) AS sessions,
+                SUM(status = 'completed') AS completed,
+                COALESCE(SUM(${SESSION_ENERGY}), 0) AS totalEnergyWh,
+                AVG(CASE WHEN status = 'completed' THEN energy_wh END) AS avgEnergyWh,
+                AVG(CASE WHEN status = 'completed' THEN duration_ms END) AS avgDurationMs,
+                AVG(CASE WHEN status = 'completed' THEN charging_ms END) AS avgChargingMs
+              FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to`)
+    .get({ from: p.fromMs, to: p.toMs }) as Record<string, number | null>;
+  const round = (v: number | null, div = 1) => (v === null ? null : Math.round(v / div));
+  return {
+    sessions: r.sessions ?? 0,
+    completed: r.completed ?? 0,
+    totalEnergyWh: r.totalEnergyWh ?? 0,
+    avgEnergyWh: round(r.avgEnergyWh ?? null),
+    avgDurationS: round(r.avgDurationMs ?? null, 1000),
+    avgChargingS: round(r.avgChargingMs ?? null, 1000),
+  };
+}
+
+/** All views for one period, as GET /api/stats answers. */
+export function stationStats(db: Db, p: StatsPeriod, connectors: number, nowMs = Infinity): StationStats {
+  const timeZone = check(p);
+  return {
+    from: new Date(p.fromMs).toISOString(),
+    to: new Date(p.toMs).toISOString(),
+    timeZone,
+    energyPerDay: energyPerDay(db, p),
+    sessionsByHour: sessionsByHour(db, p),
+    utilisation: utilisation(db, p, connectors, nowMs),
+    averages: averages(db, p),
+  };
+}
+
+function nextDay(day: string): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}
