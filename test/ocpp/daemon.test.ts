@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { api, spawnDaemon, tempDir, until, writeSimConfig, type DaemonProcess } from '../support/station.js';
+import { Csms, freePort, waitFor } from './csms.js';
+
+/**
+ * The daemon as a real child process (`node dist/src/cli/main.js run`, after `npm run build`) against
+ * the CSMS fixture: SIGKILL during a transaction and during queue replay, then exactly-once delivery
+ * of every transaction message the CSMS answered.
+ */
+let csms: Csms | undefined;
+let daemons: DaemonProcess[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  for (const d of daemons) if (d.proc.exitCode === null) await d.kill();
+  await csms?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  daemons = [];
+  dirs = [];
+});
+
+function config(port: number, keys: Record<string, unknown>): string {
+  const dir = tempDir('evsed-ocpp-e2e-');
+  dirs.push(dir);
+  return writeSimConfig(dir, {
+    authMode: 'ocpp' as 'local',
+    extra: `ocpp:
+  version: "1.6"
+  url: ws://127.0.0.1:${port}/ocpp
+  reconnectMinS: 0.05
+  reconnectMaxS: 0.3
+  callTimeoutS: 5
+  keys: ${JSON.stringify({ HeartbeatInterval: 300, ...keys })}
+`,
+  });
+}
+
+async function spawn(file: string): Promise<DaemonProcess> {
+  const d = await spawnDaemon(file);
+  daemons.push(d);
+  return d;
+}
+
+const txActions = ['StartTransaction', 'StopTransaction', 'MeterValues'];
+
+/** Each transaction message payload the CSMS answered, in answer order. */
+function answeredLog(c: Csms): { answered: { action: string; params: any }[] } {
+  const answered: { action: string; params: any }[] = [];
+  for (const a of txActions) {
+    c.responders.set(a, (params) => {
+      const reply = c.defaults(a, params);
+      answered.push({ action: a, params });
+      return reply;
+    });
+  }
+  return { answered };
+}
+
+describe('daemon process with OCPP', () => {
+  it('SIGKILL during a transaction: after the restart exactly one StopTransaction (PowerLoss) with the CSMS transactionId', async () => {
+    csms = new Csms();
+    const port = await csms.listen();
+    const { answered } = answeredLog(csms);
+    const file = config(port, { MeterValueSampleInterval: 1 });
+    let d = await spawn(file);
+    await waitFor(() => csms!.of('StatusNotification').length >= 2, 'boot accepted and status sent');
+    await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+    expect((await api(d.url, '/api/connectors/1/tag', { idTag: 'TAG-1' })).body).toMatchObject({ status: 'Accepted', source: 'ocpp' });
+    await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+    await waitFor(() => answered.filter((x) => x.action === 'MeterValues').length >= 2, 'two periodic meter values answered');
+    await d.kill();
+
+    d = await spawn(file);
+    const stop = await waitFor(() => answered.find((x) => x.action === 'StopTransaction'), 'StopTransaction after restart');
+    const status = await until(async () => {
+      const s = (await api(d.url, '/api/status')).body.ocpp;
+      return s.queue.length === 0 ? s : null;
+    }, 'queue empty');
+    expect(status.connected).toBe(true);
+    const starts = answered.filter((x) => x.action === 'StartTransaction');
+    expect(starts).toHaveLength(1);
+    expect(answered.filter((x) => x.action === 'StopTransaction')).toHaveLength(1);
+    expect(stop.params).toMatchObject({ transactionId: 100, reason: 'PowerLoss' });
+    expect(stop.params.meterStop).toBeGreaterThanOrEqual(starts[0]!.params.meterStart);
+    const mv = answered.filter((x) => x.action === 'MeterValues');
+    expect(mv.every((m) => m.params.transactionId === 100)).toBe(true);
+    const keys = mv.map((m) => JSON.stringify(m.params));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(csms.of('BootNotification')).toHaveLength(2);
+  });
+
+  it('SIGKILL during queue replay: every message is answered exactly once, in order', async () => {
+    const port = await freePort();
+    const file = config(port, { MeterValueSampleInterval: 1, AllowOfflineTxForUnknownId: true });
+    let d = await spawn(file);
+    // an offline session: the CSMS is down throughout
+    await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+    expect((await api(d.url, '/api/connectors/1/tag', { idTag: 'OFFLINE-1' })).body).toMatchObject({ status: 'Accepted', source: 'offline' });
+    await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+    await until(async () => (await api(d.url, '/api/status')).body.ocpp.queue.length >= 5, 'start + meter values queued', 15_000);
+    await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+    const queued = await until(async () => {
+      const s = (await api(d.url, '/api/status')).body;
+      return s.connectors[0].session === null ? s.ocpp.queue.length : null;
+    }, 'session stopped');
+
+    csms = new Csms();
+    const { answered } = answeredLog(csms);
+    // hold the answer to the 3rd transaction message: the daemon dies while it is in flight
+    let seen = 0;
+    const held = new Promise(() => undefined);
+    for (const a of txActions) {
+      const answer = csms.responders.get(a)!;
+      csms.responders.set(a, (p, id) => (++seen === 3 ? held : answer(p, id)));
+    }
+    await csms.listen(port);
+    await waitFor(() => seen >= 3, 'replay reached the 3rd message');
+    await d.kill();
+    expect(answered).toHaveLength(2);
+
+    d = await spawn(file);
+    await until(async () => (await api(d.url, '/api/status')).body.ocpp.queue.length === 0, 'replay finished', 20_000);
+    expect(answered).toHaveLength(queued);
+    const keys = answered.map((x) => `${x.action}:${JSON.stringify({ ...x.params, transactionId: undefined })}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(answered[0]!.action).toBe('StartTransaction');
+    expect(answered[answered.length - 1]!.action).toBe('StopTransaction');
+    expect(answered.slice(1).every((x) => x.params.transactionId === 100)).toBe(true);
+    // timestamps of the event, not of the delivery, and in order
+    const times = answered.map((x) => Date.parse(x.params.timestamp ?? x.params.meterValue[0].timestamp));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // the message in flight at the kill was received twice (identical payload), answered once
+    const received = csms.received.filter((x) => txActions.includes(x.action));
+    expect(received).toHaveLength(queued + 1);
+  });
+});
