@@ -170,26 +170,25 @@ export class BillingLedger {
   }
 
   /**
-   * Time from the first reading that already showed the final register value to the stop, on the
-   * monotonic clock when both lie in the same boot (wall clock otherwise), within [0, duration].
+   * Plugged-in time after the first reading that already showed the final register value: the
+   * session's duration (monotonic; for a session recovered after a power loss, up to its last
+   * checkpoint) minus the time from start to that reading (monotonic when both lie in the same
+   * boot, wall clock otherwise), within [0, duration].
    */
   private idleAfterChargingMs(session: SessionRecord, rows: SampleRow[], db: Db): number {
-    const stop = db.prepare('SELECT stop_mono_ms, stop_boot_id FROM sessions WHERE id = ?').get(session.id) as
-      | { stop_mono_ms: number | null; stop_boot_id: string | null }
-      | undefined;
     const i = chargingEndIndex(
       { wallMs: session.startWallMs, energyWh: session.meterStartWh },
       rows.map((r) => ({ wallMs: r.wall_ms, energyWh: r.energy_wh })),
       { wallMs: session.stopWallMs!, energyWh: session.meterStopWh! },
     );
-    let ms: number;
-    if (i >= rows.length) ms = 0;
-    else if (i < 0) ms = session.durationMs;
-    else {
-      const r = rows[i]!;
-      ms = stop?.stop_mono_ms != null && stop.stop_boot_id === r.boot_id ? stop.stop_mono_ms - r.mono_ms : session.stopWallMs! - r.wall_ms;
-    }
-    return Math.min(Math.max(0, ms), session.durationMs);
+    if (i >= rows.length) return 0; // still drawing at the stop
+    if (i < 0) return session.durationMs; // never drew
+    const start = db.prepare('SELECT start_mono_ms, start_boot_id FROM sessions WHERE id = ?').get(session.id) as
+      | { start_mono_ms: number; start_boot_id: string }
+      | undefined;
+    const r = rows[i]!;
+    const toChargingEnd = start && start.start_boot_id === r.boot_id ? r.mono_ms - start.start_mono_ms : r.wall_ms - session.startWallMs;
+    return Math.min(Math.max(0, Math.round(session.durationMs - toChargingEnd)), session.durationMs);
   }
 }
 

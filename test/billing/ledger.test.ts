@@ -132,6 +132,32 @@ describe('BillingLedger with a real SQLite file', () => {
     expect(store.db.prepare('SELECT COUNT(*) FROM billing_session_tariffs').pluck().get()).toBe(1);
   });
 
+  it('a session recovered after a power loss: idle time from its monotonic duration, not the wall time of the reboot', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const store = open(join(t.dir, 'evsed.db'));
+    const before = new FakeClock({ wallMs: at('2026-11-07T10:00:00+01:00'), bootId: 'boot-a' }); // Saturday
+    const ledger = new BillingLedger(store, exampleTariff()).install();
+    const s = store.start({ connectorId: 1, idTag: 'CAR1', authSource: 'local', meterStartWh: 0, at: before.stamp() });
+    let wh = 0;
+    for (let m = 10; m <= 80; m += 10) {
+      before.advance(10 * MIN);
+      if (m <= 60) wh += 1000;
+      store.addSamples([{ connectorId: 1, sessionId: s.id, at: before.stamp(), energyWh: wh, powerW: m <= 60 ? 6000 : 0 }]);
+    }
+    store.checkpoint(s.id, { energyWh: wh, at: before.stamp(), durationMs: 80 * MIN, chargingMs: 60 * MIN, idleMs: 20 * MIN, meterGapMs: 0 });
+    // power loss; the station comes back at 18:00 in a new boot and closes the session from its checkpoint
+    const after = new FakeClock({ wallMs: at('2026-11-07T18:00:00+01:00'), bootId: 'boot-b' });
+    store.stop(s.id, { meterStopWh: wh, reason: 'PowerLoss', at: after.stamp(), durationMs: 80 * MIN, chargingMs: 60 * MIN, idleMs: 20 * MIN, meterGapMs: 0, recovered: true });
+    const cost = ledger.costOf(s.id)!;
+    expect(cost.lines.map((l) => [l.kind, l.quantity, l.amount])).toEqual([
+      ['energy', 6000, 180],
+      ['sessionFee', 1, 50],
+      ['idle', 5 * MIN, 50], // 80 − 60 = 20 min idle, 15 min grace
+    ]);
+    expect([cost.net, cost.tax, cost.gross]).toEqual([280, 53, 333]);
+  });
+
   it('tag names: set, replace, remove', () => {
     const t = tempDir();
     cleanup = t.cleanup;
