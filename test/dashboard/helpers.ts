@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+
+export const TAG = 'DASH-TAG-1';
+
+export interface TestDaemon {
+  daemon: Daemon;
+  base: string;
+  dir: string;
+  /** fetch against the daemon, with the token when one is configured. */
+  call(path: string, init?: RequestInit): Promise<Response>;
+  json<T = any>(path: string, init?: RequestInit): Promise<T>;
+  post(path: string, body?: unknown): Promise<any>;
+  close(): Promise<void>;
+}
+
+/** A real daemon on 127.0.0.1 (random port) with a simulated connector and meter, storage in a temp dir. */
+export async function startTestDaemon(opts: { token?: string } = {}): Promise<TestDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'evsed-dash-'));
+  const file = join(dir, 'evsed.yaml');
+  writeFileSync(
+    file,
+    [
+      'station: { id: CP-DASH-1, vendor: evsed, model: sim }',
+      `storage: { dir: ${JSON.stringify(join(dir, 'data'))}, sampleIntervalS: 1, flushIntervalS: 1 }`,
+      'auth:',
+      '  mode: local',
+      `  tags: [ { idTag: ${TAG}, name: Test driver } ]`,
+      `api: { listen: "127.0.0.1:0"${opts.token ? `, token: ${opts.token}` : ''} }`,
+      'clock: { trust: always }',
+      'connectors:',
+      '  - id: 1',
+      '    maxCurrentA: 32',
+      '    phases: 3',
+      '    hardware: { driver: sim, ev: { maxCurrentA: 16, phases: 3 } }',
+      '    meter: { model: sim, initialEnergyWh: 1234567 }',
+      '',
+    ].join('\n'),
+  );
+  const daemon = await startDaemon(loadConfig(file), silentLogger());
+  const base = `http://127.0.0.1:${daemon.address.port}`;
+  const call = (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    if (opts.token && !headers.has('authorization')) headers.set('authorization', `Bearer ${opts.token}`);
+    return fetch(base + path, { ...init, headers });
+  };
+  const json = async (path: string, init?: RequestInit) => {
+    const res = await call(path, init);
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const post = (path: string, body: unknown = {}) =>
+    json(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return {
+    daemon,
+    base,
+    dir,
+    call,
+    json,
+    post,
+    async close() {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `fn` until it returns a value that is not undefined (no fixed sleeps). */
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

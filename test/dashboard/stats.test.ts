@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '../../src/store/db.js';
+import { coreMigrations } from '../../src/store/core-migrations.js';
+import { averages, energyPerDay, sessionsByHour, stationStats, utilisation } from '../../src/store/stats.js';
+import { insertFixture, PERIOD } from './fixture.js';
+
+let dir: string;
+let db: Db;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'evsed-stats-'));
+  db = openDb(join(dir, 'evsed.db'), [coreMigrations]);
+  insertFixture(db);
+});
+afterAll(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const berlin = { ...PERIOD, timeZone: 'Europe/Berlin' };
+
+describe('energy per day', () => {
+  it('groups by the local day of the start, across the DST change, every day listed', () => {
+    expect(energyPerDay(db, berlin)).toEqual([
+      { day: '2026-10-24', energyWh: 26000, sessions: 2 },
+      { day: '2026-10-25', energyWh: 7400, sessions: 2 },
+      { day: '2026-10-26', energyWh: 27500, sessions: 3 },
+    ]);
+  });
+
+  it('uses UTC days when no zone is given (the same instants, other days)', () => {
+    expect(energyPerDay(db, PERIOD)).toEqual([
+      { day: '2026-10-23', energyWh: 0, sessions: 0 },
+      { day: '2026-10-24', energyWh: 26000, sessions: 2 },
+      { day: '2026-10-25', energyWh: 10400, sessions: 3 },
+      { day: '2026-10-26', energyWh: 24500, sessions: 2 },
+    ]);
+  });
+});
+
+describe('sessions by hour of day', () => {
+  it('counts starts per local hour, 24 entries', () => {
+    const hours = sessionsByHour(db, berlin);
+    expect(hours).toHaveLength(24);
+    expect(hours.filter((h) => h.sessions > 0)).toEqual([
+      { hour: 0, sessions: 1, energyWh: 3000 },
+      { hour: 2, sessions: 1, energyWh: 0 },
+      { hour: 7, sessions: 2, energyWh: 18400 },
+      { hour: 17, sessions: 1, energyWh: 2500 },
+      { hour: 23, sessions: 2, energyWh: 37000 },
+    ]);
+  });
+});
+
+describe('utilisation', () => {
+  it('counts the part of each session inside the period, charging pro-rated', () => {
+    // 73 h x 2 connectors. Occupied: F 7199 s (from 22:00:00), A 7200, B 10800, D 1800, C 3600, G 3600, E 3600, H 3600 (to the end).
+    // Charging: F 3600 x 7199/7200 = 3599.5, A 5400, B 7200, D 0, C 3600, G 1800, E 3600, H 3600.
+    expect(utilisation(db, berlin, 2)).toEqual({
+      capacityS: 525_600,
+      occupiedS: 41_399,
+      chargingS: 28_799,
+      occupiedPercent: 7.9,
+      chargingPercent: 5.5,
+    });
+  });
+
+  it('ends the period at now, so days to come do not dilute it', () => {
+    const now = Date.parse('2026-10-25T01:00:00Z');
+    // 27 h x 2. F 7199, A 7200, B 10800 (ends 00:30 UTC); charging 3599.5 + 5400 + 7200.
+    expect(utilisation(db, berlin, 2, now)).toEqual({
+      capacityS: 194_400,
+      occupiedS: 25_199,
+      chargingS: 16_199,
+      occupiedPercent: 13,
+      chargingPercent: 8.3,
+    });
+  });
+
+  it('is zero for a period without sessions and refuses a connector count below 1', () => {
+    const empty = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2025-01-02T00:00:00Z') };
+    expect(utilisation(db, empty, 1)).toEqual({ capacityS: 86_400, occupiedS: 0, chargingS: 0, occupiedPercent: 0, chargingPercent: 0 });
+    expect(() => utilisation(db, empty, 0)).toThrow(/connectors/);
+  });
+});
+
+describe('averages', () => {
+  it('counts sessions started in the period and averages the completed ones', () => {
+    // Completed in period: A, B, D, C, G, H. Energy (11000+15000+0+7400+3000+22000)/6 = 9733.3.
+    expect(averages(db, berlin)).toEqual({
+      sessions: 7,
+      completed: 6,
+      totalEnergyWh: 60_900,
+      avgEnergyWh: 9733,
+      avgDurationS: 6300,
+      avgChargingS: 4800,
+    });
+  });
+
+  it('has no averages when nothing completed', () => {
+    const empty = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2025-01-02T00:00:00Z') };
+    expect(averages(db, empty)).toEqual({ sessions: 0, completed: 0, totalEnergyWh: 0, avgEnergyWh: null, avgDurationS: null, avgChargingS: null });
+  });
+});
+
+describe('period checks', () => {
+  it('refuses an empty or reversed period and an unknown zone, plainly', () => {
+    expect(() => stationStats(db, { fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
+    expect(() => energyPerDay(db, { ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
+  });
+});
