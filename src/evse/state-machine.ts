@@ -224,11 +224,8 @@ export class ConnectorStateMachine {
 
   /** The pure safety gate: may the contactor be (or stay) closed now? Returns the violated rule. */
   contactorViolation(now: number, closing: boolean): string | null {
-    if (this.pilot !== 'C' && this.pilot !== 'D') return `pilot in state ${this.pilot} (not C/D)`;
-    if (this.hasFault()) return `fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}`;
-    if (!this.diodeOk) return 'EV diode missing';
-    if (!this.auth) return 'not authorised';
-    if (!this.session) return 'no recorded session';
+    const hard = this.hardViolation();
+    if (hard) return hard;
     if (closing) {
       if (this.output.mode !== 'pwm') return 'no current offered';
       if (this.stopping) return 'stopping';
@@ -237,6 +234,16 @@ export class ConnectorStateMachine {
     } else if (this.withdrawnSinceMs !== null && now >= this.withdrawnSinceMs + this.o.stopTimeoutMs) {
       return `EV still in ${this.pilot} ${this.o.stopTimeoutMs} ms after the offer was withdrawn: opening under load`;
     }
+    return null;
+  }
+
+  /** The conditions that open the contactor at once, whatever the offer (S5). */
+  private hardViolation(): string | null {
+    if (this.pilot !== 'C' && this.pilot !== 'D') return `pilot in state ${this.pilot} (not C/D)`;
+    if (this.hasFault()) return `fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}`;
+    if (!this.diodeOk) return 'EV diode missing';
+    if (!this.auth) return 'not authorised';
+    if (!this.session) return 'no recorded session';
     return null;
   }
 
@@ -302,9 +309,11 @@ export class ConnectorStateMachine {
       out.push({ type: 'start-session', idTag: this.auth.idTag, source: this.auth.source });
     }
 
-    // Contactor first: opening never waits for anything else (S5).
+    // Contactor first: opening never waits for anything else (S5). The withdrawn-offer timeout (S6)
+    // is judged after the output below: an offer that is back by now must not cause an open under
+    // load followed by a re-close in the same step.
     if (this.contactor) {
-      const why = this.contactorViolation(now, false);
+      const why = this.hardViolation();
       if (why) this.setContactor(false, why, out);
     }
 
