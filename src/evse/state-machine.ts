@@ -196,7 +196,7 @@ export class ConnectorStateMachine {
     const ds: number[] = [];
     if (this.faultFUntilMs !== null) ds.push(this.faultFUntilMs);
     if (this.withdrawnSinceMs !== null && this.contactor) ds.push(this.withdrawnSinceMs + this.o.stopTimeoutMs);
-    if (this.auth && !this.session && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
+    if (this.auth && !this.session && !this.starting && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
     const want = this.desiredOutput(Infinity);
     if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille !== this.output.dutyPermille) {
       ds.push(this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs);
