@@ -12,6 +12,7 @@ import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
 import type { StopReason } from './evse/station-api.js';
+import { startMqtt } from './telemetry/mqtt.js';
 
 /** A part of the daemon started after the station (OCPP, MQTT...), stopped before it. */
 export interface Service {
@@ -75,6 +76,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     const { startOcpp } = (await import(ocppEntry)) as { startOcpp: (ctx: unknown) => Promise<Service> };
     services.push(await startOcpp({ config, station, log: log.child({ module: 'ocpp' }) }));
   }
+
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }) }));
 
   await station.start();
 
