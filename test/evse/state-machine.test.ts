@@ -283,6 +283,21 @@ describe('ConnectorStateMachine: authorisation expiry', () => {
     expect(sm.snapshot()).toMatchObject({ auth: null, status: 'Preparing', session: false });
   });
 
+  it('no past deadline while a session start is written with the EV already unplugged (the controller would spin)', () => {
+    const sm = machine({ connectionTimeoutMs: 30_000 });
+    sm.handle(authorize(), 0);
+    sm.handle(pilot('B'), 29_000); // start-session
+    sm.handle(pilot('A'), 29_500);
+    for (const t of [30_000, 31_000, 45_000]) {
+      sm.handle(tick, t);
+      const d = sm.nextDeadline();
+      if (d !== null) expect(d).toBeGreaterThan(t);
+    }
+    const a = sm.handle(started, 46_000);
+    expect(ends(a)).toEqual([{ type: 'end-session', reason: 'EVDisconnected', stopIdTag: null }]);
+    expect(sm.snapshot()).toMatchObject({ status: 'Available', auth: null });
+  });
+
   it('a stop cancels a pending authorisation', () => {
     const sm = machine();
     sm.handle(authorize(), 0);
