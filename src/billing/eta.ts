@@ -130,3 +130,55 @@ export class PowerSmoother {
     this.lastMs = null;
   }
 }
+
+export interface EtaReading {
+  /** Monotonic ms of the reading. */
+  monoMs: number;
+  powerW: number;
+  /** Energy delivered in the session so far (Wh). */
+  sessionEnergyWh: number;
+  /** State of charge, when the source knows it. */
+  socPercent?: number | null;
+}
+
+export interface EtaTarget {
+  energyWh?: number | null;
+  socPercent?: number | null;
+}
+
+/**
+ * The time-to-finish state of one running session: feed it every reading, ask it for an estimate.
+ * Keeps the smoothed power and the first SoC seen (to estimate the capacity). One per session.
+ */
+export class SessionEtaTracker {
+  private readonly smoother: PowerSmoother;
+  private last: EtaReading | null = null;
+  private firstSoc: { soc: number; energyWh: number } | null = null;
+
+  constructor(private readonly opts: { tauS?: number; batteryCapacityWh?: number | null; taperAbovePercent?: number } = {}) {
+    this.smoother = new PowerSmoother(opts.tauS);
+  }
+
+  observe(r: EtaReading): void {
+    this.smoother.update(r.powerW, r.monoMs);
+    if (r.socPercent != null && this.firstSoc === null) this.firstSoc = { soc: r.socPercent, energyWh: r.sessionEnergyWh };
+    this.last = r;
+  }
+
+  estimate(target: EtaTarget = {}): Eta {
+    const r = this.last;
+    if (!r) return UNKNOWN;
+    const first = this.firstSoc;
+    return estimateTimeToFinish({
+      powerW: this.smoother.powerW,
+      energyWh: r.sessionEnergyWh,
+      targetEnergyWh: target.energyWh ?? null,
+      socPercent: r.socPercent ?? null,
+      targetSocPercent: target.socPercent ?? null,
+      batteryCapacityWh:
+        this.opts.batteryCapacityWh ??
+        (first && r.socPercent != null ? estimateCapacityWh(r.sessionEnergyWh - first.energyWh, first.soc, r.socPercent) : null),
+      ...(this.opts.taperAbovePercent !== undefined ? { taperAbovePercent: this.opts.taperAbovePercent } : {}),
+    });
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PowerSmoother, estimateCapacityWh, estimateTimeToFinish } from '../../src/billing/eta.js';
+import { PowerSmoother, SessionEtaTracker, estimateCapacityWh, estimateTimeToFinish } from '../../src/billing/eta.js';
 
 describe('estimateTimeToFinish', () => {
   it('is honestly unknown without a target or without power', () => {
@@ -87,5 +87,23 @@ describe('PowerSmoother', () => {
     expect(s.update(5000, 60_000)).toBeCloseTo(632.12, 2);
     s.reset();
     expect(s.update(7000, 70_000)).toBe(7000);
+  });
+});
+
+describe('SessionEtaTracker', () => {
+  it('is unknown before a reading, then follows readings and the targets', () => {
+    const t = new SessionEtaTracker();
+    expect(t.estimate({ energyWh: 10_000 })).toEqual({ etaS: null, basis: 'unknown' });
+    t.observe({ monoMs: 0, powerW: 6000, sessionEnergyWh: 4000 });
+    expect(t.estimate({ energyWh: 10_000 })).toEqual({ etaS: 3600, basis: 'energy' });
+    expect(t.estimate()).toEqual({ etaS: null, basis: 'unknown' });
+  });
+
+  it('estimates the capacity from the SoC it saw first (mid-session SoC is fine)', () => {
+    const t = new SessionEtaTracker();
+    t.observe({ monoMs: 0, powerW: 11_000, sessionEnergyWh: 1000, socPercent: 20 }); // SoC first known after 1 kWh
+    expect(t.estimate({ socPercent: 80 })).toEqual({ etaS: null, basis: 'unknown' });
+    t.observe({ monoMs: 1000, powerW: 11_000, sessionEnergyWh: 6500, socPercent: 30 }); // 5.5 kWh per 10 % → 55 kWh
+    expect(t.estimate({ socPercent: 80 })).toEqual({ etaS: 9000, basis: 'soc' });
   });
 });
