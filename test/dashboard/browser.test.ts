@@ -1,0 +1,208 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, TAG, until, type TestDaemon } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUT = join(process.cwd(), 'test-output');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** data-value of a connector card field, as a number (or null when absent). */
+async function field(page: Page, name: string, connector = 1): Promise<number | null> {
+  const v = await page.locator(`article[data-connector="${connector}"] [data-field="${name}"]`).getAttribute('data-value');
+  return v === null ? null : Number(v);
+}
+
+async function text(page: Page, selector: string): Promise<string> {
+  return (await page.locator(selector).textContent())?.trim() ?? '';
+}
+
+const en2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const en3 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+
+if (!existsSync(CHROMIUM)) {
+  describe('dashboard in Chromium', () => {
+    it('did not run', () => {
+      console.log('chromium not installed: dashboard browser tests did not run');
+    });
+  });
+} else {
+  describe('dashboard in Chromium', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      mkdirSync(OUT, { recursive: true });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    });
+    afterAll(() => browser?.close());
+
+    async function open(d: TestDaemon, viewport = { width: 1280, height: 900 }): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+      const ctx = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport, acceptDownloads: true });
+      const page = await ctx.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      // Nothing may leave the station: every request goes to the daemon.
+      page.on('request', (r) => {
+        if (!r.url().startsWith(d.base) && !r.url().startsWith('data:')) problems.push(`request outside the station: ${r.url()}`);
+      });
+      await page.goto(`${d.base}/`);
+      return { ctx, page, problems };
+    }
+
+    describe('a simulated session', () => {
+      let d: TestDaemon;
+      beforeAll(async () => {
+        d = await startTestDaemon();
+      });
+      afterAll(() => d?.close());
+
+      it('appears live with the numbers of the API, lands in the history and the CSV export', async () => {
+        const { ctx, page, problems } = await open(d);
+        const card = page.locator('article[data-connector="1"]');
+        await card.waitFor();
+        await until('the event stream', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined));
+        expect(await text(page, 'article[data-connector="1"] [data-field="status"]')).toBe('Available');
+        expect(await text(page, '#station')).toBe('CP-DASH-1');
+
+        await d.post('/api/connectors/1/sim', { action: 'plug' });
+        await d.post('/api/connectors/1/tag', { idTag: TAG });
+        await d.post('/api/connectors/1/sim', { action: 'ev-ready' });
+        await until('Charging on the page', async () => ((await field(page, 'sessionId')) !== null && (await text(page, 'article[data-connector="1"] [data-field="status"]')) === 'Charging' ? true : undefined));
+
+        // Live numbers equal to /api/status (read together between two meter polls; retried until they are).
+        const live = await until('page numbers equal to /api/status, with energy flowing', async () => {
+          const api = (await d.json('/api/status')).connectors[0];
+          const page_ = {
+            powerW: await field(page, 'powerW'),
+            registerWh: await field(page, 'registerWh'),
+            sessionEnergyWh: await field(page, 'sessionEnergyWh'),
+            sessionId: await field(page, 'sessionId'),
+          };
+          const want = { powerW: api.meter.powerW, registerWh: api.meter.energyWh, sessionEnergyWh: api.session?.energyWh, sessionId: api.session?.id };
+          return JSON.stringify(page_) === JSON.stringify(want) && want.sessionEnergyWh > 0 ? want : undefined;
+        });
+        expect(live.powerW).toBe(16 * 3 * 230);
+        expect(await text(page, 'article[data-connector="1"] [data-field="powerW"]')).toBe(`${en2.format(live.powerW / 1000)} kW`);
+        const shown = await field(page, 'registerWh');
+        expect(await text(page, 'article[data-connector="1"] [data-field="registerWh"]')).toBe(`${en3.format(shown! / 1000)} kWh`);
+        expect(await text(page, 'article[data-connector="1"] [data-field="idTag"]')).toBe(`tag ${TAG}`);
+        // The running session's duration counts up on the page.
+        await until('a running duration', async () => ((await text(page, 'article[data-connector="1"] [data-field="durationS"]')) >= '0:00:02' ? true : undefined));
+        // No tariff and no time-to-finish in this API: those rows stay hidden.
+        expect(await card.locator('[data-field="cost"]').isHidden()).toBe(true);
+        expect(await card.locator('[data-field="eta"]').isHidden()).toBe(true);
+
+        // Power curve: stored samples of the session plus live ones, drawn by uPlot.
+        const curve = await until('a power curve with live points', async () => {
+          const c = await page.evaluate(() => {
+            // eslint-disable-next-line no-undef
+            const x = (globalThis as any).eval('state.curves.get(1)');
+            return x ? { sessionId: x.sessionId, n: x.xs.length, last: x.ys[x.ys.length - 1] } : null;
+          });
+          return c && c.n >= 3 ? c : undefined;
+        });
+        expect(curve).toEqual({ sessionId: live.sessionId, n: curve.n, last: live.powerW / 1000 });
+        await expect(card.locator('[data-field="curve"] canvas').count()).resolves.toBeGreaterThan(0);
+        await page.screenshot({ path: join(OUT, 'dashboard-live.png'), fullPage: true });
+
+        // Stop; the history shows the session with the energy the API stored.
+        await d.post('/api/connectors/1/stop');
+        const done = await until('the session completed', async () => {
+          const s = await d.json(`/api/sessions/${live.sessionId}`);
+          return s.status === 'completed' ? s : undefined;
+        });
+        const row = page.locator(`#sessions tr[data-session-id="${live.sessionId}"]`);
+        await row.waitFor();
+        await until('the final energy in the history row', async () =>
+          Number(await row.locator('td.num').first().getAttribute('data-value')) === done.energyWh ? true : undefined,
+        );
+        expect(await row.locator('td').nth(2).textContent()).toBe(TAG);
+        expect(done.energyWh).toBeGreaterThan(0);
+        await until('the live session block gone', async () => ((await card.locator('[data-field="session"]').isHidden()) ? true : undefined));
+        expect(await text(page, 'article[data-connector="1"] [data-field="curveTitle"]')).toBe(`Power, session #${live.sessionId} (finished)`);
+
+        // Operator views follow: one session with its energy.
+        await until('operator views updated', async () => (Number(await page.locator('[data-stat="sessions"]').getAttribute('data-value')) === 1 ? true : undefined));
+        expect(Number(await page.locator('[data-stat="totalEnergyWh"]').getAttribute('data-value'))).toBe(done.energyWh);
+        expect(Number(await page.locator('[data-stat="avgEnergyWh"]').getAttribute('data-value'))).toBe(done.energyWh);
+
+        // CSV export: the link downloads a CSV holding that session.
+        const href = await page.locator('#csv').getAttribute('href');
+        expect(href).toMatch(/^\/api\/sessions\.csv\?from=.+&to=.+$/);
+        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#csv').click()]);
+        expect(download.suggestedFilename()).toBe('CP-DASH-1-sessions.csv');
+        const csv = readFileSync((await download.path())!, 'utf8').trim().split('\r\n');
+        const header = csv[0]!.split(',');
+        const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
+        const mine = rows.find((r) => r.id === String(live.sessionId));
+        expect(mine).toMatchObject({ idTag: TAG, status: 'completed', energyWh: String(done.energyWh), stopReason: 'Local' });
+
+        // A period without it: the table empties and the export link follows the dates.
+        await page.fill('#from', '2020-01-01');
+        await page.fill('#to', '2020-01-31');
+        await page.locator('#period button[type="submit"]').click();
+        await until('an empty period', async () => ((await text(page, '#sessions-note')) === 'No sessions in this period.' ? true : undefined));
+        expect(await page.locator('#sessions tr').count()).toBe(0);
+        // Local days of the browser (Europe/Berlin), sent as instants.
+        expect(await page.locator('#csv').getAttribute('href')).toBe('/api/sessions.csv?from=2019-12-31T23%3A00%3A00.000Z&to=2020-01-31T23%3A00%3A00.000Z');
+
+        await page.fill('#from', new Date().toISOString().slice(0, 8) + '01');
+        await page.fill('#to', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10));
+        await page.locator('#period button[type="submit"]').click();
+        await row.waitFor();
+        await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
+        const phone = await ctx.browser()!.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+        const p2 = await phone.newPage();
+        await p2.goto(`${d.base}/`);
+        await p2.locator(`#sessions tr[data-session-id="${live.sessionId}"]`).waitFor();
+        await p2.screenshot({ path: join(OUT, 'dashboard-phone.png'), fullPage: true });
+        await phone.close();
+
+        expect(problems).toEqual([]);
+        await ctx.close();
+      });
+    });
+
+    describe('with api.token', () => {
+      const token = 'dashboard-browser-token-42';
+      let d: TestDaemon;
+      beforeAll(async () => {
+        d = await startTestDaemon({ token });
+      });
+      afterAll(() => d?.close());
+
+      it('asks for the token once, keeps it, and uses it for fetch and the event stream', async () => {
+        const { ctx, page, problems } = await open(d);
+        const dialog = page.locator('#token-dialog');
+        await dialog.waitFor();
+        expect(await page.locator('#token-error').isHidden()).toBe(true);
+        await page.fill('#token-input', 'not-the-right-token-at-all');
+        await page.locator('#token-form button[type="submit"]').click();
+        // Refused: asked again, saying so.
+        await until('the refusal', async () => ((await page.locator('#token-error').isVisible()) && (await dialog.isVisible()) ? true : undefined));
+        await page.fill('#token-input', token);
+        await page.locator('#token-form button[type="submit"]').click();
+        await page.locator('article[data-connector="1"]').waitFor();
+        await until('the event stream with ?token=', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined));
+        expect(await page.evaluate(() => localStorage.getItem('evsed.token'))).toBe(token);
+
+        // A live change arrives over the stream.
+        await d.post('/api/connectors/1/sim', { action: 'plug' });
+        await until('Preparing over SSE', async () => ((await text(page, 'article[data-connector="1"] [data-field="status"]')) === 'Preparing' ? true : undefined));
+
+        // Next visit: no question.
+        await page.reload();
+        await page.locator('article[data-connector="1"]').waitFor();
+        expect(await dialog.isVisible()).toBe(false);
+        expect(await page.locator('#csv').getAttribute('href')).toContain(`token=${token}`);
+
+        // 401 answers to the wrong token are expected console errors; nothing else may go wrong.
+        expect(problems.filter((p) => !/401/.test(p))).toEqual([]);
+        await ctx.close();
+      });
+    });
+  });
+}
