@@ -1,5 +1,6 @@
 import { arch, cpus, totalmem } from 'node:os';
 import { benchControlLatency, benchStartupAndMemory } from './core.js';
+import { benchStorage } from './storage.js';
 
 /**
  * `npm run bench` prints one JSON document of figures. `--quick` shortens every part.
@@ -12,6 +13,7 @@ type Part = () => Promise<Record<string, unknown>>;
 const parts: Record<string, Part> = {
   startupAndMemory: () => benchStartupAndMemory({ runs: quick ? 2 : 5, sessions: 10 }),
   controlLatency: () => benchControlLatency({ events: quick ? 200 : 1000 }),
+  storage: () => benchStorage(),
 };
 
 const optional: [string, string, string][] = [
