@@ -149,7 +149,9 @@ function minutes(ms: number): number {
 
 function csvCell(v: string | number | null): string {
   if (v === null) return '';
-  const s = String(v);
+  let s = String(v);
+  // Tags and names come from outside: keep a spreadsheet from reading them as formulas.
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -8,7 +8,7 @@ import { SessionStore } from '../../src/store/sessions.js';
 import { FakeClock } from '../../src/hal/clock.js';
 import { billingMigrations } from '../../src/billing/migrations.js';
 import { BillingLedger } from '../../src/billing/ledger.js';
-import { monthRange, renderHtml, type MonthReport, type ReportSession } from '../../src/billing/report.js';
+import { monthRange, renderCsv, renderHtml, type MonthReport, type ReportSession } from '../../src/billing/report.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
 import { UsageError } from '../../src/cli/commands/args.js';
 import { at, exampleTariff, stationYaml, tempDir } from './helpers.js';
@@ -139,6 +139,23 @@ describe('evsed report for a fixture month', () => {
     expect(readFileSync(out, 'utf8')).toBe(
       'record,id_tag,name,sessions,start,stop,duration_min,energy_kwh,net,tax,gross,currency,session_uid\r\ntotal,,,0,,,,0.000,,,,,\r\n',
     );
+  });
+
+  it('CSV keeps names and tags from being read as spreadsheet formulas', () => {
+    const r = dailyMonth();
+    r.tags[0]!.name = '=HYPERLINK("http://x")';
+    r.tags[1]!.name = '-1+2';
+    const csv = renderCsv(r);
+    expect(csv).toContain(`,CAR0,"'=HYPERLINK(""http://x"")",`);
+    expect(csv).toContain(`,CAR1,'-1+2,`); // amounts and energy are never negative, so no number is touched
+  });
+
+  it('HTML escapes names', () => {
+    const r = dailyMonth();
+    r.tags[0]!.name = '<b>Anna & Co</b>';
+    const html = renderHtml(r, 0);
+    expect(html).toContain('&lt;b&gt;Anna &amp; Co&lt;/b&gt;');
+    expect(html).not.toContain('<b>Anna');
   });
 
   it('refuses bad arguments with the usage (exit 64)', async () => {
