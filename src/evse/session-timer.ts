@@ -16,7 +16,7 @@ export class SessionTimer {
   private d: Durations;
 
   constructor(startMonoMs: number, carried: Partial<Durations> = {}) {
-    this.last = startMonoMs;
+    this.last = Math.floor(startMonoMs);
     this.d = { durationMs: carried.durationMs ?? 0, chargingMs: carried.chargingMs ?? 0, idleMs: carried.idleMs ?? 0, meterGapMs: carried.meterGapMs ?? 0 };
   }
 
@@ -32,7 +32,10 @@ export class SessionTimer {
     return { ...this.d };
   }
 
-  private advance(now: number): void {
+  private advance(nowMs: number): void {
+    // Whole milliseconds of the clock: fractional sums rounded one by one would no longer add up
+    // (charging + idle = duration) once stored.
+    const now = Math.floor(nowMs);
     const dt = Math.max(0, now - this.last);
     this.last = Math.max(this.last, now);
     this.d.durationMs += dt;
