@@ -47,6 +47,16 @@ describe('SessionTimer', () => {
     expect(t.durations(3000)).toEqual({ durationMs: 2000, chargingMs: 1000, idleMs: 1000, meterGapMs: 0 });
   });
 
+  it('counts whole milliseconds of a fractional monotonic clock, so the parts always add up after storing', () => {
+    const t = new SessionTimer(100.6);
+    t.update(350.3, { charging: true, meterOk: false });
+    t.update(1000.9, { charging: false, meterOk: true });
+    const d = t.durations(1234.4);
+    expect(d).toEqual({ durationMs: 1134, chargingMs: 650, idleMs: 484, meterGapMs: 650 });
+    for (const v of Object.values(d)) expect(Number.isInteger(v)).toBe(true);
+    expect(d.chargingMs + d.idleMs).toBe(d.durationMs);
+  });
+
   it('the split is exact whatever the update rate: charging + idle = duration, and equals a coarse timer', () => {
     const fine = new SessionTimer(0);
     const coarse = new SessionTimer(0);
