@@ -10,10 +10,11 @@ import type { MeterTransport } from '../config.js';
  * request, so every request on a line goes through this queue, unit id set inside it; requests
  * of several meters on the same line never interleave.
  *
- * After a timeout or a broken answer the line is left silent for a while and the port's receive
- * buffer is emptied before the next request, so a late or partial frame cannot be taken as the
- * answer to the next request. After `reopenAfterFailures` consecutive failures, or when the port
- * closes (USB adapter unplugged, socket dropped), the connection is rebuilt on the next request.
+ * After a timeout or a broken answer the line is left silent (as long as the timeout) and the
+ * port's receive buffer is emptied before the next request, so a late or partial frame cannot be
+ * taken as the answer to the next request; over TCP the connection is also rebuilt, which rules
+ * it out completely. On serial, after `reopenAfterFailures` consecutive failures, or when the port
+ * closes (USB adapter unplugged), the port is reopened on the next request.
  */
 
 export interface BusSpec {
@@ -40,7 +41,7 @@ export class ModbusError extends Error {
 export interface BusOptions {
   log?: Logger;
   reopenAfterFailures?: number;
-  /** Silence after a timeout/garbled answer before the next request (ms). */
+  /** Silence after a failed request before the next one (default: the timeout after a timeout, else 100 ms). */
   quietAfterErrorMs?: number;
   connectTimeoutMs?: number;
 }
@@ -134,8 +135,13 @@ export class ModbusBus {
         }
         this.counters.failures++;
         this.consecutiveFailures++;
-        this.quietUntilMs = this.lastEndMs + (this.opts.quietAfterErrorMs ?? 100);
-        if (e.kind === 'port' || !client.isOpen || this.consecutiveFailures >= (this.opts.reopenAfterFailures ?? 3)) {
+        // A late answer must land (and be flushed) before the next request: RTU has no
+        // transaction id, so one arriving after it would be taken as its answer.
+        const quiet = this.opts.quietAfterErrorMs ?? (e.kind === 'timeout' ? Math.max(100, this.spec.timeoutMs) : 100);
+        this.quietUntilMs = this.lastEndMs + quiet;
+        // Over TCP a fresh connection is cheap and guarantees no late frame reaches the next request.
+        const overTcp = this.spec.transport !== 'serial';
+        if (overTcp || e.kind === 'port' || !client.isOpen || this.consecutiveFailures >= (this.opts.reopenAfterFailures ?? 3)) {
           await this.dropClient();
         }
         throw e;

@@ -49,16 +49,19 @@ export class ModbusTcpServer {
 
   constructor(private readonly units: Map<number, RegisterFile>) {}
 
+  /** Callback form (4 parameters): ServerTCP only waits for asynchronous answers that way. */
   private multi(fc: number) {
-    return (addr: number, len: number, unitId: number) => {
+    return (addr: number, len: number, unitId: number, cb: (err: unknown, values?: number[]) => void) => {
       this.requests++;
       const regs = this.units.get(unitId);
       const fault = this.faults.shift();
-      if (!regs) return Promise.reject({ modbusErrorCode: 0x0b });
-      if (fault?.startsWith('exception:')) return Promise.reject({ modbusErrorCode: Number(fault.slice(10)) });
+      // ServerTCP reads values[i] even on an error (input registers), so always pass an array.
+      const zeros = new Array<number>(len).fill(0);
+      if (!regs) return cb({ modbusErrorCode: 0x0b }, zeros);
+      if (fault?.startsWith('exception:')) return cb({ modbusErrorCode: Number(fault.slice(10)) }, zeros);
       const words = Array.from({ length: len }, (_, i) => regs.get(fc, addr + i));
-      if (fault?.startsWith('slow:')) return new Promise((r) => setTimeout(() => r(words), Number(fault.slice(5))));
-      return words;
+      if (fault?.startsWith('slow:')) return void setTimeout(() => cb(null, words), Number(fault.slice(5)));
+      cb(null, words);
     };
   }
 

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadModels } from '../../src/meter/modbus/model.js';
+import { MeterPoller } from '../../src/meter/poller.js';
+import { silentLogger } from '../../src/log.js';
+import { RegisterFile, loadKnownValues, setEnergyWh, encodeRaw } from './helpers/registers.js';
+import { ModbusTcpServer, RtuTcpServer, freePort } from './helpers/servers.js';
+import { meterFor, realClock } from './helpers/meters.js';
+
+const sdm630 = loadModels().get('sdm630')!;
+const em340 = loadModels().get('em340')!;
+
+describe('bus faults over tcp-rtu', () => {
+  const units = new Map<number, RegisterFile>();
+  const server = new RtuTcpServer(units);
+  let regs: RegisterFile;
+  let expected: ReturnType<typeof loadKnownValues>['expected'];
+  beforeAll(async () => {
+    await server.listen();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  beforeEach(() => {
+    regs = new RegisterFile();
+    expected = loadKnownValues(sdm630, regs).expected;
+    units.clear();
+    units.set(1, regs);
+    server.responder.faults = [];
+  });
+  const meter = (extra: object = {}) => meterFor({ model: 'sdm630', transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, timeoutMs: 400, ...extra });
+
+  it('timeout: a plain error after the tries, a retry recovers from one silence', async () => {
+    const m = await meter({ tries: 2 });
+    try {
+      server.responder.faults = [{ kind: 'silence' }, { kind: 'silence' }];
+      await expect(m.read()).rejects.toThrow(`no answer from unit 1 on 127.0.0.1:${server.port} (RTU over TCP) after 2 tries (check the gateway's serial settings, A/B wiring, unit id)`);
+      await expect(m.read()).rejects.toMatchObject({ kind: 'timeout' }).catch(() => undefined);
+      server.responder.faults = [{ kind: 'silence' }];
+      expect(await m.read()).toMatchObject(expected);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('CRC error: counted as crc, retried, never decoded', async () => {
+    const m = await meter({ tries: 3 });
+    try {
+      server.responder.faults = [{ kind: 'bad-crc' }, { kind: 'bad-crc' }, { kind: 'bad-crc' }];
+      await expect(m.read()).rejects.toMatchObject({ kind: 'crc', message: expect.stringMatching(/^bad CRC in the answers of unit 1 .* after 3 tries/) });
+      server.responder.faults = [{ kind: 'bad-crc' }];
+      expect(await m.read()).toMatchObject(expected);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('garbage bytes do not poison the next request', async () => {
+    const m = await meter({ tries: 1 });
+    try {
+      server.responder.faults = [{ kind: 'garbage' }];
+      await expect(m.read()).rejects.toThrow();
+      expect(await m.read()).toEqual({ ...expected, monoMs: expect.any(Number) });
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('a late answer after a timeout is not taken as the next answer', async () => {
+    const m = await meter({ tries: 1 });
+    try {
+      server.responder.faults = [{ kind: 'late', ms: 600 }];
+      await expect(m.read()).rejects.toMatchObject({ kind: 'timeout' });
+      setEnergyWh(sdm630, regs, 12_400_000);
+      const s = await m.read();
+      expect(s.energyImportWh).toBe(12_400_000);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('exception 2 is reported at once (no retry); busy (6) is retried', async () => {
+    const m = await meter({ tries: 3 });
+    try {
+      const before = server.responder.stats.requests;
+      server.responder.faults = [{ kind: 'exception', code: 2 }];
+      await expect(m.read()).rejects.toThrow(`unit 1 on 127.0.0.1:${server.port} (RTU over TCP) refused to read input registers 0..75: exception 2 illegal data address (is it really a Eastron SDM630 (v2, SDM630MCT)?)`);
+      expect(server.responder.stats.requests - before).toBe(1);
+      server.responder.faults = [{ kind: 'exception', code: 6 }];
+      expect(await m.read()).toMatchObject(expected);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('gateway gone and back: reads fail plainly, then resume on the same meter object', async () => {
+    const m = await meter({ tries: 1 });
+    try {
+      expect(await m.read()).toMatchObject(expected);
+      const port = server.port;
+      await server.close();
+      await expect(m.read()).rejects.toMatchObject({ kind: expect.stringMatching(/^(port|timeout)$/) });
+      await expect(m.read()).rejects.toThrow(`cannot open 127.0.0.1:${port} (RTU over TCP)`);
+      await server.listen(port);
+      expect(await m.read()).toMatchObject(expected);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('Modbus TCP faults (ServerTCP)', () => {
+  it('slow answer times out, exception is plain, then reads recover', async () => {
+    const units = new Map<number, RegisterFile>();
+    const regs = new RegisterFile();
+    const { expected } = loadKnownValues(em340, regs);
+    units.set(1, regs);
+    const server = new ModbusTcpServer(units);
+    const port = await freePort();
+    await server.listen(port);
+    const m = await meterFor({ model: 'em340', transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 400, tries: 1 });
+    try {
+      server.faults = ['slow:800'];
+      await expect(m.read()).rejects.toThrow(`no answer from unit 1 on 127.0.0.1:${port} (Modbus TCP) after 1 try (check host, port and unit id)`);
+      await new Promise((r) => setTimeout(r, 600));
+      server.faults = ['exception:2'];
+      await expect(m.read()).rejects.toThrow(/refused to read input registers 0\.\.79: exception 2 illegal data address/);
+      expect(await m.read()).toEqual({ ...expected, monoMs: expect.any(Number) });
+    } finally {
+      await m.close();
+      await server.close();
+    }
+  });
+});
+
+describe('session energy through the poller stays exact across faults', () => {
+  for (const model of [sdm630, em340]) {
+    it(`${model.model}: end minus start equals the register difference; a glitch is rejected and counted`, async () => {
+      const units = new Map<number, RegisterFile>();
+      const regs = new RegisterFile();
+      loadKnownValues(model, regs, 5_000_000);
+      units.set(1, regs);
+      const server = new RtuTcpServer(units);
+      await server.listen();
+      const m = await meterFor({ model: model.model, transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, unitId: 1, timeoutMs: 400, tries: 1 });
+      const poller = new MeterPoller(m, { connectorId: 1, intervalMs: 1000, staleAfterMs: 10_000, maxPowerW: 100_000_000, clock: realClock, log: silentLogger() });
+      const health: string[] = [];
+      poller.on('health', (s) => health.push(s.health));
+      // What the register itself says, in Wh (float32 kWh registers are rounded to the nearest Wh).
+      const registerWh = (wh: number) => (model.values.get('energyImport')!.type === 'float32' ? Math.round(Math.fround(wh / 1000) * 1000) : wh);
+      try {
+        const start = (await poller.readNow()).energyImportWh;
+        expect(start).toBe(registerWh(5_000_000));
+        const faults = [{ kind: 'silence' as const }, { kind: 'bad-crc' as const }, { kind: 'garbage' as const }, { kind: 'exception' as const, code: 4 }];
+        let wh = 5_000_000;
+        for (const f of faults) {
+          wh += 100; // em340 counts in 0.1 kWh steps
+          setEnergyWh(model, regs, wh);
+          server.responder.faults = [f];
+          const err = await poller.readNow().then(() => undefined, (e: Error) => e);
+          expect(err, f.kind).toBeInstanceOf(Error);
+          const got = await poller.readNow().then((s) => s.energyImportWh, (e: Error) => e.message);
+          expect(got, `after ${f.kind}: ${err?.message}`).toBe(registerWh(wh));
+        }
+        // A glitching register: 10 MWh more for one answer. Rejected, counted, not recorded.
+        const e = model.values.get('energyImport')!;
+        const glitch = encodeRaw(e, e.type === 'float32' ? (wh + 10_000_000) / 1000 : Math.round((wh + 10_000_000) / 100));
+        server.responder.faults = [{ kind: 'override', fc: e.fc, addr: e.address, words: glitch }];
+        await expect(poller.readNow()).rejects.toThrow(/implausible meter reading: energy register jumped/);
+        expect(poller.latest()!.energyImportWh).toBe(registerWh(wh));
+        // The gateway disappears mid-session and comes back.
+        const port = server.port;
+        await server.close();
+        await expect(poller.readNow()).rejects.toThrow();
+        await expect(poller.readNow()).rejects.toThrow();
+        await expect(poller.readNow()).rejects.toThrow();
+        expect(poller.status().health).toBe('offline');
+        wh += 300;
+        setEnergyWh(model, regs, wh);
+        await server.listen(port);
+        const end = (await poller.readNow()).energyImportWh;
+        expect(end - start).toBe(registerWh(wh) - registerWh(5_000_000));
+        const st = poller.status();
+        expect(st).toMatchObject({ health: 'ok', rejectedReads: 1, failures: 0 });
+        expect(st.failedReads).toBe(7);
+        expect(st.errorCounts.timeout! + (st.errorCounts.garbage ?? 0)).toBeGreaterThanOrEqual(2);
+        expect(st.errorCounts.crc).toBe(1);
+        expect(st.errorCounts.exception).toBe(1);
+        expect(health).toEqual(['degraded', 'ok', 'degraded', 'ok', 'degraded', 'ok', 'degraded', 'ok', 'degraded', 'offline', 'ok']);
+      } finally {
+        await poller.stop();
+        await m.close();
+        await server.close();
+      }
+    });
+  }
+});
