@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.js';
+import type { Logger } from '../log.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';
 import type { ExtraColumns } from '../store/export.js';
 import type { Tariff } from './config.js';
@@ -29,19 +30,37 @@ interface SampleRow {
 export class BillingLedger {
   private readonly snapshots = new Map<number, Tariff | null>();
 
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+
   constructor(
     private readonly store: SessionStore,
     private tariff: Tariff | null,
-    private readonly now: () => number = Date.now,
-  ) {}
+    opts: { now?: () => number; log?: Logger } = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log;
+  }
 
-  /** Register the start/stop hooks on the store (once). */
+  /**
+   * Register the start/stop hooks on the store (once). A billing failure never stops a session
+   * from starting or stopping: it is logged and the session has no snapshot / no cost (visible
+   * as null, and a cost can be recomputed later).
+   */
   install(): this {
     this.store.addHooks({
-      onStart: (s, db) => this.snapshot(s, db),
-      onStop: (s, db) => this.storeFinalCost(s, db),
+      onStart: (s, db) => this.guard('snapshot the tariff', s, () => this.snapshot(s, db)),
+      onStop: (s, db) => this.guard('compute the final cost', s, () => this.storeFinalCost(s, db)),
     });
     return this;
+  }
+
+  private guard(what: string, s: SessionRecord, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log?.error({ err, sessionId: s.id }, `billing: could not ${what} of session ${s.id}: ${(err as Error).message}`);
+    }
   }
 
   /** The tariff for sessions that start from now on; running and past sessions keep theirs. */

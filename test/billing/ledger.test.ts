@@ -7,6 +7,7 @@ import { FakeClock } from '../../src/hal/clock.js';
 import { billingMigrations } from '../../src/billing/migrations.js';
 import { BillingLedger, sessionCostColumns } from '../../src/billing/ledger.js';
 import { sessionRow } from '../../src/store/export.js';
+import type { Logger } from '../../src/log.js';
 import { at, exampleTariff, tempDir } from './helpers.js';
 
 const MIN = 60_000;
@@ -48,7 +49,7 @@ describe('BillingLedger with a real SQLite file', () => {
     const store = open(file);
     const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
     store.recordBoot(clock.stamp());
-    const ledger = new BillingLedger(store, exampleTariff(), () => 1).install();
+    const ledger = new BillingLedger(store, exampleTariff(), { now: () => 1 }).install();
 
     const s = runSession(store, clock);
     expect(ledger.tariffOf(s.id)).toEqual(exampleTariff());
@@ -158,10 +159,27 @@ describe('BillingLedger with a real SQLite file', () => {
     expect([cost.net, cost.tax, cost.gross]).toEqual([280, 53, 333]);
   });
 
+  it('a billing failure is logged and never blocks the session from starting or stopping', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const store = open(join(t.dir, 'evsed.db'));
+    const clock = new FakeClock({ wallMs: at('2026-11-07T10:00:00+01:00') });
+    const errors: string[] = [];
+    const log = { error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as Logger;
+    const broken = { ...exampleTariff(), timeZone: 'Not/AZone' }; // as if a snapshot were corrupt
+    const ledger = new BillingLedger(store, broken, { log }).install();
+    const s = store.start({ connectorId: 1, idTag: 'CAR1', authSource: 'local', meterStartWh: 0, at: clock.stamp() });
+    clock.advance(60 * MIN);
+    const stopped = store.stop(s.id, { meterStopWh: 1000, reason: 'Local', at: clock.stamp(), durationMs: 60 * MIN, chargingMs: 60 * MIN, idleMs: 0, meterGapMs: 0 });
+    expect(stopped.status).toBe('completed');
+    expect(ledger.costOf(s.id)).toBeNull();
+    expect(errors).toEqual([expect.stringMatching(/^billing: could not compute the final cost of session 1: .*time zone/i)]);
+  });
+
   it('tag names: set, replace, remove', () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    const ledger = new BillingLedger(open(join(t.dir, 'evsed.db')), null, () => 42);
+    const ledger = new BillingLedger(open(join(t.dir, 'evsed.db')), null, { now: () => 42 });
     ledger.setTagName('CAR1', ' Anna ');
     ledger.setTagName('CAR2', 'Ben');
     ledger.setTagName('CAR2', 'Ben K.');
