@@ -106,7 +106,7 @@ export async function benchOcpp(o: { quick?: boolean } = {}): Promise<Record<str
     } as unknown as Config;
     const t1 = performance.now();
     const h = await startOcpp({ config, station, log: silentLogger() });
-    while (q.stats().length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (q.head()) await new Promise((r) => setTimeout(r, 20));
     const replayMs = performance.now() - t1;
     await h.stop();
     station.close();
