@@ -80,17 +80,21 @@ export function priceBands(tariff: Tariff, fromMs: number, toMs: number): { from
 
 /**
  * The register as a non-decreasing piecewise-linear function of wall time through start, the
- * samples and end. Readings out of time order, outside the period or going backwards are ignored
- * or clamped: the session energy is always meterEnd − meterStart.
+ * samples and end, in whole ms and whole Wh (a live meter value may have decimals). Readings out
+ * of time order, outside the period or going backwards are ignored or clamped: the session
+ * energy is always meterEnd − meterStart.
  */
 function meterCurve(input: CostInput): MeterPoint[] {
-  const endWh = Math.max(input.meterEndWh, input.meterStartWh);
-  const endMs = Math.max(input.endWallMs, input.startWallMs);
-  const pts: MeterPoint[] = [{ wallMs: input.startWallMs, energyWh: input.meterStartWh }];
+  const startWh = Math.round(input.meterStartWh);
+  const startMs = Math.round(input.startWallMs);
+  const endWh = Math.max(Math.round(input.meterEndWh), startWh);
+  const endMs = Math.max(Math.round(input.endWallMs), startMs);
+  const pts: MeterPoint[] = [{ wallMs: startMs, energyWh: startWh }];
   for (const s of input.samples) {
     const prev = pts[pts.length - 1]!;
-    if (s.wallMs < prev.wallMs || s.wallMs > endMs) continue;
-    pts.push({ wallMs: s.wallMs, energyWh: Math.min(endWh, Math.max(prev.energyWh, s.energyWh)) });
+    const wallMs = Math.round(s.wallMs);
+    if (!(wallMs >= prev.wallMs && wallMs <= endMs) || !Number.isFinite(s.energyWh)) continue;
+    pts.push({ wallMs, energyWh: Math.min(endWh, Math.max(prev.energyWh, Math.round(s.energyWh))) });
   }
   pts.push({ wallMs: endMs, energyWh: endWh });
   return pts;
@@ -138,7 +142,7 @@ function lineAmount(quantity: number, unitPrice: number, per: bigint): number {
 
 /** The itemised cost of a session (or of a session so far). */
 export function computeCost(tariff: Tariff, input: CostInput): Cost {
-  const energyWh = Math.max(0, input.meterEndWh - input.meterStartWh);
+  const energyWh = Math.max(0, Math.round(input.meterEndWh) - Math.round(input.meterStartWh));
   const lines: CostLine[] = [];
 
   for (const part of splitEnergy(tariff, input)) {

@@ -303,6 +303,12 @@ describe('chargingEndWallMs and liveCost', () => {
     );
   });
 
+  it('live cost accepts a meter value with decimals and a fractional wall time (rounded to Wh and ms)', () => {
+    const c = liveCost(exampleTariff(), { startWallMs: s0.wallMs, meterStartWh: 0 }, samples.slice(0, 1), { wallMs: at('2026-11-07T10:30:00+01:00') + 0.4, energyWh: 3000.6 });
+    expect(c.energyWh).toBe(3001);
+    expect(c.lines[0]).toMatchObject({ kind: 'energy', quantity: 3001, amount: 90 });
+  });
+
   it('live cost so far: energy, fee and idle time since the register stopped rising', () => {
     const now = { wallMs: at('2026-11-07T11:40:00+01:00'), energyWh: 5000 };
     const c = liveCost(exampleTariff(), { startWallMs: s0.wallMs, meterStartWh: 0 }, samples, now);
