@@ -28,7 +28,8 @@ interface SampleRow {
  * no cost (costOf returns null), never a made-up zero.
  */
 export class BillingLedger {
-  private readonly snapshots = new Map<number, Tariff | null>();
+  /** Snapshots are immutable, so they are cached once read. */
+  private readonly snapshots = new Map<number, Tariff>();
 
   private readonly now: () => number;
   private readonly log: Logger | undefined;
@@ -70,9 +71,11 @@ export class BillingLedger {
 
   /** The tariff snapshotted with a session, or null if it started without one. */
   tariffOf(sessionId: number): Tariff | null {
-    if (this.snapshots.has(sessionId)) return this.snapshots.get(sessionId)!;
+    const cached = this.snapshots.get(sessionId);
+    if (cached) return cached;
     const json = this.db.prepare('SELECT tariff_json FROM billing_session_tariffs WHERE session_id = ?').pluck().get(sessionId) as string | undefined;
-    const t = json ? (JSON.parse(json) as Tariff) : null;
+    if (!json) return null; // not cached: the session may not exist yet
+    const t = JSON.parse(json) as Tariff;
     this.snapshots.set(sessionId, t);
     return t;
   }
