@@ -67,7 +67,12 @@ export class Connector extends EventEmitter {
     hw.contactor.onFeedback(() => this.checkFeedbackSoon());
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
     this.o.poller.on('snapshot', (s: MeterSnapshot) => this.onSnapshot(s));
-    this.o.poller.on('health', () => this.checkMeterRequired());
+    this.o.poller.on('health', () => {
+      // Meter ok -> failing (or stale) and back is a change of the timer's condition: account for it
+      // now, not on the next 1 s housekeeping tick, or short outages are not counted as gaps at all.
+      this.updateTimer();
+      this.checkMeterRequired();
+    });
     this.lastFlushMs = this.o.clock.monoMs();
     this.housekeeping = setInterval(() => this.tickHousekeeping(), 1000);
     this.housekeeping.unref();
