@@ -217,6 +217,27 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     expect(stopped.meterGapMs).toBeLessThanOrEqual(stopped.durationMs);
   });
 
+  it('a short meter outage (well under the 1 s housekeeping tick) is counted in full as a meter gap', async () => {
+    const r = rig();
+    await startCharging(r);
+    await until(() => r.poller.status().health === 'ok' && r.poller.latest() !== undefined, 8000, 'meter ok');
+    // Marks taken by a listener registered after the connector's, so each is at or after the connector saw the change.
+    let badAt: number | null = null;
+    let okAt: number | null = null;
+    r.poller.on('health', (st: { health: string }) => {
+      if (st.health !== 'ok') badAt ??= performance.now();
+      else if (badAt !== null) okAt ??= performance.now();
+    });
+    r.meter.failing = true;
+    await until(() => badAt !== null && r.poller.status().failures >= 2, 8000, 'two failed reads');
+    r.meter.failing = false;
+    await until(() => okAt !== null, 8000, 'meter back');
+    const stopped = await stopAndWait(r);
+    // The connector's own marks precede ours by the same handful of microseconds; 2 ms covers whole-ms counting.
+    expect(stopped.meterGapMs).toBeGreaterThanOrEqual(Math.floor(okAt! - badAt!) - 2);
+    expect(stopped.meterGapMs).toBeLessThanOrEqual(stopped.durationMs);
+  });
+
   it("meterRequiredGraceMs: a meter unreadable past the grace raises 'meter', opens the contactor; it self-clears and charging resumes", async () => {
     const r = rig({ meterRequiredGraceMs: 300 });
     const rec = await startCharging(r);
