@@ -1,0 +1,355 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Daemon } from '../../src/daemon.js';
+import type { SimHardware } from '../../src/sim/hardware.js';
+import type { SimMeter } from '../../src/sim/meter.js';
+import type { Station } from '../../src/evse/station.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';
+import { silentLogger } from '../../src/log.js';
+import {
+  captureLogger, freePort, Relay, STATION_ID, stationYaml, startTestDaemon, Subscriber, tempDir, until, type TestBroker,
+} from './helpers.js';
+
+const BASE = `evsed/${STATION_ID}`;
+const C1 = `${BASE}/connector/1`;
+const NODE = `evsed_${STATION_ID}`;
+const cfgTopic = (component: string, object: string) => `homeassistant/${component}/${NODE}/${object}/config`;
+const FILTERS = ['evsed/#', 'homeassistant/#'];
+
+function sim(daemon: Daemon): SimHardware {
+  return daemon.station.hardware(1) as SimHardware;
+}
+
+/** The simulated meter behind connector 1 (the station keeps it private; tests reach in to make it fail). */
+function simMeter(station: Station): SimMeter {
+  const entry = (station as unknown as { connectors: Map<number, { parts: { meter: SimMeter } }> }).connectors.get(1)!;
+  return entry.parts.meter;
+}
+
+async function startCharging(daemon: Daemon, sub: Subscriber): Promise<void> {
+  sim(daemon).ev.plug();
+  await sub.waitFor(`${C1}/plugged`, (p) => p === 'ON');
+  const r = await daemon.station.presentTag(1, 'TAG1');
+  expect(r.status).toBe('Accepted');
+  sim(daemon).ev.ready();
+  await sub.waitFor(`${C1}/state`, (p) => p === 'Charging');
+}
+
+/**
+ * The MQTT suite against a real broker. `makeBroker(port, dir)` gives a stopped broker on that port.
+ */
+export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroker): void {
+  let tmp: ReturnType<typeof tempDir>;
+  let broker: TestBroker;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    broker = makeBroker(await freePort(), tmp.dir);
+  });
+
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+    await broker.stop();
+    tmp.cleanup();
+  });
+
+  async function daemonWith(mqttYaml: string, log = silentLogger(), extra = ''): Promise<Daemon> {
+    const d = await startTestDaemon(tmp.dir, mqttYaml, log, extra);
+    cleanups.push(() => d.stop());
+    return d;
+  }
+
+  async function subscriber(url = broker.url): Promise<Subscriber> {
+    const s = await Subscriber.open(url, FILTERS);
+    cleanups.push(() => s.close());
+    return s;
+  }
+
+  it('publishes availability, retained station and connector state and Home Assistant discovery', async () => {
+    await broker.start();
+    const first = await subscriber();
+    await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`);
+    await first.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    await first.waitFor(`${C1}/energy`);
+
+    // A client that connects later gets everything from the broker's retained copies.
+    const late = await subscriber();
+    const expected = [
+      ...['availability', 'info', 'clock'].map((l) => `${BASE}/${l}`),
+      ...['state', 'pilot', 'plugged', 'charging', 'contactor', 'fault', 'faults', 'meter/availability', 'energy', 'power', 'voltage/l1', 'voltage/l3', 'current/l2', 'current_limit/setpoint', 'session/active', 'session/eta'].map((l) => `${C1}/${l}`),
+      ...['energy', 'session_energy', 'power', 'voltage_l1', 'voltage_l2', 'voltage_l3', 'current_l1', 'current_l2', 'current_l3'].map((o) => cfgTopic('sensor', `c1_${o}`)),
+      ...['plugged', 'charging', 'fault'].map((o) => cfgTopic('binary_sensor', `c1_${o}`)),
+    ];
+    await until(() => `retained topics: missing ${expected.filter((t) => !late.latest.has(t)).join(', ')}`, () => expected.every((t) => late.latest.has(t)));
+    const retained = (t: string) => {
+      const m = late.latest.get(t);
+      expect(m, t).toBeDefined();
+      expect(m!.retain, `${t} retained`).toBe(true);
+      return m!.payload;
+    };
+    expect(retained(`${BASE}/availability`)).toBe('online');
+    expect(JSON.parse(retained(`${BASE}/info`))).toEqual({ id: STATION_ID, vendor: 'evsed', model: 'sim', serialNumber: 'SIM-0001', firmwareVersion: expect.any(String), connectors: [1] });
+    expect(retained(`${BASE}/clock`)).toBe('synced');
+    expect(retained(`${C1}/state`)).toBe('Available');
+    expect(retained(`${C1}/pilot`)).toBe('A');
+    expect(retained(`${C1}/plugged`)).toBe('OFF');
+    expect(retained(`${C1}/charging`)).toBe('OFF');
+    expect(retained(`${C1}/contactor`)).toBe('OFF');
+    expect(retained(`${C1}/fault`)).toBe('OFF');
+    expect(retained(`${C1}/faults`)).toBe('[]');
+    expect(retained(`${C1}/meter/availability`)).toBe('online');
+    expect(retained(`${C1}/energy`)).toBe('1000000');
+    expect(retained(`${C1}/power`)).toBe('0');
+    expect(retained(`${C1}/voltage/l1`)).toBe('230');
+    expect(retained(`${C1}/voltage/l3`)).toBe('230');
+    expect(retained(`${C1}/current/l2`)).toBe('0');
+    expect(retained(`${C1}/current_limit/setpoint`)).toBe('32');
+    expect(retained(`${C1}/session/active`)).toBe('OFF');
+    expect(retained(`${C1}/session/eta`)).toBe('unknown');
+
+    const cfg = (component: string, object: string) => JSON.parse(retained(cfgTopic(component, object))) as Record<string, any>;
+    const energy = cfg('sensor', 'c1_energy');
+    expect(energy).toMatchObject({ device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', state_topic: `${C1}/energy`, unique_id: `${NODE}_c1_energy` });
+    expect(energy.device).toMatchObject({ identifiers: [NODE], manufacturer: 'evsed', model: 'sim', serial_number: 'SIM-0001' });
+    expect(energy.availability).toEqual([
+      { topic: `${BASE}/availability`, payload_available: 'online', payload_not_available: 'offline' },
+      { topic: `${C1}/meter/availability`, payload_available: 'online', payload_not_available: 'offline' },
+    ]);
+    expect(energy.availability_mode).toBe('all');
+    const sessionEnergy = cfg('sensor', 'c1_session_energy');
+    expect(sessionEnergy).toMatchObject({ device_class: 'energy', unit_of_measurement: 'Wh', state_topic: `${C1}/session/energy` });
+    expect(sessionEnergy.state_class).toBeUndefined();
+    expect(cfg('sensor', 'c1_power')).toMatchObject({ device_class: 'power', state_class: 'measurement', unit_of_measurement: 'W' });
+    for (const l of ['l1', 'l2', 'l3']) {
+      expect(cfg('sensor', `c1_voltage_${l}`)).toMatchObject({ device_class: 'voltage', unit_of_measurement: 'V', state_topic: `${C1}/voltage/${l}` });
+      expect(cfg('sensor', `c1_current_${l}`)).toMatchObject({ device_class: 'current', unit_of_measurement: 'A', state_topic: `${C1}/current/${l}` });
+    }
+    expect(cfg('binary_sensor', 'c1_plugged')).toMatchObject({ device_class: 'plug', state_topic: `${C1}/plugged`, payload_on: 'ON', payload_off: 'OFF' });
+    expect(cfg('binary_sensor', 'c1_charging')).toMatchObject({ device_class: 'battery_charging', state_topic: `${C1}/charging` });
+    expect(cfg('binary_sensor', 'c1_fault')).toMatchObject({ device_class: 'problem', state_topic: `${C1}/fault` });
+    // One device for the station: every entity names the same device.
+    const configs = [...late.latest.values()].filter((m) => m.topic.startsWith('homeassistant/') && m.payload !== '');
+    expect(new Set(configs.map((m) => JSON.stringify(JSON.parse(m.payload).device))).size).toBe(1);
+    // commands: false → no number or buttons announced.
+    expect(late.value(cfgTopic('number', 'c1_current_limit'))).toBeUndefined();
+    expect(late.value(cfgTopic('button', 'c1_stop'))).toBeUndefined();
+  }, 30_000);
+
+  it('follows a session live, keeps its final numbers, and does not publish a stale meter as fresh', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`);
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    await startCharging(daemon, sub);
+    await sub.waitFor(`${C1}/charging`, (p) => p === 'ON');
+    await sub.waitFor(`${C1}/contactor`, (p) => p === 'ON');
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'ON');
+    await sub.waitFor(`${C1}/current/l1`, (p) => p === '16');
+    await sub.waitFor(`${C1}/power`, (p) => p === String(16 * 3 * 230));
+    expect(sub.value(`${C1}/current_limit`)).toBe('32');
+    expect(sub.value(`${C1}/pilot`)).toBe('C');
+    await sub.waitFor(`${C1}/session/energy`, (p) => Number(p) >= 2);
+    await sub.waitFor(`${C1}/session/duration`, (p) => Number(p) >= 1);
+    const register = Number(await sub.waitFor(`${C1}/energy`, (p) => Number(p) > 1_000_000));
+    expect(register).toBeGreaterThan(1_000_000);
+
+    // The same tag ends the session; its final numbers stay.
+    await daemon.station.presentTag(1, 'TAG1');
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
+    await sub.waitFor(`${C1}/charging`, (p) => p === 'OFF');
+    const rec = daemon.station.sessions.get(1)!;
+    expect(rec.status).toBe('completed');
+    await sub.waitFor(`${C1}/session/energy`, (p) => p === String(rec.energyWh));
+    expect(sub.value(`${C1}/session/eta`)).toBe('unknown');
+
+    // The meter stops answering: once its last reading is stale, meter topics are marked offline
+    // and no meter value is published after that.
+    simMeter(daemon.station).failing = true;
+    await sub.waitFor(`${C1}/meter/availability`, (p) => p === 'offline', 20_000);
+    const mark = sub.mark;
+    await new Promise((r) => setTimeout(r, 1000));
+    const meterTopics = ['energy', 'power', 'voltage/l1', 'current/l1', 'power/l1', 'frequency', 'session/energy'].map((l) => `${C1}/${l}`);
+    expect(sub.since(mark).filter((m) => meterTopics.includes(m.topic))).toEqual([]);
+    simMeter(daemon.station).failing = false;
+    await sub.waitFor(`${C1}/meter/availability`, (p) => p === 'online', 10_000);
+
+    // A fault shows up.
+    sim(daemon).faults.set('rcd', true);
+    await sub.waitFor(`${C1}/fault`, (p) => p === 'ON');
+    await sub.waitFor(`${C1}/faults`, (p) => JSON.parse(p).includes('rcd'));
+  }, 60_000);
+
+  it('takes commands: current limit, pause, resume, stop; ignores invalid ones', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const { log, lines } = captureLogger();
+    // A retained command (left by a careless client) is delivered at every (re)connect: never acted on.
+    await sub.publish(`${C1}/command`, 'pause', true);
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`, log);
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    await until('the retained command to be refused', () => lines.some((l) => String(l.reason).startsWith('retained command ignored')));
+    await sub.publish(`${C1}/command`, '', true);
+    const number = JSON.parse(await sub.waitFor(cfgTopic('number', 'c1_current_limit'))) as Record<string, unknown>;
+    expect(number).toMatchObject({ min: 0, max: 32, step: 1, unit_of_measurement: 'A', command_topic: `${C1}/current_limit/set`, state_topic: `${C1}/current_limit/setpoint` });
+    for (const action of ['pause', 'resume', 'stop']) {
+      const b = JSON.parse(await sub.waitFor(cfgTopic('button', `c1_${action}`))) as Record<string, unknown>;
+      expect(b).toMatchObject({ command_topic: `${C1}/command`, payload_press: action });
+    }
+    await startCharging(daemon, sub);
+    await sub.waitFor(`${C1}/current/l1`, (p) => p === '16');
+    expect(daemon.station.connectorView(1).paused).toBe(false);
+
+    await sub.publish(`${C1}/current_limit/set`, '10');
+    await sub.waitFor(`${C1}/current_limit`, (p) => p === '10');
+    await sub.waitFor(`${C1}/current_limit/setpoint`, (p) => p === '10');
+    await sub.waitFor(`${C1}/current_limit/source`, (p) => p === 'mqtt');
+    // The EV follows within the PWM change interval (IEC 61851: at most one change per 5 s); duty steps make it 9.96 A.
+    await sub.waitFor(`${C1}/current/l1`, (p) => Math.abs(Number(p) - 10) < 0.1, 15_000);
+    expect(daemon.station.connectorView(1).currentLimitA).toBe(10);
+
+    const warningsBefore = lines.filter((l) => l.msg === 'MQTT: invalid command ignored').length;
+    const bad: [string, string, boolean][] = [
+      ['current_limit/set', 'abc', false],
+      ['current_limit/set', '3', false],
+      ['current_limit/set', '33', false],
+      ['current_limit/set', '-6', false],
+      ['current_limit/set', '{"amps":12}', false],
+      ['current_limit/set', 'x'.repeat(5000), false],
+      ['command', 'explode', false],
+    ];
+    for (const [leaf, payload, retain] of bad) await sub.publish(`${C1}/${leaf}`, payload, retain);
+    await sub.publish(`${BASE}/connector/7/command`, 'stop');
+    await until(() => `the invalid commands to be logged; logged: ${JSON.stringify(lines.filter((l) => String(l.msg).startsWith('MQTT')).map((l) => [l.msg, l.reason]))}`, () => lines.filter((l) => l.msg === 'MQTT: invalid command ignored').length >= warningsBefore + bad.length + 1);
+    expect(daemon.station.connectorView(1).currentLimitA).toBe(10);
+    expect(daemon.station.connectorView(1).session).not.toBeNull();
+    expect(sub.value(`${C1}/session/active`)).toBe('ON');
+
+    await sub.publish(`${C1}/command`, 'pause');
+    await sub.waitFor(`${C1}/paused`, (p) => p === 'ON');
+    await sub.waitFor(`${C1}/charging`, (p) => p === 'OFF');
+    await sub.publish(`${C1}/command`, 'RESUME');
+    await sub.waitFor(`${C1}/paused`, (p) => p === 'OFF');
+    await sub.waitFor(`${C1}/state`, (p) => p === 'Charging');
+
+    // The connector's maximum removes the MQTT limit.
+    await sub.publish(`${C1}/current_limit/set`, '32');
+    await sub.waitFor(`${C1}/current_limit/source`, (p) => p === 'config');
+    await sub.waitFor(`${C1}/current_limit/setpoint`, (p) => p === '32');
+    expect(daemon.station.arbiter.list(1).some((c) => c.source === 'mqtt')).toBe(false);
+
+    await sub.publish(`${C1}/command`, 'stop');
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
+    expect(daemon.station.sessions.get(1)!.stopReason).toBe('Remote');
+  }, 40_000);
+
+  it('announces again when Home Assistant comes online, and removes entities it no longer has', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    // A station that had commands on before: its old number entity is retained on the broker.
+    await sub.publish(cfgTopic('number', 'c1_current_limit'), '{"name":"old"}', true);
+    await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`);
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    await sub.waitFor(cfgTopic('number', 'c1_current_limit'), (p) => p === '');
+    await sub.waitFor(cfgTopic('sensor', 'c1_energy'));
+
+    const mark = sub.mark;
+    await sub.publish('homeassistant/status', 'online');
+    await sub.waitFor(cfgTopic('sensor', 'c1_energy'), () => true, 10_000, mark);
+    await sub.waitFor(`${C1}/state`, () => true, 10_000, mark);
+    const again = sub.since(mark).filter((m) => m.topic.startsWith('homeassistant/sensor/'));
+    expect(again.length).toBeGreaterThan(10);
+    // "offline" from HA changes nothing.
+    const mark2 = sub.mark;
+    await sub.publish('homeassistant/status', 'offline');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sub.since(mark2).filter((m) => m.topic.startsWith('homeassistant/sensor/'))).toEqual([]);
+  }, 30_000);
+
+  it('has the broker publish the last will "offline" when the connection drops, and comes back online', async () => {
+    await broker.start();
+    const relay = new Relay(broker.port);
+    await relay.start();
+    cleanups.push(() => relay.stop());
+    const sub = await subscriber();
+    await daemonWith(`mqtt: { url: "${relay.url}", publishIntervalS: 0.2 }`);
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    const mark = sub.mark;
+    relay.cut();
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'offline', 15_000, mark);
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online', 15_000, mark);
+  }, 40_000);
+
+  it('reconnects after a broker restart and republishes retained state and discovery', async () => {
+    await broker.start();
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`);
+    const before = await subscriber();
+    await before.waitFor(`${C1}/energy`);
+    await before.close();
+
+    await broker.stop();
+    sim(daemon).ev.plug(); // changes while the broker is away
+    await new Promise((r) => setTimeout(r, 300));
+    await broker.start();
+
+    const after = await subscriber();
+    await after.waitFor(`${BASE}/availability`, (p) => p === 'online', 20_000);
+    await after.waitFor(`${C1}/plugged`, (p) => p === 'ON', 10_000);
+    await after.waitFor(`${C1}/energy`, (p) => p === '1000000');
+    expect(JSON.parse(await after.waitFor(cfgTopic('sensor', 'c1_energy')))).toMatchObject({ state_class: 'total_increasing' });
+    // Commands work on the new connection (subscriptions were made again).
+    await after.publish(`${C1}/current_limit/set`, '8');
+    await after.waitFor(`${C1}/current_limit/setpoint`, (p) => p === '8');
+  }, 40_000);
+
+  it('does not hold up the daemon when the broker is down; connects when it appears', async () => {
+    const { log, lines } = captureLogger();
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`, log);
+    expect(daemon.station.connectorView(1).status).toBe('Available');
+    await until('a connect failure to be logged', () => lines.some((l) => String(l.msg).startsWith('MQTT: cannot reach the broker')));
+    await broker.start();
+    const sub = await subscriber();
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online', 20_000);
+    await sub.waitFor(`${C1}/state`, (p) => p === 'Available');
+  }, 40_000);
+
+  it('publishes offline on a clean stop', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}" }`);
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    await daemon.stop();
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'offline');
+    expect(sub.latest.get(`${BASE}/availability`)!.payload).toBe('offline');
+  }, 30_000);
+
+  it('publishes live cost and time to finish from the extras provider, and a cost sensor with the tariff currency', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const daemon = await daemonWith('');
+    const tariff = 'tariff: { currency: EUR, energyPerKWh: 0.30, timeZone: Europe/Berlin }';
+    const config = parseConfig(stationYaml(tmp.dir, `mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`, tariff));
+    const calls: [number, number][] = [];
+    const svc: MqttService = await startMqtt({
+      config,
+      station: daemon.station,
+      log: silentLogger(),
+      liveExtras: (connectorId, sessionId) => {
+        calls.push([connectorId, sessionId]);
+        return { costMinor: 1234, currency: 'EUR', etaS: 3600.4 };
+      },
+    });
+    cleanups.push(() => svc.stop());
+    await until('connected', () => svc.connected());
+    expect(JSON.parse(await sub.waitFor(cfgTopic('sensor', 'c1_session_cost')))).toMatchObject({ device_class: 'monetary', unit_of_measurement: 'EUR', state_topic: `${C1}/session/cost` });
+    await startCharging(daemon, sub);
+    await sub.waitFor(`${C1}/session/cost`, (p) => p === '12.34');
+    await sub.waitFor(`${C1}/session/currency`, (p) => p === 'EUR');
+    await sub.waitFor(`${C1}/session/eta`, (p) => p === '3600');
+    const sessionId = daemon.station.connectorView(1).session!.id;
+    expect(calls.some(([c, s]) => c === 1 && s === sessionId)).toBe(true);
+    await svc.stop();
+    expect(svc.connected()).toBe(false);
+  }, 30_000);
+}
