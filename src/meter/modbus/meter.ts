@@ -39,6 +39,11 @@ export class ModbusMeter implements Meter {
     this.plan = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
   }
 
+  /** The line this meter is on, e.g. "/dev/ttyUSB0 at 9600 8N1". */
+  get where(): string {
+    return this.handle.bus.description;
+  }
+
   async read(): Promise<MeterSnapshot> {
     const regs = new Map<number, number>();
     const energy = this.model.values.get('energyImport')!;
