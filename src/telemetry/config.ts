@@ -61,7 +61,8 @@ export const mqttConfigSchema = z
   })
   .superRefine((m, ctx) => {
     if (m.password !== undefined && m.username === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['password'], message: 'a password needs a username' });
+      // Reported on the section, not on password: the error line must not echo the password.
+      ctx.addIssue({ code: 'custom', path: [], message: 'password is set but username is not: give both', input: m });
     }
     if (m.tls && !/^(mqtts|ssl|tls|wss):/i.test(m.url)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls settings need a TLS URL (mqtts://host:8883 or wss://...)' });

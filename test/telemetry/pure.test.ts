@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { Coalescer } from '../../src/telemetry/coalescer.js';
+import { parseCommand } from '../../src/telemetry/commands.js';
+import { Topics } from '../../src/telemetry/topics.js';
+import { connectorState } from '../../src/telemetry/state.js';
+import { discoveryMessages } from '../../src/telemetry/discovery.js';
+import { reconnectDelayMs } from '../../src/telemetry/backoff.js';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/errors.js';
+import type { ConnectorView } from '../../src/evse/station-api.js';
+import { stationYaml } from './helpers.js';
+
+describe('Coalescer', () => {
+  it('publishes a change at once, then at most once per interval, and the last value always gets out', () => {
+    const c = new Coalescer(1000);
+    c.set('p', '1');
+    expect(c.take(0)).toEqual([['p', '1']]);
+    c.set('p', '2');
+    c.set('p', '3');
+    expect(c.take(400)).toEqual([]);
+    expect(c.nextDueMs()).toBe(1000);
+    c.set('p', '4');
+    expect(c.take(999)).toEqual([]);
+    expect(c.take(1000)).toEqual([['p', '4']]);
+    expect(c.nextDueMs()).toBeNull();
+    expect(c.take(5000)).toEqual([]);
+  });
+
+  it('sends nothing for a value that changed back before it went out, and limits per topic', () => {
+    const c = new Coalescer(1000);
+    c.set('a', 'x');
+    c.set('b', 'y');
+    expect(c.take(0)).toEqual([['a', 'x'], ['b', 'y']]);
+    c.set('a', 'z');
+    c.set('a', 'x');
+    expect(c.nextDueMs()).toBeNull();
+    expect(c.take(2000)).toEqual([]);
+    c.set('b', 'w');
+    expect(c.take(2000)).toEqual([['b', 'w']]);
+  });
+
+  it('resends every value at once after resendAll (reconnect)', () => {
+    const c = new Coalescer(1000);
+    c.set('a', '1');
+    c.set('b', '2');
+    c.take(0);
+    c.resendAll();
+    expect(c.nextDueMs()).toBe(0);
+    expect(c.take(10)).toEqual([['a', '1'], ['b', '2']]);
+  });
+});
+
+describe('parseCommand', () => {
+  const topics = new Topics('evsed', 'CP1');
+  const ctx = { topics, maxCurrentA: new Map([[1, 32], [2, 16]]) };
+  const limit = (id: number, p: string) => parseCommand(ctx, `evsed/CP1/connector/${id}/current_limit/set`, Buffer.from(p), false);
+
+  it('accepts 0 and 6..max A, with or without decimals and whitespace', () => {
+    expect(limit(1, '16')).toEqual({ ok: true, command: { kind: 'current_limit', connectorId: 1, amps: 16 } });
+    expect(limit(1, ' 0 ')).toEqual({ ok: true, command: { kind: 'current_limit', connectorId: 1, amps: 0 } });
+    expect(limit(1, '6.0')).toEqual({ ok: true, command: { kind: 'current_limit', connectorId: 1, amps: 6 } });
+    expect(limit(2, '16')).toMatchObject({ ok: true });
+  });
+
+  it('refuses what is not a valid current, with the reason', () => {
+    expect(limit(1, '5.9')).toEqual({ ok: false, reason: 'current limit must be 0 (suspend) or between 6 and 32 A (got 5.9)' });
+    expect(limit(2, '17')).toEqual({ ok: false, reason: 'current limit must be 0 (suspend) or between 6 and 16 A (got 17)' });
+    for (const p of ['', 'abc', '-6', '1e1', 'NaN', 'Infinity', '16A', '0x10', '{"a":1}']) expect(limit(1, p), p).toMatchObject({ ok: false });
+    expect(limit(3, '16')).toEqual({ ok: false, reason: 'no connector 3' });
+    expect(limit(1, '1'.repeat(65))).toEqual({ ok: false, reason: 'payload longer than 64 bytes' });
+  });
+
+  it('accepts pause/resume/stop in any case, refuses other words and retained presses', () => {
+    const cmd = (p: string, retained = false) => parseCommand(ctx, 'evsed/CP1/connector/1/command', p, retained);
+    expect(cmd('STOP')).toEqual({ ok: true, command: { kind: 'button', connectorId: 1, action: 'stop' } });
+    expect(cmd('pause')).toMatchObject({ ok: true, command: { action: 'pause' } });
+    expect(cmd('resume\n')).toMatchObject({ ok: true, command: { action: 'resume' } });
+    expect(cmd('reboot')).toMatchObject({ ok: false });
+    expect(cmd('stop', true)).toEqual({ ok: false, reason: 'retained command ignored (publish commands without the retain flag)' });
+  });
+
+  it('recognises only its own command topics', () => {
+    expect(parseCommand(ctx, 'evsed/CP2/connector/1/command', 'stop', false)).toMatchObject({ ok: false, reason: 'not a command topic' });
+    expect(parseCommand(ctx, 'evsed/CP1/connector/x/command', 'stop', false)).toMatchObject({ ok: false, reason: 'not a command topic' });
+    expect(parseCommand(ctx, 'evsed/CP1/connector/1/state', 'stop', false)).toMatchObject({ ok: false, reason: 'not a command topic' });
+  });
+});
+
+function view(over: Partial<ConnectorView> = {}, meter: Partial<ConnectorView['meter']> = {}): ConnectorView {
+  return {
+    id: 1,
+    status: 'Charging',
+    pilot: 'C',
+    diodeOk: true,
+    pilotOutput: { mode: 'pwm', dutyPermille: 266 },
+    contactorClosed: true,
+    currentLimitA: 16,
+    limitSource: 'config',
+    faults: [],
+    available: true,
+    paused: false,
+    meter: { energyWh: 1234567, powerW: 11040.4, voltageV: [230.04, 231, 229], currentA: [16, 16, 16.005], powerPhaseW: [3680, 3680, 3680], frequencyHz: 50, health: 'ok', stale: false, ageS: 0.4, ...meter },
+    session: { id: 7, uid: 'u', idTag: 'T', authSource: 'local', startedAt: '2026-01-01T00:00:00Z', startedAtQuality: 'synced', meterStartWh: 1230000, energyWh: 4567, durationS: 1500, chargingS: 1400, idleS: 100, meterGapS: 0 },
+    ...over,
+  };
+}
+
+describe('connectorState', () => {
+  it('maps a charging connector to topic payloads', () => {
+    const s = connectorState({ view: view(), phases: 3, setpointA: 32, extras: { costMinor: 137, currency: 'EUR', etaS: 1799.6 } });
+    expect(Object.fromEntries(s)).toMatchObject({
+      state: 'Charging', pilot: 'C', plugged: 'ON', charging: 'ON', contactor: 'ON', fault: 'OFF', faults: '[]',
+      current_limit: '16', 'current_limit/setpoint': '32', 'meter/availability': 'online', energy: '1234567', power: '11040',
+      'voltage/l1': '230', 'voltage/l2': '231', 'current/l3': '16.01', 'power/l1': '3680', frequency: '50',
+      'session/active': 'ON', 'session/energy': '4567', 'session/duration': '1500', 'session/charging_time': '1400', 'session/idle_time': '100',
+      'session/cost': '1.37', 'session/currency': 'EUR', 'session/eta': '1800',
+    });
+  });
+
+  it('leaves meter values alone while the meter is stale or offline, and says so', () => {
+    for (const meter of [{ stale: true, powerW: null, voltageV: [], currentA: [], powerPhaseW: [] }, { health: 'offline' as const }]) {
+      const s = connectorState({ view: view({}, meter), phases: 3, setpointA: 32 });
+      expect(s.get('meter/availability')).toBe('offline');
+      for (const k of ['energy', 'power', 'voltage/l1', 'current/l1', 'power/l1', 'frequency', 'session/energy'] as const) expect(s.get(k), k).toBeNull();
+      expect(s.get('session/duration')).toBe('1500');
+    }
+  });
+
+  it('publishes only the phases a single-phase connector has', () => {
+    const s = connectorState({ view: view(), phases: 1, setpointA: 32 });
+    expect(s.get('voltage/l1')).toBe('230');
+    expect(s.get('voltage/l2')).toBeNull();
+    expect(s.get('current/l3')).toBeNull();
+  });
+
+  it('without a session: the last session\'s final numbers, eta unknown; no cost without a provider', () => {
+    const idle = view({ status: 'Available', pilot: 'A', session: null, contactorClosed: false, currentLimitA: 0 });
+    expect(connectorState({ view: idle, phases: 3, setpointA: 32 }).get('session/energy')).toBeNull();
+    const s = connectorState({ view: idle, phases: 3, setpointA: 32, lastSession: { energyWh: 9000, durationS: 60, chargingS: 50, idleS: 10 } });
+    expect(s.get('session/active')).toBe('OFF');
+    expect(s.get('session/energy')).toBe('9000');
+    expect(s.get('session/eta')).toBe('unknown');
+    expect(s.get('session/cost')).toBeNull();
+    expect(s.get('plugged')).toBe('OFF');
+    expect(connectorState({ view: view(), phases: 3, setpointA: 32 }).get('session/eta')).toBe('unknown');
+  });
+
+  it('formats cost with the currency\'s minor unit (JPY has none)', () => {
+    expect(connectorState({ view: view(), phases: 3, setpointA: 32, extras: { costMinor: 5, currency: 'EUR' } }).get('session/cost')).toBe('0.05');
+    expect(connectorState({ view: view(), phases: 3, setpointA: 32, extras: { costMinor: 512, currency: 'JPY' } }).get('session/cost')).toBe('512');
+  });
+
+  it('reports faults', () => {
+    const s = connectorState({ view: view({ status: 'Faulted', faults: ['rcd', 'overcurrent'] }), phases: 3, setpointA: 32 });
+    expect(s.get('fault')).toBe('ON');
+    expect(JSON.parse(s.get('faults')!)).toEqual(['rcd', 'overcurrent']);
+  });
+});
+
+describe('discoveryMessages', () => {
+  const base = {
+    topics: new Topics('evsed', 'CP.1'),
+    discoveryPrefix: 'homeassistant',
+    station: { id: 'CP.1', vendor: 'ACME', model: 'Box', firmwareVersion: '0.1.0' },
+    version: '0.1.0',
+  };
+
+  it('names entities per connector when there are several, and announces single-phase connectors with one voltage', () => {
+    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 32 }, { id: 2, phases: 1, maxCurrentA: 16 }], commands: false });
+    const byTopic = new Map(msgs.map((m) => [m.topic, m.payload]));
+    const power2 = JSON.parse(byTopic.get('homeassistant/sensor/evsed_CP_1/c2_power/config')!);
+    expect(power2.name).toBe('Connector 2 power');
+    expect(power2.state_topic).toBe('evsed/CP.1/connector/2/power');
+    expect(JSON.parse(byTopic.get('homeassistant/sensor/evsed_CP_1/c2_voltage_l1/config')!).name).toBe('Connector 2 voltage');
+    // Entities this configuration does not have are removed (empty retained config).
+    expect(byTopic.get('homeassistant/sensor/evsed_CP_1/c2_voltage_l2/config')).toBe('');
+    expect(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')).toBe('');
+    expect(byTopic.get('homeassistant/sensor/evsed_CP_1/c1_session_cost/config')).toBe('');
+    const ids = msgs.filter((m) => m.payload).map((m) => JSON.parse(m.payload).unique_id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('announces number and buttons with commands, and a cost sensor in the tariff currency', () => {
+    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true, currency: 'CHF' });
+    const byTopic = new Map(msgs.map((m) => [m.topic, m.payload]));
+    expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')!)).toMatchObject({ name: 'Current limit', min: 0, max: 20 });
+    expect(JSON.parse(byTopic.get('homeassistant/button/evsed_CP_1/c1_stop/config')!)).toMatchObject({ payload_press: 'stop', command_topic: 'evsed/CP.1/connector/1/command' });
+    expect(JSON.parse(byTopic.get('homeassistant/sensor/evsed_CP_1/c1_session_cost/config')!)).toMatchObject({ device_class: 'monetary', unit_of_measurement: 'CHF' });
+    expect(msgs.every((m) => m.payload !== '')).toBe(true);
+  });
+});
+
+describe('reconnectDelayMs', () => {
+  it('doubles from 1 s up to 30 s, spread ±20 %', () => {
+    const mid = () => 0.5;
+    expect([0, 1, 2, 3, 4, 5, 6, 50].map((a) => reconnectDelayMs(a, mid))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    expect(reconnectDelayMs(0, () => 0)).toBe(800);
+    expect(reconnectDelayMs(10, () => 1)).toBe(36000);
+  });
+});
+
+describe('mqtt config', () => {
+  const problems = (mqttYaml: string): string[] => {
+    try {
+      parseConfig(stationYaml('/tmp/x', mqttYaml));
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
+  it('fills the defaults', () => {
+    const cfg = parseConfig(stationYaml('/tmp/x', 'mqtt: { url: "mqtt://192.168.1.10:1883" }'));
+    expect(cfg.mqtt).toEqual({ url: 'mqtt://192.168.1.10:1883', topicPrefix: 'evsed', homeAssistant: true, discoveryPrefix: 'homeassistant', commands: false, publishIntervalS: 1 });
+  });
+
+  it('explains what is wrong', () => {
+    expect(problems('mqtt: { url: "192.168.1.10" }')).toEqual([
+      'mqtt.url: must be a broker URL such as mqtt://192.168.1.10:1883, mqtts://broker.example:8883 or ws://host:9001/mqtt (got "192.168.1.10")',
+    ]);
+    expect(problems('mqtt: { url: "mqtt://h", topicPrefix: "evsed/#" }')[0]).toMatch(/^mqtt.topicPrefix: must be topic levels/);
+    expect(problems('mqtt: { url: "mqtt://h", topicPrefix: "/evsed" }')[0]).toMatch(/^mqtt.topicPrefix: must be topic levels/);
+    expect(problems('mqtt: { url: "mqtt://h", publishIntervalS: 0.1 }')).toEqual(['mqtt.publishIntervalS: must be between 0.2 and 3600 (got 0.1)']);
+    expect(problems('mqtt: { url: "mqtt://h", password: "x" }')).toEqual(['mqtt: password is set but username is not: give both']);
+    expect(problems('mqtt: { url: "mqtt://h", tls: { caFile: /etc/ca.pem } }')).toEqual(['mqtt.tls: tls settings need a TLS URL (mqtts://host:8883 or wss://...)']);
+    expect(problems('mqtt: { url: "mqtts://h", tls: { certFile: /c.pem } }')).toEqual(['mqtt.tls.keyFile: certFile and keyFile go together: give both or neither']);
+    expect(problems('mqtt: { url: "mqtt://h", homeassistant: true }')).toEqual(['mqtt.homeassistant: unknown key (did you mean homeAssistant?)']);
+    expect(problems('mqtt: { url: "mqtt://h", clientId: "a b" }')[0]).toMatch(/^mqtt.clientId: must be 1-64 characters/);
+  });
+});
