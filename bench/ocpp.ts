@@ -15,6 +15,7 @@ import { TxQueue } from '../src/ocpp/queue.js';
 import type { OcppStationPort } from '../src/ocpp/station-port.js';
 import type { Config } from '../src/config/schema.js';
 import type { StationView } from '../src/evse/station-api.js';
+import { benchControlLatency } from './core.js';
 
 const { RPCServer, RPCClient } = rpc;
 
@@ -119,7 +120,11 @@ export async function benchOcpp(o: { quick?: boolean } = {}): Promise<Record<str
     const bareMs = performance.now() - t2;
     await client.close({ force: true });
 
+    // Control latency (pilot edge → contactor) of the sim station while a replay runs in the same process.
+    const latency = await benchControlLatency({ events: o.quick ? 100 : 500, load: () => replayLoad(csms.port, n) });
+
     return {
+      controlLatencyWithOcppReplay: latency,
       messages: n,
       enqueuePerS: Math.round(n / (enqueueMs / 1000)),
       replayPerS: Math.round(n / (replayMs / 1000)),
@@ -131,4 +136,25 @@ export async function benchOcpp(o: { quick?: boolean } = {}): Promise<Record<str
     await csms.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Starts a charge point draining `n` queued messages (and re-filling) to the CSMS; returns its stopper. */
+async function replayLoad(port: number, n: number): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-ocpp-load-'));
+  const db = openDb(join(dir, 'evsed.db'), [coreMigrations, ocppMigrations]);
+  const station = benchStation(db);
+  const q = new TxQueue(db, { maxMessages: 1_000_000, maxBytes: 1e9 });
+  for (let i = 0; i < n; i++) q.enqueue('MeterValues', null, meterValue(i), station.clock.stamp(), true);
+  const config = {
+    ocpp: ocppConfigSchema.parse({ version: '1.6', url: `ws://127.0.0.1:${port}/ocpp`, reconnectMinS: 0.05, keys: { HeartbeatInterval: 3600 } }),
+    auth: { freeIdTag: 'FREE' },
+    connectors: [{ id: 1, phases: 3 }],
+  } as unknown as Config;
+  const h = await startOcpp({ config, station, log: silentLogger() });
+  return async () => {
+    await h.stop();
+    station.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
