@@ -12,6 +12,7 @@ import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
 import type { StopReason } from './evse/station-api.js';
+import { StallDetector } from './hal/stall-detector.js';
 import { startMqtt } from './telemetry/mqtt.js';
 
 /** A part of the daemon started after the station (OCPP, MQTT...), stopped before it. */
@@ -24,6 +25,10 @@ export interface Daemon {
   api: ApiServer;
   address: AddressInfo;
   db: Db;
+  /** For the systemd watchdog: is every control loop alive? */
+  health(): { ok: true } | { ok: false; reason: string };
+  /** Event-loop lag figures from the stall detector. */
+  loopLag(): { p50: number; p99: number; max: number; stalls: number };
   /** Contactors open first, then sessions are closed with `reason`, then services and the store. */
   stop(reason?: StopReason): Promise<void>;
 }
@@ -81,6 +86,18 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
 
   await station.start();
 
+  // A blocked event loop means nothing time-critical ran: drive outputs safe at once, then let
+  // the state machine latch the fault (it opens the contactor and keeps it open until unplug).
+  const stall = new StallDetector({
+    thresholdMs: config.supervision.stallThresholdMs,
+    onStall: (lagMs) => {
+      for (const id of station.connectorIds()) station.hardware(id)?.safe();
+      log.error({ lagMs: Math.round(lagMs) }, 'event loop stalled: outputs driven safe');
+      for (const id of station.connectorIds()) station.reportStall(id);
+    },
+  });
+  stall.start();
+
   const { host, port } = parseListen(config.api.listen);
   const api = new ApiServer({ station, log: log.child({ module: 'api' }), host, port, token: config.api.token });
   mountDashboard(api, station);
@@ -100,8 +117,11 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     api,
     address,
     db,
+    health: () => station.health(),
+    loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {
       stopping ??= (async () => {
+        stall.stop();
         for (const id of station.connectorIds()) station.hardware(id)?.safe();
         await station.shutdown(reason);
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));

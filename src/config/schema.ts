@@ -71,6 +71,11 @@ const logSchema = z.strictObject({
   format: oneOf(['auto', 'pretty', 'json'] as const).default('auto'),
 });
 
+const supervisionSchema = z.strictObject({
+  /** An event-loop stall longer than this drives every output safe and latches a 'stall' fault. */
+  stallThresholdMs: intBetween(50, 10_000).default(250),
+});
+
 const clockSchema = z.strictObject({
   /** auto: trust the system clock once systemd-timesyncd has synchronised; always/never to override. */
   trust: oneOf(['auto', 'always', 'never'] as const).default('auto'),
@@ -85,6 +90,7 @@ export const configSchema = z
     connectors: z.array(connectorSchema).min(1, { error: 'must list at least one connector' }),
     log: logSchema.default({ level: 'info', format: 'auto' }),
     clock: clockSchema.default({ trust: 'auto' }),
+    supervision: supervisionSchema.default({ stallThresholdMs: 250 }),
     ocpp: ocppConfigSchema.optional(),
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),

@@ -51,6 +51,7 @@ export class Connector extends EventEmitter {
   private meterBadSinceMs: number | null = null;
   private feedbackCheck?: { cancel(): void };
   private closed = false;
+  private lastTickMs = 0;
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -74,6 +75,7 @@ export class Connector extends EventEmitter {
       this.checkMeterRequired();
     });
     this.lastFlushMs = this.o.clock.monoMs();
+    this.lastTickMs = this.lastFlushMs;
     this.housekeeping = setInterval(() => this.tickHousekeeping(), 1000);
     this.housekeeping.unref();
     this.onPilot(hw.pilot.read());
@@ -321,7 +323,13 @@ export class Connector extends EventEmitter {
     }
   }
 
+  /** Monotonic time of the last housekeeping tick: proof the control loop runs (systemd watchdog). */
+  lastHousekeepingMono(): number {
+    return this.lastTickMs;
+  }
+
   private tickHousekeeping(): void {
+    this.lastTickMs = this.o.clock.monoMs();
     this.updateTimer();
     this.checkMeterRequired();
     const now = this.o.clock.monoMs();

@@ -293,6 +293,23 @@ export class Station extends EventEmitter<StationEvents> {
     if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
   }
 
+  /** The event loop stalled: latch a 'stall' fault on the connector (its contactor opens, stays open until unplug). */
+  reportStall(connectorId: number): void {
+    const c = this.connectors.get(connectorId)?.c;
+    c?.dispatch({ type: 'fault', kind: 'stall', active: true });
+    c?.dispatch({ type: 'fault', kind: 'stall', active: false });
+  }
+
+  /** Liveness for the systemd watchdog: every connector's control loop ran recently. */
+  health(): { ok: true } | { ok: false; reason: string } {
+    const now = this.clock.monoMs();
+    for (const { c } of this.connectors.values()) {
+      const age = now - c.lastHousekeepingMono();
+      if (age > 5000) return { ok: false, reason: `connector ${c.id} control loop silent for ${Math.round(age)} ms` };
+    }
+    return { ok: true };
+  }
+
   requestReset(kind: 'Soft' | 'Hard'): void {
     this.log.warn({ kind }, 'reset requested');
     if (this.resetHandler) this.resetHandler(kind);

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../../log.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
 import type { StopReason } from '../../evse/station-api.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
+import { SystemdNotifier } from '../../hal/systemd-notify.js';
 
 const USAGE = 'usage: evsed run --config FILE';
 
@@ -27,6 +28,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let daemon: Daemon | undefined;
   let exiting = false;
+  // Under systemd (Type=notify): READY once the API answers; the watchdog is petted only while every
+  // control loop is alive, so a wedged daemon is restarted. Outside systemd these are no-ops.
+  const notifier = new SystemdNotifier({ log });
   const failSafe = (why: string, err?: unknown) => {
     // Outputs safe before anything else, even if the rest of the process is in a bad state.
     try {
@@ -50,6 +54,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (exiting) return;
       exiting = true;
       log.info({ signal }, 'stopping: contactors open, sessions closed, store closed');
+      void notifier.stopping();
       try {
         await daemon?.stop(reason);
         resolve(0);
@@ -63,6 +68,8 @@ export async function runCommand(argv: string[]): Promise<number> {
 
     const boot = async (): Promise<void> => {
       daemon = await startDaemon(loaded, log);
+      await notifier.ready(`station ${loaded.config.station.id}: ${loaded.config.connectors.length} connector(s)`);
+      notifier.startWatchdog(() => daemon?.health() ?? { ok: false, reason: 'daemon restarting' });
       daemon.station.onReset((kind) => {
         void (async () => {
           log.warn({ kind }, 'reset: restarting the daemon');
