@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { intBetween, nonEmptyString } from '../config/zod-helpers.js';
-import { RATE_EXTRA_DIGITS, currencyExponent, isPlainDecimal, toScaledInteger } from './money.js';
+import { RATE_EXTRA_DIGITS, currencyExponent, decimalPlaces, isPlainDecimal, toScaledInteger } from './money.js';
 
 /**
  * The `tariff` section (issue 4). Absent = no cost computed. Prices are written in major units
@@ -104,15 +104,17 @@ export const tariffConfigSchema = inputSchema
     } else {
       const rateDigits = exp + RATE_EXTRA_DIGITS;
       const checkRate = (path: (string | number)[], v: number | string, per: string) => {
-        if (isPlainDecimal(v) && toScaledInteger(v, rateDigits) === null) add(path, `must have at most ${rateDigits} decimals for ${t.currency} (a price ${per})`, v);
+        if (!isPlainDecimal(v)) return;
+        if (decimalPlaces(v) > rateDigits) add(path, `must have at most ${rateDigits} decimals for ${t.currency} (a price ${per})`, v);
+        else if (toScaledInteger(v, rateDigits) === null) add(path, 'is too large for a price', v);
       };
       checkRate(['energyPerKWh'], t.energyPerKWh, 'per kWh');
       checkRate(['parkingPerHour'], t.parkingPerHour, 'per hour');
       checkRate(['idleFeePerMinute'], t.idleFeePerMinute, 'per minute');
       t.timeOfUse.forEach((w, i) => checkRate(['timeOfUse', i, 'energyPerKWh'], w.energyPerKWh, 'per kWh'));
-      if (isPlainDecimal(t.sessionFee) && toScaledInteger(t.sessionFee, exp) === null) {
+      if (isPlainDecimal(t.sessionFee) && decimalPlaces(t.sessionFee) > exp) {
         add(['sessionFee'], exp === 0 ? `must be a whole amount for ${t.currency} (no decimals)` : `must have at most ${exp} decimals for ${t.currency}`, t.sessionFee);
-      }
+      } else if (isPlainDecimal(t.sessionFee) && toScaledInteger(t.sessionFee, exp) === null) add(['sessionFee'], 'is too large for a price', t.sessionFee);
     }
     if (toScaledInteger(t.taxPercent, 2) === null) add(['taxPercent'], 'must have at most 2 decimals, e.g. 7.7', t.taxPercent);
 

@@ -48,6 +48,12 @@ export function toScaledInteger(value: number | string, decimals: number): numbe
 
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 
+/** Number of significant decimals written (trailing zeros do not count): "0.300" → 1. */
+export function decimalPlaces(value: number | string): number {
+  const m = DECIMAL.exec(decimalText(value));
+  return m ? (m[2] ?? '').replace(/0+$/, '').length : 0;
+}
+
 /** true for a non-negative plain decimal (number or text such as "0.30"). */
 export function isPlainDecimal(value: number | string): boolean {
   return DECIMAL.test(decimalText(value));

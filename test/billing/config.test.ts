@@ -80,6 +80,7 @@ describe('tariff config', () => {
       'tariff.currency: must be an ISO 4217 currency code in capitals, e.g. EUR, CHF, GBP, JPY (got "eur")',
       'tariff.taxPercent: must have at most 2 decimals, e.g. 7.7 (got 19.123)',
     ]);
+    expect(problems(`tariff: { currency: EUR, energyPerKWh: 1e20, sessionFee: 0.500 }`)).toEqual(['tariff.energyPerKWh: is too large for a price (got 100000000000000000000)']);
     expect(problems(`tariff: { currency: XAU, energyPerKWh: 1 }`)).toEqual([
       'tariff.currency: must be an ISO 4217 currency code in capitals, e.g. EUR, CHF, GBP, JPY (got "XAU")',
     ]);
