@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { insertFixture, type FixtureSession } from './fixture.js';
 import { startTestDaemon, TAG, until, type TestDaemon } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,6 +22,27 @@ async function text(page: Page, selector: string): Promise<string> {
 const en2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const en3 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 });
 
+/** Three weeks of completed sessions before `nowMs`: evenings and mornings, a few days without. */
+function seededMonth(nowMs: number): FixtureSession[] {
+  const out: FixtureSession[] = [];
+  const today = new Date(nowMs);
+  for (let i = 1; i <= 21; i++) {
+    const hours = i % 3 === 0 ? [6, 17] : i % 3 === 1 ? [18] : i % 7 === 2 ? [] : [16, 20];
+    for (const h of hours) {
+      const energyWh = 4000 + ((i * 7919 + h * 131) % 26000);
+      const chargingMin = Math.round((energyWh / 11040) * 60);
+      out.push({
+        name: `seed-${i}-${h}`,
+        start: new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i, h, (i * 13) % 60)).toISOString(),
+        durationMin: chargingMin + 20 + ((i * 37) % 300),
+        chargingMin,
+        energyWh,
+      });
+    }
+  }
+  return out;
+}
+
 if (!existsSync(CHROMIUM)) {
   describe('dashboard in Chromium', () => {
     it('did not run', () => {
@@ -35,10 +57,20 @@ if (!existsSync(CHROMIUM)) {
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     });
     afterAll(() => browser?.close());
+    // Contexts close before their daemon does, also when a test fails.
+    const contexts: BrowserContext[] = [];
+    afterEach(async () => {
+      for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+    });
 
-    async function open(d: TestDaemon, viewport = { width: 1280, height: 900 }): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-      const ctx = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport, acceptDownloads: true });
+    async function open(
+      d: TestDaemon,
+      opts: { viewport?: { width: number; height: number }; before?: (page: Page) => Promise<void> } = {},
+    ): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+      const ctx = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: opts.viewport ?? { width: 1280, height: 900 }, acceptDownloads: true });
+      contexts.push(ctx);
       const page = await ctx.newPage();
+      await opts.before?.(page);
       const problems: string[] = [];
       page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
       page.on('console', (m) => {
@@ -60,7 +92,7 @@ if (!existsSync(CHROMIUM)) {
       afterAll(() => d?.close());
 
       it('appears live with the numbers of the API, lands in the history and the CSV export', async () => {
-        const { ctx, page, problems } = await open(d);
+        const { page, problems } = await open(d);
         const card = page.locator('article[data-connector="1"]');
         await card.waitFor();
         await until('the event stream', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined));
@@ -106,7 +138,7 @@ if (!existsSync(CHROMIUM)) {
         });
         expect(curve).toEqual({ sessionId: live.sessionId, n: curve.n, last: live.powerW / 1000 });
         await expect(card.locator('[data-field="curve"] canvas').count()).resolves.toBeGreaterThan(0);
-        await page.screenshot({ path: join(OUT, 'dashboard-live.png'), fullPage: true });
+        await page.screenshot({ path: join(OUT, 'session-live.png'), fullPage: true });
 
         // Stop; the history shows the session with the energy the API stored.
         await d.post('/api/connectors/1/stop');
@@ -153,17 +185,105 @@ if (!existsSync(CHROMIUM)) {
         await page.fill('#to', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10));
         await page.locator('#period button[type="submit"]').click();
         await row.waitFor();
-        await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
-        const phone = await ctx.browser()!.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-        const p2 = await phone.newPage();
-        await p2.goto(`${d.base}/`);
-        await p2.locator(`#sessions tr[data-session-id="${live.sessionId}"]`).waitFor();
-        await p2.screenshot({ path: join(OUT, 'dashboard-phone.png'), fullPage: true });
-        await phone.close();
+        await page.screenshot({ path: join(OUT, 'session-stopped.png'), fullPage: true });
 
         expect(problems).toEqual([]);
-        await ctx.close();
+      }, 90_000);
+    });
+
+    describe('operator views, cost and time to finish', () => {
+      let d: TestDaemon;
+      beforeAll(async () => {
+        d = await startTestDaemon();
+        insertFixture(d.daemon.db, seededMonth(Date.now()));
       });
+      afterAll(() => d?.close());
+
+      it('draws the /api/stats answer, and shows cost and time to finish when the API carries them', async () => {
+        let stats: any;
+        const { page, problems } = await open(d, {
+          before: async (p) => {
+            // Billing fields added at the network boundary, as billing will put them on the JSON.
+            const augment = (add: (json: any) => void) => async (route: Route) => {
+              try {
+                const res = await route.fetch();
+                const json = await res.json();
+                add(json);
+                await route.fulfill({ response: res, json });
+              } catch {
+                await route.abort().catch(() => undefined);
+              }
+            };
+            await p.route('**/api/status', augment((json) => {
+              for (const c of json.connectors) if (c.session) Object.assign(c.session, { costMinor: 1234, currency: 'EUR', etaS: 3725 });
+            }));
+            await p.route('**/api/sessions?*', augment((json) => {
+              for (const r of json) Object.assign(r, { costMinor: 987, currency: 'EUR' });
+            }));
+            p.on('response', async (r) => {
+              if (new URL(r.url()).pathname === '/api/stats') stats = await r.json();
+            });
+          },
+        });
+        await until('the stats the page asked for', async () => stats);
+        const bars = page.locator('#chart-days rect');
+        await until('the day bars', async () => ((await bars.count()) === stats.energyPerDay.length ? true : undefined));
+        const heights = await bars.evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('height'))));
+        const energies = stats.energyPerDay.map((x: any) => x.energyWh);
+        expect(heights.map((h) => h > 0)).toEqual(energies.map((e: number) => e > 0));
+        expect(heights.indexOf(Math.max(...heights))).toBe(energies.indexOf(Math.max(...energies)));
+        const hourHeights = await page.locator('#chart-hours rect').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('height'))));
+        expect(hourHeights.map((h) => h > 0)).toEqual(stats.sessionsByHour.map((x: any) => x.sessions > 0));
+        const stat = async (name: string) => Number(await page.locator(`[data-stat="${name}"]`).getAttribute('data-value'));
+        expect(await stat('occupiedPercent')).toBe(stats.utilisation.occupiedPercent);
+        expect(await stat('chargingPercent')).toBe(stats.utilisation.chargingPercent);
+        expect(await stat('sessions')).toBe(stats.averages.sessions);
+        expect(await stat('avgEnergyWh')).toBe(stats.averages.avgEnergyWh);
+        expect(stats.averages.sessions).toBeGreaterThan(10);
+        expect(await text(page, '[data-stat="occupiedPercent"]')).toBe(`${stats.utilisation.occupiedPercent} %`);
+
+        // The history shows the cost column because the rows carry cost.
+        await page.locator('#sessions tr').first().waitFor();
+        expect(await page.locator('#history th.cost-col').isVisible()).toBe(true);
+        expect(await page.locator('#sessions tr').first().locator('td.cost-col').textContent()).toBe('€9.87');
+
+        // A live session with steps in the current limit, for a curve worth looking at.
+        await d.post('/api/connectors/1/sim', { action: 'plug' });
+        await d.post('/api/connectors/1/tag', { idTag: TAG });
+        await d.post('/api/connectors/1/sim', { action: 'ev-ready' });
+        const points = async () => page.evaluate(() => (globalThis as any).eval('state.curves.get(1)?.xs.length ?? 0') as number);
+        for (const maxA of [16, 10, null]) {
+          if (maxA !== 16) await d.post('/api/connectors/1/limit', { maxA });
+          // The EV draws what the PWM duty cycle allows (e.g. 10 A offered -> 9.96 A drawn): compare within 2 %, and to the API exactly.
+          const want = (maxA ?? 16) * 3 * 230;
+          await until(`about ${want} W on the page`, async () => {
+            const api = (await d.json('/api/status')).connectors[0].meter.powerW;
+            return Math.abs(api - want) < want * 0.02 && (await field(page, 'powerW')) === api ? true : undefined;
+          });
+          const n = await points();
+          await until('more curve points', async () => ((await points()) >= n + 3 ? true : undefined));
+        }
+        // Cost and time to finish come with the status poll and stay through SSE updates.
+        const card = page.locator('article[data-connector="1"]');
+        await page.evaluate(() => (globalThis as any).eval('loadStatus()'));
+        await until('the cost row', async () => ((await card.locator('[data-field="cost"]').isVisible()) ? true : undefined));
+        expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe('€12.34');
+        expect(await text(page, 'article[data-connector="1"] [data-field="eta"]')).toBe('1:02:05');
+        const n = await points();
+        await until('more samples over SSE', async () => ((await points()) >= n + 2 ? true : undefined));
+        expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe('€12.34');
+
+        await page.screenshot({ path: join(OUT, 'dashboard-desktop.png'), fullPage: true });
+        const phone = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+        contexts.push(phone);
+        const p2 = await phone.newPage();
+        await p2.goto(`${d.base}/`);
+        await p2.locator('article[data-connector="1"] [data-field="curve"] canvas').waitFor();
+        await p2.locator('#chart-days rect:not([height="0"])').first().waitFor();
+        await p2.screenshot({ path: join(OUT, 'dashboard-phone.png'), fullPage: true });
+
+        expect(problems).toEqual([]);
+      }, 90_000);
     });
 
     describe('with api.token', () => {
@@ -175,7 +295,7 @@ if (!existsSync(CHROMIUM)) {
       afterAll(() => d?.close());
 
       it('asks for the token once, keeps it, and uses it for fetch and the event stream', async () => {
-        const { ctx, page, problems } = await open(d);
+        const { page, problems } = await open(d);
         const dialog = page.locator('#token-dialog');
         await dialog.waitFor();
         expect(await page.locator('#token-error').isHidden()).toBe(true);
@@ -187,7 +307,7 @@ if (!existsSync(CHROMIUM)) {
         await page.locator('#token-form button[type="submit"]').click();
         await page.locator('article[data-connector="1"]').waitFor();
         await until('the event stream with ?token=', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined));
-        expect(await page.evaluate(() => localStorage.getItem('evsed.token'))).toBe(token);
+        expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('evsed.token'))).toBe(token);
 
         // A live change arrives over the stream.
         await d.post('/api/connectors/1/sim', { action: 'plug' });
@@ -201,7 +321,6 @@ if (!existsSync(CHROMIUM)) {
 
         // 401 answers to the wrong token are expected console errors; nothing else may go wrong.
         expect(problems.filter((p) => !/401/.test(p))).toEqual([]);
-        await ctx.close();
       });
     });
   });

@@ -48,7 +48,7 @@ export async function startTestDaemon(opts: { token?: string } = {}): Promise<Te
     if (opts.token && !headers.has('authorization')) headers.set('authorization', `Bearer ${opts.token}`);
     return fetch(base + path, { ...init, headers });
   };
-  const json = async (path: string, init?: RequestInit) => {
+  const json = async (path: string, init?: RequestInit): Promise<any> => {
     const res = await call(path, init);
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();

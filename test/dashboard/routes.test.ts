@@ -140,7 +140,7 @@ describe('dashboard routes (no token)', () => {
     for (const [q, msg] of cases) {
       const r = await d.call(`/api/stats${q}`);
       expect(r.status, q).toBe(400);
-      expect((await r.json()).error, q).toMatch(msg);
+      expect(((await r.json()) as { error: string }).error, q).toMatch(msg);
     }
   });
 });

@@ -192,8 +192,15 @@ function renderConnector(id) {
   }
 }
 
+/** Fields billing adds to a live session; kept across events that do not carry them (they come with the status poll). */
+const EXTRAS = ['cost', 'costMinor', 'currency', 'costExponent', 'eta', 'etaS'];
+
 function onStatus(view) {
   const prev = state.connectors.get(view.id);
+  const before = prev && prev.view.session;
+  if (before && view.session && before.id === view.session.id && costOf(view.session) === null && etaOf(view.session) === undefined) {
+    for (const k of EXTRAS) if (k in before && !(k in view.session)) view.session[k] = before[k];
+  }
   state.connectors.set(view.id, { view, at: performance.now() });
   renderConnector(view.id);
   const sid = view.session ? view.session.id : null;
@@ -286,7 +293,11 @@ function drawCurve(connectorId) {
       width: Math.max(240, box.clientWidth || 320),
       height: 180,
       legend: { show: false },
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max))] } },
+      scales: {
+        // At least a minute wide, so a fresh session does not show millisecond ticks.
+        x: { time: true, range: (_u, min, max) => [min, Math.max(max, min + 60)] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max))] },
+      },
       axes: [{}, { label: 'kW', size: 40 }],
       series: [{}, { label: 'Power', stroke: '#1f77b4', fill: 'rgba(31,119,180,0.15)', width: 2 }],
     },
