@@ -104,6 +104,32 @@ describe('delivery guarantees', () => {
   });
 });
 
+describe('connection supervision', () => {
+  it('an unanswered Heartbeat forces a reconnect (the socket looked open, the CSMS was not listening)', async () => {
+    r = await rig();
+    // BootNotification.conf interval becomes HeartbeatInterval
+    r.csms.responders.set('BootNotification', () => ({ status: 'Accepted', currentTime: new Date().toISOString(), interval: 1 }));
+    r.csms.responders.set('Heartbeat', () => new Promise(() => undefined));
+    await accepted(r);
+    await waitFor(() => r.cp.link.counters.timeouts >= 1 && r.cp.link.counters.connects >= 2, 'reconnected after the heartbeat timeout', 20_000);
+    r.csms.responders.delete('Heartbeat');
+    await waitFor(() => r.cp.online, 'online again');
+    expect(r.csms.of('BootNotification')).toHaveLength(1);
+  });
+
+  it('keeps retrying when the CSMS refuses the WebSocket (HTTP 404, unknown station) and boots once it is let in', async () => {
+    const { Csms } = await import('./csms.js');
+    r = await rig({ csmsDown: true });
+    const refusing = new Csms();
+    let refused = 0;
+    refusing.server.auth((accept: any, reject: any) => (refused++ < 3 ? reject(404, 'Not Found') : accept({})));
+    r.csms = refusing;
+    await refusing.listen(r.port);
+    await waitFor(() => r.cp.online, 'accepted after the refusals');
+    expect(refused).toBeGreaterThanOrEqual(4);
+  });
+});
+
 describe('hostile CSMS', () => {
   async function hostile(): Promise<{ replies: string[]; send: (s: string) => void }> {
     r = await rig();
