@@ -108,6 +108,31 @@ describe('authorization', () => {
     expect(await r.station.presentTag(1, 'known')).toMatchObject({ status: 'Accepted', source: 'cache' });
     await r.station.stopSession(1, 'Local');
     expect(await r.station.presentTag(1, 'STRANGER')).toMatchObject({ status: 'Invalid' });
+    // the cache survives a restart
+    await r.restart();
+    expect(await r.station.presentTag(2, 'KNOWN')).toMatchObject({ status: 'Accepted', source: 'cache' });
+  });
+
+  it('AuthorizationCacheEnabled=false: nothing cached, and switching it off clears the cache', async () => {
+    await online();
+    await r.station.presentTag(1, 'K1');
+    await r.station.stopSession(1, 'Local');
+    await waitFor(() => r.cp.queue.stats().length === 0, 'delivered');
+    expect(r.cp.auth.fromCache('K1')).toBeDefined();
+    expect(await r.csms.call('ChangeConfiguration', { key: 'AuthorizationCacheEnabled', value: 'false' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => !r.cp.auth.fromCache('K1'), 'cache cleared');
+    await r.station.presentTag(1, 'K2');
+    await r.station.stopSession(1, 'Local');
+    await waitFor(() => r.cp.queue.stats().length === 0, 'delivered');
+    expect(r.cp.auth.fromCache('K2')).toBeUndefined();
+  });
+
+  it('LocalAuthListEnabled=false: the local list is ignored', async () => {
+    await online({ keys: { LocalPreAuthorize: true } });
+    await r.csms.call('SendLocalList', { listVersion: 1, updateType: 'Full', localAuthorizationList: [{ idTag: 'L1', idTagInfo: { status: 'Accepted' } }] });
+    expect(await r.csms.call('ChangeConfiguration', { key: 'LocalAuthListEnabled', value: 'false' })).toEqual({ status: 'Accepted' });
+    expect(await r.station.presentTag(1, 'L1')).toMatchObject({ status: 'Accepted', source: 'ocpp' });
+    expect(r.csms.of('Authorize')).toEqual([{ idTag: 'L1' }]);
   });
 
   it('LocalPreAuthorize starts from the local list without Authorize.req; blocked tags are refused even offline with AllowOfflineTxForUnknownId', async () => {
