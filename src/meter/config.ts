@@ -41,7 +41,7 @@ export const modbusMeterSchema = z
     /** Billing-grade installs: stop charging when the meter stays unreadable for requiredGraceS. */
     requiredForCharging: z.boolean({ error: 'must be true or false' }).default(false),
     requiredGraceS: numberBetween(0, 3600).default(60),
-    /** Plausibility bound; default: connector maxCurrentA x phases x 253 V. */
+    /** Plausibility bound; default (applied by the station): connector maxCurrentA x phases x 253 V x 1.2. */
     maxPowerW: intBetween(100, 1_000_000).optional(),
     /** Overrides the map's limit for a unit that rejects large reads (some SDM72 need 10). */
     maxRegistersPerRead: intBetween(1, 125).optional(),

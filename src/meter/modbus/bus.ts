@@ -195,7 +195,8 @@ export class ModbusBus {
       connecting.catch(() => undefined);
       this.client = client;
       await this.dropClient();
-      throw new ModbusError('port', `cannot open ${this.description}: ${(err as Error)?.message ?? err}`);
+      const why = String((err as Error)?.message ?? err).replace(/^Error: /, '').replace(/, cannot open .*$/, '');
+      throw new ModbusError('port', `cannot open ${this.description}: ${why}`);
     } finally {
       clearTimeout(timer);
     }
