@@ -183,6 +183,10 @@ export class ApiServer {
     });
     this.route('POST', '/api/connectors/:id/pause', (_q, res, p) => sendJson(res, 200, { paused: st.pause(this.connectorId(p)) }));
     this.route('POST', '/api/connectors/:id/resume', (_q, res, p) => sendJson(res, 200, { resumed: st.resume(this.connectorId(p)) }));
+    this.route('POST', '/api/connectors/:id/wake', (_q, res, p) => {
+      if (!st.wake(this.connectorId(p))) throw new HttpError(409, 'only an EV plugged in (state B) with a session can be woken');
+      sendJson(res, 202, { waking: true });
+    });
     this.route('POST', '/api/connectors/:id/clear-faults', (_q, res, p) => sendJson(res, 200, { cleared: st.clearFaults(this.connectorId(p)) }));
     this.route('POST', '/api/connectors/:id/limit', async (req, res, p) => {
       const id = this.connectorId(p);

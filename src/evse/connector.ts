@@ -7,6 +7,8 @@ import type { SampleRow, SessionRecord, SessionStore } from '../store/sessions.j
 import { ConnectorStateMachine, type SmAction, type SmEvent, type StateMachineOptions } from './state-machine.js';
 import { CHARGING_THRESHOLD_W, SessionTimer } from './session-timer.js';
 import { supervisorViolation } from './safety.js';
+import { OvercurrentCheck } from './safety-timing.js';
+import { currentForDuty } from './pwm.js';
 import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
 
 export interface ConnectorOptions {
@@ -52,6 +54,7 @@ export class Connector extends EventEmitter {
   private feedbackCheck?: { cancel(): void };
   private closed = false;
   private lastTickMs = 0;
+  private readonly overcurrent = new OvercurrentCheck();
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -307,6 +310,7 @@ export class Connector extends EventEmitter {
 
   private onSnapshot(s: MeterSnapshot): void {
     this.updateTimer();
+    this.checkOvercurrent(s);
     this.emit('sample', s);
     const rec = this.current;
     const now = this.o.clock.monoMs();
@@ -350,6 +354,24 @@ export class Connector extends EventEmitter {
     } catch (err) {
       this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cannot write meter samples');
       if (this.samples.length > 3600) this.samples.splice(0, this.samples.length - 3600);
+    }
+  }
+
+  /**
+   * Measured current above the PWM offer beyond the IEC tolerance for longer than the EV's reaction
+   * window is a fault. Only while an offer runs: after it is withdrawn (X1) the stop timeout governs.
+   */
+  private checkOvercurrent(s: MeterSnapshot): void {
+    const snap = this.sm.snapshot();
+    if (!snap.contactor || snap.output.mode !== 'pwm') {
+      this.overcurrent.reset();
+      return;
+    }
+    const offerA = currentForDuty(snap.output.dutyPermille);
+    const v = this.overcurrent.update(s.currentA, offerA, this.o.clock.monoMs());
+    if (v.trip && !snap.faults.includes('overcurrent')) {
+      this.raiseFault('overcurrent', `EV draws ${Math.max(...s.currentA).toFixed(1)} A against an offer of ${offerA} A (limit ${v.limitA.toFixed(1)} A) for ${this.overcurrent.windowMs} ms`);
+      this.overcurrent.reset();
     }
   }
 

@@ -27,6 +27,14 @@ export interface StateMachineOptions {
   pwmMinChangeIntervalMs: number;
   /** How long an authorisation given before the EV is plugged stays valid. */
   connectionTimeoutMs: number;
+  /**
+   * EV wake-up (IEC 61851-1 A.5.3 legacy wake-up, timings as EVerest): when a session offers current
+   * and the EV has stayed in B this long without ever reaching C, drive state F for wakeFMs, then X1
+   * for wakeX1Ms, then offer again. Once per session; 0 disables the automatic retry.
+   */
+  wakeAfterMs: number;
+  wakeFMs: number;
+  wakeX1Ms: number;
 }
 
 export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
@@ -34,6 +42,9 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
   faultFMs: 300,
   pwmMinChangeIntervalMs: 5000,
   connectionTimeoutMs: 60_000,
+  wakeAfterMs: 30_000,
+  wakeFMs: 4000,
+  wakeX1Ms: 750,
 };
 
 /** Faults that clear by themselves when the input clears; all others latch. */
@@ -55,6 +66,8 @@ export type SmEvent =
   | { type: 'resume' }
   | { type: 'availability'; available: boolean }
   | { type: 'clear-faults' }
+  /** Wake a sleeping EV now (CP interruption through state F), e.g. from the API. */
+  | { type: 'wake' }
   | { type: 'tick' };
 
 export type SmAction =
@@ -79,6 +92,8 @@ export interface SmSnapshot {
   paused: boolean;
   available: boolean;
   pendingAvailable: boolean | null;
+  /** A wake-up (state F, then X1) is in progress. */
+  waking: boolean;
 }
 
 interface Auth {
@@ -107,6 +122,10 @@ export class ConnectorStateMachine {
   private lastDutyChangeMs = -Infinity;
   private withdrawnSinceMs: number | null = null;
   private faultFUntilMs: number | null = null;
+  private wake: { fUntilMs: number; x1UntilMs: number } | null = null;
+  private wakeDone = false;
+  private seenC = false;
+  private offerSinceMs: number | null = null;
   private status: ConnectorStatus = 'Available';
 
   constructor(opts: Partial<StateMachineOptions> = {}) {
@@ -146,6 +165,8 @@ export class ConnectorStateMachine {
         // The session is durable now; if the EV left or the authorisation went meanwhile, end it at once.
         this.starting = false;
         this.session = true;
+        this.wakeDone = false;
+        this.seenC = false;
         if (!this.stopping && this.pilot === 'A') this.stopping = { reason: 'EVDisconnected', stopIdTag: null };
         if (!this.stopping && !this.auth) this.stopping = { reason: 'DeAuthorized', stopIdTag: null };
         break;
@@ -184,6 +205,10 @@ export class ConnectorStateMachine {
         for (const k of [...this.latched]) if (!this.hwFaults.has(k)) this.latched.delete(k);
         out.push({ type: 'log', level: 'info', msg: 'latched faults cleared by technician' });
         break;
+      case 'wake':
+        if ((this.session || this.starting) && !this.contactor && this.pilot === 'B' && !this.hasFault()) this.startWake(now, out, 'requested');
+        else out.push({ type: 'log', level: 'warn', msg: 'wake-up ignored: only an EV plugged in (state B) with a session can be woken' });
+        break;
       case 'tick':
         break;
     }
@@ -195,6 +220,10 @@ export class ConnectorStateMachine {
   nextDeadline(): number | null {
     const ds: number[] = [];
     if (this.faultFUntilMs !== null) ds.push(this.faultFUntilMs);
+    // The current phase's end only: in X1 the F deadline already lies in the past.
+    if (this.wake) ds.push(this.output.mode === 'f' ? this.wake.fUntilMs : this.wake.x1UntilMs);
+    const autoWake = this.autoWakeAt();
+    if (autoWake !== null) ds.push(autoWake);
     if (this.withdrawnSinceMs !== null && this.contactor) ds.push(this.withdrawnSinceMs + this.o.stopTimeoutMs);
     if (this.auth && !this.session && !this.starting && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
     const want = this.desiredOutput(Infinity);
@@ -219,6 +248,7 @@ export class ConnectorStateMachine {
       paused: this.paused,
       available: this.available,
       pendingAvailable: this.pendingAvailable,
+      waking: this.wake !== null,
     };
   }
 
@@ -259,6 +289,7 @@ export class ConnectorStateMachine {
     this.diodeOk = diodeOk || state === 'A' || selfDriven;
     if ((state === 'E' || state === 'F') && !selfDriven) this.raise('pilot', out, `pilot reads state ${state}`);
     if (!this.diodeOk && (state === 'B' || state === 'C' || state === 'D')) this.raise('diode', out, 'EV diode check failed');
+    if (state === 'C' || state === 'D') this.seenC = true;
     if (state === 'A' && prev !== 'A') this.onUnplugged(out);
     void now;
   }
@@ -295,12 +326,29 @@ export class ConnectorStateMachine {
       this.sessionEnded = false;
     }
     this.paused = false;
+    this.wake = null;
     void out;
+  }
+
+  /** When the automatic wake-up is due, or null. */
+  private autoWakeAt(): number | null {
+    if (this.o.wakeAfterMs <= 0 || this.wake || this.wakeDone || this.seenC || !this.session || this.stopping) return null;
+    if (this.output.mode !== 'pwm' || this.pilot !== 'B' || this.offerSinceMs === null) return null;
+    return this.offerSinceMs + this.o.wakeAfterMs;
+  }
+
+  private startWake(now: number, out: SmAction[], why: string): void {
+    this.wake = { fUntilMs: now + this.o.wakeFMs, x1UntilMs: now + this.o.wakeFMs + this.o.wakeX1Ms };
+    this.wakeDone = true;
+    out.push({ type: 'log', level: 'info', msg: `waking the EV (${why}): state F for ${this.o.wakeFMs} ms, then X1 for ${this.o.wakeX1Ms} ms, then the offer again` });
   }
 
   /** Re-derive outputs from the state; enforce the safety gate last so nothing can bypass it. */
   private settle(now: number, out: SmAction[]): void {
     if (this.faultFUntilMs !== null && now >= this.faultFUntilMs) this.faultFUntilMs = null;
+    if (this.wake && (now >= this.wake.x1UntilMs || this.hasFault() || !this.session || this.stopping || this.pilot === 'A')) this.wake = null;
+    const autoWake = this.autoWakeAt();
+    if (autoWake !== null && now >= autoWake) this.startWake(now, out, `no request for energy ${this.o.wakeAfterMs} ms after the offer`);
     this.expireAuth(now, out);
 
     // Start a session once plugged and authorised.
@@ -376,6 +424,7 @@ export class ConnectorStateMachine {
     if (this.hasFault()) {
       return this.faultFUntilMs !== null && now < this.faultFUntilMs ? { mode: 'f' } : { mode: 'x1' };
     }
+    if (this.wake) return now < this.wake.fUntilMs ? { mode: 'f' } : { mode: 'x1' };
     const offer =
       this.auth !== null &&
       this.pilot !== 'A' &&
@@ -395,6 +444,8 @@ export class ConnectorStateMachine {
       if (now < this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs) return;
     }
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;
+    if (want.mode === 'pwm' && cur.mode !== 'pwm') this.offerSinceMs = now;
+    if (want.mode !== 'pwm') this.offerSinceMs = null;
     this.output = want;
     out.push({ type: 'pilot', output: want });
   }
@@ -405,6 +456,7 @@ export class ConnectorStateMachine {
     if (this.pilot === 'A') return this.auth ? 'Preparing' : 'Available';
     if (this.session) {
       if (this.stopping) return 'Finishing';
+      if (this.wake) return 'SuspendedEV';
       if (this.contactor) return 'Charging';
       if (this.paused || this.offerA < MIN_CURRENT_A || !this.available) return 'SuspendedEVSE';
       if (this.pilot === 'B') return 'SuspendedEV';

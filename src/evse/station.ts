@@ -277,6 +277,14 @@ export class Station extends EventEmitter<StationEvents> {
     return true;
   }
 
+  /** Wake a sleeping EV (state F for 4 s, then X1, then the offer again). */
+  wake(connectorId: number): boolean {
+    const c = this.connectors.get(connectorId)?.c;
+    if (!c) return false;
+    c.dispatch({ type: 'wake' });
+    return c.sm.snapshot().waking;
+  }
+
   clearFaults(connectorId: number): boolean {
     const c = this.connectors.get(connectorId)?.c;
     if (!c) return false;
