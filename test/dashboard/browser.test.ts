@@ -280,7 +280,7 @@ if (!existsSync(CHROMIUM)) {
         await p2.goto(`${d.base}/`);
         await p2.locator('article[data-connector="1"] [data-field="curve"] canvas').waitFor();
         await p2.locator('#chart-days rect:not([height="0"])').first().waitFor();
-        await p2.screenshot({ path: join(OUT, 'dashboard-phone.png'), fullPage: true });
+        await p2.screenshot({ path: join(OUT, 'dashboard-phone.png') });
 
         expect(problems).toEqual([]);
       }, 90_000);

@@ -32,6 +32,9 @@ export async function startTestDaemon(opts: { token?: string } = {}): Promise<Te
       `  tags: [ { idTag: ${TAG}, name: Test driver } ]`,
       `api: { listen: "127.0.0.1:0"${opts.token ? `, token: ${opts.token}` : ''} }`,
       'clock: { trust: always }',
+      // The daemon shares its event loop with the test's browser driver (screenshots, page I/O): a
+      // long lag there is the test's, not the station's, and must not latch a stall fault mid-session.
+      'supervision: { stallThresholdMs: 10000 }',
       'connectors:',
       '  - id: 1',
       '    maxCurrentA: 32',

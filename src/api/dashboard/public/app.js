@@ -449,13 +449,13 @@ async function loadStats() {
 /** A small SVG bar chart; labels thinned so they never overlap. */
 function bars(box, items) {
   const NS = 'http://www.w3.org/2000/svg';
-  const W = 600, H = 160, B = 18, T = 14;
+  const W = 600, H = 170, B = 20, T = 18;
   const max = Math.max(0, ...items.map((i) => i.value));
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('role', 'img');
   const bw = W / Math.max(1, items.length);
-  const every = Math.ceil(items.length / 12);
+  const every = Math.ceil(items.length / 10);
   const el = (name, attrs, text) => {
     const e = document.createElementNS(NS, name);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -467,9 +467,9 @@ function bars(box, items) {
     const r = el('rect', { x: i * bw + bw * 0.1, y: H - B - h, width: bw * 0.8, height: Math.max(h, it.value > 0 ? 1 : 0), class: 'bar' });
     r.append(el('title', {}, it.tip));
     svg.append(r);
-    if (i % every === 0) svg.append(el('text', { x: i * bw + bw / 2, y: H - 4, 'text-anchor': 'middle', class: 'axis' }, it.label));
+    if (i % every === 0) svg.append(el('text', { x: i === 0 ? 0 : i * bw + bw / 2, y: H - 4, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'axis' }, it.label));
   });
-  svg.append(el('text', { x: 2, y: 10, class: 'axis' }, max > 0 ? `max ${Number.isInteger(max) ? max : max.toFixed(1)}` : 'no data'));
+  svg.append(el('text', { x: 2, y: 13, class: 'axis' }, max > 0 ? `max ${Number.isInteger(max) ? max : max.toFixed(1)}` : 'no data'));
   box.textContent = '';
   box.append(svg);
 }
