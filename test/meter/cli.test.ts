@@ -12,6 +12,7 @@ describe('evsed meter read / scan (against the RTU-over-TCP test meter)', () => 
   beforeAll(async () => {
     const a = new RegisterFile();
     loadKnownValues(loadModels().get('sdm630')!, a);
+    a.setWords(3, 0xfc02, [0x0070]); // Eastron meter code: SDM630
     const b = new RegisterFile();
     loadKnownValues(loadModels().get('em340')!, b, 777_700);
     units.set(1, a);
@@ -61,7 +62,7 @@ describe('evsed meter read / scan (against the RTU-over-TCP test meter)', () => 
   it('scan finds which unit ids answer and as which models', async () => {
     expect(await meterCommand(['scan', ...conn(), '--unit-ids', '1-3', '--timeout-ms', '100'])).toBe(0);
     const text = out.join('\n');
-    expect(text).toContain(`127.0.0.1:${server.port} (RTU over TCP) unit 1: sdm120 | sdm630 | sdm72`);
+    expect(text).toContain(`127.0.0.1:${server.port} (RTU over TCP) unit 1: sdm630`);
     expect(text).toContain(`127.0.0.1:${server.port} (RTU over TCP) unit 2: em340`);
     expect(text).not.toMatch(/unit 3:/);
   });

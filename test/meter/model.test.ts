@@ -38,6 +38,15 @@ describe('meter register maps (hardware/meters)', () => {
     expect(planForModel(loadModels().get('sdm630')!)).toEqual([{ fc: 4, start: 0, count: 0x4c }]);
   });
 
+  it('honours a per-value word order override and the identify block', () => {
+    const good = JSON.parse(readFileSync(join(modelsDir(), 'sdm630.json'), 'utf8'));
+    good.registers.frequency = { ...good.registers.frequency, wordOrder: 'low-first' };
+    const m = parseModelFile(JSON.stringify(good), '/x/sdm630.json');
+    expect(m.values.get('frequency')!.wordOrder).toBe('low-first');
+    expect(m.values.get('voltage.0')!.wordOrder).toBe('high-first');
+    expect(m.identify).toEqual({ functionCode: 3, address: 0xfc02, values: [0x70, 0x79, 0] });
+  });
+
   it('rejects a broken map with a message naming the key', () => {
     const good = JSON.parse(readFileSync(join(modelsDir(), 'sdm120.json'), 'utf8'));
     const bad = { ...good, registers: { ...good.registers, voltage: [] , energyImport: { address: '0x48', type: 'float33', unit: 'kWh' } } };

@@ -87,6 +87,14 @@ export const modelFileSchema = z
       powerPhase: z.array(valueSchema),
       frequency: valueSchema.optional(),
     }),
+    /** A register holding a model code, used by `evsed meter scan` to tell look-alike maps apart. */
+    identify: z
+      .strictObject({
+        functionCode: z.union([z.literal(3), z.literal(4)]),
+        address,
+        values: z.array(address).min(1),
+      })
+      .optional(),
     notes: z.string().optional(),
     sources: z.array(z.string()).min(1, { error: 'cite where the addresses come from' }),
   })
@@ -137,6 +145,7 @@ export interface MeterModel {
   defaults: ModelFile['defaults'];
   quirks: Quirks;
   values: Map<Quantity, ResolvedValue>;
+  identify?: { functionCode: 3 | 4; address: number; values: number[] };
   notes?: string;
   sources: string[];
   file: string;
@@ -169,7 +178,7 @@ export function resolveModel(m: ModelFile, file: string): MeterModel {
   r.voltage.forEach((v, i) => add(`voltage.${i}`, v, 'voltage'));
   r.current.forEach((v, i) => add(`current.${i}`, v, 'current'));
   r.powerPhase.forEach((v, i) => add(`powerPhase.${i}`, v, 'power'));
-  return { model: m.model, title: m.title, phases: m.phases, defaults: m.defaults, quirks: m.quirks, values, notes: m.notes, sources: m.sources, file };
+  return { model: m.model, title: m.title, phases: m.phases, defaults: m.defaults, quirks: m.quirks, values, identify: m.identify, notes: m.notes, sources: m.sources, file };
 }
 
 /** Parse and validate one model file's text; throws with "file: key: problem" lines. */

@@ -45,15 +45,20 @@ export async function scanBus(t: ScanTarget, onProgress?: (msg: string) => void)
     try {
       for (const unitId of t.unitIds) {
         if (!(await present(bus, unitId))) continue;
-        const models: string[] = [];
+        let models: string[] = [];
         let snapshot: MeterSnapshot | undefined;
+        const identified: string[] = [];
         for (const model of all) {
           const s = await tryModel(bus, model, unitId);
-          if (s && plausibleReading(s)) {
-            models.push(model.model);
-            snapshot ??= s;
-          }
+          if (!s || !plausibleReading(s)) continue;
+          const id = await identify(bus, model, unitId);
+          if (id === false) continue;
+          if (id === true) identified.push(model.model);
+          models.push(model.model);
+          snapshot ??= s;
         }
+        // A model code that matches beats maps that merely read plausible values.
+        if (identified.length) models = identified;
         hits.push({ line: name, unitId, models, snapshot });
         onProgress?.(`  unit ${unitId} answers${models.length ? `: ${models.join(' | ')}` : ' (no known model map reads plausible values)'}`);
       }
@@ -79,6 +84,18 @@ async function present(bus: ModbusBus, unitId: number): Promise<boolean> {
     }
   }
   return false;
+}
+
+/** true: the model code register matches; false: it answers something else; undefined: the map has none. */
+async function identify(bus: ModbusBus, model: MeterModel, unitId: number): Promise<boolean | undefined> {
+  const id = model.identify;
+  if (!id) return undefined;
+  try {
+    const { words } = await bus.read(unitId, id.functionCode, id.address, 1);
+    return id.values.includes(words[0]!);
+  } catch {
+    return false;
+  }
 }
 
 async function tryModel(bus: ModbusBus, model: MeterModel, unitId: number): Promise<MeterSnapshot | undefined> {
