@@ -68,7 +68,17 @@ describe('daemon process with OCPP', () => {
     expect((await api(d.url, '/api/connectors/1/tag', { idTag: 'TAG-1' })).body).toMatchObject({ status: 'Accepted', source: 'ocpp' });
     await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
     await waitFor(() => answered.filter((x) => x.action === 'MeterValues').length >= 2, 'two periodic meter values answered');
+    // Kill while a MeterValues is in flight and unanswered (killing right after an answer left the CSMS
+    // would test the one window OCPP 1.6 cannot close: answered, but not yet committed by the station).
+    const answerMv = csms.responders.get('MeterValues')!;
+    let inFlight = false;
+    csms.responders.set('MeterValues', () => {
+      inFlight = true;
+      return new Promise(() => undefined);
+    });
+    await waitFor(() => inFlight, 'a meter value in flight');
     await d.kill();
+    csms.responders.set('MeterValues', answerMv);
 
     d = await spawn(file);
     const stop = await waitFor(() => answered.find((x) => x.action === 'StopTransaction'), 'StopTransaction after restart');
@@ -86,6 +96,8 @@ describe('daemon process with OCPP', () => {
     expect(mv.every((m) => m.params.transactionId === 100)).toBe(true);
     const keys = mv.map((m) => JSON.stringify(m.params));
     expect(new Set(keys).size).toBe(keys.length);
+    // the one in flight at the kill was received twice (same payload) and answered once
+    expect(csms.of('MeterValues')).toHaveLength(mv.length + 1);
     expect(csms.of('BootNotification')).toHaveLength(2);
   });
 
