@@ -123,9 +123,17 @@ if (!existsSync(CHROMIUM)) {
         expect(await text(page, 'article[data-connector="1"] [data-field="idTag"]')).toBe(`tag ${TAG}`);
         // The running session's duration counts up on the page.
         await until('a running duration', async () => ((await text(page, 'article[data-connector="1"] [data-field="durationS"]')) >= '0:00:02' ? true : undefined));
-        // No tariff and no time-to-finish in this API: those rows stay hidden.
+        // No tariff here: no cost row. Time to finish as the API says it (no target: an honest "unknown"), hidden if it says nothing.
+        const apiSession = (await d.json('/api/status')).connectors[0].session;
+        expect(apiSession.cost ?? null).toBe(null);
         expect(await card.locator('[data-field="cost"]').isHidden()).toBe(true);
-        expect(await card.locator('[data-field="eta"]').isHidden()).toBe(true);
+        if ('etaS' in apiSession) {
+          expect(apiSession.etaS).toBe(null);
+          expect(await text(page, 'article[data-connector="1"] [data-field="eta"]')).toBe('unknown');
+        } else {
+          expect(await card.locator('[data-field="eta"]').isHidden()).toBe(true);
+        }
+        expect(await card.locator('[data-field="soc"]').isHidden()).toBe(typeof apiSession.socPercent !== 'number');
 
         // Power curve: stored samples of the session plus live ones, drawn by uPlot.
         const curve = await until('a power curve with live points', async () => {
@@ -215,10 +223,10 @@ if (!existsSync(CHROMIUM)) {
               }
             };
             await p.route('**/api/status', augment((json) => {
-              for (const c of json.connectors) if (c.session) Object.assign(c.session, { costMinor: 1234, currency: 'EUR', etaS: 3725 });
+              for (const c of json.connectors) if (c.session) Object.assign(c.session, { cost: { currency: 'EUR', grossMinor: 1234 }, etaS: 3725, etaBasis: 'energy' });
             }));
             await p.route('**/api/sessions?*', augment((json) => {
-              for (const r of json) Object.assign(r, { costMinor: 987, currency: 'EUR' });
+              for (const r of json) Object.assign(r, { currency: 'EUR', costTotal: '9.87' });
             }));
             p.on('response', async (r) => {
               if (new URL(r.url()).pathname === '/api/stats') stats = await r.json();

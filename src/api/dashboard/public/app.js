@@ -88,29 +88,45 @@ const fmt = {
 };
 
 /**
- * Cost as the API gives it, or null when it gives none. Accepted shapes: `costMinor` (integer
- * minor units, gross) + `currency` [+ `costExponent`]; or `cost: { gross, currency, exponent }`.
+ * Cost as the API gives it, or null when it gives none (no tariff). Shapes understood:
+ * live session `cost: { currency, grossMinor }`; session rows `costTotal` (decimal text) + `currency`;
+ * `costMinor` + `currency` [+ `costExponent`]; billing's `cost: { gross, currency, exponent }`.
  */
 function costOf(o) {
   if (!o) return null;
-  let minor, currency, exponent;
-  if (o.cost && typeof o.cost === 'object') {
-    minor = o.cost.gross;
-    currency = o.cost.currency;
-    exponent = o.cost.exponent;
-  } else if (typeof o.costMinor === 'number') {
-    minor = o.costMinor;
-    currency = o.currency;
-    exponent = o.costExponent;
+  const c = o.cost && typeof o.cost === 'object' ? o.cost : null;
+  if (c && typeof c.currency === 'string' && (typeof c.grossMinor === 'number' || typeof c.gross === 'number')) {
+    return minorCost(c.grossMinor ?? c.gross, c.currency, c.exponent);
   }
-  if (typeof minor !== 'number' || typeof currency !== 'string') return null;
+  if (typeof o.costMinor === 'number' && typeof o.currency === 'string') return minorCost(o.costMinor, o.currency, o.costExponent);
+  if (typeof o.costTotal === 'string' && /^-?\d+(\.\d+)?$/.test(o.costTotal) && typeof o.currency === 'string') {
+    const digits = (o.costTotal.split('.')[1] || '').length;
+    // Intl formats decimal text exactly (no float on the way).
+    return { value: o.costTotal, text: money(o.currency, digits, o.costTotal) };
+  }
+  return null;
+}
+
+function minorCost(minor, currency, exponent) {
+  let e = exponent;
+  if (typeof e !== 'number') {
+    try {
+      e = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+    } catch {
+      e = 2;
+    }
+  }
+  const sign = minor < 0 ? '-' : '';
+  const abs = String(Math.abs(minor)).padStart(e + 1, '0');
+  const text = e ? `${sign}${abs.slice(0, -e)}.${abs.slice(-e)}` : `${sign}${abs}`;
+  return { value: minor, text: money(currency, e, text) };
+}
+
+function money(currency, digits, decimalText) {
   try {
-    const f = new Intl.NumberFormat(lang, { style: 'currency', currency });
-    const e = typeof exponent === 'number' ? exponent : f.resolvedOptions().maximumFractionDigits;
-    const g = new Intl.NumberFormat(lang, { style: 'currency', currency, minimumFractionDigits: e, maximumFractionDigits: e });
-    return { minor, text: g.format(minor / 10 ** e) };
+    return new Intl.NumberFormat(lang, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(decimalText);
   } catch {
-    return { minor, text: `${minor} ${currency} (minor units)` };
+    return `${decimalText} ${currency}`;
   }
 }
 
@@ -184,21 +200,23 @@ function renderConnector(id) {
     setField(el, 'chargingS', fmt.duration(s.chargingS + (charging ? running : 0)), s.chargingS);
     setField(el, 'idleS', fmt.duration(s.idleS + (charging ? 0 : running)), s.idleS);
     const cost = costOf(s);
-    showOpt(el, 'cost', cost ? cost.text : undefined, cost ? cost.minor : undefined);
+    showOpt(el, 'cost', cost ? cost.text : undefined, cost ? cost.value : undefined);
     const eta = etaOf(s);
     showOpt(el, 'eta', eta === undefined ? undefined : eta === null ? 'unknown' : eta === 0 ? 'reached' : fmt.duration(eta), eta ?? undefined);
+    const soc = typeof s.socPercent === 'number' ? s.socPercent : undefined;
+    showOpt(el, 'soc', soc === undefined ? undefined : `${Math.round(soc)} %`, soc);
     el.querySelector('[data-action="pause"]').hidden = v.paused;
     el.querySelector('[data-action="resume"]').hidden = !v.paused;
   }
 }
 
 /** Fields billing adds to a live session; kept across events that do not carry them (they come with the status poll). */
-const EXTRAS = ['cost', 'costMinor', 'currency', 'costExponent', 'eta', 'etaS'];
+const EXTRAS = ['cost', 'costMinor', 'currency', 'costExponent', 'eta', 'etaS', 'etaBasis', 'socPercent'];
 
 function onStatus(view) {
   const prev = state.connectors.get(view.id);
   const before = prev && prev.view.session;
-  if (before && view.session && before.id === view.session.id && costOf(view.session) === null && etaOf(view.session) === undefined) {
+  if (before && view.session && before.id === view.session.id) {
     for (const k of EXTRAS) if (k in before && !(k in view.session)) view.session[k] = before[k];
   }
   state.connectors.set(view.id, { view, at: performance.now() });
