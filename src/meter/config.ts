@@ -32,7 +32,7 @@ export const modbusMeterSchema = z
     port: intBetween(1, 65535).optional(),
     unitId: intBetween(1, 247).optional(),
     pollIntervalMs: intBetween(100, 60_000).default(1000),
-    /** Per-request answer timeout; default 300 ms on serial, 1000 ms over TCP. */
+    /** Per-request answer timeout; default: the largest answer's wire time + 250 ms (tcp-rtu: at least 1000 ms; tcp: 1000 ms). */
     timeoutMs: intBetween(20, 10_000).optional(),
     /** Tries per request before the read fails (the poller then backs off). */
     tries: intBetween(1, 10).default(3),

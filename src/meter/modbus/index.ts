@@ -19,7 +19,9 @@ export function resolveMeterSettings(cfg: ModbusMeterConfig, model: MeterModel =
   const plan = planForModel(model, { maxRegistersPerRead: cfg.maxRegistersPerRead });
   const largest = Math.max(...plan.map((b) => b.count));
   // Default timeout: the largest answer's wire time at this baud rate plus room for the meter's turnaround.
-  const timeoutMs = cfg.timeoutMs ?? (cfg.transport === 'serial' ? Math.ceil(rtuBusTimeMs(largest, serial.baudRate, bitsPerChar(serial.dataBits, serial.parity, serial.stopBits)) + 250) : 1000);
+  // Over tcp-rtu the gateway's serial side is assumed to run at the model's factory setting.
+  const wireMs = Math.ceil(rtuBusTimeMs(largest, serial.baudRate, bitsPerChar(serial.dataBits, serial.parity, serial.stopBits)) + 250);
+  const timeoutMs = cfg.timeoutMs ?? (cfg.transport === 'serial' ? wireMs : cfg.transport === 'tcp-rtu' ? Math.max(1000, wireMs) : 1000);
   const bus: BusSpec = cfg.transport === 'serial'
     ? { transport: 'serial', path: cfg.path, ...serial, timeoutMs }
     : { transport: cfg.transport, host: cfg.host, port: cfg.port ?? 502, timeoutMs };

@@ -95,8 +95,12 @@ export class ModbusMeter implements Meter {
         const regs = `${b.fc === 3 ? 'holding' : 'input'} registers ${b.start}..${b.start + b.count - 1}`;
         return new MeterReadError('exception', `unit ${unit} on ${where} refused to read ${regs}: exception ${code} ${EXCEPTION_TEXT[code] ?? ''}`.trimEnd() + ` (is it really a ${this.model.title}?)`);
       }
-      case 'port':
-        return new MeterReadError('port', e.message.startsWith('cannot open') ? `${e.message} (${t === 'serial' ? 'is the USB adapter plugged in?' : 'is the gateway reachable?'})` : `unit ${unit} on ${where}: ${e.message}`);
+      case 'port': {
+        if (!e.message.startsWith('cannot open')) return new MeterReadError('port', `unit ${unit} on ${where}: ${e.message}`);
+        const busy = /lock|busy|in use/i.test(e.message);
+        const tip = busy ? 'another program holds the port: is evsed running? stop it first' : t === 'serial' ? 'is the USB adapter plugged in?' : 'is the gateway reachable?';
+        return new MeterReadError('port', `${e.message} (${tip})`);
+      }
     }
   }
 
