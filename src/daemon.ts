@@ -14,6 +14,10 @@ import { mountDashboard } from './api/dashboard/mount.js';
 import type { StopReason } from './evse/station-api.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { startMqtt } from './telemetry/mqtt.js';
+import { billingMigrations } from './billing/migrations.js';
+import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
+import { LiveSessionInfo } from './billing/live.js';
+import type { SyncEvent } from './hal/clock.js';
 
 /** A part of the daemon started after the station (OCPP, MQTT...), stopped before it. */
 export interface Service {
@@ -25,6 +29,8 @@ export interface Daemon {
   api: ApiServer;
   address: AddressInfo;
   db: Db;
+  ledger: BillingLedger;
+  live: LiveSessionInfo;
   /** For the systemd watchdog: is every control loop alive? */
   health(): { ok: true } | { ok: false; reason: string };
   /** Event-loop lag figures from the stall detector. */
@@ -35,7 +41,7 @@ export interface Daemon {
 
 /** The migration sets of every module that keeps tables in the station database. */
 export async function migrationSets(): Promise<MigrationSet[]> {
-  const sets: MigrationSet[] = [coreMigrations];
+  const sets: MigrationSet[] = [coreMigrations, billingMigrations];
   const { ocppMigrations } = await import('./ocpp/migrations.js');
   sets.push(ocppMigrations);
   return sets;
@@ -57,6 +63,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   const clock = new SystemClock(config.clock.trust);
   const db = openDb(loaded.dbFile, await migrationSets());
   const sessions = new SessionStore(db);
+  // Installed before anything can start or recover a session: every session gets its tariff snapshot and cost.
+  const ledger = new BillingLedger(sessions, config.tariff ?? null, { log: log.child({ module: 'billing' }) }).install();
   const services: Service[] = [];
 
   const parts: ConnectorParts[] = [];
@@ -74,6 +82,14 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   }
 
   const station = new Station({ config, parts, db, sessions, clock, log });
+  const live = new LiveSessionInfo(station, config.tariff ? ledger : null);
+  station.setSessionExtras((connectorId, sessionId) => live.extras(connectorId, sessionId));
+  // The station repairs this boot's timestamps on the clock's sync (it listens first); then costs
+  // that were computed from unsynced times (time-of-use windows) are computed again.
+  clock.on('sync', (_ev: SyncEvent) => {
+    const n = ledger.recomputeRepaired();
+    if (n) log.info({ sessions: n }, 'costs recomputed after the clock was set');
+  });
 
   if (config.ocpp) {
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
@@ -82,7 +98,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     services.push(await startOcpp({ config, station, log: log.child({ module: 'ocpp' }) }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }) }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider() }));
 
   await station.start();
 
@@ -99,7 +115,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   stall.start();
 
   const { host, port } = parseListen(config.api.listen);
-  const api = new ApiServer({ station, log: log.child({ module: 'api' }), host, port, token: config.api.token });
+  const api = new ApiServer({ station, log: log.child({ module: 'api' }), host, port, token: config.api.token, sessionColumns: sessionCostColumns(ledger), live, ledger });
   mountDashboard(api, station);
   let address: AddressInfo;
   try {
@@ -117,6 +133,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     api,
     address,
     db,
+    ledger,
+    live,
     health: () => station.health(),
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {

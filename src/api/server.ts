@@ -8,6 +8,8 @@ import { FAULT_KINDS, type FaultKind } from '../hal/types.js';
 import { parseDate, sessionRow, sessionsToCsv, type ExtraColumns } from '../store/export.js';
 import type { SessionFilter } from '../store/sessions.js';
 import { SseHub } from './sse.js';
+import type { LiveSessionInfo } from '../billing/live.js';
+import type { BillingLedger } from '../billing/ledger.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -25,6 +27,10 @@ export interface ApiOptions {
   token?: string;
   /** Extra per-session export columns (billing). */
   sessionColumns?: ExtraColumns;
+  /** Time-to-finish targets (billing/live.ts). */
+  live?: LiveSessionInfo;
+  /** Tag names and stored costs (billing/ledger.ts). */
+  ledger?: BillingLedger;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -195,6 +201,35 @@ export class ApiServer {
       else if (typeof body.maxA === 'number' && Number.isFinite(body.maxA) && body.maxA >= 0 && body.maxA <= 80) st.setClaim({ source: 'api', connectorId: id, maxA: body.maxA });
       else throw new HttpError(400, 'maxA: must be a number of amperes between 0 and 80, or null to remove the limit');
       sendJson(res, 200, { currentLimitA: st.connectorView(id).currentLimitA, limitSource: st.connectorView(id).limitSource });
+    });
+
+    this.route('POST', '/api/connectors/:id/target', async (req, res, p) => {
+      const id = this.connectorId(p);
+      if (!this.o.live) throw new HttpError(404, 'targets are not available');
+      const body = await readJson(req);
+      const num = (k: 'energyWh' | 'socPercent', max: number): number | null | undefined => {
+        const v = body[k];
+        if (v === undefined || v === null) return v as null | undefined;
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) throw new HttpError(400, `${k}: must be a number between 0 and ${max}, or null to remove it`);
+        return v;
+      };
+      const energyWh = num('energyWh', 1_000_000);
+      const socPercent = num('socPercent', 100);
+      if (energyWh === undefined && socPercent === undefined) throw new HttpError(400, 'give energyWh (session energy target) and/or socPercent');
+      this.o.live.setTarget(id, { ...(energyWh !== undefined ? { energyWh } : {}), ...(socPercent !== undefined ? { socPercent } : {}) });
+      sendJson(res, 200, st.connectorView(id).session ?? { target: { energyWh, socPercent } });
+    });
+    this.route('GET', '/api/tags', (_q, res) => {
+      const names = this.o.ledger?.tagNames() ?? new Map<string, string>();
+      sendJson(res, 200, [...names].map(([idTag, name]) => ({ idTag, name })));
+    });
+    this.route('PUT', '/api/tags/:idTag', async (req, res, p) => {
+      if (!this.o.ledger) throw new HttpError(404, 'tag names are not available');
+      const body = await readJson(req);
+      if (body.name !== null && (typeof body.name !== 'string' || body.name.length < 1 || body.name.length > 80)) throw new HttpError(400, 'name: must be a text of 1 to 80 characters, or null to remove it');
+      if (p.idTag!.length > 20) throw new HttpError(400, 'idTag: at most 20 characters');
+      this.o.ledger.setTagName(p.idTag!, body.name as string | null);
+      sendJson(res, 200, { idTag: p.idTag, name: body.name });
     });
 
     this.route('POST', '/api/connectors/:id/sim', async (req, res, p) => {

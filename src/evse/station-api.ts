@@ -77,6 +77,12 @@ export interface LiveSession {
   idleS: number;
   /** Seconds the meter could not be read during the session. */
   meterGapS: number;
+  /** Cost so far under the tariff snapshotted at the start (integer minor units, gross); null without a tariff. */
+  cost: { currency: string; grossMinor: number } | null;
+  /** Estimated seconds to finish; null = unknown (no target, or no power yet). */
+  etaS: number | null;
+  etaBasis: 'energy' | 'soc' | 'unknown';
+  socPercent: number | null;
 }
 
 export interface ConnectorView {

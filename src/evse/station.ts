@@ -56,6 +56,7 @@ export class Station extends EventEmitter<StationEvents> {
   private readonly startedMono: number;
   private readonly log: Logger;
   private resetHandler?: (kind: 'Soft' | 'Hard') => void;
+  private sessionExtras?: (connectorId: number, sessionId: number) => { costMinor?: number; currency?: string; etaS?: number | null; etaBasis?: 'energy' | 'soc' | 'unknown'; socPercent?: number | null };
 
   constructor(private readonly o: StationOptions) {
     super();
@@ -159,6 +160,11 @@ export class Station extends EventEmitter<StationEvents> {
 
   onReset(handler: (kind: 'Soft' | 'Hard') => void): void {
     this.resetHandler = handler;
+  }
+
+  /** Live cost and time to finish for the session view (billing). */
+  setSessionExtras(fn: NonNullable<Station['sessionExtras']>): void {
+    this.sessionExtras = fn;
   }
 
   registerStatus(name: string, provider: () => unknown): void {
@@ -337,7 +343,7 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   connectorView(id: number): ConnectorView {
-    const { c, poller } = this.connectors.get(id)!;
+    const { c, poller, parts } = this.connectors.get(id)!;
     const snap = c.sm.snapshot();
     const m = poller.latest();
     const st = poller.status();
@@ -345,6 +351,7 @@ export class Station extends EventEmitter<StationEvents> {
     const rec = c.session();
     const d = c.liveDurations();
     const energyWh = m && rec ? Math.max(0, m.energyImportWh - rec.meterStartWh) : 0;
+    const x = rec ? this.extras(id, rec.id) : undefined;
     return {
       id,
       status: snap.status,
@@ -382,9 +389,22 @@ export class Station extends EventEmitter<StationEvents> {
             chargingS: Math.floor((d?.chargingMs ?? 0) / 1000),
             idleS: Math.floor((d?.idleMs ?? 0) / 1000),
             meterGapS: Math.floor((d?.meterGapMs ?? 0) / 1000),
+            cost: x?.costMinor !== undefined && x.currency ? { currency: x.currency, grossMinor: x.costMinor } : null,
+            etaS: x?.etaS ?? null,
+            etaBasis: x?.etaBasis ?? 'unknown',
+            socPercent: x?.socPercent ?? parts.hardware.socPercent?.() ?? null,
           }
         : null,
     };
+  }
+
+  private extras(connectorId: number, sessionId: number) {
+    try {
+      return this.sessionExtras?.(connectorId, sessionId);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message, connectorId }, 'session extras failed');
+      return undefined;
+    }
   }
 
   private need(id: number): Connector {

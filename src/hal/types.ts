@@ -73,6 +73,10 @@ export interface ConnectorHardware {
   contactor: Contactor;
   lock?: CableLock;
   faults: FaultInputs;
+  /** The EV's state of charge (%) when the hardware can know it (e.g. ISO 15118, or the simulated battery). */
+  socPercent?(): number | null;
+  /** The EV battery's usable capacity (Wh) when known; sharpens the time-to-finish estimate. */
+  batteryCapacityWh?(): number | null;
   /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
   safe(): void;
   close(): Promise<void>;

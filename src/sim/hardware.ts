@@ -84,6 +84,14 @@ export class SimHardware implements ConnectorHardware {
     };
   }
 
+  socPercent(): number | null {
+    return this.ev.plugged ? this.ev.socPercent : null;
+  }
+
+  batteryCapacityWh(): number | null {
+    return this.ev.plugged ? (this.ev.cfg.battery?.capacityWh ?? null) : null;
+  }
+
   pilotOutput(): PilotOutput {
     return this.output;
   }
