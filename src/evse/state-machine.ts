@@ -47,6 +47,9 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
   wakeX1Ms: 750,
 };
 
+/** After we stop driving F, a reading of F/E this soon is still our own signal (debounced sensing). */
+const F_READBACK_GRACE_MS = 500;
+
 /** Faults that clear by themselves when the input clears; all others latch. */
 const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'overtemperature']);
 /** Faults that survive unplugging: only a technician clears them. */
@@ -126,6 +129,8 @@ export class ConnectorStateMachine {
   private wakeDone = false;
   private seenC = false;
   private offerSinceMs: number | null = null;
+  /** When we last stopped driving state F: a debounced pilot reading may still report it briefly. */
+  private fEndedAtMs = -Infinity;
   private status: ConnectorStatus = 'Available';
 
   constructor(opts: Partial<StateMachineOptions> = {}) {
@@ -283,20 +288,23 @@ export class ConnectorStateMachine {
 
   private onPilot(state: PilotState, diodeOk: boolean, now: number, out: SmAction[]): void {
     const prev = this.pilot;
-    // While we drive state F ourselves, reading F (or E) is our own signal, not a fault.
-    const selfDriven = this.output.mode === 'f' && (state === 'F' || state === 'E');
+    // While we drive state F ourselves (and shortly after: the sensing is debounced), reading F or E
+    // is our own signal, not a fault.
+    const selfDriven = (this.output.mode === 'f' || now < this.fEndedAtMs + F_READBACK_GRACE_MS) && (state === 'F' || state === 'E');
     this.pilot = state;
     this.diodeOk = diodeOk || state === 'A' || selfDriven;
-    if ((state === 'E' || state === 'F') && !selfDriven) this.raise('pilot', out, `pilot reads state ${state}`);
-    if (!this.diodeOk && (state === 'B' || state === 'C' || state === 'D')) this.raise('diode', out, 'EV diode check failed');
+    if ((state === 'E' || state === 'F') && !selfDriven) this.raise('pilot', out, `pilot reads state ${state}`, now);
+    if (!this.diodeOk && (state === 'B' || state === 'C' || state === 'D')) this.raise('diode', out, 'EV diode check failed', now);
     if (state === 'C' || state === 'D') this.seenC = true;
     if (state === 'A' && prev !== 'A') this.onUnplugged(out);
-    void now;
   }
 
-  private raise(kind: FaultKind, out: SmAction[], msg: string): void {
-    if (!this.latched.has(kind)) out.push({ type: 'log', level: 'error', msg: `fault ${kind}: ${msg}` });
+  /** A fault the pilot reading itself reveals: latched, and signalled with state F like any fault (S7). */
+  private raise(kind: FaultKind, out: SmAction[], msg: string, now: number): void {
+    if (this.latched.has(kind)) return;
+    out.push({ type: 'log', level: 'error', msg: `fault ${kind}: ${msg}` });
     this.latched.add(kind);
+    if (this.o.faultFMs > 0 && this.pilot !== 'A') this.faultFUntilMs = now + this.o.faultFMs;
   }
 
   private onFault(kind: FaultKind, active: boolean, now: number, out: SmAction[]): void {
@@ -444,6 +452,7 @@ export class ConnectorStateMachine {
       if (now < this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs) return;
     }
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;
+    if (cur.mode === 'f') this.fEndedAtMs = now;
     if (want.mode === 'pwm' && cur.mode !== 'pwm') this.offerSinceMs = now;
     if (want.mode !== 'pwm') this.offerSinceMs = null;
     this.output = want;
