@@ -294,6 +294,60 @@ if (!existsSync(CHROMIUM)) {
       }, 90_000);
     });
 
+    describe('a daemon restart', () => {
+      let d: TestDaemon | undefined;
+      afterAll(() => d?.close());
+
+      it('the open page reconnects by itself and follows the new daemon', async () => {
+        d = await startTestDaemon();
+        const { page, problems } = await open(d);
+        const live = async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined);
+        await until('the event stream', live);
+        const { port } = d.daemon.address;
+        const dir = d.dir;
+        await d.close({ keepDir: true });
+        d = undefined;
+        await until('the page noticing', async () => ((await page.locator('#link').getAttribute('data-state')) === 'offline' ? true : undefined));
+        d = await startTestDaemon({ port, dir });
+        await until('the event stream again', live, 20_000);
+        await d.post('/api/connectors/1/sim', { action: 'plug' });
+        await until('Preparing from the new daemon', async () => ((await text(page, 'article[data-connector="1"] [data-field="status"]')) === 'Preparing' ? true : undefined));
+        // While the daemon was away the browser logged failed connections; nothing else.
+        expect(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(p))).toEqual([]);
+      }, 60_000);
+    });
+
+    describe('event stream refused', () => {
+      let d: TestDaemon;
+      beforeAll(async () => {
+        d = await startTestDaemon();
+      });
+      afterAll(() => d?.close());
+
+      it('tries again by itself when the station had no stream to spare (503)', async () => {
+        // Take every event stream the daemon allows, so the page's is refused.
+        const taken: AbortController[] = [];
+        for (;;) {
+          const ac = new AbortController();
+          const res = await fetch(`${d.base}/api/events`, { signal: ac.signal });
+          if (res.status === 503) {
+            await res.body?.cancel();
+            break;
+          }
+          taken.push(ac);
+        }
+        expect(taken.length).toBeGreaterThan(0);
+        const { page, problems } = await open(d);
+        await page.locator('article[data-connector="1"]').waitFor();
+        await until('the refusal shown', async () => ((await page.locator('#link').getAttribute('data-state')) === 'offline' ? true : undefined));
+        for (const ac of taken) ac.abort();
+        await until('the stream after the retry', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined), 20_000);
+        await d.post('/api/connectors/1/sim', { action: 'plug' });
+        await until('a live change', async () => ((await text(page, 'article[data-connector="1"] [data-field="status"]')) === 'Preparing' ? true : undefined));
+        expect(problems.filter((p) => !/503/.test(p))).toEqual([]);
+      }, 60_000);
+    });
+
     describe('with api.token', () => {
       const token = 'dashboard-browser-token-42';
       let d: TestDaemon;

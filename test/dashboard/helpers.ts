@@ -15,12 +15,13 @@ export interface TestDaemon {
   call(path: string, init?: RequestInit): Promise<Response>;
   json<T = any>(path: string, init?: RequestInit): Promise<T>;
   post(path: string, body?: unknown): Promise<any>;
-  close(): Promise<void>;
+  /** Stops the daemon; the temp dir goes too unless kept (to start again on the same store). */
+  close(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
 /** A real daemon on 127.0.0.1 (random port) with a simulated connector and meter, storage in a temp dir. */
-export async function startTestDaemon(opts: { token?: string } = {}): Promise<TestDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'evsed-dash-'));
+export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string } = {}): Promise<TestDaemon> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'evsed-dash-'));
   const file = join(dir, 'evsed.yaml');
   writeFileSync(
     file,
@@ -30,7 +31,7 @@ export async function startTestDaemon(opts: { token?: string } = {}): Promise<Te
       'auth:',
       '  mode: local',
       `  tags: [ { idTag: ${TAG}, name: Test driver } ]`,
-      `api: { listen: "127.0.0.1:0"${opts.token ? `, token: ${opts.token}` : ''} }`,
+      `api: { listen: "127.0.0.1:${opts.port ?? 0}"${opts.token ? `, token: ${opts.token}` : ''} }`,
       'clock: { trust: always }',
       // The daemon shares its event loop with the test's browser driver (screenshots, page I/O): a
       // long lag there is the test's, not the station's, and must not latch a stall fault mid-session.
@@ -65,9 +66,9 @@ export async function startTestDaemon(opts: { token?: string } = {}): Promise<Te
     call,
     json,
     post,
-    async close() {
+    async close({ keepDir = false } = {}) {
       await daemon.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

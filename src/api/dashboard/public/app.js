@@ -353,13 +353,20 @@ function connectEvents() {
     dropped = true;
     link.dataset.state = 'offline';
     link.textContent = 'reconnecting…';
-    // An EventSource cannot see a 401: ask the API directly.
-    api('/api/status').catch((err) => {
-      if (err instanceof Unauthorised) {
-        es.close();
-        askToken(true).then(loadStatus);
-      }
-    });
+    // An EventSource cannot see a 401: ask the API directly. After an HTTP error (e.g. 503, too
+    // many streams) it gives up for good, so try again later ourselves.
+    api('/api/status')
+      .then(() => {
+        if (es.readyState === EventSource.CLOSED && state.events === es) setTimeout(() => state.events === es && connectEvents(), 5000);
+      })
+      .catch((err) => {
+        if (err instanceof Unauthorised) {
+          es.close();
+          askToken(true).then(loadStatus);
+        } else if (es.readyState === EventSource.CLOSED && state.events === es) {
+          setTimeout(() => state.events === es && connectEvents(), 5000);
+        }
+      });
   };
   const on = (name, fn) => es.addEventListener(name, (m) => fn(JSON.parse(m.data)));
   on('status', onStatus);
