@@ -302,7 +302,7 @@ export class Connector extends EventEmitter {
 
   private updateTimer(): void {
     if (!this.timer) return;
-    const snap = this.o.poller.latest();
+    const snap = this.o.poller.fresh();
     const drawing = this.o.hardware.contactor.commanded() && (snap?.powerW ?? 0) >= CHARGING_THRESHOLD_W;
     const meterOk = this.o.poller.status().health === 'ok' && !this.o.poller.isStale();
     this.timer.update(this.o.clock.monoMs(), { charging: drawing, meterOk });

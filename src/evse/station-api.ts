@@ -61,6 +61,8 @@ export interface MeterView {
   /** true when the last good reading is older than the allowed age: values must not be shown as live. */
   stale: boolean;
   ageS: number | null;
+  /** Poll counters since start, for the technician. */
+  reads?: { ok: number; failed: number; rejected: number; consecutiveFailures: number; errors: Record<string, number>; lastError: string | null };
 }
 
 export interface LiveSession {

@@ -347,6 +347,8 @@ export class Station extends EventEmitter<StationEvents> {
     const snap = c.sm.snapshot();
     const m = poller.latest();
     const st = poller.status();
+    // The register may be shown while stale (flagged); instantaneous values only while fresh.
+    const live = poller.fresh();
     const decision = this.arbiter.decide(id);
     const rec = c.session();
     const d = c.liveDurations();
@@ -366,14 +368,15 @@ export class Station extends EventEmitter<StationEvents> {
       paused: snap.paused,
       meter: {
         energyWh: m?.energyImportWh ?? null,
-        powerW: m && !st.stale ? m.powerW : null,
-        voltageV: m && !st.stale ? m.voltageV : [],
-        currentA: m && !st.stale ? m.currentA : [],
-        powerPhaseW: m && !st.stale ? m.powerPhaseW : [],
-        frequencyHz: m && !st.stale ? (m.frequencyHz ?? null) : null,
+        powerW: live ? live.powerW : null,
+        voltageV: live ? live.voltageV : [],
+        currentA: live ? live.currentA : [],
+        powerPhaseW: live ? live.powerPhaseW : [],
+        frequencyHz: live ? (live.frequencyHz ?? null) : null,
         health: st.health,
         stale: st.stale,
         ageS: m ? Math.round((this.clock.monoMs() - m.monoMs) / 100) / 10 : null,
+        reads: { ok: st.okReads, failed: st.failedReads, rejected: st.rejectedReads, consecutiveFailures: st.failures, errors: st.errorCounts, lastError: st.lastError ?? null },
       },
       session: rec
         ? {
