@@ -100,7 +100,7 @@ function view(over: Partial<ConnectorView> = {}, meter: Partial<ConnectorView['m
     available: true,
     paused: false,
     meter: { energyWh: 1234567, powerW: 11040.4, voltageV: [230.04, 231, 229], currentA: [16, 16, 16.005], powerPhaseW: [3680, 3680, 3680], frequencyHz: 50, health: 'ok', stale: false, ageS: 0.4, ...meter },
-    session: { id: 7, uid: 'u', idTag: 'T', authSource: 'local', startedAt: '2026-01-01T00:00:00Z', startedAtQuality: 'synced', meterStartWh: 1230000, energyWh: 4567, durationS: 1500, chargingS: 1400, idleS: 100, meterGapS: 0 },
+    session: { id: 7, uid: 'u', idTag: 'T', authSource: 'local', startedAt: '2026-01-01T00:00:00Z', startedAtQuality: 'synced', meterStartWh: 1230000, energyWh: 4567, durationS: 1500, chargingS: 1400, idleS: 100, meterGapS: 0, cost: null, etaS: null, etaBasis: 'unknown', socPercent: null },
     ...over,
   };
 }
