@@ -1,6 +1,7 @@
 import { arch, cpus, totalmem } from 'node:os';
 import { benchControlLatency, benchStartupAndMemory } from './core.js';
 import { benchStorage } from './storage.js';
+import { benchEta } from './eta.js';
 
 /**
  * `npm run bench` prints one JSON document of figures. `--quick` shortens every part.
@@ -14,6 +15,7 @@ const parts: Record<string, Part> = {
   startupAndMemory: () => benchStartupAndMemory({ runs: quick ? 2 : 5, sessions: 10 }),
   controlLatency: () => benchControlLatency({ events: quick ? 200 : 1000 }),
   storage: () => benchStorage(),
+  timeToFinishError: () => benchEta(),
 };
 
 const optional: [string, string, string][] = [

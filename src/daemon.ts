@@ -93,8 +93,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
 
   if (config.ocpp) {
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
-    const ocppEntry = './ocpp/index.js';
-    const { startOcpp } = (await import(ocppEntry)) as { startOcpp: (ctx: unknown) => Promise<Service> };
+    const { startOcpp } = await import('./ocpp/index.js');
     services.push(await startOcpp({ config, station, log: log.child({ module: 'ocpp' }) }));
   }
 
