@@ -276,7 +276,11 @@ if (!existsSync(CHROMIUM)) {
         await page.evaluate(() => (globalThis as any).eval('loadStatus()'));
         await until('the cost row', async () => ((await card.locator('[data-field="cost"]').isVisible()) ? true : undefined));
         expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe('€12.34');
-        expect(await text(page, 'article[data-connector="1"] [data-field="eta"]')).toBe('1:02:05');
+        // 3725 s from the API, counting down on the page since it arrived.
+        expect(await field(page, 'eta')).toBe(3725);
+        const [h, m, sec] = (await text(page, 'article[data-connector="1"] [data-field="eta"]')).split(':').map(Number) as [number, number, number];
+        expect(h * 3600 + m * 60 + sec).toBeLessThanOrEqual(3725);
+        expect(h * 3600 + m * 60 + sec).toBeGreaterThan(3725 - 60);
         const n = await points();
         await until('more samples over SSE', async () => ((await points()) >= n + 2 ? true : undefined));
         expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe('€12.34');
@@ -292,6 +296,51 @@ if (!existsSync(CHROMIUM)) {
 
         expect(problems).toEqual([]);
       }, 90_000);
+    });
+
+    describe('with a tariff and an energy target', () => {
+      let d: TestDaemon;
+      beforeAll(async () => {
+        d = await startTestDaemon({ tariff: '{ currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }' });
+      });
+      afterAll(() => d?.close());
+
+      it('shows the cost and time to finish the station computes, and the final cost in the history', async () => {
+        const { page, problems } = await open(d);
+        await page.locator('article[data-connector="1"]').waitFor();
+        await d.post('/api/connectors/1/sim', { action: 'plug' });
+        await d.post('/api/connectors/1/tag', { idTag: TAG });
+        await d.post('/api/connectors/1/sim', { action: 'ev-ready' });
+        await until('Charging', async () => ((await text(page, 'article[data-connector="1"] [data-field="status"]')) === 'Charging' ? true : undefined));
+        await d.post('/api/connectors/1/target', { energyWh: 50_000 });
+
+        // The page's last /api/status read against a read right after it (retried across a change of value).
+        const seen = await until('cost and time to finish equal to /api/status', async () => {
+          await page.evaluate(() => (globalThis as any).eval('loadStatus()'));
+          const s = (await d.json('/api/status')).connectors[0].session;
+          const cost = await field(page, 'cost');
+          const eta = await field(page, 'eta');
+          return s.cost && s.cost.grossMinor > 0 && typeof s.etaS === 'number' && cost === s.cost.grossMinor && eta === s.etaS ? s : undefined;
+        }, 30_000);
+        expect(seen.cost.currency).toBe('EUR');
+        const minor = seen.cost.grossMinor as number;
+        expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe(`€${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`);
+        expect(seen.etaBasis).toBe('energy');
+        expect(await page.locator('article[data-connector="1"] [data-field="eta"]').getAttribute('title')).toBe('estimated from the energy target');
+        const etaText = await text(page, 'article[data-connector="1"] [data-field="eta"]');
+        expect(etaText).toMatch(/^\d+:\d\d:\d\d$/);
+        await page.screenshot({ path: join(OUT, 'session-cost.png'), fullPage: true });
+
+        await d.post('/api/connectors/1/stop');
+        const row = await until('the completed session with its cost', async () => {
+          const r = (await d.json('/api/sessions'))[0];
+          return r.status === 'completed' && r.costTotal ? r : undefined;
+        });
+        const cell = page.locator(`#sessions tr[data-session-id="${row.id}"] td.cost-col`);
+        await until('the final cost in the history', async () => ((await cell.textContent()) === `€${row.costTotal}` ? true : undefined));
+        expect(await page.locator('#history th.cost-col').isVisible()).toBe(true);
+        expect(problems).toEqual([]);
+      }, 60_000);
     });
 
     describe('a daemon restart', () => {

@@ -20,7 +20,7 @@ export interface TestDaemon {
 }
 
 /** A real daemon on 127.0.0.1 (random port) with a simulated connector and meter, storage in a temp dir. */
-export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string; tariff?: string } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'evsed-dash-'));
   const file = join(dir, 'evsed.yaml');
   writeFileSync(
@@ -36,6 +36,7 @@ export async function startTestDaemon(opts: { token?: string; port?: number; dir
       // The daemon shares its event loop with the test's browser driver (screenshots, page I/O): a
       // long lag there is the test's, not the station's, and must not latch a stall fault mid-session.
       'supervision: { stallThresholdMs: 10000 }',
+      ...(opts.tariff ? [`tariff: ${opts.tariff}`] : []),
       'connectors:',
       '  - id: 1',
       '    maxCurrentA: 32',

@@ -202,7 +202,10 @@ function renderConnector(id) {
     const cost = costOf(s);
     showOpt(el, 'cost', cost ? cost.text : undefined, cost ? cost.value : undefined);
     const eta = etaOf(s);
-    showOpt(el, 'eta', eta === undefined ? undefined : eta === null ? 'unknown' : eta === 0 ? 'reached' : fmt.duration(eta), eta ?? undefined);
+    // The estimate counts down between updates, like the durations count up.
+    const left = typeof eta === 'number' ? Math.max(0, eta - (charging ? running : 0)) : eta;
+    showOpt(el, 'eta', left === undefined ? undefined : left === null ? 'unknown' : eta === 0 ? 'reached' : fmt.duration(left), eta ?? undefined);
+    el.querySelector('[data-field="eta"]').title = s.etaBasis && s.etaBasis !== 'unknown' ? `estimated from the ${s.etaBasis === 'soc' ? 'state of charge' : 'energy target'}` : '';
     const soc = typeof s.socPercent === 'number' ? s.socPercent : undefined;
     showOpt(el, 'soc', soc === undefined ? undefined : `${Math.round(soc)} %`, soc);
     el.querySelector('[data-action="pause"]').hidden = v.paused;
