@@ -429,12 +429,15 @@ async function loadHistory() {
     tr.dataset.sessionId = String(s.id);
     const cost = costOf(s);
     anyCost ||= cost !== null;
+    // A running session's stored durations lag (checkpoints); the live view has them.
+    const running = s.status === 'active';
+    const lv = running ? [...state.connectors.values()].map((e) => e.view.session).find((x) => x && x.id === s.id) : null;
     const cells = [
       [fmt.time(s.startTime)],
       [String(s.connectorId)],
       [s.idTag ?? ''],
-      [fmt.duration(s.durationS)],
-      [fmt.duration(s.chargingS)],
+      [running ? (lv ? fmt.duration(lv.durationS) : '–') : fmt.duration(s.durationS)],
+      [running ? (lv ? fmt.duration(lv.chargingS) : '–') : fmt.duration(s.chargingS)],
       [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num', s.energyWh],
       [cost ? cost.text : '', 'num cost-col'],
       [s.status === 'active' ? 'running' : (s.stopReason ?? '')],
