@@ -4,8 +4,10 @@ import type { Db } from './db.js';
  * Operator views over the sessions table: energy per day, sessions by hour of day, utilisation
  * and averages for a period. Pure functions of the database and the period (no clock inside).
  *
- * Days and hours are local to `timeZone` (an IANA name), DST included: SQLite gets two small SQL
- * functions, `local_day(ms, tz)` and `local_hour(ms, tz)`, backed by Intl.
+ * Days and hours are local to `timeZone` (an IANA name), DST included. The zone's UTC offsets over
+ * the period are found once with Intl (a few hundred calls for years), then SQLite shifts each start
+ * by its offset: no per-row JavaScript, so a long period stays a short query on a Pi (better-sqlite3
+ * blocks the event loop while it runs, and the stall detector watches that loop).
  *
  * Rules, stated once:
  * - A session belongs to the period (and to a day and an hour) by its start time, like on an invoice.
@@ -106,13 +108,74 @@ export function localHour(ms: number, tz: string): number {
   return localParts(ms, tz).hour;
 }
 
-const registered = new WeakSet<Db>();
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
-function ensureFunctions(db: Db): void {
-  if (registered.has(db)) return;
-  db.function('local_day', { deterministic: true }, (ms: unknown, tz: unknown) => localDay(Number(ms), String(tz)));
-  db.function('local_hour', { deterministic: true }, (ms: unknown, tz: unknown) => localHour(Number(ms), String(tz)));
-  registered.add(db);
+/** UTC offset of `tz` at instant `ms` (ms, whole seconds; east positive). */
+export function utcOffsetAt(ms: number, tz: string): number {
+  let f = offsetFormatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    offsetFormatters.set(tz, f);
+  }
+  const p: Record<string, number> = {};
+  for (const x of f.formatToParts(ms)) if (x.type !== 'literal') p[x.type] = Number(x.value);
+  const whole = Math.floor(ms / 1000) * 1000;
+  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - whole;
+}
+
+export interface OffsetSegment {
+  /** The offset applies to instants before this (the last segment: to the end). */
+  untilMs: number;
+  offsetMs: number;
+}
+
+/** No zone changes its offset twice within this step. */
+const PROBE_MS = 12 * 3_600_000;
+
+/** The zone's constant-offset stretches over [fromMs, toMs): each change found to the second. */
+export function offsetSegments(fromMs: number, toMs: number, tz: string): OffsetSegment[] {
+  const out: OffsetSegment[] = [];
+  let t = fromMs;
+  let off = utcOffsetAt(t, tz);
+  while (t < toMs) {
+    const next = Math.min(t + PROBE_MS, toMs);
+    const o = utcOffsetAt(next, tz);
+    if (o !== off) {
+      // off holds at lo, o at hi: narrow to the first second of the new offset.
+      let lo = Math.floor(t / 1000);
+      let hi = Math.ceil(next / 1000);
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (utcOffsetAt(mid * 1000, tz) === off) lo = mid;
+        else hi = mid;
+      }
+      out.push({ untilMs: hi * 1000, offsetMs: off });
+      off = o;
+    }
+    t = next;
+  }
+  out.push({ untilMs: Infinity, offsetMs: off });
+  return out;
+}
+
+/** SQL for `start_wall_ms` shifted to local time (the numbers are computed integers, inlined). */
+function localStartSql(segments: OffsetSegment[]): string {
+  const int = (n: number) => {
+    if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+    return String(n);
+  };
+  const last = segments[segments.length - 1]!;
+  if (segments.length === 1) return `(start_wall_ms + ${int(last.offsetMs)})`;
+  const whens = segments.slice(0, -1).map((s) => `WHEN start_wall_ms < ${int(s.untilMs)} THEN ${int(s.offsetMs)}`);
+  return `(start_wall_ms + CASE ${whens.join(' ')} ELSE ${int(last.offsetMs)} END)`;
+}
+
+function localDaySql(p: StatsPeriod, tz: string): string {
+  return `strftime('%Y-%m-%d', ${localStartSql(offsetSegments(p.fromMs, p.toMs, tz))} / 1000, 'unixepoch')`;
+}
+
+function localHourSql(p: StatsPeriod, tz: string): string {
+  return `CAST(strftime('%H', ${localStartSql(offsetSegments(p.fromMs, p.toMs, tz))} / 1000, 'unixepoch') AS INTEGER)`;
 }
 
 function check(p: StatsPeriod): string {
@@ -124,11 +187,10 @@ function check(p: StatsPeriod): string {
 /** Energy and session count per local day of the start, every day of the period listed (zeros included). */
 export function energyPerDay(db: Db, p: StatsPeriod): DayEnergy[] {
   const tz = check(p);
-  ensureFunctions(db);
   const rows = db
-    .prepare(`SELECT local_day(start_wall_ms, @tz) AS day, SUM(${SESSION_ENERGY}) AS energyWh, COUNT(*) AS sessions
+    .prepare(`SELECT ${localDaySql(p, tz)} AS day, SUM(${SESSION_ENERGY}) AS energyWh, COUNT(*) AS sessions
               FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY day`)
-    .all({ tz, from: p.fromMs, to: p.toMs }) as DayEnergy[];
+    .all({ from: p.fromMs, to: p.toMs }) as DayEnergy[];
   const byDay = new Map(rows.map((r) => [r.day, r]));
   const out: DayEnergy[] = [];
   const last = localDay(p.toMs - 1, tz);
@@ -142,11 +204,10 @@ export function energyPerDay(db: Db, p: StatsPeriod): DayEnergy[] {
 /** Sessions (and their energy) by local hour of the start: 24 entries, peak times at a glance. */
 export function sessionsByHour(db: Db, p: StatsPeriod): HourCount[] {
   const tz = check(p);
-  ensureFunctions(db);
   const rows = db
-    .prepare(`SELECT local_hour(start_wall_ms, @tz) AS hour, COUNT(*) AS sessions, SUM(${SESSION_ENERGY}) AS energyWh
+    .prepare(`SELECT ${localHourSql(p, tz)} AS hour, COUNT(*) AS sessions, SUM(${SESSION_ENERGY}) AS energyWh
               FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY hour`)
-    .all({ tz, from: p.fromMs, to: p.toMs }) as HourCount[];
+    .all({ from: p.fromMs, to: p.toMs }) as HourCount[];
   const byHour = new Map(rows.map((r) => [r.hour, r]));
   return Array.from({ length: 24 }, (_, hour) => ({ hour, sessions: byHour.get(hour)?.sessions ?? 0, energyWh: byHour.get(hour)?.energyWh ?? 0 }));
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
-import { averages, energyPerDay, sessionsByHour, stationStats, utilisation } from '../../src/store/stats.js';
+import { averages, energyPerDay, localDay, localHour, offsetSegments, sessionsByHour, stationStats, utilisation } from '../../src/store/stats.js';
 import { insertFixture, PERIOD } from './fixture.js';
 
 let dir: string;
@@ -110,5 +110,55 @@ describe('period checks', () => {
   it('refuses an empty or reversed period and an unknown zone, plainly', () => {
     expect(() => stationStats(db, { fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
     expect(() => energyPerDay(db, { ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
+  });
+});
+
+describe('local days and hours in SQL agree with Intl', () => {
+  const ZONES = ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Chatham', 'America/Santiago', 'UTC'];
+  const period = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2027-01-01T00:00:00Z') };
+
+  it('finds every offset change to the second (Berlin 2026: 29 March 01:00 UTC, 25 October 01:00 UTC)', () => {
+    const segs = offsetSegments(Date.parse('2026-01-01T00:00:00Z'), Date.parse('2027-01-01T00:00:00Z'), 'Europe/Berlin');
+    expect(segs).toEqual([
+      { untilMs: Date.parse('2026-03-29T01:00:00Z'), offsetMs: 3_600_000 },
+      { untilMs: Date.parse('2026-10-25T01:00:00Z'), offsetMs: 7_200_000 },
+      { untilMs: Infinity, offsetMs: 3_600_000 },
+    ]);
+    // Lord Howe moves by half an hour.
+    const lh = offsetSegments(Date.parse('2026-01-01T00:00:00Z'), Date.parse('2027-01-01T00:00:00Z'), 'Australia/Lord_Howe');
+    expect(lh.map((s) => s.offsetMs)).toEqual([39_600_000, 37_800_000, 39_600_000]);
+  });
+
+  it.each(ZONES)('%s: every session counted on the day and hour Intl gives', (tz) => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'evsed-stats-tz-'));
+    const db2 = openDb(join(dir2, 'evsed.db'), [coreMigrations]);
+    try {
+      // Pseudo-random starts over two years, plus the seconds either side of each offset change.
+      let seed = 42;
+      const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      const starts: number[] = [];
+      for (let i = 0; i < 1500; i++) starts.push(period.fromMs + Math.floor(rnd() * (period.toMs - period.fromMs)));
+      for (const seg of offsetSegments(period.fromMs, period.toMs, tz).slice(0, -1)) starts.push(seg.untilMs - 1000, seg.untilMs, seg.untilMs + 1000);
+      insertFixture(db2, starts.map((ms, i) => ({ name: String(i), start: new Date(ms).toISOString(), durationMin: 1, chargingMin: 1, energyWh: 1 + (i % 7) })));
+
+      const wantDays = new Map<string, { energyWh: number; sessions: number }>();
+      const wantHours = Array.from({ length: 24 }, (_, hour) => ({ hour, sessions: 0, energyWh: 0 }));
+      starts.forEach((ms, i) => {
+        const day = localDay(ms, tz);
+        const d = wantDays.get(day) ?? { energyWh: 0, sessions: 0 };
+        d.energyWh += 1 + (i % 7);
+        d.sessions += 1;
+        wantDays.set(day, d);
+        wantHours[localHour(ms, tz)]!.sessions += 1;
+        wantHours[localHour(ms, tz)]!.energyWh += 1 + (i % 7);
+      });
+      const p = { ...period, timeZone: tz };
+      const days = energyPerDay(db2, p).filter((x) => x.sessions > 0);
+      expect(days).toEqual([...wantDays].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, v]) => ({ day, ...v })));
+      expect(sessionsByHour(db2, p)).toEqual(wantHours);
+    } finally {
+      db2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 });
