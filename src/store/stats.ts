@@ -68,7 +68,7 @@ export interface StationStats {
   averages: Averages;
 }
 
-/** At most this many days are listed, so a wild period cannot make a huge answer. */
+/** The longest period answered (about 2.7 years), so a wild request cannot make a long query or a huge answer. */
 export const MAX_DAYS = 1000;
 
 const SESSION_ENERGY = 'COALESCE(energy_wh, MAX(0, COALESCE(checkpoint_energy_wh, meter_start_wh) - meter_start_wh))';
@@ -129,11 +129,27 @@ export interface OffsetSegment {
   offsetMs: number;
 }
 
-/** No zone changes its offset twice within this step. */
-const PROBE_MS = 12 * 3_600_000;
+/**
+ * The offset is probed this often; a change between probes is then found to the second. Zones
+ * change at most a few times a year, never twice within four days (Morocco's Ramadan pause, the
+ * shortest stretch in the tz database, lasts weeks).
+ */
+const PROBE_MS = 4 * 86_400_000;
+
+const segmentCache = new Map<string, OffsetSegment[]>();
 
 /** The zone's constant-offset stretches over [fromMs, toMs): each change found to the second. */
 export function offsetSegments(fromMs: number, toMs: number, tz: string): OffsetSegment[] {
+  const key = `${tz}|${fromMs}|${toMs}`;
+  const hit = segmentCache.get(key);
+  if (hit) return hit;
+  const out = findSegments(fromMs, toMs, tz);
+  if (segmentCache.size >= 64) segmentCache.clear();
+  segmentCache.set(key, out);
+  return out;
+}
+
+function findSegments(fromMs: number, toMs: number, tz: string): OffsetSegment[] {
   const out: OffsetSegment[] = [];
   let t = fromMs;
   let off = utcOffsetAt(t, tz);
@@ -181,6 +197,8 @@ function localHourSql(p: StatsPeriod, tz: string): string {
 function check(p: StatsPeriod): string {
   if (!Number.isFinite(p.fromMs) || !Number.isFinite(p.toMs)) throw new Error('period: from and to must be dates');
   if (p.toMs <= p.fromMs) throw new Error('period: "to" must be after "from"');
+  // Queries block the event loop while they run: keep the worst case bounded.
+  if (p.toMs - p.fromMs > MAX_DAYS * 86_400_000) throw new Error(`period: at most ${MAX_DAYS} days (ask for less, or export the sessions as CSV)`);
   return checkTimeZone(p.timeZone ?? 'UTC');
 }
 
@@ -194,7 +212,7 @@ export function energyPerDay(db: Db, p: StatsPeriod): DayEnergy[] {
   const byDay = new Map(rows.map((r) => [r.day, r]));
   const out: DayEnergy[] = [];
   const last = localDay(p.toMs - 1, tz);
-  for (let day = localDay(p.fromMs, tz); day <= last && out.length < MAX_DAYS; day = nextDay(day)) {
+  for (let day = localDay(p.fromMs, tz); day <= last && out.length <= MAX_DAYS + 1; day = nextDay(day)) {
     const r = byDay.get(day);
     out.push({ day, energyWh: r?.energyWh ?? 0, sessions: r?.sessions ?? 0 });
   }

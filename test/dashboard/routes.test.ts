@@ -136,6 +136,7 @@ describe('dashboard routes (no token)', () => {
       ['?from=yesterday', /from: not a date/],
       ['?from=2026-10-25&to=2026-10-01', /to: must be after from/],
       ['?tz=Mars/Olympus', /unknown time zone "Mars\/Olympus"/],
+      ['?from=2020-01-01&to=2026-01-01', /at most 1000 days apart/],
     ];
     for (const [q, msg] of cases) {
       const r = await d.call(`/api/stats${q}`);

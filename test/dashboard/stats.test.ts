@@ -110,6 +110,16 @@ describe('period checks', () => {
   it('refuses an empty or reversed period and an unknown zone, plainly', () => {
     expect(() => stationStats(db, { fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
     expect(() => energyPerDay(db, { ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
+    expect(() => averages(db, { fromMs: 0, toMs: 1001 * 86_400_000 })).toThrow('period: at most 1000 days');
+  });
+
+  it('lists every local day of a 1000-day period, DST days included', () => {
+    const fromMs = Date.parse('2024-01-01T00:00:00Z');
+    const days = energyPerDay(db, { fromMs, toMs: fromMs + 1000 * 86_400_000, timeZone: 'Europe/Berlin' });
+    // 00:00 UTC is 01:00 in Berlin: the period touches 1001 local dates.
+    expect(days.length).toBe(1001);
+    expect(days[0]!.day).toBe('2024-01-01');
+    expect(days[1000]!.day).toBe('2026-09-27');
   });
 });
 

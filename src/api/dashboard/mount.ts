@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Station } from '../../evse/station.js';
 import { parseDate } from '../../store/export.js';
-import { checkTimeZone, stationStats } from '../../store/stats.js';
+import { averages, checkTimeZone, energyPerDay, MAX_DAYS, sessionsByHour, utilisation, type StationStats } from '../../store/stats.js';
 import { HttpError, sendJson, type ApiServer } from '../server.js';
 
 /** A file held in memory: small, served many times from a Pi. */
@@ -105,6 +105,7 @@ export function statsQuery(url: URL, nowMs: number): { fromMs: number; toMs: num
     const toMs = q.get('to') ? parseDate(q.get('to')!, 'to', true) : nowMs;
     const fromMs = q.get('from') ? parseDate(q.get('from')!, 'from') : toMs - 30 * 86_400_000;
     if (toMs <= fromMs) throw new Error('to: must be after from');
+    if (toMs - fromMs > MAX_DAYS * 86_400_000) throw new Error(`from, to: at most ${MAX_DAYS} days apart (ask for less, or export the sessions as CSV)`);
     return { fromMs, toMs, timeZone: checkTimeZone(q.get('tz') || 'UTC') };
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
@@ -131,10 +132,28 @@ export function mountDashboard(api: ApiServer, station: Station): void {
     if (a.path === '/') api.route('GET', '/index.html', (req, res, _p, url) => serveAsset(a, req, res, url), { public: true });
   }
 
-  api.route('GET', '/api/stats', (_req, res, _p, url) => {
+  api.route('GET', '/api/stats', async (_req, res, _p, url) => {
     const now = station.clock.wallMs();
     const period = statsQuery(url, now);
-    const stats = stationStats(station.db, period, station.connectorIds().length, now);
-    sendJson(res, 200, { ...stats, connectors: station.connectorIds().length });
+    const connectors = station.connectorIds().length;
+    // Each query blocks the loop while it runs; let the control loop in between them.
+    const turn = () => new Promise<void>((r) => setImmediate(r));
+    const energy = energyPerDay(station.db, period);
+    await turn();
+    const hours = sessionsByHour(station.db, period);
+    await turn();
+    const use = utilisation(station.db, period, connectors, now);
+    await turn();
+    const avg = averages(station.db, period);
+    const stats: StationStats = {
+      from: new Date(period.fromMs).toISOString(),
+      to: new Date(period.toMs).toISOString(),
+      timeZone: period.timeZone,
+      energyPerDay: energy,
+      sessionsByHour: hours,
+      utilisation: use,
+      averages: avg,
+    };
+    sendJson(res, 200, { ...stats, connectors });
   });
 }
