@@ -19,16 +19,18 @@ import { benchControlLatency } from './core.js';
 
 const { RPCServer, RPCClient } = rpc;
 
-/** A loopback CSMS (strict mode) that answers every CALL at once. */
-async function loopbackCsms(): Promise<{ port: number; close: () => Promise<void> }> {
+/** A loopback CSMS (strict mode) that answers every CALL at once; `onCall` sees each method as it arrives. */
+export async function loopbackCsms(onCall?: (method: string) => void): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: true });
   let txId = 1;
   server.on('client', (client: any) => {
     client.handle(({ method }: { method: string }) => {
+      onCall?.(method);
       const now = new Date().toISOString();
       if (method === 'BootNotification') return { status: 'Accepted', currentTime: now, interval: 3600 };
       if (method === 'StartTransaction') return { transactionId: txId++, idTagInfo: { status: 'Accepted' } };
       if (method === 'Heartbeat') return { currentTime: now };
+      if (method === 'Authorize') return { idTagInfo: { status: 'Accepted' } };
       return {};
     });
   });
@@ -70,7 +72,7 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
   };
 }
 
-function meterValue(i: number): Record<string, unknown> {
+export function meterValue(i: number): Record<string, unknown> {
   return {
     connectorId: 1,
     meterValue: [{
