@@ -3,12 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { silentLogger } from '../src/log.js';
 import { SimHardware } from '../src/sim/hardware.js';
-import { simConfig } from './core.js';
+import { measureEdgeToContactor, simConfig, waitFor } from './core.js';
 import { spawnPeers } from './peers.js';
 import { loopbackCsms, meterValue } from './ocpp.js';
 import { migrationSets } from '../src/daemon.js';
@@ -18,46 +17,6 @@ import { percentiles } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
-
-async function waitFor(fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('bench: timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-const lagMs = (ns: number) => +Math.max(0, ns / 1e6 - 1).toFixed(2);
-
-/** Edge -> contactor latency (open and close) on connector 1, with the event loop's lag over the same window. */
-async function measure(d: Daemon, events: number) {
-  const hw = d.station.hardware(1) as SimHardware;
-  const log = hw.contactorLog;
-  const open: number[] = [];
-  const close: number[] = [];
-  // The histogram records the whole timer interval: subtract the 1 ms resolution to get the lag itself.
-  const lag = monitorEventLoopDelay({ resolution: 1 });
-  lag.enable();
-  for (let i = 0; i < events; i++) {
-    let n = log.length;
-    let t0 = performance.now();
-    hw.ev.ready();
-    await waitFor(() => log.length > n && log[log.length - 1]!.closed);
-    close.push(log[log.length - 1]!.monoMs - t0);
-    n = log.length;
-    t0 = performance.now();
-    hw.ev.pause();
-    await waitFor(() => log.length > n && !log[log.length - 1]!.closed);
-    open.push(log[log.length - 1]!.monoMs - t0);
-  }
-  lag.disable();
-  const r = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, +v.toFixed(3)]));
-  return {
-    openMs: r(percentiles(open, [50, 99, 100])),
-    closeMs: r(percentiles(close, [50, 99, 100])),
-    eventLoopLagMs: { p50: lagMs(lag.percentile(50)), p99: lagMs(lag.percentile(99)), max: lagMs(lag.max) },
-  };
-}
 
 const SECOND_CONNECTOR = `  - id: 2
     maxCurrentA: 32
@@ -143,7 +102,7 @@ mqtt: { url: mqtt://127.0.0.1:${peers.mqttPort}, publishIntervalS: 0.2, homeAssi
     await waitFor(async () => ((await peers.stats()).calls.BootNotification ?? 0) > 0, 15_000);
     const before = await peers.stats();
     const t0 = performance.now();
-    const result = await measure(d, events);
+    const result = await measureEdgeToContactor(d, events);
     const seconds = (performance.now() - t0) / 1000;
     const after = await peers.stats();
     const delta = (k: string) => (after.calls[k] ?? 0) - (before.calls[k] ?? 0);
@@ -169,7 +128,7 @@ export async function benchLatencyUnderLoad(events: number, queued = 10_000): Pr
   let idle;
   const d = await benchDaemon(dir, '');
   try {
-    idle = await measure(d, events);
+    idle = await measureEdgeToContactor(d, events);
   } finally {
     await d.stop();
     rmSync(dir, { recursive: true, force: true });

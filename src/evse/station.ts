@@ -9,6 +9,7 @@ import { MeterPoller } from '../meter/poller.js';
 import { Connector } from './connector.js';
 import { CurrentArbiter } from './current-arbiter.js';
 import { offerableCurrent } from './pwm.js';
+import type { SmEvent } from './state-machine.js';
 import type {
   AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationView, StopReason,
 } from './station-api.js';
@@ -270,32 +271,32 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   pause(connectorId: number): boolean {
-    const c = this.connectors.get(connectorId)?.c;
-    if (!c) return false;
-    c.dispatch({ type: 'pause' });
-    return true;
+    return this.send(connectorId, { type: 'pause' });
   }
 
   resume(connectorId: number): boolean {
-    const c = this.connectors.get(connectorId)?.c;
-    if (!c) return false;
-    c.dispatch({ type: 'resume' });
-    return true;
+    return this.send(connectorId, { type: 'resume' });
   }
 
-  /** Wake a sleeping EV (state F for 4 s, then X1, then the offer again). */
+  /** Wake a sleeping EV (state F for 4 s, then X1, then the offer again); false when it cannot be woken now. */
   wake(connectorId: number): boolean {
-    const c = this.connectors.get(connectorId)?.c;
-    if (!c) return false;
-    c.dispatch({ type: 'wake' });
-    return c.sm.snapshot().waking;
+    return this.send(connectorId, { type: 'wake' }) && this.need(connectorId).sm.snapshot().waking;
   }
 
   clearFaults(connectorId: number): boolean {
+    return this.send(connectorId, { type: 'clear-faults' });
+  }
+
+  /** The event loop stalled: latch a 'stall' fault (the contactor opens and stays open until unplug). */
+  reportStall(connectorId: number): void {
+    this.send(connectorId, { type: 'fault', kind: 'stall', active: true });
+    this.send(connectorId, { type: 'fault', kind: 'stall', active: false });
+  }
+
+  private send(connectorId: number, ev: SmEvent): boolean {
     const c = this.connectors.get(connectorId)?.c;
-    if (!c) return false;
-    c.dispatch({ type: 'clear-faults' });
-    return true;
+    c?.dispatch(ev);
+    return c !== undefined;
   }
 
   setClaim(claim: CurrentClaim): void {
@@ -305,13 +306,6 @@ export class Station extends EventEmitter<StationEvents> {
 
   clearClaim(source: string, connectorId: number): void {
     if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
-  }
-
-  /** The event loop stalled: latch a 'stall' fault on the connector (its contactor opens, stays open until unplug). */
-  reportStall(connectorId: number): void {
-    const c = this.connectors.get(connectorId)?.c;
-    c?.dispatch({ type: 'fault', kind: 'stall', active: true });
-    c?.dispatch({ type: 'fault', kind: 'stall', active: false });
   }
 
   /** Liveness for the systemd watchdog: every connector's control loop ran recently. */
