@@ -94,7 +94,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   if (config.ocpp) {
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
     const { startOcpp } = await import('./ocpp/index.js');
-    services.push(await startOcpp({ config, station, log: log.child({ module: 'ocpp' }) }));
+    services.push(await startOcpp({ config, station, log }));
   }
 
   if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider() }));

@@ -23,6 +23,11 @@ export interface ChargePointDeps {
   ocpp: OcppConfig;
   /** idTag recorded for sessions started without a tag (auth.mode free) */
   freeIdTag: string;
+  /**
+   * auth.mode ocpp: tags presented at the reader are authorised by the CSMS, the cache and the local
+   * list. With mode local or free the station keeps its own authorisation and only reports.
+   */
+  authorizeTags: boolean;
   /** phases per connector id (for ConnectorPhaseRotation) */
   phases: Map<number, 1 | 3>;
   log: Logger;
@@ -120,7 +125,7 @@ export class ChargePoint {
       onStart: (s) => this.ledger.onStart(s, (s.idTag ?? this.d.freeIdTag).slice(0, 20)),
       onStop: (s) => void this.ledger.onStop(s, this.stopTxnData(s)),
     });
-    st.setAuthorizer(new OcppAuthorizer(this.auth, this.keys, () => this.online, (idTag) => this.askAuthorize(idTag), () => st.clock.wallMs()));
+    if (this.d.authorizeTags) st.setAuthorizer(new OcppAuthorizer(this.auth, this.keys, () => this.online, (idTag) => this.askAuthorize(idTag), () => st.clock.wallMs()));
     this.listen('status', (v: ConnectorView) => this.onStatus(v));
     this.listen('sample', (s: Sample) => this.onSample(s));
     this.listen('session-started', (s: SessionRecord) => {

@@ -24,6 +24,7 @@ export async function startOcpp(ctx: OcppContext): Promise<{ stop(): Promise<voi
     station: ctx.station,
     ocpp,
     freeIdTag: ctx.config.auth.freeIdTag,
+    authorizeTags: ctx.config.auth.mode === 'ocpp',
     phases: new Map(ctx.config.connectors.map((c) => [c.id, c.phases])),
     log: ctx.log.child({ module: 'ocpp' }),
   });
