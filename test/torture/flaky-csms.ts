@@ -102,6 +102,13 @@ export class FlakyCsms {
     return [...seen.values()];
   }
 
+  /** Records a message as if received and processed (for the self-test of the ledger comparison). Returns the reply. */
+  record(action: string, params: any): any {
+    const key = JSON.stringify(params);
+    this.log.push({ seq: ++this.seq, action, params, key, processed: true });
+    return this.defaultReply(action, params, key);
+  }
+
   private async respond(instance: Csms, action: string, params: any): Promise<any> {
     if (action === 'Authorize') {
       const o = this.overrides.get(action);
