@@ -67,6 +67,11 @@ const INTERESTING_NUMBERS = [0, -1, 1, 6, 80, 255, 256, 65535, 65536, 2 ** 31 - 
 
 const INTERESTING_STRINGS = ['', ' ', 'null', 'true', 'NaN', 'Infinity', '-1', '1e999', '0x10', '__proto__', 'constructor', 'toString', '../../etc/passwd', '%00', '\u0000', '\ud800', 'A'.repeat(300), '💥', '<script>', "'; DROP TABLE sessions; --", '${x}', '2024-02-30T25:61:00Z'];
 
+/** An own property even for "__proto__" (as JSON.parse makes it), never the prototype. */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** A random JSON-able value, `depth` levels deep at most. */
 export function randomValue(rng: Rng, depth = 3): unknown {
   switch (rng.int(depth > 0 ? 9 : 6)) {
@@ -80,7 +85,7 @@ export function randomValue(rng: Rng, depth = 3): unknown {
     case 7:
     case 8: {
       const o: Record<string, unknown> = {};
-      for (let i = rng.int(4); i > 0; i--) o[rng.chance(0.7) ? randomString(rng, rng.range(1, 8), true) : rng.pick(INTERESTING_STRINGS)] = randomValue(rng, depth - 1);
+      for (let i = rng.int(4); i > 0; i--) setOwn(o, rng.chance(0.7) ? randomString(rng, rng.range(1, 8), true) : rng.pick(INTERESTING_STRINGS), randomValue(rng, depth - 1));
       return o;
     }
   }
@@ -183,7 +188,7 @@ function mutateOnce(rng: Rng, v: unknown, depth: number): unknown {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     if (!keys.length || rng.chance(0.12)) {
-      o[rng.chance(0.5) ? randomString(rng, rng.range(1, 10), true) : rng.pick(INTERESTING_STRINGS)] = randomValue(rng, 2);
+      setOwn(o, rng.chance(0.5) ? randomString(rng, rng.range(1, 10), true) : rng.pick(INTERESTING_STRINGS), randomValue(rng, 2));
       return o;
     }
     const k = rng.pick(keys);
@@ -191,14 +196,14 @@ function mutateOnce(rng: Rng, v: unknown, depth: number): unknown {
       delete o[k];
       return o;
     }
-    o[k] = mutateOnce(rng, o[k], depth + 1);
+    setOwn(o, k, mutateOnce(rng, o[k], depth + 1));
     return o;
   }
   // replace this node
   switch (rng.int(6)) {
     case 0: return randomValue(rng, 2);
     case 1: return typeof v === 'number' ? rng.pick(INTERESTING_NUMBERS) : typeof v === 'string' ? rng.pick(INTERESTING_STRINGS) : randomValue(rng, 1);
-    case 2: return typeof v === 'string' ? mutateText(rng, v, 1) : String(v);
+    case 2: return typeof v === 'string' ? mutateText(rng, v, 1) : container ? JSON.stringify(v) : String(v);
     case 3: return typeof v === 'number' ? v + rng.pick([-1, 1, 0.5, -1000, 1e6]) : null;
     case 4: return Array.isArray(v) ? v : [v];
     default: return container ? (Array.isArray(v) ? {} : []) : { value: v };
