@@ -276,11 +276,18 @@ async function loadCurve(connectorId, sessionId) {
   drawCurve(connectorId);
 }
 
+/** A long session at one reading a second would grow without end: past this, keep every other point. */
+const MAX_POINTS = 20000;
+
 function push(c, x, w) {
   const last = c.xs[c.xs.length - 1];
   if (last !== undefined && x <= last) return;
   c.xs.push(x);
   c.ys.push(w / 1000);
+  if (c.xs.length > MAX_POINTS) {
+    c.xs = c.xs.filter((_, i) => i % 2 === 0 || i === c.xs.length - 1);
+    c.ys = c.ys.filter((_, i) => i % 2 === 0 || i === c.ys.length - 1);
+  }
 }
 
 function addPoint(connectorId, sessionId, x, w) {
