@@ -106,7 +106,8 @@ function generate(rng: Rng): Frame {
 function expectation(f: Frame): { reply: false } | { reply: true; id: string | null; isCall: boolean } | { closes: true } {
   if (Buffer.isBuffer(f.data) && !f.binary) return { closes: true }; // invalid UTF-8 in a text frame: WebSocket 1007
   if (Buffer.byteLength(f.data) > MAX_FRAME) return { closes: true };
-  const text = Buffer.isBuffer(f.data) ? f.data.toString('utf8') : f.data;
+  // What arrives: a text frame is UTF-8, so a lone surrogate in the string arrives as U+FFFD.
+  const text = Buffer.isBuffer(f.data) ? f.data.toString('utf8') : Buffer.from(f.data, 'utf8').toString('utf8');
   if (!text.length) return { reply: false };
   let v: unknown;
   try {
