@@ -23,7 +23,12 @@ function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return String(value);
-  const s = JSON.stringify(value);
+  let s: string;
+  try {
+    s = JSON.stringify(value);
+  } catch {
+    s = Array.isArray(value) ? '[...]' : '{...}';
+  }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, type Config } from './schema.js';
-import { ConfigError, formatIssues } from './errors.js';
+import { ConfigError, formatIssues, formatPath } from './errors.js';
 
 /** Parse and validate a config text. `file` only names the source in errors. */
 export function parseConfig(text: string, file = '<config>'): Config {
@@ -17,7 +17,15 @@ export function parseConfig(text: string, file = '<config>'): Config {
       }),
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // A config never needs many aliases; a bounded count stops alias-expansion bombs.
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (err) {
+    throw new ConfigError(file, [`(top level): YAML: ${(err as Error).message} (check the anchors & and aliases *)`]);
+  }
+  const cycle = cyclePath(data);
+  if (cycle !== null) throw new ConfigError(file, [`${formatPath(cycle)}: YAML alias refers to a mapping that contains it (a cycle); write the values out`]);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(file, ['(top level): must be a mapping with station, storage, auth and connectors']);
   }
@@ -47,4 +55,17 @@ export function loadConfig(file: string): LoadedConfig {
   const config = parseConfig(text, file);
   const storageDir = resolve(config.storage.dir);
   return { config, file, storageDir, dbFile: resolve(storageDir, 'evsed.db') };
+}
+
+/** The key path at which a value refers back to one of its parents (YAML aliases can), or null. */
+function cyclePath(value: unknown, parents = new Set<object>(), path: (string | number)[] = []): (string | number)[] | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (parents.has(value)) return path;
+  parents.add(value);
+  for (const [k, v] of Object.entries(value)) {
+    const found = cyclePath(v, parents, [...path, Array.isArray(value) ? Number(k) : k]);
+    if (found) return found;
+  }
+  parents.delete(value);
+  return null;
 }

@@ -5,6 +5,7 @@ import { parseDocument, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { ROOT } from '../support/station.js';
+import { exampleWithEverythingOn } from '../support/example-config.js';
 import { Findings, Rng, banner, fuzzCount, fuzzSeed, mutateText, mutateValue, randomString, randomValue } from './prng.js';
 
 /**
@@ -16,10 +17,7 @@ import { Findings, Rng, banner, fuzzCount, fuzzSeed, mutateText, mutateValue, ra
 const example = readFileSync(join(ROOT, 'config/evsed.example.yaml'), 'utf8');
 const sim = readFileSync(join(ROOT, 'config/sim.yaml'), 'utf8');
 // The example with its optional sections switched on, so their schemas are fuzzed too.
-const full = example
-  .replace(/^# (ocpp:|mqtt:|tariff:)(.*)$/gm, '$1$2')
-  .replace(/^# {3}(\S.*)$/gm, '  $1')
-  .replace(/^(\s+)# (token: .*)$/m, '$1$2');
+const full = exampleWithEverythingOn();
 const CORPUS = [example, sim, full];
 const TOP_KEYS = ['station', 'storage', 'auth', 'api', 'connectors', 'log', 'clock', 'supervision', 'ocpp', 'mqtt', 'tariff'];
 
