@@ -92,7 +92,12 @@ export class ApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        throw new HttpError(400, 'the request target is not a valid URL');
+      }
       const method = req.method ?? 'GET';
       if (this.o.token && !this.isPublic(method, url.pathname) && !this.authorised(req, url)) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="evsed"');
@@ -107,7 +112,7 @@ export class ApiServer {
           continue;
         }
         const params: Record<string, string> = {};
-        r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+        r.keys.forEach((k, i) => (params[k] = decodePathSegment(m[i + 1]!)));
         await r.handler(req, res, params, url);
         return;
       }
@@ -180,7 +185,8 @@ export class ApiServer {
       const idTag = body.idTag;
       if (typeof idTag !== 'string' || idTag.length < 1 || idTag.length > 20) throw new HttpError(400, 'idTag: must be a text of 1 to 20 characters');
       const result = await st.presentTag(id, idTag);
-      sendJson(res, result.action === 'rejected' ? 403 : 200, result);
+      if (result.action === 'rejected') sendJson(res, 403, { error: `tag ${idTag} refused (${result.status})`, ...result });
+      else sendJson(res, 200, result);
     });
     this.route('POST', '/api/connectors/:id/stop', async (_q, res, p) => {
       const ok = await st.stopSession(this.connectorId(p), 'Local');
@@ -302,6 +308,14 @@ function sessionFilter(url: URL): SessionFilter {
     f.status = status;
   }
   return f;
+}
+
+function decodePathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, `malformed percent-escape in the path: ${s.slice(0, 40)}`);
+  }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -40,6 +40,10 @@ export class SseHub {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
+    if (req.method === 'HEAD') {
+      res.end(); // the headers are the whole answer: a HEAD must not hold a stream slot
+      return;
+    }
     res.write('retry: 2000\n\n');
     // Start with the full picture so a client never waits for the next change.
     for (const c of this.station.view().connectors) res.write(frame('status', c));
