@@ -11,6 +11,9 @@ import { OvercurrentCheck } from './safety-timing.js';
 import { currentForDuty } from './pwm.js';
 import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
 
+const STORE_FAILURES_BEFORE_FAULT = 2;
+const STORE_RETRY_MS = 5000;
+
 export interface ConnectorOptions {
   id: number;
   hardware: ConnectorHardware;
@@ -55,6 +58,7 @@ export class Connector extends EventEmitter {
   private closed = false;
   private lastTickMs = 0;
   private readonly overcurrent = new OvercurrentCheck();
+  private storeFailures = 0;
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -342,18 +346,33 @@ export class Connector extends EventEmitter {
 
   /** Batch-commit samples and a session checkpoint (one commit per flush interval spares the SD card). */
   private flushSamples(): void {
-    this.lastFlushMs = this.o.clock.monoMs();
+    const now = this.o.clock.monoMs();
+    this.lastFlushMs = now;
     try {
       this.o.store.addSamples(this.samples);
       this.samples = [];
       const rec = this.current;
       const latest = this.o.poller.latest();
       if (rec && this.timer && latest) {
-        this.o.store.checkpoint(rec.id, { energyWh: latest.energyImportWh, at: this.o.clock.stamp(), ...this.timer.durations(this.o.clock.monoMs()) });
+        this.o.store.checkpoint(rec.id, { energyWh: latest.energyImportWh, at: this.o.clock.stamp(), ...this.timer.durations(now) });
+      }
+      if (this.storeFailures > 0) {
+        this.o.log.info({ connectorId: this.id }, 'the store can be written again');
+        this.storeFailures = 0;
+        if (this.sm.snapshot().faults.includes('store')) this.dispatch({ type: 'fault', kind: 'store', active: false });
       }
     } catch (err) {
-      this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cannot write meter samples');
+      this.storeFailures++;
+      if (this.storeFailures === 1) this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cannot write to the store');
       if (this.samples.length > 3600) this.samples.splice(0, this.samples.length - 3600);
+      // Energy delivered now would exist only in memory and be lost to a power cut: after a second
+      // failure in a row stop charging (fault 'store', self-clearing) until a write succeeds.
+      if (this.storeFailures >= STORE_FAILURES_BEFORE_FAULT && !this.sm.snapshot().faults.includes('store')) {
+        this.o.log.error({ connectorId: this.id, failures: this.storeFailures }, 'the session cannot be recorded: charging stopped until the store can be written');
+        this.dispatch({ type: 'fault', kind: 'store', active: true });
+      }
+      // Retry soon rather than after a whole flush interval, to notice both the fault and its end.
+      this.lastFlushMs = now - this.o.flushIntervalMs + STORE_RETRY_MS;
     }
   }
 

@@ -51,7 +51,7 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
 const F_READBACK_GRACE_MS = 500;
 
 /** Faults that clear by themselves when the input clears; all others latch. */
-const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'overtemperature']);
+const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'overtemperature', 'store']);
 /** Faults that survive unplugging: only a technician clears them. */
 const NEEDS_TECHNICIAN: ReadonlySet<FaultKind> = new Set<FaultKind>(['welded']);
 

@@ -55,10 +55,11 @@ export type FaultKind =
   | 'meter' // meter lost while required for charging
   | 'overtemperature'
   | 'stall' // control loop stalled
+  | 'store' // the session store cannot be written: charging would not be recorded
   | 'other';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
-  'rcd', 'diode', 'overcurrent', 'welded', 'contactor', 'pilot', 'meter', 'overtemperature', 'stall', 'other',
+  'rcd', 'diode', 'overcurrent', 'welded', 'contactor', 'pilot', 'meter', 'overtemperature', 'stall', 'store', 'other',
 ];
 
 export interface FaultInputs {

@@ -43,6 +43,7 @@ const FAULT_CODES: Record<FaultKind, string> = {
   meter: 'PowerMeterFailure',
   overtemperature: 'HighTemperature',
   stall: 'OtherError',
+  store: 'OtherError',
   other: 'OtherError',
 };
 

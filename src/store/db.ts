@@ -33,20 +33,38 @@ export class StoreError extends Error {
  */
 export function openDb(file: string, sets: MigrationSet[], opts: { readonly?: boolean } = {}): Db {
   if (file !== ':memory:' && !opts.readonly) mkdirSync(dirname(file), { recursive: true });
-  let db: Db;
+  let db: Db | undefined;
   try {
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      // A damaged file is found here, not at the first session: refuse to start on it.
+      const check = db.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') throw new Error(`integrity check failed: ${check}`);
+      migrate(db, sets);
+    }
+    return db;
   } catch (err) {
-    throw new StoreError(`cannot open store ${file}: ${(err as Error).message}`, 'STORE_OPEN');
+    db?.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot open store ${file}: ${(err as Error).message}. ${adviceFor(err as NodeJS.ErrnoException, file)}`, 'STORE_OPEN');
   }
-  db.pragma('busy_timeout = 5000');
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, sets);
+}
+
+/** What a technician should do about a store that cannot be opened. The file itself is never touched. */
+function adviceFor(err: NodeJS.ErrnoException, file: string): string {
+  const msg = `${err.code ?? ''} ${err.message}`;
+  if (/READONLY|EROFS|EACCES|EPERM|readonly|permission/i.test(msg)) {
+    return `The store must be writable: check that the filesystem is mounted read-write and that the evsed user owns ${dirname(file)}.`;
   }
-  return db;
+  if (/FULL|ENOSPC|full/i.test(msg)) return `The disk is full: free space on the filesystem of ${dirname(file)}.`;
+  if (/NOTADB|CORRUPT|malformed|not a database|integrity/i.test(msg)) {
+    return `The file is damaged: stop evsed, move it aside (mv ${file} ${file}.damaged, with its -wal and -shm files) and restore a backup, or start with an empty store; keep the damaged file for recovery.`;
+  }
+  return `Check that ${dirname(file)} exists and is writable by the evsed user.`;
 }
 
 export function migrate(db: Db, sets: MigrationSet[]): void {
