@@ -114,5 +114,7 @@ describe('store writes fail while the daemon runs', () => {
     await until(() => st.contactorClosed(), 'charging');
     readOnly(st, true);
     await until(() => !st.contactorClosed(), 'contactor opened because nothing can be recorded', 10_000);
+    const v = st.daemon.station.connectorView(1);
+    console.log('[storage] contactor opened:', JSON.stringify({ status: v.status, faults: v.faults, pilot: v.pilot, plugged: st.hw.ev.plugged }));
   });
 });
