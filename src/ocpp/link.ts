@@ -54,6 +54,9 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
   constructor(private readonly o: LinkOptions) {
     super();
     this.client = new RPCClient(this.clientOptions());
+    // ocpp-rpc answers framing errors with OCPP 2.0.1 codes; a 1.6 CSMS only knows those of OCPP-J 1.6 §4.2.3.
+    const sendRaw = this.client.sendRaw.bind(this.client);
+    this.client.sendRaw = (message: string) => sendRaw(toOcpp16CallError(message));
     const log = o.log;
     this.client.on('open', () => {
       this.attempt = 0;
@@ -213,4 +216,23 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     this.lane = p.catch(() => undefined);
     return p;
   }
+}
+
+/**
+ * Rewrites an outgoing CALLERROR whose code OCPP 1.6 does not define: a frame that is not valid
+ * OCPP-J (not JSON, wrong types, unknown message type) is a FormationViolation, a message id that
+ * is already being processed a ProtocolError. Anything else passes unchanged.
+ */
+export function toOcpp16CallError(message: string): string {
+  if (!message.startsWith('[4,')) return message;
+  let frame: unknown[];
+  try {
+    frame = JSON.parse(message) as unknown[];
+  } catch {
+    return message;
+  }
+  const [, id, code, text, details] = frame;
+  if (code !== 'RpcFrameworkError' && code !== 'MessageTypeNotSupported') return message;
+  const mapped = typeof text === 'string' && text.startsWith('Already processing') ? 'ProtocolError' : 'FormationViolation';
+  return JSON.stringify([4, id, mapped, text, details ?? {}]);
 }
