@@ -14,7 +14,11 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out ? `.${String(seg)}` : String(seg);
+    else {
+      // A key that is not a plain name (YAML allows a whole collection as a key) is quoted, on one line.
+      const name = /^[A-Za-z0-9_-]+$/.test(String(seg)) ? String(seg) : JSON.stringify(String(seg).replace(/\s+/g, ' ').slice(0, 40));
+      out += out ? `.${name}` : name;
+    }
   }
   return out || '(top level)';
 }

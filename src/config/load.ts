@@ -6,7 +6,7 @@ import { ConfigError, formatIssues, formatPath } from './errors.js';
 
 /** Parse and validate a config text. `file` only names the source in errors. */
 export function parseConfig(text: string, file = '<config>'): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length) {
     // Only the first syntax error: the later ones are usually its echo further down the file.
     throw new ConfigError(

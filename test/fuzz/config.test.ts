@@ -45,6 +45,8 @@ export function badProblem(problem: string, keys: string[]): string | null {
   if (typeof problem !== 'string' || !problem.length) return 'empty problem';
   if (problem.includes('\n')) return 'problem spans several lines';
   if (/^line \d+(, column \d+)?: /.test(problem)) return null;
+  // A key that is not a plain name (spaces, a collection used as a key) is quoted by the formatter.
+  if (/^"(?:[^"\\]|\\.)*"[.[:]/.test(problem)) return null;
   if (problem.startsWith('(top level): ')) return null;
   for (const k of keys) {
     if (problem.startsWith(k) && /^[.[:]/.test(problem.slice(k.length))) return null;

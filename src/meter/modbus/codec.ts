@@ -1,6 +1,9 @@
 import type { MeterSnapshot } from '../../hal/types.js';
 import type { MeterModel, Quantity, ResolvedValue } from './model.js';
 
+/** Largest energy register value accepted as real (1 TWh); also keeps Wh within safe integers. */
+export const MAX_REGISTER_WH = 1e12;
+
 /**
  * Register words -> numbers. Scaling by powers of ten is done as an exact multiply or divide
  * (raw / 10, never raw * 0.1), so "x 0.1 V" of 2301 is 230.1, not 230.10000000000002.
@@ -112,6 +115,8 @@ export function decodeSnapshot(model: MeterModel, regs: RegisterSource, opts: { 
   let exportE = get('energyExport');
   if (inverted) [importE, exportE] = [exportE!, importE];
   if (!Number.isFinite(importE) || importE < 0) throw new DecodeError(`energy import register reads ${importE} (not available)`);
+  // No wallbox meter counts to a terawatt-hour: a larger value is a garbled register, not energy.
+  if (importE > MAX_REGISTER_WH) throw new DecodeError(`energy import register reads ${importE} Wh, beyond any meter's range (not available)`);
   const powerPhaseW = phases('powerPhase').map((p) => p * sign + 0);
   const total = get('power');
   const powerW = (total === undefined ? powerPhaseW.reduce((a, b) => a + b, 0) : total * sign) + 0;
