@@ -33,7 +33,10 @@ export class SseHub {
   }
 
   attach(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= MAX_CLIENTS) throw new HttpError(503, `too many event streams (max ${MAX_CLIENTS})`);
+    if (this.clients.size >= MAX_CLIENTS) {
+      res.setHeader('Retry-After', '5');
+      throw new HttpError(429, `too many event streams (max ${MAX_CLIENTS}): try again later`);
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',

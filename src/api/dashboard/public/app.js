@@ -363,7 +363,7 @@ function connectEvents() {
     dropped = true;
     link.dataset.state = 'offline';
     link.textContent = 'reconnecting…';
-    // An EventSource cannot see a 401: ask the API directly. After an HTTP error (e.g. 503, too
+    // An EventSource cannot see a 401: ask the API directly. After an HTTP error (e.g. 429, too
     // many streams) it gives up for good, so try again later ourselves.
     api('/api/status')
       .then(() => {
