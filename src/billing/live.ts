@@ -1,6 +1,5 @@
 import type { Station } from '../evse/station.js';
 import type { LiveExtras, LiveExtrasProvider } from '../telemetry/state.js';
-import { ledgerExtras } from '../telemetry/extras.js';
 import type { BillingLedger } from './ledger.js';
 import { SessionEtaTracker, type EtaBasis, type EtaTarget } from './eta.js';
 
@@ -10,30 +9,41 @@ export interface SessionExtras extends LiveExtras {
   target: EtaTarget;
 }
 
+/** A running session's cost is computed again at most this often (it reads the session's stored samples). */
+const COST_EVERY_MS = 2000;
+
+interface Running {
+  sessionId: number;
+  tracker: SessionEtaTracker;
+  registerWh: number;
+  cost?: { atMs: number; costMinor?: number; currency?: string };
+}
+
 /**
  * What the owner sees of a running session beyond the meter: its live cost (from the billing
  * ledger, cached so a busy status page does not recompute it) and the time to finish (from the
  * observed power and a target: an energy target set through the API/MQTT, or 100 % SoC when the
  * EV's state of charge is known). One instance serves the API, MQTT and the dashboard.
+ *
+ * It works only from the readings it is sent and the session store, never from the station's
+ * view: the view asks this class for its extras.
  */
 export class LiveSessionInfo {
-  private readonly trackers = new Map<number, { sessionId: number; tracker: SessionEtaTracker }>();
+  private readonly running = new Map<number, Running>();
   private readonly targets = new Map<number, EtaTarget>();
-  private readonly cost: LiveExtrasProvider | null;
 
-  constructor(private readonly station: Station, ledger: BillingLedger | null) {
-    // Recomputing reads the session's stored samples: every 2 s keeps a busy status page cheap and the figure fresh.
-    this.cost = ledger ? ledgerExtras({ ledger, station, costEveryMs: 2000 }) : null;
+  constructor(private readonly station: Station, private readonly ledger: BillingLedger | null) {
     station.on('sample', (s) => {
       const rec = s.sessionId === null ? undefined : station.sessions.get(s.sessionId);
       if (!rec) return;
-      let t = this.trackers.get(s.connectorId);
-      if (!t || t.sessionId !== rec.id) {
+      let r = this.running.get(s.connectorId);
+      if (!r || r.sessionId !== rec.id) {
         const capacity = station.hardware(s.connectorId)?.batteryCapacityWh?.() ?? null;
-        t = { sessionId: rec.id, tracker: new SessionEtaTracker({ batteryCapacityWh: capacity }) };
-        this.trackers.set(s.connectorId, t);
+        r = { sessionId: rec.id, tracker: new SessionEtaTracker({ batteryCapacityWh: capacity }), registerWh: s.energyWh };
+        this.running.set(s.connectorId, r);
       }
-      t.tracker.observe({
+      r.registerWh = s.energyWh;
+      r.tracker.observe({
         monoMs: station.clock.monoMs(),
         powerW: s.powerW,
         sessionEnergyWh: Math.max(0, s.energyWh - rec.meterStartWh),
@@ -41,7 +51,7 @@ export class LiveSessionInfo {
       });
     });
     station.on('session-stopped', (rec) => {
-      this.trackers.delete(rec.connectorId);
+      this.running.delete(rec.connectorId);
       this.targets.delete(rec.connectorId);
     });
   }
@@ -54,15 +64,29 @@ export class LiveSessionInfo {
   extras(connectorId: number, sessionId: number): SessionExtras {
     const soc = this.soc(connectorId);
     const target: EtaTarget = { socPercent: soc !== null ? 100 : null, ...this.targets.get(connectorId) };
-    const t = this.trackers.get(connectorId);
-    const eta = t && t.sessionId === sessionId ? t.tracker.estimate(target) : { etaS: null, basis: 'unknown' as const };
-    const cost = this.cost?.(connectorId, sessionId);
+    const r = this.running.get(connectorId);
+    const current = r && r.sessionId === sessionId ? r : undefined;
+    const eta = current ? current.tracker.estimate(target) : { etaS: null, basis: 'unknown' as const };
+    const cost = this.cost(connectorId, sessionId, current);
     return { costMinor: cost?.costMinor, currency: cost?.currency, etaS: eta.etaS, etaBasis: eta.basis, socPercent: soc, target };
   }
 
   /** For MQTT: the same numbers in its shape. */
   provider(): LiveExtrasProvider {
     return (connectorId, sessionId) => this.extras(connectorId, sessionId);
+  }
+
+  private cost(connectorId: number, sessionId: number, r: Running | undefined): { costMinor?: number; currency?: string } | undefined {
+    if (!this.ledger) return undefined;
+    const now = this.station.clock.monoMs();
+    if (r?.cost && now - r.cost.atMs < COST_EVERY_MS) return r.cost;
+    const rec = this.station.sessions.get(sessionId);
+    if (!rec) return undefined;
+    const pluggedMs = rec.status === 'active' ? this.station.connector(connectorId)?.liveDurations()?.durationMs : undefined;
+    const c = this.ledger.liveCostFor(rec, { wallMs: this.station.clock.wallMs(), energyWh: r?.registerWh ?? rec.checkpointEnergyWh ?? rec.meterStartWh }, pluggedMs);
+    const value = { atMs: now, ...(c ? { costMinor: c.gross, currency: c.currency } : {}) };
+    if (r) r.cost = value;
+    return value;
   }
 
   private soc(connectorId: number): number | null {

@@ -19,7 +19,7 @@ export interface MqttContext {
   config: Config;
   station: Station;
   log: Logger;
-  /** Live cost and time to finish per connector, when billing/ETA are wired in (see ledgerExtras in extras.ts). */
+  /** Live cost and time to finish per connector (the daemon passes LiveSessionInfo.provider(), src/billing/live.ts). */
   liveExtras?: LiveExtrasProvider;
 }
 
