@@ -38,7 +38,7 @@ export interface ConnectorOptions {
  * register. Contactor commands execute synchronously in the same turn as the input that caused them.
  *
  * Events: 'status' (status, previous), 'contactor' ({closed, why, latencyMs}),
- * 'session-started' (SessionRecord), 'session-stopped' (SessionRecord), 'fault' (kind, active).
+ * 'session-started' (SessionRecord), 'session-stopped' (SessionRecord), 'faults' (now, before).
  */
 export class Connector extends EventEmitter {
   readonly id: number;
@@ -66,7 +66,7 @@ export class Connector extends EventEmitter {
     this.sm = new ConnectorStateMachine(o.sm);
   }
 
-  /** Wire inputs and start. `recovered` is a session left open by the last run, already closed by the station. */
+  /** Drive the outputs safe, wire the inputs, and take the first pilot reading. */
   start(): void {
     const hw = this.o.hardware;
     hw.safe();
@@ -96,9 +96,12 @@ export class Connector extends EventEmitter {
     this.processing = true;
     try {
       for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        const faultsBefore = this.sm.snapshot().faults;
         const actions = this.sm.handle(item.ev, this.o.clock.monoMs());
         this.execute(actions, item.atMs);
         this.supervise();
+        const faults = this.sm.snapshot().faults;
+        if (faults.join() !== faultsBefore.join()) this.emit('faults', faults, faultsBefore);
       }
     } finally {
       this.processing = false;
@@ -123,7 +126,8 @@ export class Connector extends EventEmitter {
   }
 
   stop(reason: StopReason, stopIdTag?: string | null): boolean {
-    if (!this.sm.snapshot().session && !this.sm.snapshot().auth) return false;
+    const snap = this.sm.snapshot();
+    if (!snap.session && !snap.auth) return false;
     this.dispatch({ type: 'stop', reason, stopIdTag: stopIdTag ?? null });
     return true;
   }
@@ -186,7 +190,6 @@ export class Connector extends EventEmitter {
           break;
         case 'log':
           this.o.log[a.level]({ connectorId: this.id }, a.msg);
-          if (a.msg.startsWith('fault ')) this.emitFaults();
           break;
       }
     }
@@ -209,10 +212,6 @@ export class Connector extends EventEmitter {
     this.emit('contactor', { closed: false, why: `supervisor: ${why}`, latencyMs: 0 });
     this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk });
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
-  }
-
-  private emitFaults(): void {
-    this.emit('faults', this.sm.snapshot().faults);
   }
 
   private scheduleDeadline(): void {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Config, ConnectorConfig } from '../config/schema.js';
-import type { ConnectorHardware, Meter } from '../hal/types.js';
+import type { ConnectorHardware, FaultKind, Meter } from '../hal/types.js';
 import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -101,7 +101,11 @@ export class Station extends EventEmitter<StationEvents> {
       this.arbiter.set({ source: 'config', connectorId: cfg.id, maxA: cfg.maxCurrentA });
       c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.connectorView(cfg.id), prev));
       c.on('contactor', () => this.emit('status', this.connectorView(cfg.id), c.status()));
-      c.on('faults', () => this.emit('status', this.connectorView(cfg.id), c.status()));
+      c.on('faults', (now: FaultKind[], before: FaultKind[]) => {
+        for (const kind of now) if (!before.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: true });
+        for (const kind of before) if (!now.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: false });
+        this.emit('status', this.connectorView(cfg.id), c.status());
+      });
       c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
       c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
       poller.on('snapshot', (snap) => {

@@ -38,3 +38,21 @@ describe('event-loop stall supervision', () => {
     }
   });
 });
+
+describe("the station's fault events", () => {
+  it('one event per fault raised and per fault cleared, with the connector', async () => {
+    const d = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'free' })), silentLogger());
+    try {
+      const events: { connectorId: number; kind: string; active: boolean }[] = [];
+      d.station.on('fault', (f) => events.push(f));
+      const hw = d.station.hardware(1) as SimHardware;
+      hw.faults.set('rcd', true);
+      await until(() => events.length === 1, 'raised');
+      hw.faults.set('rcd', false); // nothing plugged in: the fault clears with its input
+      await until(() => events.length === 2, 'cleared');
+      expect(events).toEqual([{ connectorId: 1, kind: 'rcd', active: true }, { connectorId: 1, kind: 'rcd', active: false }]);
+    } finally {
+      await d.stop();
+    }
+  });
+});
