@@ -31,25 +31,25 @@ describe('API bugs found by fuzzing', () => {
     return { status: out.res.status, json: JSON.parse(out.res.body.toString('utf8') || 'null') as Record<string, unknown> };
   };
 
-  it('BUG: a malformed percent-escape in a path parameter (POST /api/connectors/%/tag) answers 500 "URI malformed" instead of 4xx', async () => {
+  it('regression: a malformed percent-escape in a path parameter (POST /api/connectors/%/tag) answers 500 "URI malformed" instead of 4xx', async () => {
     // server.ts: params[k] = decodeURIComponent(m[i + 1]) throws URIError outside any HttpError.
     const r = await send('POST', '/api/connectors/%/tag', { idTag: 'TAG-1' });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
   });
 
-  it('BUG: an absolute-form request target that is not a URL (GET http://[) answers 500 "Invalid URL" instead of 400', async () => {
+  it('regression: an absolute-form request target that is not a URL (GET http://[) answers 500 "Invalid URL" instead of 400', async () => {
     // server.ts: new URL(req.url, "http://localhost") throws TypeError for "http://[".
     const r = await send('GET', 'http://[');
     expect(r.status).toBe(400);
   });
 
-  it('BUG: HEAD /api/events never answers (headers are not flushed for HEAD; the request holds an event-stream slot until the client gives up)', async () => {
+  it('regression: HEAD /api/events never answers (headers are not flushed for HEAD; the request holds an event-stream slot until the client gives up)', async () => {
     const out = await rawRequest(port, buildRequest({ method: 'HEAD', target: '/api/events', headers: [] }), 3000);
     expect(out.kind).toBe('response');
   });
 
-  it('BUG: a refused tag answers 403 without the documented {"error": "..."} body', async () => {
+  it('regression: a refused tag answers 403 without the documented {"error": "..."} body', async () => {
     const r = await send('POST', '/api/connectors/1/tag', { idTag: 'NOT-LISTED' });
     expect(r.status).toBe(403);
     expect(typeof r.json.error).toBe('string');

@@ -26,18 +26,18 @@ function thrown(text: string): unknown {
 }
 
 describe('config parsing bugs found by fuzzing', () => {
-  it('BUG: an alias without its anchor throws ReferenceError instead of ConfigError', () => {
+  it('regression: an alias without its anchor throws ReferenceError instead of ConfigError', () => {
     const err = thrown(`${base}api: *nope\n`);
     expect(err).toBeInstanceOf(ConfigError);
   });
 
-  it('BUG: an alias-expansion bomb throws ReferenceError ("Excessive alias count") instead of ConfigError', () => {
+  it('regression: an alias-expansion bomb throws ReferenceError ("Excessive alias count") instead of ConfigError', () => {
     const bomb = 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
     const err = thrown(`${base.replace('storage: { dir: ./data }', `storage: { dir: ./data }\n${bomb}`)}`);
     expect(err).toBeInstanceOf(ConfigError);
   });
 
-  it('BUG: a self-referencing alias (storage: &s { dir: *s }) throws TypeError "Converting circular structure to JSON" instead of ConfigError', () => {
+  it('regression: a self-referencing alias (storage: &s { dir: *s }) throws TypeError "Converting circular structure to JSON" instead of ConfigError', () => {
     const err = thrown(base.replace('storage: { dir: ./data }', 'storage: &s\n  dir: *s'));
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems.every((p) => p.startsWith('storage.dir') || /^line \d+/.test(p))).toBe(true);

@@ -12,7 +12,7 @@ import { RegisterFile, loadKnownValues } from '../meter/helpers/registers.js';
  * ("must be a non-negative integer Wh") and billing sees a nonsense register.
  */
 describe('Modbus decoding bugs found by fuzzing', () => {
-  it('BUG: an sdm630 energy register of 1e30 kWh decodes to a snapshot instead of a "not available" DecodeError', () => {
+  it('regression: an sdm630 energy register of 1e30 kWh decodes to a snapshot instead of a "not available" DecodeError', () => {
     const model = getModel('sdm630');
     const regs = new RegisterFile();
     loadKnownValues(model, regs);

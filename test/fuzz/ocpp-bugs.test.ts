@@ -57,7 +57,7 @@ describe('OCPP framing errors found by fuzzing', () => {
     ['unknown message type', '[5,"a2","Reset",{"type":"Soft"}]'],
     ['action not a text', '[2,"a3",null,{}]'],
   ] as const) {
-    it(`BUG: a frame with ${what} is answered with a code OCPP 1.6 does not define`, async () => {
+    it(`regression: a frame with ${what} is answered with a code OCPP 1.6 does not define`, async () => {
       const n = answers.length;
       client.sendRaw(frame);
       await until(() => answers.length > n, 'the CALLERROR');

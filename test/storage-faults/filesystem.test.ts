@@ -100,7 +100,7 @@ if (canMount) describe('disk full (tmpfs filled to the last byte)', () => {
 });
 
 if (canMount) describe('read-only store at start-up (filesystem remounted read-only)', () => {
-  it('BUG: evsed run exits non-zero with a message that names the database file and what to do', async () => {
+  it('regression: evsed run exits non-zero with a message that names the database file and what to do', async () => {
     const fs = mountTmpfs('4m')!;
     cleanups.push(() => fs.unmount());
     const file = writeSimConfig(fs.dir);
@@ -123,7 +123,7 @@ if (!canMount) describe('tmpfs filesystem faults', () => {
 });
 
 describe('corrupted database file', () => {
-  it('BUG: evsed run exits non-zero with a message that names the database file and what to do (garbage over the SQLite header)', async () => {
+  it('regression: evsed run exits non-zero with a message that names the database file and what to do (garbage over the SQLite header)', async () => {
     const dir = tempDir('evsed-corrupt-');
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = writeSimConfig(dir);

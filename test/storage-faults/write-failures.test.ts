@@ -103,7 +103,7 @@ describe('store writes fail while the daemon runs', () => {
     expect(Math.max(...gaps)).toBeLessThan(2500);
   });
 
-  it('BUG: charging goes on while the store cannot record the session (samples and checkpoint writes fail for good)', async () => {
+  it('regression: charging goes on while the store cannot record the session (samples and checkpoint writes fail for good)', async () => {
     // src/evse/connector.ts flushSamples() logs "cannot write meter samples", keeps up to 3600
     // samples in memory and never tells the state machine: the contactor stays closed, energy is
     // delivered that only RAM knows about, and a power cut now loses it (recovery falls back to the
