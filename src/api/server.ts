@@ -5,7 +5,7 @@ import type { Station } from '../evse/station.js';
 import type { Logger } from '../log.js';
 import { SimHardware } from '../sim/hardware.js';
 import { FAULT_KINDS, type FaultKind } from '../hal/types.js';
-import { parseDate, sessionRow, sessionsToCsv, type ExtraColumns } from '../store/export.js';
+import { parseDateRange, sessionRow, sessionsToCsv, type ExtraColumns } from '../store/export.js';
 import type { SessionFilter } from '../store/sessions.js';
 import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
@@ -286,8 +286,7 @@ function sessionFilter(url: URL): SessionFilter {
   const q = url.searchParams;
   const f: SessionFilter = {};
   try {
-    if (q.get('from')) f.fromMs = parseDate(q.get('from')!, 'from');
-    if (q.get('to')) f.toMs = parseDate(q.get('to')!, 'to', true);
+    Object.assign(f, parseDateRange(q.get('from'), q.get('to'), ['from', 'to']));
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }

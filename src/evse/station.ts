@@ -4,7 +4,7 @@ import type { ConnectorHardware, FaultKind, Meter } from '../hal/types.js';
 import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import type { SessionRecord, SessionStore } from '../store/sessions.js';
+import { wholeSeconds, type SessionRecord, type SessionStore } from '../store/sessions.js';
 import { MeterPoller } from '../meter/poller.js';
 import { Connector } from './connector.js';
 import { CurrentArbiter } from './current-arbiter.js';
@@ -386,10 +386,7 @@ export class Station extends EventEmitter<StationEvents> {
             startedAtQuality: rec.startQuality,
             meterStartWh: rec.meterStartWh,
             energyWh,
-            durationS: Math.floor((d?.durationMs ?? 0) / 1000),
-            chargingS: Math.floor((d?.chargingMs ?? 0) / 1000),
-            idleS: Math.floor((d?.idleMs ?? 0) / 1000),
-            meterGapS: Math.floor((d?.meterGapMs ?? 0) / 1000),
+            ...wholeSeconds(d),
             cost: x?.costMinor !== undefined && x.currency ? { currency: x.currency, grossMinor: x.costMinor } : null,
             etaS: x?.etaS ?? null,
             etaBasis: x?.etaBasis ?? 'unknown',

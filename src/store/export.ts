@@ -1,11 +1,12 @@
 import { isoSeconds } from '../hal/clock.js';
-import type { SessionRecord } from './sessions.js';
+import { wholeSeconds, type SessionRecord } from './sessions.js';
 
 /** Extra columns contributed by other modules (e.g. billing adds cost). */
 export type ExtraColumns = (s: SessionRecord) => Record<string, string | number | null>;
 
 /** The exported shape of a session: stable names, seconds, ISO UTC times with their clock quality. */
 export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<string, string | number | boolean | null> {
+  const secs = wholeSeconds(s);
   return {
     id: s.id,
     uid: s.uid,
@@ -17,15 +18,15 @@ export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<strin
     startTimeQuality: s.startQuality,
     stopTime: s.stopWallMs === null ? null : isoSeconds(s.stopWallMs),
     stopTimeQuality: s.stopQuality,
-    durationS: Math.floor(s.durationMs / 1000),
-    chargingS: Math.floor(s.chargingMs / 1000),
-    idleS: Math.floor(s.idleMs / 1000),
+    durationS: secs.durationS,
+    chargingS: secs.chargingS,
+    idleS: secs.idleS,
     meterStartWh: s.meterStartWh,
     meterStopWh: s.meterStopWh,
     energyWh: s.energyWh,
     stopReason: s.stopReason,
     recovered: s.recovered,
-    meterGapS: Math.floor(s.meterGapMs / 1000),
+    meterGapS: secs.meterGapS,
     ...(extra ? extra(s) : {}),
   };
 }
@@ -57,13 +58,46 @@ const EMPTY: SessionRecord = {
   stopReason: null, stopIdTag: null, recovered: false,
 };
 
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A --from/--to (or ?from/?to) value that is not a date this tool accepts. */
+export class DateInputError extends Error {}
+
 /**
- * Parses --from/--to style dates: YYYY-MM-DD (a whole UTC day) or a full ISO timestamp.
+ * Parses --from/--to style dates: YYYY-MM-DD (a whole UTC day) or an ISO timestamp with its zone
+ * (`2026-11-30T18:00:00Z`, `2026-11-30T19:00+01:00`). Nothing else: `Date.parse` would read `12` as
+ * a year 2001 date, roll `2026-02-30` over into March and take zoneless text as local time.
  * With `endOfDay`, a bare date means the end of that day, so `--to 2026-11-30` includes the 30th.
  */
 export function parseDate(s: string, name: string, endOfDay = false): number {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(s);
-  const ms = dateOnly ? Date.parse(`${s}T00:00:00Z`) : Date.parse(s);
-  if (Number.isNaN(ms)) throw new Error(`${name}: not a date (got "${s}"); use YYYY-MM-DD or an ISO timestamp`);
-  return dateOnly && endOfDay ? ms + 86_400_000 : ms;
+  const bad = (why: string) => new DateInputError(`${name}: ${why} (got "${s}"); use YYYY-MM-DD or an ISO timestamp with a zone, e.g. 2026-11-30T18:00:00Z`);
+  const d = DATE_ONLY.exec(s) ?? TIMESTAMP.exec(s);
+  if (!d) throw bad('not a date');
+  const [y, mo, day, h, mi, sec, frac, zone] = d.slice(1) as (string | undefined)[];
+  const f = [y, mo, day, h, mi, sec].map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  const utc = Date.UTC(f[0], f[1] - 1, f[2], f[3], f[4], f[5], Number((frac ?? '0').padEnd(3, '0')));
+  const t = new Date(utc);
+  const roundTrips = t.getUTCFullYear() === f[0] && t.getUTCMonth() === f[1] - 1 && t.getUTCDate() === f[2]
+    && t.getUTCHours() === f[3] && t.getUTCMinutes() === f[4] && t.getUTCSeconds() === f[5];
+  if (!roundTrips) throw bad('no such date or time');
+  let offsetMin = 0;
+  if (zone && zone !== 'Z') {
+    const [oh, om] = zone.slice(1).split(':').map(Number) as [number, number];
+    if (oh > 14 || om > 59) throw bad('no such zone offset');
+    offsetMin = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = utc - offsetMin * 60_000;
+  return DATE_ONLY.test(s) && endOfDay ? ms + 86_400_000 : ms;
+}
+
+/** Parses an optional from/to pair and refuses an empty range (to before from) instead of answering nothing. */
+export function parseDateRange(from: string | undefined | null, to: string | undefined | null, names: [string, string]): { fromMs?: number; toMs?: number } {
+  const r: { fromMs?: number; toMs?: number } = {};
+  if (from) r.fromMs = parseDate(from, names[0]);
+  if (to) r.toMs = parseDate(to, names[1], true);
+  if (r.fromMs !== undefined && r.toMs !== undefined && r.toMs <= r.fromMs) {
+    throw new DateInputError(`${names[1]}: must be after ${names[0]} (got ${names[0]} ${from}, ${names[1]} ${to}; a bare --to date includes that whole day)`);
+  }
+  return r;
 }

@@ -37,6 +37,16 @@ export interface Durations {
   meterGapMs: number;
 }
 
+/**
+ * Whole seconds for display and export. Idle is the remainder, so charging + idle = duration holds
+ * in seconds as it does in milliseconds (flooring each part alone can lose a second).
+ */
+export function wholeSeconds(d: Partial<Durations> | null | undefined): { durationS: number; chargingS: number; idleS: number; meterGapS: number } {
+  const durationS = Math.floor((d?.durationMs ?? 0) / 1000);
+  const chargingS = Math.min(durationS, Math.floor((d?.chargingMs ?? 0) / 1000));
+  return { durationS, chargingS, idleS: durationS - chargingS, meterGapS: Math.floor((d?.meterGapMs ?? 0) / 1000) };
+}
+
 export interface SampleRow {
   connectorId: number;
   sessionId: number | null;

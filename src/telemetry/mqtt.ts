@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Service } from '../daemon.js';
 import { FIRMWARE_VERSION, type Station } from '../evse/station.js';
 import type { Logger } from '../log.js';
-import type { SessionRecord } from '../store/sessions.js';
+import { wholeSeconds, type SessionRecord } from '../store/sessions.js';
 import { reconnectDelayMs } from './backoff.js';
 import { Coalescer } from './coalescer.js';
 import { parseCommand, type Command, type CommandContext } from './commands.js';
@@ -320,11 +320,12 @@ class MqttBridge implements MqttService {
 
   private rememberFinal(rec: SessionRecord): void {
     const x = this.extras(rec.connectorId, rec.id);
+    const { durationS, chargingS, idleS } = wholeSeconds(rec);
     this.lastSession.set(rec.connectorId, {
       energyWh: rec.energyWh ?? 0,
-      durationS: Math.floor(rec.durationMs / 1000),
-      chargingS: Math.floor(rec.chargingMs / 1000),
-      idleS: Math.floor(rec.idleMs / 1000),
+      durationS,
+      chargingS,
+      idleS,
       costMinor: x?.costMinor,
       currency: x?.currency,
     });

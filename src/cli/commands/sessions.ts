@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import { openDb } from '../../store/db.js';
 import { SessionStore, type SessionFilter } from '../../store/sessions.js';
-import { parseDate, sessionRow, sessionsToCsv, sessionsToJson } from '../../store/export.js';
+import { DateInputError, parseDateRange, sessionRow, sessionsToCsv, sessionsToJson } from '../../store/export.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 import { BillingLedger, sessionCostColumns } from '../../billing/ledger.js';
 
@@ -31,8 +31,12 @@ export async function sessionsCommand(argv: string[]): Promise<number> {
   try {
     const store = new SessionStore(db);
     const filter: SessionFilter = { order: 'asc' };
-    if (values.from) filter.fromMs = parseDate(values.from, '--from');
-    if (values.to) filter.toMs = parseDate(values.to, '--to', true);
+    try {
+      Object.assign(filter, parseDateRange(values.from, values.to, ['--from', '--to']));
+    } catch (err) {
+      if (err instanceof DateInputError) throw new UsageError(`${err.message}\n${USAGE}`);
+      throw err;
+    }
     if (values['id-tag']) filter.idTag = values['id-tag'];
     if (sub === 'list') {
       const limit = values.limit ? Number(values.limit) : 50;
