@@ -125,13 +125,27 @@ export function formatIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], data
       input = (input as Record<string, unknown>)[last];
     }
     const missing = input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union');
-    const msg = missing ? `is required (${issue.message})` : issue.message;
+    const msg = missing ? `is required (${requiredHint(issue)})` : issue.message;
     // A cross-field rule (custom) reported on an object says what is wrong on its own: no "(got {...})".
     const objectInput = input !== null && typeof input === 'object';
     const got = missing || (issue.code === 'custom' && objectInput) ? '' : ` (got ${show(input)})`;
     lines.push(`${formatPath(issue.path)}: ${msg}${got}`);
   }
   return [...new Set(lines)];
+}
+
+/** What a missing key should hold, in the technician's words rather than zod's "expected object, received undefined". */
+function requiredHint(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;
+  const what: Record<string, string> = {
+    object: 'a section: see config/evsed.example.yaml for its keys',
+    array: 'a list',
+    string: 'a text',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+  };
+  return what[issue.expected] ?? `a ${issue.expected}`;
 }
 
 function depth(errs: z.core.$ZodIssue[]): number {

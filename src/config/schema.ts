@@ -103,6 +103,14 @@ export const configSchema = z
       }
       seen.add(c.id);
     });
+    // Tags match case-insensitively (OCPP IdToken), so two spellings of one tag are one tag twice.
+    const tags = new Map<string, number>();
+    cfg.auth.tags.forEach((t, i) => {
+      const first = tags.get(t.idTag.toLowerCase());
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
+      } else tags.set(t.idTag.toLowerCase(), i);
+    });
     if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }

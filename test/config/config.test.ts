@@ -59,7 +59,9 @@ describe('config: bad files name the key, what is wrong and what is right', () =
     ['bad listen address', VALID.replace('127.0.0.1:8080', 'localhost'), ['api.listen: must be host:port, e.g. 127.0.0.1:8080 (got "localhost")']],
     ['duplicate connector ids', VALID + `  - id: 1\n    maxCurrentA: 16\n    phases: 1\n    hardware: { driver: sim }\n    meter: { model: sim }\n`, ['connectors[1].id: duplicate connector id 1: ids must be unique (got 1)']],
     ['station id with a slash', VALID.replace('id: CP-001', 'id: CP/001'), ['station.id: must be 1-48 characters of letters, digits, . _ : - (it becomes the last path segment of the OCPP URL) (got "CP/001")']],
-    ['missing section', VALID.replace('storage: { dir: ./data }\n', ''), ['storage: is required (Invalid input: expected object, received undefined)']],
+    ['missing section', VALID.replace('storage: { dir: ./data }\n', ''), ['storage: is required (a section: see config/evsed.example.yaml for its keys)']],
+    ['the same tag twice (tags match case-insensitively)', VALID.replace('auth: { mode: free }', 'auth:\n  mode: local\n  tags: [ { idTag: 04A1B2C3, name: Anna }, { idTag: 04a1b2c3, name: Ben } ]'), ['auth.tags[1].idTag: duplicate tag 04a1b2c3 (already auth.tags[0]): list each tag once (got "04a1b2c3")']],
+    ['a missing key', VALID.replace(' vendor: Example,', ''), ['station.vendor: is required (must be a non-empty text)']],
     ['ocpp auth without ocpp section', VALID.replace('mode: free', 'mode: ocpp'), ['auth.mode: auth.mode ocpp needs an ocpp section (or use mode local / free)']],
     ['YAML syntax error', 'station: { id: CP-001\nstorage: [', ['line 2, column 1: YAML syntax: Flow map in block collection must be sufficiently indented and end with a }']],
   ];
