@@ -5,12 +5,12 @@ import { api, runCli, spawnDaemon, tempDir, until, writeSimConfig } from '../sup
 
 type Row = Record<string, any>;
 
-function readDb(dir: string): { sessions: Row[]; samples: number } {
+function readDb(dir: string): { sessions: Row[]; samples: Row[] } {
   const db = new Database(join(dir, 'data', 'evsed.db'), { readonly: true });
   try {
     return {
       sessions: db.prepare('SELECT * FROM sessions ORDER BY id').all() as Row[],
-      samples: (db.prepare('SELECT COUNT(*) n FROM meter_samples').get() as { n: number }).n,
+      samples: db.prepare('SELECT * FROM meter_samples ORDER BY id').all() as Row[],
     };
   } finally {
     db.close();
@@ -45,11 +45,15 @@ describe('crash recovery (SIGKILLed daemon)', () => {
     await chargeSession(first.url, 'TAG-1', 4);
     // Let at least one checkpoint with samples reach the disk.
     await until(() => readDb(dir).sessions.some((s) => s.status === 'active' && s.checkpoint_energy_wh > s.meter_start_wh), 'a checkpoint of the running session');
-    const completedBefore = readDb(dir).sessions.filter((s) => s.status === 'completed');
+    const committed = readDb(dir);
+    const completedBefore = committed.sessions.filter((s) => s.status === 'completed');
+    expect(committed.samples.some((r) => r.session_id === completedBefore[0]!.id)).toBe(true);
     await first.kill();
 
     const onDisk = readDb(dir);
     expect(onDisk.sessions.filter((s) => s.status === 'completed')).toEqual(completedBefore);
+    // Every meter sample committed before the kill is still there, unchanged (more may have been committed since).
+    expect(onDisk.samples.slice(0, committed.samples.length)).toEqual(committed.samples);
     const open = onDisk.sessions.filter((s) => s.status === 'active');
     expect(open).toHaveLength(1);
     const checkpointWh = open[0]!.checkpoint_energy_wh as number;
@@ -57,6 +61,7 @@ describe('crash recovery (SIGKILLed daemon)', () => {
     const second = await spawnDaemon(config);
     try {
       const after = readDb(dir);
+      expect(after.samples.slice(0, onDisk.samples.length)).toEqual(onDisk.samples);
       expect(after.sessions).toHaveLength(3);
       expect(after.sessions.filter((s) => s.status === 'completed').slice(0, 2)).toEqual(completedBefore);
       const recovered = after.sessions[2]!;
