@@ -1,11 +1,13 @@
 import type { CurrentClaim } from './station-api.js';
 
 /**
- * Decides the current offered to each connector from claims. Every claim is an upper bound
- * (hardware rating, config maximum, a fault = 0, an OCPP charging profile, a user limit from the
- * API or MQTT, a schedule); the offer is the lowest bound that applies, and the result names the
- * claim that decided it. A claim on connector 0 applies to every connector.
- * Adding a new source of limits is adding a claim: nothing here changes.
+ * Decides the current offered to each connector from claims. A claim is an upper bound: either a
+ * hard one that always applies (hardware rating, config maximum, a fault = 0, a grid limit) or a
+ * preference with a priority (an OCPP charging profile, a user limit from the API or MQTT, a
+ * schedule), of which only the highest-priority ones apply. The offer is the lowest bound that
+ * applies, and the result names the claim that decided it. A claim on connector 0 applies to every
+ * connector. Adding a new source of limits is adding a claim: nothing here changes.
+ * (The state machine also refuses to offer current while a fault is active, whatever is decided here.)
  */
 export interface Decision {
   amps: number;
@@ -17,6 +19,7 @@ export class CurrentArbiter {
 
   set(claim: CurrentClaim): void {
     if (!Number.isFinite(claim.maxA) || claim.maxA < 0) throw new RangeError(`claim ${claim.source}: maxA must be >= 0 (got ${claim.maxA})`);
+    if (claim.priority !== undefined && !Number.isFinite(claim.priority)) throw new RangeError(`claim ${claim.source}: priority must be a finite number (got ${claim.priority})`);
     this.claims.set(key(claim.source, claim.connectorId), { ...claim });
   }
 
@@ -34,10 +37,16 @@ export class CurrentArbiter {
   }
 }
 
-/** The lowest applicable bound; ties go to the claim set first. No claims: 0 A from "none". */
+/**
+ * The lowest bound among the hard claims and the highest-priority preferences; ties go to the claim
+ * set first. No claims: 0 A from "none".
+ */
 export function decide(claims: readonly CurrentClaim[]): Decision {
+  let top = -Infinity;
+  for (const c of claims) if (c.priority !== undefined && c.priority > top) top = c.priority;
   let best: Decision | undefined;
   for (const c of claims) {
+    if (c.priority !== undefined && c.priority < top) continue;
     if (!best || c.maxA < best.amps) best = { amps: c.maxA, source: c.source };
   }
   return best ?? { amps: 0, source: 'none' };

@@ -123,6 +123,13 @@ export interface CurrentClaim {
   connectorId: number;
   /** Maximum current in A; 0 suspends charging. */
   maxA: number;
+  /**
+   * Absent: a hard bound that always applies (hardware rating, config maximum, a fault, a grid or
+   * load-management limit). Present: a preference; of all preferences only those with the highest
+   * priority apply, so a higher one overrides a lower one in both directions (an OCPP TxProfile
+   * over a TxDefaultProfile, a driver's boost over a schedule). Hard bounds cap the result either way.
+   */
+  priority?: number;
 }
 
 /** Station events, as passed to `station.on(name, listener)`. */

@@ -102,6 +102,9 @@ export class Station extends EventEmitter<StationEvents> {
       c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.connectorView(cfg.id), prev));
       c.on('contactor', () => this.emit('status', this.connectorView(cfg.id), c.status()));
       c.on('faults', (now: FaultKind[], before: FaultKind[]) => {
+        // A fault is a 0 A claim as well (the state machine refuses to offer on its own): the status names it.
+        if (now.length && !before.length) this.setClaim({ source: 'fault', connectorId: cfg.id, maxA: 0 });
+        if (!now.length && before.length) this.clearClaim('fault', cfg.id);
         for (const kind of now) if (!before.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: true });
         for (const kind of before) if (!now.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: false });
         this.emit('status', this.connectorView(cfg.id), c.status());

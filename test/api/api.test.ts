@@ -87,6 +87,20 @@ describe('local API', () => {
     expect(d.station.arbiter.decide(1)).toEqual({ amps: 32, source: 'config' });
   });
 
+  it('a fault is a 0 A claim: the status names it as the limit until the fault clears', async () => {
+    await api(base, '/api/connectors/1/sim', { action: 'plug' });
+    await api(base, '/api/connectors/1/sim', { action: 'fault', kind: 'rcd' });
+    const faulted = await until(async () => {
+      const c = (await api(base, '/api/status')).body.connectors[0];
+      return c.faults.includes('rcd') ? c : null;
+    }, 'rcd fault reported');
+    expect(faulted).toMatchObject({ currentLimitA: 0, limitSource: 'fault', contactorClosed: false });
+    await api(base, '/api/connectors/1/sim', { action: 'clear-fault', kind: 'rcd' });
+    await api(base, '/api/connectors/1/sim', { action: 'unplug' }); // the fault latches until the EV is unplugged
+    await until(async () => (await api(base, '/api/status')).body.connectors[0].faults.length === 0, 'fault cleared');
+    expect((await api(base, '/api/status')).body.connectors[0].limitSource).toBe('config');
+  });
+
   it('streams state changes as Server-Sent Events', async () => {
     const ctrl = new AbortController();
     const res = await fetch(`${base}/api/events`, { signal: ctrl.signal });

@@ -56,6 +56,29 @@ describe('CurrentArbiter', () => {
     expect(a.decide(1)).toEqual({ amps: 0, source: 'fault' });
   });
 
+  it('of the preferences only the highest priority applies, in both directions; hard bounds cap it', () => {
+    const a = new CurrentArbiter();
+    a.set({ source: 'config', connectorId: 1, maxA: 32 });
+    a.set({ source: 'schedule', connectorId: 1, maxA: 10, priority: 10 });
+    expect(a.decide(1)).toEqual({ amps: 10, source: 'schedule' });
+    // A driver's boost overrides the schedule upwards...
+    a.set({ source: 'api', connectorId: 1, maxA: 25, priority: 50 });
+    expect(a.decide(1)).toEqual({ amps: 25, source: 'api' });
+    // ...but never beyond a hard bound.
+    a.set({ source: 'api', connectorId: 1, maxA: 40, priority: 50 });
+    expect(a.decide(1)).toEqual({ amps: 32, source: 'config' });
+    // Equal priorities: the lower wins. A lower priority never loosens a higher one.
+    a.set({ source: 'mqtt', connectorId: 1, maxA: 16, priority: 50 });
+    a.set({ source: 'ocpp:TxDefaultProfile', connectorId: 0, maxA: 6, priority: 20 });
+    expect(a.decide(1)).toEqual({ amps: 16, source: 'mqtt' });
+    a.clear('api', 1);
+    a.clear('mqtt', 1);
+    expect(a.decide(1)).toEqual({ amps: 6, source: 'ocpp:TxDefaultProfile' });
+    a.set({ source: 'fault', connectorId: 1, maxA: 0 });
+    expect(a.decide(1)).toEqual({ amps: 0, source: 'fault' });
+    expect(() => a.set({ source: 'x', connectorId: 1, maxA: 6, priority: Number.NaN })).toThrow(/priority must be a finite number/);
+  });
+
   it('refuses claims that are not a finite current >= 0, and keeps the previous claim', () => {
     const a = new CurrentArbiter();
     a.set({ source: 'api', connectorId: 1, maxA: 10 });
