@@ -304,7 +304,7 @@ mqtt: { url: "mqtt://127.0.0.1:${peers.mqttPort}" }`);
         heapUsedAfterGcMB: Object.fromEntries(samples.map((s) => [s.sessions, s.heapUsedAfterGcMB])),
         rssMB: Object.fromEntries(samples.map((s) => [s.sessions, s.rssMB])),
         samples,
-        csmsReceived: { StartTransaction: received.calls.StartTransaction ?? 0, StopTransaction: received.calls.StopTransaction ?? 0 },
+        csmsReceivedWhenLastSampled: { StartTransaction: received.calls.StartTransaction ?? 0, StopTransaction: received.calls.StopTransaction ?? 0 },
         bare: {
           what: 'node with the same flags and probe, loading exactly the modules the daemon\'s code loaded, sampled after the same settle time',
           modules: modules.map((m) => (m.kind === 'require' ? `require(${m.specifier})` : m.specifier)),
