@@ -1,14 +1,16 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config/load.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { silentLogger } from '../src/log.js';
 import { SimHardware } from '../src/sim/hardware.js';
 import { measureEdgeToContactor, simConfig, waitFor } from './core.js';
-import { spawnPeers } from './peers.js';
+import { spawnPeers, type Peers } from './peers.js';
+import type { LoadedModule, MemSample } from './mem-probe.js';
 import { loopbackCsms, meterValue } from './ocpp.js';
 import { migrationSets } from '../src/daemon.js';
 import { openDb } from '../src/store/db.js';
@@ -146,27 +148,44 @@ export async function benchLatencyUnderLoad(events: number, queued = 10_000): Pr
   };
 }
 
-function rssMB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
+const PROBE = pathToFileURL(join(ROOT, 'dist/bench/mem-probe.js')).href;
+/** Node flags of both memory-bench processes: the same probe (IPC sampling, forced GC) in each. */
+const PROBE_ARGS = ['--expose-gc', '--import', PROBE];
+/** Both processes are sampled this long after they are ready (daemon: CSMS and broker saw it; bare: modules loaded). */
+const SETTLE_MS = 2000;
+
+function ask<T>(proc: ChildProcess, request: 'sample' | 'modules', key: string): Promise<T> {
+  return new Promise((res, rej) => {
+    const onMessage = (m: unknown) => {
+      if (m && typeof m === 'object' && key in m) {
+        proc.off('message', onMessage);
+        proc.off('exit', onExit);
+        res((m as Record<string, T>)[key]!);
+      }
+    };
+    const onExit = (c: number | null) => rej(new Error(`bench: probed process exited ${c} before answering '${request}'`));
+    proc.on('message', onMessage);
+    proc.once('exit', onExit);
+    proc.send(request);
+  });
 }
 
-/** RSS of a bare Node process that only loads the modules evsed loads: what Node and the libraries cost. */
-function bareNodeRssMB(): number {
-  const script = `
-    await import('better-sqlite3'); await import('ocpp-rpc'); await import('mqtt'); await import('modbus-serial');
-    await import('yaml'); await import('zod'); await import('pino'); await import('node:http');
-    await new Promise((r) => setTimeout(r, 300));
-    const m = /VmRSS:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'));
-    console.log(Number(m[1]) / 1024);`;
-  return +Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' })).toFixed(1);
+async function stopProc(proc: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
 }
 
-/** RSS of the daemon process at start, after N and 2N sessions (growth per N shows a leak). */
-export async function benchMemory(sessions: number): Promise<Record<string, unknown>> {
-  const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-mem-'));
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', simConfig(dir)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * `evsed run` on `config` with the probe; resolves once the API listens and, with `peers`, the CSMS has
+ * its BootNotification and the broker a publish: the daemon as it runs in production, connected.
+ */
+async function probedDaemon(config: string, env: NodeJS.ProcessEnv, peers?: Peers) {
+  const proc = spawn(process.execPath, [...PROBE_ARGS, CLI, 'run', '--config', config], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const exited = new Promise((r) => proc.once('exit', r));
+  const stop = () => stopProc(proc, exited);
   try {
     const base = await new Promise<string>((res, rej) => {
       createInterface({ input: proc.stderr! }).on('line', (l) => {
@@ -179,34 +198,129 @@ export async function benchMemory(sessions: number): Promise<Record<string, unkn
       });
       proc.once('exit', (c) => rej(new Error(`daemon exited ${c}`)));
     });
-    const post = (p: string, body: unknown) => fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
-    const status = async () => ((await (await fetch(`${base}/api/status`)).json()) as any).connectors[0];
-    const run = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        await post('/api/connectors/1/sim', { action: 'plug' });
-        await post('/api/connectors/1/tag', { idTag: 'BENCH' });
-        await post('/api/connectors/1/sim', { action: 'ev-ready' });
-        await waitFor(async () => (await status()).contactorClosed);
-        await post('/api/connectors/1/sim', { action: 'unplug' });
-        await waitFor(async () => (await status()).session === null);
-      }
-    };
-    await new Promise((r) => setTimeout(r, 1000));
-    const start = rssMB(proc.pid!);
-    await run(sessions);
-    const afterN = rssMB(proc.pid!);
-    await run(sessions);
-    const after2N = rssMB(proc.pid!);
-    return {
-      rssAtStartMB: start,
-      [`rssAfter${sessions}SessionsMB`]: afterN,
-      [`rssAfter${2 * sessions}SessionsMB`]: after2N,
-      [`growthPer${sessions}SessionsMB`]: +(after2N - afterN).toFixed(1),
-      bareNodeSameModulesRssMB: bareNodeRssMB(),
-    };
+    if (peers) {
+      await waitFor(async () => {
+        const s = await peers.stats();
+        return (s.calls.BootNotification ?? 0) > 0 && s.mqttPublishes > 0;
+      }, 15_000);
+    }
+    return { proc, base, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * The modules evsed's own code loads when it runs `config` (recorded by the probe in a tracing run
+ * of its own, not measured): what the bare process loads.
+ */
+async function modulesLoadedBy(config: string, peers: Peers): Promise<LoadedModule[]> {
+  const d = await probedDaemon(config, { ...process.env, EVSED_BENCH_TRACE_MODULES: '1' }, peers);
+  try {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    return await ask<LoadedModule[]>(d.proc, 'modules', 'modules');
   } finally {
-    proc.kill('SIGTERM');
-    await exited;
+    await d.stop();
+  }
+}
+
+/** A bare Node process (the same flags and probe) that loads exactly `modules`, sampled after the settle time. */
+async function bareNode(modules: LoadedModule[]): Promise<MemSample> {
+  const script = `
+    const { createRequire } = await import('node:module');
+    for (const m of ${JSON.stringify(modules)}) {
+      if (m.kind === 'import') await import(m.specifier);
+      else createRequire(m.parent)(m.specifier);
+    }
+    setInterval(() => undefined, 60_000); // stays up to be sampled (the daemon has its servers)
+    process.send('ready');`;
+  const proc = spawn(process.execPath, [...PROBE_ARGS, '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const exited = new Promise((r) => proc.once('exit', r));
+  try {
+    await new Promise<void>((res, rej) => {
+      proc.once('message', (m) => (m === 'ready' ? res() : rej(new Error(`bare process: ${String(m)}`))));
+      proc.once('exit', (c) => rej(new Error(`bare process exited ${c}`)));
+    });
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    return await ask<MemSample>(proc, 'sample', 'sample');
+  } finally {
+    await stopProc(proc, exited);
+  }
+}
+
+/**
+ * The daemon's memory as it runs in production: OCPP to a loopback CSMS and MQTT to a loopback broker
+ * (in another process), sessions through the API. RSS and the V8 heap after a forced GC at start and
+ * every N/2 sessions up to 2N (RSS growth per N shows a leak, the heap after GC tells a leak from caches
+ * filling). Beside it a bare Node process with the same flags that loads exactly the modules the
+ * daemon's code loaded (recorded from the daemon itself), sampled after the same settle time.
+ */
+export async function benchMemory(sessions: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-mem-'));
+  const peers = await spawnPeers();
+  try {
+    const config = simConfig(dir, `ocpp:
+  version: "1.6"
+  url: ws://127.0.0.1:${peers.csmsPort}/ocpp
+mqtt: { url: "mqtt://127.0.0.1:${peers.mqttPort}" }`);
+    const modules = await modulesLoadedBy(config, peers);
+    const bare = await bareNode(modules);
+
+    const d = await probedDaemon(config, process.env, peers);
+    try {
+      const post = (p: string, body: unknown) => fetch(d.base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+      const status = async () => ((await (await fetch(`${d.base}/api/status`)).json()) as any).connectors[0];
+      const run = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          await post('/api/connectors/1/sim', { action: 'plug' });
+          await post('/api/connectors/1/tag', { idTag: 'BENCH' });
+          await post('/api/connectors/1/sim', { action: 'ev-ready' });
+          await waitFor(async () => (await status()).contactorClosed);
+          await post('/api/connectors/1/sim', { action: 'unplug' });
+          await waitFor(async () => (await status()).session === null);
+        }
+      };
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const samples: (MemSample & { sessions: number })[] = [{ sessions: 0, ...(await ask<MemSample>(d.proc, 'sample', 'sample')) }];
+      const step = Math.max(1, Math.round(sessions / 2));
+      for (let done = 0; done < 2 * sessions; ) {
+        const n = Math.min(step, 2 * sessions - done);
+        await run(n);
+        done += n;
+        samples.push({ sessions: done, ...(await ask<MemSample>(d.proc, 'sample', 'sample')) });
+      }
+      const received = await peers.stats();
+      const at = (n: number) => samples.find((s) => s.sessions === n)!;
+      const start = samples[0]!;
+      return {
+        config: 'sim station, one connector; ocpp (loopback CSMS) and mqtt (loopback broker) configured and connected',
+        nodeFlags: PROBE_ARGS.slice(0, 2).concat('<bench/mem-probe.js>'),
+        settleMs: SETTLE_MS,
+        rssAtStartMB: start.rssMB,
+        [`rssAfter${sessions}SessionsMB`]: at(sessions).rssMB,
+        [`rssAfter${2 * sessions}SessionsMB`]: at(2 * sessions).rssMB,
+        [`growthPer${sessions}SessionsMB`]: +(at(2 * sessions).rssMB - at(sessions).rssMB).toFixed(1),
+        heapUsedAfterGcMB: Object.fromEntries(samples.map((s) => [s.sessions, s.heapUsedAfterGcMB])),
+        rssMB: Object.fromEntries(samples.map((s) => [s.sessions, s.rssMB])),
+        samples,
+        csmsReceivedWhenLastSampled: { StartTransaction: received.calls.StartTransaction ?? 0, StopTransaction: received.calls.StopTransaction ?? 0 },
+        bare: {
+          what: 'node with the same flags and probe, loading exactly the modules the daemon\'s code loaded, sampled after the same settle time',
+          modules: modules.map((m) => (m.kind === 'require' ? `require(${m.specifier})` : m.specifier)),
+          rssMB: bare.rssMB,
+          heapUsedAfterGcMB: bare.heapUsedAfterGcMB,
+        },
+        daemonMinusBareAtStart: {
+          rssMB: +(start.rssMB - bare.rssMB).toFixed(1),
+          heapUsedAfterGcMB: +(start.heapUsedAfterGcMB - bare.heapUsedAfterGcMB).toFixed(2),
+        },
+      };
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    await peers.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { SimHardware } from '../../src/sim/hardware.js';
 import { tempDir, writeSimConfig } from '../support/station.js';
 import { buildRequest, rawRequest, type RawOutcome } from './http.js';
-import { Findings, Rng, banner, deepJson, fuzzCount, fuzzSeed, mutateText, mutateValue, randomBytes, randomString, randomValue } from './prng.js';
+import { Findings, Rng, banner, deepJson, fuzzCount, fuzzSeed, mutateText, mutateValue, randomBytes, randomString, randomValue, secondsSince, summary } from './prng.js';
 
 /**
  * API fuzzing against a real in-process daemon over real HTTP: random methods, targets, headers and
@@ -183,6 +183,7 @@ describe('API fuzzing against an in-process daemon over real HTTP', () => {
   });
 
   it('random requests: 2xx or a 4xx JSON error, never 5xx or a hang; status still answers; contactor safe', async () => {
+    const t0 = performance.now();
     const seed = fuzzSeed();
     const cases = fuzzCount(2_000, 20_000);
     banner('API requests', seed, cases);
@@ -206,6 +207,7 @@ describe('API fuzzing against an in-process daemon over real HTTP', () => {
     }
     const final = await rawRequest(port, buildRequest({ method: 'GET', target: '/api/status', headers: [] }));
     console.log(`[fuzz] API requests: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}, resets after a large body ${resets}, contactor closings ${hw.contactorLog.filter((e) => e.closed).length}`);
+    summary('api-fuzz', { seed, cases, statuses: Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])), connectionResets: resets, contactorClosings: hw.contactorLog.filter((e) => e.closed).length, unsafeClosings: unsafeCloses.length, findings: found.total(), durationS: secondsSince(t0) });
     expect(final.kind === 'response' && final.res.status).toBe(200);
     expect(unsafeCloses.slice(0, 3)).toEqual([]);
     expect(found.report(), `seed ${seed}`).toEqual([]);

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { ROOT } from '../support/station.js';
 import { exampleWithEverythingOn } from '../support/example-config.js';
-import { Findings, Rng, banner, fuzzCount, fuzzSeed, mutateText, mutateValue, randomString, randomValue } from './prng.js';
+import { Findings, Rng, banner, fuzzCount, fuzzSeed, mutateText, mutateValue, randomString, randomValue, secondsSince, summary } from './prng.js';
 
 /**
  * Config fuzzing: mutated and random YAML into parseConfig. It either returns a config or throws a
@@ -113,11 +113,16 @@ describe('config fuzzing: parseConfig returns a config or throws ConfigError wit
   });
 
   it('random and mutated YAML', () => {
+    const t0 = performance.now();
     const seed = fuzzSeed();
     const cases = fuzzCount(2_000, 100_000);
     banner('config files', seed, cases);
     const rng = new Rng(seed);
+    // Every case is exactly one of: valid (a config), configError, or otherError (anything else thrown:
+    // a contract breach). problemLines counts the ConfigError lines, badProblemLines those breaking the format.
     const tally = { ok: 0, configError: 0, lines: 0 };
+    const other = new Map<string, number>();
+    let badLines = 0;
     const found = new Findings();
     for (let i = 0; i < cases; i++) {
       const { how, text } = generate(rng.fork());
@@ -131,14 +136,21 @@ describe('config fuzzing: parseConfig returns a config or throws ConfigError wit
         for (const p of out.problems) {
           tally.lines++;
           const why = badProblem(p, keys);
-          if (why) found.add(`${why}: ${p.slice(0, 60)}`, `${JSON.stringify(p)} ${example()}`);
+          if (why) {
+            badLines++;
+            found.add(`${why}: ${p.slice(0, 60)}`, `${JSON.stringify(p)} ${example()}`);
+          }
         }
       } else {
         const e = out.error as Error;
+        const kind = e?.constructor?.name ?? typeof e;
+        other.set(kind, (other.get(kind) ?? 0) + 1);
         found.add(`${e?.constructor?.name ?? typeof e} instead of ConfigError: ${e?.message}`, example());
       }
     }
     console.log(`[fuzz] config files: ${JSON.stringify(tally)}`);
+    const otherErrors = [...other.values()].reduce((a, b) => a + b, 0);
+    summary('config-fuzz', { seed, cases, valid: tally.ok, configError: tally.configError, otherError: otherErrors, otherErrorByKind: Object.fromEntries(other), problemLines: tally.lines, badProblemLines: badLines, findings: found.total(), durationS: secondsSince(t0) });
     expect(found.report(), `seed ${seed}`).toEqual([]);
   }, 900_000); // 100,000 cases under EVSED_TORTURE take minutes; the small run a few seconds
 });

@@ -7,7 +7,7 @@ import { ModbusMeter } from '../../src/meter/modbus/meter.js';
 import type { MeterSnapshot } from '../../src/hal/types.js';
 import { RegisterFile, loadKnownValues } from '../meter/helpers/registers.js';
 import { withCrc } from '../meter/helpers/rtu.js';
-import { Findings, Rng, banner, fuzzCount, fuzzSeed, mutateBytes, randomBytes } from './prng.js';
+import { Findings, Rng, banner, fuzzCount, fuzzSeed, mutateBytes, randomBytes, secondsSince, summary } from './prng.js';
 
 /**
  * Modbus response fuzzing: an RTU-over-TCP server (what a transparent RS-485 gateway presents)
@@ -162,6 +162,7 @@ describe('Modbus response fuzzing: real ModbusMeter over tcp-rtu against a lying
   });
 
   it('read() rejects with an Error or returns a valid snapshot; exact again once frames are good; nothing unhandled', async () => {
+    const t0 = performance.now();
     const cases = fuzzCount(500, 10_000);
     banner('Modbus responses', seed, cases);
     const found = new Findings();
@@ -192,6 +193,8 @@ describe('Modbus response fuzzing: real ModbusMeter over tcp-rtu against a lying
       }
     }
     const final = await meter.read();
+    const recoveriesDue = Math.floor(cases / 10);
+    summary('modbus-fuzz', { seed, cases, snapshots: tally.ok, rejected: tally.rejected, rejectedByKind: Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1])), recoveriesChecked: tally.goodReadsAfter, recoveriesDue, gatewayRequests: gw.requests, requestsWithBadCrc: gw.badRequests, busOpens: handle.bus.counters.opens, unhandled: unhandled.length, findings: found.total(), durationS: secondsSince(t0) });
     console.log(`[fuzz] Modbus responses: ${JSON.stringify(tally)}, rejections by kind ${JSON.stringify(Object.fromEntries(kinds))}, requests ${gw.requests}, requests with bad CRC at the gateway ${gw.badRequests}, bus opens ${handle.bus.counters.opens}`);
     expect(final).toEqual({ ...expected, monoMs: expect.any(Number) });
     expect(unhandled).toEqual([]);

@@ -8,17 +8,16 @@ import { silentLogger } from '../../src/log.js';
 import { tempDir, until, writeSimConfig } from '../support/station.js';
 
 /**
- * Minimal reproduction of what the inbound OCPP fuzzer (test/fuzz/ocpp.test.ts, seed 388823) found:
+ * Regression tests for what the inbound OCPP fuzzer (test/fuzz/ocpp.test.ts, seed 388823) found:
  * frames that fail OCPP-J framing (not JSON, not an array, message type not a number or unknown,
- * message id or action not a text) are answered by ocpp-rpc's framing layer with the OCPP 2.0.1
+ * message id or action not a text) were answered by ocpp-rpc's framing layer with the OCPP 2.0.1
  * codes "RpcFrameworkError" / "MessageTypeNotSupported", which OCPP 1.6J (§4.2.3) does not define.
- * A 1.6 CSMS expects FormationViolation / ProtocolError. The fix belongs in src/ocpp/link.ts (e.g.
- * rewrite those codes in the client's outbound CALLERRORs while the protocol is ocpp1.6).
+ * Fixed in src/ocpp/link.ts (toOcpp16CallError): they are answered FormationViolation now.
  */
 const { RPCServer } = rpc;
 const OCPP16_CODES = ['NotImplemented', 'NotSupported', 'InternalError', 'ProtocolError', 'SecurityError', 'FormationViolation', 'PropertyConstraintViolation', 'OccurenceConstraintViolation', 'OccurrenceConstraintViolation', 'TypeConstraintViolation', 'GenericError'];
 
-describe('OCPP framing errors found by fuzzing', () => {
+describe('OCPP framing errors found by fuzzing: answered with OCPP 1.6 codes', () => {
   let dir: string;
   let daemon: Daemon;
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: false });
@@ -57,13 +56,14 @@ describe('OCPP framing errors found by fuzzing', () => {
     ['unknown message type', '[5,"a2","Reset",{"type":"Soft"}]'],
     ['action not a text', '[2,"a3",null,{}]'],
   ] as const) {
-    it(`regression: a frame with ${what} is answered with a code OCPP 1.6 does not define`, async () => {
+    it(`regression: a frame with ${what} is answered with the OCPP 1.6 code FormationViolation, not an OCPP 2.0.1 code`, async () => {
       const n = answers.length;
       client.sendRaw(frame);
       await until(() => answers.length > n, 'the CALLERROR');
       const answer = answers[n]!;
       expect(answer[0]).toBe(4);
       expect(OCPP16_CODES).toContain(answer[2]);
+      expect(answer[2]).toBe('FormationViolation');
     });
   }
 });

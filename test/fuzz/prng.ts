@@ -24,6 +24,19 @@ export function banner(name: string, seed: number, cases: number): string {
   return line;
 }
 
+/**
+ * The one line a run is recorded from in docs/reliability.md: `[summary] <name> {json}` with the
+ * seed, the case count, the count of every outcome and the duration, so filling a table is mechanical.
+ */
+export function summary(name: string, fields: Record<string, unknown>): string {
+  const line = `[summary] ${name} ${JSON.stringify({ full: process.env.EVSED_TORTURE === '1', ...fields })}`;
+  console.log(line);
+  return line;
+}
+
+/** Seconds since `t0` (a performance.now() reading), one decimal. */
+export const secondsSince = (t0: number) => +((performance.now() - t0) / 1000).toFixed(1);
+
 export class Rng {
   private s: number;
   constructor(seed: number) {

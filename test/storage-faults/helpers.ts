@@ -3,7 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { silentLogger } from '../../src/log.js';
+import { pino } from 'pino';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { SimHardware } from '../../src/sim/hardware.js';
 import { api, tempDir, until, writeSimConfig } from '../support/station.js';
 
@@ -21,8 +22,15 @@ export interface Station {
   stop(): Promise<void>;
 }
 
+/** A logger that keeps every line (parsed) in `lines`, to assert what the daemon logged. */
+export function captureLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  return { log, lines };
+}
+
 /** An in-process daemon on a sim station; `dir` holds the config, storage in dir/data (or `storageDir`). */
-export async function station(opts: { dir?: string; storageDir?: string } = {}): Promise<Station> {
+export async function station(opts: { dir?: string; storageDir?: string; log?: Logger } = {}): Promise<Station> {
   const dir = opts.dir ?? tempDir('evsed-storage-');
   const file = writeSimConfig(dir, { authMode: 'local', tags: ['TAG-1'], flushIntervalS: 1, sampleIntervalS: 1 });
   const loaded = loadConfig(file);
@@ -30,7 +38,7 @@ export async function station(opts: { dir?: string; storageDir?: string } = {}):
     loaded.storageDir = opts.storageDir;
     loaded.dbFile = join(opts.storageDir, 'evsed.db');
   }
-  const daemon = await startDaemon(loaded, silentLogger());
+  const daemon = await startDaemon(loaded, opts.log ?? silentLogger());
   const hw = daemon.station.hardware(1) as SimHardware;
   const base = `http://127.0.0.1:${daemon.address.port}`;
   return {

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, plugTagReady, sleep, station, until, type Station } from './helpers.js';
+import { api, captureLogger, plugTagReady, sleep, station, until, type Station } from './helpers.js';
 
 /**
  * The store stops accepting writes while the daemon runs (PRAGMA query_only on the daemon's own
@@ -103,18 +103,28 @@ describe('store writes fail while the daemon runs', () => {
     expect(Math.max(...gaps)).toBeLessThan(2500);
   });
 
-  it('regression: charging goes on while the store cannot record the session (samples and checkpoint writes fail for good)', async () => {
-    // src/evse/connector.ts flushSamples() logs "cannot write meter samples", keeps up to 3600
-    // samples in memory and never tells the state machine: the contactor stays closed, energy is
-    // delivered that only RAM knows about, and a power cut now loses it (recovery falls back to the
-    // last checkpoint). Expected: after a bounded number of failed flushes, stop charging (open the
-    // contactor, e.g. via a 'store' fault) until a write succeeds.
-    const st = await open();
+  it('regression: when the store cannot record the session (sample and checkpoint writes fail for good) charging stops with the self-clearing fault store, reported and logged', async () => {
+    // Before 596b1df charging went on with nothing recorded (energy only RAM knew about). Now repeated
+    // failed flushes raise the fault 'store': the contactor opens, the connector is Faulted in
+    // /api/status, the error is logged; once a write succeeds the fault clears by itself.
+    const { log, lines } = captureLogger();
+    s = await station({ log });
+    dirs.push(s.dir);
+    const st = s;
     await plugTagReady(st);
     await until(() => st.contactorClosed(), 'charging');
     readOnly(st, true);
-    await until(() => !st.contactorClosed(), 'contactor opened because nothing can be recorded', 10_000);
+    await until(() => !st.contactorClosed(), 'contactor opened because nothing can be recorded', 20_000); // 2 failed flushes, retried every 5 s
     const v = st.daemon.station.connectorView(1);
     console.log('[storage] contactor opened:', JSON.stringify({ status: v.status, faults: v.faults, pilot: v.pilot, plugged: st.hw.ev.plugged }));
-  });
+    const shown = (await api(st.base, '/api/status')).body.connectors[0];
+    expect(shown).toMatchObject({ status: 'Faulted', contactorClosed: false, faults: expect.arrayContaining(['store']) });
+    const errors = lines.filter((l) => (l.level as number) >= 50 && l.connectorId === 1 && /store/.test(String(l.msg)));
+    expect(errors.map((l) => l.msg), 'the store failure logged at error level').not.toEqual([]);
+    expect(st.hw.ev.plugged).toBe(true);
+
+    readOnly(st, false);
+    await until(async () => !(await api(st.base, '/api/status')).body.connectors[0].faults.includes('store'), 'fault store cleared once the store can be written', 20_000); // at the next retry (5 s)
+    expect(lines.some((l) => l.connectorId === 1 && /store can be written again/.test(String(l.msg)))).toBe(true);
+  }, 60_000);
 });

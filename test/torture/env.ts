@@ -5,6 +5,8 @@
  */
 export const FULL = process.env.EVSED_TORTURE === '1';
 
+export { secondsSince, summary } from '../fuzz/prng.js';
+
 /** The count of a torture loop: `small` in `npm test`, `full` with EVSED_TORTURE=1, or EVSED_TORTURE_COUNT=<n>. */
 export function count(small: number, full: number): number {
   const n = Number(process.env.EVSED_TORTURE_COUNT);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { api, spawnDaemon, tempDir, until, type DaemonProcess } from '../support/station.js';
 import { freePort } from '../ocpp/csms.js';
 import { FlakyCsms } from './flaky-csms.js';
-import { FULL, Rng, count, seedFromEnv, sleep } from './env.js';
+import { FULL, Rng, count, secondsSince, seedFromEnv, sleep, summary } from './env.js';
 import { compareLedgers, maxPowerW, readStation, recoveryBoundWh, repeats, spawnRaw, tortureConfig } from './ledgers.js';
 
 /**
@@ -44,6 +44,7 @@ afterAll(() => {
 
 describe(`power cuts: ${CYCLES} SIGKILL cycles against a flapping CSMS (seed ${SEED})`, () => {
   it('no session lost, no transaction twice, meterStop = station = register within the bound', { timeout: CYCLES > 10 ? CYCLES * 20_000 : 90_000 }, async () => {
+    const t0 = performance.now();
     console.log(`power cuts: seed ${SEED} (EVSED_FUZZ_SEED=${SEED} to replay), ${CYCLES} cycles, recovery bound ${BOUND_WH} Wh = (flushIntervalS ${FLUSH_S} + 2 s) x ${POWER_W} W`);
     const rng = new Rng(SEED);
     const dir = tempDir('evsed-torture-power-');
@@ -254,10 +255,11 @@ describe(`power cuts: ${CYCLES} SIGKILL cycles against a flapping CSMS (seed ${S
       fail(CYCLES + 1, 'final', compareLedgers(ledger, csms, { complete: true, boundWh: BOUND_WH }));
       expect(await d.stop()).toBe(0);
       const recovered = ledger.sessions.filter((s) => s.recovered).length;
-      const summary = {
+      const fields = {
         seed: SEED,
         cycles: CYCLES,
-        killPoints: counts,
+        killPoints: Object.fromEntries(Object.entries(counts).filter(([k]) => !k.startsWith('csms-'))),
+        csmsPlans: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('csms-')).map(([k, v]) => [k.slice(5), v])),
         sessions: ledger.sessions.length,
         recoveredPowerLoss: recovered,
         csmsServerStarts: csms.instances.length,
@@ -267,8 +269,9 @@ describe(`power cuts: ${CYCLES} SIGKILL cycles against a flapping CSMS (seed ${S
         boots: csms.allReceived('BootNotification').length,
         boundWh: BOUND_WH,
         maxRecoveryShortfallWh: deviations.length ? Math.max(...deviations) : null,
+        durationS: secondsSince(t0),
       };
-      console.log(`power cuts summary: ${JSON.stringify(summary)}`);
+      summary('power-cuts', fields);
       expect(ledger.sessions.length).toBeGreaterThan(0);
     } finally {
       if (daemon && daemon.proc.exitCode === null && daemon.proc.signalCode === null) await daemon.kill();
