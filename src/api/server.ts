@@ -63,7 +63,8 @@ export class ApiServer {
 
   async listen(): Promise<AddressInfo> {
     const { host, port, token, log } = this.o;
-    const local = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+    // Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost.
+    const local = host === 'localhost' || host === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/i.test(host);
     if (!local && !token) log.warn({ host, port }, 'the API listens beyond localhost without api.token: anyone on the network can control the station');
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5000;
@@ -124,11 +125,11 @@ export class ApiServer {
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
-      if (status >= 500) this.o.log.error({ err: (err as Error).message, url: req.url }, 'API error');
+      if (status >= 500) this.o.log.error({ err: (err as Error).message, url: redactToken(req.url) }, 'API error');
       if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
       else res.end();
     } finally {
-      this.o.log.trace({ method: req.method, url: req.url, ms: performance.now() - started }, 'api request');
+      this.o.log.trace({ method: req.method, url: redactToken(req.url), ms: performance.now() - started }, 'api request');
     }
   }
 
@@ -308,6 +309,33 @@ function sessionFilter(url: URL): SessionFilter {
     f.status = status;
   }
   return f;
+}
+
+/**
+ * A request target fit for the log: the value of every `token` query parameter (the API token,
+ * passed as ?token= where a browser cannot set headers) replaced by ***. The name is matched as
+ * the URL parser reads it (percent-decoded), and in any case, so no spelling slips through.
+ */
+export function redactToken(target: string | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  const q = target.indexOf('?');
+  if (q < 0) return target;
+  const query = target
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const name = eq < 0 ? part : part.slice(0, eq);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        /* malformed escape: compare as it is */
+      }
+      return decoded.trim().toLowerCase() === 'token' ? `${name}=***` : part;
+    })
+    .join('&');
+  return `${target.slice(0, q)}?${query}`;
 }
 
 function decodePathSegment(s: string): string {
