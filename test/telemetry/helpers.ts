@@ -24,11 +24,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function until<T>(what: string | (() => string), fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+export async function until<T>(what: string | (() => string), fn: () => T | PromiseLike<T>, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
-    if (v) return v;
+    const v = await fn();
+    if (v) return v as Exclude<T, undefined | null | false>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -375,6 +375,51 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     expect(sub.latest.get(`${BASE}/availability`)!.payload).toBe('offline');
   }, 30_000);
 
+  it('publishes the live and final cost and the time to finish of the daemon\'s own billing (real ledger, tariff, target), equal to the API\'s', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const tariff = 'tariff: { currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }';
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`, silentLogger(), tariff);
+    const base = `http://127.0.0.1:${daemon.address.port}`;
+    const apiJson = async (path: string, body?: unknown): Promise<any> => {
+      const res = await fetch(base + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.ok, path).toBe(true);
+      return res.json();
+    };
+    expect(JSON.parse(await sub.waitFor(cfgTopic('sensor', 'c1_session_cost')))).toMatchObject({ unit_of_measurement: 'EUR' });
+    await startCharging(daemon, sub);
+    await apiJson('/api/connectors/1/target', { energyWh: 50_000 });
+
+    // Live: the broker's latest cost and time to finish equal /api/status read right after (retried across a change).
+    const minorText = (minor: number) => `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+    let last = '';
+    const live = await until(() => `MQTT cost/eta equal to /api/status (last: ${last})`, async () => {
+      const s = (await apiJson('/api/status')).connectors[0].session;
+      const mqtt = { cost: sub.value(`${C1}/session/cost`), currency: sub.value(`${C1}/session/currency`), eta: sub.value(`${C1}/session/eta`) };
+      const api = s?.cost ? { cost: minorText(s.cost.grossMinor), currency: s.cost.currency, eta: typeof s.etaS === 'number' ? String(s.etaS) : 'unknown' } : null;
+      last = JSON.stringify({ mqtt, api });
+      return api && s.energyWh > 0 && s.etaS > 0 && JSON.stringify(mqtt) === JSON.stringify(api) ? { ...api, grossMinor: s.cost.grossMinor as number } : undefined;
+    }, 20_000);
+    expect(live.currency).toBe('EUR');
+    expect(live.grossMinor).toBeGreaterThanOrEqual(60); // the session fee with tax, plus energy
+    expect(Number(live.eta)).toBeGreaterThan(0);
+
+    // Final: what the ledger stored, as the API's session row has it.
+    const id = daemon.station.connectorView(1).session!.id;
+    await apiJson('/api/connectors/1/stop', {});
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
+    const row = await until('the stored final cost', async () => {
+      const r = await apiJson(`/api/sessions/${id}`);
+      return r.status === 'completed' && r.costTotal ? r : undefined;
+    });
+    expect(row.currency).toBe('EUR');
+    await sub.waitFor(`${C1}/session/cost`, (p) => p === row.costTotal);
+    expect(sub.value(`${C1}/session/currency`)).toBe('EUR');
+    expect(sub.value(`${C1}/session/energy`)).toBe(String(row.energyWh));
+    expect(sub.value(`${C1}/session/eta`)).toBe('unknown');
+    expect(daemon.ledger.costOf(id)!.gross).toBe(Math.round(Number(row.costTotal) * 100));
+  }, 40_000);
+
   it('publishes live cost and time to finish from the extras provider, and a cost sensor with the tariff currency', async () => {
     await broker.start();
     const sub = await subscriber();
