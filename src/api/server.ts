@@ -163,7 +163,8 @@ export class ApiServer {
       sendJson(res, 200, sessions.map((s) => sessionRow(s, this.o.sessionColumns)));
     });
     this.route('GET', '/api/sessions.csv', (_q, res, _p, url) => {
-      const sessions = st.sessions.list({ ...sessionFilter(url), order: 'asc' });
+      // An export holds every session asked for: no default page size (an explicit limit still applies).
+      const sessions = st.sessions.list({ ...sessionFilter(url, null), order: 'asc' });
       res.writeHead(200, {
         'Content-Type': 'text/csv; charset=utf-8',
         'Content-Disposition': `attachment; filename="${st.stationConfig.id}-sessions.csv"`,
@@ -283,7 +284,8 @@ function simAction(hw: SimHardware, body: Record<string, unknown>): void {
   }
 }
 
-function sessionFilter(url: URL): SessionFilter {
+/** `defaultLimit`: sessions when no limit is given (null = all). */
+function sessionFilter(url: URL, defaultLimit: number | null = 1000): SessionFilter {
   const q = url.searchParams;
   const f: SessionFilter = {};
   try {
@@ -299,7 +301,7 @@ function sessionFilter(url: URL): SessionFilter {
     if (!Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, `${name}: must be a whole number between 0 and ${max}`);
     return n;
   };
-  f.limit = num('limit', 10_000) ?? 1000;
+  f.limit = num('limit', 10_000) ?? defaultLimit ?? undefined;
   f.offset = num('offset', 1e9);
   f.connectorId = num('connector', 8);
   if (q.get('idTag')) f.idTag = q.get('idTag')!;
