@@ -82,7 +82,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   }
 
   const station = new Station({ config, parts, db, sessions, clock, log });
-  const live = new LiveSessionInfo(station, config.tariff ? ledger : null);
+  const energyTargetWh = new Map(config.connectors.flatMap((c) => (c.energyTargetWh !== undefined ? [[c.id, c.energyTargetWh] as const] : [])));
+  const live = new LiveSessionInfo(station, config.tariff ? ledger : null, { energyTargetWh });
   station.setSessionExtras((connectorId, sessionId) => live.extras(connectorId, sessionId));
   // The station repairs this boot's timestamps on the clock's sync (it listens first); then costs
   // that were computed from unsynced times (time-of-use windows) are computed again.
@@ -97,7 +98,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
     services.push(await startOcpp({ config, station, log }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider() }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
 
   await station.start();
 

@@ -63,7 +63,8 @@ export class ApiServer {
 
   async listen(): Promise<AddressInfo> {
     const { host, port, token, log } = this.o;
-    const local = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+    // Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost.
+    const local = host === 'localhost' || host === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/i.test(host);
     if (!local && !token) log.warn({ host, port }, 'the API listens beyond localhost without api.token: anyone on the network can control the station');
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5000;
@@ -124,11 +125,11 @@ export class ApiServer {
       throw new HttpError(404, `no such endpoint: ${url.pathname}`);
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
-      if (status >= 500) this.o.log.error({ err: (err as Error).message, url: req.url }, 'API error');
+      if (status >= 500) this.o.log.error({ err: (err as Error).message, url: redactToken(req.url) }, 'API error');
       if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
       else res.end();
     } finally {
-      this.o.log.trace({ method: req.method, url: req.url, ms: performance.now() - started }, 'api request');
+      this.o.log.trace({ method: req.method, url: redactToken(req.url), ms: performance.now() - started }, 'api request');
     }
   }
 
@@ -162,7 +163,8 @@ export class ApiServer {
       sendJson(res, 200, sessions.map((s) => sessionRow(s, this.o.sessionColumns)));
     });
     this.route('GET', '/api/sessions.csv', (_q, res, _p, url) => {
-      const sessions = st.sessions.list({ ...sessionFilter(url), order: 'asc' });
+      // An export holds every session asked for: no default page size (an explicit limit still applies).
+      const sessions = st.sessions.list({ ...sessionFilter(url, null), order: 'asc' });
       res.writeHead(200, {
         'Content-Type': 'text/csv; charset=utf-8',
         'Content-Disposition': `attachment; filename="${st.stationConfig.id}-sessions.csv"`,
@@ -282,7 +284,8 @@ function simAction(hw: SimHardware, body: Record<string, unknown>): void {
   }
 }
 
-function sessionFilter(url: URL): SessionFilter {
+/** `defaultLimit`: sessions when no limit is given (null = all). */
+function sessionFilter(url: URL, defaultLimit: number | null = 1000): SessionFilter {
   const q = url.searchParams;
   const f: SessionFilter = {};
   try {
@@ -297,7 +300,7 @@ function sessionFilter(url: URL): SessionFilter {
     if (!Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, `${name}: must be a whole number between 0 and ${max}`);
     return n;
   };
-  f.limit = num('limit', 10_000) ?? 1000;
+  f.limit = num('limit', 10_000) ?? defaultLimit ?? undefined;
   f.offset = num('offset', 1e9);
   f.connectorId = num('connector', 8);
   if (q.get('idTag')) f.idTag = q.get('idTag')!;
@@ -307,6 +310,33 @@ function sessionFilter(url: URL): SessionFilter {
     f.status = status;
   }
   return f;
+}
+
+/**
+ * A request target fit for the log: the value of every `token` query parameter (the API token,
+ * passed as ?token= where a browser cannot set headers) replaced by ***. The name is matched as
+ * the URL parser reads it (percent-decoded), and in any case, so no spelling slips through.
+ */
+export function redactToken(target: string | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  const q = target.indexOf('?');
+  if (q < 0) return target;
+  const query = target
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const name = eq < 0 ? part : part.slice(0, eq);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        /* malformed escape: compare as it is */
+      }
+      return decoded.trim().toLowerCase() === 'token' ? `${name}=***` : part;
+    })
+    .join('&');
+  return `${target.slice(0, q)}?${query}`;
 }
 
 function decodePathSegment(s: string): string {

@@ -18,8 +18,13 @@ export interface Eta {
 }
 
 export interface EtaInput {
-  /** Smoothed power now (W). null, or below minPowerW, = not drawing: no estimate. */
+  /** Smoothed power now (W), the basis of the estimate. null, or below minPowerW, = not drawing: no estimate. */
   powerW: number | null;
+  /**
+   * The latest reading (W). Below minPowerW = not drawing now, whatever the smoothed power still
+   * says (it takes minutes to fall): no estimate.
+   */
+  latestPowerW?: number | null;
   /** Energy delivered in this session so far (Wh). */
   energyWh: number;
   /** Stop when the session has delivered this much (Wh), if such a target is set. */
@@ -39,6 +44,9 @@ export interface EtaInput {
   minPowerW?: number;
 }
 
+/** Below this power (W) the EV counts as not drawing. */
+export const MIN_POWER_W = 100;
+
 const UNKNOWN: Eta = { etaS: null, basis: 'unknown' };
 /** SoC rise needed before a capacity estimate from the session is trusted. */
 const MIN_SOC_RISE_FOR_CAPACITY = 5;
@@ -53,7 +61,10 @@ export function estimateTimeToFinish(input: EtaInput): Eta {
   if (socReached) return { etaS: 0, basis: 'soc' };
 
   const p = input.powerW;
-  if (p === null || !Number.isFinite(p) || p < (input.minPowerW ?? 100)) return UNKNOWN;
+  const min = input.minPowerW ?? MIN_POWER_W;
+  if (p === null || !Number.isFinite(p) || p < min) return UNKNOWN;
+  const latest = input.latestPowerW;
+  if (latest !== undefined && latest !== null && !(latest >= min)) return UNKNOWN;
 
   const capacity = soc === null ? null : (input.batteryCapacityWh ?? estimateCapacityWh(input.energyWh, input.startSocPercent ?? null, soc));
   if (soc !== null && socTarget !== null && capacity !== null && capacity > 0) {
@@ -149,17 +160,21 @@ export interface EtaTarget {
 /**
  * The time-to-finish state of one running session: feed it every reading, ask it for an estimate.
  * Keeps the smoothed power and the first SoC seen (to estimate the capacity). One per session.
+ * While the latest reading is below minPowerW the estimate is unknown; when the EV draws again
+ * the smoothing starts afresh from the new power, so the pause does not drag the estimate.
  */
 export class SessionEtaTracker {
   private readonly smoother: PowerSmoother;
   private last: EtaReading | null = null;
   private firstSoc: { soc: number; energyWh: number } | null = null;
 
-  constructor(private readonly opts: { tauS?: number; batteryCapacityWh?: number | null; taperAbovePercent?: number } = {}) {
+  constructor(private readonly opts: { tauS?: number; batteryCapacityWh?: number | null; taperAbovePercent?: number; minPowerW?: number } = {}) {
     this.smoother = new PowerSmoother(opts.tauS);
   }
 
   observe(r: EtaReading): void {
+    const min = this.opts.minPowerW ?? MIN_POWER_W;
+    if (this.last && !(this.last.powerW >= min) && r.powerW >= min) this.smoother.reset();
     this.smoother.update(r.powerW, r.monoMs);
     if (r.socPercent != null && this.firstSoc === null) this.firstSoc = { soc: r.socPercent, energyWh: r.sessionEnergyWh };
     this.last = r;
@@ -171,6 +186,8 @@ export class SessionEtaTracker {
     const first = this.firstSoc;
     return estimateTimeToFinish({
       powerW: this.smoother.powerW,
+      latestPowerW: r.powerW,
+      ...(this.opts.minPowerW !== undefined ? { minPowerW: this.opts.minPowerW } : {}),
       energyWh: r.sessionEnergyWh,
       targetEnergyWh: target.energyWh ?? null,
       socPercent: r.socPercent ?? null,

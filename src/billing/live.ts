@@ -1,5 +1,5 @@
 import type { Station } from '../evse/station.js';
-import type { LiveExtras, LiveExtrasProvider } from '../telemetry/state.js';
+import type { EnergyTargets, LiveExtras, LiveExtrasProvider } from '../telemetry/state.js';
 import type { BillingLedger } from './ledger.js';
 import { SessionEtaTracker, type EtaBasis, type EtaTarget } from './eta.js';
 
@@ -22,17 +22,30 @@ interface Running {
 /**
  * What the owner sees of a running session beyond the meter: its live cost (from the billing
  * ledger, cached so a busy status page does not recompute it) and the time to finish (from the
- * observed power and a target: an energy target set through the API/MQTT, or 100 % SoC when the
- * EV's state of charge is known). One instance serves the API, MQTT and the dashboard.
+ * observed power and a target: an energy target from the connector's config
+ * (connectors[].energyTargetWh), set through the API (POST /api/connectors/:id/target) or over
+ * MQTT (session/target_energy/set), or 100 % SoC when the EV's state of charge is known). One
+ * instance serves the API, MQTT and the dashboard.
+ *
+ * A target set through the API or MQTT is for the running session, or for the next one when none
+ * runs; when that session ends the connector's configured default applies again.
  *
  * It works only from the readings it is sent and the session store, never from the station's
  * view: the view asks this class for its extras.
  */
 export class LiveSessionInfo {
   private readonly running = new Map<number, Running>();
+  /** Set through the API/MQTT for the running (or next) session; a null value removes the default too. */
   private readonly targets = new Map<number, EtaTarget>();
+  /** connectors[].energyTargetWh */
+  private readonly defaultEnergyWh: ReadonlyMap<number, number>;
 
-  constructor(private readonly station: Station, private readonly ledger: BillingLedger | null) {
+  constructor(
+    private readonly station: Station,
+    private readonly ledger: BillingLedger | null,
+    opts: { energyTargetWh?: ReadonlyMap<number, number> } = {},
+  ) {
+    this.defaultEnergyWh = opts.energyTargetWh ?? new Map();
     station.on('sample', (s) => {
       const rec = s.sessionId === null ? undefined : station.sessions.get(s.sessionId);
       if (!rec) return;
@@ -61,9 +74,23 @@ export class LiveSessionInfo {
     this.targets.set(connectorId, { ...this.targets.get(connectorId), ...target });
   }
 
+  /** The energy target (Wh) in force for the running session on a connector, or the next one; null = none. */
+  energyTargetWh(connectorId: number): number | null {
+    const set = this.targets.get(connectorId);
+    return set && set.energyWh !== undefined ? set.energyWh : (this.defaultEnergyWh.get(connectorId) ?? null);
+  }
+
+  /** For MQTT: read and set the energy target. */
+  energyTargets(): EnergyTargets {
+    return {
+      energyWh: (connectorId) => this.energyTargetWh(connectorId),
+      setEnergyWh: (connectorId, wh) => this.setTarget(connectorId, { energyWh: wh }),
+    };
+  }
+
   extras(connectorId: number, sessionId: number): SessionExtras {
     const soc = this.soc(connectorId);
-    const target: EtaTarget = { socPercent: soc !== null ? 100 : null, ...this.targets.get(connectorId) };
+    const target: EtaTarget = { socPercent: soc !== null ? 100 : null, ...this.targets.get(connectorId), energyWh: this.energyTargetWh(connectorId) };
     const r = this.running.get(connectorId);
     const current = r && r.sessionId === sessionId ? r : undefined;
     const eta = current ? current.tracker.estimate(target) : { etaS: null, basis: 'unknown' as const };

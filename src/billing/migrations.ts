@@ -3,8 +3,10 @@ import type { MigrationSet } from '../store/db.js';
 /**
  * Billing tables, beside core's sessions:
  *  - billing_session_tariffs: the tariff in force when the session started (normalised JSON, see
- *    config.ts Tariff). Written once in the session's start transaction; a trigger refuses any
- *    UPDATE, so a later tariff change can never rewrite what a past session cost.
+ *    config.ts Tariff). Written once in the session's start transaction; triggers refuse any
+ *    UPDATE (version 1) and DELETE (version 2), so a later tariff change can never rewrite what a
+ *    past session cost. Sessions are never deleted (the store has no delete path), so neither are
+ *    their snapshots; a start that rolls back takes its snapshot with it (no DELETE involved).
  *  - billing_session_costs: the final cost, integer minor units + currency + the itemisation JSON
  *    (tariff.ts Cost). Written in the stop transaction; recomputed only from the snapshot.
  *  - billing_tag_names: idTag → name for reports (set through the API; config names are the fallback).
@@ -46,6 +48,18 @@ export const billingMigrations: MigrationSet = {
             name TEXT NOT NULL,
             updated_wall_ms INTEGER NOT NULL
           );
+        `);
+      },
+    },
+    {
+      version: 2,
+      name: 'tariff snapshots cannot be deleted',
+      up: (db) => {
+        db.exec(`
+          CREATE TRIGGER billing_session_tariffs_undeletable BEFORE DELETE ON billing_session_tariffs
+          BEGIN
+            SELECT RAISE(ABORT, 'a session''s tariff snapshot is history and cannot be deleted');
+          END;
         `);
       },
     },

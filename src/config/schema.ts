@@ -62,6 +62,11 @@ const connectorSchema = z.strictObject({
   meter: meterConfigSchema,
   /** After the offer is withdrawn, how long to wait for the EV to go to B before opening under load (IEC: 6 s). */
   stopTimeoutS: numberBetween(1, 20).default(6),
+  /**
+   * Default energy target of every session on this connector (Wh), for the time to finish. The API
+   * or MQTT can change or remove it per session. Absent = no default target.
+   */
+  energyTargetWh: intBetween(1, 1_000_000).optional(),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 

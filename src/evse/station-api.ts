@@ -85,6 +85,8 @@ export interface LiveSession {
   etaS: number | null;
   etaBasis: 'energy' | 'soc' | 'unknown';
   socPercent: number | null;
+  /** The targets the estimate works to (energy: config default, API or MQTT; SoC: 100 % when the SoC is known); null = none. */
+  target?: { energyWh: number | null; socPercent: number | null };
 }
 
 export interface ConnectorView {

@@ -57,7 +57,14 @@ export class Station extends EventEmitter<StationEvents> {
   private readonly startedMono: number;
   private readonly log: Logger;
   private resetHandler?: (kind: 'Soft' | 'Hard') => void;
-  private sessionExtras?: (connectorId: number, sessionId: number) => { costMinor?: number; currency?: string; etaS?: number | null; etaBasis?: 'energy' | 'soc' | 'unknown'; socPercent?: number | null };
+  private sessionExtras?: (connectorId: number, sessionId: number) => {
+    costMinor?: number;
+    currency?: string;
+    etaS?: number | null;
+    etaBasis?: 'energy' | 'soc' | 'unknown';
+    socPercent?: number | null;
+    target?: { energyWh?: number | null; socPercent?: number | null };
+  };
 
   constructor(private readonly o: StationOptions) {
     super();
@@ -394,6 +401,7 @@ export class Station extends EventEmitter<StationEvents> {
             etaS: x?.etaS ?? null,
             etaBasis: x?.etaBasis ?? 'unknown',
             socPercent: x?.socPercent ?? parts.hardware.socPercent?.() ?? null,
+            target: { energyWh: x?.target?.energyWh ?? null, socPercent: x?.target?.socPercent ?? null },
           }
         : null,
     };

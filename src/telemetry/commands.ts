@@ -3,9 +3,14 @@ import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
 /** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
 export const MIN_OFFER_A = 6;
 
+/** The largest energy target accepted (Wh), as on the API. */
+export const MAX_TARGET_WH = 1_000_000;
+
 export type Command =
   | { kind: 'current_limit'; connectorId: number; amps: number }
-  | { kind: 'button'; connectorId: number; action: ButtonCommand };
+  | { kind: 'button'; connectorId: number; action: ButtonCommand }
+  /** energyWh null: no target for this session (also not the connector's default). */
+  | { kind: 'target_energy'; connectorId: number; energyWh: number | null };
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; reason: string };
 
@@ -28,15 +33,26 @@ export function parseCommand(ctx: CommandContext, topic: string, payload: Buffer
   if (max === undefined) return { ok: false, reason: `no connector ${t.connectorId}` };
   if (payload.length > MAX_PAYLOAD) return { ok: false, reason: `payload longer than ${MAX_PAYLOAD} bytes` };
   const text = (typeof payload === 'string' ? payload : payload.toString('utf8')).trim();
+  // A retained command would fire again at every reconnect (a stale stop, a limit or target from
+  // days ago): only live messages count.
+  if (retained) return { ok: false, reason: 'retained command ignored (publish commands without the retain flag)' };
 
   if (t.kind === 'command') {
-    // A retained pause/stop would fire again at every reconnect: only live presses count.
-    if (retained) return { ok: false, reason: 'retained command ignored (publish commands without the retain flag)' };
     const action = text.toLowerCase();
     if (!(BUTTON_COMMANDS as readonly string[]).includes(action)) {
       return { ok: false, reason: `unknown command ${JSON.stringify(text.slice(0, 20))} (expected ${BUTTON_COMMANDS.join(' | ')})` };
     }
     return { ok: true, command: { kind: 'button', connectorId: t.connectorId, action: action as ButtonCommand } };
+  }
+
+  if (t.kind === 'target_energy') {
+    // HA's number entity sends integers as "30000"; "30000.0" is the same number.
+    if (!/^\d{1,7}(\.\d{1,3})?$/.test(text) || !Number.isInteger(Number(text))) {
+      return { ok: false, reason: `energy target must be whole Wh, e.g. 30000 for 30 kWh, or 0 to remove it (got ${JSON.stringify(text.slice(0, 20))})` };
+    }
+    const wh = Number(text);
+    if (wh > MAX_TARGET_WH) return { ok: false, reason: `energy target must be at most ${MAX_TARGET_WH} Wh (got ${text})` };
+    return { ok: true, command: { kind: 'target_energy', connectorId: t.connectorId, energyWh: wh === 0 ? null : wh } };
   }
 
   if (!/^\d{1,3}(\.\d{1,3})?$/.test(text)) {

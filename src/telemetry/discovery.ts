@@ -1,4 +1,5 @@
 import type { ConnectorStatus } from '../evse/station-api.js';
+import { MAX_TARGET_WH } from './commands.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
 
 /**
@@ -13,8 +14,10 @@ export interface DiscoveryInput {
   discoveryPrefix: string;
   station: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
   connectors: { id: number; phases: 1 | 3; maxCurrentA: number }[];
-  /** Announce the number and buttons. */
+  /** Announce the numbers and buttons. */
   commands: boolean;
+  /** Energy targets can be set (the daemon's time-to-finish estimate is connected): announce the energy target number with the commands. */
+  energyTarget?: boolean;
   /** The tariff currency; without it there is no cost sensor. */
   currency?: string;
   /** evsed's version, for HA's "origin". */
@@ -60,7 +63,7 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   const announced = new Map<string, string>();
   const all = new Set<string>();
   for (const c of input.connectors) {
-    const full = connectorEntities(input, c, { ...input, commands: true, currency: input.currency ?? 'EUR' }, { ...c, phases: 3 });
+    const full = connectorEntities(input, c, { ...input, commands: true, energyTarget: true, currency: input.currency ?? 'EUR' }, { ...c, phases: 3 });
     for (const e of full) all.add(configTopic(input.discoveryPrefix, e.component, node, e.objectId));
     for (const e of connectorEntities(input, c, input, c)) {
       const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
@@ -89,7 +92,7 @@ function configTopic(prefix: string, component: Component, node: string, objectI
 function connectorEntities(
   base: DiscoveryInput,
   c: { id: number; maxCurrentA: number },
-  opts: { commands: boolean; currency?: string },
+  opts: { commands: boolean; energyTarget?: boolean; currency?: string },
   shape: { phases: 1 | 3 },
 ): Entity[] {
   const t = base.topics;
@@ -163,6 +166,24 @@ function connectorEntities(
         icon: 'mdi:current-ac',
       },
     });
+    if (opts.energyTarget) {
+      list.push({
+        component: 'number',
+        objectId: oid('target_energy'),
+        config: {
+          name: name('Energy target'),
+          state_topic: st('session/target_energy'),
+          command_topic: t.targetEnergySet(c.id),
+          min: 0,
+          max: MAX_TARGET_WH,
+          step: 100,
+          mode: 'box',
+          unit_of_measurement: 'Wh',
+          device_class: 'energy',
+          icon: 'mdi:battery-charging-high',
+        },
+      });
+    }
     for (const [action, label, icon] of [
       ['pause', 'Pause charging', 'mdi:pause'],
       ['resume', 'Resume charging', 'mdi:play'],

@@ -10,10 +10,10 @@ import { Coalescer } from './coalescer.js';
 import { parseCommand, type Command, type CommandContext } from './commands.js';
 import type { MqttConfig } from './config.js';
 import { discoveryMessages } from './discovery.js';
-import { connectorState, stationInfo, type FinalSession, type LiveExtrasProvider } from './state.js';
+import { connectorState, stationInfo, type EnergyTargets, type FinalSession, type LiveExtrasProvider } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 
-export type { LiveExtras, LiveExtrasProvider } from './state.js';
+export type { EnergyTargets, LiveExtras, LiveExtrasProvider } from './state.js';
 
 export interface MqttContext {
   config: Config;
@@ -21,6 +21,8 @@ export interface MqttContext {
   log: Logger;
   /** Live cost and time to finish per connector (the daemon passes LiveSessionInfo.provider(), src/billing/live.ts). */
   liveExtras?: LiveExtrasProvider;
+  /** The energy target per connector (the daemon passes LiveSessionInfo.energyTargets()); without it there is no target topic or command. */
+  energyTargets?: EnergyTargets;
 }
 
 export interface MqttService extends Service {
@@ -230,6 +232,13 @@ class MqttBridge implements MqttService {
       if (cmd.amps >= max) station.clearClaim('mqtt', id);
       else station.setClaim({ source: 'mqtt', connectorId: id, maxA: cmd.amps });
       this.log.info({ connectorId: id, amps: cmd.amps }, 'MQTT: current limit set');
+    } else if (cmd.kind === 'target_energy') {
+      if (!this.ctx.energyTargets) {
+        this.badCommand(this.topics.targetEnergySet(id), 'energy targets are not available');
+        return;
+      }
+      this.ctx.energyTargets.setEnergyWh(id, cmd.energyWh);
+      this.log.info({ connectorId: id, energyWh: cmd.energyWh }, 'MQTT: energy target set');
     } else {
       const ok =
         cmd.action === 'pause' ? station.pause(id) : cmd.action === 'resume' ? station.resume(id) : undefined;
@@ -270,6 +279,7 @@ class MqttBridge implements MqttService {
       station: sc,
       connectors: this.connectors,
       commands: this.cfg.commands,
+      energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
       version: FIRMWARE_VERSION,
     });
@@ -303,8 +313,19 @@ class MqttBridge implements MqttService {
         setpointA: claim ? claim.maxA : c.maxCurrentA,
         extras: cv.session ? this.extras(cv.id, cv.session.id) : undefined,
         lastSession: this.lastSession.get(cv.id) ?? null,
+        targetEnergyWh: this.targetEnergyWh(cv.id),
       });
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
+    }
+  }
+
+  private targetEnergyWh(connectorId: number): number | null | undefined {
+    if (!this.ctx.energyTargets) return undefined;
+    try {
+      return this.ctx.energyTargets.energyWh(connectorId);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message, connectorId }, 'MQTT: energy target failed');
+      return undefined;
     }
   }
 

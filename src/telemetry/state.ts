@@ -16,6 +16,14 @@ export interface LiveExtras {
  */
 export type LiveExtrasProvider = (connectorId: number, sessionId: number) => LiveExtras | undefined;
 
+/** The energy target of a connector's running (or next) session, read and set over MQTT. */
+export interface EnergyTargets {
+  /** Wh; null = no target. */
+  energyWh(connectorId: number): number | null;
+  /** null removes the target (for this session also the connector's configured default). */
+  setEnergyWh(connectorId: number, energyWh: number | null): void;
+}
+
 /** The final numbers of the last session on a connector, shown until the next one starts. */
 export interface FinalSession {
   energyWh: number;
@@ -33,6 +41,8 @@ export interface ConnectorStateInput {
   setpointA: number;
   extras?: LiveExtras;
   lastSession?: FinalSession | null;
+  /** The energy target in force (Wh, null = none); undefined when targets are not available: not published. */
+  targetEnergyWh?: number | null;
 }
 
 /**
@@ -75,6 +85,8 @@ export function connectorState(input: ConnectorStateInput): Map<ConnectorTopic, 
 
   const s = view.session;
   put('session/active', onOff(s !== null));
+  // 0 = no target, as on the command topic (and Home Assistant's number entity).
+  put('session/target_energy', input.targetEnergyWh === undefined ? null : String(input.targetEnergyWh ?? 0));
   if (s) {
     put('session/energy', fresh ? num(s.energyWh, 0) : null);
     put('session/duration', String(s.durationS));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PowerSmoother, SessionEtaTracker, estimateCapacityWh, estimateTimeToFinish } from '../../src/billing/eta.js';
+import { FakeClock } from '../../src/hal/clock.js';
 
 describe('estimateTimeToFinish', () => {
   it('is honestly unknown without a target or without power', () => {
@@ -105,5 +106,34 @@ describe('SessionEtaTracker', () => {
     expect(t.estimate({ socPercent: 80 })).toEqual({ etaS: null, basis: 'unknown' });
     t.observe({ monoMs: 1000, powerW: 11_000, sessionEnergyWh: 6500, socPercent: 30 }); // 5.5 kWh per 10 % → 55 kWh
     expect(t.estimate({ socPercent: 80 })).toEqual({ etaS: 9000, basis: 'soc' });
+  });
+
+  it('is unknown as soon as the EV stops drawing (latest reading, not the smoothed power), and follows at once when it resumes', () => {
+    const clock = new FakeClock();
+    const t = new SessionEtaTracker();
+    let wh = 0;
+    const reading = (powerW: number) => {
+      clock.advance(1000);
+      wh += powerW / 3600;
+      t.observe({ monoMs: clock.monoMs(), powerW, sessionEnergyWh: Math.floor(wh) });
+    };
+    const target = { energyWh: 50_000 };
+    for (let i = 0; i < 600; i++) reading(11_040);
+    const charging = t.estimate(target);
+    expect(charging.basis).toBe('energy');
+    expect(charging.etaS).toBeCloseTo(((50_000 - Math.floor(wh)) / 11_040) * 3600, -1);
+    // The EV stops drawing: the smoothed power (60 s time constant) is still ~200 W after 240 s,
+    // which would make 50 kWh look like ten days away. The latest reading says it is not drawing.
+    for (let s = 1; s <= 240; s++) {
+      reading(0);
+      expect(t.estimate(target), `${s} s after power fell to 0`).toEqual({ etaS: null, basis: 'unknown' });
+    }
+    // A reached target is still reached while not drawing.
+    expect(t.estimate({ energyWh: 1000 })).toEqual({ etaS: 0, basis: 'energy' });
+    // Resumed: the estimate starts from the new power, not from a smoother dragged down by the pause.
+    reading(7360);
+    const resumed = t.estimate(target);
+    expect(resumed.basis).toBe('energy');
+    expect(resumed.etaS).toBeCloseTo(((50_000 - Math.floor(wh)) / 7360) * 3600, -1);
   });
 });

@@ -14,10 +14,11 @@ describe('config/evsed.example.yaml', () => {
     expect(() => parseConfig(text, 'evsed.example.yaml')).not.toThrow();
   });
 
-  it('its commented Pi, Modbus, OCPP, MQTT and tariff examples validate once uncommented', () => {
+  it('its commented Pi, Modbus, energy target, OCPP, MQTT and tariff examples validate once uncommented', () => {
     const cfg = parseConfig(exampleWithEverythingOn(), 'uncommented example');
     expect(cfg.connectors[0]!.hardware.driver).toBe('gpio');
     expect(cfg.connectors[0]!.meter.model).toBe('sdm630');
+    expect(cfg.connectors[0]!.energyTargetWh).toBe(30_000);
     expect(cfg.ocpp?.keys).toEqual({ HeartbeatInterval: '300', MeterValueSampleInterval: '60' }); // OCPP values are strings
     expect(cfg.mqtt?.topicPrefix).toBe('evsed');
     expect(cfg.tariff?.currency).toBe('EUR');

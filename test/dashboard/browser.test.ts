@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { insertFixture, type FixtureSession } from './fixture.js';
+import { insertFixtureIds, type FixtureSession } from './fixture.js';
 import { startTestDaemon, TAG, until, type TestDaemon } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -17,6 +17,20 @@ async function field(page: Page, name: string, connector = 1): Promise<number | 
 
 async function text(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).textContent())?.trim() ?? '';
+}
+
+const TARIFF = '{ currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }';
+
+/**
+ * Seeded sessions priced as the station prices its own: the tariff snapshot a session start
+ * stores, then the ledger's final cost from it (as after a clock sync).
+ */
+function priceFixture(d: TestDaemon, ids: number[]): void {
+  const snapshot = d.daemon.db.prepare('INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, ?, ?)');
+  for (const id of ids) {
+    snapshot.run(id, JSON.stringify(d.config.tariff), d.daemon.station.sessions.get(id)!.startWallMs);
+    expect(d.daemon.ledger.recompute(id)).not.toBeNull();
+  }
 }
 
 const en2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -146,6 +160,23 @@ if (!existsSync(CHROMIUM)) {
         });
         expect(curve).toEqual({ sessionId: live.sessionId, n: curve.n, last: live.powerW / 1000 });
         await expect(card.locator('[data-field="curve"] canvas').count()).resolves.toBeGreaterThan(0);
+        // A curve of one point spans the minute around it (uPlot alone makes that axis 1000 days wide);
+        // a short one at least a minute from its start.
+        const xRange = (xs: number[]) =>
+          page.evaluate((xs) => (globalThis as any).eval(`(async () => {
+            state.curves.set(99, { sessionId: 0, xs: ${JSON.stringify(xs)}, ys: ${JSON.stringify(xs.map(() => 11))}, plot: null, finished: true });
+            drawCurve(99);
+            const p = state.curves.get(99).plot;
+            await new Promise((r) => setTimeout(r, 50)); // uPlot sets its scales after the current task
+            const r = [p.scales.x.min, p.scales.x.max];
+            p.destroy();
+            state.curves.delete(99);
+            document.querySelector('article[data-connector="99"]').remove();
+            return r;
+          })()`) as Promise<[number, number]>, xs);
+        expect(await xRange([1_800_000_000])).toEqual([1_800_000_000 - 30, 1_800_000_000 + 30]);
+        expect(await xRange([1_800_000_000, 1_800_000_010])).toEqual([1_800_000_000, 1_800_000_060]);
+        expect(await xRange([1_800_000_000, 1_800_003_600])).toEqual([1_800_000_000, 1_800_003_600]);
         await page.screenshot({ path: join(OUT, 'session-live.png'), fullPage: true });
 
         // Stop; the history shows the session with the energy the API stored.
@@ -199,35 +230,18 @@ if (!existsSync(CHROMIUM)) {
       }, 90_000);
     });
 
-    describe('operator views, cost and time to finish', () => {
+    describe('operator views, cost and time to finish (the README screenshots)', () => {
       let d: TestDaemon;
       beforeAll(async () => {
-        d = await startTestDaemon();
-        insertFixture(d.daemon.db, seededMonth(Date.now()));
+        d = await startTestDaemon({ tariff: TARIFF });
+        priceFixture(d, insertFixtureIds(d.daemon.db, seededMonth(Date.now())));
       });
       afterAll(() => d?.close());
 
-      it('draws the /api/stats answer, and shows cost and time to finish when the API carries them', async () => {
+      it('draws the /api/stats answer, and the cost and time to finish the station computes with a real tariff and target', async () => {
         let stats: any;
         const { page, problems } = await open(d, {
           before: async (p) => {
-            // Billing fields added at the network boundary, as billing will put them on the JSON.
-            const augment = (add: (json: any) => void) => async (route: Route) => {
-              try {
-                const res = await route.fetch();
-                const json = await res.json();
-                add(json);
-                await route.fulfill({ response: res, json });
-              } catch {
-                await route.abort().catch(() => undefined);
-              }
-            };
-            await p.route('**/api/status', augment((json) => {
-              for (const c of json.connectors) if (c.session) Object.assign(c.session, { cost: { currency: 'EUR', grossMinor: 1234 }, etaS: 3725, etaBasis: 'energy' });
-            }));
-            await p.route('**/api/sessions?*', augment((json) => {
-              for (const r of json) Object.assign(r, { currency: 'EUR', costTotal: '9.87' });
-            }));
             p.on('response', async (r) => {
               if (new URL(r.url()).pathname === '/api/stats') stats = await r.json();
             });
@@ -250,15 +264,21 @@ if (!existsSync(CHROMIUM)) {
         expect(stats.averages.sessions).toBeGreaterThan(10);
         expect(await text(page, '[data-stat="occupiedPercent"]')).toBe(`${stats.utilisation.occupiedPercent} %`);
 
-        // The history shows the cost column because the rows carry cost.
+        // The history's cost column: each seeded session's cost as the ledger stored it.
         await page.locator('#sessions tr').first().waitFor();
         expect(await page.locator('#history th.cost-col').isVisible()).toBe(true);
-        expect(await page.locator('#sessions tr').first().locator('td.cost-col').textContent()).toBe('€9.87');
+        const rows = (await d.json('/api/sessions?limit=200')) as any[];
+        expect(rows.length).toBeGreaterThan(10);
+        for (const r of rows.slice(0, 5)) {
+          expect(r.costTotal).toMatch(/^\d+\.\d\d$/);
+          expect(await page.locator(`#sessions tr[data-session-id="${r.id}"] td.cost-col`).textContent()).toBe(`€${r.costTotal}`);
+        }
 
-        // A live session with steps in the current limit, for a curve worth looking at.
+        // A live session with a real energy target and steps in the current limit, for a curve worth looking at.
         await d.post('/api/connectors/1/sim', { action: 'plug' });
         await d.post('/api/connectors/1/tag', { idTag: TAG });
         await d.post('/api/connectors/1/sim', { action: 'ev-ready' });
+        await d.post('/api/connectors/1/target', { energyWh: 50_000 });
         const points = async () => page.evaluate(() => (globalThis as any).eval('state.curves.get(1)?.xs.length ?? 0') as number);
         for (const maxA of [16, 10, null]) {
           if (maxA !== 16) await d.post('/api/connectors/1/limit', { maxA });
@@ -271,19 +291,32 @@ if (!existsSync(CHROMIUM)) {
           const n = await points();
           await until('more curve points', async () => ((await points()) >= n + 3 ? true : undefined));
         }
-        // Cost and time to finish come with the status poll and stay through SSE updates.
+        // Cost and time to finish come with the status poll, are those of /api/status, and stay through SSE updates.
         const card = page.locator('article[data-connector="1"]');
-        await page.evaluate(() => (globalThis as any).eval('loadStatus()'));
-        await until('the cost row', async () => ((await card.locator('[data-field="cost"]').isVisible()) ? true : undefined));
-        expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe('€12.34');
-        // 3725 s from the API, counting down on the page since it arrived.
-        expect(await field(page, 'eta')).toBe(3725);
+        const seen = await until('cost and time to finish equal to /api/status', async () => {
+          await page.evaluate(() => (globalThis as any).eval('loadStatus()'));
+          const s = (await d.json('/api/status')).connectors[0].session;
+          return s.cost && typeof s.etaS === 'number' && s.etaS > 0 && (await field(page, 'cost')) === s.cost.grossMinor && (await field(page, 'eta')) === s.etaS ? s : undefined;
+        }, 30_000);
+        expect(seen.target).toEqual({ energyWh: 50_000, socPercent: null });
+        const minor = seen.cost.grossMinor as number;
+        const costText = `€${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+        expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe(costText);
+        // The estimate from the API, counting down on the page since it arrived.
         const [h, m, sec] = (await text(page, 'article[data-connector="1"] [data-field="eta"]')).split(':').map(Number) as [number, number, number];
-        expect(h * 3600 + m * 60 + sec).toBeLessThanOrEqual(3725);
-        expect(h * 3600 + m * 60 + sec).toBeGreaterThan(3725 - 60);
+        expect(h * 3600 + m * 60 + sec).toBeLessThanOrEqual(seen.etaS);
+        expect(h * 3600 + m * 60 + sec).toBeGreaterThan(seen.etaS - 60);
         const n = await points();
         await until('more samples over SSE', async () => ((await points()) >= n + 2 ? true : undefined));
-        expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe('€12.34');
+        expect(await card.locator('[data-field="cost"]').isVisible()).toBe(true);
+        expect(await field(page, 'cost')).toBe(minor);
+
+        // The running session's history row counts on with the card.
+        const running = page.locator(`#sessions tr[data-session-id="${seen.id}"]`);
+        await until('the running row following the card', async () => {
+          const row = await running.locator('td.duration').textContent();
+          return row !== null && row >= '0:00:10' && row === (await text(page, 'article[data-connector="1"] [data-field="durationS"]')) ? true : undefined;
+        });
 
         await page.screenshot({ path: join(OUT, 'dashboard-desktop.png'), fullPage: true });
         const phone = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
@@ -292,16 +325,93 @@ if (!existsSync(CHROMIUM)) {
         await p2.goto(`${d.base}/`);
         await p2.locator('article[data-connector="1"] [data-field="curve"] canvas').waitFor();
         await p2.locator('#chart-days rect:not([height="0"])').first().waitFor();
+        await p2.locator('article[data-connector="1"] [data-field="eta"]:not([hidden])').waitFor();
         await p2.screenshot({ path: join(OUT, 'dashboard-phone.png') });
 
         expect(problems).toEqual([]);
       }, 90_000);
     });
 
+    describe('history filters', () => {
+      let d: TestDaemon;
+      let seeded: { id: number; connectorId: number; idTag: string }[];
+      beforeAll(async () => {
+        d = await startTestDaemon({ connectors: 2 });
+        const day = Date.now() - 2 * 86_400_000;
+        const at = (h: number) => new Date(day + h * 3_600_000).toISOString();
+        const sessions = [
+          { name: 'a', start: at(0), durationMin: 60, chargingMin: 50, energyWh: 9000, connectorId: 1, idTag: 'CAR-A' },
+          { name: 'b', start: at(2), durationMin: 60, chargingMin: 50, energyWh: 8000, connectorId: 2, idTag: 'CAR-A' },
+          { name: 'c', start: at(4), durationMin: 60, chargingMin: 50, energyWh: 7000, connectorId: 2, idTag: 'CAR-B' },
+          { name: 'd', start: at(6), durationMin: 60, chargingMin: 50, energyWh: 6000, connectorId: 1, idTag: 'CAR-B' },
+        ];
+        const ids = insertFixtureIds(d.daemon.db, sessions);
+        seeded = sessions.map((x, i) => ({ id: ids[i]!, connectorId: x.connectorId, idTag: x.idTag }));
+      });
+      afterAll(() => d?.close());
+
+      it('narrow the history and the CSV export to a connector and a tag', async () => {
+        const asked: string[] = [];
+        const { page, problems } = await open(d, {
+          before: async (p) => {
+            p.on('request', (r) => {
+              const u = new URL(r.url());
+              if (u.pathname === '/api/sessions') asked.push(u.search);
+            });
+          },
+        });
+        const shownIds = async () => (await page.locator('#sessions tr').evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-session-id'))))).sort((a, b) => a - b);
+        const want = (f: (x: (typeof seeded)[number]) => boolean) => seeded.filter(f).map((x) => x.id).sort((a, b) => a - b);
+        await until('every seeded session', async () => (JSON.stringify(await shownIds()) === JSON.stringify(want(() => true)) ? true : undefined));
+        expect(await page.locator('#connector-filter').isVisible()).toBe(true);
+        expect(await page.locator('#connector option').evaluateAll((os) => os.map((o) => o.getAttribute('value')))).toEqual(['', '1', '2']);
+        expect(await page.locator('#known-tags option').evaluateAll((os) => os.map((o) => o.getAttribute('value')).sort())).toEqual(['CAR-A', 'CAR-B']);
+
+        const show = async (expected: number[]) => {
+          await page.locator('#period button[type="submit"]').click();
+          await until(`sessions ${expected.join(', ')}`, async () => (JSON.stringify(await shownIds()) === JSON.stringify(expected) ? true : undefined));
+        };
+        const csvIds = async () => {
+          const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#csv').click()]);
+          const lines = readFileSync((await download.path())!, 'utf8').trim().split('\r\n');
+          const header = lines[0]!.split(',');
+          return lines.slice(1).map((l) => Number(l.split(',')[header.indexOf('id')])).sort((a, b) => a - b);
+        };
+
+        await page.selectOption('#connector', '2');
+        await show(want((x) => x.connectorId === 2));
+        expect(asked.at(-1)).toMatch(/[?&]connector=2(&|$)/);
+        expect(await page.locator('#csv').getAttribute('href')).toMatch(/^\/api\/sessions\.csv\?from=.+&to=.+&connector=2$/);
+        expect(await csvIds()).toEqual(want((x) => x.connectorId === 2));
+        expect(await page.locator('#filter-note').isVisible()).toBe(true);
+
+        await page.fill('#idTag', 'CAR-B');
+        // The export link follows as the tag is typed, before Show.
+        expect(await page.locator('#csv').getAttribute('href')).toMatch(/&connector=2&idTag=CAR-B$/);
+        await show(want((x) => x.connectorId === 2 && x.idTag === 'CAR-B'));
+        expect(asked.at(-1)).toMatch(/[?&]idTag=CAR-B(&|$)/);
+        expect(await csvIds()).toEqual(want((x) => x.connectorId === 2 && x.idTag === 'CAR-B'));
+
+        await page.selectOption('#connector', '');
+        await show(want((x) => x.idTag === 'CAR-B'));
+        expect(await csvIds()).toEqual(want((x) => x.idTag === 'CAR-B'));
+
+        await page.fill('#idTag', 'NOBODY');
+        await page.locator('#period button[type="submit"]').click();
+        await until('an empty list for an unknown tag', async () => ((await text(page, '#sessions-note')) === 'No sessions in this period for this connector and tag.' ? true : undefined));
+
+        await page.fill('#idTag', '');
+        await show(want(() => true));
+        expect(await page.locator('#filter-note').isHidden()).toBe(true);
+        expect(await page.locator('#csv').getAttribute('href')).toMatch(/^\/api\/sessions\.csv\?from=[^&]+&to=[^&]+$/);
+        expect(problems).toEqual([]);
+      }, 60_000);
+    });
+
     describe('with a tariff and an energy target', () => {
       let d: TestDaemon;
       beforeAll(async () => {
-        d = await startTestDaemon({ tariff: '{ currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }' });
+        d = await startTestDaemon({ tariff: TARIFF });
       });
       afterAll(() => d?.close());
 

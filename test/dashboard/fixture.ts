@@ -12,6 +12,8 @@ export interface FixtureSession {
   energyWh: number;
   active?: boolean;
   connectorId?: number;
+  /** Default FIX. */
+  idTag?: string;
 }
 
 export const FIXTURE: FixtureSession[] = [
@@ -29,10 +31,16 @@ export const FIXTURE: FixtureSession[] = [
 export const PERIOD = { fromMs: Date.parse('2026-10-23T22:00:00Z'), toMs: Date.parse('2026-10-26T23:00:00Z') };
 
 export function insertFixture(db: Db, sessions: FixtureSession[] = FIXTURE): void {
+  insertFixtureIds(db, sessions);
+}
+
+/** As insertFixture; returns the new sessions' ids, in the order given. */
+export function insertFixtureIds(db: Db, sessions: FixtureSession[] = FIXTURE): number[] {
+  const ids: number[] = [];
   const insert = db.prepare(`INSERT INTO sessions (uid, connector_id, id_tag, auth_source, status, start_wall_ms, start_quality,
       start_boot_id, start_mono_ms, meter_start_wh, checkpoint_wall_ms, checkpoint_energy_wh, duration_ms, charging_ms, idle_ms,
       stop_wall_ms, stop_quality, meter_stop_wh, energy_wh, stop_reason)
-    VALUES (@uid, @connectorId, 'FIX', 'local', @status, @start, 'synced', 'fixture-boot', 0, @meterStart, @checkpointWall, @checkpointEnergy,
+    VALUES (@uid, @connectorId, @idTag, 'local', @status, @start, 'synced', 'fixture-boot', 0, @meterStart, @checkpointWall, @checkpointEnergy,
       @durationMs, @chargingMs, @idleMs, @stop, @stopQuality, @meterStop, @energy, @reason)`);
   let register = 100_000;
   db.transaction(() => {
@@ -40,9 +48,10 @@ export function insertFixture(db: Db, sessions: FixtureSession[] = FIXTURE): voi
       const start = Date.parse(s.start);
       const durationMs = s.durationMin * 60_000;
       const end = start + durationMs;
-      insert.run({
+      const r = insert.run({
         uid: `fixture-${s.name}`,
         connectorId: s.connectorId ?? 1,
+        idTag: s.idTag ?? 'FIX',
         status: s.active ? 'active' : 'completed',
         start,
         meterStart: register,
@@ -57,7 +66,9 @@ export function insertFixture(db: Db, sessions: FixtureSession[] = FIXTURE): voi
         energy: s.active ? null : s.energyWh,
         reason: s.active ? null : 'EVDisconnected',
       });
+      ids.push(Number(r.lastInsertRowid));
       register += s.energyWh;
     }
   })();
+  return ids;
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -9,6 +9,7 @@ export const TAG = 'DASH-TAG-1';
 
 export interface TestDaemon {
   daemon: Daemon;
+  config: LoadedConfig['config'];
   base: string;
   dir: string;
   /** fetch against the daemon, with the token when one is configured. */
@@ -20,7 +21,7 @@ export interface TestDaemon {
 }
 
 /** A real daemon on 127.0.0.1 (random port) with a simulated connector and meter, storage in a temp dir. */
-export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string; tariff?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string; tariff?: string; connectors?: number } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'evsed-dash-'));
   const file = join(dir, 'evsed.yaml');
   writeFileSync(
@@ -38,15 +39,18 @@ export async function startTestDaemon(opts: { token?: string; port?: number; dir
       'supervision: { stallThresholdMs: 10000 }',
       ...(opts.tariff ? [`tariff: ${opts.tariff}`] : []),
       'connectors:',
-      '  - id: 1',
-      '    maxCurrentA: 32',
-      '    phases: 3',
-      '    hardware: { driver: sim, ev: { maxCurrentA: 16, phases: 3 } }',
-      '    meter: { model: sim, initialEnergyWh: 1234567 }',
+      ...Array.from({ length: opts.connectors ?? 1 }, (_, i) => [
+        `  - id: ${i + 1}`,
+        '    maxCurrentA: 32',
+        '    phases: 3',
+        '    hardware: { driver: sim, ev: { maxCurrentA: 16, phases: 3 } }',
+        `    meter: { model: sim, initialEnergyWh: ${1234567 + i * 1_000_000} }`,
+      ]).flat(),
       '',
     ].join('\n'),
   );
-  const daemon = await startDaemon(loadConfig(file), silentLogger());
+  const loaded = loadConfig(file);
+  const daemon = await startDaemon(loaded, silentLogger());
   const base = `http://127.0.0.1:${daemon.address.port}`;
   const call = (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
@@ -62,6 +66,7 @@ export async function startTestDaemon(opts: { token?: string; port?: number; dir
     json(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return {
     daemon,
+    config: loaded.config,
     base,
     dir,
     call,

@@ -169,3 +169,29 @@ describe('dashboard routes with api.token', () => {
     expect((await raw(d.base, `/api/sessions.csv?token=${token}`)).status).toBe(200);
   });
 });
+
+describe('CSV export (the dashboard\'s Export CSV link)', () => {
+  let d: TestDaemon;
+  beforeAll(async () => {
+    d = await startTestDaemon();
+    // Three sessions a day for over a year: more than the JSON list's default page of 1000.
+    const sessions = Array.from({ length: 1205 }, (_, i) => ({
+      name: `s${i}`,
+      start: new Date(Date.UTC(2025, 0, 1) + i * 8 * 3_600_000).toISOString(),
+      durationMin: 90,
+      chargingMin: 60,
+      energyWh: 5000 + i,
+    }));
+    insertFixture(d.daemon.db, sessions);
+  });
+  afterAll(() => d.close());
+
+  it('holds every session of the period, not just the first 1000', async () => {
+    const lines = (await raw(d.base, '/api/sessions.csv?from=2025-01-01&to=2026-12-31')).body.toString('utf8').trim().split('\r\n');
+    expect(lines.length - 1).toBe(1205);
+    expect(lines.at(-1)).toContain('fixture-s1204');
+    expect(((await (await fetch(`${d.base}/api/sessions?from=2025-01-01&to=2026-12-31`)).json()) as unknown[]).length).toBe(1000); // the JSON list is paged
+    // An explicit limit still applies.
+    expect((await raw(d.base, '/api/sessions.csv?from=2025-01-01&to=2026-12-31&limit=10')).body.toString('utf8').trim().split('\r\n').length - 1).toBe(10);
+  });
+});

@@ -24,11 +24,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function until<T>(what: string | (() => string), fn: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+export async function until<T>(what: string | (() => string), fn: () => T | PromiseLike<T>, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
-    if (v) return v;
+    const v = await fn();
+    if (v) return v as Exclude<T, undefined | null | false>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -268,7 +268,8 @@ export function captureLogger(): { log: Logger; lines: Record<string, unknown>[]
 
 export const STATION_ID = 'CP-MQTT-1';
 
-export function stationYaml(dir: string, mqttYaml: string, extra = ''): string {
+/** `connectorYaml`: more keys for connector 1, each line indented by 4 spaces. */
+export function stationYaml(dir: string, mqttYaml: string, extra = '', connectorYaml = ''): string {
   return `station: { id: ${STATION_ID}, vendor: evsed, model: sim, serialNumber: SIM-0001 }
 storage: { dir: ${JSON.stringify(resolve(dir))} }
 auth:
@@ -282,12 +283,13 @@ connectors:
     phases: 3
     hardware: { driver: sim, ev: { maxCurrentA: 16, phases: 3 } }
     meter: { model: sim, initialEnergyWh: 1000000 }
+${connectorYaml}
 ${mqttYaml}
 ${extra}`;
 }
 
-export async function startTestDaemon(dir: string, mqttYaml: string, log: Logger, extra = ''): Promise<Daemon> {
-  const config = parseConfig(stationYaml(dir, mqttYaml, extra));
+export async function startTestDaemon(dir: string, mqttYaml: string, log: Logger, extra = '', connectorYaml = ''): Promise<Daemon> {
+  const config = parseConfig(stationYaml(dir, mqttYaml, extra, connectorYaml));
   const storageDir = resolve(dir);
   return startDaemon({ config, file: '<test>', storageDir, dbFile: join(storageDir, 'evsed.db') }, log);
 }

@@ -79,6 +79,25 @@ describe('parseCommand', () => {
     expect(cmd('stop', true)).toEqual({ ok: false, reason: 'retained command ignored (publish commands without the retain flag)' });
   });
 
+  it('refuses retained messages on every command topic (a stale limit or target must not return at a reconnect)', () => {
+    for (const leaf of ['current_limit/set', 'session/target_energy/set']) {
+      expect(parseCommand(ctx, `evsed/CP1/connector/1/${leaf}`, '16', true), leaf).toEqual({ ok: false, reason: 'retained command ignored (publish commands without the retain flag)' });
+    }
+  });
+
+  it('energy target: whole Wh up to 1 000 000, 0 removes it', () => {
+    const target = (p: string, id = 1) => parseCommand(ctx, `evsed/CP1/connector/${id}/session/target_energy/set`, Buffer.from(p), false);
+    expect(target('30000')).toEqual({ ok: true, command: { kind: 'target_energy', connectorId: 1, energyWh: 30_000 } });
+    expect(target(' 7500.0 ')).toEqual({ ok: true, command: { kind: 'target_energy', connectorId: 1, energyWh: 7500 } });
+    expect(target('1000000', 2)).toEqual({ ok: true, command: { kind: 'target_energy', connectorId: 2, energyWh: 1_000_000 } });
+    expect(target('0')).toEqual({ ok: true, command: { kind: 'target_energy', connectorId: 1, energyWh: null } });
+    expect(target('1500.5')).toEqual({ ok: false, reason: 'energy target must be whole Wh, e.g. 30000 for 30 kWh, or 0 to remove it (got "1500.5")' });
+    expect(target('1000001')).toEqual({ ok: false, reason: 'energy target must be at most 1000000 Wh (got 1000001)' });
+    for (const p of ['', 'abc', '-5', '30kWh', '3e4', 'NaN', '{"energyWh":1}', '12345678']) expect(target(p), p).toMatchObject({ ok: false });
+    expect(target('30000', 3)).toEqual({ ok: false, reason: 'no connector 3' });
+    expect(parseCommand(ctx, 'evsed/CP1/connector/1/session/target_energy', '30000', false)).toMatchObject({ ok: false, reason: 'not a command topic' });
+  });
+
   it('recognises only its own command topics', () => {
     expect(parseCommand(ctx, 'evsed/CP2/connector/1/command', 'stop', false)).toMatchObject({ ok: false, reason: 'not a command topic' });
     expect(parseCommand(ctx, 'evsed/CP1/connector/x/command', 'stop', false)).toMatchObject({ ok: false, reason: 'not a command topic' });
@@ -145,6 +164,12 @@ describe('connectorState', () => {
     expect(connectorState({ view: view(), phases: 3, setpointA: 32 }).get('session/eta')).toBe('unknown');
   });
 
+  it('publishes the energy target in force (0 = none) only when targets are connected', () => {
+    expect(connectorState({ view: view(), phases: 3, setpointA: 32 }).get('session/target_energy')).toBeNull();
+    expect(connectorState({ view: view(), phases: 3, setpointA: 32, targetEnergyWh: 30_000 }).get('session/target_energy')).toBe('30000');
+    expect(connectorState({ view: view({ session: null }), phases: 3, setpointA: 32, targetEnergyWh: null }).get('session/target_energy')).toBe('0');
+  });
+
   it('formats cost with the currency\'s minor unit (JPY has none)', () => {
     expect(connectorState({ view: view(), phases: 3, setpointA: 32, extras: { costMinor: 5, currency: 'EUR' } }).get('session/cost')).toBe('0.05');
     expect(connectorState({ view: view(), phases: 3, setpointA: 32, extras: { costMinor: 512, currency: 'JPY' } }).get('session/cost')).toBe('512');
@@ -181,12 +206,19 @@ describe('discoveryMessages', () => {
   });
 
   it('announces number and buttons with commands, and a cost sensor in the tariff currency', () => {
-    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true, currency: 'CHF' });
+    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true, energyTarget: true, currency: 'CHF' });
     const byTopic = new Map(msgs.map((m) => [m.topic, m.payload]));
     expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')!)).toMatchObject({ name: 'Current limit', min: 0, max: 20 });
+    expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')!)).toMatchObject({
+      name: 'Energy target', min: 0, max: 1_000_000, unit_of_measurement: 'Wh', device_class: 'energy',
+      state_topic: 'evsed/CP.1/connector/1/session/target_energy', command_topic: 'evsed/CP.1/connector/1/session/target_energy/set',
+    });
     expect(JSON.parse(byTopic.get('homeassistant/button/evsed_CP_1/c1_stop/config')!)).toMatchObject({ payload_press: 'stop', command_topic: 'evsed/CP.1/connector/1/command' });
     expect(JSON.parse(byTopic.get('homeassistant/sensor/evsed_CP_1/c1_session_cost/config')!)).toMatchObject({ device_class: 'monetary', unit_of_measurement: 'CHF' });
     expect(msgs.every((m) => m.payload !== '')).toBe(true);
+    // Without targets (no estimate connected) the number is removed.
+    const without = new Map(discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true }).map((m) => [m.topic, m.payload]));
+    expect(without.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')).toBe('');
   });
 });
 

@@ -55,8 +55,8 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     tmp.cleanup();
   });
 
-  async function daemonWith(mqttYaml: string, log = silentLogger(), extra = ''): Promise<Daemon> {
-    const d = await startTestDaemon(tmp.dir, mqttYaml, log, extra);
+  async function daemonWith(mqttYaml: string, log = silentLogger(), extra = '', connectorYaml = ''): Promise<Daemon> {
+    const d = await startTestDaemon(tmp.dir, mqttYaml, log, extra, connectorYaml);
     cleanups.push(() => d.stop());
     return d;
   }
@@ -78,7 +78,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     const late = await subscriber();
     const expected = [
       ...['availability', 'info', 'clock'].map((l) => `${BASE}/${l}`),
-      ...['state', 'pilot', 'plugged', 'charging', 'contactor', 'fault', 'faults', 'meter/availability', 'energy', 'power', 'voltage/l1', 'voltage/l3', 'current/l2', 'current_limit/setpoint', 'session/active', 'session/eta'].map((l) => `${C1}/${l}`),
+      ...['state', 'pilot', 'plugged', 'charging', 'contactor', 'fault', 'faults', 'meter/availability', 'energy', 'power', 'voltage/l1', 'voltage/l3', 'current/l2', 'current_limit/setpoint', 'session/active', 'session/eta', 'session/target_energy'].map((l) => `${C1}/${l}`),
       ...['energy', 'session_energy', 'power', 'voltage_l1', 'voltage_l2', 'voltage_l3', 'current_l1', 'current_l2', 'current_l3'].map((o) => cfgTopic('sensor', `c1_${o}`)),
       ...['plugged', 'charging', 'fault'].map((o) => cfgTopic('binary_sensor', `c1_${o}`)),
     ];
@@ -132,8 +132,10 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     // One device for the station: every entity names the same device.
     const configs = [...late.latest.values()].filter((m) => m.topic.startsWith('homeassistant/') && m.payload !== '');
     expect(new Set(configs.map((m) => JSON.stringify(JSON.parse(m.payload).device))).size).toBe(1);
-    // commands: false → no number or buttons announced.
+    // commands: false → no numbers or buttons announced (the energy target is published, not settable).
     expect(late.value(cfgTopic('number', 'c1_current_limit'))).toBeUndefined();
+    expect(late.value(cfgTopic('number', 'c1_target_energy'))).toBeUndefined();
+    expect(retained(`${C1}/session/target_energy`)).toBe('0');
     expect(late.value(cfgTopic('button', 'c1_stop'))).toBeUndefined();
   }, 30_000);
 
@@ -187,10 +189,13 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     const { log, lines } = captureLogger();
     // A retained command (left by a careless client) is delivered at every (re)connect: never acted on.
     await sub.publish(`${C1}/command`, 'pause', true);
+    await sub.publish(`${C1}/current_limit/set`, '8', true);
     const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`, log);
     await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
-    await until('the retained command to be refused', () => lines.some((l) => String(l.reason).startsWith('retained command ignored')));
-    await sub.publish(`${C1}/command`, '', true);
+    const refusedRetained = () => lines.filter((l) => String(l.reason).startsWith('retained command ignored')).map((l) => l.topic).sort();
+    await until(() => `the retained commands to be refused (refused: ${refusedRetained().join(', ')})`, () => refusedRetained().length === 2);
+    expect(refusedRetained()).toEqual([`${C1}/command`, `${C1}/current_limit/set`]);
+    expect(daemon.station.arbiter.list(1).some((c) => c.source === 'mqtt')).toBe(false);
     const number = JSON.parse(await sub.waitFor(cfgTopic('number', 'c1_current_limit'))) as Record<string, unknown>;
     expect(number).toMatchObject({ min: 0, max: 32, step: 1, unit_of_measurement: 'A', command_topic: `${C1}/current_limit/set`, state_topic: `${C1}/current_limit/setpoint` });
     for (const action of ['pause', 'resume', 'stop']) {
@@ -242,6 +247,52 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.publish(`${C1}/command`, 'stop');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
     expect(daemon.station.sessions.get(1)!.stopReason).toBe('Remote');
+  }, 40_000);
+
+  it('takes the energy target over MQTT (Wh, 0 removes it), with the connector\'s configured default and a Home Assistant number', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const { log, lines } = captureLogger();
+    await sub.publish(`${C1}/session/target_energy/set`, '5000', true); // retained: never acted on
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`, log, '', '    energyTargetWh: 40000');
+    await until('the retained target to be refused', () => lines.some((l) => l.topic === `${C1}/session/target_energy/set` && String(l.reason).startsWith('retained command ignored')));
+    const number = JSON.parse(await sub.waitFor(cfgTopic('number', 'c1_target_energy'))) as Record<string, unknown>;
+    expect(number).toMatchObject({
+      min: 0, max: 1_000_000, unit_of_measurement: 'Wh', device_class: 'energy',
+      command_topic: `${C1}/session/target_energy/set`, state_topic: `${C1}/session/target_energy`,
+    });
+    // The default from the config, before and during the session; the estimate uses it.
+    await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '40000');
+    await startCharging(daemon, sub);
+    const target = () => daemon.station.connectorView(1).session?.target;
+    expect(target()).toMatchObject({ energyWh: 40_000 });
+    await sub.waitFor(`${C1}/session/eta`, (p) => /^\d+$/.test(p) && Number(p) > 0);
+
+    // Set over MQTT: the API and the estimate follow.
+    await sub.publish(`${C1}/session/target_energy/set`, '25000');
+    await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '25000');
+    expect(target()).toMatchObject({ energyWh: 25_000 });
+    const api = await fetch(`http://127.0.0.1:${daemon.address.port}/api/status`).then((r) => r.json() as Promise<any>);
+    expect(api.connectors[0].session.target.energyWh).toBe(25_000);
+
+    // Invalid targets are refused and logged; the target stays.
+    const before = lines.filter((l) => l.msg === 'MQTT: invalid command ignored').length;
+    const bad = ['abc', '1500.5', '2000000', '-5', '30 kWh'];
+    for (const p of bad) await sub.publish(`${C1}/session/target_energy/set`, p);
+    await until('the invalid targets to be logged', () => lines.filter((l) => l.msg === 'MQTT: invalid command ignored').length >= before + bad.length);
+    expect(target()).toMatchObject({ energyWh: 25_000 });
+    expect(sub.value(`${C1}/session/target_energy`)).toBe('25000');
+
+    // 0 removes it (the default too, for this session): no target, no estimate.
+    await sub.publish(`${C1}/session/target_energy/set`, '0');
+    await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '0');
+    expect(target()).toMatchObject({ energyWh: null });
+    await sub.waitFor(`${C1}/session/eta`, (p) => p === 'unknown');
+
+    // After the session the configured default applies again.
+    await daemon.station.stopSession(1, 'Local');
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
+    await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '40000');
   }, 40_000);
 
   it('announces again when Home Assistant comes online, and removes entities it no longer has', async () => {
@@ -323,6 +374,51 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.waitFor(`${BASE}/availability`, (p) => p === 'offline');
     expect(sub.latest.get(`${BASE}/availability`)!.payload).toBe('offline');
   }, 30_000);
+
+  it('publishes the live and final cost and the time to finish of the daemon\'s own billing (real ledger, tariff, target), equal to the API\'s', async () => {
+    await broker.start();
+    const sub = await subscriber();
+    const tariff = 'tariff: { currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }';
+    const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`, silentLogger(), tariff);
+    const base = `http://127.0.0.1:${daemon.address.port}`;
+    const apiJson = async (path: string, body?: unknown): Promise<any> => {
+      const res = await fetch(base + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.ok, path).toBe(true);
+      return res.json();
+    };
+    expect(JSON.parse(await sub.waitFor(cfgTopic('sensor', 'c1_session_cost')))).toMatchObject({ unit_of_measurement: 'EUR' });
+    await startCharging(daemon, sub);
+    await apiJson('/api/connectors/1/target', { energyWh: 50_000 });
+
+    // Live: the broker's latest cost and time to finish equal /api/status read right after (retried across a change).
+    const minorText = (minor: number) => `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+    let last = '';
+    const live = await until(() => `MQTT cost/eta equal to /api/status (last: ${last})`, async () => {
+      const s = (await apiJson('/api/status')).connectors[0].session;
+      const mqtt = { cost: sub.value(`${C1}/session/cost`), currency: sub.value(`${C1}/session/currency`), eta: sub.value(`${C1}/session/eta`) };
+      const api = s?.cost ? { cost: minorText(s.cost.grossMinor), currency: s.cost.currency, eta: typeof s.etaS === 'number' ? String(s.etaS) : 'unknown' } : null;
+      last = JSON.stringify({ mqtt, api });
+      return api && s.energyWh > 0 && s.etaS > 0 && JSON.stringify(mqtt) === JSON.stringify(api) ? { ...api, grossMinor: s.cost.grossMinor as number } : undefined;
+    }, 20_000);
+    expect(live.currency).toBe('EUR');
+    expect(live.grossMinor).toBeGreaterThanOrEqual(60); // the session fee with tax, plus energy
+    expect(Number(live.eta)).toBeGreaterThan(0);
+
+    // Final: what the ledger stored, as the API's session row has it.
+    const id = daemon.station.connectorView(1).session!.id;
+    await apiJson('/api/connectors/1/stop', {});
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
+    const row = await until('the stored final cost', async () => {
+      const r = await apiJson(`/api/sessions/${id}`);
+      return r.status === 'completed' && r.costTotal ? r : undefined;
+    });
+    expect(row.currency).toBe('EUR');
+    await sub.waitFor(`${C1}/session/cost`, (p) => p === row.costTotal);
+    expect(sub.value(`${C1}/session/currency`)).toBe('EUR');
+    expect(sub.value(`${C1}/session/energy`)).toBe(String(row.energyWh));
+    expect(sub.value(`${C1}/session/eta`)).toBe('unknown');
+    expect(daemon.ledger.costOf(id)!.gross).toBe(Math.round(Number(row.costTotal) * 100));
+  }, 40_000);
 
   it('publishes live cost and time to finish from the extras provider, and a cost sensor with the tariff currency', async () => {
     await broker.start();

@@ -172,6 +172,18 @@ function elapsedS(entry) {
   return (performance.now() - entry.at) / 1000;
 }
 
+/** A running session's durations now: the view's, counted on since it arrived. */
+function liveTimes(entry) {
+  const s = entry.view.session;
+  const running = elapsedS(entry);
+  const charging = entry.view.status === 'Charging';
+  return {
+    durationS: s.durationS + running,
+    chargingS: s.chargingS + (charging ? running : 0),
+    idleS: s.idleS + (charging ? 0 : running),
+  };
+}
+
 function renderConnector(id) {
   const entry = state.connectors.get(id);
   if (!entry) return;
@@ -193,12 +205,13 @@ function renderConnector(id) {
   if (s) {
     const running = elapsedS(entry);
     const charging = v.status === 'Charging';
+    const t = liveTimes(entry);
     setField(el, 'sessionId', `#${s.id}`, s.id);
     setField(el, 'idTag', s.idTag ? `tag ${s.idTag}` : '');
     setField(el, 'sessionEnergyWh', fmt.kWh(s.energyWh), s.energyWh);
-    setField(el, 'durationS', fmt.duration(s.durationS + running), s.durationS);
-    setField(el, 'chargingS', fmt.duration(s.chargingS + (charging ? running : 0)), s.chargingS);
-    setField(el, 'idleS', fmt.duration(s.idleS + (charging ? 0 : running)), s.idleS);
+    setField(el, 'durationS', fmt.duration(t.durationS), s.durationS);
+    setField(el, 'chargingS', fmt.duration(t.chargingS), s.chargingS);
+    setField(el, 'idleS', fmt.duration(t.idleS), s.idleS);
     const cost = costOf(s);
     showOpt(el, 'cost', cost ? cost.text : undefined, cost ? cost.value : undefined);
     const eta = etaOf(s);
@@ -322,8 +335,7 @@ function drawCurve(connectorId) {
       height: 180,
       legend: { show: false },
       scales: {
-        // At least a minute wide, so a fresh session does not show millisecond ticks.
-        x: { time: true, range: (_u, min, max) => [min, Math.max(max, min + 60)] },
+        x: { time: true, range: curveXRange },
         y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max))] },
       },
       axes: [{}, { label: 'kW', size: 40 }],
@@ -332,6 +344,20 @@ function drawCurve(connectorId) {
     [c.xs, c.ys],
     box,
   );
+}
+
+/**
+ * The x range of a power curve (seconds): the data's, at least a minute wide, so a fresh session
+ * does not show millisecond ticks; a single point sits in the middle of its minute. Taken from the
+ * data, not from min/max: for a single point uPlot passes a range of 1000 days.
+ */
+function curveXRange(u, min, max) {
+  const xs = u.data[0];
+  if (!xs || !xs.length) return [min, max];
+  const lo = xs[0];
+  const hi = xs[xs.length - 1];
+  if (hi === lo) return [lo - 30, lo + 30];
+  return [lo, Math.max(hi, lo + 60)];
 }
 
 addEventListener('resize', () => {
@@ -391,7 +417,21 @@ async function loadStatus() {
   document.title = `${st.id} · evsed`;
   $('#station-meta').textContent = `${st.vendor} ${st.model} · ${st.firmwareVersion}${st.clock.quality === 'unsynced' ? ' · clock not synced' : ''}`;
   for (const c of st.connectors) onStatus(c);
+  connectorOptions(st.connectors.map((c) => c.id));
   return st;
+}
+
+/** The connector filter lists the station's connectors; with only one there is nothing to choose. */
+function connectorOptions(ids) {
+  const select = $('#connector');
+  const have = [...select.options].map((o) => o.value).filter(Boolean);
+  if (have.join() !== ids.map(String).join()) {
+    const chosen = select.value;
+    select.length = 1;
+    for (const id of ids) select.add(new Option(String(id), String(id)));
+    select.value = ids.map(String).includes(chosen) ? chosen : '';
+  }
+  $('#connector-filter').hidden = ids.length < 2;
 }
 
 // ---------------------------------------------------------------- period, history, operator views
@@ -407,12 +447,22 @@ function period() {
   return { from: new Date(fy, fm - 1, fd).toISOString(), to: new Date(ty, tm - 1, td + 1).toISOString() };
 }
 
+/** The connector and tag chosen for the session list and the CSV export (empty = all). */
+function filters() {
+  const f = {};
+  const connector = $('#connector').value;
+  const idTag = $('#idTag').value.trim();
+  if (connector && !$('#connector-filter').hidden) f.connector = connector;
+  if (idTag) f.idTag = idTag;
+  return f;
+}
+
 function query(extra = {}) {
   return new URLSearchParams({ ...period(), ...extra }).toString();
 }
 
 function refreshCsvLink() {
-  $('#csv').href = withToken(`/api/sessions.csv?${query()}`);
+  $('#csv').href = withToken(`/api/sessions.csv?${query(filters())}`);
 }
 
 let refreshing = null;
@@ -427,7 +477,8 @@ function refreshData() {
 }
 
 async function loadHistory() {
-  const rows = await authed(() => api(`/api/sessions?${query({ limit: '200' })}`));
+  const f = filters();
+  const rows = await authed(() => api(`/api/sessions?${query({ ...f, limit: '200' })}`));
   const body = $('#sessions');
   body.textContent = '';
   let anyCost = false;
@@ -436,16 +487,17 @@ async function loadHistory() {
     tr.dataset.sessionId = String(s.id);
     const cost = costOf(s);
     anyCost ||= cost !== null;
-    // A running session's stored durations lag (checkpoints); the live view has them.
+    // A running session's stored durations and energy lag (checkpoints): the live view has them,
+    // and the row follows it every second (renderRunningRows), like the connector card.
     const running = s.status === 'active';
-    const lv = running ? [...state.connectors.values()].map((e) => e.view.session).find((x) => x && x.id === s.id) : null;
+    if (running) tr.dataset.running = '';
     const cells = [
       [fmt.time(s.startTime)],
       [String(s.connectorId)],
       [s.idTag ?? ''],
-      [running ? (lv ? fmt.duration(lv.durationS) : '–') : fmt.duration(s.durationS)],
-      [running ? (lv ? fmt.duration(lv.chargingS) : '–') : fmt.duration(s.chargingS)],
-      [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num', s.energyWh],
+      [running ? '–' : fmt.duration(s.durationS), 'duration'],
+      [running ? '–' : fmt.duration(s.chargingS), 'charging'],
+      [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num energy', s.energyWh],
       [cost ? cost.text : '', 'num cost-col'],
       [s.status === 'active' ? 'running' : (s.stopReason ?? '')],
     ];
@@ -457,9 +509,38 @@ async function loadHistory() {
       tr.append(td);
     }
     body.append(tr);
+    if (s.idTag && !f.idTag) knownTag(s.idTag);
   }
   $('#history').classList.toggle('with-cost', anyCost);
-  $('#sessions-note').textContent = rows.length ? (rows.length === 200 ? 'Showing the latest 200 sessions; narrow the dates or export CSV for all.' : '') : 'No sessions in this period.';
+  renderRunningRows();
+  const filtered = Object.keys(f).length > 0;
+  $('#filter-note').hidden = !filtered;
+  $('#sessions-note').textContent = rows.length
+    ? (rows.length === 200 ? 'Showing the latest 200 sessions; narrow the dates or export CSV for all.' : '')
+    : filtered ? 'No sessions in this period for this connector and tag.' : 'No sessions in this period.';
+}
+
+/** Running sessions in the history count on with the live view, as the connector card does. */
+function renderRunningRows() {
+  for (const tr of document.querySelectorAll('#sessions tr[data-running]')) {
+    const id = Number(tr.dataset.sessionId);
+    const entry = [...state.connectors.values()].find((e) => e.view.session && e.view.session.id === id);
+    if (!entry) continue;
+    const t = liveTimes(entry);
+    tr.querySelector('td.duration').textContent = fmt.duration(t.durationS);
+    tr.querySelector('td.charging').textContent = fmt.duration(t.chargingS);
+    tr.querySelector('td.energy').textContent = fmt.kWh(entry.view.session.energyWh);
+    const cost = costOf(entry.view.session);
+    tr.querySelector('td.cost-col').textContent = cost ? `${cost.text} so far` : '';
+    if (cost) $('#history').classList.add('with-cost');
+  }
+}
+
+/** Tags seen in the history, offered in the tag filter. */
+function knownTag(idTag) {
+  const list = $('#known-tags');
+  if ([...list.options].some((o) => o.value === idTag)) return;
+  list.append(new Option('', idTag));
 }
 
 async function loadStats() {
@@ -537,6 +618,7 @@ async function main() {
     refreshData();
   });
   $('#period').addEventListener('change', refreshCsvLink);
+  $('#period').addEventListener('input', refreshCsvLink);
   refreshCsvLink();
   try {
     await loadStatus();
@@ -548,6 +630,7 @@ async function main() {
   // Durations run on between events; a slow full refresh picks up cost and time to finish.
   state.tick = setInterval(() => {
     for (const id of state.connectors.keys()) renderConnector(id);
+    renderRunningRows();
   }, 1000);
   setInterval(() => {
     if (document.visibilityState === 'visible' && [...state.connectors.values()].some((e) => e.view.session)) loadStatus().catch(() => {});
