@@ -77,7 +77,9 @@ export interface KnownValues {
 
 /**
  * Fill a model's registers with known readings and return the snapshot values a correct driver
- * must produce. Expected values are computed here from the raw register contents with plain
+ * must produce. NOTE: this writes at the addresses, word order and scaling of the map under test,
+ * so it cannot catch a wrong map; it is for transport, queue and poller tests. The maps themselves
+ * are checked against the makers' register tables in test/meter/fixtures/vendor-maps.ts. Expected values are computed here from the raw register contents with plain
  * arithmetic, so a decoder bug (word order, sign, scale) shows as a mismatch.
  */
 export function loadKnownValues(model: MeterModel, regs: RegisterFile, energyImportWh = 12_345_678): KnownValues {
