@@ -154,6 +154,9 @@ describe('word order, exponents, markers and inverted CTs on the wire', () => {
     expect(s.energyImportWh).toBe(12_345_679);
     expect(s.voltageV[0]).toBe(123.456);
     expect(s.powerW).toBe(-7320.3);
+    // An exponent register far outside any real scale is garbage: the counter is not available, not billed.
+    regs.setWords(4, 414, [0x0040]);
+    await expect(read('wm3m4c', regs)).rejects.toThrow(/energy import register reads NaN \(not available\)/);
   });
 
   it('ABB: all-ones means not available (NaN), the energy register must be available', async () => {

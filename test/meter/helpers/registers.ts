@@ -6,6 +6,7 @@ import type { MeterModel, ResolvedValue } from '../../../src/meter/modbus/model.
  */
 export class RegisterFile {
   private regs = new Map<number, number>();
+  private refused = new Set<number>();
 
   get(fc: number, addr: number): number {
     return this.regs.get(fc * 0x10000 + addr) ?? 0;
@@ -13,6 +14,16 @@ export class RegisterFile {
 
   setWords(fc: number, addr: number, words: number[]): void {
     words.forEach((w, i) => this.regs.set(fc * 0x10000 + addr + i, w & 0xffff));
+  }
+
+  /** Registers this meter does not have: a request touching any of them is answered with exception 2. */
+  refuse(fc: number, addr: number, count = 1): void {
+    for (let i = 0; i < count; i++) this.refused.add(fc * 0x10000 + addr + i);
+  }
+
+  refuses(fc: number, addr: number, count: number): boolean {
+    for (let i = 0; i < count; i++) if (this.refused.has(fc * 0x10000 + addr + i)) return true;
+    return false;
   }
 
   /** Encode `raw` (already in the register's own unit and scale) into the value's registers. */
