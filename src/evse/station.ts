@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';
 import { MeterPoller } from '../meter/poller.js';
+import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER_S } from '../meter/config.js';
 import { Connector } from './connector.js';
 import { CurrentArbiter } from './current-arbiter.js';
 import { offerableCurrent } from './pwm.js';
@@ -77,8 +78,8 @@ export class Station extends EventEmitter<StationEvents> {
       const maxPowerW = (meterCfg.maxPowerW as number | undefined) ?? cfg.maxCurrentA * cfg.phases * 253 * 1.2;
       const poller = new MeterPoller(parts.meter, {
         connectorId: cfg.id,
-        intervalMs: (meterCfg.pollIntervalMs as number | undefined) ?? 1000,
-        staleAfterMs: ((meterCfg.staleAfterS as number | undefined) ?? 10) * 1000,
+        intervalMs: (meterCfg.pollIntervalMs as number | undefined) ?? DEFAULT_POLL_INTERVAL_MS,
+        staleAfterMs: ((meterCfg.staleAfterS as number | undefined) ?? DEFAULT_STALE_AFTER_S) * 1000,
         maxPowerW,
         clock: o.clock,
         log: o.log,
@@ -95,7 +96,7 @@ export class Station extends EventEmitter<StationEvents> {
         sampleIntervalMs: o.config.storage.sampleIntervalS * 1000,
         flushIntervalMs: o.config.storage.flushIntervalS * 1000,
         freeIdTag: o.config.auth.mode === 'free' ? o.config.auth.freeIdTag : null,
-        meterRequiredGraceMs: required ? ((meterCfg.requiredGraceS as number | undefined) ?? 30) * 1000 : null,
+        meterRequiredGraceMs: required ? ((meterCfg.requiredGraceS as number | undefined) ?? DEFAULT_REQUIRED_GRACE_S) * 1000 : null,
       });
       this.connectors.set(cfg.id, { c, poller, parts });
       this.arbiter.set({ source: 'config', connectorId: cfg.id, maxA: cfg.maxCurrentA });
