@@ -109,6 +109,7 @@ export class Station extends EventEmitter<StationEvents> {
       });
       c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
       c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
+      c.on('session-corrected', (rec: SessionRecord, before: SessionRecord) => this.emit('session-corrected', rec, before));
       poller.on('snapshot', (snap) => {
         this.emit('sample', {
           connectorId: cfg.id,
@@ -386,6 +387,7 @@ export class Station extends EventEmitter<StationEvents> {
             startedAt: isoSeconds(rec.startWallMs),
             startedAtQuality: rec.startQuality,
             meterStartWh: rec.meterStartWh,
+            meterStartProvisional: rec.meterStartProvisional,
             energyWh,
             durationS: Math.floor((d?.durationMs ?? 0) / 1000),
             chargingS: Math.floor((d?.chargingMs ?? 0) / 1000),
@@ -429,7 +431,7 @@ export class Station extends EventEmitter<StationEvents> {
   /**
    * Sessions still `active` in the store were interrupted (crash, power loss, watchdog). Close each
    * with reason PowerLoss: meterStop from the meter's present register (exact: it kept counting
-   * whatever flowed) or, if the meter cannot be read, the last stored register.
+   * whatever flowed) or, if the meter cannot be read, the last stored register, flagged provisional.
    */
   private async recoverOpenSessions(): Promise<void> {
     for (const rec of this.sessions.active()) {
@@ -459,6 +461,8 @@ export class Station extends EventEmitter<StationEvents> {
         idleMs: rec.idleMs,
         meterGapMs: rec.meterGapMs,
         recovered: true,
+        // Not read now: corrected from the meter when it answers, unless a session starts first (Connector).
+        meterStopProvisional: source !== 'meter',
       });
       this.log.warn({ sessionId: rec.id, connectorId: rec.connectorId, meterStopWh: wh, from: source, energyWh: stopped.energyWh }, 'recovered a session left open by a crash or power loss');
       this.emit('session-stopped', stopped);

@@ -26,6 +26,9 @@ export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<strin
     stopReason: s.stopReason,
     recovered: s.recovered,
     meterGapS: Math.floor(s.meterGapMs / 1000),
+    // true: the register could not be read then; the value is the last good one (energyWh may be low).
+    meterStartProvisional: s.meterStartProvisional,
+    meterStopProvisional: s.meterStopProvisional,
     ...(extra ? extra(s) : {}),
   };
 }
@@ -54,7 +57,7 @@ const EMPTY: SessionRecord = {
   id: 0, uid: '', connectorId: 0, idTag: null, authSource: 'free', status: 'completed', startWallMs: 0, startQuality: 'synced',
   startBootId: '', startMonoMs: 0, meterStartWh: 0, checkpointWallMs: null, checkpointEnergyWh: null, durationMs: 0,
   chargingMs: 0, idleMs: 0, meterGapMs: 0, stopWallMs: null, stopQuality: null, meterStopWh: null, energyWh: null,
-  stopReason: null, stopIdTag: null, recovered: false,
+  stopReason: null, stopIdTag: null, recovered: false, meterStartProvisional: false, meterStopProvisional: false,
 };
 
 /**
