@@ -190,4 +190,38 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
       expect(await d.stop()).toBe(0);
     }
   }, 90_000);
+
+  it('provisional stop survives a restart: corrected after the daemon comes back and then the meter', async () => {
+    setEnergyWh(sdm630, regs, 5_000_000);
+    const dir = tempDir();
+    const file = writeSimConfig(dir, { authMode: 'free' });
+    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    let d = await spawnDaemon(file);
+    const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
+    const port = server.port;
+    try {
+      await until(async () => (await conn()).meter.energyWh === 5_000_000, 'first Modbus reading');
+      await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+      await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+      await until(async () => (await conn()).status === 'Charging', 'charging');
+      await server.close();
+      await until(async () => (await conn()).meter.health === 'offline', 'meter offline', 15_000);
+      setEnergyWh(sdm630, regs, 5_000_009);
+      await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+      await until(async () => (await conn()).session === null, 'session closed');
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+    // Restart while the meter is still unreadable, then the meter comes back.
+    d = await spawnDaemon(file);
+    try {
+      expect((await api(d.url, '/api/sessions')).body[0]).toMatchObject({ meterStopWh: 5_000_000, meterStopProvisional: true });
+      await server.listen(port);
+      await until(async () => (await api(d.url, '/api/sessions')).body[0].meterStopProvisional === false, 'corrected after the restart', 20_000);
+      expect((await api(d.url, '/api/sessions')).body[0]).toMatchObject({ meterStartWh: 5_000_000, meterStopWh: 5_000_009, energyWh: 9 });
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  }, 90_000);
 });
