@@ -52,6 +52,8 @@ export class BillingLedger {
     this.store.addHooks({
       onStart: (s, db) => this.guard('snapshot the tariff', s, () => this.snapshot(s, db)),
       onStop: (s, db) => this.guard('compute the final cost', s, () => this.storeFinalCost(s, db)),
+      // A provisional meter value replaced by the register: the final cost follows the corrected energy.
+      onCorrect: (s, db) => this.guard('recompute the cost', s, () => this.storeFinalCost(s, db)),
     });
     return this;
   }

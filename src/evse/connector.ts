@@ -38,7 +38,8 @@ export interface ConnectorOptions {
  * register. Contactor commands execute synchronously in the same turn as the input that caused them.
  *
  * Events: 'status' (status, previous), 'contactor' ({closed, why, latencyMs}),
- * 'session-started' (SessionRecord), 'session-stopped' (SessionRecord), 'faults' (now, before).
+ * 'session-started' (SessionRecord), 'session-stopped' (SessionRecord), 'faults' (now, before),
+ * 'session-corrected' (SessionRecord, before): a provisional meter start/stop replaced by the register.
  */
 export class Connector extends EventEmitter {
   readonly id: number;
@@ -59,6 +60,14 @@ export class Connector extends EventEmitter {
   private lastTickMs = 0;
   private readonly overcurrent = new OvercurrentCheck();
   private storeFailures = 0;
+  /** Times the contactor was commanded closed: while it stays the same, no energy has flowed. */
+  private closures = 0;
+  /**
+   * A provisional meter value of this connector's latest session (recorded from the last good
+   * register while the meter was unreadable), to be corrected from the next reading as long as the
+   * contactor has not closed since it was recorded: then the register has not moved and is exact.
+   */
+  private pendingMeter: { sessionId: number; startAtClosures?: number; stopAtClosures?: number } | null = null;
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -74,6 +83,10 @@ export class Connector extends EventEmitter {
     hw.faults.onChange((kind, active) => this.dispatch({ type: 'fault', kind, active }));
     hw.contactor.onFeedback(() => this.checkFeedbackSoon());
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+    // A stop recorded provisionally before a restart: no session has run since, so the contactor
+    // stayed open (outputs are safe from here on) and the next reading is that session's true stop.
+    const last = this.o.store.latestOn(this.id);
+    if (last?.status === 'completed' && last.meterStopProvisional) this.pendingMeter = { sessionId: last.id, stopAtClosures: this.closures };
     this.o.poller.on('snapshot', (s: MeterSnapshot) => this.onSnapshot(s));
     this.o.poller.on('health', () => {
       // Meter ok -> failing (or stale) and back is a change of the timer's condition: account for it
@@ -166,6 +179,7 @@ export class Connector extends EventEmitter {
     for (const a of actions) {
       switch (a.type) {
         case 'contactor': {
+          if (a.closed) this.closures++;
           this.o.hardware.contactor.set(a.closed);
           const latencyMs = this.o.clock.monoMs() - inputAtMs;
           this.o.log.info({ connectorId: this.id, closed: a.closed, why: a.why }, a.closed ? 'contactor closed' : 'contactor opened');
@@ -236,7 +250,11 @@ export class Connector extends EventEmitter {
     return p;
   }
 
-  /** The register at the session start. No energy flows before the contactor closes, so the last good reading is exact too. */
+  /**
+   * The register at the session start. When the meter cannot be read, its last good register: exact
+   * only if nothing flowed since (not so if the meter failed during the previous session), so that
+   * start is recorded as provisional.
+   */
   private async registerNow(): Promise<{ wh: number; fresh: boolean }> {
     try {
       const s = await this.o.poller.readNow();
@@ -252,8 +270,10 @@ export class Connector extends EventEmitter {
     void this.serial(async () => {
       try {
         const reg = await this.registerNow();
-        if (!reg.fresh) this.o.log.warn({ connectorId: this.id }, 'meter unreadable at session start: using its last good register (no energy flowed since)');
-        const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp() });
+        if (!reg.fresh) this.o.log.warn({ connectorId: this.id, meterStartWh: reg.wh }, 'meter unreadable at session start: using its last good register, recorded as provisional');
+        const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp(), meterStartProvisional: !reg.fresh });
+        // A provisional stop of the previous session can no longer be corrected from the register: it stays flagged.
+        this.pendingMeter = reg.fresh ? null : { sessionId: rec.id, startAtClosures: this.closures };
         this.current = rec;
         this.timer = new SessionTimer(this.o.clock.monoMs());
         this.samples = [];
@@ -285,13 +305,20 @@ export class Connector extends EventEmitter {
           await new Promise((r) => setTimeout(r, 300));
         }
       }
+      const provisional = wh === undefined;
       if (wh === undefined) {
         wh = this.o.poller.latest()?.energyImportWh ?? rec.checkpointEnergyWh ?? rec.meterStartWh;
-        this.o.log.warn({ connectorId: this.id, sessionId: rec.id, meterStopWh: wh }, 'meter unreadable at session stop: using its last good register');
+        this.o.log.warn({ connectorId: this.id, sessionId: rec.id, meterStopWh: wh }, 'meter unreadable at session stop: using its last good register, recorded as provisional (corrected when the meter answers, unless a session starts first)');
+      }
+      if (provisional) {
+        const p = this.pendingMeter?.sessionId === rec.id ? this.pendingMeter : null;
+        this.pendingMeter = { sessionId: rec.id, startAtClosures: p?.startAtClosures, stopAtClosures: this.closures };
+      } else if (this.pendingMeter?.sessionId === rec.id) {
+        this.pendingMeter = null;
       }
       this.flushSamples();
       try {
-        const stopped = this.o.store.stop(rec.id, { meterStopWh: wh, reason, stopIdTag, at, ...durations });
+        const stopped = this.o.store.stop(rec.id, { meterStopWh: wh, reason, stopIdTag, at, ...durations, meterStopProvisional: provisional });
         this.o.log.info({ connectorId: this.id, sessionId: rec.id, reason, energyWh: stopped.energyWh, durationS: Math.round(stopped.durationMs / 1000) }, 'session stopped');
         this.current = null;
         this.emit('session-stopped', stopped);
@@ -312,6 +339,7 @@ export class Connector extends EventEmitter {
   }
 
   private onSnapshot(s: MeterSnapshot): void {
+    if (this.pendingMeter) this.correctPendingMeter(s.energyImportWh);
     this.updateTimer();
     this.checkOvercurrent(s);
     this.emit('sample', s);
@@ -327,6 +355,36 @@ export class Connector extends EventEmitter {
         powerW: s.powerW,
         phases: s.voltageV.map((v, i) => [v, s.currentA[i] ?? 0, s.powerPhaseW[i] ?? 0] as [number, number, number]),
       });
+    }
+  }
+
+  /**
+   * The meter answers again: a provisional start/stop recorded since the contactor last closed is
+   * exactly the present register (nothing has flowed since). One recorded before a closure cannot
+   * be known any more and keeps its flag.
+   */
+  private correctPendingMeter(registerWh: number): void {
+    const p = this.pendingMeter!;
+    this.pendingMeter = null;
+    const fix: { meterStartWh?: number; meterStopWh?: number } = {};
+    if (p.startAtClosures !== undefined && p.startAtClosures === this.closures) fix.meterStartWh = registerWh;
+    if (p.stopAtClosures !== undefined && p.stopAtClosures === this.closures) fix.meterStopWh = registerWh;
+    if (fix.meterStartWh === undefined && fix.meterStopWh === undefined) {
+      this.o.log.warn({ connectorId: this.id, sessionId: p.sessionId }, 'meter answers again, but the contactor closed since the provisional meter value was recorded: it stays provisional');
+      return;
+    }
+    try {
+      const before = this.o.store.get(p.sessionId);
+      const rec = this.o.store.correctMeter(p.sessionId, fix);
+      if (!rec || !before) return;
+      if (this.current?.id === rec.id) this.current = rec;
+      this.o.log.info(
+        { connectorId: this.id, sessionId: rec.id, meterStartWh: [before.meterStartWh, rec.meterStartWh], meterStopWh: [before.meterStopWh, rec.meterStopWh], energyWh: [before.energyWh, rec.energyWh], stillProvisional: { start: rec.meterStartProvisional, stop: rec.meterStopProvisional } },
+        'meter answers again: provisional meter value corrected from the register',
+      );
+      this.emit('session-corrected', rec, before);
+    } catch (err) {
+      this.o.log.error({ connectorId: this.id, sessionId: p.sessionId, err: (err as Error).message }, 'cannot correct the provisional meter value (it stays flagged)');
     }
   }
 

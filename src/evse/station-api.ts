@@ -73,6 +73,8 @@ export interface LiveSession {
   startedAt: string;
   startedAtQuality: 'synced' | 'unsynced';
   meterStartWh: number;
+  /** meterStartWh is the meter's last good register (it could not be read at the start); energyWh may be too high. Always set by the station. */
+  meterStartProvisional?: boolean;
   energyWh: number;
   durationS: number;
   chargingS: number;
@@ -142,6 +144,11 @@ export interface StationEvents {
   sample: [sample: { connectorId: number; sessionId: number | null; energyWh: number; powerW: number; voltageV: number[]; currentA: number[]; powerPhaseW: number[]; frequencyHz: number | null; wallMs: number }];
   'session-started': [session: import('../store/sessions.js').SessionRecord];
   'session-stopped': [session: import('../store/sessions.js').SessionRecord];
+  /**
+   * A provisional meter start/stop was replaced by the meter's register once it could be read again
+   * (the store's onCorrect hooks ran in the same transaction; `before` is what was recorded).
+   */
+  'session-corrected': [session: import('../store/sessions.js').SessionRecord, before: import('../store/sessions.js').SessionRecord];
   /** A tag was presented and refused. */
   'auth-rejected': [info: { connectorId: number; idTag: string; status: AuthStatus }];
   fault: [info: { connectorId: number; kind: FaultKind; active: boolean }];

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { wholeSeconds, type SessionRecord, type SessionStore } from '../store/sessions.js';
 import { MeterPoller } from '../meter/poller.js';
+import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER_S } from '../meter/config.js';
 import { Connector } from './connector.js';
 import { CurrentArbiter } from './current-arbiter.js';
 import { offerableCurrent } from './pwm.js';
@@ -84,8 +85,8 @@ export class Station extends EventEmitter<StationEvents> {
       const maxPowerW = (meterCfg.maxPowerW as number | undefined) ?? cfg.maxCurrentA * cfg.phases * 253 * 1.2;
       const poller = new MeterPoller(parts.meter, {
         connectorId: cfg.id,
-        intervalMs: (meterCfg.pollIntervalMs as number | undefined) ?? 1000,
-        staleAfterMs: ((meterCfg.staleAfterS as number | undefined) ?? 10) * 1000,
+        intervalMs: (meterCfg.pollIntervalMs as number | undefined) ?? DEFAULT_POLL_INTERVAL_MS,
+        staleAfterMs: ((meterCfg.staleAfterS as number | undefined) ?? DEFAULT_STALE_AFTER_S) * 1000,
         maxPowerW,
         clock: o.clock,
         log: o.log,
@@ -102,7 +103,7 @@ export class Station extends EventEmitter<StationEvents> {
         sampleIntervalMs: o.config.storage.sampleIntervalS * 1000,
         flushIntervalMs: o.config.storage.flushIntervalS * 1000,
         freeIdTag: o.config.auth.mode === 'free' ? o.config.auth.freeIdTag : null,
-        meterRequiredGraceMs: required ? ((meterCfg.requiredGraceS as number | undefined) ?? 30) * 1000 : null,
+        meterRequiredGraceMs: required ? ((meterCfg.requiredGraceS as number | undefined) ?? DEFAULT_REQUIRED_GRACE_S) * 1000 : null,
       });
       this.connectors.set(cfg.id, { c, poller, parts });
       this.arbiter.set({ source: 'config', connectorId: cfg.id, maxA: cfg.maxCurrentA });
@@ -118,6 +119,7 @@ export class Station extends EventEmitter<StationEvents> {
       });
       c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
       c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
+      c.on('session-corrected', (rec: SessionRecord, before: SessionRecord) => this.emit('session-corrected', rec, before));
       poller.on('snapshot', (snap) => {
         this.emit('sample', {
           connectorId: cfg.id,
@@ -395,6 +397,7 @@ export class Station extends EventEmitter<StationEvents> {
             startedAt: isoSeconds(rec.startWallMs),
             startedAtQuality: rec.startQuality,
             meterStartWh: rec.meterStartWh,
+            meterStartProvisional: rec.meterStartProvisional,
             energyWh,
             ...wholeSeconds(d),
             cost: x?.costMinor !== undefined && x.currency ? { currency: x.currency, grossMinor: x.costMinor } : null,
@@ -436,7 +439,7 @@ export class Station extends EventEmitter<StationEvents> {
   /**
    * Sessions still `active` in the store were interrupted (crash, power loss, watchdog). Close each
    * with reason PowerLoss: meterStop from the meter's present register (exact: it kept counting
-   * whatever flowed) or, if the meter cannot be read, the last stored register.
+   * whatever flowed) or, if the meter cannot be read, the last stored register, flagged provisional.
    */
   private async recoverOpenSessions(): Promise<void> {
     for (const rec of this.sessions.active()) {
@@ -466,6 +469,8 @@ export class Station extends EventEmitter<StationEvents> {
         idleMs: rec.idleMs,
         meterGapMs: rec.meterGapMs,
         recovered: true,
+        // Not read now: corrected from the meter when it answers, unless a session starts first (Connector).
+        meterStopProvisional: source !== 'meter',
       });
       this.log.warn({ sessionId: rec.id, connectorId: rec.connectorId, meterStopWh: wh, from: source, energyWh: stopped.energyWh }, 'recovered a session left open by a crash or power loss');
       this.emit('session-stopped', stopped);

@@ -10,6 +10,11 @@ import { modelNames } from './modbus/model.js';
  * model, transport and path (or host/port).
  */
 
+/** Defaults of `connectors[].meter`, shared by the schema and the station (one source, not two numbers). */
+export const DEFAULT_POLL_INTERVAL_MS = 1000;
+export const DEFAULT_STALE_AFTER_S = 10;
+export const DEFAULT_REQUIRED_GRACE_S = 60;
+
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
 export const METER_TRANSPORTS = ['serial', 'tcp-rtu', 'tcp'] as const;
 export type MeterTransport = (typeof METER_TRANSPORTS)[number];
@@ -31,16 +36,16 @@ export const modbusMeterSchema = z
     host: nonEmptyString('a host name or IP address').optional(),
     port: intBetween(1, 65535).optional(),
     unitId: intBetween(1, 247).optional(),
-    pollIntervalMs: intBetween(100, 60_000).default(1000),
+    pollIntervalMs: intBetween(100, 60_000).default(DEFAULT_POLL_INTERVAL_MS),
     /** Per-request answer timeout; default: the largest answer's wire time + 250 ms (tcp-rtu: at least 1000 ms; tcp: 1000 ms). */
     timeoutMs: intBetween(20, 10_000).optional(),
     /** Tries per request before the read fails (the poller then backs off). */
     tries: intBetween(1, 10).default(3),
     /** A reading older than this is stale: reported as a fault, never republished as fresh. */
-    staleAfterS: numberBetween(1, 3600).default(10),
+    staleAfterS: numberBetween(1, 3600).default(DEFAULT_STALE_AFTER_S),
     /** Billing-grade installs: stop charging when the meter stays unreadable for requiredGraceS. */
     requiredForCharging: z.boolean({ error: 'must be true or false' }).default(false),
-    requiredGraceS: numberBetween(0, 3600).default(60),
+    requiredGraceS: numberBetween(0, 3600).default(DEFAULT_REQUIRED_GRACE_S),
     /** Plausibility bound; default (applied by the station): connector maxCurrentA x phases x 253 V x 1.2. */
     maxPowerW: intBetween(100, 1_000_000).optional(),
     /** Overrides the map's limit for a unit that rejects large reads (some SDM72 need 10). */

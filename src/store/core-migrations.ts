@@ -74,5 +74,18 @@ export const coreMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 2,
+      name: 'provisional meter start/stop flags',
+      up: (db) => {
+        // 1 = the register was not readable at that moment: the value is the meter's last good
+        // register (an undercount if energy flowed while it was unreadable) until corrected from the
+        // meter, which is only exact while the contactor stayed open (see Connector).
+        db.exec(`
+          ALTER TABLE sessions ADD COLUMN meter_start_provisional INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE sessions ADD COLUMN meter_stop_provisional INTEGER NOT NULL DEFAULT 0;
+        `);
+      },
+    },
   ],
 };

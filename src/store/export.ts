@@ -27,6 +27,9 @@ export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<strin
     stopReason: s.stopReason,
     recovered: s.recovered,
     meterGapS: secs.meterGapS,
+    // true: the register could not be read then; the value is the last good one (energyWh may be low).
+    meterStartProvisional: s.meterStartProvisional,
+    meterStopProvisional: s.meterStopProvisional,
     ...(extra ? extra(s) : {}),
   };
 }
@@ -55,7 +58,7 @@ const EMPTY: SessionRecord = {
   id: 0, uid: '', connectorId: 0, idTag: null, authSource: 'free', status: 'completed', startWallMs: 0, startQuality: 'synced',
   startBootId: '', startMonoMs: 0, meterStartWh: 0, checkpointWallMs: null, checkpointEnergyWh: null, durationMs: 0,
   chargingMs: 0, idleMs: 0, meterGapMs: 0, stopWallMs: null, stopQuality: null, meterStopWh: null, energyWh: null,
-  stopReason: null, stopIdTag: null, recovered: false,
+  stopReason: null, stopIdTag: null, recovered: false, meterStartProvisional: false, meterStopProvisional: false,
 };
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

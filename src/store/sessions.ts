@@ -28,6 +28,10 @@ export interface SessionRecord {
   stopReason: StopReason | null;
   stopIdTag: string | null;
   recovered: boolean;
+  /** meterStartWh is the meter's last good register, not a reading at the start (meter unreadable then). */
+  meterStartProvisional: boolean;
+  /** meterStopWh is the meter's last good register, not a reading at the stop: energyWh may be too low. */
+  meterStopProvisional: boolean;
 }
 
 export interface Durations {
@@ -75,6 +79,12 @@ export interface StoredSample {
 export interface SessionHooks {
   onStart?: (session: SessionRecord, db: Db) => void;
   onStop?: (session: SessionRecord, db: Db) => void;
+  /**
+   * A provisional meterStartWh/meterStopWh was replaced by the meter's register (see
+   * SessionStore.correctMeter): e.g. billing recomputes the cost; OCPP can correct the meterStop of
+   * a StopTransaction still waiting in its queue (`before` has the values that were recorded).
+   */
+  onCorrect?: (session: SessionRecord, db: Db, before: SessionRecord) => void;
 }
 
 export interface SessionFilter {
@@ -116,6 +126,9 @@ function toRecord(r: Row): SessionRecord {
     stopReason: r.stop_reason,
     stopIdTag: r.stop_id_tag,
     recovered: r.recovered === 1,
+    // Absent when read through a store opened read-only before migration core#2.
+    meterStartProvisional: r.meter_start_provisional === 1,
+    meterStopProvisional: r.meter_stop_provisional === 1,
   };
 }
 
@@ -128,9 +141,9 @@ export class SessionStore {
       insertBoot: db.prepare('INSERT OR IGNORE INTO boots (id, started_wall_ms, started_quality) VALUES (?, ?, ?)'),
       insert: db.prepare(`INSERT INTO sessions (uid, connector_id, id_tag, auth_source, status, start_wall_ms, start_quality,
         start_boot_id, start_mono_ms, meter_start_wh, checkpoint_wall_ms, checkpoint_quality, checkpoint_boot_id,
-        checkpoint_mono_ms, checkpoint_energy_wh)
+        checkpoint_mono_ms, checkpoint_energy_wh, meter_start_provisional)
         VALUES (@uid, @connectorId, @idTag, @authSource, 'active', @wallMs, @quality, @bootId, @monoMs, @meterStartWh,
-        @wallMs, @quality, @bootId, @monoMs, @meterStartWh)`),
+        @wallMs, @quality, @bootId, @monoMs, @meterStartWh, @provisional)`),
       get: db.prepare('SELECT * FROM sessions WHERE id = ?'),
       checkpoint: db.prepare(`UPDATE sessions SET checkpoint_wall_ms = @wallMs, checkpoint_quality = @quality,
         checkpoint_boot_id = @bootId, checkpoint_mono_ms = @monoMs, checkpoint_energy_wh = @energyWh,
@@ -140,8 +153,13 @@ export class SessionStore {
         stop_boot_id = @bootId, stop_mono_ms = @monoMs, meter_stop_wh = @meterStopWh, energy_wh = @energyWh,
         duration_ms = @durationMs, charging_ms = @chargingMs, idle_ms = @idleMs, meter_gap_ms = @meterGapMs,
         stop_reason = @reason, stop_id_tag = @stopIdTag, recovered = @recovered,
-        checkpoint_energy_wh = @meterStopWh
+        checkpoint_energy_wh = @meterStopWh, meter_stop_provisional = @provisional
         WHERE id = @id AND status = 'active'`),
+      correct: db.prepare(`UPDATE sessions SET meter_start_wh = @meterStartWh, meter_start_provisional = @startProvisional,
+        meter_stop_wh = @meterStopWh, meter_stop_provisional = @stopProvisional, energy_wh = @energyWh,
+        checkpoint_energy_wh = CASE WHEN status = 'completed' THEN @meterStopWh ELSE MAX(COALESCE(checkpoint_energy_wh, @meterStartWh), @meterStartWh) END
+        WHERE id = @id`),
+      latestOn: db.prepare('SELECT * FROM sessions WHERE connector_id = ? ORDER BY id DESC LIMIT 1'),
       active: db.prepare("SELECT * FROM sessions WHERE status = 'active' ORDER BY id"),
       insertSample: db.prepare(`INSERT INTO meter_samples (connector_id, session_id, wall_ms, quality, boot_id, mono_ms,
         energy_wh, power_w, phases) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -160,7 +178,7 @@ export class SessionStore {
   }
 
   /** Durably opens a session. Returns only after the commit (synchronous=FULL). */
-  start(input: { connectorId: number; idTag: string | null; authSource: AuthSource; meterStartWh: number; at: Stamp }): SessionRecord {
+  start(input: { connectorId: number; idTag: string | null; authSource: AuthSource; meterStartWh: number; at: Stamp; meterStartProvisional?: boolean }): SessionRecord {
     assertWh(input.meterStartWh, 'meterStartWh');
     return this.db.transaction(() => {
       const info = this.stmt.insert.run({
@@ -173,6 +191,7 @@ export class SessionStore {
         bootId: input.at.bootId,
         monoMs: input.at.monoMs,
         meterStartWh: input.meterStartWh,
+        provisional: input.meterStartProvisional ? 1 : 0,
       });
       const rec = this.get(Number(info.lastInsertRowid))!;
       for (const h of this.hooks) h.onStart?.(rec, this.db);
@@ -189,7 +208,7 @@ export class SessionStore {
   /** Durably closes a session. Energy is always the register difference. */
   stop(
     id: number,
-    input: { meterStopWh: number; reason: StopReason; stopIdTag?: string | null; at: Stamp; recovered?: boolean } & Durations,
+    input: { meterStopWh: number; reason: StopReason; stopIdTag?: string | null; at: Stamp; recovered?: boolean; meterStopProvisional?: boolean } & Durations,
   ): SessionRecord {
     assertWh(input.meterStopWh, 'meterStopWh');
     return this.db.transaction(() => {
@@ -207,11 +226,51 @@ export class SessionStore {
         reason: input.reason,
         stopIdTag: input.stopIdTag ?? null,
         recovered: input.recovered ? 1 : 0,
+        provisional: input.meterStopProvisional ? 1 : 0,
       });
       const rec = this.get(id)!;
       for (const h of this.hooks) h.onStop?.(rec, this.db);
       return rec;
     })();
+  }
+
+  /**
+   * Replace a provisional meterStartWh and/or meterStopWh with the meter's register and clear its
+   * flag; energy stays the register difference. Only the caller knows the value is exact (the
+   * contactor stayed open since it was recorded); values that are not provisional are left alone.
+   * Runs the onCorrect hooks in the same transaction. Returns undefined when nothing changed.
+   */
+  correctMeter(id: number, input: { meterStartWh?: number; meterStopWh?: number }): SessionRecord | undefined {
+    if (input.meterStartWh !== undefined) assertWh(input.meterStartWh, 'meterStartWh');
+    if (input.meterStopWh !== undefined) assertWh(input.meterStopWh, 'meterStopWh');
+    return this.db.transaction(() => {
+      const before = this.get(id);
+      if (!before) throw new Error(`session ${id} does not exist`);
+      const fixStart = input.meterStartWh !== undefined && before.meterStartProvisional;
+      const fixStop = input.meterStopWh !== undefined && before.meterStopProvisional && before.status === 'completed';
+      if (!fixStart && !fixStop) return undefined;
+      const meterStartWh = fixStart ? input.meterStartWh! : before.meterStartWh;
+      const stopRaw = fixStop ? input.meterStopWh! : before.meterStopWh;
+      // As at stop: the register never runs backwards within a session.
+      const meterStopWh = stopRaw === null ? null : Math.max(stopRaw, meterStartWh);
+      this.stmt.correct.run({
+        id,
+        meterStartWh,
+        startProvisional: fixStart ? 0 : before.meterStartProvisional ? 1 : 0,
+        meterStopWh,
+        stopProvisional: fixStop ? 0 : before.meterStopProvisional ? 1 : 0,
+        energyWh: meterStopWh === null ? null : meterStopWh - meterStartWh,
+      });
+      const rec = this.get(id)!;
+      for (const h of this.hooks) h.onCorrect?.(rec, this.db, before);
+      return rec;
+    })();
+  }
+
+  /** The most recent session of a connector (active or completed). */
+  latestOn(connectorId: number): SessionRecord | undefined {
+    const r = this.stmt.latestOn.get(connectorId) as Row | undefined;
+    return r ? toRecord(r) : undefined;
   }
 
   get(id: number): SessionRecord | undefined {

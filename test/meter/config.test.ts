@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { meterConfigSchema } from '../../src/meter/config.js';
+import { DEFAULT_REQUIRED_GRACE_S, meterConfigSchema } from '../../src/meter/config.js';
+import { readFileSync } from 'node:fs';
 import { formatIssues } from '../../src/config/errors.js';
 
 function problems(d: unknown): string[] {
@@ -12,6 +13,13 @@ describe('meter config schema', () => {
     const r = meterConfigSchema.parse({ model: 'sdm630', transport: 'serial', path: '/dev/ttyUSB0' });
     expect(r).toMatchObject({ model: 'sdm630', pollIntervalMs: 1000, requiredForCharging: false, tries: 3 });
     expect(meterConfigSchema.parse({ model: 'sim' })).toEqual({ model: 'sim', initialEnergyWh: 0 });
+  });
+
+  it('requiredGraceS has one default: the schema, the station fallback and docs/meters.md agree', () => {
+    expect(meterConfigSchema.parse({ model: 'sdm630', transport: 'serial', path: '/dev/ttyUSB0' })).toMatchObject({ requiredGraceS: DEFAULT_REQUIRED_GRACE_S });
+    const station = readFileSync(new URL('../../src/evse/station.ts', import.meta.url), 'utf8');
+    expect(station).toMatch(/requiredGraceS as number \| undefined\) \?\? DEFAULT_REQUIRED_GRACE_S\)/);
+    expect(readFileSync(new URL('../../docs/meters.md', import.meta.url), 'utf8')).toContain(`# requiredGraceS: ${DEFAULT_REQUIRED_GRACE_S}`);
   });
 
   it('explains mistakes with the key and the allowed values', () => {

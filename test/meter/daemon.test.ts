@@ -91,4 +91,137 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
       expect(await d.stop()).toBe(0);
     }
   }, 60_000);
+
+  /**
+   * The session stops while the meter cannot be read: the stop is the last good register, recorded
+   * as provisional, and corrected from the register once the meter answers again, because the
+   * contactor stayed open in between (no new session). API JSON, CSV and the CLI export show the flag.
+   */
+  it('stop while the meter is unreadable: provisional, corrected when it answers again (contactor stayed open)', async () => {
+    setEnergyWh(sdm630, regs, 3_000_000);
+    const dir = tempDir();
+    const file = writeSimConfig(dir, { authMode: 'free' });
+    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const d = await spawnDaemon(file);
+    const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
+    const sessions = async () => (await api(d.url, '/api/sessions')).body as Record<string, unknown>[];
+    try {
+      await until(async () => (await conn()).meter.energyWh === 3_000_000, 'first Modbus reading');
+      await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+      await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+      await until(async () => (await conn()).status === 'Charging', 'charging');
+      setEnergyWh(sdm630, regs, 3_000_005);
+      await until(async () => (await conn()).meter.energyWh === 3_000_005, 'register +5 Wh');
+
+      const port = server.port;
+      await server.close();
+      await until(async () => (await conn()).meter.health === 'offline', 'meter offline', 15_000);
+      // The car drew 12 Wh more while nobody could read the meter.
+      setEnergyWh(sdm630, regs, 3_000_017);
+      await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+      await until(async () => (await conn()).session === null, 'session closed');
+      const [stopped] = await sessions();
+      expect(stopped).toMatchObject({ meterStartWh: 3_000_000, meterStopWh: 3_000_005, energyWh: 5, meterStartProvisional: false, meterStopProvisional: true });
+      const csv = await (await fetch(`${d.url}/api/sessions.csv`)).text();
+      const [header, row] = csv.trim().split('\r\n').map((l) => l.split(','));
+      expect(row![header!.indexOf('meterStopProvisional')]).toBe('true');
+      expect(row![header!.indexOf('meterStopWh')]).toBe('3000005');
+
+      await server.listen(port);
+      await until(async () => (await sessions())[0]!.meterStopProvisional === false, 'provisional stop corrected', 20_000);
+      expect((await sessions())[0]).toMatchObject({ meterStartWh: 3_000_000, meterStopWh: 3_000_017, energyWh: 17, meterStopProvisional: false });
+      const list = JSON.parse((await runCli(['sessions', 'export', '--format', 'json', '--config', file])).stdout);
+      expect(list[0]).toMatchObject({ meterStopWh: 3_000_017, energyWh: 17, meterStopProvisional: false });
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+    expect(d.lines.filter((l) => l.includes('meter unreadable at session stop'))).toHaveLength(1);
+    expect(d.lines.filter((l) => l.includes('provisional meter value corrected from the register'))).toHaveLength(1);
+  }, 90_000);
+
+  /**
+   * A new session starts before the meter answers again: the register then no longer tells the
+   * first session's stop (the contactor may close any moment), so that stop keeps its flag. The new
+   * session's start is provisional too and is corrected by the same rule: the meter answers before
+   * its contactor closed.
+   */
+  it('a new session starts first: the old stop stays provisional; the new start is corrected before the contactor closes', async () => {
+    setEnergyWh(sdm630, regs, 4_000_000);
+    const dir = tempDir();
+    const file = writeSimConfig(dir, { authMode: 'free' });
+    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const d = await spawnDaemon(file);
+    const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
+    const sessions = async () => ((await api(d.url, '/api/sessions')).body as Record<string, unknown>[]).reverse();
+    try {
+      await until(async () => (await conn()).meter.energyWh === 4_000_000, 'first Modbus reading');
+      await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+      await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+      await until(async () => (await conn()).status === 'Charging', 'charging');
+      const port = server.port;
+      await server.close();
+      await until(async () => (await conn()).meter.health === 'offline', 'meter offline', 15_000);
+      setEnergyWh(sdm630, regs, 4_000_010); // drawn while unreadable
+      await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+      await until(async () => (await conn()).session === null, 'first session closed');
+
+      // Plugged again before the meter is back: the session starts (free mode), the contactor stays open (EV not ready).
+      await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+      await until(async () => (await conn()).session !== null, 'second session started');
+      expect((await conn()).session.meterStartProvisional).toBe(true);
+      expect((await conn()).contactorClosed).toBe(false);
+      await server.listen(port);
+      await until(async () => (await conn()).session?.meterStartProvisional === false, 'provisional start corrected', 20_000);
+      expect((await conn()).session.meterStartWh).toBe(4_000_010);
+
+      await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+      await until(async () => (await conn()).status === 'Charging', 'charging again');
+      setEnergyWh(sdm630, regs, 4_000_013);
+      await until(async () => (await conn()).meter.energyWh === 4_000_013, 'register +3 Wh');
+      await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+      await until(async () => (await conn()).session === null, 'second session closed');
+      const [first, second] = await sessions();
+      // The first session's 10 Wh drawn while unreadable cannot be known any more: visible, not hidden.
+      expect(first).toMatchObject({ meterStartWh: 4_000_000, meterStopWh: 4_000_000, energyWh: 0, meterStopProvisional: true });
+      expect(second).toMatchObject({ meterStartWh: 4_000_010, meterStopWh: 4_000_013, energyWh: 3, meterStartProvisional: false, meterStopProvisional: false });
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  }, 90_000);
+
+  it('provisional stop survives a restart: corrected after the daemon comes back and then the meter', async () => {
+    setEnergyWh(sdm630, regs, 5_000_000);
+    const dir = tempDir();
+    const file = writeSimConfig(dir, { authMode: 'free' });
+    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    let d = await spawnDaemon(file);
+    const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
+    const port = server.port;
+    try {
+      await until(async () => (await conn()).meter.energyWh === 5_000_000, 'first Modbus reading');
+      await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+      await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+      await until(async () => (await conn()).status === 'Charging', 'charging');
+      await server.close();
+      await until(async () => (await conn()).meter.health === 'offline', 'meter offline', 15_000);
+      setEnergyWh(sdm630, regs, 5_000_009);
+      await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+      await until(async () => (await conn()).session === null, 'session closed');
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+    // Restart while the meter is still unreadable, then the meter comes back.
+    d = await spawnDaemon(file);
+    try {
+      expect((await api(d.url, '/api/sessions')).body[0]).toMatchObject({ meterStopWh: 5_000_000, meterStopProvisional: true });
+      await server.listen(port);
+      await until(async () => (await api(d.url, '/api/sessions')).body[0].meterStopProvisional === false, 'corrected after the restart', 20_000);
+      expect((await api(d.url, '/api/sessions')).body[0]).toMatchObject({ meterStartWh: 5_000_000, meterStopWh: 5_000_009, energyWh: 9 });
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  }, 90_000);
 });

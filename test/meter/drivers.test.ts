@@ -2,11 +2,56 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModels } from '../../src/meter/modbus/model.js';
 import { RegisterFile, loadKnownValues, encodeIskra } from './helpers/registers.js';
 import { ModbusTcpServer, RtuTcpServer, freePort } from './helpers/servers.js';
+import { VENDOR_FIXTURES, type VendorFixture } from './fixtures/vendor-maps.js';
 import { meterFor } from './helpers/meters.js';
 
-const models = [...loadModels().values()];
+/** The test meter's registers: exactly the fixture's raw words; every other register reads 0. */
+function registersOf(f: VendorFixture): RegisterFile {
+  const regs = new RegisterFile();
+  for (const r of f.registers) regs.setWords(r.fc, r.address, r.words);
+  return regs;
+}
 
-describe('every model over tcp-rtu (own RTU-over-TCP meter, CRC checked both ways)', () => {
+/** The snapshot the fixture's literal values make up (assembled, not computed). */
+function expectedSnapshot(f: VendorFixture) {
+  const get = (q: string) => f.registers.find((r) => r.quantity === q)?.expected;
+  const phases = (p: string) => Array.from({ length: f.phases }, (_, i) => get(`${p}.${i}`));
+  const snap: Record<string, unknown> = {
+    energyImportWh: get('energyImport'),
+    powerW: get('power') ?? f.powerW,
+    voltageV: phases('voltage'),
+    currentA: phases('current'),
+    powerPhaseW: phases('powerPhase'),
+  };
+  if (get('energyExport') !== undefined) snap.energyExportWh = get('energyExport');
+  if (get('frequency') !== undefined) snap.frequencyHz = get('frequency');
+  return snap;
+}
+
+describe('vendor register fixtures (test/meter/fixtures/vendor-maps.ts) are usable', () => {
+  it('one fixture per model file, covering every quantity the model reads', () => {
+    const models = loadModels();
+    expect(VENDOR_FIXTURES.map((f) => f.model).sort()).toEqual([...models.keys()].sort());
+    for (const f of VENDOR_FIXTURES) {
+      const quantities = f.registers.filter((r) => r.quantity !== 'decoy' && r.quantity !== 'exponent').map((r) => r.quantity);
+      expect(quantities.sort(), f.model).toEqual([...models.get(f.model)!.values.keys()].sort());
+    }
+  });
+
+  it('values tell swapped addresses and swapped words apart', () => {
+    for (const f of VENDOR_FIXTURES) {
+      const values = f.registers.filter((r) => r.expected !== undefined).map((r) => r.expected);
+      expect(new Set(values).size, `${f.model}: every quantity a different value`).toBe(values.length);
+      for (const r of f.registers) if (r.words.length > 1) expect(new Set(r.words).size, `${f.model} ${r.quantity} words differ`).toBeGreaterThan(1);
+      for (const v of Object.values(expectedSnapshot(f))) {
+        if (Array.isArray(v)) for (const x of v) expect(x, f.model).toEqual(expect.any(Number));
+        else expect(v, f.model).toEqual(expect.any(Number));
+      }
+    }
+  });
+});
+
+describe('every model against the makers\' register tables, over tcp-rtu (own RTU-over-TCP meter, CRC checked both ways)', () => {
   const units = new Map<number, RegisterFile>();
   const server = new RtuTcpServer(units);
   beforeAll(async () => {
@@ -16,17 +61,15 @@ describe('every model over tcp-rtu (own RTU-over-TCP meter, CRC checked both way
     await server.close();
   });
 
-  for (const model of models) {
-    it(`${model.model}: every quantity exact`, async () => {
-      const regs = new RegisterFile();
-      const { expected } = loadKnownValues(model, regs);
+  for (const f of VENDOR_FIXTURES) {
+    it(`${f.model}: every quantity, word order and the import-only billing register exact`, async () => {
       units.clear();
-      units.set(model.defaults.unitId, regs);
+      units.set(f.unitId, registersOf(f));
       const before = server.responder.stats.requests;
-      const meter = await meterFor({ model: model.model, transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, timeoutMs: 500 });
+      const meter = await meterFor({ model: f.model, transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, timeoutMs: 500 });
       try {
         const snap = await meter.read();
-        expect(snap).toEqual({ ...expected, monoMs: expect.any(Number) });
+        expect(snap).toEqual({ ...expectedSnapshot(f), monoMs: expect.any(Number) });
         expect(Number.isInteger(snap.energyImportWh)).toBe(true);
         expect(server.responder.stats.requests - before).toBe(meter.plan.length);
         expect(server.responder.stats.badRequestCrc).toBe(0);
@@ -37,7 +80,7 @@ describe('every model over tcp-rtu (own RTU-over-TCP meter, CRC checked both way
   }
 });
 
-describe('every model over Modbus TCP (modbus-serial ServerTCP)', () => {
+describe('every model against the makers\' register tables, over Modbus TCP (modbus-serial ServerTCP)', () => {
   const units = new Map<number, RegisterFile>();
   const server = new ModbusTcpServer(units);
   let port = 0;
@@ -49,15 +92,13 @@ describe('every model over Modbus TCP (modbus-serial ServerTCP)', () => {
     await server.close();
   });
 
-  for (const model of models) {
-    it(`${model.model}: every quantity exact`, async () => {
-      const regs = new RegisterFile();
-      const { expected } = loadKnownValues(model, regs, 98_765_430);
+  for (const f of VENDOR_FIXTURES) {
+    it(`${f.model}: every quantity exact`, async () => {
       units.clear();
-      units.set(5, regs);
-      const meter = await meterFor({ model: model.model, transport: 'tcp', host: '127.0.0.1', port, unitId: 5, timeoutMs: 500 });
+      units.set(5, registersOf(f));
+      const meter = await meterFor({ model: f.model, transport: 'tcp', host: '127.0.0.1', port, unitId: 5, timeoutMs: 500 });
       try {
-        expect(await meter.read()).toEqual({ ...expected, monoMs: expect.any(Number) });
+        expect(await meter.read()).toEqual({ ...expectedSnapshot(f), monoMs: expect.any(Number) });
       } finally {
         await meter.close();
       }
@@ -113,6 +154,9 @@ describe('word order, exponents, markers and inverted CTs on the wire', () => {
     expect(s.energyImportWh).toBe(12_345_679);
     expect(s.voltageV[0]).toBe(123.456);
     expect(s.powerW).toBe(-7320.3);
+    // An exponent register far outside any real scale is garbage: the counter is not available, not billed.
+    regs.setWords(4, 414, [0x0040]);
+    await expect(read('wm3m4c', regs)).rejects.toThrow(/energy import register reads NaN \(not available\)/);
   });
 
   it('ABB: all-ones means not available (NaN), the energy register must be available', async () => {

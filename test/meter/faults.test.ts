@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/log.js';
 import { RegisterFile, loadKnownValues, setEnergyWh, encodeRaw } from './helpers/registers.js';
 import { ModbusTcpServer, RtuTcpServer, freePort } from './helpers/servers.js';
 import { meterFor, realClock } from './helpers/meters.js';
+import { VENDOR_FIXTURES } from './fixtures/vendor-maps.js';
 
 const sdm630 = loadModels().get('sdm630')!;
 const em340 = loadModels().get('em340')!;
@@ -78,15 +79,20 @@ describe('bus faults over tcp-rtu', () => {
     }
   });
 
-  it('exception 2 is reported at once (no retry); busy (6) is retried', async () => {
+  it('exception on a single required value is reported at once (no retry); busy (6) is retried', async () => {
     const m = await meter({ tries: 3 });
     try {
       const before = server.responder.stats.requests;
-      server.responder.faults = [{ kind: 'exception', code: 2 }];
-      await expect(m.read()).rejects.toThrow(`unit 1 on 127.0.0.1:${server.port} (RTU over TCP) refused to read input registers 0..75: exception 2 illegal data address (is it really a Eastron SDM630 (v2, SDM630MCT)?)`);
+      server.responder.faults = [{ kind: 'exception', code: 4 }];
+      await expect(m.read()).rejects.toThrow(`unit 1 on 127.0.0.1:${server.port} (RTU over TCP) refused to read input registers 0..17: exception 4 slave device failure (is it really a Eastron SDM630 (v2, SDM630MCT)?)`);
       expect(server.responder.stats.requests - before).toBe(1);
       server.responder.faults = [{ kind: 'exception', code: 6 }];
       expect(await m.read()).toMatchObject(expected);
+      const mid = server.responder.stats.requests;
+      regs.refuse(4, 0x0000, 2); // a unit without voltage L1: a required value
+      await expect(m.read()).rejects.toThrow(`unit 1 on 127.0.0.1:${server.port} (RTU over TCP) refused to read input registers 0..1: exception 2 illegal data address (is it really a Eastron SDM630 (v2, SDM630MCT)?)`);
+      // 0..17 refused, split into single values; the first of them is refused too: no more requests, no retries.
+      expect(server.responder.stats.requests - mid).toBe(2);
     } finally {
       await m.close();
     }
@@ -122,8 +128,8 @@ describe('Modbus TCP faults (ServerTCP)', () => {
       server.faults = ['slow:800'];
       await expect(m.read()).rejects.toThrow(`no answer from unit 1 on 127.0.0.1:${port} (Modbus TCP) after 1 try (check host, port and unit id)`);
       await new Promise((r) => setTimeout(r, 600));
-      server.faults = ['exception:2'];
-      await expect(m.read()).rejects.toThrow(/refused to read input registers 0\.\.79: exception 2 illegal data address/);
+      server.faults = ['exception:4'];
+      await expect(m.read()).rejects.toThrow(/refused to read input registers 0\.\.5: exception 4 slave device failure/);
       expect(await m.read()).toEqual({ ...expected, monoMs: expect.any(Number) });
     } finally {
       await m.close();
@@ -193,4 +199,65 @@ describe('session energy through the poller stays exact across faults', () => {
       }
     });
   }
+});
+
+describe('a meter that refuses reads over registers it does not have (exception 2)', () => {
+  const fixture = (model: string) => VENDOR_FIXTURES.find((f) => f.model === model)!;
+  const registersOf = (model: string) => {
+    const regs = new RegisterFile();
+    for (const r of fixture(model).registers) regs.setWords(r.fc, r.address, r.words);
+    return regs;
+  };
+  const valueOf = (model: string, q: string) => fixture(model).registers.find((r) => r.quantity === q)!.expected;
+
+  it('a coalesced read refused for an unused register in its gap is split, and the split is kept', async () => {
+    const regs = registersOf('sdm630');
+    regs.refuse(4, 0x0040); // 30065: not a parameter of the SDM630 table, inside the 0x34..0x4B request
+    const server = new RtuTcpServer(new Map([[1, regs]]));
+    await server.listen();
+    const m = await meterFor({ model: 'sdm630', transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, timeoutMs: 400, tries: 3 });
+    try {
+      expect(m.plan).toEqual([{ fc: 4, start: 0, count: 18 }, { fc: 4, start: 0x34, count: 24 }]);
+      const s = await m.read();
+      expect(s.energyImportWh).toBe(valueOf('sdm630', 'energyImport'));
+      expect(s.energyExportWh).toBe(valueOf('sdm630', 'energyExport'));
+      expect(s.powerW).toBe(valueOf('sdm630', 'power'));
+      expect(s.frequencyHz).toBe(valueOf('sdm630', 'frequency'));
+      // 0..17, the refused 52..75 (not retried: exception 2 is final), then 52..53 and 70..75.
+      expect(server.responder.stats.requests).toBe(4);
+      expect(server.responder.stats.refused).toBe(1);
+      expect(m.plan).toEqual([{ fc: 4, start: 0, count: 18 }, { fc: 4, start: 0x34, count: 2 }, { fc: 4, start: 0x46, count: 6 }]);
+      expect(await m.read()).toEqual({ ...s, monoMs: expect.any(Number) });
+      expect(server.responder.stats.requests).toBe(7);
+      expect(server.responder.stats.refused).toBe(1);
+    } finally {
+      await m.close();
+      await server.close();
+    }
+  });
+
+  it('EM24 without the export counter (evcc#31736): export left out, import billed, not asked again every poll', async () => {
+    const regs = registersOf('em24');
+    regs.refuse(4, 0x005c, 2);
+    const server = new RtuTcpServer(new Map([[1, regs]]));
+    await server.listen();
+    const m = await meterFor({ model: 'em24', transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, timeoutMs: 400, tries: 3 });
+    try {
+      const planned = m.plan.length;
+      const s = await m.read();
+      expect(s.energyImportWh).toBe(valueOf('em24', 'energyImport'));
+      expect(s.energyExportWh).toBeUndefined();
+      expect(s.voltageV).toEqual([230.1, 231.2, 229.8]);
+      expect(server.responder.stats.requests).toBe(planned);
+      expect(server.responder.stats.refused).toBe(1);
+      expect(m.plan).toHaveLength(planned - 1);
+      const again = await m.read();
+      expect(again.energyImportWh).toBe(valueOf('em24', 'energyImport'));
+      expect(server.responder.stats.requests).toBe(planned + planned - 1);
+      expect(server.responder.stats.refused).toBe(1);
+    } finally {
+      await m.close();
+      await server.close();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModels, modelsDir, parseModelFile } from '../../src/meter/modbus/model.js';
-import { planForModel, planReads, rtuBusTimeMs } from '../../src/meter/modbus/plan.js';
+import { planForModel, planReads, quantitiesIn, rtuBusTimeMs, splitBlock } from '../../src/meter/modbus/plan.js';
 import { applyScale, decodeValue } from '../../src/meter/modbus/codec.js';
 
 const REQUIRED = ['sdm630', 'sdm120', 'sdm72', 'abb-b23', 'em340', 'em24', 'or-we-517', 'pro380', 'wm3m4c'];
@@ -28,14 +28,30 @@ describe('meter register maps (hardware/meters)', () => {
     expect(imp('wm3m4c')).toMatchObject({ fc: 4, address: 418, exponentAddress: 414 });
   });
 
-  it('every model reads a full snapshot in at most 2 requests', () => {
+  it('requests per snapshot stay within the ranges the sources show each meter answering', () => {
+    // Eastron: at most 50 registers per request (openWB/core#2890: some SDMs refuse more with exception 2).
+    // Carlo Gavazzi: no unused registers read (evcc#31736: an EM24 refuses a register it lacks with exception 2).
+    const expected: Record<string, number> = { 'abb-b23': 2, em24: 6, em340: 5, 'or-we-517': 2, pro380: 2, sdm120: 2, sdm630: 2, sdm72: 2, wm3m4c: 2 };
     for (const [name, m] of loadModels()) {
       const plan = planForModel(m);
-      expect(plan.length, name).toBeGreaterThanOrEqual(1);
-      expect(plan.length, name).toBeLessThanOrEqual(2);
+      expect(plan.length, name).toBe(expected[name]);
       for (const b of plan) expect(b.count, name).toBeLessThanOrEqual(m.quirks.maxRegistersPerRead);
     }
-    expect(planForModel(loadModels().get('sdm630')!)).toEqual([{ fc: 4, start: 0, count: 0x4c }]);
+    expect(planForModel(loadModels().get('sdm630')!)).toEqual([{ fc: 4, start: 0, count: 18 }, { fc: 4, start: 0x34, count: 24 }]);
+    // The SDM120 never reads the unused 0x0024..0x0045.
+    expect(planForModel(loadModels().get('sdm120')!)).toEqual([{ fc: 4, start: 0, count: 14 }, { fc: 4, start: 0x46, count: 6 }]);
+    expect(planForModel(loadModels().get('em24')!).map((b) => [b.start, b.count])).toEqual([[0, 6], [0x0c, 12], [0x28, 2], [0x37, 1], [0x42, 2], [0x5c, 2]]);
+  });
+
+  it('a refused request splits into runs of adjacent values, then into single values', () => {
+    const sdm630 = loadModels().get('sdm630')!;
+    expect(splitBlock(sdm630, { fc: 4, start: 0x34, count: 24 })).toEqual([{ fc: 4, start: 0x34, count: 2 }, { fc: 4, start: 0x46, count: 6 }]);
+    expect(splitBlock(sdm630, { fc: 4, start: 0x46, count: 6 })).toEqual([{ fc: 4, start: 0x46, count: 2 }, { fc: 4, start: 0x48, count: 2 }, { fc: 4, start: 0x4a, count: 2 }]);
+    expect(splitBlock(sdm630, { fc: 4, start: 0x48, count: 2 })).toEqual([{ fc: 4, start: 0x48, count: 2 }]);
+    expect(quantitiesIn(sdm630, { fc: 4, start: 0x46, count: 6 }).sort()).toEqual(['energyExport', 'energyImport', 'frequency']);
+    const iskra = loadModels().get('wm3m4c')!;
+    // The counter's exponent register belongs to the counter.
+    expect(quantitiesIn(iskra, { fc: 4, start: 414, count: 1 })).toEqual(['energyImport']);
   });
 
   it('honours a per-value word order override and the identify block', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,8 @@ import { loadModels } from '../../src/meter/modbus/model.js';
 import { RegisterFile, loadKnownValues, setEnergyWh } from './helpers/registers.js';
 import { RtuResponder } from './helpers/rtu.js';
 import { meterFor } from './helpers/meters.js';
+import { VENDOR_FIXTURES } from './fixtures/vendor-maps.js';
+import { meterCommand } from '../../src/cli/commands/meter.js';
 
 const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 
@@ -15,7 +17,19 @@ const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 class PtyPair {
   private proc?: ChildProcess;
   private port?: SerialPort;
-  constructor(readonly dir: string, private readonly responder: RtuResponder) {}
+  /** Requests dropped because evsed's end was set to another baud rate than the meter's. */
+  droppedAtWrongBaud = 0;
+  /**
+   * `meterBaud`: the test meter's line speed. A pty passes bytes whatever its speed, so the speed
+   * evsed set on its end (termios, read with stty) is compared: at another speed a real meter
+   * receives garbage and stays silent, and so does this one.
+   */
+  constructor(readonly dir: string, private readonly responder: RtuResponder, private readonly meterBaud?: number) {}
+
+  /** The baud rate evsed's end is set to now. */
+  evsedBaud(): number {
+    return Number(String(spawnSync('stty', ['-F', this.evsedEnd, 'speed']).stdout).trim());
+  }
   get meterEnd() { return join(this.dir, 'meter'); }
   get evsedEnd() { return join(this.dir, 'evsed'); }
 
@@ -24,7 +38,13 @@ class PtyPair {
     for (let i = 0; i < 200 && !(existsSync(this.meterEnd) && existsSync(this.evsedEnd)); i++) await new Promise((r) => setTimeout(r, 10));
     const port = new SerialPort({ path: this.meterEnd, baudRate: 9600, autoOpen: false });
     await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
-    port.on('data', (d: Buffer) => this.responder.onData(d, (b) => port.write(b)));
+    port.on('data', (d: Buffer) => {
+      if (this.meterBaud !== undefined && this.evsedBaud() !== this.meterBaud) {
+        this.droppedAtWrongBaud++;
+        return;
+      }
+      this.responder.onData(d, (b) => port.write(b));
+    });
     port.on('error', () => undefined);
     this.port = port;
   }
@@ -48,7 +68,7 @@ class PtyPair {
 if (!hasSocat) {
   describe('serial RTU through a socat pty pair', () => {
     it('did not run', () => {
-      console.log('socat not installed: serial pty tests did not run');
+      console.log('socat not installed: the serial pty tests (serial reads, USB unplug, meter scan across baud rates) did not run');
       expect(hasSocat).toBe(false);
     });
   });
@@ -103,5 +123,48 @@ if (!hasSocat) {
         await m.close();
       }
     });
+  });
+
+  describe('evsed meter scan over serial across baud rates (socat pty pair)', () => {
+    // An SDM120 at its factory 2400 8N1, unit 1, serving the makers' register table.
+    const fixture = VENDOR_FIXTURES.find((f) => f.model === 'sdm120')!;
+    const regs = new RegisterFile();
+    for (const r of fixture.registers) regs.setWords(r.fc, r.address, r.words);
+    regs.refuse(3, 0xfc02); // no Eastron meter-code register on this test meter: look-alike maps cannot claim it
+    const responder = new RtuResponder(new Map([[1, regs]]));
+    const dir = mkdtempSync(join(tmpdir(), 'evsed-pty-scan-'));
+    const pty = new PtyPair(dir, responder, 2400);
+    let out: string[] = [];
+    beforeAll(async () => {
+      await pty.up();
+      vi.spyOn(console, 'log').mockImplementation((...x: unknown[]) => void out.push(x.join(' ')));
+    });
+    afterAll(async () => {
+      vi.restoreAllMocks();
+      await pty.down();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('finds the meter only at its own baud rate and names its model', async () => {
+      out = [];
+      const code = await meterCommand(['scan', '--transport', 'serial', '--path', pty.evsedEnd, '--baud-rates', '9600,2400', '--parity', 'none', '--unit-ids', '1-2', '--timeout-ms', '150']);
+      const text = out.join('\n');
+      expect(code, text).toBe(0);
+      expect(text).toContain(`scanning ${pty.evsedEnd} at 9600 8N1, unit ids 1-2`);
+      expect(text).toContain(`scanning ${pty.evsedEnd} at 2400 8N1, unit ids 1-2`);
+      expect(text).toContain(`found:\n  ${pty.evsedEnd} at 2400 8N1 unit 1: sdm120`);
+      expect(text).not.toMatch(/at 9600 8N1 unit \d/);
+      expect(text).not.toMatch(/unit 2:/);
+      // The probes at 9600 reached the meter's end and were ignored, as a meter at 2400 ignores them.
+      expect(pty.droppedAtWrongBaud).toBeGreaterThan(0);
+      expect(responder.stats.badRequestCrc).toBe(0);
+    }, 30_000);
+
+    it('no meter at the baud rates tried: plain message, exit 69', async () => {
+      out = [];
+      const code = await meterCommand(['scan', '--transport', 'serial', '--path', pty.evsedEnd, '--baud-rates', '9600,19200', '--parity', 'none', '--unit-ids', '1', '--timeout-ms', '150']);
+      expect(code).toBe(69);
+      expect(out.join('\n')).toContain('no meter answered (unit ids 1, 2 line setting(s)): check A/B wiring, termination and power of the meter');
+    }, 30_000);
   });
 }

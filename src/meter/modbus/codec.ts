@@ -4,6 +4,9 @@ import type { MeterModel, Quantity, ResolvedValue } from './model.js';
 /** Largest energy register value accepted as real (1 TWh); also keeps Wh within safe integers. */
 export const MAX_REGISTER_WH = 1e12;
 
+/** A decade-exponent register beyond this magnitude is garbage, not a scale (Iskra counters use small exponents). */
+export const MAX_ABS_EXPONENT = 6;
+
 /**
  * Register words -> numbers. Scaling by powers of ten is done as an exact multiply or divide
  * (raw / 10, never raw * 0.1), so "x 0.1 V" of 2301 is 230.1, not 230.10000000000002.
@@ -97,14 +100,15 @@ export class DecodeError extends Error {
  * Build the snapshot from fetched registers. Energy is rounded to the nearest whole Wh (half up):
  * float32 kWh x 1000 is exact in a double, so the rounding is the only loss (documented in docs/meters.md).
  */
-export function decodeSnapshot(model: MeterModel, regs: RegisterSource, opts: { invertedCt?: boolean } = {}): Omit<MeterSnapshot, 'monoMs'> {
+export function decodeSnapshot(model: MeterModel, regs: RegisterSource, opts: { invertedCt?: boolean; skip?: ReadonlySet<Quantity> } = {}): Omit<MeterSnapshot, 'monoMs'> {
   const na = model.quirks.notAvailableMarkers;
   const get = (q: Quantity): number | undefined => {
     const v = model.values.get(q);
-    if (!v) return undefined;
+    if (!v || opts.skip?.has(q)) return undefined;
     const words: number[] = [];
     for (let i = 0; i < v.words; i++) words.push(regs(v.fc, v.address + i));
     const exponent = v.exponentAddress === undefined ? undefined : (regs(v.fc, v.exponentAddress) << 16) >> 16;
+    if (exponent !== undefined && Math.abs(exponent) > MAX_ABS_EXPONENT) return NaN;
     return decodeValue(v, words, { notAvailableMarkers: na, exponent });
   };
   const inverted = opts.invertedCt ?? model.quirks.invertedCt;

@@ -39,6 +39,8 @@ export async function createModbusMeter(cfg: MeterConfig, ctx: { connectorId: nu
     tries: cfg.tries,
     maxRegistersPerRead: cfg.maxRegistersPerRead,
     invertedCt: cfg.invertedCt,
+    log: ctx.log,
+    connectorId: ctx.connectorId,
   });
 }
 

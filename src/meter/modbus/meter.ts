@@ -1,7 +1,8 @@
 import type { Meter, MeterSnapshot } from '../../hal/types.js';
-import type { MeterModel } from './model.js';
+import type { Logger } from '../../log.js';
+import type { MeterModel, Quantity } from './model.js';
 import { decodeSnapshot } from './codec.js';
-import { planForModel, type ReadBlock } from './plan.js';
+import { planForModel, quantitiesIn, splitBlock, type ReadBlock } from './plan.js';
 import { ModbusError, type BusHandle } from './bus.js';
 
 export interface ModbusMeterOptions {
@@ -12,7 +13,12 @@ export interface ModbusMeterOptions {
   retryDelayMs?: number;
   maxRegistersPerRead?: number;
   invertedCt?: boolean;
+  log?: Logger;
+  connectorId?: number;
 }
+
+/** A register the meter refuses (exception 2) is asked again after this many reads (it may come back after a reconfiguration). */
+export const UNSUPPORTED_REPROBE_READS = 600;
 
 /** Exception codes worth repeating: acknowledge, busy, gateway target failed to respond. */
 const RETRYABLE_EXCEPTIONS = new Set([5, 6, 11]);
@@ -24,19 +30,34 @@ const EXCEPTION_TEXT: Record<number, string> = {
 
 /** A failed meter read with a kind the poller counts and a message a technician can act on. */
 export class MeterReadError extends Error {
-  constructor(readonly kind: ModbusError['kind'] | 'not-available', message: string) {
+  constructor(readonly kind: ModbusError['kind'] | 'not-available', message: string, readonly modbusCode?: number) {
     super(message);
   }
 }
+
+const blockName = (b: ReadBlock) => `${b.fc === 3 ? 'holding' : 'input'} registers ${b.start}..${b.start + b.count - 1}`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A Modbus energy meter described by a register map file, read over a shared bus. */
 export class ModbusMeter implements Meter {
-  readonly plan: ReadBlock[];
+  /**
+   * The requests of one snapshot. Starts as the map's coalesced plan; a request the meter refuses
+   * with exception 2 (illegal data address: it does not answer some register in the range) is
+   * replaced by finer ones, and that is kept for this meter (model + unit), not retried every poll.
+   */
+  private blocks: ReadBlock[];
+  /** Requests of optional values the meter refuses even alone (e.g. an EM24 without export counter): skipped until `retryAtRead`. */
+  private readonly unsupported = new Map<string, { quantities: Quantity[]; retryAtRead: number }>();
+  private reads = 0;
 
   constructor(readonly model: MeterModel, private readonly handle: BusHandle, private readonly opts: ModbusMeterOptions) {
-    this.plan = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
+    this.blocks = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
+  }
+
+  /** The requests the next snapshot sends. */
+  get plan(): ReadBlock[] {
+    return this.blocks.filter((b) => !this.unsupported.has(blockName(b)));
   }
 
   /** The line this meter is on, e.g. "/dev/ttyUSB0 at 9600 8N1". */
@@ -44,17 +65,57 @@ export class ModbusMeter implements Meter {
     return this.handle.bus.description;
   }
 
+  /** Values a snapshot can do without when the meter has no such register. Billing's register never is one. */
+  private optional(q: Quantity): boolean {
+    const inverted = this.opts.invertedCt ?? this.model.quirks.invertedCt;
+    return q === 'frequency' || (q === 'energyExport' && !inverted);
+  }
+
   async read(): Promise<MeterSnapshot> {
+    this.reads++;
     const regs = new Map<number, number>();
+    const skip = new Set<Quantity>();
     const energy = this.model.values.get('energyImport')!;
     let monoMs = 0;
-    for (const block of this.plan) {
-      const { words, monoMs: at } = await this.readBlock(block);
-      words.forEach((w, i) => regs.set(block.fc * 0x10000 + block.start + i, w));
-      if (block.fc === energy.fc && energy.address >= block.start && energy.address < block.start + block.count) monoMs = at;
+    for (let i = 0; i < this.blocks.length; ) {
+      const block = this.blocks[i]!;
+      const name = blockName(block);
+      const refused = this.unsupported.get(name);
+      if (refused && this.reads < refused.retryAtRead) {
+        for (const q of refused.quantities) skip.add(q);
+        i++;
+        continue;
+      }
+      let got: { words: number[]; monoMs: number };
+      try {
+        got = await this.readBlock(block);
+      } catch (err) {
+        if (!(err instanceof MeterReadError) || err.kind !== 'exception' || err.modbusCode !== 2) throw err;
+        const finer = splitBlock(this.model, block);
+        const fields = { connectorId: this.opts.connectorId, unitId: this.opts.unitId, model: this.model.model, bus: this.where };
+        if (finer.length > 1) {
+          this.opts.log?.warn({ ...fields, refused: name, now: finer.map(blockName) }, `meter refused ${name} (exception 2): reading it in ${finer.length} requests from now on`);
+          this.blocks.splice(i, 1, ...finer);
+          continue;
+        }
+        const quantities = quantitiesIn(this.model, block);
+        if (!quantities.every((q) => this.optional(q))) throw err;
+        this.unsupported.set(name, { quantities, retryAtRead: this.reads + UNSUPPORTED_REPROBE_READS });
+        if (!refused) this.opts.log?.warn({ ...fields, refused: name, quantities }, `meter has no ${quantities.join(', ')} (${name} refused with exception 2): left out of its readings`);
+        for (const q of quantities) skip.add(q);
+        i++;
+        continue;
+      }
+      if (refused) {
+        this.unsupported.delete(name);
+        this.opts.log?.info({ connectorId: this.opts.connectorId, unitId: this.opts.unitId, answered: name }, 'meter answers a register it refused before');
+      }
+      got.words.forEach((w, j) => regs.set(block.fc * 0x10000 + block.start + j, w));
+      if (block.fc === energy.fc && energy.address >= block.start && energy.address < block.start + block.count) monoMs = got.monoMs;
+      i++;
     }
     try {
-      const snap = decodeSnapshot(this.model, (fc, addr) => regs.get(fc * 0x10000 + addr) ?? 0, { invertedCt: this.opts.invertedCt });
+      const snap = decodeSnapshot(this.model, (fc, addr) => regs.get(fc * 0x10000 + addr) ?? 0, { invertedCt: this.opts.invertedCt, skip });
       return { ...snap, monoMs };
     } catch (err) {
       throw new MeterReadError('not-available', `unit ${this.opts.unitId} on ${this.handle.bus.description}: ${(err as Error).message}`);
@@ -92,8 +153,7 @@ export class ModbusMeter implements Meter {
         return new MeterReadError('garbage', `garbled answer from unit ${unit} on ${where} ${after}: ${e.message} (check baud rate and parity, and for a second master on the bus)`);
       case 'exception': {
         const code = e.modbusCode ?? 0;
-        const regs = `${b.fc === 3 ? 'holding' : 'input'} registers ${b.start}..${b.start + b.count - 1}`;
-        return new MeterReadError('exception', `unit ${unit} on ${where} refused to read ${regs}: exception ${code} ${EXCEPTION_TEXT[code] ?? ''}`.trimEnd() + ` (is it really a ${this.model.title}?)`);
+        return new MeterReadError('exception', `unit ${unit} on ${where} refused to read ${blockName(b)}: exception ${code} ${EXCEPTION_TEXT[code] ?? ''}`.trimEnd() + ` (is it really a ${this.model.title}?)`, code);
       }
       case 'port': {
         if (!e.message.startsWith('cannot open')) return new MeterReadError('port', `unit ${unit} on ${where}: ${e.message}`);

@@ -59,7 +59,7 @@ const serialDefaults = z.strictObject({
 const quirksSchema = z.strictObject({
   /** Largest request the meter answers (Modbus allows 125). */
   maxRegistersPerRead: z.number().int().min(1).max(125).default(125),
-  /** Unused registers read rather than splitting into a second request (only where the map says the range answers). */
+  /** Unused registers read rather than splitting into a second request (only where the sources show the meter answers them; a refused read is split by the driver). */
   maxGapRegisters: z.number().int().min(0).max(124).default(0),
   /** Silence on the bus before each request to this meter. */
   minRequestSpacingMs: z.number().int().min(0).max(5000).default(0),

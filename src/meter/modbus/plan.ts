@@ -1,4 +1,4 @@
-import type { MeterModel, ResolvedValue } from './model.js';
+import type { MeterModel, Quantity, ResolvedValue } from './model.js';
 
 /** One read request: function code, first register, count. */
 export interface ReadBlock {
@@ -50,6 +50,51 @@ export function planReads(values: Iterable<ResolvedValue>, limits: PlanLimits): 
   }
   if (cur) blocks.push({ fc: cur.fc, start: cur.start, count: cur.end - cur.start });
   return blocks;
+}
+
+/** The registers one quantity occupies (its value, and its exponent register if it has one). */
+export interface QuantitySpan {
+  quantity: Quantity;
+  fc: 3 | 4;
+  start: number;
+  end: number; // exclusive
+}
+
+export function quantitySpans(model: MeterModel): QuantitySpan[] {
+  const out: QuantitySpan[] = [];
+  for (const [quantity, v] of model.values) {
+    out.push({ quantity, fc: v.fc, start: v.address, end: v.address + v.words });
+    if (v.exponentAddress !== undefined) out.push({ quantity, fc: v.fc, start: v.exponentAddress, end: v.exponentAddress + 1 });
+  }
+  return out.sort((a, b) => a.fc - b.fc || a.start - b.start || a.end - b.end);
+}
+
+function inBlock(s: QuantitySpan, b: ReadBlock): boolean {
+  return s.fc === b.fc && s.start < b.start + b.count && s.end > b.start;
+}
+
+/** Quantities whose registers a request reads. */
+export function quantitiesIn(model: MeterModel, b: ReadBlock): Quantity[] {
+  return [...new Set(quantitySpans(model).filter((s) => inBlock(s, b)).map((s) => s.quantity))];
+}
+
+/**
+ * A request the meter refused (exception 2, illegal data address) split one step finer: first
+ * into runs of adjacent values without the unused registers between them, then into single
+ * values. Returns [b] when it cannot be split (one value).
+ */
+export function splitBlock(model: MeterModel, b: ReadBlock): ReadBlock[] {
+  const spans = quantitySpans(model).filter((s) => inBlock(s, b));
+  const runs: ReadBlock[] = [];
+  for (const s of spans) {
+    const last = runs[runs.length - 1];
+    if (last && s.start <= last.start + last.count) last.count = Math.max(last.count, s.end - last.start);
+    else runs.push({ fc: s.fc, start: s.start, count: s.end - s.start });
+  }
+  if (runs.length > 1) return runs;
+  const singles = new Map<string, ReadBlock>();
+  for (const s of spans) singles.set(`${s.start}:${s.end}`, { fc: s.fc, start: s.start, count: s.end - s.start });
+  return singles.size > 1 ? [...singles.values()] : [b];
 }
 
 export function planForModel(model: MeterModel, overrides: { maxRegistersPerRead?: number } = {}): ReadBlock[] {

@@ -6,6 +6,7 @@ import type { MeterModel, ResolvedValue } from '../../../src/meter/modbus/model.
  */
 export class RegisterFile {
   private regs = new Map<number, number>();
+  private refused = new Set<number>();
 
   get(fc: number, addr: number): number {
     return this.regs.get(fc * 0x10000 + addr) ?? 0;
@@ -13,6 +14,16 @@ export class RegisterFile {
 
   setWords(fc: number, addr: number, words: number[]): void {
     words.forEach((w, i) => this.regs.set(fc * 0x10000 + addr + i, w & 0xffff));
+  }
+
+  /** Registers this meter does not have: a request touching any of them is answered with exception 2. */
+  refuse(fc: number, addr: number, count = 1): void {
+    for (let i = 0; i < count; i++) this.refused.add(fc * 0x10000 + addr + i);
+  }
+
+  refuses(fc: number, addr: number, count: number): boolean {
+    for (let i = 0; i < count; i++) if (this.refused.has(fc * 0x10000 + addr + i)) return true;
+    return false;
   }
 
   /** Encode `raw` (already in the register's own unit and scale) into the value's registers. */
@@ -77,7 +88,9 @@ export interface KnownValues {
 
 /**
  * Fill a model's registers with known readings and return the snapshot values a correct driver
- * must produce. Expected values are computed here from the raw register contents with plain
+ * must produce. NOTE: this writes at the addresses, word order and scaling of the map under test,
+ * so it cannot catch a wrong map; it is for transport, queue and poller tests. The maps themselves
+ * are checked against the makers' register tables in test/meter/fixtures/vendor-maps.ts. Expected values are computed here from the raw register contents with plain
  * arithmetic, so a decoder bug (word order, sign, scale) shows as a mismatch.
  */
 export function loadKnownValues(model: MeterModel, regs: RegisterFile, energyImportWh = 12_345_678): KnownValues {

@@ -26,7 +26,7 @@ export function withCrc(body: Buffer): Buffer {
 export class RtuResponder {
   private buf = Buffer.alloc(0);
   private busy = false;
-  readonly stats = { requests: 0, badRequestCrc: 0, interleaved: 0, byUnit: new Map<number, number>() };
+  readonly stats = { requests: 0, badRequestCrc: 0, interleaved: 0, refused: 0, byUnit: new Map<number, number>() };
   faults: Fault[] = [];
   /** Units that answer; others stay silent (as on a real bus). */
   units: Map<number, RegisterFile>;
@@ -61,10 +61,16 @@ export class RtuResponder {
     if (!regs) return;
     this.stats.requests++;
     this.stats.byUnit.set(unit, (this.stats.byUnit.get(unit) ?? 0) + 1);
-    const fault = this.faults.shift();
+    // An override patches the answer that carries its register; other faults hit the next request.
+    const next = this.faults[0];
+    const covers = next?.kind !== 'override' || (next.fc === fc && next.addr < addr + count && next.addr + next.words.length > addr);
+    const fault = covers ? this.faults.shift() : undefined;
     let answer: Buffer;
     if (fault?.kind === 'exception' || (fc !== 3 && fc !== 4)) {
       answer = withCrc(Buffer.from([unit, fc | 0x80, fault?.kind === 'exception' ? fault.code : 1]));
+    } else if (regs.refuses(fc, addr, count)) {
+      this.stats.refused++;
+      answer = withCrc(Buffer.from([unit, fc | 0x80, 2]));
     } else {
       const body = Buffer.alloc(3 + 2 * count);
       body[0] = unit;

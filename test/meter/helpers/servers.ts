@@ -59,6 +59,7 @@ export class ModbusTcpServer {
       const zeros = new Array<number>(len).fill(0);
       if (!regs) return cb({ modbusErrorCode: 0x0b }, zeros);
       if (fault?.startsWith('exception:')) return cb({ modbusErrorCode: Number(fault.slice(10)) }, zeros);
+      if (regs.refuses(fc, addr, len)) return cb({ modbusErrorCode: 0x02 }, zeros);
       const words = Array.from({ length: len }, (_, i) => regs.get(fc, addr + i));
       if (fault?.startsWith('slow:')) return void setTimeout(() => cb(null, words), Number(fault.slice(5)));
       cb(null, words);
