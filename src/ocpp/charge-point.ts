@@ -81,6 +81,8 @@ export class ChargePoint {
   private alignedTimer?: NodeJS.Timeout;
   private drainTimer?: NodeJS.Timeout;
   private lastReplyMono = 0;
+  /** No BootNotification before this monotonic time (the interval of the last Pending/Rejected answer). */
+  private bootNotBeforeMono = 0;
   private readonly lastSent = new Map<number, string>();
   private readonly lastSample = new Map<number, Sample>();
   private readonly lastPeriodicMono = new Map<number, number>();
@@ -217,15 +219,24 @@ export class ChargePoint {
     await this.bootLoop(gen);
   }
 
+  /**
+   * BootNotification until Accepted. The wait a Pending/Rejected answer (or a CALLERROR) imposes is
+   * a monotonic not-before time kept on the charge point, not in this connection's loop: a dropped
+   * and re-opened socket does not bring the next BootNotification forward (S16 §4.2.1).
+   */
   private async bootLoop(gen: number): Promise<void> {
     const cfg = this.st.stationConfig;
     const payload: Record<string, unknown> = { chargePointVendor: cfg.vendor, chargePointModel: cfg.model };
     if (cfg.serialNumber) payload.chargePointSerialNumber = cfg.serialNumber;
     if (cfg.firmwareVersion) payload.firmwareVersion = cfg.firmwareVersion.slice(0, 50);
     while (!this.stopped && gen === this.gen && this.boot !== 'Accepted') {
+      const waitMs = this.bootNotBeforeMono - this.st.clock.monoMs();
+      if (waitMs > 0) {
+        await new Promise<void>((resolve) => this.later(waitMs, resolve));
+        continue;
+      }
       const out = await this.send('BootNotification', payload);
       if (gen !== this.gen || this.stopped) return;
-      let waitS = 30;
       if (out.kind === 'ok') {
         const r = out.result as { status: 'Accepted' | 'Pending' | 'Rejected'; currentTime: string; interval: number };
         this.takeTime(r.currentTime);
@@ -238,11 +249,12 @@ export class ChargePoint {
           this.kickDrain();
           return;
         }
-        waitS = r.interval > 0 ? r.interval : 60;
-      } else if (out.kind !== 'callerror') {
-        return; // the link reconnects; the next open boots again
+        this.bootNotBeforeMono = this.st.clock.monoMs() + (r.interval > 0 ? r.interval : 60) * 1000;
+      } else if (out.kind === 'callerror') {
+        this.bootNotBeforeMono = this.st.clock.monoMs() + 30_000;
+      } else {
+        return; // the link reconnects (with back-off); the next open boots again
       }
-      await new Promise<void>((resolve) => this.later(waitS * 1000, resolve));
     }
   }
 

@@ -47,6 +47,26 @@ describe('boot and status', () => {
     await accepted(r);
   });
 
+  it('Rejected/Pending interval survives a reconnect: no BootNotification before it expired', async () => {
+    r = await rig();
+    r.csms.responders.set('BootNotification', () => ({ status: 'Rejected', currentTime: new Date().toISOString(), interval: 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Rejected', 'rejected');
+    const connects = r.cp.link.counters.connects;
+    r.csms.client()._ws.terminate();
+    await waitFor(() => r.cp.link.counters.connects > connects && r.cp.link.isOpen, 'reconnected');
+    await new Promise((res) => setTimeout(res, 2000));
+    expect(r.csms.of('BootNotification')).toHaveLength(1);
+    // the same for Pending
+    await r.cleanup();
+    r = await rig();
+    r.csms.responders.set('BootNotification', () => ({ status: 'Pending', currentTime: new Date().toISOString(), interval: 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
+    r.csms.client()._ws.terminate();
+    await waitFor(() => r.cp.link.counters.connects > 1 && r.cp.link.isOpen, 'reconnected');
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(r.csms.of('BootNotification')).toHaveLength(1);
+  });
+
   it('sends a status change with the fault as error code, and connector 0', async () => {
     r = await rig();
     await accepted(r);
