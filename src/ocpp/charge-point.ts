@@ -83,6 +83,10 @@ export class ChargePoint {
   private lastReplyMono = 0;
   /** No BootNotification before this monotonic time (the interval of the last Pending/Rejected answer). */
   private bootNotBeforeMono = 0;
+  /** The generation whose boot loop is running (one at a time), its sleep's wake-up, and a pending TriggerMessage. */
+  private bootLoopGen: number | null = null;
+  private bootWake?: () => void;
+  private bootTriggered = false;
   private readonly lastSent = new Map<number, string>();
   private readonly lastSample = new Map<number, Sample>();
   private readonly lastPeriodicMono = new Map<number, number>();
@@ -148,7 +152,10 @@ export class ChargePoint {
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
     this.registerHandlers();
     this.link.on('open', () => void this.onOpen());
-    this.link.on('down', () => this.gen++);
+    this.link.on('down', () => {
+      this.gen++;
+      this.bootTriggered = false; // a trigger of the lost connection does not outlive it
+    });
     st.registerStatus('ocpp', () => this.status());
     this.scheduleAligned();
     this.link.start();
@@ -229,12 +236,27 @@ export class ChargePoint {
     const payload: Record<string, unknown> = { chargePointVendor: cfg.vendor, chargePointModel: cfg.model };
     if (cfg.serialNumber) payload.chargePointSerialNumber = cfg.serialNumber;
     if (cfg.firmwareVersion) payload.firmwareVersion = cfg.firmwareVersion.slice(0, 50);
+    if (this.bootLoopGen === gen) return;
+    this.bootLoopGen = gen;
+    try {
+      await this.bootLoopRun(gen, payload);
+    } finally {
+      if (this.bootLoopGen === gen) this.bootLoopGen = null;
+    }
+  }
+
+  private async bootLoopRun(gen: number, payload: Record<string, unknown>): Promise<void> {
     while (!this.stopped && gen === this.gen && this.boot !== 'Accepted') {
       const waitMs = this.bootNotBeforeMono - this.st.clock.monoMs();
-      if (waitMs > 0) {
-        await new Promise<void>((resolve) => this.later(waitMs, resolve));
+      if (waitMs > 0 && !this.bootTriggered) {
+        await new Promise<void>((resolve) => {
+          this.bootWake = resolve;
+          this.later(waitMs, resolve);
+        });
+        this.bootWake = undefined;
         continue;
       }
+      this.bootTriggered = false;
       const out = await this.send('BootNotification', payload);
       if (gen !== this.gen || this.stopped) return;
       if (out.kind === 'ok') {
@@ -579,9 +601,11 @@ export class ChargePoint {
       case 'BootNotification':
         // once Accepted, a new BootNotification would reset the CSMS's view: refuse (E16 §3.35)
         if (this.boot === 'Accepted') return { status: 'Rejected' };
+        // Pending: one BootNotification now, sent by the boot loop already running (no second loop).
         after(async () => {
-          const gen = this.gen;
-          await this.bootLoop(gen);
+          this.bootTriggered = true;
+          if (this.bootLoopGen === this.gen) this.bootWake?.();
+          else await this.bootLoop(this.gen);
         });
         return { status: 'Accepted' };
       case 'Heartbeat':

@@ -67,6 +67,19 @@ describe('boot and status', () => {
     expect(r.csms.of('BootNotification')).toHaveLength(1);
   });
 
+  it('TriggerMessage(BootNotification) while Pending sends one BootNotification through the same boot loop (no second loop)', async () => {
+    r = await rig();
+    let n = 0;
+    // 1st answer: Pending, next in 2 s; the triggered one: Pending, next in 60 s
+    r.csms.responders.set('BootNotification', () => ({ status: 'Pending', currentTime: new Date().toISOString(), interval: n++ === 0 ? 2 : 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'BootNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('BootNotification').length === 2, 'the triggered BootNotification');
+    // a second loop would still send at the first answer's 2 s
+    await new Promise((res) => setTimeout(res, 2800));
+    expect(r.csms.of('BootNotification')).toHaveLength(2);
+  });
+
   it('sends a status change with the fault as error code, and connector 0', async () => {
     r = await rig();
     await accepted(r);
