@@ -113,6 +113,20 @@ describe('authorization', () => {
     expect(await r.station.presentTag(2, 'KNOWN')).toMatchObject({ status: 'Accepted', source: 'cache' });
   });
 
+  it('LocalAuthorizeOffline=false: offline, a cached or locally listed tag is not accepted', async () => {
+    await online({ keys: { LocalAuthorizeOffline: false } });
+    await r.csms.call('SendLocalList', { listVersion: 1, updateType: 'Full', localAuthorizationList: [{ idTag: 'LISTED', idTagInfo: { status: 'Accepted' } }] });
+    expect(await r.station.presentTag(1, 'CACHED')).toMatchObject({ status: 'Accepted', source: 'ocpp' });
+    await r.station.stopSession(1, 'Local');
+    await waitFor(() => r.cp.queue.stats().length === 0, 'delivered');
+    expect(r.cp.auth.fromCache('CACHED')?.status).toBe('Accepted');
+    await r.csms.close();
+    await waitFor(() => !r.cp.online, 'offline');
+    expect(await r.station.presentTag(1, 'CACHED')).toMatchObject({ status: 'Invalid', source: 'offline' });
+    expect(await r.station.presentTag(1, 'LISTED')).toMatchObject({ status: 'Invalid', source: 'offline' });
+    expect(r.station.sessionOn(1)).toBeUndefined();
+  });
+
   it('AuthorizationCacheEnabled=false: nothing cached, and switching it off clears the cache', async () => {
     await online();
     await r.station.presentTag(1, 'K1');
@@ -276,6 +290,36 @@ describe('TriggerMessage', () => {
     expect(r.csms.of('StatusNotification')[before].connectorId).toBe(2);
     expect(await r.csms.call('TriggerMessage', { requestedMessage: 'StatusNotification', connectorId: 5 })).toEqual({ status: 'Rejected' });
     expect(await r.csms.call('TriggerMessage', { requestedMessage: 'DiagnosticsStatusNotification' })).toEqual({ status: 'NotImplemented' });
+  });
+
+  it('StatusNotification without connectorId: connector 0 and every connector', async () => {
+    await online();
+    r.station.setStatus(2, 'Faulted', ['overcurrent']);
+    await waitFor(() => r.csms.of('StatusNotification').length === 4, 'the change');
+    const before = r.csms.of('StatusNotification').length;
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'StatusNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('StatusNotification').length === before + 3, 'three statuses');
+    expect(r.csms.of('StatusNotification').slice(before).map((s) => [s.connectorId, s.status, s.errorCode])).toEqual([
+      [0, 'Available', 'NoError'], [1, 'Available', 'NoError'], [2, 'Faulted', 'OverCurrentFailure'],
+    ]);
+  });
+
+  it('while Pending, triggered messages are sent (S16 §4.2.1: requests only when triggered); nothing else is', async () => {
+    r = await rig();
+    r.csms.responders.set('BootNotification', () => ({ status: 'Pending', currentTime: new Date().toISOString(), interval: 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
+    r.station.startSession(1, 'T'); // a transaction message is queued, not sent while Pending
+    r.station.sample(1, 5);
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'StatusNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('StatusNotification').length === 3, 'status of 0, 1, 2');
+    expect(r.csms.of('StatusNotification').map((s) => [s.connectorId, s.status])).toEqual([[0, 'Available'], [1, 'Charging'], [2, 'Available']]);
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'Heartbeat' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('Heartbeat').length === 1, 'heartbeat');
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 1 })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('MeterValues').length === 1, 'meter values');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.csms.received.map((x) => x.action)).toEqual(['BootNotification', 'StatusNotification', 'StatusNotification', 'StatusNotification', 'Heartbeat', 'MeterValues']);
+    expect(r.cp.queue.stats().length).toBe(1);
   });
 
   it('TriggerMessage(MeterValues) repeated quickly leaves no backlog and carries context Trigger', async () => {
