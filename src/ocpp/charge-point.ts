@@ -507,9 +507,16 @@ export class ChargePoint {
 
   // ---------------------------------------------------------------- availability
 
+  /**
+   * ChangeAvailability as persisted: connector 0 (the whole station) first, then each connector's
+   * own later change on top of it (a change of connector 0 deletes the connectors' rows).
+   */
   private restoreAvailability(): void {
     const rows = this.st.db.prepare('SELECT connector_id, available FROM ocpp_availability ORDER BY connector_id').all() as { connector_id: number; available: number }[];
-    for (const r of rows) if (r.available === 0) this.st.setAvailability(r.connector_id, false);
+    for (const r of rows) {
+      if (r.connector_id !== 0 && !this.connectorKnown(r.connector_id)) continue;
+      this.st.setAvailability(r.connector_id, r.available === 1);
+    }
   }
 
   private saveAvailability(connectorId: number, available: boolean): void {

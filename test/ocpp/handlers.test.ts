@@ -271,6 +271,24 @@ describe('remote control', () => {
     expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Unavailable', 'Unavailable']);
   });
 
+  it('ChangeAvailability: connector 0 then a later change of one connector, both as they were after a restart', async () => {
+    await online();
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 0, type: 'Inoperative' })).toEqual({ status: 'Accepted' });
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 1, type: 'Operative' })).toEqual({ status: 'Accepted' });
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Unavailable']);
+    await r.restart();
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Unavailable']);
+    // and the station-wide change afterwards overrides the connector's own again
+    await accepted(r);
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 0, type: 'Inoperative' })).toEqual({ status: 'Accepted' });
+    await r.restart();
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Unavailable', 'Unavailable']);
+    await accepted(r);
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 0, type: 'Operative' })).toEqual({ status: 'Accepted' });
+    await r.restart();
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Available']);
+  });
+
   it('DataTransfer answers UnknownVendorId; unsupported profiles answer NotSupported', async () => {
     await online();
     expect(await r.csms.call('DataTransfer', { vendorId: 'com.example', messageId: 'x', data: 'y' })).toEqual({ status: 'UnknownVendorId' });
