@@ -61,6 +61,7 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     sessionOn: () => undefined,
     setAvailability: () => 'Accepted',
     unlock: async () => 'NotSupported',
+    setConnectionTimeout: () => undefined,
     setClaim: () => undefined,
     clearClaim: () => undefined,
     sessions: new SessionStore(db),

@@ -257,6 +257,11 @@ export class Station extends EventEmitter<StationEvents> {
     return scheduled ? 'Scheduled' : 'Accepted';
   }
 
+  /** How long an authorisation given before the EV is plugged in stays valid (OCPP ConnectionTimeOut); at once. */
+  setConnectionTimeout(seconds: number): void {
+    for (const id of this.connectorIds()) this.send(id, { type: 'connection-timeout', ms: seconds * 1000 });
+  }
+
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
     const entry = this.connectors.get(connectorId);
     if (!entry) return 'NotSupported';

@@ -145,6 +145,8 @@ export class ChargePoint {
       this.log.info({ source: ev.source }, 'OCPP: clock set; queued timestamps of this boot are corrected when sent');
     });
     this.restoreAvailability();
+    st.setConnectionTimeout(this.keys.int('ConnectionTimeOut'));
+    this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));
     this.keys.onChange('HeartbeatInterval', () => this.scheduleHeartbeat());
     this.keys.onChange('WebSocketPingInterval', (v) => this.link.setPingInterval(Number(v)));
     this.keys.onChange('ClockAlignedDataInterval', () => this.scheduleAligned());

@@ -59,7 +59,8 @@ const defs: KeyDef[] = [
   { key: 'AuthorizationCacheEnabled', readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
   { key: 'AuthorizeRemoteTxRequests', readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
   { key: 'ClockAlignedDataInterval', readonly: false, kind: 'int', initial: () => '0', check: intIn(0, 86_400) },
-  { key: 'ConnectionTimeOut', readonly: false, kind: 'int', initial: () => '90', check: intIn(1, 3600) },
+  // the station's own default (state machine connectionTimeoutMs); the key drives it at once
+  { key: 'ConnectionTimeOut', readonly: false, kind: 'int', initial: () => '60', check: intIn(1, 3600) },
   {
     key: 'ConnectorPhaseRotation', readonly: false, kind: 'csl', check: phaseRotation,
     initial: (c) => c.connectorIds.map((id) => `${id}.${c.phases.get(id) === 3 ? 'RST' : 'NotApplicable'}`).join(','),

@@ -20,6 +20,8 @@ export interface OcppStationPort {
   sessionOn(connectorId: number): SessionRecord | undefined;
   /** connectorId 0 = the whole station; Scheduled while a session runs. */
   setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected';
+  /** ConnectionTimeOut: how long a tag presented before plugging in stays valid; effective at once. */
+  setConnectionTimeout(seconds: number): void;
   unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;
   setClaim(c: CurrentClaim): void;
   clearClaim(source: string, connectorId: number): void;

@@ -138,6 +138,11 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     return scheduled ? 'Scheduled' : 'Accepted';
   }
 
+  connectionTimeoutS?: number;
+  setConnectionTimeout(seconds: number): void {
+    this.connectionTimeoutS = seconds;
+  }
+
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
     return this.connectors.has(connectorId) ? 'Unlocked' : 'NotSupported';
   }

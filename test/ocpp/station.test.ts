@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { loadConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+import type { SimHardware } from '../../src/sim/hardware.js';
+import { tempDir, writeSimConfig } from '../support/station.js';
+import { Csms, waitFor } from './csms.js';
+
+/**
+ * The OCPP charge point on the real station (state machine, connectors, sim hardware and meter),
+ * in-process, against the CSMS fixture: the behaviour that lives in the station, not the OCPP layer.
+ */
+let daemon: Daemon | undefined;
+let csms: Csms | undefined;
+let dirs: string[] = [];
+afterEach(async () => {
+  await daemon?.stop().catch(() => undefined);
+  await csms?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  daemon = undefined;
+  csms = undefined;
+  dirs = [];
+});
+
+interface Rig {
+  d: Daemon;
+  csms: Csms;
+  file: string;
+  hw: (id: number) => SimHardware;
+  status: (id: number) => string;
+}
+
+async function start(keys: Record<string, unknown> = {}, o: { connectors?: number; file?: string } = {}): Promise<Rig> {
+  if (!csms) {
+    csms = new Csms();
+    await csms.listen();
+  }
+  const port = (csms.http!.address() as { port: number }).port;
+  let file = o.file;
+  if (!file) {
+    const dir = tempDir('evsed-ocpp-station-');
+    dirs.push(dir);
+    file = writeSimConfig(dir, {
+      authMode: 'ocpp' as 'local',
+      connectors: o.connectors ?? 1,
+      extra: `ocpp:
+  version: "1.6"
+  url: ws://127.0.0.1:${port}/ocpp
+  reconnectMinS: 0.05
+  reconnectMaxS: 0.3
+  callTimeoutS: 5
+  keys: ${JSON.stringify({ HeartbeatInterval: 300, MeterValueSampleInterval: 0, ...keys })}
+`,
+    });
+  }
+  const c = csms;
+  const boots = c.of('BootNotification').length;
+  const statuses = c.of('StatusNotification').length;
+  daemon = await startDaemon(loadConfig(file), silentLogger());
+  const d = daemon;
+  await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
+  return {
+    d, csms: c, file,
+    hw: (id) => d.station.hardware(id) as SimHardware,
+    status: (id) => d.station.connectorView(id).status,
+  };
+}
+
+async function restart(r: Rig): Promise<Rig> {
+  await r.d.stop();
+  daemon = undefined;
+  return start({}, { file: r.file });
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+describe('ConnectionTimeOut', () => {
+  it('a tag presented without plugging in expires after ConnectionTimeOut; a change applies at once and survives a restart', async () => {
+    let r = await start({ ConnectionTimeOut: 2 });
+    expect(await r.d.station.presentTag(1, 'EARLY')).toMatchObject({ status: 'Accepted', action: 'pending' });
+    expect(r.status(1)).toBe('Preparing');
+    const t0 = Date.now();
+    await waitFor(() => r.status(1) === 'Available', 'authorisation expired', 6000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    await waitFor(() => r.csms.of('StatusNotification').some((s) => s.connectorId === 1 && s.status === 'Available' && r.csms!.of('StatusNotification').some((p) => p.status === 'Preparing')), 'Preparing → Available reported');
+
+    expect(await r.csms.call('ChangeConfiguration', { key: 'ConnectionTimeOut', value: '4' })).toEqual({ status: 'Accepted' });
+    await r.d.station.presentTag(1, 'EARLY');
+    await sleep(2500);
+    expect(r.status(1)).toBe('Preparing');
+    await waitFor(() => r.status(1) === 'Available', 'expired after the new timeout', 4000);
+
+    r = await restart(r);
+    await r.d.station.presentTag(1, 'EARLY');
+    await sleep(2500);
+    expect(r.status(1)).toBe('Preparing');
+    await waitFor(() => r.status(1) === 'Available', 'persisted timeout', 4000);
+  });
+});
