@@ -49,6 +49,15 @@ describe('GetConfiguration / ChangeConfiguration', () => {
     });
   });
 
+  it('AuthorizationKey under security profile 0 is Rejected: nothing is stored, nothing reconnects', async () => {
+    await online();
+    const key = Buffer.from('0123456789abcdef0123').toString('hex');
+    expect(await r.csms.call('ChangeConfiguration', { key: 'AuthorizationKey', value: key })).toEqual({ status: 'Rejected' });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.csms.auths).toHaveLength(1);
+    expect(r.db.prepare("SELECT count(*) FROM ocpp_keys WHERE key = 'AuthorizationKey'").pluck().get()).toBe(0);
+  });
+
   it('HeartbeatInterval takes effect at once', async () => {
     await online();
     expect(r.csms.of('Heartbeat')).toHaveLength(0);
