@@ -178,7 +178,8 @@ describe('hostile CSMS', () => {
       ['-1', 'FormationViolation'],
       ['id-1', 'NotImplemented'],
       ['id-2', 'FormationViolation'],
-      ['id-3', 'OccurrenceConstraintViolation'],
+      // the spelling the OCPP-J 1.6 errata freeze (ocpp-rpc sends the corrected one; link.ts rewrites it)
+      ['id-3', 'OccurenceConstraintViolation'],
       // an enum violation maps to FormatViolation, sent as the 1.6 spelling FormationViolation
       ['id-4', 'FormationViolation'],
     ]);
