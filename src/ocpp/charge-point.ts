@@ -545,7 +545,13 @@ export class ChargePoint {
 
   private registerHandlers(): void {
     const st = this.st;
-    this.handle('GetConfiguration', (p: { key?: string[] }) => this.keys.list(p.key, this.keys.int('GetConfigurationMaxKeys')));
+    this.handle('GetConfiguration', (p: { key?: string[] }) => {
+      // More keys than GetConfigurationMaxKeys in one request: refused as a whole (an occurrence
+      // constraint of this charge point), never answered with some keys silently left out.
+      const max = this.keys.int('GetConfigurationMaxKeys');
+      if (p.key && p.key.length > max) throw createRPCError('OccurenceConstraintViolation', `at most ${max} keys per GetConfiguration (GetConfigurationMaxKeys); ${p.key.length} asked`);
+      return this.keys.list(p.key);
+    });
     this.handle('ChangeConfiguration', (p: { key: string; value: string }) => {
       const r = this.keys.change(p.key, p.value);
       if (r.apply) setImmediate(r.apply);

@@ -47,14 +47,14 @@ export class KeyStore {
   }
 
   /** GetConfiguration: all keys (never write-only ones), or the asked ones with the rest as unknownKey. */
-  list(keys: string[] | undefined, max: number): { configurationKey: KeyValue[]; unknownKey: string[] } {
+  list(keys: string[] | undefined): { configurationKey: KeyValue[]; unknownKey: string[] } {
     const show = (d: KeyDef): KeyValue => ({ key: d.key, readonly: d.readonly, value: this.get(d.key) });
     if (!keys || keys.length === 0) {
       return { configurationKey: [...KEY_DEFS.values()].filter((d) => !d.writeOnly).map(show), unknownKey: [] };
     }
     const configurationKey: KeyValue[] = [];
     const unknownKey: string[] = [];
-    for (const k of keys.slice(0, max)) {
+    for (const k of keys) {
       const def = KEY_DEFS.get(k);
       // A write-only key is reported as unknown so its value never leaves the station.
       if (def && !def.writeOnly) configurationKey.push(show(def));

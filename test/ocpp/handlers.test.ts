@@ -28,6 +28,16 @@ describe('GetConfiguration / ChangeConfiguration', () => {
     });
   });
 
+  it('GetConfiguration with more keys than GetConfigurationMaxKeys: CALLERROR OccurenceConstraintViolation, none silently dropped', async () => {
+    await online();
+    const max = Number((await r.csms.call('GetConfiguration', { key: ['GetConfigurationMaxKeys'] })).configurationKey[0].value);
+    const keys = Array.from({ length: max }, (_, i) => (i === max - 1 ? 'HeartbeatInterval' : `Unknown${i}`));
+    const atMax = await r.csms.call('GetConfiguration', { key: keys });
+    expect(atMax.configurationKey.map((k: any) => k.key)).toEqual(['HeartbeatInterval']);
+    expect(atMax.unknownKey).toHaveLength(max - 1);
+    await expect(r.csms.call('GetConfiguration', { key: [...keys, 'MeterValuesSampledData'] })).rejects.toMatchObject({ rpcErrorCode: 'OccurenceConstraintViolation' });
+  });
+
   it('answers NotSupported for unknown keys, Rejected for read-only or invalid values, Accepted and persisted otherwise', async () => {
     await online();
     expect(await r.csms.call('ChangeConfiguration', { key: 'Testing', value: '1' })).toEqual({ status: 'NotSupported' });
