@@ -315,10 +315,14 @@ export class ChargePoint {
     };
   }
 
+  /** Connector 0: Unavailable / Faulted when every connector is; Faulted carries the first fault's error code. */
   private stationStatus(): StatusMsg {
     const cs = this.st.view().connectors;
     const status: ConnectorStatus = cs.length > 0 && cs.every((c) => c.status === 'Unavailable') ? 'Unavailable' : cs.length > 0 && cs.every((c) => c.status === 'Faulted') ? 'Faulted' : 'Available';
-    return { connectorId: 0, status, errorCode: 'NoError' };
+    if (status !== 'Faulted') return { connectorId: 0, status, errorCode: 'NoError' };
+    const faults = [...new Set(cs.flatMap((c) => c.faults))];
+    const first = faults[0];
+    return { connectorId: 0, status, errorCode: first ? FAULT_CODES[first] ?? 'OtherError' : 'OtherError', ...(faults.length ? { info: faults.join(',').slice(0, 50) } : {}) };
   }
 
   private async sendStatus(m: StatusMsg, opts: { force?: boolean; triggered?: boolean } = {}): Promise<void> {

@@ -88,6 +88,18 @@ describe('boot and status', () => {
     expect(r.csms.of('StatusNotification').find((s) => s.status === 'Faulted')).toMatchObject({ connectorId: 1, errorCode: 'GroundFailure', info: 'rcd' });
   });
 
+  it('connector 0 Faulted (every connector faulted) carries the fault\'s error code, not NoError', async () => {
+    r = await rig();
+    await accepted(r);
+    r.station.setStatus(1, 'Faulted', ['rcd']);
+    r.station.setStatus(2, 'Faulted', ['overtemperature']);
+    const c0 = await waitFor(() => r.csms.of('StatusNotification').find((s) => s.connectorId === 0 && s.status === 'Faulted'), 'connector 0 faulted');
+    expect(c0).toMatchObject({ errorCode: 'GroundFailure', info: 'rcd,overtemperature' });
+    r.station.setStatus(1, 'Available');
+    await waitFor(() => r.csms.of('StatusNotification').filter((s) => s.connectorId === 0).at(-1)?.status === 'Available', 'connector 0 back');
+    expect(r.csms.of('StatusNotification').filter((s) => s.connectorId === 0).at(-1)).toMatchObject({ errorCode: 'NoError' });
+  });
+
   it('takes the clock from BootNotification.conf', async () => {
     r = await rig({ trust: 'never' });
     const t = Date.UTC(2030, 0, 1);
