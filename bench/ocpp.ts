@@ -62,6 +62,9 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     setAvailability: () => 'Accepted',
     unlock: async () => 'NotSupported',
     setConnectionTimeout: () => undefined,
+    readMeter: async () => {
+      throw new Error('no meter');
+    },
     setClaim: () => undefined,
     clearClaim: () => undefined,
     sessions: new SessionStore(db),

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Config, ConnectorConfig } from '../config/schema.js';
-import type { ConnectorHardware, FaultKind, Meter } from '../hal/types.js';
+import type { ConnectorHardware, FaultKind, Meter, MeterSnapshot } from '../hal/types.js';
 import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -108,21 +108,30 @@ export class Station extends EventEmitter<StationEvents> {
       });
       c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
       c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
-      poller.on('snapshot', (snap) => {
-        this.emit('sample', {
-          connectorId: cfg.id,
-          sessionId: c.session()?.id ?? null,
-          energyWh: snap.energyImportWh,
-          powerW: snap.powerW,
-          voltageV: snap.voltageV,
-          currentA: snap.currentA,
-          powerPhaseW: snap.powerPhaseW,
-          frequencyHz: snap.frequencyHz ?? null,
-          wallMs: this.clock.wallMs(),
-        });
-      });
+      poller.on('snapshot', (snap) => this.emit('sample', this.sampleOf(cfg.id, snap)));
       poller.on('health', () => this.emit('status', this.connectorView(cfg.id), c.status()));
     }
+  }
+
+  private sampleOf(id: number, snap: MeterSnapshot): StationEvents['sample'][0] {
+    return {
+      connectorId: id,
+      sessionId: this.connectors.get(id)?.c.session()?.id ?? null,
+      energyWh: snap.energyImportWh,
+      powerW: snap.powerW,
+      voltageV: snap.voltageV,
+      currentA: snap.currentA,
+      powerPhaseW: snap.powerPhaseW,
+      frequencyHz: snap.frequencyHz ?? null,
+      wallMs: this.clock.wallMs(),
+    };
+  }
+
+  /** A fresh meter reading now (also emitted as 'sample'); rejects when the meter cannot be read. */
+  async readMeter(connectorId: number): Promise<StationEvents['sample'][0]> {
+    const entry = this.connectors.get(connectorId);
+    if (!entry) throw new Error(`no connector ${connectorId}`);
+    return this.sampleOf(connectorId, await entry.poller.readNow());
   }
 
   /** Recover sessions left open by a crash or power loss, then start the connectors and meters. */

@@ -382,13 +382,17 @@ export class ChargePoint {
     }, next - wall);
   }
 
+  /**
+   * One clock-aligned reading per connector, stamped with the interval boundary. A connector whose
+   * meter is stale or offline gets none: its last reading is not a measurement at this boundary.
+   */
   private aligned(boundaryMs: number): void {
     const measurands = this.keys.csl('MeterValuesAlignedData');
     const now = this.st.clock.stamp();
     const at = { ...now, wallMs: boundaryMs, monoMs: now.monoMs - (now.wallMs - boundaryMs) };
     for (const c of this.st.view().connectors) {
       const s = this.lastSample.get(c.id);
-      if (!s) continue;
+      if (!s || c.meter.stale) continue;
       const sessionId = c.session?.id ?? null;
       const values = sampledValues(measurands, s, 'Sample.Clock', c.currentLimitA);
       this.queue.enqueue('MeterValues', sessionId, { connectorId: c.id, meterValue: [{ timestamp: stampRef(at), sampledValue: values }] }, at, true);
@@ -403,13 +407,19 @@ export class ChargePoint {
     const start = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
     const stop = this.st.clock.stamp();
     const end = { ...stop, wallMs: s.stopWallMs ?? stop.wallMs };
-    const last = this.lastSample.get(s.connectorId);
+    // instantaneous values only from a meter that is not stale; the register is meterStop
+    const last = this.meterStale(s.connectorId) ? undefined : this.lastSample.get(s.connectorId);
     const zero = { powerW: 0, voltageV: [], currentA: [], frequencyHz: null };
     const endReading = { ...zero, ...(last ?? {}), energyWh: s.meterStopWh ?? s.meterStartWh };
     return [
       { timestamp: stampRef(start), sampledValue: sampledValues(['Energy.Active.Import.Register'], { ...zero, energyWh: s.meterStartWh }, 'Transaction.Begin', null) },
       { timestamp: stampRef(end), sampledValue: sampledValues(measurands, endReading, 'Transaction.End', null) },
     ];
+  }
+
+  private meterStale(connectorId: number): boolean {
+    const c = this.st.view().connectors.find((x) => x.id === connectorId);
+    return !c || c.meter.stale;
   }
 
   private onSessionStopped(s: SessionRecord): void {
@@ -613,7 +623,7 @@ export class ChargePoint {
   }
 
   /** TriggerMessage: answer first, then send (S16 §5.17). */
-  private trigger(what: string, connectorId: number | undefined): Record<string, unknown> {
+  private trigger(what: string, connectorId: number | undefined): Record<string, unknown> | Promise<Record<string, unknown>> {
     if (connectorId !== undefined && connectorId !== 0 && !this.connectorKnown(connectorId)) return { status: 'Rejected' };
     const after = (fn: () => Promise<unknown>) => setImmediate(() => void fn());
     switch (what) {
@@ -644,19 +654,52 @@ export class ChargePoint {
         });
         return { status: 'Accepted' };
       case 'MeterValues':
-        after(() => this.sendTriggeredMeterValues(connectorId));
-        return { status: 'Accepted' };
+        return this.triggerMeterValues(connectorId);
       default:
         return { status: 'NotImplemented' };
     }
   }
 
-  /** Latest values now, not queued; a trigger while one is still on its way is coalesced (no backlog). */
-  private async sendTriggeredMeterValues(connectorId: number | undefined): Promise<void> {
+  /**
+   * TriggerMessage(MeterValues): the most recent values (E16 §3.46), each stamped with the time it
+   * was measured. A connector with no reading yet, or a stale one, is read now; if that fails the
+   * last reading goes out with its own (old) timestamp, never as a fresh one. Rejected when no
+   * requested connector has any reading at all: Accepted always means a MeterValues follows.
+   */
+  private async triggerMeterValues(connectorId: number | undefined): Promise<Record<string, unknown>> {
     const ids = connectorId ? [connectorId] : this.st.view().connectors.map((c) => c.id);
+    const readings: Sample[] = [];
     for (const id of ids) {
-      const s = this.lastSample.get(id);
-      if (!s || this.triggeredMv.has(id)) continue;
+      let s = this.lastSample.get(id);
+      if (!s || this.meterStale(id)) s = (await this.readNow(id)) ?? s;
+      if (s) readings.push(s);
+    }
+    if (!readings.length) return { status: 'Rejected' };
+    setImmediate(() => void this.sendTriggeredMeterValues(readings));
+    return { status: 'Accepted' };
+  }
+
+  private async readNow(connectorId: number): Promise<Sample | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const s = await Promise.race([
+        this.st.readMeter(connectorId),
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000))),
+      ]);
+      if (s) this.lastSample.set(connectorId, s);
+      return s;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sent at once, not queued; a trigger while one is still on its way is coalesced (no backlog). */
+  private async sendTriggeredMeterValues(readings: Sample[]): Promise<void> {
+    for (const s of readings) {
+      const id = s.connectorId;
+      if (this.triggeredMv.has(id)) continue;
       this.triggeredMv.add(id);
       try {
         const session = this.st.sessionOn(id);
@@ -665,7 +708,7 @@ export class ChargePoint {
         await this.send('MeterValues', {
           connectorId: id,
           ...(txId !== undefined && txId !== -1 ? { transactionId: txId } : {}),
-          meterValue: [{ timestamp: this.now(), sampledValue }],
+          meterValue: [{ timestamp: isoSeconds(s.wallMs), sampledValue }],
         }, { triggered: true });
       } finally {
         this.triggeredMv.delete(id);

@@ -20,6 +20,8 @@ export interface OcppStationPort {
   sessionOn(connectorId: number): SessionRecord | undefined;
   /** connectorId 0 = the whole station; Scheduled while a session runs. */
   setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected';
+  /** A fresh meter reading now (it is also emitted as 'sample'); rejects when the meter cannot be read. */
+  readMeter(connectorId: number): Promise<StationEvents['sample'][0]>;
   /** ConnectionTimeOut: how long a tag presented before plugging in stays valid; effective at once. */
   setConnectionTimeout(seconds: number): void;
   unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;

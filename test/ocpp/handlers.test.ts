@@ -379,4 +379,51 @@ describe('TriggerMessage', () => {
     expect(mv.transactionId).toBe(100);
     expect(mv.meterValue[0].sampledValue[0]).toMatchObject({ context: 'Trigger', measurand: 'Energy.Active.Import.Register', unit: 'Wh', value: '10005' });
   });
+
+  it('TriggerMessage(MeterValues) before any sample reads the meter now: Accepted always means a MeterValues follows', async () => {
+    await online();
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 1 })).toEqual({ status: 'Accepted' });
+    const mv = await waitFor(() => r.csms.of('MeterValues')[0], 'meter values');
+    expect(mv.connectorId).toBe(1);
+    expect(mv.meterValue[0].sampledValue[0]).toMatchObject({ context: 'Trigger', measurand: 'Energy.Active.Import.Register', value: '10000' });
+    // no reading at all (never sampled, meter not answering): Rejected, nothing sent
+    r.station.setMeterOffline(2, true);
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 2 })).toEqual({ status: 'Rejected' });
+    // without connectorId: the connectors that have a value
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('MeterValues').length === 2, 'second');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.csms.of('MeterValues').map((m) => m.connectorId)).toEqual([1, 1]);
+  });
+});
+
+describe('stale meter readings', () => {
+  it('TriggerMessage(MeterValues) with the meter offline sends the last reading stamped with its own time, not now', async () => {
+    await online();
+    r.station.sample(1, 7);
+    const sampledAt = Date.now();
+    await new Promise((res) => setTimeout(res, 2200));
+    r.station.setMeterOffline(1, true);
+    const reads = r.station.readMeterCalls;
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 1 })).toEqual({ status: 'Accepted' });
+    const mv = await waitFor(() => r.csms.of('MeterValues')[0], 'meter values');
+    expect(r.station.readMeterCalls).toBe(reads + 1); // a fresh reading was tried first
+    expect(mv.meterValue[0].sampledValue[0].value).toBe('10007');
+    const ts = Date.parse(mv.meterValue[0].timestamp);
+    expect(ts).toBeLessThanOrEqual(sampledAt);
+    expect(ts).toBeGreaterThan(sampledAt - 1500);
+  });
+
+  it('clock-aligned values skip a connector whose meter is stale or offline', async () => {
+    await online();
+    r.station.sample(1, 0);
+    r.station.sample(2, 0);
+    r.station.setMeterOffline(1, true);
+    expect(await r.csms.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '1' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('MeterValues').length >= 3, 'three aligned values', 6000);
+    expect(new Set(r.csms.of('MeterValues').map((m) => m.connectorId))).toEqual(new Set([2]));
+    r.station.setMeterOffline(1, false);
+    r.station.sample(1, 1);
+    await waitFor(() => r.csms.of('MeterValues').some((m) => m.connectorId === 1), 'connector 1 again once its meter answers', 4000);
+  });
 });
