@@ -61,6 +61,7 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     sessionOn: () => undefined,
     setAvailability: () => 'Accepted',
     unlock: async () => 'NotSupported',
+    hasLock: () => false,
     setConnectionTimeout: () => undefined,
     readMeter: async () => {
       throw new Error('no meter');

@@ -271,15 +271,32 @@ export class Station extends EventEmitter<StationEvents> {
     for (const id of this.connectorIds()) this.send(id, { type: 'connection-timeout', ms: seconds * 1000 });
   }
 
+  /** Whether the connector has a cable lock (a socket); false for a fixed cable. */
+  hasLock(connectorId: number): boolean {
+    return this.connectors.get(connectorId)?.parts.hardware.lock !== undefined;
+  }
+
+  /**
+   * OCPP UnlockConnector (S16 §5.18): NotSupported, with no side effect, where there is no lock
+   * (fixed cable). With a lock: a running session is finished first (reason UnlockCommand) and the
+   * cable unlocked only once it has ended; if it does not end in time, UnlockFailed (never unlock
+   * while current may flow).
+   */
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
     const entry = this.connectors.get(connectorId);
     if (!entry) return 'NotSupported';
     const lock = entry.parts.hardware.lock;
-    if (entry.c.session()) {
-      entry.c.stop('UnlockCommand');
-      await entry.c.settled();
-    }
     if (!lock) return 'NotSupported';
+    const c = entry.c;
+    if (c.session()) {
+      const ended = new Promise<void>((resolve) => c.once('session-stopped', () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      c.stop('UnlockCommand');
+      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, entry.parts.cfg.stopTimeoutS * 1000 + 5000)))]);
+      clearTimeout(timer);
+      await c.settled();
+      if (c.session()) return 'UnlockFailed';
+    }
     try {
       await lock.unlock();
       return lock.isLocked() === true ? 'UnlockFailed' : 'Unlocked';

@@ -103,6 +103,7 @@ export class ChargePoint {
       connectorIds: view.connectors.map((c) => c.id),
       phases: d.phases,
       securityProfile: d.ocpp.securityProfile,
+      cableLock: view.connectors.some((c) => st.hasLock(c.id)),
     }, d.ocpp.keys);
     this.queue = new TxQueue(st.db, { maxMessages: d.ocpp.maxQueuedMessages, maxBytes: d.ocpp.maxQueueBytes });
     this.ledger = new TxLedger(st.db, this.queue);
@@ -588,9 +589,10 @@ export class ChargePoint {
       if (status !== 'Rejected') this.saveAvailability(p.connectorId, available);
       return { status };
     });
+    // The station ends a running transaction (UnlockCommand) before unlocking, and does nothing
+    // where there is no lock (fixed cable): UnlockConnector is not a way to stop a transaction.
     this.handle('UnlockConnector', async (p: { connectorId: number }) => {
       if (!this.connectorKnown(p.connectorId)) return { status: 'NotSupported' };
-      if (st.sessionOn(p.connectorId)) await st.stopSession(p.connectorId, 'UnlockCommand');
       return { status: await st.unlock(p.connectorId) };
     });
     this.handle('Reset', (p: { type: 'Soft' | 'Hard' }) => {

@@ -24,6 +24,9 @@ export interface OcppStationPort {
   readMeter(connectorId: number): Promise<StationEvents['sample'][0]>;
   /** ConnectionTimeOut: how long a tag presented before plugging in stays valid; effective at once. */
   setConnectionTimeout(seconds: number): void;
+  /** Whether the connector has a cable lock (false: fixed cable). */
+  hasLock(connectorId: number): boolean;
+  /** UnlockConnector: NotSupported without a lock (no side effect); else a running session ends (UnlockCommand), then the cable unlocks. */
   unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;
   setClaim(c: CurrentClaim): void;
   clearClaim(source: string, connectorId: number): void;

@@ -14,6 +14,8 @@ interface FakeConnector {
   energyWh: number;
   currentLimitA: number;
   pendingUnavailable: boolean;
+  /** A cable lock (socket); false = fixed cable. */
+  lock: boolean;
   /** The meter stopped answering: its last reading is stale, readMeter fails, no samples. */
   meterOffline: boolean;
 }
@@ -34,12 +36,12 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
   readonly resets: string[] = [];
   readonly statusProviders = new Map<string, () => unknown>();
 
-  constructor(readonly db: Db, opts: { connectors?: number; trust?: 'always' | 'never' } = {}) {
+  constructor(readonly db: Db, opts: { connectors?: number; trust?: 'always' | 'never'; locks?: boolean } = {}) {
     super();
     this.clock = new SystemClock(opts.trust ?? 'always');
     this.sessions = new SessionStore(db);
     for (let id = 1; id <= (opts.connectors ?? 2); id++) {
-      this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false, meterOffline: false });
+      this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false, meterOffline: false, lock: opts.locks ?? true });
     }
   }
 
@@ -165,8 +167,16 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     this.connectionTimeoutS = seconds;
   }
 
+  hasLock(connectorId: number): boolean {
+    return this.connectors.get(connectorId)?.lock ?? false;
+  }
+
+  /** As the station: no lock → NotSupported, nothing else; with a lock the session ends (UnlockCommand) first. */
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
-    return this.connectors.has(connectorId) ? 'Unlocked' : 'NotSupported';
+    const c = this.connectors.get(connectorId);
+    if (!c || !c.lock) return 'NotSupported';
+    if (this.sessionOn(connectorId)) await this.stopSession(connectorId, 'UnlockCommand');
+    return 'Unlocked';
   }
 
   setClaim(c: CurrentClaim): void {

@@ -269,12 +269,25 @@ describe('remote control', () => {
     await waitFor(() => r.station.resets.length === 2, 'hard reset');
   });
 
-  it('UnlockConnector stops a running transaction (UnlockCommand) then unlocks; unknown connector NotSupported', async () => {
+  it('UnlockConnector with a cable lock stops a running transaction (UnlockCommand) then unlocks; unknown connector NotSupported', async () => {
     await online();
     r.station.startSession(1, 'T');
     expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
     expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ reason: 'UnlockCommand' });
     expect(await r.csms.call('UnlockConnector', { connectorId: 7 })).toEqual({ status: 'NotSupported' });
+    expect((await r.csms.call('GetConfiguration', { key: ['UnlockConnectorOnEVSideDisconnect'] })).configurationKey[0]).toEqual({ key: 'UnlockConnectorOnEVSideDisconnect', readonly: true, value: 'true' });
+  });
+
+  it('UnlockConnector on a fixed cable (no lock): NotSupported and no side effect, the transaction goes on', async () => {
+    await online({ locks: false });
+    r.station.startSession(1, 'T');
+    await waitFor(() => r.cp.queue.stats().length === 0, 'start delivered');
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'NotSupported' });
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.station.sessionOn(1)).toBeDefined();
+    expect(r.csms.of('StopTransaction')).toHaveLength(0);
+    // no lock: it cannot unlock on EV-side disconnect (E16 §3.84)
+    expect((await r.csms.call('GetConfiguration', { key: ['UnlockConnectorOnEVSideDisconnect'] })).configurationKey[0]).toEqual({ key: 'UnlockConnectorOnEVSideDisconnect', readonly: true, value: 'false' });
   });
 
   it('ChangeAvailability: Scheduled during a transaction, Accepted otherwise, persisted across restart', async () => {

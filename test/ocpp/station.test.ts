@@ -98,3 +98,37 @@ describe('ConnectionTimeOut', () => {
     await waitFor(() => r.status(1) === 'Available', 'persisted timeout', 4000);
   });
 });
+
+/** Plug, present the tag, EV ready: until the contactor is closed and the StartTransaction answered. */
+async function charge(r: Rig, id: number, idTag: string): Promise<void> {
+  r.hw(id).ev.plug();
+  expect(await r.d.station.presentTag(id, idTag)).toMatchObject({ status: 'Accepted' });
+  r.hw(id).ev.ready();
+  await waitFor(() => r.d.station.connectorView(id).contactorClosed, 'charging');
+  await waitFor(() => r.csms.of('StartTransaction').length > 0 && r.d.station.extraStatus().ocpp && (r.d.station.extraStatus().ocpp as any).queue.length === 0, 'StartTransaction delivered');
+}
+
+describe('UnlockConnector on the station', () => {
+  it('with a lock: the transaction ends first (UnlockCommand), then the cable is unlocked', async () => {
+    const r = await start();
+    await charge(r, 1, 'U1');
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
+    expect(r.d.station.sessionOn(1)).toBeUndefined();
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ reason: 'UnlockCommand' });
+  });
+
+  it('fixed cable (no lock actuator): NotSupported, the transaction goes on', async () => {
+    const r = await start();
+    // the sim always has a lock; a fixed-cable connector has none
+    delete (r.hw(1) as unknown as { lock?: unknown }).lock;
+    await charge(r, 1, 'U2');
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'NotSupported' });
+    await sleep(300);
+    expect(r.d.station.sessionOn(1)).toBeDefined();
+    expect(r.d.station.connectorView(1).contactorClosed).toBe(true);
+    expect(r.csms.of('StopTransaction')).toHaveLength(0);
+  });
+});
+
