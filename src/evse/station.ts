@@ -218,8 +218,10 @@ export class Station extends EventEmitter<StationEvents> {
       return { ...result, action: 'rejected' };
     }
     if (running) {
-      // Another valid tag while charging: with a shared parent it may stop; else ignore.
-      if (result.parentIdTag && running.idTag && result.parentIdTag === running.idTag) {
+      // Another valid tag while charging: with the same parentIdTag as the running session's it may
+      // stop it (OCPP 1.6 §4.1/§4.8); else ignore.
+      const runningParent = this.authorizer?.parentIdTagOf?.(running.id);
+      if (result.parentIdTag && runningParent && result.parentIdTag.toLowerCase() === runningParent.toLowerCase()) {
         c.stop('Local', idTag);
         return { ...result, action: 'stopped' };
       }

@@ -1,7 +1,7 @@
 import rpc from 'ocpp-rpc';
 import { isoSeconds } from '../hal/clock.js';
 import type { FaultKind } from '../hal/types.js';
-import type { ConnectorStatus, ConnectorView, StationEvents } from '../evse/station-api.js';
+import type { AuthResult, ConnectorStatus, ConnectorView, StationEvents } from '../evse/station-api.js';
 import type { SessionRecord } from '../store/sessions.js';
 import type { Logger } from '../log.js';
 import type { OcppStationPort } from './station-port.js';
@@ -91,6 +91,8 @@ export class ChargePoint {
   private readonly lastSample = new Map<number, Sample>();
   private readonly lastPeriodicMono = new Map<number, number>();
   private readonly triggeredMv = new Set<number>();
+  /** parentIdTag of the latest authorisation per idTag (upper case), taken by the session it starts. */
+  private readonly parents = new Map<string, string | undefined>();
   private readonly listeners: [keyof StationEvents, (...a: any[]) => void][] = [];
   lastCallError: { action: string; code: string; message: string; at: string } | null = null;
 
@@ -130,10 +132,19 @@ export class ChargePoint {
   start(): void {
     const st = this.st;
     st.sessions.addHooks({
-      onStart: (s) => this.ledger.onStart(s, (s.idTag ?? this.d.freeIdTag).slice(0, 20)),
+      onStart: (s) => {
+        const idTag = (s.idTag ?? this.d.freeIdTag).slice(0, 20);
+        this.ledger.onStart(s, idTag, this.takeParent(idTag));
+      },
       onStop: (s) => void this.ledger.onStop(s, this.stopTxnData(s)),
     });
-    if (this.d.authorizeTags) st.setAuthorizer(new OcppAuthorizer(this.auth, this.keys, () => this.online, (idTag) => this.askAuthorize(idTag), () => st.clock.wallMs()));
+    if (this.d.authorizeTags) {
+      const a = this.authorizer();
+      st.setAuthorizer({
+        authorize: (idTag, connectorId) => a.authorize(idTag, connectorId),
+        parentIdTagOf: (sessionId) => this.ledger.get(sessionId)?.parentIdTag ?? undefined,
+      });
+    }
     this.listen('status', (v: ConnectorView) => this.onStatus(v));
     this.listen('sample', (s: Sample) => this.onSample(s));
     this.listen('session-started', (s: SessionRecord) => {
@@ -492,7 +503,7 @@ export class ChargePoint {
   private answered(row: QueueRow, result: any): void {
     if (row.action === 'StartTransaction' && row.sessionId !== null) {
       const r = result as { transactionId: number; idTagInfo: IdTagInfo };
-      this.ledger.startAnswered(row.id, row.sessionId, r.transactionId, r.idTagInfo.status);
+      this.ledger.startAnswered(row.id, row.sessionId, r.transactionId, r.idTagInfo.status, r.idTagInfo.parentIdTag);
       const idTag = String(row.payload.idTag);
       if (this.keys.bool('AuthorizationCacheEnabled')) this.auth.remember(idTag, r.idTagInfo);
       this.log.info({ sessionId: row.sessionId, transactionId: r.transactionId, idTagStatus: r.idTagInfo.status }, 'OCPP: StartTransaction accepted by the CSMS');
@@ -516,6 +527,25 @@ export class ChargePoint {
   }
 
   // ---------------------------------------------------------------- authorization
+
+  /** The OCPP authorizer; every result's parentIdTag is noted for the session the tag may start. */
+  private authorizer(): { authorize(idTag: string, connectorId?: number): Promise<AuthResult> } {
+    const a = new OcppAuthorizer(this.auth, this.keys, () => this.online, (t) => this.askAuthorize(t), () => this.st.clock.wallMs());
+    return {
+      authorize: async (idTag) => {
+        const r = await a.authorize(idTag);
+        if (this.parents.size > 1000) this.parents.clear();
+        this.parents.set(idTag.toUpperCase(), r.parentIdTag);
+        return r;
+      },
+    };
+  }
+
+  private takeParent(idTag: string): string | undefined {
+    const p = this.parents.get(idTag.toUpperCase());
+    this.parents.delete(idTag.toUpperCase());
+    return p;
+  }
 
   private async askAuthorize(idTag: string): Promise<IdTagInfo | undefined> {
     const out = await this.send('Authorize', { idTag });
@@ -604,7 +634,7 @@ export class ChargePoint {
       if (this.boot !== 'Accepted') return { status: 'Rejected' };
       if (p.connectorId !== undefined && (p.connectorId === 0 || !this.connectorKnown(p.connectorId))) return { status: 'Rejected' };
       if (this.keys.bool('AuthorizeRemoteTxRequests')) {
-        const a = await new OcppAuthorizer(this.auth, this.keys, () => this.online, (t) => this.askAuthorize(t), () => st.clock.wallMs()).authorize(p.idTag);
+        const a = await this.authorizer().authorize(p.idTag);
         if (a.status !== 'Accepted') return { status: 'Rejected' };
       }
       return { status: (await st.remoteStart(p.connectorId, p.idTag)) ? 'Accepted' : 'Rejected' };

@@ -68,5 +68,14 @@ export const ocppMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 2,
+      name: 'parent id tag of each transaction',
+      up: (db) => {
+        // The session's parentIdTag (Authorize.conf, cache, local list; StartTransaction.conf wins):
+        // another tag of the same parent may stop the transaction.
+        db.exec('ALTER TABLE ocpp_transactions ADD COLUMN parent_id_tag TEXT');
+      },
+    },
   ],
 };

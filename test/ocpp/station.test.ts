@@ -132,3 +132,25 @@ describe('UnlockConnector on the station', () => {
   });
 });
 
+
+describe('stopping with another tag of the same parent', () => {
+  it('a tag whose parentIdTag is the running session\'s parent stops it; another parent is ConcurrentTx', async () => {
+    const r = await start();
+    const parents: Record<string, string> = { A: 'GROUP', B: 'GROUP', C: 'OTHER' };
+    r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', ...(parents[p.idTag] ? { parentIdTag: parents[p.idTag] } : {}) } }));
+    await charge(r, 1, 'A');
+    expect(await r.d.station.presentTag(1, 'C')).toMatchObject({ status: 'ConcurrentTx', action: 'rejected' });
+    expect(r.d.station.sessionOn(1)).toBeDefined();
+    expect(await r.d.station.presentTag(1, 'B')).toMatchObject({ status: 'Accepted', action: 'stopped' });
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ idTag: 'B', reason: 'Local' });
+  });
+
+  it('the parent given in StartTransaction.conf counts (Authorize.conf had none)', async () => {
+    const r = await start();
+    r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', ...(p.idTag === 'B' ? { parentIdTag: 'FLEET' } : {}) } }));
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 42, idTagInfo: { status: 'Accepted', parentIdTag: 'FLEET' } }));
+    await charge(r, 1, 'A');
+    expect(await r.d.station.presentTag(1, 'B')).toMatchObject({ status: 'Accepted', action: 'stopped' });
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 42, idTag: 'B' });
+  });
+});
