@@ -62,6 +62,7 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     setAvailability: () => 'Accepted',
     unlock: async () => 'NotSupported',
     hasLock: () => false,
+    holdLock: () => false,
     setConnectionTimeout: () => undefined,
     readMeter: async () => {
       throw new Error('no meter');

@@ -201,9 +201,22 @@ export class Station extends EventEmitter<StationEvents> {
    * A tag presented at the connector's reader: stops the running session when it is the same tag,
    * else asks the authoriser and authorises the connector.
    */
-  async presentTag(connectorId: number, idTag: string): Promise<AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' }> {
+  async presentTag(connectorId: number, idTag: string): Promise<AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' }> {
     const c = this.need(connectorId);
     const running = c.session();
+    const hold = c.lockHeldFor();
+    if (hold && !running) {
+      // The cable was kept locked for its owner (OCPP StopTransactionOnInvalidId): the same tag, or
+      // one with the same parentIdTag, unlocks it.
+      let result: AuthResult | undefined;
+      const same = hold.idTag.toLowerCase() === idTag.toLowerCase();
+      if (!same && hold.parentIdTag && this.authorizer) result = await this.authorizer.authorize(idTag, connectorId);
+      if (same || (result?.parentIdTag && result.parentIdTag.toLowerCase() === hold.parentIdTag?.toLowerCase())) {
+        await c.releaseLock();
+        this.log.info({ connectorId, idTag }, 'cable unlocked for its owner');
+        return { status: 'Accepted', source: result?.source ?? 'local', action: 'unlocked' };
+      }
+    }
     if (running && running.idTag !== null && running.idTag.toLowerCase() === idTag.toLowerCase()) {
       c.stop('Local', idTag);
       return { status: 'Accepted', source: running.authSource, action: 'stopped' };
@@ -284,12 +297,19 @@ export class Station extends EventEmitter<StationEvents> {
    * cable unlocked only once it has ended; if it does not end in time, UnlockFailed (never unlock
    * while current may flow).
    */
+  /** Keep the cable locked after the running session until its owner's tag is presented (false: no lock). */
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean {
+    return this.connectors.get(connectorId)?.c.holdLock(owner) ?? false;
+  }
+
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
     const entry = this.connectors.get(connectorId);
     if (!entry) return 'NotSupported';
     const lock = entry.parts.hardware.lock;
     if (!lock) return 'NotSupported';
     const c = entry.c;
+    // the operator's unlock also ends a hold for the owner's tag
+    const held = c.lockHeldFor() !== null;
     if (c.session()) {
       const ended = new Promise<void>((resolve) => c.once('session-stopped', () => resolve()));
       let timer: NodeJS.Timeout | undefined;
@@ -299,6 +319,7 @@ export class Station extends EventEmitter<StationEvents> {
       await c.settled();
       if (c.session()) return 'UnlockFailed';
     }
+    if (held) await c.releaseLock().catch(() => undefined);
     try {
       await lock.unlock();
       return lock.isLocked() === true ? 'UnlockFailed' : 'Unlocked';

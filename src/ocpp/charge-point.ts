@@ -516,10 +516,17 @@ export class ChargePoint {
     }
   }
 
-  /** StartTransaction.conf not Accepted for a session still running (E16 §3.5/§3.17). */
+  /**
+   * StartTransaction.conf not Accepted for a session still running (E16 §3.5/§3.17):
+   * StopTransactionOnInvalidId=true stops it (DeAuthorized) and, where the connector has a lock
+   * and tags are authorised over OCPP, keeps the cable locked until the same tag (or one with the
+   * same parentIdTag) is presented, or the CSMS sends UnlockConnector.
+   */
   private deauthorize(sessionId: number, connectorId: number): void {
     if (this.st.sessionOn(connectorId)?.id !== sessionId) return;
     if (this.keys.bool('StopTransactionOnInvalidId')) {
+      const tx = this.ledger.get(sessionId);
+      if (this.d.authorizeTags && tx) this.st.holdLock(connectorId, { idTag: tx.idTag, ...(tx.parentIdTag ? { parentIdTag: tx.parentIdTag } : {}) });
       void this.st.stopSession(connectorId, 'DeAuthorized');
     } else {
       this.st.setClaim({ source: INVALID_ID_CLAIM, connectorId, maxA: 0 });

@@ -24,6 +24,8 @@ export interface OcppStationPort {
   readMeter(connectorId: number): Promise<StationEvents['sample'][0]>;
   /** ConnectionTimeOut: how long a tag presented before plugging in stays valid; effective at once. */
   setConnectionTimeout(seconds: number): void;
+  /** Keep the cable locked after the running session until the owner's tag (or same parent) is presented; false without a lock. */
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean;
   /** Whether the connector has a cable lock (false: fixed cable). */
   hasLock(connectorId: number): boolean;
   /** UnlockConnector: NotSupported without a lock (no side effect); else a running session ends (UnlockCommand), then the cable unlocks. */

@@ -167,6 +167,13 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     this.connectionTimeoutS = seconds;
   }
 
+  readonly holds = new Map<number, { idTag: string; parentIdTag?: string }>();
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean {
+    if (!this.hasLock(connectorId)) return false;
+    this.holds.set(connectorId, owner);
+    return true;
+  }
+
   hasLock(connectorId: number): boolean {
     return this.connectors.get(connectorId)?.lock ?? false;
   }

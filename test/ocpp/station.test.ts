@@ -154,3 +154,47 @@ describe('stopping with another tag of the same parent', () => {
     expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 42, idTag: 'B' });
   });
 });
+
+describe('StopTransactionOnInvalidId=true with a cable lock (errata 3.5)', () => {
+  it('the transaction stops (DeAuthorized) and the cable stays locked until the same tag is presented', async () => {
+    const r = await start();
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 7, idTagInfo: { status: 'Invalid' } }));
+    await charge(r, 1, 'OWNER');
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 7, reason: 'DeAuthorized' });
+    await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
+    await sleep(200);
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    r.hw(1).ev.unplug();
+    expect(await r.d.station.presentTag(1, 'SOMEONE')).toMatchObject({ action: 'pending' });
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.d.station.presentTag(1, 'owner')).toMatchObject({ status: 'Accepted', action: 'unlocked' });
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+  });
+
+  it('a tag with the same parentIdTag unlocks it too; UnlockConnector from the CSMS ends the hold', async () => {
+    const r = await start();
+    const parents: Record<string, string> = { OWNER: 'FAMILY', MATE: 'FAMILY', OTHER: 'ELSE' };
+    r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', parentIdTag: parents[p.idTag] ?? 'NONE' } }));
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 8, idTagInfo: { status: 'Blocked', parentIdTag: 'FAMILY' } }));
+    await charge(r, 1, 'OWNER');
+    await waitFor(() => r.csms.of('StopTransaction')[0], 'stop');
+    r.hw(1).ev.unplug();
+    await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
+    expect(await r.d.station.presentTag(1, 'OTHER')).toMatchObject({ action: 'pending' });
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.d.station.presentTag(1, 'MATE')).toMatchObject({ status: 'Accepted', action: 'unlocked' });
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+
+    // once more, released by the CSMS this time
+    await sleep(100);
+    r.hw(1).ev.plug();
+    await r.d.station.presentTag(1, 'OWNER');
+    r.hw(1).ev.ready();
+    await waitFor(() => r.csms.of('StopTransaction').length === 2, 'second stop');
+    await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
+    await sleep(200);
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+  });
+});
