@@ -55,6 +55,8 @@ interface StatusMsg {
 }
 
 const INVALID_ID_CLAIM = 'ocpp:invalid-id';
+/** Clock-aligned readings kept per transaction for StopTransaction.transactionData (StopTxnAlignedData). */
+const STOP_TXN_ALIGNED_MAX = 200;
 /** OCPP actions of profiles evsed does not implement: answered NotSupported rather than NotImplemented. */
 const UNSUPPORTED = ['SetChargingProfile', 'ClearChargingProfile', 'GetCompositeSchedule', 'ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'];
 
@@ -402,18 +404,52 @@ export class ChargePoint {
     const measurands = this.keys.csl('MeterValuesAlignedData');
     const now = this.st.clock.stamp();
     const at = { ...now, wallMs: boundaryMs, monoMs: now.monoMs - (now.wallMs - boundaryMs) };
+    const stopTxn = this.keys.csl('StopTxnAlignedData');
     for (const c of this.st.view().connectors) {
       const s = this.lastSample.get(c.id);
       if (!s || c.meter.stale) continue;
       const sessionId = c.session?.id ?? null;
       const values = sampledValues(measurands, s, 'Sample.Clock', c.currentLimitA);
       this.queue.enqueue('MeterValues', sessionId, { connectorId: c.id, meterValue: [{ timestamp: stampRef(at), sampledValue: values }] }, at, true);
+      if (sessionId !== null && stopTxn.length > 0 && !this.ledger.get(sessionId)?.stopQueued) {
+        const mv = { timestamp: stampRef(at), sampledValue: sampledValues(stopTxn, s, 'Sample.Clock', c.currentLimitA) };
+        this.keepAligned(sessionId, mv);
+      }
     }
     this.kickDrain();
   }
 
-  /** StopTransaction.transactionData per StopTxnSampledData: Transaction.Begin and Transaction.End readings. */
+  /**
+   * One StopTxnAlignedData reading of a running transaction, persisted. At most
+   * STOP_TXN_ALIGNED_MAX per transaction: beyond, every other one is deleted (oldest first), which
+   * halves the resolution evenly, as the queue's thinning does.
+   */
+  private keepAligned(sessionId: number, mv: unknown): void {
+    const db = this.st.db;
+    db.transaction(() => {
+      db.prepare('INSERT INTO ocpp_tx_aligned (session_id, meter_value) VALUES (?, ?)').run(sessionId, JSON.stringify(mv));
+      const ids = db.prepare('SELECT id FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck().all(sessionId) as number[];
+      if (ids.length <= STOP_TXN_ALIGNED_MAX) return;
+      const del = db.prepare('DELETE FROM ocpp_tx_aligned WHERE id = ?');
+      for (let i = 0; i < ids.length - 1; i += 2) del.run(ids[i]);
+    })();
+  }
+
+  /**
+   * StopTransaction.transactionData: per StopTxnSampledData a Transaction.Begin and a Transaction.End
+   * reading, and between them the clock-aligned readings StopTxnAlignedData collected during the
+   * transaction (persisted, so a crash does not lose them; consumed in this session-stop commit).
+   */
   private stopTxnData(s: SessionRecord): unknown[] | undefined {
+    const db = this.st.db;
+    const aligned = (db.prepare('SELECT meter_value FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck().all(s.id) as string[]).map((j) => JSON.parse(j) as unknown);
+    if (aligned.length) db.prepare('DELETE FROM ocpp_tx_aligned WHERE session_id = ?').run(s.id);
+    const sampled = this.stopTxnSampled(s);
+    if (!sampled) return aligned.length ? aligned : undefined;
+    return [sampled[0], ...aligned, sampled[1]];
+  }
+
+  private stopTxnSampled(s: SessionRecord): [unknown, unknown] | undefined {
     const measurands = this.keys.csl('StopTxnSampledData');
     if (measurands.length === 0) return undefined;
     const start = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };

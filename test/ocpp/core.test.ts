@@ -152,6 +152,32 @@ describe('transactions', () => {
     ]);
   });
 
+  it('StopTxnAlignedData puts the clock-aligned readings of the transaction into StopTransaction, between Begin and End', async () => {
+    r = await rig({ keys: { ClockAlignedDataInterval: 1, StopTxnAlignedData: 'Energy.Active.Import.Register,Power.Active.Import', StopTxnSampledData: 'Energy.Active.Import.Register' } });
+    await accepted(r);
+    const s = r.station.startSession(1, 'AL');
+    for (let i = 0; i < 5; i++) {
+      r.station.sample(1, 100);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    // persisted while the transaction runs
+    expect(r.db.prepare('SELECT count(*) FROM ocpp_tx_aligned WHERE session_id = ?').pluck().get(s.id)).toBeGreaterThanOrEqual(2);
+    await r.station.stopSession(1, 'Local');
+    const stop = await waitFor(() => r.csms.of('StopTransaction')[0], 'stop');
+    const contexts = stop.transactionData.map((m: any) => m.sampledValue[0].context);
+    expect(contexts[0]).toBe('Transaction.Begin');
+    expect(contexts.at(-1)).toBe('Transaction.End');
+    const clock = stop.transactionData.filter((m: any) => m.sampledValue[0].context === 'Sample.Clock');
+    expect(clock.length).toBeGreaterThanOrEqual(2);
+    for (const m of clock) {
+      expect(m.sampledValue.map((v: any) => v.measurand)).toEqual(['Energy.Active.Import.Register', 'Power.Active.Import']);
+      expect(m.timestamp).toMatch(ISO_Z);
+    }
+    const times = clock.map((m: any) => Date.parse(m.timestamp));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(r.db.prepare('SELECT count(*) FROM ocpp_tx_aligned').pluck().get()).toBe(0);
+  });
+
   it('an offline session (CSMS down throughout) is replayed in order with the right transactionId', async () => {
     r = await rig({ csmsDown: true, keys: { MeterValueSampleInterval: 1, AllowOfflineTxForUnknownId: true } });
     expect(await r.station.presentTag(1, 'OFF1')).toMatchObject({ status: 'Accepted', source: 'offline' });
