@@ -61,6 +61,12 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     sessionOn: () => undefined,
     setAvailability: () => 'Accepted',
     unlock: async () => 'NotSupported',
+    hasLock: () => false,
+    holdLock: () => false,
+    setConnectionTimeout: () => undefined,
+    readMeter: async () => {
+      throw new Error('no meter');
+    },
     setClaim: () => undefined,
     clearClaim: () => undefined,
     sessions: new SessionStore(db),
@@ -140,7 +146,11 @@ export async function benchOcpp(o: { quick?: boolean } = {}): Promise<Record<str
   }
 }
 
-/** Starts a charge point draining `n` queued messages (and re-filling) to the CSMS; returns its stopper. */
+/**
+ * Starts a charge point draining `n` queued messages to the CSMS; returns its stopper. The backlog is
+ * filled once and not refilled: the replay load lasts until those `n` messages are delivered (about
+ * n / replayPerS seconds), and a latency run that outlasts it measures the rest beside an idle link.
+ */
 async function replayLoad(port: number, n: number): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-ocpp-load-'));
   const db = openDb(join(dir, 'evsed.db'), [coreMigrations, ocppMigrations]);

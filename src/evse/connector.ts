@@ -68,6 +68,7 @@ export class Connector extends EventEmitter {
    * contactor has not closed since it was recorded: then the register has not moved and is exact.
    */
   private pendingMeter: { sessionId: number; startAtClosures?: number; stopAtClosures?: number } | null = null;
+  private lockHold: { idTag: string; parentIdTag?: string } | null = null;
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -143,6 +144,28 @@ export class Connector extends EventEmitter {
     if (!snap.session && !snap.auth) return false;
     this.dispatch({ type: 'stop', reason, stopIdTag: stopIdTag ?? null });
     return true;
+  }
+
+  /**
+   * Keep the cable locked when the running session ends, until `releaseLock` (OCPP
+   * StopTransactionOnInvalidId, errata 3.5: locked until the owner's tag is presented). False
+   * without a lock. Not persisted: a restart ends the hold.
+   */
+  holdLock(owner: { idTag: string; parentIdTag?: string }): boolean {
+    if (!this.o.hardware.lock) return false;
+    this.lockHold = owner;
+    return true;
+  }
+
+  lockHeldFor(): { idTag: string; parentIdTag?: string } | null {
+    return this.lockHold;
+  }
+
+  /** Ends a hold; unlocks the cable unless a session is running (never unlock under load). */
+  async releaseLock(): Promise<void> {
+    this.lockHold = null;
+    if (this.current || this.sm.snapshot().session) return;
+    await this.o.hardware.lock?.unlock();
   }
 
   /** Resolves when every pending store write (session start/stop) has completed. */
@@ -325,6 +348,10 @@ export class Connector extends EventEmitter {
       } catch (err) {
         this.o.log.error({ connectorId: this.id, sessionId: rec.id, err: (err as Error).message }, 'cannot record session stop (it stays open and is recovered at next start)');
         this.current = null;
+      }
+      if (this.lockHold) {
+        this.o.log.info({ connectorId: this.id, sessionId: rec.id, idTag: this.lockHold.idTag }, 'cable stays locked until the session\'s tag is presented');
+        return;
       }
       void this.o.hardware.lock?.unlock().catch((err) => this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cable unlock failed'));
     });

@@ -71,6 +71,8 @@ export type SmEvent =
   | { type: 'clear-faults' }
   /** Wake a sleeping EV now (CP interruption through state F), e.g. from the API. */
   | { type: 'wake' }
+  /** A new connection timeout (OCPP ConnectionTimeOut), effective at once for a pending authorisation too. */
+  | { type: 'connection-timeout'; ms: number }
   | { type: 'tick' };
 
 export type SmAction =
@@ -213,6 +215,9 @@ export class ConnectorStateMachine {
       case 'wake':
         if ((this.session || this.starting) && !this.contactor && this.pilot === 'B' && !this.hasFault()) this.startWake(now, out, 'requested');
         else out.push({ type: 'log', level: 'warn', msg: 'wake-up ignored: only an EV plugged in (state B) with a session can be woken' });
+        break;
+      case 'connection-timeout':
+        this.o.connectionTimeoutMs = ev.ms;
         break;
       case 'tick':
         break;

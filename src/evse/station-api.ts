@@ -48,6 +48,8 @@ export interface AuthResult {
  */
 export interface Authorizer {
   authorize(idTag: string, connectorId: number): Promise<AuthResult>;
+  /** The parentIdTag of a running session, when the authorizer knows one (OCPP): a tag of the same parent may stop it. */
+  parentIdTagOf?(sessionId: number): string | undefined;
 }
 
 export interface MeterView {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Config, ConnectorConfig } from '../config/schema.js';
-import type { ConnectorHardware, FaultKind, Meter } from '../hal/types.js';
+import type { ConnectorHardware, FaultKind, Meter, MeterSnapshot } from '../hal/types.js';
 import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -120,21 +120,30 @@ export class Station extends EventEmitter<StationEvents> {
       c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
       c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
       c.on('session-corrected', (rec: SessionRecord, before: SessionRecord) => this.emit('session-corrected', rec, before));
-      poller.on('snapshot', (snap) => {
-        this.emit('sample', {
-          connectorId: cfg.id,
-          sessionId: c.session()?.id ?? null,
-          energyWh: snap.energyImportWh,
-          powerW: snap.powerW,
-          voltageV: snap.voltageV,
-          currentA: snap.currentA,
-          powerPhaseW: snap.powerPhaseW,
-          frequencyHz: snap.frequencyHz ?? null,
-          wallMs: this.clock.wallMs(),
-        });
-      });
+      poller.on('snapshot', (snap) => this.emit('sample', this.sampleOf(cfg.id, snap)));
       poller.on('health', () => this.emit('status', this.connectorView(cfg.id), c.status()));
     }
+  }
+
+  private sampleOf(id: number, snap: MeterSnapshot): StationEvents['sample'][0] {
+    return {
+      connectorId: id,
+      sessionId: this.connectors.get(id)?.c.session()?.id ?? null,
+      energyWh: snap.energyImportWh,
+      powerW: snap.powerW,
+      voltageV: snap.voltageV,
+      currentA: snap.currentA,
+      powerPhaseW: snap.powerPhaseW,
+      frequencyHz: snap.frequencyHz ?? null,
+      wallMs: this.clock.wallMs(),
+    };
+  }
+
+  /** A fresh meter reading now (also emitted as 'sample'); rejects when the meter cannot be read. */
+  async readMeter(connectorId: number): Promise<StationEvents['sample'][0]> {
+    const entry = this.connectors.get(connectorId);
+    if (!entry) throw new Error(`no connector ${connectorId}`);
+    return this.sampleOf(connectorId, await entry.poller.readNow());
   }
 
   /** Recover sessions left open by a crash or power loss, then start the connectors and meters. */
@@ -204,9 +213,22 @@ export class Station extends EventEmitter<StationEvents> {
    * A tag presented at the connector's reader: stops the running session when it is the same tag,
    * else asks the authoriser and authorises the connector.
    */
-  async presentTag(connectorId: number, idTag: string): Promise<AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' }> {
+  async presentTag(connectorId: number, idTag: string): Promise<AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' }> {
     const c = this.need(connectorId);
     const running = c.session();
+    const hold = c.lockHeldFor();
+    if (hold && !running) {
+      // The cable was kept locked for its owner (OCPP StopTransactionOnInvalidId): the same tag, or
+      // one with the same parentIdTag, unlocks it.
+      let result: AuthResult | undefined;
+      const same = hold.idTag.toLowerCase() === idTag.toLowerCase();
+      if (!same && hold.parentIdTag && this.authorizer) result = await this.authorizer.authorize(idTag, connectorId);
+      if (same || (result?.parentIdTag && result.parentIdTag.toLowerCase() === hold.parentIdTag?.toLowerCase())) {
+        await c.releaseLock();
+        this.log.info({ connectorId, idTag }, 'cable unlocked for its owner');
+        return { status: 'Accepted', source: result?.source ?? 'local', action: 'unlocked' };
+      }
+    }
     if (running && running.idTag !== null && running.idTag.toLowerCase() === idTag.toLowerCase()) {
       c.stop('Local', idTag);
       return { status: 'Accepted', source: running.authSource, action: 'stopped' };
@@ -221,8 +243,10 @@ export class Station extends EventEmitter<StationEvents> {
       return { ...result, action: 'rejected' };
     }
     if (running) {
-      // Another valid tag while charging: with a shared parent it may stop; else ignore.
-      if (result.parentIdTag && running.idTag && result.parentIdTag === running.idTag) {
+      // Another valid tag while charging: with the same parentIdTag as the running session's it may
+      // stop it (OCPP 1.6 §4.1/§4.8); else ignore.
+      const runningParent = this.authorizer?.parentIdTagOf?.(running.id);
+      if (result.parentIdTag && runningParent && result.parentIdTag.toLowerCase() === runningParent.toLowerCase()) {
         c.stop('Local', idTag);
         return { ...result, action: 'stopped' };
       }
@@ -269,15 +293,45 @@ export class Station extends EventEmitter<StationEvents> {
     return scheduled ? 'Scheduled' : 'Accepted';
   }
 
+  /** How long an authorisation given before the EV is plugged in stays valid (OCPP ConnectionTimeOut); at once. */
+  setConnectionTimeout(seconds: number): void {
+    for (const id of this.connectorIds()) this.send(id, { type: 'connection-timeout', ms: seconds * 1000 });
+  }
+
+  /** Whether the connector has a cable lock (a socket); false for a fixed cable. */
+  hasLock(connectorId: number): boolean {
+    return this.connectors.get(connectorId)?.parts.hardware.lock !== undefined;
+  }
+
+  /**
+   * OCPP UnlockConnector (S16 §5.18): NotSupported, with no side effect, where there is no lock
+   * (fixed cable). With a lock: a running session is finished first (reason UnlockCommand) and the
+   * cable unlocked only once it has ended; if it does not end in time, UnlockFailed (never unlock
+   * while current may flow).
+   */
+  /** Keep the cable locked after the running session until its owner's tag is presented (false: no lock). */
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean {
+    return this.connectors.get(connectorId)?.c.holdLock(owner) ?? false;
+  }
+
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
     const entry = this.connectors.get(connectorId);
     if (!entry) return 'NotSupported';
     const lock = entry.parts.hardware.lock;
-    if (entry.c.session()) {
-      entry.c.stop('UnlockCommand');
-      await entry.c.settled();
-    }
     if (!lock) return 'NotSupported';
+    const c = entry.c;
+    // the operator's unlock also ends a hold for the owner's tag
+    const held = c.lockHeldFor() !== null;
+    if (c.session()) {
+      const ended = new Promise<void>((resolve) => c.once('session-stopped', () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      c.stop('UnlockCommand');
+      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, entry.parts.cfg.stopTimeoutS * 1000 + 5000)))]);
+      clearTimeout(timer);
+      await c.settled();
+      if (c.session()) return 'UnlockFailed';
+    }
+    if (held) await c.releaseLock().catch(() => undefined);
     try {
       await lock.unlock();
       return lock.isLocked() === true ? 'UnlockFailed' : 'Unlocked';

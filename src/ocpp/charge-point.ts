@@ -1,7 +1,7 @@
 import rpc from 'ocpp-rpc';
 import { isoSeconds } from '../hal/clock.js';
 import type { FaultKind } from '../hal/types.js';
-import type { ConnectorStatus, ConnectorView, StationEvents } from '../evse/station-api.js';
+import type { AuthResult, ConnectorStatus, ConnectorView, StationEvents } from '../evse/station-api.js';
 import type { SessionRecord } from '../store/sessions.js';
 import type { Logger } from '../log.js';
 import type { OcppStationPort } from './station-port.js';
@@ -55,6 +55,8 @@ interface StatusMsg {
 }
 
 const INVALID_ID_CLAIM = 'ocpp:invalid-id';
+/** Clock-aligned readings kept per transaction for StopTransaction.transactionData (StopTxnAlignedData). */
+const STOP_TXN_ALIGNED_MAX = 200;
 /** OCPP actions of profiles evsed does not implement: answered NotSupported rather than NotImplemented. */
 const UNSUPPORTED = ['SetChargingProfile', 'ClearChargingProfile', 'GetCompositeSchedule', 'ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'];
 
@@ -81,10 +83,18 @@ export class ChargePoint {
   private alignedTimer?: NodeJS.Timeout;
   private drainTimer?: NodeJS.Timeout;
   private lastReplyMono = 0;
+  /** No BootNotification before this monotonic time (the interval of the last Pending/Rejected answer). */
+  private bootNotBeforeMono = 0;
+  /** The generation whose boot loop is running (one at a time), its sleep's wake-up, and a pending TriggerMessage. */
+  private bootLoopGen: number | null = null;
+  private bootWake?: () => void;
+  private bootTriggered = false;
   private readonly lastSent = new Map<number, string>();
   private readonly lastSample = new Map<number, Sample>();
   private readonly lastPeriodicMono = new Map<number, number>();
   private readonly triggeredMv = new Set<number>();
+  /** parentIdTag of the latest authorisation per idTag (upper case), taken by the session it starts. */
+  private readonly parents = new Map<string, string | undefined>();
   private readonly listeners: [keyof StationEvents, (...a: any[]) => void][] = [];
   lastCallError: { action: string; code: string; message: string; at: string } | null = null;
 
@@ -97,6 +107,7 @@ export class ChargePoint {
       connectorIds: view.connectors.map((c) => c.id),
       phases: d.phases,
       securityProfile: d.ocpp.securityProfile,
+      cableLock: view.connectors.some((c) => st.hasLock(c.id)),
     }, d.ocpp.keys);
     this.queue = new TxQueue(st.db, { maxMessages: d.ocpp.maxQueuedMessages, maxBytes: d.ocpp.maxQueueBytes });
     this.ledger = new TxLedger(st.db, this.queue);
@@ -123,10 +134,19 @@ export class ChargePoint {
   start(): void {
     const st = this.st;
     st.sessions.addHooks({
-      onStart: (s) => this.ledger.onStart(s, (s.idTag ?? this.d.freeIdTag).slice(0, 20)),
+      onStart: (s) => {
+        const idTag = (s.idTag ?? this.d.freeIdTag).slice(0, 20);
+        this.ledger.onStart(s, idTag, this.takeParent(idTag));
+      },
       onStop: (s) => void this.ledger.onStop(s, this.stopTxnData(s)),
     });
-    if (this.d.authorizeTags) st.setAuthorizer(new OcppAuthorizer(this.auth, this.keys, () => this.online, (idTag) => this.askAuthorize(idTag), () => st.clock.wallMs()));
+    if (this.d.authorizeTags) {
+      const a = this.authorizer();
+      st.setAuthorizer({
+        authorize: (idTag, connectorId) => a.authorize(idTag, connectorId),
+        parentIdTagOf: (sessionId) => this.ledger.get(sessionId)?.parentIdTag ?? undefined,
+      });
+    }
     this.listen('status', (v: ConnectorView) => this.onStatus(v));
     this.listen('sample', (s: Sample) => this.onSample(s));
     this.listen('session-started', (s: SessionRecord) => {
@@ -139,6 +159,8 @@ export class ChargePoint {
       this.log.info({ source: ev.source }, 'OCPP: clock set; queued timestamps of this boot are corrected when sent');
     });
     this.restoreAvailability();
+    st.setConnectionTimeout(this.keys.int('ConnectionTimeOut'));
+    this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));
     this.keys.onChange('HeartbeatInterval', () => this.scheduleHeartbeat());
     this.keys.onChange('WebSocketPingInterval', (v) => this.link.setPingInterval(Number(v)));
     this.keys.onChange('ClockAlignedDataInterval', () => this.scheduleAligned());
@@ -146,7 +168,10 @@ export class ChargePoint {
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
     this.registerHandlers();
     this.link.on('open', () => void this.onOpen());
-    this.link.on('down', () => this.gen++);
+    this.link.on('down', () => {
+      this.gen++;
+      this.bootTriggered = false; // a trigger of the lost connection does not outlive it
+    });
     st.registerStatus('ocpp', () => this.status());
     this.scheduleAligned();
     this.link.start();
@@ -217,15 +242,39 @@ export class ChargePoint {
     await this.bootLoop(gen);
   }
 
+  /**
+   * BootNotification until Accepted. The wait a Pending/Rejected answer (or a CALLERROR) imposes is
+   * a monotonic not-before time kept on the charge point, not in this connection's loop: a dropped
+   * and re-opened socket does not bring the next BootNotification forward (S16 §4.2.1).
+   */
   private async bootLoop(gen: number): Promise<void> {
     const cfg = this.st.stationConfig;
     const payload: Record<string, unknown> = { chargePointVendor: cfg.vendor, chargePointModel: cfg.model };
     if (cfg.serialNumber) payload.chargePointSerialNumber = cfg.serialNumber;
     if (cfg.firmwareVersion) payload.firmwareVersion = cfg.firmwareVersion.slice(0, 50);
+    if (this.bootLoopGen === gen) return;
+    this.bootLoopGen = gen;
+    try {
+      await this.bootLoopRun(gen, payload);
+    } finally {
+      if (this.bootLoopGen === gen) this.bootLoopGen = null;
+    }
+  }
+
+  private async bootLoopRun(gen: number, payload: Record<string, unknown>): Promise<void> {
     while (!this.stopped && gen === this.gen && this.boot !== 'Accepted') {
+      const waitMs = this.bootNotBeforeMono - this.st.clock.monoMs();
+      if (waitMs > 0 && !this.bootTriggered) {
+        await new Promise<void>((resolve) => {
+          this.bootWake = resolve;
+          this.later(waitMs, resolve);
+        });
+        this.bootWake = undefined;
+        continue;
+      }
+      this.bootTriggered = false;
       const out = await this.send('BootNotification', payload);
       if (gen !== this.gen || this.stopped) return;
-      let waitS = 30;
       if (out.kind === 'ok') {
         const r = out.result as { status: 'Accepted' | 'Pending' | 'Rejected'; currentTime: string; interval: number };
         this.takeTime(r.currentTime);
@@ -238,11 +287,12 @@ export class ChargePoint {
           this.kickDrain();
           return;
         }
-        waitS = r.interval > 0 ? r.interval : 60;
-      } else if (out.kind !== 'callerror') {
-        return; // the link reconnects; the next open boots again
+        this.bootNotBeforeMono = this.st.clock.monoMs() + (r.interval > 0 ? r.interval : 60) * 1000;
+      } else if (out.kind === 'callerror') {
+        this.bootNotBeforeMono = this.st.clock.monoMs() + 30_000;
+      } else {
+        return; // the link reconnects (with back-off); the next open boots again
       }
-      await new Promise<void>((resolve) => this.later(waitS * 1000, resolve));
     }
   }
 
@@ -279,10 +329,14 @@ export class ChargePoint {
     };
   }
 
+  /** Connector 0: Unavailable / Faulted when every connector is; Faulted carries the first fault's error code. */
   private stationStatus(): StatusMsg {
     const cs = this.st.view().connectors;
     const status: ConnectorStatus = cs.length > 0 && cs.every((c) => c.status === 'Unavailable') ? 'Unavailable' : cs.length > 0 && cs.every((c) => c.status === 'Faulted') ? 'Faulted' : 'Available';
-    return { connectorId: 0, status, errorCode: 'NoError' };
+    if (status !== 'Faulted') return { connectorId: 0, status, errorCode: 'NoError' };
+    const faults = [...new Set(cs.flatMap((c) => c.faults))];
+    const first = faults[0];
+    return { connectorId: 0, status, errorCode: first ? FAULT_CODES[first] ?? 'OtherError' : 'OtherError', ...(faults.length ? { info: faults.join(',').slice(0, 50) } : {}) };
   }
 
   private async sendStatus(m: StatusMsg, opts: { force?: boolean; triggered?: boolean } = {}): Promise<void> {
@@ -342,34 +396,78 @@ export class ChargePoint {
     }, next - wall);
   }
 
+  /**
+   * One clock-aligned reading per connector, stamped with the interval boundary. A connector whose
+   * meter is stale or offline gets none: its last reading is not a measurement at this boundary.
+   */
   private aligned(boundaryMs: number): void {
     const measurands = this.keys.csl('MeterValuesAlignedData');
     const now = this.st.clock.stamp();
     const at = { ...now, wallMs: boundaryMs, monoMs: now.monoMs - (now.wallMs - boundaryMs) };
+    const stopTxn = this.keys.csl('StopTxnAlignedData');
     for (const c of this.st.view().connectors) {
       const s = this.lastSample.get(c.id);
-      if (!s) continue;
+      if (!s || c.meter.stale) continue;
       const sessionId = c.session?.id ?? null;
       const values = sampledValues(measurands, s, 'Sample.Clock', c.currentLimitA);
       this.queue.enqueue('MeterValues', sessionId, { connectorId: c.id, meterValue: [{ timestamp: stampRef(at), sampledValue: values }] }, at, true);
+      if (sessionId !== null && stopTxn.length > 0 && !this.ledger.get(sessionId)?.stopQueued) {
+        const mv = { timestamp: stampRef(at), sampledValue: sampledValues(stopTxn, s, 'Sample.Clock', c.currentLimitA) };
+        this.keepAligned(sessionId, mv);
+      }
     }
     this.kickDrain();
   }
 
-  /** StopTransaction.transactionData per StopTxnSampledData: Transaction.Begin and Transaction.End readings. */
+  /**
+   * One StopTxnAlignedData reading of a running transaction, persisted. At most
+   * STOP_TXN_ALIGNED_MAX per transaction: beyond, every other one is deleted (oldest first), which
+   * halves the resolution evenly, as the queue's thinning does.
+   */
+  private keepAligned(sessionId: number, mv: unknown): void {
+    const db = this.st.db;
+    db.transaction(() => {
+      db.prepare('INSERT INTO ocpp_tx_aligned (session_id, meter_value) VALUES (?, ?)').run(sessionId, JSON.stringify(mv));
+      const ids = db.prepare('SELECT id FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck().all(sessionId) as number[];
+      if (ids.length <= STOP_TXN_ALIGNED_MAX) return;
+      const del = db.prepare('DELETE FROM ocpp_tx_aligned WHERE id = ?');
+      for (let i = 0; i < ids.length - 1; i += 2) del.run(ids[i]);
+    })();
+  }
+
+  /**
+   * StopTransaction.transactionData: per StopTxnSampledData a Transaction.Begin and a Transaction.End
+   * reading, and between them the clock-aligned readings StopTxnAlignedData collected during the
+   * transaction (persisted, so a crash does not lose them; consumed in this session-stop commit).
+   */
   private stopTxnData(s: SessionRecord): unknown[] | undefined {
+    const db = this.st.db;
+    const aligned = (db.prepare('SELECT meter_value FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck().all(s.id) as string[]).map((j) => JSON.parse(j) as unknown);
+    if (aligned.length) db.prepare('DELETE FROM ocpp_tx_aligned WHERE session_id = ?').run(s.id);
+    const sampled = this.stopTxnSampled(s);
+    if (!sampled) return aligned.length ? aligned : undefined;
+    return [sampled[0], ...aligned, sampled[1]];
+  }
+
+  private stopTxnSampled(s: SessionRecord): [unknown, unknown] | undefined {
     const measurands = this.keys.csl('StopTxnSampledData');
     if (measurands.length === 0) return undefined;
     const start = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
     const stop = this.st.clock.stamp();
     const end = { ...stop, wallMs: s.stopWallMs ?? stop.wallMs };
-    const last = this.lastSample.get(s.connectorId);
+    // instantaneous values only from a meter that is not stale; the register is meterStop
+    const last = this.meterStale(s.connectorId) ? undefined : this.lastSample.get(s.connectorId);
     const zero = { powerW: 0, voltageV: [], currentA: [], frequencyHz: null };
     const endReading = { ...zero, ...(last ?? {}), energyWh: s.meterStopWh ?? s.meterStartWh };
     return [
       { timestamp: stampRef(start), sampledValue: sampledValues(['Energy.Active.Import.Register'], { ...zero, energyWh: s.meterStartWh }, 'Transaction.Begin', null) },
       { timestamp: stampRef(end), sampledValue: sampledValues(measurands, endReading, 'Transaction.End', null) },
     ];
+  }
+
+  private meterStale(connectorId: number): boolean {
+    const c = this.st.view().connectors.find((x) => x.id === connectorId);
+    return !c || c.meter.stale;
   }
 
   private onSessionStopped(s: SessionRecord): void {
@@ -441,7 +539,7 @@ export class ChargePoint {
   private answered(row: QueueRow, result: any): void {
     if (row.action === 'StartTransaction' && row.sessionId !== null) {
       const r = result as { transactionId: number; idTagInfo: IdTagInfo };
-      this.ledger.startAnswered(row.id, row.sessionId, r.transactionId, r.idTagInfo.status);
+      this.ledger.startAnswered(row.id, row.sessionId, r.transactionId, r.idTagInfo.status, r.idTagInfo.parentIdTag);
       const idTag = String(row.payload.idTag);
       if (this.keys.bool('AuthorizationCacheEnabled')) this.auth.remember(idTag, r.idTagInfo);
       this.log.info({ sessionId: row.sessionId, transactionId: r.transactionId, idTagStatus: r.idTagInfo.status }, 'OCPP: StartTransaction accepted by the CSMS');
@@ -454,10 +552,17 @@ export class ChargePoint {
     }
   }
 
-  /** StartTransaction.conf not Accepted for a session still running (E16 §3.5/§3.17). */
+  /**
+   * StartTransaction.conf not Accepted for a session still running (E16 §3.5/§3.17):
+   * StopTransactionOnInvalidId=true stops it (DeAuthorized) and, where the connector has a lock
+   * and tags are authorised over OCPP, keeps the cable locked until the same tag (or one with the
+   * same parentIdTag) is presented, or the CSMS sends UnlockConnector.
+   */
   private deauthorize(sessionId: number, connectorId: number): void {
     if (this.st.sessionOn(connectorId)?.id !== sessionId) return;
     if (this.keys.bool('StopTransactionOnInvalidId')) {
+      const tx = this.ledger.get(sessionId);
+      if (this.d.authorizeTags && tx) this.st.holdLock(connectorId, { idTag: tx.idTag, ...(tx.parentIdTag ? { parentIdTag: tx.parentIdTag } : {}) });
       void this.st.stopSession(connectorId, 'DeAuthorized');
     } else {
       this.st.setClaim({ source: INVALID_ID_CLAIM, connectorId, maxA: 0 });
@@ -466,6 +571,25 @@ export class ChargePoint {
 
   // ---------------------------------------------------------------- authorization
 
+  /** The OCPP authorizer; every result's parentIdTag is noted for the session the tag may start. */
+  private authorizer(): { authorize(idTag: string, connectorId?: number): Promise<AuthResult> } {
+    const a = new OcppAuthorizer(this.auth, this.keys, () => this.online, (t) => this.askAuthorize(t), () => this.st.clock.wallMs());
+    return {
+      authorize: async (idTag) => {
+        const r = await a.authorize(idTag);
+        if (this.parents.size > 1000) this.parents.clear();
+        this.parents.set(idTag.toUpperCase(), r.parentIdTag);
+        return r;
+      },
+    };
+  }
+
+  private takeParent(idTag: string): string | undefined {
+    const p = this.parents.get(idTag.toUpperCase());
+    this.parents.delete(idTag.toUpperCase());
+    return p;
+  }
+
   private async askAuthorize(idTag: string): Promise<IdTagInfo | undefined> {
     const out = await this.send('Authorize', { idTag });
     return out.kind === 'ok' ? ((out.result as { idTagInfo: IdTagInfo }).idTagInfo) : undefined;
@@ -473,9 +597,16 @@ export class ChargePoint {
 
   // ---------------------------------------------------------------- availability
 
+  /**
+   * ChangeAvailability as persisted: connector 0 (the whole station) first, then each connector's
+   * own later change on top of it (a change of connector 0 deletes the connectors' rows).
+   */
   private restoreAvailability(): void {
     const rows = this.st.db.prepare('SELECT connector_id, available FROM ocpp_availability ORDER BY connector_id').all() as { connector_id: number; available: number }[];
-    for (const r of rows) if (r.available === 0) this.st.setAvailability(r.connector_id, false);
+    for (const r of rows) {
+      if (r.connector_id !== 0 && !this.connectorKnown(r.connector_id)) continue;
+      this.st.setAvailability(r.connector_id, r.available === 1);
+    }
   }
 
   private saveAvailability(connectorId: number, available: boolean): void {
@@ -502,7 +633,13 @@ export class ChargePoint {
 
   private registerHandlers(): void {
     const st = this.st;
-    this.handle('GetConfiguration', (p: { key?: string[] }) => this.keys.list(p.key, this.keys.int('GetConfigurationMaxKeys')));
+    this.handle('GetConfiguration', (p: { key?: string[] }) => {
+      // More keys than GetConfigurationMaxKeys in one request: refused as a whole (an occurrence
+      // constraint of this charge point), never answered with some keys silently left out.
+      const max = this.keys.int('GetConfigurationMaxKeys');
+      if (p.key && p.key.length > max) throw createRPCError('OccurenceConstraintViolation', `at most ${max} keys per GetConfiguration (GetConfigurationMaxKeys); ${p.key.length} asked`);
+      return this.keys.list(p.key);
+    });
     this.handle('ChangeConfiguration', (p: { key: string; value: string }) => {
       const r = this.keys.change(p.key, p.value);
       if (r.apply) setImmediate(r.apply);
@@ -525,9 +662,10 @@ export class ChargePoint {
       if (status !== 'Rejected') this.saveAvailability(p.connectorId, available);
       return { status };
     });
+    // The station ends a running transaction (UnlockCommand) before unlocking, and does nothing
+    // where there is no lock (fixed cable): UnlockConnector is not a way to stop a transaction.
     this.handle('UnlockConnector', async (p: { connectorId: number }) => {
       if (!this.connectorKnown(p.connectorId)) return { status: 'NotSupported' };
-      if (st.sessionOn(p.connectorId)) await st.stopSession(p.connectorId, 'UnlockCommand');
       return { status: await st.unlock(p.connectorId) };
     });
     this.handle('Reset', (p: { type: 'Soft' | 'Hard' }) => {
@@ -539,7 +677,7 @@ export class ChargePoint {
       if (this.boot !== 'Accepted') return { status: 'Rejected' };
       if (p.connectorId !== undefined && (p.connectorId === 0 || !this.connectorKnown(p.connectorId))) return { status: 'Rejected' };
       if (this.keys.bool('AuthorizeRemoteTxRequests')) {
-        const a = await new OcppAuthorizer(this.auth, this.keys, () => this.online, (t) => this.askAuthorize(t), () => st.clock.wallMs()).authorize(p.idTag);
+        const a = await this.authorizer().authorize(p.idTag);
         if (a.status !== 'Accepted') return { status: 'Rejected' };
       }
       return { status: (await st.remoteStart(p.connectorId, p.idTag)) ? 'Accepted' : 'Rejected' };
@@ -560,16 +698,18 @@ export class ChargePoint {
   }
 
   /** TriggerMessage: answer first, then send (S16 §5.17). */
-  private trigger(what: string, connectorId: number | undefined): Record<string, unknown> {
+  private trigger(what: string, connectorId: number | undefined): Record<string, unknown> | Promise<Record<string, unknown>> {
     if (connectorId !== undefined && connectorId !== 0 && !this.connectorKnown(connectorId)) return { status: 'Rejected' };
     const after = (fn: () => Promise<unknown>) => setImmediate(() => void fn());
     switch (what) {
       case 'BootNotification':
         // once Accepted, a new BootNotification would reset the CSMS's view: refuse (E16 §3.35)
         if (this.boot === 'Accepted') return { status: 'Rejected' };
+        // Pending: one BootNotification now, sent by the boot loop already running (no second loop).
         after(async () => {
-          const gen = this.gen;
-          await this.bootLoop(gen);
+          this.bootTriggered = true;
+          if (this.bootLoopGen === this.gen) this.bootWake?.();
+          else await this.bootLoop(this.gen);
         });
         return { status: 'Accepted' };
       case 'Heartbeat':
@@ -589,19 +729,52 @@ export class ChargePoint {
         });
         return { status: 'Accepted' };
       case 'MeterValues':
-        after(() => this.sendTriggeredMeterValues(connectorId));
-        return { status: 'Accepted' };
+        return this.triggerMeterValues(connectorId);
       default:
         return { status: 'NotImplemented' };
     }
   }
 
-  /** Latest values now, not queued; a trigger while one is still on its way is coalesced (no backlog). */
-  private async sendTriggeredMeterValues(connectorId: number | undefined): Promise<void> {
+  /**
+   * TriggerMessage(MeterValues): the most recent values (E16 §3.46), each stamped with the time it
+   * was measured. A connector with no reading yet, or a stale one, is read now; if that fails the
+   * last reading goes out with its own (old) timestamp, never as a fresh one. Rejected when no
+   * requested connector has any reading at all: Accepted always means a MeterValues follows.
+   */
+  private async triggerMeterValues(connectorId: number | undefined): Promise<Record<string, unknown>> {
     const ids = connectorId ? [connectorId] : this.st.view().connectors.map((c) => c.id);
+    const readings: Sample[] = [];
     for (const id of ids) {
-      const s = this.lastSample.get(id);
-      if (!s || this.triggeredMv.has(id)) continue;
+      let s = this.lastSample.get(id);
+      if (!s || this.meterStale(id)) s = (await this.readNow(id)) ?? s;
+      if (s) readings.push(s);
+    }
+    if (!readings.length) return { status: 'Rejected' };
+    setImmediate(() => void this.sendTriggeredMeterValues(readings));
+    return { status: 'Accepted' };
+  }
+
+  private async readNow(connectorId: number): Promise<Sample | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const s = await Promise.race([
+        this.st.readMeter(connectorId),
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000))),
+      ]);
+      if (s) this.lastSample.set(connectorId, s);
+      return s;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sent at once, not queued; a trigger while one is still on its way is coalesced (no backlog). */
+  private async sendTriggeredMeterValues(readings: Sample[]): Promise<void> {
+    for (const s of readings) {
+      const id = s.connectorId;
+      if (this.triggeredMv.has(id)) continue;
       this.triggeredMv.add(id);
       try {
         const session = this.st.sessionOn(id);
@@ -610,7 +783,7 @@ export class ChargePoint {
         await this.send('MeterValues', {
           connectorId: id,
           ...(txId !== undefined && txId !== -1 ? { transactionId: txId } : {}),
-          meterValue: [{ timestamp: this.now(), sampledValue }],
+          meterValue: [{ timestamp: isoSeconds(s.wallMs), sampledValue }],
         }, { triggered: true });
       } finally {
         this.triggeredMv.delete(id);

@@ -18,7 +18,7 @@ export class KeyStore {
   private readonly listeners = new Map<string, ((value: string) => void)[]>();
   private readonly save;
 
-  constructor(db: Db, ctx: KeyContext, initial: Record<string, string>) {
+  constructor(db: Db, private readonly ctx: KeyContext, initial: Record<string, string>) {
     for (const def of KEY_DEFS.values()) this.values.set(def.key, def.initial(ctx));
     for (const [k, v] of Object.entries(initial)) if (KEY_DEFS.get(k) && !KEY_DEFS.get(k)!.readonly) this.values.set(k, v);
     for (const r of db.prepare('SELECT key, value FROM ocpp_keys').all() as { key: string; value: string }[]) {
@@ -47,14 +47,14 @@ export class KeyStore {
   }
 
   /** GetConfiguration: all keys (never write-only ones), or the asked ones with the rest as unknownKey. */
-  list(keys: string[] | undefined, max: number): { configurationKey: KeyValue[]; unknownKey: string[] } {
+  list(keys: string[] | undefined): { configurationKey: KeyValue[]; unknownKey: string[] } {
     const show = (d: KeyDef): KeyValue => ({ key: d.key, readonly: d.readonly, value: this.get(d.key) });
     if (!keys || keys.length === 0) {
       return { configurationKey: [...KEY_DEFS.values()].filter((d) => !d.writeOnly).map(show), unknownKey: [] };
     }
     const configurationKey: KeyValue[] = [];
     const unknownKey: string[] = [];
-    for (const k of keys.slice(0, max)) {
+    for (const k of keys) {
       const def = KEY_DEFS.get(k);
       // A write-only key is reported as unknown so its value never leaves the station.
       if (def && !def.writeOnly) configurationKey.push(show(def));
@@ -68,6 +68,9 @@ export class KeyStore {
     const def = KEY_DEFS.get(key);
     if (!def) return { status: 'NotSupported' };
     if (def.readonly || def.check(value)) return { status: 'Rejected' };
+    // The Basic-auth password exists only in security profiles 1 and 2: under 0 (no auth) and
+    // 3 (client certificate) it would be stored and never used.
+    if (key === 'AuthorizationKey' && this.ctx.securityProfile !== 1 && this.ctx.securityProfile !== 2) return { status: 'Rejected' };
     const normalised = def.kind === 'bool' ? value.toLowerCase() : def.kind === 'int' ? String(Number(value)) : def.kind === 'csl' ? splitCsl(value).join(',') : value;
     this.save.run(key, normalised);
     this.values.set(key, normalised);

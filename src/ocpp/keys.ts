@@ -20,6 +20,8 @@ export interface KeyContext {
   connectorIds: number[];
   phases: Map<number, 1 | 3>;
   securityProfile: number;
+  /** Some connector has a cable lock (a socket); false = fixed cables only. */
+  cableLock: boolean;
 }
 
 export interface KeyDef {
@@ -59,7 +61,8 @@ const defs: KeyDef[] = [
   { key: 'AuthorizationCacheEnabled', readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
   { key: 'AuthorizeRemoteTxRequests', readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
   { key: 'ClockAlignedDataInterval', readonly: false, kind: 'int', initial: () => '0', check: intIn(0, 86_400) },
-  { key: 'ConnectionTimeOut', readonly: false, kind: 'int', initial: () => '90', check: intIn(1, 3600) },
+  // the station's own default (state machine connectionTimeoutMs); the key drives it at once
+  { key: 'ConnectionTimeOut', readonly: false, kind: 'int', initial: () => '60', check: intIn(1, 3600) },
   {
     key: 'ConnectorPhaseRotation', readonly: false, kind: 'csl', check: phaseRotation,
     initial: (c) => c.connectorIds.map((id) => `${id}.${c.phases.get(id) === 3 ? 'RST' : 'NotApplicable'}`).join(','),
@@ -87,7 +90,9 @@ const defs: KeyDef[] = [
   { key: 'SupportedFeatureProfilesMaxLength', readonly: true, kind: 'int', initial: () => '6', check: readonlyValue },
   { key: 'TransactionMessageAttempts', readonly: false, kind: 'int', initial: () => '3', check: intIn(1, 100) },
   { key: 'TransactionMessageRetryInterval', readonly: false, kind: 'int', initial: () => '60', check: intIn(1, 86_400) },
-  { key: 'UnlockConnectorOnEVSideDisconnect', readonly: true, kind: 'bool', initial: () => 'true', check: readonlyValue },
+  // A lock opens when its session ends, and the session ends on unplug: true where there is a lock;
+  // fixed cables only: false (E16 §3.84).
+  { key: 'UnlockConnectorOnEVSideDisconnect', readonly: true, kind: 'bool', initial: (c) => String(c.cableLock), check: readonlyValue },
   { key: 'WebSocketPingInterval', readonly: false, kind: 'int', initial: () => '30', check: intIn(0, 3600) },
   // Local Auth List Management profile
   { key: 'LocalAuthListEnabled', readonly: false, kind: 'bool', initial: () => 'true', check: isBool },

@@ -46,6 +46,8 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
   private stopped = true;
   private looping = false;
   private attempt = 0;
+  /** Only the very first connect (start) goes without a delay; every later one sleeps the back-off. */
+  private immediate = false;
   private lane: Promise<unknown> = Promise.resolve();
   private wake?: { timer: NodeJS.Timeout; resolve: () => void };
   readonly counters = { connects: 0, disconnects: 0, timeouts: 0, strictValidationFailures: 0, badMessages: 0 };
@@ -59,7 +61,8 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     this.client.sendRaw = (message: string) => sendRaw(toOcpp16CallError(message));
     const log = o.log;
     this.client.on('open', () => {
-      this.attempt = 0;
+      // The back-off is not reset here: a CSMS that accepts the socket but never answers would get
+      // an immediate reconnect after every watchdog timeout. It resets on the first answered call.
       this.counters.connects++;
       log.info({ url: `${o.url}/${o.identity}` }, 'OCPP connected');
       this.emit('open');
@@ -118,12 +121,18 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     };
   }
 
+  /** Connection attempts since the last answered call (drives the back-off). */
+  get backoffAttempt(): number {
+    return this.attempt;
+  }
+
   get isOpen(): boolean {
     return this.client.state === OPEN;
   }
 
   start(): void {
     this.stopped = false;
+    this.immediate = true;
     void this.connectLoop();
   }
 
@@ -133,12 +142,17 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     await this.client.close({ code: 1000, reason: 'station shutting down', force: true }).catch(() => undefined);
   }
 
-  /** Our own connect loop (exponential back-off with ±25 % jitter) for whenever the client is CLOSED. */
+  /**
+   * Our own connect loop (exponential back-off with ±25 % jitter) for whenever the client is CLOSED:
+   * the first connect after start() at once, every other one (after a failed attempt or a forced
+   * close) after the back-off delay. The attempt count resets only when a call was answered.
+   */
   private async connectLoop(): Promise<void> {
     if (this.looping) return;
     this.looping = true;
     try {
-      let first = this.attempt === 0;
+      let first = this.immediate;
+      this.immediate = false;
       while (!this.stopped && this.client.state !== OPEN) {
         if (!first) await this.sleep(this.nextDelay());
         first = false;
@@ -200,7 +214,9 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     const run = async (): Promise<Outcome> => {
       if (!this.isOpen || !gate()) return { kind: 'not-sent' };
       try {
-        return { kind: 'ok', result: await this.client.call(action, payload) };
+        const result = await this.client.call(action, payload);
+        this.attempt = 0; // a successful exchange: the CSMS is really there
+        return { kind: 'ok', result };
       } catch (err) {
         const e = err as Error & { rpcErrorCode?: string };
         if (err instanceof TimeoutError) {
@@ -219,9 +235,15 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
 }
 
 /**
- * Rewrites an outgoing CALLERROR whose code OCPP 1.6 does not define: a frame that is not valid
- * OCPP-J (not JSON, wrong types, unknown message type) is a FormationViolation, a message id that
- * is already being processed a ProtocolError. Anything else passes unchanged.
+ * Rewrites an outgoing CALLERROR whose code OCPP-J 1.6 (§4.2.3) does not define. Every CALLERROR
+ * ocpp-rpc sends, from validation, framing or a handler, goes through sendRaw, so this is the one
+ * place the 1.6 codes are enforced:
+ * - a frame that is not valid OCPP-J at all (not JSON, wrong types, unknown message type:
+ *   ocpp-rpc's 2.0.1 codes RpcFrameworkError / MessageTypeNotSupported) is a FormationViolation, a
+ *   message id that is already being processed a ProtocolError;
+ * - ocpp-rpc "corrects" OccurenceConstraintViolation to OccurrenceConstraintViolation on 1.6, but
+ *   the OCPP-J 1.6 errata (§5.2) freeze the 1.6 spelling OccurenceConstraintViolation: sent as such.
+ * Anything else passes unchanged.
  */
 export function toOcpp16CallError(message: string): string {
   if (!message.startsWith('[4,')) return message;
@@ -232,7 +254,9 @@ export function toOcpp16CallError(message: string): string {
     return message;
   }
   const [, id, code, text, details] = frame;
-  if (code !== 'RpcFrameworkError' && code !== 'MessageTypeNotSupported') return message;
-  const mapped = typeof text === 'string' && text.startsWith('Already processing') ? 'ProtocolError' : 'FormationViolation';
+  let mapped: string;
+  if (code === 'OccurrenceConstraintViolation') mapped = 'OccurenceConstraintViolation';
+  else if (code === 'RpcFrameworkError' || code === 'MessageTypeNotSupported') mapped = typeof text === 'string' && text.startsWith('Already processing') ? 'ProtocolError' : 'FormationViolation';
+  else return message;
   return JSON.stringify([4, id, mapped, text, details ?? {}]);
 }

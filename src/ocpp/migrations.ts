@@ -68,5 +68,30 @@ export const ocppMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 2,
+      name: 'parent id tag of each transaction',
+      up: (db) => {
+        // The session's parentIdTag (Authorize.conf, cache, local list; StartTransaction.conf wins):
+        // another tag of the same parent may stop the transaction.
+        db.exec('ALTER TABLE ocpp_transactions ADD COLUMN parent_id_tag TEXT');
+      },
+    },
+    {
+      version: 3,
+      name: 'clock-aligned readings for StopTransaction.transactionData',
+      up: (db) => {
+        // StopTxnAlignedData: one MeterValue (unresolved StampRefs) per ClockAlignedDataInterval of a
+        // running transaction; taken into its StopTransaction (and deleted) in the session-stop commit.
+        db.exec(`
+          CREATE TABLE ocpp_tx_aligned (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL,
+            meter_value TEXT NOT NULL
+          );
+          CREATE INDEX ocpp_tx_aligned_session ON ocpp_tx_aligned (session_id, id);
+        `);
+      },
+    },
   ],
 };

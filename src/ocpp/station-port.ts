@@ -20,6 +20,15 @@ export interface OcppStationPort {
   sessionOn(connectorId: number): SessionRecord | undefined;
   /** connectorId 0 = the whole station; Scheduled while a session runs. */
   setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected';
+  /** A fresh meter reading now (it is also emitted as 'sample'); rejects when the meter cannot be read. */
+  readMeter(connectorId: number): Promise<StationEvents['sample'][0]>;
+  /** ConnectionTimeOut: how long a tag presented before plugging in stays valid; effective at once. */
+  setConnectionTimeout(seconds: number): void;
+  /** Keep the cable locked after the running session until the owner's tag (or same parent) is presented; false without a lock. */
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean;
+  /** Whether the connector has a cable lock (false: fixed cable). */
+  hasLock(connectorId: number): boolean;
+  /** UnlockConnector: NotSupported without a lock (no side effect); else a running session ends (UnlockCommand), then the cable unlocks. */
   unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;
   setClaim(c: CurrentClaim): void;
   clearClaim(source: string, connectorId: number): void;

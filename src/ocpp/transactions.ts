@@ -10,6 +10,7 @@ export interface TxRow {
   sessionId: number;
   connectorId: number;
   idTag: string;
+  parentIdTag: string | null;
   transactionId: number | null;
   startState: StartState;
   stopQueued: boolean;
@@ -26,7 +27,8 @@ export class TxLedger {
 
   constructor(private readonly db: Db, private readonly queue: TxQueue) {
     this.st = {
-      insert: db.prepare('INSERT OR IGNORE INTO ocpp_transactions (session_id, connector_id, id_tag) VALUES (?, ?, ?)'),
+      insert: db.prepare('INSERT OR IGNORE INTO ocpp_transactions (session_id, connector_id, id_tag, parent_id_tag) VALUES (?, ?, ?, ?)'),
+      setParent: db.prepare('UPDATE ocpp_transactions SET parent_id_tag = ? WHERE session_id = ?'),
       get: db.prepare('SELECT * FROM ocpp_transactions WHERE session_id = ?'),
       byTxId: db.prepare("SELECT * FROM ocpp_transactions WHERE transaction_id = ? AND start_state = 'known' ORDER BY session_id DESC LIMIT 1"),
       markStop: db.prepare('UPDATE ocpp_transactions SET stop_queued = 1 WHERE session_id = ? AND stop_queued = 0'),
@@ -37,8 +39,8 @@ export class TxLedger {
   }
 
   /** Session hook: runs inside the session-start transaction. */
-  onStart(s: SessionRecord, idTag: string): void {
-    if (this.st.insert.run(s.id, s.connectorId, idTag).changes === 0) return;
+  onStart(s: SessionRecord, idTag: string, parentIdTag?: string): void {
+    if (this.st.insert.run(s.id, s.connectorId, idTag, parentIdTag ?? null).changes === 0) return;
     const at: Stamp = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
     this.queue.enqueue('StartTransaction', s.id, {
       connectorId: s.connectorId,
@@ -87,8 +89,11 @@ export class TxLedger {
   }
 
   /** StartTransaction.conf arrived: atomically remove the queue row and record the id. */
-  startAnswered(queueId: number, sessionId: number, transactionId: number, idTagStatus: string): void {
-    this.queue.delivered(queueId, () => this.st.known.run(transactionId, idTagStatus, sessionId));
+  startAnswered(queueId: number, sessionId: number, transactionId: number, idTagStatus: string, parentIdTag?: string): void {
+    this.queue.delivered(queueId, () => {
+      this.st.known.run(transactionId, idTagStatus, sessionId);
+      if (parentIdTag) this.st.setParent.run(parentIdTag, sessionId);
+    });
   }
 
   abandonStart(sessionId: number): void {
@@ -110,6 +115,7 @@ function toTx(r: Record<string, any>): TxRow {
     sessionId: r.session_id,
     connectorId: r.connector_id,
     idTag: r.id_tag,
+    parentIdTag: r.parent_id_tag ?? null,
     transactionId: r.transaction_id,
     startState: r.start_state,
     stopQueued: r.stop_queued === 1,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ocppConfigSchema } from '../../src/ocpp/config.js';
 import { formatIssues } from '../../src/config/errors.js';
+import { KeyStore } from '../../src/ocpp/key-store.js';
+import { openTestDb, tempDir } from './helpers.js';
 
 function problems(input: unknown): string[] {
   const r = ocppConfigSchema.safeParse(input, { reportInput: true });
@@ -30,5 +32,26 @@ describe('ocpp config section', () => {
     expect(problems({ version: '1.6', url: 'ws://h', keys: { Testing: 1 } })).toEqual(['keys.Testing: unknown OCPP configuration key (docs/ocpp.md lists the supported ones) (got 1)']);
     expect(problems({ version: '1.6', url: 'ws://h', keys: { NumberOfConnectors: 2 } })[0]).toMatch(/is read-only/);
     expect(problems({ version: '1.6', url: 'ws://h', keys: { MeterValuesSampledData: 'Energy.Active.Import.Register,SoC' } })[0]).toMatch(/unsupported measurand SoC/);
+  });
+
+  it('AuthorizationKey is Rejected (not stored) where no Basic auth is used: security profiles 0 and 3', () => {
+    const tmp = tempDir();
+    const db = openTestDb(tmp.dir);
+    try {
+      const key = Buffer.from('0123456789abcdef0123').toString('hex');
+      for (const securityProfile of [0, 1, 2, 3]) {
+        const ks = new KeyStore(db, { connectorIds: [1], phases: new Map([[1, 3]]), securityProfile, cableLock: true }, {});
+        expect(ks.change('AuthorizationKey', key).status).toBe(securityProfile === 1 || securityProfile === 2 ? 'Accepted' : 'Rejected');
+      }
+      db.prepare("DELETE FROM ocpp_keys WHERE key = 'AuthorizationKey'").run();
+      for (const securityProfile of [0, 3]) {
+        new KeyStore(db, { connectorIds: [1], phases: new Map([[1, 3]]), securityProfile, cableLock: true }, {}).change('AuthorizationKey', key);
+        expect(db.prepare("SELECT count(*) FROM ocpp_keys WHERE key = 'AuthorizationKey'").pluck().get()).toBe(0);
+      }
+    } finally {
+      db.close();
+      tmp.cleanup();
+    }
+    expect(problems({ version: '1.6', url: 'ws://h', keys: { AuthorizationKey: '00112233445566778899aabbccddeeff' } })[0]).toMatch(/^keys.AuthorizationKey: is the Basic-auth password of security profiles 1 and 2; securityProfile 0/);
   });
 });

@@ -47,12 +47,57 @@ describe('boot and status', () => {
     await accepted(r);
   });
 
+  it('Rejected/Pending interval survives a reconnect: no BootNotification before it expired', async () => {
+    r = await rig();
+    r.csms.responders.set('BootNotification', () => ({ status: 'Rejected', currentTime: new Date().toISOString(), interval: 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Rejected', 'rejected');
+    const connects = r.cp.link.counters.connects;
+    r.csms.client()._ws.terminate();
+    await waitFor(() => r.cp.link.counters.connects > connects && r.cp.link.isOpen, 'reconnected');
+    await new Promise((res) => setTimeout(res, 2000));
+    expect(r.csms.of('BootNotification')).toHaveLength(1);
+    // the same for Pending
+    await r.cleanup();
+    r = await rig();
+    r.csms.responders.set('BootNotification', () => ({ status: 'Pending', currentTime: new Date().toISOString(), interval: 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
+    r.csms.client()._ws.terminate();
+    await waitFor(() => r.cp.link.counters.connects > 1 && r.cp.link.isOpen, 'reconnected');
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(r.csms.of('BootNotification')).toHaveLength(1);
+  });
+
+  it('TriggerMessage(BootNotification) while Pending sends one BootNotification through the same boot loop (no second loop)', async () => {
+    r = await rig();
+    let n = 0;
+    // 1st answer: Pending, next in 2 s; the triggered one: Pending, next in 60 s
+    r.csms.responders.set('BootNotification', () => ({ status: 'Pending', currentTime: new Date().toISOString(), interval: n++ === 0 ? 2 : 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'BootNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('BootNotification').length === 2, 'the triggered BootNotification');
+    // a second loop would still send at the first answer's 2 s
+    await new Promise((res) => setTimeout(res, 2800));
+    expect(r.csms.of('BootNotification')).toHaveLength(2);
+  });
+
   it('sends a status change with the fault as error code, and connector 0', async () => {
     r = await rig();
     await accepted(r);
     r.station.setStatus(1, 'Faulted', ['rcd']);
     await waitFor(() => r.csms.of('StatusNotification').find((s) => s.status === 'Faulted'), 'faulted');
     expect(r.csms.of('StatusNotification').find((s) => s.status === 'Faulted')).toMatchObject({ connectorId: 1, errorCode: 'GroundFailure', info: 'rcd' });
+  });
+
+  it('connector 0 Faulted (every connector faulted) carries the fault\'s error code, not NoError', async () => {
+    r = await rig();
+    await accepted(r);
+    r.station.setStatus(1, 'Faulted', ['rcd']);
+    r.station.setStatus(2, 'Faulted', ['overtemperature']);
+    const c0 = await waitFor(() => r.csms.of('StatusNotification').find((s) => s.connectorId === 0 && s.status === 'Faulted'), 'connector 0 faulted');
+    expect(c0).toMatchObject({ errorCode: 'GroundFailure', info: 'rcd,overtemperature' });
+    r.station.setStatus(1, 'Available');
+    await waitFor(() => r.csms.of('StatusNotification').filter((s) => s.connectorId === 0).at(-1)?.status === 'Available', 'connector 0 back');
+    expect(r.csms.of('StatusNotification').filter((s) => s.connectorId === 0).at(-1)).toMatchObject({ errorCode: 'NoError' });
   });
 
   it('takes the clock from BootNotification.conf', async () => {
@@ -105,6 +150,32 @@ describe('transactions', () => {
       ['Transaction.Begin:Energy.Active.Import.Register=20000'],
       ['Transaction.End:Energy.Active.Import.Register=20500', 'Transaction.End:Power.Active.Import=7360.5'],
     ]);
+  });
+
+  it('StopTxnAlignedData puts the clock-aligned readings of the transaction into StopTransaction, between Begin and End', async () => {
+    r = await rig({ keys: { ClockAlignedDataInterval: 1, StopTxnAlignedData: 'Energy.Active.Import.Register,Power.Active.Import', StopTxnSampledData: 'Energy.Active.Import.Register' } });
+    await accepted(r);
+    const s = r.station.startSession(1, 'AL');
+    for (let i = 0; i < 5; i++) {
+      r.station.sample(1, 100);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    // persisted while the transaction runs
+    expect(r.db.prepare('SELECT count(*) FROM ocpp_tx_aligned WHERE session_id = ?').pluck().get(s.id)).toBeGreaterThanOrEqual(2);
+    await r.station.stopSession(1, 'Local');
+    const stop = await waitFor(() => r.csms.of('StopTransaction')[0], 'stop');
+    const contexts = stop.transactionData.map((m: any) => m.sampledValue[0].context);
+    expect(contexts[0]).toBe('Transaction.Begin');
+    expect(contexts.at(-1)).toBe('Transaction.End');
+    const clock = stop.transactionData.filter((m: any) => m.sampledValue[0].context === 'Sample.Clock');
+    expect(clock.length).toBeGreaterThanOrEqual(2);
+    for (const m of clock) {
+      expect(m.sampledValue.map((v: any) => v.measurand)).toEqual(['Energy.Active.Import.Register', 'Power.Active.Import']);
+      expect(m.timestamp).toMatch(ISO_Z);
+    }
+    const times = clock.map((m: any) => Date.parse(m.timestamp));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(r.db.prepare('SELECT count(*) FROM ocpp_tx_aligned').pluck().get()).toBe(0);
   });
 
   it('an offline session (CSMS down throughout) is replayed in order with the right transactionId', async () => {

@@ -101,6 +101,48 @@ describe('daemon process with OCPP', () => {
     expect(csms.of('BootNotification')).toHaveLength(2);
   });
 
+  /** Boot, plug, present TAG-1, charge until the CSMS answered the StartTransaction. */
+  async function charging(keys: Record<string, unknown> = {}): Promise<{ d: DaemonProcess; file: string; answered: { action: string; params: any }[] }> {
+    csms = new Csms();
+    const port = await csms.listen();
+    const { answered } = answeredLog(csms);
+    const file = config(port, keys);
+    const d = await spawn(file);
+    await waitFor(() => csms!.of('StatusNotification').length >= 2, 'boot accepted and status sent');
+    await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+    expect((await api(d.url, '/api/connectors/1/tag', { idTag: 'TAG-1' })).body).toMatchObject({ status: 'Accepted', source: 'ocpp' });
+    await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+    await waitFor(() => answered.find((x) => x.action === 'StartTransaction'), 'StartTransaction answered');
+    return { d, file, answered };
+  }
+
+  it('SIGTERM (service stop/restart) ends the transaction with reason Reboot', async () => {
+    const { d, file, answered } = await charging();
+    expect(await d.stop()).toBe(0);
+    // delivered before the exit or, at the latest, after the next start
+    const d2 = await spawn(file);
+    const stop = await waitFor(() => answered.find((x) => x.action === 'StopTransaction'), 'StopTransaction');
+    expect(stop.params).toMatchObject({ transactionId: 100, reason: 'Reboot' });
+    await until(async () => (await api(d2.url, '/api/status')).body.ocpp.queue.length === 0, 'queue empty');
+    expect(answered.filter((x) => x.action === 'StopTransaction')).toHaveLength(1);
+  });
+
+  for (const type of ['Soft', 'Hard'] as const) {
+    it(`Reset ${type}: StopTransaction reason ${type}Reset, the daemon restarts in-process and boots again`, async () => {
+      const { d, answered } = await charging();
+      expect(await csms!.call('Reset', { type })).toEqual({ status: 'Accepted' });
+      const stop = await waitFor(() => answered.find((x) => x.action === 'StopTransaction'), 'StopTransaction', 20_000);
+      expect(stop.params).toMatchObject({ transactionId: 100, reason: `${type}Reset` });
+      await waitFor(() => csms!.of('BootNotification').length === 2, 'BootNotification after the restart', 20_000);
+      // after the new boot: status of connector 0 and 1 again, the connector free
+      await waitFor(() => csms!.of('StatusNotification').filter((s) => s.connectorId === 1).length >= 3, 'status after the restart', 20_000);
+      expect(d.proc.exitCode).toBeNull(); // the same process: an in-process restart
+      expect(d.lines.some((l) => l.includes('reset: restarting the daemon'))).toBe(true);
+      expect(answered.filter((x) => x.action === 'StopTransaction')).toHaveLength(1);
+      expect(answered.filter((x) => x.action === 'StartTransaction')).toHaveLength(1);
+    });
+  }
+
   it('SIGKILL during queue replay: every message is answered exactly once, in order', async () => {
     const port = await freePort();
     const file = config(port, { MeterValueSampleInterval: 1, AllowOfflineTxForUnknownId: true });

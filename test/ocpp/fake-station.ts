@@ -14,6 +14,10 @@ interface FakeConnector {
   energyWh: number;
   currentLimitA: number;
   pendingUnavailable: boolean;
+  /** A cable lock (socket); false = fixed cable. */
+  lock: boolean;
+  /** The meter stopped answering: its last reading is stale, readMeter fails, no samples. */
+  meterOffline: boolean;
 }
 
 const ZERO = { durationMs: 0, chargingMs: 0, idleMs: 0, meterGapMs: 0 };
@@ -32,12 +36,12 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
   readonly resets: string[] = [];
   readonly statusProviders = new Map<string, () => unknown>();
 
-  constructor(readonly db: Db, opts: { connectors?: number; trust?: 'always' | 'never' } = {}) {
+  constructor(readonly db: Db, opts: { connectors?: number; trust?: 'always' | 'never'; locks?: boolean } = {}) {
     super();
     this.clock = new SystemClock(opts.trust ?? 'always');
     this.sessions = new SessionStore(db);
     for (let id = 1; id <= (opts.connectors ?? 2); id++) {
-      this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false });
+      this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false, meterOffline: false, lock: opts.locks ?? true });
     }
   }
 
@@ -57,7 +61,7 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     return {
       id: c.id, status: c.status, pilot: 'C', diodeOk: true, pilotOutput: { mode: 'pwm', dutyPercent: 26.7 } as any, contactorClosed: !!s,
       currentLimitA: c.currentLimitA, limitSource: 'config', faults: c.faults, available: c.available, paused: false,
-      meter: { energyWh: c.energyWh, powerW: 0, voltageV: [230], currentA: [0], powerPhaseW: [0], frequencyHz: 50, health: 'ok', stale: false, ageS: 0, reads: { ok: 0, failed: 0, rejected: 0, consecutiveFailures: 0, errors: {}, lastError: null } },
+      meter: { energyWh: c.energyWh, powerW: 0, voltageV: [230], currentA: [0], powerPhaseW: [0], frequencyHz: 50, health: c.meterOffline ? 'offline' : 'ok', stale: c.meterOffline, ageS: 0, reads: { ok: 0, failed: 0, rejected: 0, consecutiveFailures: 0, errors: {}, lastError: null } },
       session: s ? { id: s.id, uid: s.uid, idTag: s.idTag, authSource: s.authSource, startedAt: '', startedAtQuality: s.startQuality, meterStartWh: s.meterStartWh, energyWh: c.energyWh - s.meterStartWh, durationS: 0, chargingS: 0, idleS: 0, meterGapS: 0, cost: null, etaS: null, etaBasis: 'unknown', socPercent: null } : null,
     };
   }
@@ -94,11 +98,31 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     return s;
   }
 
+  private reading(connectorId: number): StationEvents['sample'][0] {
+    const c = this.connectors.get(connectorId)!;
+    return { connectorId, sessionId: this.sessionOn(connectorId)?.id ?? null, energyWh: c.energyWh, powerW: 7360.5, voltageV: [230.1], currentA: [32], powerPhaseW: [7360.5], frequencyHz: 50, wallMs: this.clock.wallMs() };
+  }
+
   /** The meter advanced; emits a sample like the station's poller. */
   sample(connectorId: number, addWh: number): void {
     const c = this.connectors.get(connectorId)!;
     c.energyWh += addWh;
-    this.emit('sample', { connectorId, sessionId: this.sessionOn(connectorId)?.id ?? null, energyWh: c.energyWh, powerW: 7360.5, voltageV: [230.1], currentA: [32], powerPhaseW: [7360.5], frequencyHz: 50, wallMs: this.clock.wallMs() });
+    this.emit('sample', this.reading(connectorId));
+  }
+
+  /** The meter stops (or resumes) answering, as the station's poller sees it. */
+  setMeterOffline(connectorId: number, offline: boolean): void {
+    this.connectors.get(connectorId)!.meterOffline = offline;
+  }
+
+  readMeterCalls = 0;
+  async readMeter(connectorId: number): Promise<StationEvents['sample'][0]> {
+    this.readMeterCalls++;
+    const c = this.connectors.get(connectorId);
+    if (!c || c.meterOffline) throw new Error('meter: no answer');
+    const s = this.reading(connectorId);
+    this.emit('sample', s);
+    return s;
   }
 
   async remoteStart(connectorId: number | undefined, idTag: string): Promise<boolean> {
@@ -138,8 +162,28 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     return scheduled ? 'Scheduled' : 'Accepted';
   }
 
+  connectionTimeoutS?: number;
+  setConnectionTimeout(seconds: number): void {
+    this.connectionTimeoutS = seconds;
+  }
+
+  readonly holds = new Map<number, { idTag: string; parentIdTag?: string }>();
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean {
+    if (!this.hasLock(connectorId)) return false;
+    this.holds.set(connectorId, owner);
+    return true;
+  }
+
+  hasLock(connectorId: number): boolean {
+    return this.connectors.get(connectorId)?.lock ?? false;
+  }
+
+  /** As the station: no lock → NotSupported, nothing else; with a lock the session ends (UnlockCommand) first. */
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
-    return this.connectors.has(connectorId) ? 'Unlocked' : 'NotSupported';
+    const c = this.connectors.get(connectorId);
+    if (!c || !c.lock) return 'NotSupported';
+    if (this.sessionOn(connectorId)) await this.stopSession(connectorId, 'UnlockCommand');
+    return 'Unlocked';
   }
 
   setClaim(c: CurrentClaim): void {

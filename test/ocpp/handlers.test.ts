@@ -28,6 +28,16 @@ describe('GetConfiguration / ChangeConfiguration', () => {
     });
   });
 
+  it('GetConfiguration with more keys than GetConfigurationMaxKeys: CALLERROR OccurenceConstraintViolation, none silently dropped', async () => {
+    await online();
+    const max = Number((await r.csms.call('GetConfiguration', { key: ['GetConfigurationMaxKeys'] })).configurationKey[0].value);
+    const keys = Array.from({ length: max }, (_, i) => (i === max - 1 ? 'HeartbeatInterval' : `Unknown${i}`));
+    const atMax = await r.csms.call('GetConfiguration', { key: keys });
+    expect(atMax.configurationKey.map((k: any) => k.key)).toEqual(['HeartbeatInterval']);
+    expect(atMax.unknownKey).toHaveLength(max - 1);
+    await expect(r.csms.call('GetConfiguration', { key: [...keys, 'MeterValuesSampledData'] })).rejects.toMatchObject({ rpcErrorCode: 'OccurenceConstraintViolation' });
+  });
+
   it('answers NotSupported for unknown keys, Rejected for read-only or invalid values, Accepted and persisted otherwise', async () => {
     await online();
     expect(await r.csms.call('ChangeConfiguration', { key: 'Testing', value: '1' })).toEqual({ status: 'NotSupported' });
@@ -47,6 +57,15 @@ describe('GetConfiguration / ChangeConfiguration', () => {
     expect(await r.csms.call('GetConfiguration', { key: ['MeterValuesSampledData', 'LocalPreAuthorize'] })).toMatchObject({
       configurationKey: [{ value: 'Power.Active.Import,Current.Import' }, { value: 'true' }],
     });
+  });
+
+  it('AuthorizationKey under security profile 0 is Rejected: nothing is stored, nothing reconnects', async () => {
+    await online();
+    const key = Buffer.from('0123456789abcdef0123').toString('hex');
+    expect(await r.csms.call('ChangeConfiguration', { key: 'AuthorizationKey', value: key })).toEqual({ status: 'Rejected' });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.csms.auths).toHaveLength(1);
+    expect(r.db.prepare("SELECT count(*) FROM ocpp_keys WHERE key = 'AuthorizationKey'").pluck().get()).toBe(0);
   });
 
   it('HeartbeatInterval takes effect at once', async () => {
@@ -111,6 +130,20 @@ describe('authorization', () => {
     // the cache survives a restart
     await r.restart();
     expect(await r.station.presentTag(2, 'KNOWN')).toMatchObject({ status: 'Accepted', source: 'cache' });
+  });
+
+  it('LocalAuthorizeOffline=false: offline, a cached or locally listed tag is not accepted', async () => {
+    await online({ keys: { LocalAuthorizeOffline: false } });
+    await r.csms.call('SendLocalList', { listVersion: 1, updateType: 'Full', localAuthorizationList: [{ idTag: 'LISTED', idTagInfo: { status: 'Accepted' } }] });
+    expect(await r.station.presentTag(1, 'CACHED')).toMatchObject({ status: 'Accepted', source: 'ocpp' });
+    await r.station.stopSession(1, 'Local');
+    await waitFor(() => r.cp.queue.stats().length === 0, 'delivered');
+    expect(r.cp.auth.fromCache('CACHED')?.status).toBe('Accepted');
+    await r.csms.close();
+    await waitFor(() => !r.cp.online, 'offline');
+    expect(await r.station.presentTag(1, 'CACHED')).toMatchObject({ status: 'Invalid', source: 'offline' });
+    expect(await r.station.presentTag(1, 'LISTED')).toMatchObject({ status: 'Invalid', source: 'offline' });
+    expect(r.station.sessionOn(1)).toBeUndefined();
   });
 
   it('AuthorizationCacheEnabled=false: nothing cached, and switching it off clears the cache', async () => {
@@ -236,12 +269,25 @@ describe('remote control', () => {
     await waitFor(() => r.station.resets.length === 2, 'hard reset');
   });
 
-  it('UnlockConnector stops a running transaction (UnlockCommand) then unlocks; unknown connector NotSupported', async () => {
+  it('UnlockConnector with a cable lock stops a running transaction (UnlockCommand) then unlocks; unknown connector NotSupported', async () => {
     await online();
     r.station.startSession(1, 'T');
     expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
     expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ reason: 'UnlockCommand' });
     expect(await r.csms.call('UnlockConnector', { connectorId: 7 })).toEqual({ status: 'NotSupported' });
+    expect((await r.csms.call('GetConfiguration', { key: ['UnlockConnectorOnEVSideDisconnect'] })).configurationKey[0]).toEqual({ key: 'UnlockConnectorOnEVSideDisconnect', readonly: true, value: 'true' });
+  });
+
+  it('UnlockConnector on a fixed cable (no lock): NotSupported and no side effect, the transaction goes on', async () => {
+    await online({ locks: false });
+    r.station.startSession(1, 'T');
+    await waitFor(() => r.cp.queue.stats().length === 0, 'start delivered');
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'NotSupported' });
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.station.sessionOn(1)).toBeDefined();
+    expect(r.csms.of('StopTransaction')).toHaveLength(0);
+    // no lock: it cannot unlock on EV-side disconnect (E16 §3.84)
+    expect((await r.csms.call('GetConfiguration', { key: ['UnlockConnectorOnEVSideDisconnect'] })).configurationKey[0]).toEqual({ key: 'UnlockConnectorOnEVSideDisconnect', readonly: true, value: 'false' });
   });
 
   it('ChangeAvailability: Scheduled during a transaction, Accepted otherwise, persisted across restart', async () => {
@@ -255,6 +301,24 @@ describe('remote control', () => {
     await waitFor(() => r.csms.of('StatusNotification').find((s) => s.connectorId === 1 && s.status === 'Unavailable'), 'scheduled change applied');
     await r.restart();
     expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Unavailable', 'Unavailable']);
+  });
+
+  it('ChangeAvailability: connector 0 then a later change of one connector, both as they were after a restart', async () => {
+    await online();
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 0, type: 'Inoperative' })).toEqual({ status: 'Accepted' });
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 1, type: 'Operative' })).toEqual({ status: 'Accepted' });
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Unavailable']);
+    await r.restart();
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Unavailable']);
+    // and the station-wide change afterwards overrides the connector's own again
+    await accepted(r);
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 0, type: 'Inoperative' })).toEqual({ status: 'Accepted' });
+    await r.restart();
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Unavailable', 'Unavailable']);
+    await accepted(r);
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 0, type: 'Operative' })).toEqual({ status: 'Accepted' });
+    await r.restart();
+    expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Available']);
   });
 
   it('DataTransfer answers UnknownVendorId; unsupported profiles answer NotSupported', async () => {
@@ -278,6 +342,36 @@ describe('TriggerMessage', () => {
     expect(await r.csms.call('TriggerMessage', { requestedMessage: 'DiagnosticsStatusNotification' })).toEqual({ status: 'NotImplemented' });
   });
 
+  it('StatusNotification without connectorId: connector 0 and every connector', async () => {
+    await online();
+    r.station.setStatus(2, 'Faulted', ['overcurrent']);
+    await waitFor(() => r.csms.of('StatusNotification').length === 4, 'the change');
+    const before = r.csms.of('StatusNotification').length;
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'StatusNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('StatusNotification').length === before + 3, 'three statuses');
+    expect(r.csms.of('StatusNotification').slice(before).map((s) => [s.connectorId, s.status, s.errorCode])).toEqual([
+      [0, 'Available', 'NoError'], [1, 'Available', 'NoError'], [2, 'Faulted', 'OverCurrentFailure'],
+    ]);
+  });
+
+  it('while Pending, triggered messages are sent (S16 §4.2.1: requests only when triggered); nothing else is', async () => {
+    r = await rig();
+    r.csms.responders.set('BootNotification', () => ({ status: 'Pending', currentTime: new Date().toISOString(), interval: 60 }));
+    await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
+    r.station.startSession(1, 'T'); // a transaction message is queued, not sent while Pending
+    r.station.sample(1, 5);
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'StatusNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('StatusNotification').length === 3, 'status of 0, 1, 2');
+    expect(r.csms.of('StatusNotification').map((s) => [s.connectorId, s.status])).toEqual([[0, 'Available'], [1, 'Charging'], [2, 'Available']]);
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'Heartbeat' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('Heartbeat').length === 1, 'heartbeat');
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 1 })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('MeterValues').length === 1, 'meter values');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.csms.received.map((x) => x.action)).toEqual(['BootNotification', 'StatusNotification', 'StatusNotification', 'StatusNotification', 'Heartbeat', 'MeterValues']);
+    expect(r.cp.queue.stats().length).toBe(1);
+  });
+
   it('TriggerMessage(MeterValues) repeated quickly leaves no backlog and carries context Trigger', async () => {
     await online();
     r.station.startSession(1, 'T');
@@ -297,5 +391,52 @@ describe('TriggerMessage', () => {
     const mv = r.csms.of('MeterValues')[0];
     expect(mv.transactionId).toBe(100);
     expect(mv.meterValue[0].sampledValue[0]).toMatchObject({ context: 'Trigger', measurand: 'Energy.Active.Import.Register', unit: 'Wh', value: '10005' });
+  });
+
+  it('TriggerMessage(MeterValues) before any sample reads the meter now: Accepted always means a MeterValues follows', async () => {
+    await online();
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 1 })).toEqual({ status: 'Accepted' });
+    const mv = await waitFor(() => r.csms.of('MeterValues')[0], 'meter values');
+    expect(mv.connectorId).toBe(1);
+    expect(mv.meterValue[0].sampledValue[0]).toMatchObject({ context: 'Trigger', measurand: 'Energy.Active.Import.Register', value: '10000' });
+    // no reading at all (never sampled, meter not answering): Rejected, nothing sent
+    r.station.setMeterOffline(2, true);
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 2 })).toEqual({ status: 'Rejected' });
+    // without connectorId: the connectors that have a value
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('MeterValues').length === 2, 'second');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.csms.of('MeterValues').map((m) => m.connectorId)).toEqual([1, 1]);
+  });
+});
+
+describe('stale meter readings', () => {
+  it('TriggerMessage(MeterValues) with the meter offline sends the last reading stamped with its own time, not now', async () => {
+    await online();
+    r.station.sample(1, 7);
+    const sampledAt = Date.now();
+    await new Promise((res) => setTimeout(res, 2200));
+    r.station.setMeterOffline(1, true);
+    const reads = r.station.readMeterCalls;
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'MeterValues', connectorId: 1 })).toEqual({ status: 'Accepted' });
+    const mv = await waitFor(() => r.csms.of('MeterValues')[0], 'meter values');
+    expect(r.station.readMeterCalls).toBe(reads + 1); // a fresh reading was tried first
+    expect(mv.meterValue[0].sampledValue[0].value).toBe('10007');
+    const ts = Date.parse(mv.meterValue[0].timestamp);
+    expect(ts).toBeLessThanOrEqual(sampledAt);
+    expect(ts).toBeGreaterThan(sampledAt - 1500);
+  });
+
+  it('clock-aligned values skip a connector whose meter is stale or offline', async () => {
+    await online();
+    r.station.sample(1, 0);
+    r.station.sample(2, 0);
+    r.station.setMeterOffline(1, true);
+    expect(await r.csms.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '1' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('MeterValues').length >= 3, 'three aligned values', 6000);
+    expect(new Set(r.csms.of('MeterValues').map((m) => m.connectorId))).toEqual(new Set([2]));
+    r.station.setMeterOffline(1, false);
+    r.station.sample(1, 1);
+    await waitFor(() => r.csms.of('MeterValues').some((m) => m.connectorId === 1), 'connector 1 again once its meter answers', 4000);
   });
 });

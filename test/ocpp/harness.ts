@@ -27,6 +27,8 @@ export interface RigOptions {
   /** don't start the CSMS (station boots offline) */
   csmsDown: boolean;
   trust: 'always' | 'never';
+  /** connectors with a cable lock (default) or fixed cables */
+  locks: boolean;
 }
 
 export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
@@ -67,7 +69,7 @@ export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
       ...(o.ocpp ?? {}),
     });
     const config = { ocpp, auth: { mode: 'ocpp', tags: [], freeIdTag: 'FREE' }, connectors: [{ id: 1, phases: 1 }, { id: 2, phases: 3 }] } as unknown as Config;
-    r.station = new FakeStation(db, { trust: o.trust ?? 'always' });
+    r.station = new FakeStation(db, { trust: o.trust ?? 'always', locks: o.locks ?? true });
     const h = await startOcpp({ config, station: r.station, log: silentLogger() });
     r.cp = h.chargePoint;
     r.stop = h.stop;

@@ -26,6 +26,25 @@ describe('delivery guarantees', () => {
     expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: -1, meterStop: 10_000 });
   });
 
+  it('TransactionMessageRetryInterval: attempt n+1 follows attempt n after interval × n (S16 §3.7.1)', async () => {
+    r = await rig({ keys: { TransactionMessageAttempts: 3, TransactionMessageRetryInterval: 1 } });
+    await accepted(r);
+    const at: number[] = [];
+    r.csms.responders.set('StartTransaction', () => {
+      at.push(performance.now());
+      throw Object.assign(new Error('busy'), { rpcErrorCode: 'InternalError' });
+    });
+    r.station.startSession(1, 'T');
+    await waitFor(() => r.cp.queue.stats().failed === 1, 'given up after 3 attempts');
+    expect(at).toHaveLength(3);
+    const [g1, g2] = [at[1]! - at[0]!, at[2]! - at[1]!];
+    // 1 s, then 2 s (timer and round-trip slack: +700 ms at most, never early)
+    expect(g1).toBeGreaterThanOrEqual(990);
+    expect(g1).toBeLessThan(1700);
+    expect(g2).toBeGreaterThanOrEqual(1990);
+    expect(g2).toBeLessThan(2700);
+  });
+
   it('a call that gets no answer forces a reconnect and the same payload is sent again, once, without spending an attempt', async () => {
     r = await rig({ keys: { TransactionMessageAttempts: 1 } });
     await accepted(r);
@@ -159,7 +178,8 @@ describe('hostile CSMS', () => {
       ['-1', 'FormationViolation'],
       ['id-1', 'NotImplemented'],
       ['id-2', 'FormationViolation'],
-      ['id-3', 'OccurrenceConstraintViolation'],
+      // the spelling the OCPP-J 1.6 errata freeze (ocpp-rpc sends the corrected one; link.ts rewrites it)
+      ['id-3', 'OccurenceConstraintViolation'],
       // an enum violation maps to FormatViolation, sent as the 1.6 spelling FormationViolation
       ['id-4', 'FormationViolation'],
     ]);

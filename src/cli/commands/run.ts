@@ -9,8 +9,9 @@ import { SystemdNotifier } from '../../hal/systemd-notify.js';
 const USAGE = 'usage: evsed run --config FILE';
 
 /**
- * evsed run: the daemon. SIGTERM/SIGINT open every contactor first, close sessions and the store,
- * exit 0. A reset requested by the backend restarts the daemon in-process.
+ * evsed run: the daemon. SIGTERM/SIGINT open every contactor first, close sessions (reason Reboot)
+ * and the store, exit 0. A reset requested by the backend stops sessions with SoftReset/HardReset
+ * and restarts the daemon in-process (the process stays; a new BootNotification follows).
  */
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { config: { type: 'string', default: DEFAULT_CONFIG } }, USAGE);
@@ -63,8 +64,10 @@ export async function runCommand(argv: string[]): Promise<number> {
         resolve(1);
       }
     };
-    process.on('SIGTERM', () => void shutdown('SIGTERM', 'Other'));
-    process.on('SIGINT', () => void shutdown('SIGINT', 'Local'));
+    // A service stop or restart (systemctl stop/restart, Ctrl-C) is a locally initiated reboot of the
+    // charge point: OCPP 1.6 StopTransaction reason Reboot. Reset from the CSMS uses SoftReset/HardReset.
+    process.on('SIGTERM', () => void shutdown('SIGTERM', 'Reboot'));
+    process.on('SIGINT', () => void shutdown('SIGINT', 'Reboot'));
 
     const boot = async (): Promise<void> => {
       daemon = await startDaemon(loaded, log);

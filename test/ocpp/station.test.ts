@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { loadConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/log.js';
+import type { SimHardware } from '../../src/sim/hardware.js';
+import { tempDir, writeSimConfig } from '../support/station.js';
+import { Csms, waitFor } from './csms.js';
+
+/**
+ * The OCPP charge point on the real station (state machine, connectors, sim hardware and meter),
+ * in-process, against the CSMS fixture: the behaviour that lives in the station, not the OCPP layer.
+ */
+let daemon: Daemon | undefined;
+let csms: Csms | undefined;
+let dirs: string[] = [];
+afterEach(async () => {
+  await daemon?.stop().catch(() => undefined);
+  await csms?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  daemon = undefined;
+  csms = undefined;
+  dirs = [];
+});
+
+interface Rig {
+  d: Daemon;
+  csms: Csms;
+  file: string;
+  hw: (id: number) => SimHardware;
+  status: (id: number) => string;
+}
+
+async function start(keys: Record<string, unknown> = {}, o: { connectors?: number; file?: string } = {}): Promise<Rig> {
+  if (!csms) {
+    csms = new Csms();
+    await csms.listen();
+  }
+  const port = (csms.http!.address() as { port: number }).port;
+  let file = o.file;
+  if (!file) {
+    const dir = tempDir('evsed-ocpp-station-');
+    dirs.push(dir);
+    file = writeSimConfig(dir, {
+      authMode: 'ocpp' as 'local',
+      connectors: o.connectors ?? 1,
+      extra: `ocpp:
+  version: "1.6"
+  url: ws://127.0.0.1:${port}/ocpp
+  reconnectMinS: 0.05
+  reconnectMaxS: 0.3
+  callTimeoutS: 5
+  keys: ${JSON.stringify({ HeartbeatInterval: 300, MeterValueSampleInterval: 0, ...keys })}
+`,
+    });
+  }
+  const c = csms;
+  const boots = c.of('BootNotification').length;
+  const statuses = c.of('StatusNotification').length;
+  daemon = await startDaemon(loadConfig(file), silentLogger());
+  const d = daemon;
+  await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
+  return {
+    d, csms: c, file,
+    hw: (id) => d.station.hardware(id) as SimHardware,
+    status: (id) => d.station.connectorView(id).status,
+  };
+}
+
+async function restart(r: Rig): Promise<Rig> {
+  await r.d.stop();
+  daemon = undefined;
+  return start({}, { file: r.file });
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+describe('ConnectionTimeOut', () => {
+  it('a tag presented without plugging in expires after ConnectionTimeOut; a change applies at once and survives a restart', async () => {
+    let r = await start({ ConnectionTimeOut: 2 });
+    expect(await r.d.station.presentTag(1, 'EARLY')).toMatchObject({ status: 'Accepted', action: 'pending' });
+    expect(r.status(1)).toBe('Preparing');
+    const t0 = Date.now();
+    await waitFor(() => r.status(1) === 'Available', 'authorisation expired', 6000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    await waitFor(() => r.csms.of('StatusNotification').some((s) => s.connectorId === 1 && s.status === 'Available' && r.csms!.of('StatusNotification').some((p) => p.status === 'Preparing')), 'Preparing → Available reported');
+
+    expect(await r.csms.call('ChangeConfiguration', { key: 'ConnectionTimeOut', value: '4' })).toEqual({ status: 'Accepted' });
+    await r.d.station.presentTag(1, 'EARLY');
+    await sleep(2500);
+    expect(r.status(1)).toBe('Preparing');
+    await waitFor(() => r.status(1) === 'Available', 'expired after the new timeout', 4000);
+
+    r = await restart(r);
+    await r.d.station.presentTag(1, 'EARLY');
+    await sleep(2500);
+    expect(r.status(1)).toBe('Preparing');
+    await waitFor(() => r.status(1) === 'Available', 'persisted timeout', 4000);
+  });
+});
+
+/** Plug, present the tag, EV ready: until the contactor is closed and the StartTransaction answered. */
+async function charge(r: Rig, id: number, idTag: string): Promise<void> {
+  r.hw(id).ev.plug();
+  expect(await r.d.station.presentTag(id, idTag)).toMatchObject({ status: 'Accepted' });
+  r.hw(id).ev.ready();
+  await waitFor(() => r.d.station.connectorView(id).contactorClosed, 'charging');
+  await waitFor(() => r.csms.of('StartTransaction').length > 0 && r.d.station.extraStatus().ocpp && (r.d.station.extraStatus().ocpp as any).queue.length === 0, 'StartTransaction delivered');
+}
+
+describe('UnlockConnector on the station', () => {
+  it('with a lock: the transaction ends first (UnlockCommand), then the cable is unlocked', async () => {
+    const r = await start();
+    await charge(r, 1, 'U1');
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
+    expect(r.d.station.sessionOn(1)).toBeUndefined();
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ reason: 'UnlockCommand' });
+  });
+
+  it('fixed cable (no lock actuator): NotSupported, the transaction goes on', async () => {
+    const r = await start();
+    // the sim always has a lock; a fixed-cable connector has none
+    delete (r.hw(1) as unknown as { lock?: unknown }).lock;
+    await charge(r, 1, 'U2');
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'NotSupported' });
+    await sleep(300);
+    expect(r.d.station.sessionOn(1)).toBeDefined();
+    expect(r.d.station.connectorView(1).contactorClosed).toBe(true);
+    expect(r.csms.of('StopTransaction')).toHaveLength(0);
+  });
+});
+
+
+describe('stopping with another tag of the same parent', () => {
+  it('a tag whose parentIdTag is the running session\'s parent stops it; another parent is ConcurrentTx', async () => {
+    const r = await start();
+    const parents: Record<string, string> = { A: 'GROUP', B: 'GROUP', C: 'OTHER' };
+    r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', ...(parents[p.idTag] ? { parentIdTag: parents[p.idTag] } : {}) } }));
+    await charge(r, 1, 'A');
+    expect(await r.d.station.presentTag(1, 'C')).toMatchObject({ status: 'ConcurrentTx', action: 'rejected' });
+    expect(r.d.station.sessionOn(1)).toBeDefined();
+    expect(await r.d.station.presentTag(1, 'B')).toMatchObject({ status: 'Accepted', action: 'stopped' });
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ idTag: 'B', reason: 'Local' });
+  });
+
+  it('the parent given in StartTransaction.conf counts (Authorize.conf had none)', async () => {
+    const r = await start();
+    r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', ...(p.idTag === 'B' ? { parentIdTag: 'FLEET' } : {}) } }));
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 42, idTagInfo: { status: 'Accepted', parentIdTag: 'FLEET' } }));
+    await charge(r, 1, 'A');
+    expect(await r.d.station.presentTag(1, 'B')).toMatchObject({ status: 'Accepted', action: 'stopped' });
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 42, idTag: 'B' });
+  });
+});
+
+describe('StopTransactionOnInvalidId=true with a cable lock (errata 3.5)', () => {
+  it('the transaction stops (DeAuthorized) and the cable stays locked until the same tag is presented', async () => {
+    const r = await start();
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 7, idTagInfo: { status: 'Invalid' } }));
+    await charge(r, 1, 'OWNER');
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 7, reason: 'DeAuthorized' });
+    await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
+    await sleep(200);
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    r.hw(1).ev.unplug();
+    expect(await r.d.station.presentTag(1, 'SOMEONE')).toMatchObject({ action: 'pending' });
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.d.station.presentTag(1, 'owner')).toMatchObject({ status: 'Accepted', action: 'unlocked' });
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+  });
+
+  it('a tag with the same parentIdTag unlocks it too; UnlockConnector from the CSMS ends the hold', async () => {
+    const r = await start();
+    const parents: Record<string, string> = { OWNER: 'FAMILY', MATE: 'FAMILY', OTHER: 'ELSE' };
+    r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', parentIdTag: parents[p.idTag] ?? 'NONE' } }));
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 8, idTagInfo: { status: 'Blocked', parentIdTag: 'FAMILY' } }));
+    await charge(r, 1, 'OWNER');
+    await waitFor(() => r.csms.of('StopTransaction')[0], 'stop');
+    r.hw(1).ev.unplug();
+    await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
+    expect(await r.d.station.presentTag(1, 'OTHER')).toMatchObject({ action: 'pending' });
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.d.station.presentTag(1, 'MATE')).toMatchObject({ status: 'Accepted', action: 'unlocked' });
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+
+    // once more, released by the CSMS this time
+    await sleep(100);
+    r.hw(1).ev.plug();
+    await r.d.station.presentTag(1, 'OWNER');
+    r.hw(1).ev.ready();
+    await waitFor(() => r.csms.of('StopTransaction').length === 2, 'second stop');
+    await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
+    await sleep(200);
+    expect(r.hw(1).lock.isLocked()).toBe(true);
+    expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
+    expect(r.hw(1).lock.isLocked()).toBe(false);
+  });
+});
