@@ -139,6 +139,12 @@ export class ChargePoint {
         this.ledger.onStart(s, idTag, this.takeParent(idTag));
       },
       onStop: (s) => void this.ledger.onStop(s, this.stopTxnData(s)),
+      onCorrect: (s, _db, before) => {
+        const late = this.ledger.onCorrect(s, before);
+        const values = { sessionId: s.id, meterStartWh: s.meterStartWh, meterStopWh: s.meterStopWh, recordedStartWh: before.meterStartWh, recordedStopWh: before.meterStopWh };
+        if (late.length) this.log.warn({ ...values, late }, 'OCPP: a provisional meter value was corrected after the CSMS got it; the CSMS keeps the recorded value (OCPP 1.6 has no correction message)');
+        else this.log.info(values, 'OCPP: queued transaction messages carry the corrected meter value');
+      },
     });
     if (this.d.authorizeTags) {
       const a = this.authorizer();

@@ -53,6 +53,8 @@ export class TxQueue {
       totals: db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM ocpp_queue'),
       head: db.prepare("SELECT * FROM ocpp_queue WHERE status = 'pending' ORDER BY id LIMIT 1"),
       get: db.prepare('SELECT * FROM ocpp_queue WHERE id = ?'),
+      ofSession: db.prepare("SELECT id, payload, bytes FROM ocpp_queue WHERE action = ? AND session_id = ? AND status = 'pending' ORDER BY id"),
+      setPayload: db.prepare('UPDATE ocpp_queue SET payload = ?, bytes = ? WHERE id = ?'),
       del: db.prepare('DELETE FROM ocpp_queue WHERE id = ? RETURNING bytes'),
       attempt: db.prepare('UPDATE ocpp_queue SET attempts = attempts + 1, last_error = ? WHERE id = ? RETURNING attempts'),
       fail: db.prepare("UPDATE ocpp_queue SET status = 'failed' WHERE id = ?"),
@@ -101,6 +103,25 @@ export class TxQueue {
   get(id: number): QueueRow | undefined {
     const r = this.st.get.get(id) as Record<string, any> | undefined;
     return r ? toRow(r) : undefined;
+  }
+
+  /**
+   * Rewrites the payload of a session's message that is still waiting (e.g. a corrected meterStop).
+   * 'sent' when there is none left (delivered, or given up), 'inflight' when it is on the wire now.
+   */
+  amend(action: TxAction, sessionId: number, edit: (payload: Record<string, unknown>) => Record<string, unknown>): 'amended' | 'sent' | 'inflight' {
+    return this.db.transaction(() => {
+      const rows = this.st.ofSession.all(action, sessionId) as { id: number; payload: string; bytes: number }[];
+      if (!rows.length) return 'sent' as const;
+      if (rows.some((r) => r.id === this.inflightId)) return 'inflight' as const;
+      for (const r of rows) {
+        const text = JSON.stringify(edit(JSON.parse(r.payload) as Record<string, unknown>));
+        const size = Buffer.byteLength(text);
+        this.st.setPayload.run(text, size, r.id);
+        this.bytes += size - r.bytes;
+      }
+      return 'amended' as const;
+    })();
   }
 
   /** The CSMS answered: the message is done. `also` runs in the same transaction. */

@@ -3,6 +3,7 @@ import type { SessionRecord } from '../store/sessions.js';
 import type { Stamp } from '../hal/clock.js';
 import { stampRef } from './stamps.js';
 import type { TxQueue } from './queue.js';
+import type { SampledValue } from './meter-values.js';
 
 export type StartState = 'queued' | 'known' | 'abandoned';
 
@@ -74,6 +75,27 @@ export class TxLedger {
     return true;
   }
 
+  /**
+   * A provisional meterStart/meterStop of the session was replaced by the register (the meter
+   * answered again): the StartTransaction/StopTransaction still waiting in the queue carry the
+   * exact value, and so do the Transaction.Begin/End readings of the stop's transactionData.
+   * Returns what could not be corrected because the CSMS has it already (or it is on the wire).
+   */
+  onCorrect(s: SessionRecord, before: SessionRecord): string[] {
+    const late: string[] = [];
+    const note = (what: string, r: 'amended' | 'sent' | 'inflight') => {
+      if (r !== 'amended') late.push(`${what} (${r === 'sent' ? 'already delivered' : 'being sent'})`);
+    };
+    if (s.meterStartWh !== before.meterStartWh && this.get(s.id)) {
+      note('meterStart', this.queue.amend('StartTransaction', s.id, (p) => ({ ...p, meterStart: s.meterStartWh })));
+      if (this.get(s.id)?.stopQueued) note('Transaction.Begin', this.queue.amend('StopTransaction', s.id, (p) => withRegister(p, 'Transaction.Begin', s.meterStartWh)));
+    }
+    if (s.meterStopWh !== null && s.meterStopWh !== before.meterStopWh && this.get(s.id)?.stopQueued) {
+      note('meterStop', this.queue.amend('StopTransaction', s.id, (p) => withRegister({ ...p, meterStop: s.meterStopWh }, 'Transaction.End', s.meterStopWh!)));
+    }
+    return late;
+  }
+
   get(sessionId: number): TxRow | undefined {
     const r = this.st.get.get(sessionId) as Record<string, any> | undefined;
     return r ? toTx(r) : undefined;
@@ -108,6 +130,19 @@ export class TxLedger {
     // queued Starts are always ahead in the FIFO; reaching here means it was given up
     return -1;
   }
+}
+
+/** The phase-less energy register readings of one context in a StopTransaction's transactionData, set to `wh`. */
+function withRegister(payload: Record<string, unknown>, context: 'Transaction.Begin' | 'Transaction.End', wh: number): Record<string, unknown> {
+  const data = payload.transactionData as { timestamp: unknown; sampledValue: SampledValue[] }[] | undefined;
+  if (!data) return payload;
+  return {
+    ...payload,
+    transactionData: data.map((mv) => ({
+      ...mv,
+      sampledValue: mv.sampledValue.map((v) => (v.context === context && v.measurand === 'Energy.Active.Import.Register' && !v.phase ? { ...v, value: String(wh) } : v)),
+    })),
+  };
 }
 
 function toTx(r: Record<string, any>): TxRow {

@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
+import type { SimMeter } from '../../src/sim/meter.js';
+import { SessionStore } from '../../src/store/sessions.js';
 import { tempDir, writeSimConfig } from '../support/station.js';
 import { Csms, waitFor } from './csms.js';
 
@@ -197,4 +199,38 @@ describe('StopTransactionOnInvalidId=true with a cable lock (errata 3.5)', () =>
     expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'Unlocked' });
     expect(r.hw(1).lock.isLocked()).toBe(false);
   });
+});
+
+describe('a provisional meterStop corrected while its StopTransaction waits in the queue', () => {
+  it('the StopTransaction the CSMS accepts carries the register, in meterStop and in Transaction.End', async () => {
+    const r = await start({ TransactionMessageRetryInterval: 1, TransactionMessageAttempts: 50, StopTxnSampledData: 'Energy.Active.Import.Register' });
+    const meter = (r.d.station as unknown as { connectors: Map<number, { parts: { meter: SimMeter } }> }).connectors.get(1)!.parts.meter;
+    await charge(r, 1, 'PROV');
+    let refuse = true;
+    r.csms.responders.set('StopTransaction', () => {
+      if (refuse) throw Object.assign(new Error('busy'), { rpcErrorCode: 'InternalError' });
+      return {};
+    });
+    // The meter stops answering while the EV keeps drawing; the session stops before it answers again.
+    meter.failing = true;
+    await sleep(2500);
+    r.hw(1).ev.unplug();
+    const refused = await waitFor(() => r.csms.of('StopTransaction')[0], 'first StopTransaction (refused)');
+    const stored = () => new SessionStore(r.d.db).list({ order: 'asc' })[0]!;
+    expect(stored()).toMatchObject({ status: 'completed', meterStopProvisional: true, meterStopWh: refused.meterStop });
+
+    meter.failing = false;
+    await waitFor(() => !stored().meterStopProvisional, 'meterStop corrected from the register');
+    const exact = stored().meterStopWh!;
+    expect(exact).toBe(meter.registerWh());
+    expect(exact).toBeGreaterThan(refused.meterStop); // the EV drew energy while the meter was silent
+    refuse = false;
+    const accepted = await waitFor(() => r.csms.of('StopTransaction').find((p) => p.meterStop === exact), 'StopTransaction with the corrected meterStop');
+    const end = accepted.transactionData.at(-1).sampledValue.find((v: any) => v.context === 'Transaction.End' && v.measurand === 'Energy.Active.Import.Register');
+    expect(end).toMatchObject({ value: String(exact), unit: 'Wh' });
+    // Every StopTransaction before the correction carried the recorded value; none after it the old one.
+    const stops = r.csms.of('StopTransaction').map((p) => p.meterStop);
+    expect(stops.slice(stops.indexOf(exact))).toEqual(stops.slice(stops.indexOf(exact)).map(() => exact));
+    expect(stops.slice(0, stops.indexOf(exact)).every((wh) => wh === refused.meterStop)).toBe(true);
+  }, 40_000);
 });
