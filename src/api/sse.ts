@@ -10,7 +10,8 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
 
 /**
  * Server-Sent Events at /api/events: `status` (connector view on every change), `sample` (each
- * meter reading), `session-started`, `session-stopped`. A comment line every 15 s keeps proxies
+ * meter reading), `session-started`, `session-stopped`, `session-corrected` (a provisional meter value
+ * replaced by the register). A comment line every 15 s keeps proxies
  * from closing idle streams. Slow clients are dropped, not buffered without bound.
  */
 export class SseHub {
@@ -19,7 +20,7 @@ export class SseHub {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly station: Station, private readonly log: Logger) {
-    const on = <E extends 'status' | 'sample' | 'session-started' | 'session-stopped'>(event: E, map: (...args: any[]) => unknown) => {
+    const on = <E extends 'status' | 'sample' | 'session-started' | 'session-stopped' | 'session-corrected'>(event: E, map: (...args: any[]) => unknown) => {
       const l = (...args: any[]) => this.broadcast(event, map(...args));
       station.on(event, l as any);
       this.unsubscribe.push(() => station.off(event, l as any));
@@ -28,6 +29,7 @@ export class SseHub {
     on('sample', (s) => s);
     on('session-started', (s) => sessionRow(s));
     on('session-stopped', (s) => sessionRow(s));
+    on('session-corrected', (s) => sessionRow(s));
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), 15_000);
     this.keepAlive.unref();
   }

@@ -52,6 +52,7 @@ class MqttBridge implements MqttService {
   private readonly connectors: { id: number; phases: 1 | 3; maxCurrentA: number }[];
   private readonly commandCtx: CommandContext;
   private readonly lastSession = new Map<number, FinalSession>();
+  private readonly lastSessionId = new Map<number, number>();
   private readonly listeners: [string, (...args: any[]) => void][] = [];
   private client?: MqttClient;
   private tick?: NodeJS.Timeout;
@@ -117,6 +118,11 @@ class MqttBridge implements MqttService {
     for (const name of ['status', 'sample', 'session-started', 'fault'] as const) this.listen(name, refreshSoon);
     this.listen('session-stopped', (rec: SessionRecord) => {
       this.rememberFinal(rec);
+      this.update();
+    });
+    // A provisional meterStop replaced by the register: the final numbers shown are the exact ones.
+    this.listen('session-corrected', (rec: SessionRecord) => {
+      if (rec.status === 'completed' && this.lastSessionId.get(rec.connectorId) === rec.id) this.rememberFinal(rec);
       this.update();
     });
     this.tick = setInterval(() => this.update(), this.cfg.publishIntervalS * 1000);
@@ -342,6 +348,7 @@ class MqttBridge implements MqttService {
   private rememberFinal(rec: SessionRecord): void {
     const x = this.extras(rec.connectorId, rec.id);
     const { durationS, chargingS, idleS } = wholeSeconds(rec);
+    this.lastSessionId.set(rec.connectorId, rec.id);
     this.lastSession.set(rec.connectorId, {
       energyWh: rec.energyWh ?? 0,
       durationS,

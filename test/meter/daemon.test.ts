@@ -128,9 +128,26 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
       expect(row![header!.indexOf('meterStopProvisional')]).toBe('true');
       expect(row![header!.indexOf('meterStopWh')]).toBe('3000005');
 
+      // Live viewers (status page, SSE clients) hear of the correction.
+      const ctrl = new AbortController();
+      const events = await fetch(`${d.url}/api/events`, { signal: ctrl.signal });
+      const reader = events.body!.getReader();
+      let streamed = '';
+      const reading = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          streamed += new TextDecoder().decode(value);
+        }
+      })().catch(() => undefined);
+
       await server.listen(port);
       await until(async () => (await sessions())[0]!.meterStopProvisional === false, 'provisional stop corrected', 20_000);
       expect((await sessions())[0]).toMatchObject({ meterStartWh: 3_000_000, meterStopWh: 3_000_017, energyWh: 17, meterStopProvisional: false });
+      const corrected = await until(() => /event: session-corrected\ndata: (.*)\n/.exec(streamed)?.[1], 'session-corrected event');
+      expect(JSON.parse(corrected)).toMatchObject({ meterStopWh: 3_000_017, energyWh: 17, meterStopProvisional: false });
+      ctrl.abort();
+      await reading;
       const list = JSON.parse((await runCli(['sessions', 'export', '--format', 'json', '--config', file])).stdout);
       expect(list[0]).toMatchObject({ meterStopWh: 3_000_017, energyWh: 17, meterStopProvisional: false });
     } finally {

@@ -409,6 +409,7 @@ function connectEvents() {
   on('sample', onSample);
   on('session-started', () => refreshData());
   on('session-stopped', () => refreshData());
+  on('session-corrected', () => refreshData());
 }
 
 async function loadStatus() {
