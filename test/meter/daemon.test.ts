@@ -241,4 +241,42 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
       expect(await d.stop()).toBe(0);
     }
   }, 90_000);
+
+  /**
+   * Power loss mid-session, and the meter (on the same supply, or its gateway) is not back when the
+   * daemon restarts: the open session is closed as PowerLoss from its last stored register, flagged
+   * provisional, and corrected to the register once the meter answers (the contactor stayed open).
+   */
+  it('crash recovery with the meter unreadable at start-up: last stored register, provisional, then exact', async () => {
+    setEnergyWh(sdm630, regs, 6_000_000);
+    const dir = tempDir();
+    const file = writeSimConfig(dir, { authMode: 'free', flushIntervalS: 1, sampleIntervalS: 1 });
+    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    let d = await spawnDaemon(file);
+    const sessions = async () => (await api(d.url, '/api/sessions')).body as Record<string, unknown>[];
+    const port = server.port;
+    await until(async () => (await api(d.url, '/api/status')).body.connectors[0].meter.energyWh === 6_000_000, 'first Modbus reading');
+    await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+    await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+    await until(async () => (await api(d.url, '/api/status')).body.connectors[0].status === 'Charging', 'charging');
+    setEnergyWh(sdm630, regs, 6_000_004);
+    // The checkpoint with the last good register reaches the disk before the power goes.
+    await until(async () => (await api(d.url, '/api/status')).body.connectors[0].session?.energyWh === 4, 'register +4 Wh seen');
+    await new Promise((r) => setTimeout(r, 2500));
+    await d.kill();
+    await server.close();
+    setEnergyWh(sdm630, regs, 6_000_011); // what flowed after the last stored reading
+
+    d = await spawnDaemon(file);
+    try {
+      expect((await sessions())[0]).toMatchObject({ status: 'completed', stopReason: 'PowerLoss', recovered: true, meterStartWh: 6_000_000, meterStopWh: 6_000_004, meterStopProvisional: true });
+      expect(d.lines.some((l) => l.includes('recovered a session left open') && l.includes('last stored sample'))).toBe(true);
+      await server.listen(port);
+      await until(async () => (await sessions())[0]!.meterStopProvisional === false, 'recovered stop corrected from the register', 20_000);
+      expect((await sessions())[0]).toMatchObject({ stopReason: 'PowerLoss', recovered: true, meterStopWh: 6_000_011, energyWh: 11 });
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  }, 90_000);
 });
