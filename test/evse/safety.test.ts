@@ -454,7 +454,9 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     let closes = 0;
     let forced = 0;
     let faultOpens = 0;
+    let totalSessions = 0;
     for (let run = 0; run < 400; run++) {
+      const closesBefore = closes;
       const sm = machine(o);
       let now = 0;
       let pendingStart = false;
@@ -552,10 +554,13 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
         const d = sm.nextDeadline();
         if (d !== null) expect(d, `deadline in the past after a step: ${ctx}`).toBeGreaterThan(now);
       }
-      expect(sessions).toBeGreaterThanOrEqual(0);
+      // Every close needs a recorded session, and every session began with a start-session command.
+      if (closes > closesBefore) expect(sessions, `run ${run} closed the contactor without any start-session`).toBeGreaterThan(0);
+      totalSessions += sessions;
     }
+    expect(totalSessions).toBeGreaterThan(400);
     // The random walk really reached the interesting states.
-    console.log(`randomised safety walk: ${closes} closes, ${forced} forced opens under load, ${faultOpens} opens by fault`);
+    console.log(`randomised safety walk: ${totalSessions} sessions, ${closes} closes, ${forced} forced opens under load, ${faultOpens} opens by fault`);
     expect(closes).toBeGreaterThan(200);
     expect(forced).toBeGreaterThan(0);
     expect(faultOpens).toBeGreaterThan(20);

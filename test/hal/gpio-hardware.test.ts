@@ -224,6 +224,16 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     await failed;
   });
 
+  it('close() is idempotent and safe() after close writes nothing', async () => {
+    const { tree, hw } = await setup();
+    hw.contactor.set(true);
+    await hw.close();
+    expect(tree.value(S(17))).toBe('0');
+    await expect(hw.close()).resolves.toBeUndefined();
+    expect(() => hw.safe()).not.toThrow();
+    expect(tree.value(S(17))).toBe('0');
+  });
+
   it('ADC failure -> fault pilot; recovers when it answers again', async () => {
     const { hw } = await setup();
     let fail = true;

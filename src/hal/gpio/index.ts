@@ -56,6 +56,7 @@ export class GpioHardware implements ConnectorHardware {
   private cpRelayLine?: GpioLine;
   private selfTesting = false;
   private rcdSelfTestFailed = false;
+  private closed = false;
   /** Every line by config name, for hw test. */
   readonly outputs = new Map<string, GpioLine>();
   readonly inputs = new Map<string, DebouncedInput>();
@@ -72,6 +73,9 @@ export class GpioHardware implements ConnectorHardware {
 
   /** Contactor open, pilot X1, CP connected, lock motor off. Synchronous, never throws. */
   safe(): void {
+    // After close() the lines are released (their fds may be reused by other files): close() left
+    // every output at its safe level, and nothing may write through a released line.
+    if (this.closed) return;
     const attempt = (what: string, fn: () => void) => {
       try {
         fn();
@@ -156,8 +160,11 @@ export class GpioHardware implements ConnectorHardware {
     this.cpRelayLine = line;
   }
 
+  /** Outputs safe, then release everything. Idempotent: a second call does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.safe();
+    this.closed = true;
     this.pilot.stop();
     this.heartbeat?.stop();
     this.contactor.close();
