@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PilotDebouncer, classifyHigh, classifyWithHysteresis } from '../../src/hal/gpio/pilot-classifier.js';
+import type { PilotReading, PilotState } from '../../src/hal/types.js';
 
 const T = { ab: 10.5, bc: 7.5, cd: 4.5, de: 1.5, diode: -10.5 };
 
@@ -41,5 +42,35 @@ describe('PilotDebouncer', () => {
     expect(d.feed({ state: 'B', diodeOk: true }, 60)).toBeUndefined();
     expect(d.feed({ state: 'B', diodeOk: true }, 150)).toBeUndefined();
     expect(d.feed({ state: 'B', diodeOk: true }, 160)?.state).toBe('B');
+  });
+
+  it('leaving C/D: samples that alternate between non-C/D states (B, A, E) still leave after the fast window', () => {
+    const d = new PilotDebouncer({ debounceMs: 250, fastDebounceMs: 20 }, { state: 'C', diodeOk: true });
+    const flicker: PilotState[] = ['B', 'A', 'B', 'A', 'E', 'B'];
+    let out: PilotReading | undefined;
+    let t = 0;
+    for (const s of flicker) {
+      out = d.feed({ state: s, diodeOk: true }, t) ?? out;
+      if (out) break;
+      t += 10;
+    }
+    expect(out).toBeDefined();
+    expect(t).toBe(20); // the first non-C sample at 0 started the one candidate
+    expect(out!.state).toBe('B'); // the latest sample's state
+  });
+
+  it('leaving C/D: a C sample in between restarts the fast candidate; D is a normal (slow) change', () => {
+    const d = new PilotDebouncer({ debounceMs: 250, fastDebounceMs: 20 }, { state: 'C', diodeOk: true });
+    expect(d.feed({ state: 'B', diodeOk: true }, 0)).toBeUndefined();
+    expect(d.feed({ state: 'C', diodeOk: true }, 10)).toBeUndefined();
+    expect(d.feed({ state: 'A', diodeOk: true }, 20)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 30)).toBeUndefined();
+    expect(d.feed({ state: 'B', diodeOk: true }, 40)?.state).toBe('B');
+    const e = new PilotDebouncer({ debounceMs: 250, fastDebounceMs: 20 }, { state: 'C', diodeOk: true });
+    expect(e.feed({ state: 'D', diodeOk: true }, 0)).toBeUndefined();
+    expect(e.feed({ state: 'B', diodeOk: true }, 10)).toBeUndefined(); // leaving starts here
+    expect(e.feed({ state: 'D', diodeOk: true }, 20)).toBeUndefined(); // D: still requesting, restarts
+    expect(e.feed({ state: 'D', diodeOk: true }, 260)).toBeUndefined();
+    expect(e.feed({ state: 'D', diodeOk: true }, 270)?.state).toBe('D');
   });
 });

@@ -52,10 +52,16 @@ export interface DebounceTimes {
 /**
  * Holds the reported reading. A candidate must persist `debounceMs` (or `fastDebounceMs` when it
  * takes the EV out of C/D or reports a lost diode) before it is reported.
+ *
+ * Leaving C/D is one candidate, "not C/D": every sample outside C/D keeps it alive, whichever
+ * state it shows, so a pilot that flickers between B, A, E... (a bad contact while the EV opens S2)
+ * still leaves C/D after `fastDebounceMs`; the state reported then is the latest sample's. Only a
+ * C/D sample restarts it. Other changes restart their wait whenever the sampled state changes.
  */
 export class PilotDebouncer {
   private reading: PilotReading;
-  private stateCand?: { state: PilotState; since: number };
+  /** `leave`: the fast "not C/D" candidate; `state` is then the latest non-C/D sample. */
+  private stateCand?: { state: PilotState; since: number; leave: boolean };
   private diodeCand?: { ok: boolean; since: number };
 
   constructor(private readonly times: DebounceTimes, initial: PilotReading = { state: 'A', diodeOk: true }) {
@@ -74,8 +80,13 @@ export class PilotDebouncer {
 
     if (sample.state === state) this.stateCand = undefined;
     else {
-      if (this.stateCand?.state !== sample.state) this.stateCand = { state: sample.state, since: nowMs };
       const fast = CHARGING.has(state) && !CHARGING.has(sample.state);
+      if (fast) {
+        if (!this.stateCand?.leave) this.stateCand = { state: sample.state, since: nowMs, leave: true };
+        else this.stateCand.state = sample.state;
+      } else if (this.stateCand?.leave || this.stateCand?.state !== sample.state) {
+        this.stateCand = { state: sample.state, since: nowMs, leave: false };
+      }
       const need = fast ? this.times.fastDebounceMs : this.times.debounceMs;
       if (nowMs - this.stateCand.since >= need) {
         state = sample.state;
