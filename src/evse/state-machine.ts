@@ -432,7 +432,8 @@ export class ConnectorStateMachine {
     if (this.hasFault()) {
       return this.faultFUntilMs !== null && now < this.faultFUntilMs ? { mode: 'f' } : { mode: 'x1' };
     }
-    if (this.wake) return now < this.wake.fUntilMs ? { mode: 'f' } : { mode: 'x1' };
+    // The wake-up is a CP interruption: drivers with a CP relay disconnect CP for it (HAL PilotOutput).
+    if (this.wake) return now < this.wake.fUntilMs ? { mode: 'f', cpInterrupt: true } : { mode: 'x1' };
     const offer =
       this.auth !== null &&
       this.pilot !== 'A' &&
@@ -476,6 +477,7 @@ export class ConnectorStateMachine {
 }
 
 function samePilot(a: PilotOutput, b: PilotOutput): boolean {
-  if (a.mode !== b.mode) return false;
-  return a.mode !== 'pwm' || a.dutyPermille === (b as { dutyPermille: number }).dutyPermille;
+  if (a.mode === 'pwm' && b.mode === 'pwm') return a.dutyPermille === b.dutyPermille;
+  if (a.mode === 'f' && b.mode === 'f') return (a.cpInterrupt === true) === (b.cpInterrupt === true);
+  return a.mode === b.mode;
 }

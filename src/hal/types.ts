@@ -12,8 +12,24 @@ export type PilotState = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
  * - `x1`: steady +12 V, no PWM: no current offered (this is "PWM off"; never 0 % duty).
  * - `pwm`: 1 kHz PWM with the given duty (per mille, 80..970) encoding the current offer.
  * - `f`: steady -12 V (state F: EVSE not available, used briefly after faults and to wake EVs).
+ *   `cpInterrupt: true` asks for a CP interruption (the wake-up): a driver with a CP relay
+ *   (gpio.cpRelay) also disconnects CP from the EV for as long as this output lasts; without one
+ *   it is plain state F. Fault signalling uses plain `f` (hardware/README.md, CP relay).
+ * - `digital`: 1 kHz PWM at 5 % (DIGITAL_COMMUNICATION_PERMILLE): "high-level communication
+ *   required" (ISO 15118 / DIN 70121). A mode of its own, so no current-to-duty encoding can ever
+ *   produce it (`pwm` refuses duties below 80 per mille). The state machine never uses it: evsed
+ *   has no PLC modem and no ISO 15118 stack, and an EV told 5 % takes its current from that
+ *   communication, not from the duty, so it would wait forever (ISO 15118-3 also forbids 5 % when
+ *   the authorisation happened before plug-in). It exists for a future HLC module and for tests.
  */
-export type PilotOutput = { mode: 'x1' } | { mode: 'pwm'; dutyPermille: number } | { mode: 'f' };
+export type PilotOutput =
+  | { mode: 'x1' }
+  | { mode: 'pwm'; dutyPermille: number }
+  | { mode: 'f'; cpInterrupt?: boolean }
+  | { mode: 'digital' };
+
+/** The 5 % duty of `{ mode: 'digital' }`, per mille. */
+export const DIGITAL_COMMUNICATION_PERMILLE = 50;
 
 export interface PilotReading {
   state: PilotState;

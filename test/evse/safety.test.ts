@@ -533,6 +533,8 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
         } else withdrawnSince = null;
         // S7 + S8: outputs
         for (const out of pilotActions(actions) as PilotOutput[]) {
+          expect(out.mode, `5 % (digital) is never used by the state machine: ${ctx}`).not.toBe('digital');
+          if (out.mode === 'f' && out.cpInterrupt) expect(s.waking || before.waking, `CP interruption outside a wake-up: ${ctx}`).toBe(true);
           if (out.mode === 'pwm') {
             expect(out.dutyPermille, ctx).toBeGreaterThanOrEqual(100);
             expect(out.dutyPermille, ctx).toBeLessThanOrEqual(960);

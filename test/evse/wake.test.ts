@@ -20,6 +20,8 @@ describe('EV wake-up (IEC 61851-1 A.5.3 legacy wake-up)', () => {
     expect(pilots(sm.handle({ type: 'tick' }, 29_999))).toEqual([]);
     expect(pilots(sm.handle({ type: 'tick' }, 30_000))).toEqual(['f']);
     expect(sm.snapshot()).toMatchObject({ waking: true, status: 'SuspendedEV', faults: [] });
+    // A CP interruption: drivers with a CP relay disconnect CP for it.
+    expect(sm.snapshot().output).toEqual({ mode: 'f', cpInterrupt: true });
     // Our own state F reads back as F: not a fault.
     sm.handle({ type: 'pilot', state: 'F', diodeOk: false }, 30_001);
     expect(sm.snapshot().faults).toEqual([]);
@@ -66,5 +68,15 @@ describe('EV wake-up (IEC 61851-1 A.5.3 legacy wake-up)', () => {
     const sm = offering(new ConnectorStateMachine({ wakeAfterMs: 0 }));
     expect(sm.nextDeadline()).toBeNull();
     expect(pilots(sm.handle({ type: 'tick' }, 120_000))).toEqual([]);
+  });
+
+  it('a fault during the wake-up ends the interruption: fault F is plain F (CP reconnected)', () => {
+    const sm = offering();
+    sm.handle({ type: 'wake' }, 5000);
+    expect(sm.snapshot().output).toEqual({ mode: 'f', cpInterrupt: true });
+    const out = sm.handle({ type: 'fault', kind: 'rcd', active: true }, 5100);
+    expect(out.filter((a) => a.type === 'pilot').map((a) => (a as { output: unknown }).output)).toEqual([{ mode: 'f' }]);
+    expect(sm.snapshot()).toMatchObject({ waking: false, output: { mode: 'f' } });
+    expect(sm.snapshot().output).not.toHaveProperty('cpInterrupt');
   });
 });

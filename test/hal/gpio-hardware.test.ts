@@ -224,6 +224,46 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     await failed;
   });
 
+  it("5 % digital communication only through its own mode; the current encoding cannot reach it", async () => {
+    const { tree, hw } = await setup();
+    hw.pilot.setOutput({ mode: 'digital' });
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('50000'); // 5 % of 1 ms
+    expect(() => hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 50 })).toThrow(/80\.\.970 per mille/);
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('50000'); // the refused write changed nothing
+    hw.pilot.setOutput({ mode: 'x1' });
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('1000000');
+  });
+
+  it('CP interruption (wake-up) opens the CP relay with F on the PWM; fault F and every other output keep CP connected', async () => {
+    const { tree, hw } = await setup();
+    hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 });
+    expect(tree.value(S(24))).toBe('0');
+    hw.pilot.setOutput({ mode: 'f', cpInterrupt: true });
+    expect(tree.value(S(24))).toBe('1'); // CP disconnected from the EV
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('0'); // and -12 V on our side: the sense reads F
+    hw.pilot.setOutput({ mode: 'x1' });
+    expect(tree.value(S(24))).toBe('0');
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('1000000');
+    hw.pilot.setOutput({ mode: 'f' }); // state F after a fault: signalled on the line, CP stays connected
+    expect(tree.value(S(24))).toBe('0');
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('0');
+    hw.pilot.setOutput({ mode: 'f', cpInterrupt: true });
+    hw.safe();
+    expect(tree.value(S(24))).toBe('0');
+  });
+
+  it('CP interruption without a CP relay is plain state F', async () => {
+    const t = new FakeSysfs();
+    tree = t;
+    const base = gpioConfig(t.root);
+    const { cpRelay: _none, ...gpio } = base.gpio;
+    hw = await createGpioHardware({ ...base, gpio } as any, { connectorId: 1, log: silentLogger(), clock: new FakeClock(), edges: t.edges, autoStart: false });
+    expect(hw.hasCpRelay()).toBe(false);
+    hw.pilot.setOutput({ mode: 'f', cpInterrupt: true });
+    expect(t.pwmAttr(0, 0, 'duty_cycle')).toBe('0');
+    expect(() => t.value(S(24))).toThrow(); // never exported
+  });
+
   it('close() is idempotent and safe() after close writes nothing', async () => {
     const { tree, hw } = await setup();
     hw.contactor.set(true);

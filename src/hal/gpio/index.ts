@@ -227,7 +227,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   if (cfg.pilotSense.mode !== 'adc') throw new Error('unsupported pilotSense.mode');
   const sense = cfg.pilotSense;
   const adc = ctx.adc ?? IioAdc.open(cfg.root, sense.iioName, sense.highChannel, sense.lowChannel);
-  const pilot = new AdcPilot(pwm, adc, sense, clock, log);
+  const pilot = new AdcPilot(pwm, adc, sense, clock, log, cpRelay);
 
   let hw!: GpioHardware;
   const contactor = new GpioContactor(contactorLine, feedback, clock, cfg.contactorCheck, (v) => {

@@ -1,9 +1,10 @@
 import type { Clock } from '../clock.js';
-import type { ControlPilot, PilotOutput, PilotReading, PilotState } from '../types.js';
+import { DIGITAL_COMMUNICATION_PERMILLE, type ControlPilot, type PilotOutput, type PilotReading, type PilotState } from '../types.js';
 import type { Logger } from '../../log.js';
 import type { AdcSenseConfig } from './config.js';
 import type { PilotAdc } from './adc.js';
 import type { SysfsPwm } from './pwm.js';
+import type { GpioLine } from './sysfs-gpio.js';
 import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
 
 /** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'). */
@@ -35,19 +36,34 @@ export class AdcPilot implements ControlPilot {
     private readonly cfg: AdcSenseConfig,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** gpio.cpRelay when wired: opened for a CP interruption (`{ mode: 'f', cpInterrupt: true }`). */
+    private readonly cpRelay?: GpioLine,
   ) {
     this.debouncer = new PilotDebouncer({ debounceMs: cfg.debounceMs, fastDebounceMs: cfg.fastDebounceMs });
   }
 
   setOutput(o: PilotOutput): void {
-    if (o.mode === 'x1') this.pwm.x1();
-    else if (o.mode === 'f') this.pwm.f();
-    else {
-      if (!(o.dutyPermille >= 80 && o.dutyPermille <= 970)) {
-        throw new RangeError(`pilot duty must be 80..970 per mille (got ${o.dutyPermille}); use x1 for no offer`);
-      }
-      this.pwm.permille(o.dutyPermille);
+    switch (o.mode) {
+      case 'x1':
+        this.pwm.x1();
+        break;
+      case 'f':
+        this.pwm.f();
+        break;
+      case 'digital':
+        this.pwm.permille(DIGITAL_COMMUNICATION_PERMILLE);
+        break;
+      case 'pwm':
+        if (!(o.dutyPermille >= 80 && o.dutyPermille <= 970)) {
+          throw new RangeError(`pilot duty must be 80..970 per mille (got ${o.dutyPermille}); use x1 for no offer, digital for 5 %`);
+        }
+        this.pwm.permille(o.dutyPermille);
+        break;
     }
+    // The CP relay sits between the sense node and the EV (hardware/README.md): opened only for a CP
+    // interruption, after the pilot level is set (the sense then reads our own -12 V, state F);
+    // closed again by any other output, after its level is on the line.
+    this.cpRelay?.write(o.mode === 'f' && o.cpInterrupt === true ? 1 : 0);
     if (o.mode !== this.output.mode) this.outputAt = this.clock.monoMs();
     this.output = o;
   }
@@ -124,7 +140,7 @@ export class AdcPilot implements ControlPilot {
     // to charge after the output changes. Otherwise keep the last verdict (reset on unplug).
     const settled = now - this.outputAt >= 2 * c.samplePeriodMs;
     if (state === 'A') this.lastDiodeOk = true;
-    else if (this.output.mode === 'pwm' && settled && (state === 'B' || state === 'C' || state === 'D')) {
+    else if ((this.output.mode === 'pwm' || this.output.mode === 'digital') && settled && (state === 'B' || state === 'C' || state === 'D')) {
       this.lastDiodeOk = lowV <= c.thresholdsV.diode;
     }
     const changed = this.debouncer.feed({ state, diodeOk: this.lastDiodeOk }, now);
