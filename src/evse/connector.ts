@@ -155,7 +155,7 @@ export class Connector extends EventEmitter {
 
   private onPilot(r: PilotReading): void {
     const before = this.sm.snapshot();
-    this.dispatch({ type: 'pilot', state: r.state, diodeOk: r.diodeOk });
+    this.dispatch({ type: 'pilot', state: r.state, diodeOk: r.diodeOk, diodeChecked: r.diodeChecked });
     // free mode: plugging in is the authorisation
     if (this.o.freeIdTag !== undefined && this.o.freeIdTag !== null && before.pilot === 'A' && (r.state === 'B' || r.state === 'C' || r.state === 'D')) {
       this.dispatch({ type: 'authorize', idTag: this.o.freeIdTag, source: 'free' });
@@ -210,7 +210,7 @@ export class Connector extends EventEmitter {
     hw.contactor.set(false);
     this.o.log.warn({ connectorId: this.id, why }, 'safety supervisor opened the contactor');
     this.emit('contactor', { closed: false, why: `supervisor: ${why}`, latencyMs: 0 });
-    this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk });
+    this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk, diodeChecked: pilot.diodeChecked });
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
   }
 

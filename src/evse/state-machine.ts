@@ -9,7 +9,9 @@ import { dutyForCurrent, MIN_CURRENT_A } from './pwm.js';
  *
  * Safety rules (each has a test that tries to break it, test/evse/safety.test.ts):
  *  S1 the contactor closes only in pilot state C or D;
- *  S2 ... only with no fault active or latched, and the EV diode present;
+ *  S2 ... only with no fault active or latched, and the EV diode present, as measured with PWM
+ *     running since the pilot output last changed mode (a verdict from X1, or from before the
+ *     output changed, does not count: PilotReading.diodeChecked);
  *  S3 ... only while authorised with a recorded session;
  *  S4 ... only while a current is offered (PWM), the connector is available and not paused or stopping;
  *  S5 it opens in the same step when the pilot leaves C/D, a fault appears, the diode fails or the
@@ -56,7 +58,8 @@ const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'over
 const NEEDS_TECHNICIAN: ReadonlySet<FaultKind> = new Set<FaultKind>(['welded']);
 
 export type SmEvent =
-  | { type: 'pilot'; state: PilotState; diodeOk: boolean }
+  /** A pilot reading (PilotReading): `diodeChecked` = diodeOk was measured with PWM running since the output mode last changed. */
+  | { type: 'pilot'; state: PilotState; diodeOk: boolean; diodeChecked: boolean }
   | { type: 'fault'; kind: FaultKind; active: boolean }
   | { type: 'authorize'; idTag: string | null; source: AuthSource }
   /** Authorisation withdrawn for safety or by the backend: open at once (S5), end the session. */
@@ -85,6 +88,8 @@ export interface SmSnapshot {
   status: ConnectorStatus;
   pilot: PilotState;
   diodeOk: boolean;
+  /** diodeOk is fresh: measured with PWM running since the output mode last changed. */
+  diodeChecked: boolean;
   output: PilotOutput;
   contactor: boolean;
   faults: FaultKind[];
@@ -109,6 +114,7 @@ export class ConnectorStateMachine {
   private readonly o: StateMachineOptions;
   private pilot: PilotState = 'A';
   private diodeOk = true;
+  private diodeChecked = false;
   private readonly hwFaults = new Set<FaultKind>();
   private readonly latched = new Set<FaultKind>();
   private auth: Auth | null = null;
@@ -146,6 +152,8 @@ export class ConnectorStateMachine {
     switch (ev.type) {
       case 'pilot':
         this.onPilot(ev.state, ev.diodeOk, now, out);
+        // A verdict is fresh only while PWM runs (there is no negative half in X1 or F).
+        this.diodeChecked = ev.diodeChecked && (ev.state === 'B' || ev.state === 'C' || ev.state === 'D') && (this.output.mode === 'pwm' || this.output.mode === 'digital');
         break;
       case 'fault':
         this.onFault(ev.kind, ev.active, now, out);
@@ -243,6 +251,7 @@ export class ConnectorStateMachine {
       status: this.status,
       pilot: this.pilot,
       diodeOk: this.diodeOk,
+      diodeChecked: this.diodeChecked,
       output: this.output,
       contactor: this.contactor,
       faults: [...new Set([...this.hwFaults, ...this.latched])],
@@ -263,6 +272,7 @@ export class ConnectorStateMachine {
     if (hard) return hard;
     if (closing) {
       if (this.output.mode !== 'pwm') return 'no current offered';
+      if (!this.diodeChecked) return 'EV diode not yet checked with PWM running';
       if (this.stopping) return 'stopping';
       if (this.paused) return 'paused';
       if (!this.available) return 'unavailable';
@@ -454,6 +464,8 @@ export class ConnectorStateMachine {
     }
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;
     if (cur.mode === 'f') this.fEndedAtMs = now;
+    // The HAL's diode verdict is stale from a mode change until it reports a new measurement.
+    if (want.mode !== cur.mode) this.diodeChecked = false;
     if (want.mode === 'pwm' && cur.mode !== 'pwm') this.offerSinceMs = now;
     if (want.mode !== 'pwm') this.offerSinceMs = null;
     this.output = want;

@@ -89,6 +89,31 @@ describe('S2: the contactor closes only with no fault (active or latched) and th
     expect(contactorActions(sm.handle(pilot('C', true), 200))).toEqual([]);
   });
 
+  it('S2: an EV already in C at X1 when the offer arrives: PWM starts, the close waits for a diode verdict measured with it', () => {
+    const sm = machine();
+    sm.handle(pilot('B', true, false), 0);
+    sm.handle(authorize(), 0);
+    sm.handle(started, 0); // no offer yet: X1
+    expect(sm.snapshot().output).toEqual({ mode: 'x1' });
+    sm.handle(pilot('C', true, false), 100); // X1: no negative half, no verdict
+    const a = sm.handle(offer(16), 200);
+    expect(pilotActions(a)).toEqual([{ mode: 'pwm', dutyPermille: 266 }]);
+    expect(contactorActions(a)).toEqual([]); // not in the step that starts the PWM
+    expect(sm.contactorViolation(200, true)).toMatch(/diode not yet checked/);
+    expect(contactorActions([...sm.handle(pilot('C', true, false), 210), ...temptations(sm, 215)])).toEqual([]);
+    expect(contactorActions(sm.handle(pilot('C', true, true), 220))).toEqual([true]);
+  });
+
+  it('S2: a verdict from before the output changed does not count (PWM -> X1 -> PWM)', () => {
+    const sm = readyInB();
+    sm.handle(pilot('B', true, true), 50); // verdict with PWM: good
+    sm.handle({ type: 'pause' }, 60); // X1
+    sm.handle(pilot('C', true, true), 70); // a stale "checked" reading in X1 is not believed
+    expect(contactorActions(sm.handle({ type: 'resume' }, 80))).toEqual([]);
+    expect(sm.snapshot().diodeChecked).toBe(false);
+    expect(contactorActions(sm.handle(pilot('C', true, true), 100))).toEqual([true]);
+  });
+
   it('S2: a tag presented while faulted is refused', () => {
     const sm = machine();
     sm.handle(pilot('B'), 0);
@@ -163,7 +188,9 @@ describe('S4: the contactor closes only with an offer, available, not paused, no
     sm.handle({ type: 'pause' }, 50);
     const a = [...sm.handle(pilot('C'), 100), ...sm.handle(offer(32), 200), ...sm.handle(tick, 300)];
     expect(contactorActions(a)).toEqual([]);
-    expect(contactorActions(sm.handle({ type: 'resume' }, 400))).toEqual([true]);
+    // Resuming starts the PWM: the close waits for a diode verdict measured with it running.
+    expect(contactorActions(sm.handle({ type: 'resume' }, 400))).toEqual([]);
+    expect(contactorActions(sm.handle(pilot('C'), 420))).toEqual([true]);
   });
 
   it('S4: unavailable -> no session, no offer, no close', () => {
@@ -455,7 +482,7 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     let forced = 0;
     let faultOpens = 0;
     let totalSessions = 0;
-    for (let run = 0; run < 400; run++) {
+    for (let run = 0; run < 600; run++) {
       const closesBefore = closes;
       const sm = machine(o);
       let now = 0;
@@ -479,6 +506,8 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
             pilot(pick(states), rnd() > 0.05),
             pilot(pick(states)),
             pilot(pick(['B', 'C'] as PilotState[])),
+            pilot('C'),
+            pilot('C', true, rnd() < 0.5), // a reading before/after the diode verdict is fresh
             pilot('C'),
             rnd() < 0.3 ? fault(pick(kinds), rnd() < 0.5) : pilot('A'),
             authorize(),
@@ -515,6 +544,8 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
         const cs = contactorActions(actions);
         if (cs.includes(true)) {
           closes++;
+          // S2: a fresh diode verdict (measured with PWM running since the output last changed mode)
+          expect(s.diodeChecked, ctx).toBe(true);
           // S4
           expect(before.contactor, ctx).toBe(false);
           expect(s, ctx).toMatchObject({ contactor: true, paused: false, available: true, stopping: false, output: { mode: 'pwm' } });
@@ -560,7 +591,7 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
       if (closes > closesBefore) expect(sessions, `run ${run} closed the contactor without any start-session`).toBeGreaterThan(0);
       totalSessions += sessions;
     }
-    expect(totalSessions).toBeGreaterThan(400);
+    expect(totalSessions).toBeGreaterThan(600);
     // The random walk really reached the interesting states.
     console.log(`randomised safety walk: ${totalSessions} sessions, ${closes} closes, ${forced} forced opens under load, ${faultOpens} opens by fault`);
     expect(closes).toBeGreaterThan(200);

@@ -58,7 +58,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     await run(hw, clock as FakeClock, 200);
     expect(seen).toHaveLength(0); // B not yet held 250 ms
     await run(hw, clock as FakeClock, 100);
-    expect(seen.at(-1)).toEqual({ state: 'B', diodeOk: true });
+    expect(seen.at(-1)).toEqual({ state: 'B', diodeOk: true, diodeChecked: false }); // X1: no verdict
     hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 267 });
     expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('267000');
     tree.setPilot(6, -12);
@@ -80,7 +80,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 267 });
     tree.setPilot(6, -12);
     await run(hw, c, 400);
-    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true });
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true, diodeChecked: true });
     tree.setPilot(12, -12); // unplugged
     await run(hw, c, 40);
     expect(hw.pilot.read().state).toBe('A');
@@ -94,7 +94,44 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(hw.pilot.read().state).toBe('C');
     tree.setPilot(6, -6); // diode shorted: negative half loaded like the positive one
     await run(hw, c, 40);
-    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: false });
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: false, diodeChecked: true });
+  });
+
+  it('diode verdict freshness: none in X1; after the output changes, only once PWM ran 2 sample periods', async () => {
+    const { tree, hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const seen: PilotReading[] = [];
+    hw.pilot.onChange((r) => seen.push({ ...r }));
+    tree.setPilot(6, 0); // EV already in C at X1: no negative half, no verdict
+    await run(hw, c, 300);
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true, diodeChecked: false });
+    tree.setPilot(6, -12);
+    hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 });
+    expect(hw.pilot.read().diodeChecked).toBe(false);
+    await hw.pilot.sample();
+    c.advance(10);
+    await hw.pilot.sample(); // 10 ms of PWM: the negative-peak detector may not have settled
+    expect(hw.pilot.read().diodeChecked).toBe(false);
+    c.advance(10);
+    await hw.pilot.sample();
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true, diodeChecked: true });
+    expect(seen.at(-1)).toEqual({ state: 'C', diodeOk: true, diodeChecked: true }); // reported as a change
+    hw.pilot.setOutput({ mode: 'x1' }); // any mode change: the verdict is stale at once
+    expect(hw.pilot.read().diodeChecked).toBe(false);
+  });
+
+  it('a missing diode is never reported as a checked good diode, not even for one sample', async () => {
+    const { tree, hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const seen: PilotReading[] = [];
+    hw.pilot.onChange((r) => seen.push({ ...r }));
+    tree.setPilot(6, 0);
+    await run(hw, c, 300);
+    tree.setPilot(6, -6); // PWM on an EV without diode: the negative half is loaded too
+    hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 });
+    await run(hw, c, 100);
+    expect(seen.some((r) => r.diodeOk && r.diodeChecked)).toBe(false);
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: false, diodeChecked: true });
   });
 
   it('RCD trip raises fault rcd (active low input) and clears when the module resets', async () => {

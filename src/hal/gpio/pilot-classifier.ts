@@ -64,12 +64,17 @@ export class PilotDebouncer {
   private stateCand?: { state: PilotState; since: number; leave: boolean };
   private diodeCand?: { ok: boolean; since: number };
 
-  constructor(private readonly times: DebounceTimes, initial: PilotReading = { state: 'A', diodeOk: true }) {
+  constructor(private readonly times: DebounceTimes, initial: PilotReading = { state: 'A', diodeOk: true, diodeChecked: false }) {
     this.reading = { ...initial };
   }
 
   current(): PilotReading {
     return this.reading;
+  }
+
+  /** The output mode changed: the reported diode verdict is no longer fresh (not an event: the caller knows). */
+  invalidateDiodeCheck(): void {
+    if (this.reading.diodeChecked) this.reading = { ...this.reading, diodeChecked: false };
   }
 
   /** Feed one sample; returns the new reading when it changed. */
@@ -106,8 +111,14 @@ export class PilotDebouncer {
       }
     }
 
+    // Checked only when this sample measured the diode and agrees with the reported verdict: a first
+    // measurement that contradicts it waits for its debounce (a missing diode is never reported
+    // checked-and-good, not even for one sample).
+    const diodeChecked = sample.diodeChecked && sample.diodeOk === diodeOk;
+    if (diodeChecked !== this.reading.diodeChecked) changed = true;
+
     if (!changed) return undefined;
-    this.reading = { state, diodeOk };
+    this.reading = { state, diodeOk, diodeChecked };
     return this.reading;
   }
 }

@@ -64,7 +64,10 @@ export class AdcPilot implements ControlPilot {
     // interruption, after the pilot level is set (the sense then reads our own -12 V, state F);
     // closed again by any other output, after its level is on the line.
     this.cpRelay?.write(o.mode === 'f' && o.cpInterrupt === true ? 1 : 0);
-    if (o.mode !== this.output.mode) this.outputAt = this.clock.monoMs();
+    if (o.mode !== this.output.mode) {
+      this.outputAt = this.clock.monoMs();
+      this.debouncer.invalidateDiodeCheck();
+    }
     this.output = o;
   }
 
@@ -138,12 +141,15 @@ export class AdcPilot implements ControlPilot {
     const state = this.rawState;
     // The negative half only exists while PWM runs; the negative-peak detector needs a few periods
     // to charge after the output changes. Otherwise keep the last verdict (reset on unplug).
+    // Only such a measured verdict counts as checked (PilotReading.diodeChecked).
     const settled = now - this.outputAt >= 2 * c.samplePeriodMs;
+    let diodeChecked = false;
     if (state === 'A') this.lastDiodeOk = true;
     else if ((this.output.mode === 'pwm' || this.output.mode === 'digital') && settled && (state === 'B' || state === 'C' || state === 'D')) {
       this.lastDiodeOk = lowV <= c.thresholdsV.diode;
+      diodeChecked = true;
     }
-    const changed = this.debouncer.feed({ state, diodeOk: this.lastDiodeOk }, now);
+    const changed = this.debouncer.feed({ state, diodeOk: this.lastDiodeOk, diodeChecked }, now);
     if (changed) for (const l of this.listeners) l(changed);
   }
 }
