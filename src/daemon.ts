@@ -13,6 +13,7 @@ import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
 import type { StopReason } from './evse/station-api.js';
 import { StallDetector } from './hal/stall-detector.js';
+import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
 import { startMqtt } from './telemetry/mqtt.js';
 import { billingMigrations } from './billing/migrations.js';
 import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
@@ -104,6 +105,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   // A blocked event loop means nothing time-critical ran: drive outputs safe at once, then let
   // the state machine latch the fault (it opens the contactor and keeps it open until unplug).
   const stall = new StallDetector({
+    intervalMs: STALL_DETECTOR_INTERVAL_MS,
     thresholdMs: config.supervision.stallThresholdMs,
     onStall: (lagMs) => {
       for (const id of station.connectorIds()) station.hardware(id)?.safe();

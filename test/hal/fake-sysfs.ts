@@ -172,6 +172,7 @@ export function gpioConfig(root: string, over: Record<string, unknown> = {}) {
     contactorCheck: { weldMs: 500, closeMs: 500 },
     rcdSelfTest: { atStartup: true, testMs: 300, clearMs: 300 },
     heartbeatMs: 20,
+    interlockMs: 200,
     root,
     ...over,
   };

@@ -235,6 +235,88 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(hb.tick()).toBe(false);
   });
 
+  it('a missed heartbeat with the contactor closed: outputs safe and fault stall before the next edge (no silent re-close)', async () => {
+    const { tree, hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const hb = hw.heartbeat!;
+    const events: [FaultKind, boolean][] = [];
+    hw.faults.onChange((k, a) => events.push([k, a]));
+    await hw.pilot.sample();
+    for (let i = 0; i < 4; i++) {
+      expect(hb.tick()).toBe(true);
+      c.advance(20);
+      await hw.pilot.sample();
+    }
+    hw.contactor.set(true);
+    for (let i = 0; i < 4; i++) {
+      expect(hb.tick()).toBe(true);
+      c.advance(20);
+      await hw.pilot.sample();
+    }
+    // 100 ms of lag (140 ms since the last rising edge): inside the 160 ms tolerance, nothing happens
+    c.advance(100);
+    await hw.pilot.sample();
+    expect(hb.tick()).toBe(true);
+    expect(tree.value(S(17))).toBe('1');
+    expect(events).toEqual([]);
+    // the loop stalls 200 ms: the monostable has timed out, the contactor has dropped
+    c.advance(200);
+    await hw.pilot.sample(); // the loop runs again, sampling is healthy
+    const levelBefore = tree.value(S(25));
+    hb.tick();
+    expect(tree.value(S(17))).toBe('0'); // opened in software before any new edge could re-close it
+    expect(events).toEqual([['stall', true], ['stall', false]]);
+    expect(hb.misses).toBe(1);
+    expect(tree.value(S(25))).not.toBe(levelBefore); // toggling resumed, with the contactor open
+  });
+
+  it('a missed heartbeat with the contactor open is no fault; a stopped heartbeat must restart before a close', async () => {
+    const { hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const hb = hw.heartbeat!;
+    const events: FaultKind[] = [];
+    hw.faults.onChange((k, a) => a && events.push(k));
+    await hw.pilot.sample();
+    hb.tick();
+    c.advance(500);
+    await hw.pilot.sample();
+    expect(hb.tick()).toBe(true);
+    expect(events).toEqual([]);
+    hb.stop(); // interlock dropped
+    hw.contactor.set(true); // a close while the interlock holds it open...
+    hb.tick(); // ...would be closed by the first edge: refused, safe, stall
+    expect(hw.contactor.commanded()).toBe(false);
+    expect(events).toEqual(['stall']);
+  });
+
+  it('a hung ADC read times out after 6 sample periods: fault pilot, no second read beside it, recovery when it returns', async () => {
+    const { hw, clock } = await setup();
+    const c = clock as FakeClock;
+    let release!: (v: { highV: number; lowV: number }) => void;
+    let reads = 0;
+    (hw.pilot as any).adc = {
+      read: () => {
+        reads++;
+        if (reads === 1) return new Promise((r) => (release = r));
+        return Promise.resolve({ highV: 2.79, lowV: 2.79 });
+      },
+    };
+    const p = hw.pilot.sample();
+    c.advance(59);
+    await Promise.resolve();
+    expect(hw.faults.active().has('pilot')).toBe(false);
+    c.advance(1);
+    await p;
+    expect(hw.faults.active().has('pilot')).toBe(true); // at once, not after 3 failures
+    await hw.pilot.sample(); // the hung read is still out: no new read
+    expect(reads).toBe(1);
+    release({ highV: 2.79, lowV: 2.79 });
+    await new Promise((r) => setImmediate(r));
+    await hw.pilot.sample();
+    expect(reads).toBe(2);
+    expect(hw.faults.active().has('pilot')).toBe(false);
+  });
+
   it('cable lock drives the motor one way and checks the feedback', async () => {
     const { tree, hw, clock } = await setup();
     const c = clock as FakeClock;

@@ -14,6 +14,15 @@ import { runRcdSelfTest, type RcdTestResult } from '../../evse/safety-timing.js'
 
 export { HardwareError } from './errors.js';
 
+/**
+ * How long the interlock tolerates a silent heartbeat before its monostable may time out and drop
+ * the contactor: t_W (`interlockMs`) minus one heartbeat period (a rising edge comes every
+ * 2 x heartbeatMs), i.e. 160 ms with the defaults (hardware/interlock.md).
+ */
+export function interlockToleranceMs(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'>): number {
+  return cfg.interlockMs - 2 * cfg.heartbeatMs;
+}
+
 /** Optional overrides for tests and tools; production passes only connectorId and log. */
 export interface GpioHardwareContext {
   connectorId: number;
@@ -249,7 +258,21 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
 
   if (heartbeatLine) {
     const staleMs = 10 * sense.samplePeriodMs;
-    hw.heartbeat = new HeartbeatOutput(heartbeatLine, cfg.heartbeatMs, () => pilot.sampleAgeMs() < staleMs);
+    hw.heartbeat = new HeartbeatOutput(heartbeatLine, {
+      halfPeriodMs: cfg.heartbeatMs,
+      healthy: () => pilot.sampleAgeMs() < staleMs,
+      now: () => clock.monoMs(),
+      missAfterMs: interlockToleranceMs(cfg),
+      contactorClosed: () => contactor.commanded(),
+      onMissed: (gapMs) => {
+        // The interlock may have dropped the contactor; the next edge would close it again under
+        // load. Open it in software first and latch 'stall' (the state machine keeps it open).
+        hw.safe();
+        log.error({ gapMs: Math.round(gapMs) }, 'heartbeat missed with the contactor closed: outputs driven safe, fault stall');
+        hw.reportFault('stall', true);
+        hw.reportFault('stall', false);
+      },
+    });
   } else {
     log.warn('gpio.heartbeat is not configured: no hardware interlock; a stalled or dead daemon cannot open the contactor');
   }

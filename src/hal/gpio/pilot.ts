@@ -9,6 +9,18 @@ import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
 
 /** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'). */
 const MAX_READ_FAILURES = 3;
+/**
+ * An ADC read that has not answered after this many sample periods is hung: fault 'pilot' at once.
+ * Below the heartbeat's 10 periods (index.ts), so the software opens the contactor and reports why
+ * before the interlock drops it on its own.
+ */
+export const READ_TIMEOUT_PERIODS = 6;
+
+class AdcTimeout extends Error {
+  constructor(ms: number) {
+    super(`pilot ADC read did not answer within ${ms} ms`);
+  }
+}
 
 /**
  * The control pilot: drives the PWM and samples the sense ADC every `samplePeriodMs`.
@@ -27,6 +39,8 @@ export class AdcPilot implements ControlPilot {
   private timer?: { cancel(): void };
   private running = false;
   private lastSampleMono = -Infinity;
+  /** A read that timed out and has not returned yet: no new read is started beside it. */
+  private hungRead?: Promise<unknown>;
   /** Last measured pilot levels, volts at the CP line. */
   levels = { highV: NaN, lowV: NaN };
 
@@ -113,17 +127,12 @@ export class AdcPilot implements ControlPilot {
 
   /** One measurement: both levels, classification, diode check, debounce. */
   async sample(): Promise<void> {
+    if (this.hungRead) return this.readFailed(new Error('pilot ADC: a timed-out read has still not returned'), true);
     let v: { highV: number; lowV: number };
     try {
-      v = await this.adc.read();
+      v = await this.readWithTimeout();
     } catch (err) {
-      this.failures++;
-      if (this.failures >= MAX_READ_FAILURES && !this.unreadable) {
-        this.unreadable = true;
-        this.log.error({ err }, 'pilot ADC unreadable');
-        for (const l of this.faultListeners) l(true);
-      }
-      return;
+      return this.readFailed(err, err instanceof AdcTimeout);
     }
     this.failures = 0;
     if (this.unreadable) {
@@ -133,6 +142,52 @@ export class AdcPilot implements ControlPilot {
     }
     const now = this.clock.monoMs();
     this.lastSampleMono = now;
+    this.classify(v, now);
+  }
+
+  /** The ADC read, bounded by READ_TIMEOUT_PERIODS sample periods (a hung I2C transfer never blocks sensing silently). */
+  private readWithTimeout(): Promise<{ highV: number; lowV: number }> {
+    const ms = READ_TIMEOUT_PERIODS * this.cfg.samplePeriodMs;
+    const read = this.adc.read();
+    return new Promise((resolve, reject) => {
+      let timedOut = false;
+      const timer = this.clock.setTimeout(() => {
+        timedOut = true;
+        const hung: Promise<unknown> = read.then(
+          () => undefined,
+          () => undefined,
+        ).finally(() => {
+          if (this.hungRead === hung) this.hungRead = undefined;
+        });
+        this.hungRead = hung;
+        reject(new AdcTimeout(ms));
+      }, ms);
+      read.then(
+        (v) => {
+          if (timedOut) return;
+          timer.cancel();
+          resolve(v);
+        },
+        (err: unknown) => {
+          if (timedOut) return;
+          timer.cancel();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** A failed read: 'pilot' after MAX_READ_FAILURES in a row, or at once when the read hung. */
+  private readFailed(err: unknown, hung: boolean): void {
+    this.failures++;
+    if ((hung || this.failures >= MAX_READ_FAILURES) && !this.unreadable) {
+      this.unreadable = true;
+      this.log.error({ err }, hung ? 'pilot ADC read hung: pilot unreadable' : 'pilot ADC unreadable');
+      for (const l of this.faultListeners) l(true);
+    }
+  }
+
+  private classify(v: { highV: number; lowV: number }, now: number): void {
     const c = this.cfg;
     const highV = v.highV * c.highGain + c.highOffsetV;
     const lowV = v.lowV * c.lowGain + c.lowOffsetV;
