@@ -74,6 +74,8 @@ export type SmEvent =
   | { type: 'clear-faults' }
   /** Wake a sleeping EV now (CP interruption through state F), e.g. from the API. */
   | { type: 'wake' }
+  /** The safety supervisor vetoed a close command or opened the contactor itself: it is open (src/evse/safety.ts). */
+  | { type: 'contactor-refused'; why: string }
   | { type: 'tick' };
 
 export type SmAction =
@@ -221,6 +223,13 @@ export class ConnectorStateMachine {
       case 'wake':
         if ((this.session || this.starting) && !this.contactor && this.pilot === 'B' && !this.hasFault()) this.startWake(now, out, 'requested');
         else out.push({ type: 'log', level: 'warn', msg: 'wake-up ignored: only an EV plugged in (state B) with a session can be woken' });
+        break;
+      case 'contactor-refused':
+        out.push({ type: 'log', level: 'error', msg: `the safety supervisor kept the contactor open: ${ev.why}` });
+        if (this.contactor) {
+          this.contactor = false;
+          this.withdrawnSinceMs = null;
+        }
         break;
       case 'tick':
         break;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, type FaultKind, type PilotOutput, type PilotState } from '../../src/hal/types.js';
 import type { ConnectorStateMachine, SmAction, SmEvent } from '../../src/evse/state-machine.js';
+import { supervisorViolation, type SupervisorInputs } from '../../src/evse/safety.js';
 import { authorize, cmds, contactorActions, ends, fault, machine, offer, pilot, pilotActions, runDeadlines, started, tick, toCharging } from './sm-helpers.js';
 
 /** Everything that could make a machine close, thrown at it in one go (it must still refuse). */
@@ -597,5 +598,28 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     expect(closes).toBeGreaterThan(200);
     expect(forced).toBeGreaterThan(0);
     expect(faultOpens).toBeGreaterThan(20);
+  });
+});
+
+describe('the safety supervisor (src/evse/safety.ts): raw inputs only, consulted before every close', () => {
+  const ok: SupervisorInputs = { pilot: { state: 'C', diodeOk: true, diodeChecked: true }, boardFaults: new Set(), latchedFaults: [], authorised: true };
+
+  it('allows a close only with pilot C/D, a fresh good diode, no fault input, no latched fault, an authorised session', () => {
+    expect(supervisorViolation(ok, true)).toBeNull();
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, state: 'D' } }, true)).toBeNull();
+    for (const st of ['A', 'B', 'E', 'F'] as const) {
+      expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, state: st } }, true)).toBe(`pilot state ${st}`);
+    }
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, diodeOk: false } }, true)).toBe('EV diode missing');
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, diodeChecked: false } }, true)).toMatch(/not checked/);
+    expect(supervisorViolation({ ...ok, boardFaults: new Set(['rcd']) }, true)).toMatch(/fault input active: rcd/);
+    expect(supervisorViolation({ ...ok, latchedFaults: ['welded'] }, true)).toMatch(/fault latched: welded/);
+    expect(supervisorViolation({ ...ok, authorised: false }, true)).toMatch(/no authorised/);
+  });
+
+  it('keeping it closed does not need a fresh verdict (the withdrawn offer in X1), everything else does', () => {
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, diodeChecked: false } }, false)).toBeNull();
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, state: 'B' } }, false)).toBe('pilot state B');
+    expect(supervisorViolation({ ...ok, latchedFaults: ['stall'] }, false)).toMatch(/stall/);
   });
 });
