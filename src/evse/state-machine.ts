@@ -71,7 +71,8 @@ export type SmEvent =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'availability'; available: boolean }
-  | { type: 'clear-faults' }
+  /** A technician clears the latched faults; `keep` stay (e.g. 'welded' while the feedback still reads closed). */
+  | { type: 'clear-faults'; keep?: FaultKind[] }
   /** Wake a sleeping EV now (CP interruption through state F), e.g. from the API. */
   | { type: 'wake' }
   /** The safety supervisor vetoed a close command or opened the contactor itself: it is open (src/evse/safety.ts). */
@@ -216,10 +217,13 @@ export class ConnectorStateMachine {
           this.pendingAvailable = null;
         }
         break;
-      case 'clear-faults':
-        for (const k of [...this.latched]) if (!this.hwFaults.has(k)) this.latched.delete(k);
-        out.push({ type: 'log', level: 'info', msg: 'latched faults cleared by technician' });
+      case 'clear-faults': {
+        const keep = new Set(ev.keep ?? []);
+        for (const k of [...this.latched]) if (!this.hwFaults.has(k) && !keep.has(k)) this.latched.delete(k);
+        const left = [...new Set([...this.hwFaults, ...this.latched])];
+        out.push({ type: 'log', level: 'info', msg: `latched faults cleared by technician${left.length ? ` (still active: ${left.join(', ')})` : ''}` });
         break;
+      }
       case 'wake':
         if ((this.session || this.starting) && !this.contactor && this.pilot === 'B' && !this.hasFault()) this.startWake(now, out, 'requested');
         else out.push({ type: 'log', level: 'warn', msg: 'wake-up ignored: only an EV plugged in (state B) with a session can be woken' });

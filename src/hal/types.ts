@@ -103,6 +103,11 @@ export interface ConnectorHardware {
   socPercent?(): number | null;
   /** The EV battery's usable capacity (Wh) when known; sharpens the time-to-finish estimate. */
   batteryCapacityWh?(): number | null;
+  /**
+   * A technician clears a welded contactor: drivers that latch the weld themselves (gpio) release
+   * the latch only if the feedback now reads open. Returns false (latch kept) while it reads closed.
+   */
+  clearWeld?(): boolean;
   /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
   safe(): void;
   close(): Promise<void>;

@@ -411,6 +411,21 @@ describe('S7: faults drive F for faultFMs then X1, and latch until unplug (weldi
     expect(contactorActions(sm.handle(pilot('C'), 4400))).toEqual([true]);
   });
 
+  it("S7: 'clear-faults' keeps the faults it is told to keep (a weld whose feedback still reads closed)", () => {
+    const sm = machine();
+    sm.handle(fault('welded'), 0);
+    sm.handle(fault('welded', false), 0);
+    sm.handle(fault('rcd'), 0);
+    sm.handle(fault('rcd', false), 0);
+    sm.handle(pilot('B'), 5);
+    sm.handle(fault('rcd'), 6);
+    sm.handle(fault('rcd', false), 7);
+    sm.handle({ type: 'clear-faults', keep: ['welded'] }, 10);
+    expect(sm.snapshot().faults).toEqual(['welded']);
+    sm.handle({ type: 'clear-faults', keep: [] }, 20);
+    expect(sm.snapshot().faults).toEqual([]);
+  });
+
   it("S7: 'clear-faults' does not clear a fault whose input is still active", () => {
     const sm = machine();
     sm.handle(fault('welded'), 0);

@@ -112,6 +112,7 @@ describe('migrations', () => {
     expect(order).toEqual(['1', '2']);
     expect(db.prepare('SELECT module, version FROM schema_migrations ORDER BY module, version').all()).toEqual([
       { module: 'core', version: 1 },
+      { module: 'core', version: 2 },
       { module: 'extra', version: 1 },
       { module: 'extra', version: 2 },
     ]);
