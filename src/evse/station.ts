@@ -352,12 +352,20 @@ export class Station extends EventEmitter<StationEvents> {
     if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
   }
 
-  /** Liveness for the systemd watchdog: every connector's control loop ran recently. */
+  /**
+   * Liveness for the systemd watchdog, per connector: the control loop (1 s housekeeping timer) ran
+   * recently, the board's own loops run (gpio: pilot sampler, heartbeat) and the meter poll loop
+   * runs. Liveness only: a dead meter or ADC is a fault on the connector, a restart would not help.
+   */
   health(): { ok: true } | { ok: false; reason: string } {
     const now = this.clock.monoMs();
-    for (const { c } of this.connectors.values()) {
+    for (const { c, poller, parts } of this.connectors.values()) {
       const age = now - c.lastHousekeepingMono();
       if (age > 5000) return { ok: false, reason: `connector ${c.id} control loop silent for ${Math.round(age)} ms` };
+      const board = parts.hardware.health?.();
+      if (board && !board.ok) return { ok: false, reason: `connector ${c.id}: ${board.reason}` };
+      const meter = poller.loopHealth();
+      if (!meter.ok) return meter;
     }
     return { ok: true };
   }

@@ -93,6 +93,8 @@ export interface FaultInputs {
   onChange(listener: (kind: FaultKind, active: boolean) => void): void;
 }
 
+export type HealthResult = { ok: true } | { ok: false; reason: string };
+
 /** The board side of one connector. */
 export interface ConnectorHardware {
   pilot: ControlPilot;
@@ -108,6 +110,11 @@ export interface ConnectorHardware {
    * the latch only if the feedback now reads open. Returns false (latch kept) while it reads closed.
    */
   clearWeld?(): boolean;
+  /**
+   * Liveness of the driver's own loops for the systemd watchdog (gpio: the pilot sampler and the
+   * heartbeat run). Not the health of what they measure: a failing sensor is a fault, not a restart.
+   */
+  health?(): HealthResult;
   /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
   safe(): void;
   close(): Promise<void>;

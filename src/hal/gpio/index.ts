@@ -1,4 +1,4 @@
-import type { ConnectorHardware, FaultInputs, FaultKind } from '../types.js';
+import type { ConnectorHardware, FaultInputs, FaultKind, HealthResult } from '../types.js';
 import { SystemClock, type Clock } from '../clock.js';
 import type { GpioHardwareConfig, GpioSignal } from './config.js';
 import type { Logger } from '../../log.js';
@@ -96,6 +96,19 @@ export class GpioHardware implements ConnectorHardware {
     attempt('set the pilot to X1', () => this.pilot.setOutput({ mode: 'x1' }));
     attempt('reconnect CP', () => this.cpRelayLine?.write(0));
     attempt('stop the lock motor', () => this.lock?.stop());
+  }
+
+  /**
+   * Watchdog liveness: the pilot sampler loop ran within the last second and the heartbeat is
+   * toggling. A failing or hung ADC keeps the loop running (fault 'pilot', the contactor opens):
+   * that is a fault to report, not a reason to restart.
+   */
+  health(): HealthResult {
+    const limit = Math.max(1000, 50 * this.cfg.pilotSense.samplePeriodMs);
+    const age = this.pilot.samplerAgeMs();
+    if (!(age <= limit)) return { ok: false, reason: Number.isFinite(age) ? `pilot sampler silent for ${Math.round(age)} ms` : 'pilot sampler not running' };
+    if (this.heartbeat && !this.heartbeat.running()) return { ok: false, reason: 'interlock heartbeat stopped' };
+    return { ok: true };
   }
 
   /** CP interruption relay (wake-up): true = CP disconnected from the EV. No-op when not wired. */

@@ -39,6 +39,8 @@ export class AdcPilot implements ControlPilot {
   private timer?: { cancel(): void };
   private running = false;
   private lastSampleMono = -Infinity;
+  /** When the sampler loop last completed an iteration (good read or not). */
+  private lastLoopMono = -Infinity;
   /** A read that timed out and has not returned yet: no new read is started beside it. */
   private hungRead?: Promise<unknown>;
   /** Last measured pilot levels, volts at the CP line. */
@@ -107,12 +109,22 @@ export class AdcPilot implements ControlPilot {
     return this.clock.monoMs() - this.lastSampleMono;
   }
 
+  /**
+   * Milliseconds since the sampler loop last completed an iteration, whatever the ADC answered
+   * (Infinity when it is not running): the loop's liveness, for the watchdog.
+   */
+  samplerAgeMs(): number {
+    return this.running ? this.clock.monoMs() - this.lastLoopMono : Infinity;
+  }
+
   start(): void {
     if (this.running) return;
+    this.lastLoopMono = this.clock.monoMs();
     this.running = true;
     const loop = async () => {
       const began = this.clock.monoMs();
       await this.sample();
+      this.lastLoopMono = this.clock.monoMs();
       if (!this.running) return;
       const wait = Math.max(0, this.cfg.samplePeriodMs - (this.clock.monoMs() - began));
       this.timer = this.clock.setTimeout(() => void loop(), wait);
