@@ -107,7 +107,7 @@ export async function benchHw(): Promise<Record<string, unknown>> {
     let s: any = 'A';
     for (let i = 0; i < M; i++) {
       s = classifyWithHysteresis(states[i & 3]!, s, cfg.pilotSense.thresholdsV, 0.4);
-      d.feed({ state: s, diodeOk: true }, i);
+      d.feed({ state: s, diodeOk: true, diodeChecked: false }, i);
     }
     const classifyNs = ((performance.now() - tc) * 1e6) / M;
     return {

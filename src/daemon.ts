@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from './config/load.js';
 import { parseListen } from './config/zod-helpers.js';
 import { SystemClock } from './hal/clock.js';
-import { createConnectorHardware } from './hal/factory.js';
+import { createConnectorHardware, type GpioTestHooks } from './hal/factory.js';
+import type { ConnectorHardware } from './hal/types.js';
 import { createMeter } from './meter/factory.js';
 import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
@@ -13,6 +14,7 @@ import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
 import type { StopReason } from './evse/station-api.js';
 import { StallDetector } from './hal/stall-detector.js';
+import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
 import { startMqtt } from './telemetry/mqtt.js';
 import { billingMigrations } from './billing/migrations.js';
 import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
@@ -57,11 +59,43 @@ function lastKnownRegister(db: Db, connectorId: number): number {
   return row.v ?? 0;
 }
 
-export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Daemon> {
+export interface DaemonOptions {
+  /** Test hooks for hardware.driver gpio (fake sysfs); production passes none. */
+  gpio?: GpioTestHooks;
+}
+
+export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const { config } = loaded;
   const started = performance.now();
+
+  // The outputs are the first act: every board is built and driven safe (contactor open, pilot X1)
+  // before the store is opened, migrated or anything else is loaded, so a bad database, a failed
+  // migration or a slow SD card can never leave an output where a previous run left it.
+  const boards: { cfg: (typeof config.connectors)[number]; hardware: ConnectorHardware }[] = [];
+  const releaseBoards = async () => {
+    for (const b of boards) b.hardware.safe();
+    for (const b of boards) await b.hardware.close().catch(() => undefined);
+  };
+  try {
+    for (const cfg of config.connectors) {
+      const hardware = await createConnectorHardware(cfg, log, opts.gpio);
+      hardware.safe();
+      boards.push({ cfg, hardware });
+    }
+  } catch (err) {
+    await releaseBoards();
+    throw err;
+  }
+
+  let db: Db;
+  try {
+    db = openDb(loaded.dbFile, await migrationSets());
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot open the store: outputs stay safe');
+    await releaseBoards();
+    throw err;
+  }
   const clock = new SystemClock(config.clock.trust);
-  const db = openDb(loaded.dbFile, await migrationSets());
   const sessions = new SessionStore(db);
   // Installed before anything can start or recover a session: every session gets its tariff snapshot and cost.
   const ledger = new BillingLedger(sessions, config.tariff ?? null, { log: log.child({ module: 'billing' }) }).install();
@@ -69,14 +103,14 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
 
   const parts: ConnectorParts[] = [];
   try {
-    for (const cfg of config.connectors) {
-      const hardware = await createConnectorHardware(cfg, log);
-      hardware.safe();
+    for (const { cfg, hardware } of boards) {
       const meter = await createMeter(cfg, hardware, { clock, log, lastKnownWh: lastKnownRegister(db, cfg.id) });
       parts.push({ cfg, hardware, meter });
     }
   } catch (err) {
-    for (const p of parts) p.hardware.safe();
+    for (const p of parts) await p.meter.close().catch(() => undefined);
+    await releaseBoards();
+    clock.close();
     db.close();
     throw err;
   }
@@ -105,6 +139,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger): Promise<Da
   // A blocked event loop means nothing time-critical ran: drive outputs safe at once, then let
   // the state machine latch the fault (it opens the contactor and keeps it open until unplug).
   const stall = new StallDetector({
+    intervalMs: STALL_DETECTOR_INTERVAL_MS,
     thresholdMs: config.supervision.stallThresholdMs,
     onStall: (lagMs) => {
       for (const id of station.connectorIds()) station.hardware(id)?.safe();

@@ -201,7 +201,12 @@ export class ApiServer {
       if (!st.wake(this.connectorId(p))) throw new HttpError(409, 'only an EV plugged in (state B) with a session can be woken');
       sendJson(res, 202, { waking: true });
     });
-    this.route('POST', '/api/connectors/:id/clear-faults', (_q, res, p) => sendJson(res, 200, { cleared: st.clearFaults(this.connectorId(p)) }));
+    this.route('POST', '/api/connectors/:id/clear-faults', (_q, res, p) => {
+      const id = this.connectorId(p);
+      const cleared = st.clearFaults(id);
+      // What is still active (e.g. 'welded' while the contactor's feedback reads closed).
+      sendJson(res, 200, { cleared, faults: st.connectorView(id).faults });
+    });
     this.route('POST', '/api/connectors/:id/limit', async (req, res, p) => {
       const id = this.connectorId(p);
       const body = await readJson(req);

@@ -76,10 +76,40 @@ const logSchema = z.strictObject({
   format: oneOf(['auto', 'pretty', 'json'] as const).default('auto'),
 });
 
+/** The stall detector's timer period (src/hal/stall-detector.ts): a stall of L ms shows as a lag of at least L - this. */
+export const STALL_DETECTOR_INTERVAL_MS = 20;
+/** supervision.stallThresholdMs when not set and no connector has a heartbeat interlock. */
+export const DEFAULT_STALL_THRESHOLD_MS = 250;
+
 const supervisionSchema = z.strictObject({
-  /** An event-loop stall longer than this drives every output safe and latches a 'stall' fault. */
-  stallThresholdMs: intBetween(50, 10_000).default(250),
+  /**
+   * An event-loop stall longer than this drives every output safe and latches a 'stall' fault.
+   * Default 250 ms; with a gpio connector whose interlock tolerates T ms of silent heartbeat
+   * (interlockMs - 2 x heartbeatMs, 160 ms by default) it must be below T - 20 (the detector's
+   * period), so every stall that can drop the contactor is also reported; the default is then
+   * T - 40 (120 ms).
+   */
+  stallThresholdMs: intBetween(50, 10_000).optional(),
 });
+
+/** supervision.stallThresholdMs as given, else its default (see supervisionSchema). */
+function effectiveStallThresholdMs(cfg: { supervision: { stallThresholdMs?: number }; connectors: readonly { hardware: { driver: string } }[] }): number {
+  if (cfg.supervision.stallThresholdMs !== undefined) return cfg.supervision.stallThresholdMs;
+  const tolerances = interlockTolerances(cfg.connectors).map((t) => t.ms);
+  if (!tolerances.length) return DEFAULT_STALL_THRESHOLD_MS;
+  return Math.max(50, Math.min(...tolerances) - 2 * STALL_DETECTOR_INTERVAL_MS);
+}
+
+/** The gpio connectors' interlock tolerances (ms), for those with a heartbeat. */
+function interlockTolerances(connectors: readonly { hardware: { driver: string } }[]): { index: number; ms: number }[] {
+  const out: { index: number; ms: number }[] = [];
+  connectors.forEach((c, index) => {
+    const hw = c.hardware as { driver: string; gpio?: { heartbeat?: number }; interlockMs?: number; heartbeatMs?: number };
+    if (hw.driver !== 'gpio' || hw.gpio?.heartbeat === undefined) return;
+    out.push({ index, ms: (hw.interlockMs ?? 200) - 2 * (hw.heartbeatMs ?? 20) });
+  });
+  return out;
+}
 
 const clockSchema = z.strictObject({
   /** auto: trust the system clock once systemd-timesyncd has synchronised; always/never to override. */
@@ -95,7 +125,7 @@ export const configSchema = z
     connectors: z.array(connectorSchema).min(1, { error: 'must list at least one connector' }),
     log: logSchema.default({ level: 'info', format: 'auto' }),
     clock: clockSchema.default({ trust: 'auto' }),
-    supervision: supervisionSchema.default({ stallThresholdMs: 250 }),
+    supervision: supervisionSchema.default({}),
     ocpp: ocppConfigSchema.optional(),
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
@@ -122,6 +152,18 @@ export const configSchema = z
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }
-  });
+    // Every stall long enough for an interlock to drop its contactor must be reported as a stall.
+    const stall = effectiveStallThresholdMs(cfg);
+    const tooLong = interlockTolerances(cfg.connectors).find((t) => stall >= t.ms - STALL_DETECTOR_INTERVAL_MS);
+    if (tooLong) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['supervision', 'stallThresholdMs'],
+        input: stall,
+        message: `must be below ${tooLong.ms - STALL_DETECTOR_INTERVAL_MS} ms: connector ${cfg.connectors[tooLong.index]!.id}'s interlock drops the contactor after ${tooLong.ms} ms without heartbeat (interlockMs - 2 x heartbeatMs), and the stall detector sees a stall up to ${STALL_DETECTOR_INTERVAL_MS} ms late`,
+      });
+    }
+  })
+  .transform((cfg) => ({ ...cfg, supervision: { ...cfg.supervision, stallThresholdMs: effectiveStallThresholdMs(cfg) } }));
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,7 +6,7 @@ import type { MeterPoller } from '../meter/poller.js';
 import type { SampleRow, SessionRecord, SessionStore } from '../store/sessions.js';
 import { ConnectorStateMachine, type SmAction, type SmEvent, type StateMachineOptions } from './state-machine.js';
 import { CHARGING_THRESHOLD_W, SessionTimer } from './session-timer.js';
-import { supervisorViolation } from './safety.js';
+import { supervisorViolation, type SupervisorInputs } from './safety.js';
 import { OvercurrentCheck } from './safety-timing.js';
 import { currentForDuty } from './pwm.js';
 import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
@@ -69,6 +69,8 @@ export class Connector extends EventEmitter {
    */
   private pendingMeter: { sessionId: number; startAtClosures?: number; stopAtClosures?: number } | null = null;
   private lockHold: { idTag: string; parentIdTag?: string } | null = null;
+  /** Close commands the supervisor vetoed in the current dispatch drain. */
+  private vetoes = 0;
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -108,6 +110,7 @@ export class Connector extends EventEmitter {
     this.queue.push({ ev, atMs: this.o.clock.monoMs() });
     if (this.processing) return;
     this.processing = true;
+    this.vetoes = 0;
     try {
       for (let item = this.queue.shift(); item; item = this.queue.shift()) {
         const faultsBefore = this.sm.snapshot().faults;
@@ -191,7 +194,7 @@ export class Connector extends EventEmitter {
 
   private onPilot(r: PilotReading): void {
     const before = this.sm.snapshot();
-    this.dispatch({ type: 'pilot', state: r.state, diodeOk: r.diodeOk });
+    this.dispatch({ type: 'pilot', state: r.state, diodeOk: r.diodeOk, diodeChecked: r.diodeChecked });
     // free mode: plugging in is the authorisation
     if (this.o.freeIdTag !== undefined && this.o.freeIdTag !== null && before.pilot === 'A' && (r.state === 'B' || r.state === 'C' || r.state === 'D')) {
       this.dispatch({ type: 'authorize', idTag: this.o.freeIdTag, source: 'free' });
@@ -202,6 +205,13 @@ export class Connector extends EventEmitter {
     for (const a of actions) {
       switch (a.type) {
         case 'contactor': {
+          if (a.closed) {
+            const veto = supervisorViolation(this.supervisorInputs(), true);
+            if (veto) {
+              this.refuseClose(veto, a.why);
+              break;
+            }
+          }
           if (a.closed) this.closures++;
           this.o.hardware.contactor.set(a.closed);
           const latencyMs = this.o.clock.monoMs() - inputAtMs;
@@ -240,15 +250,48 @@ export class Connector extends EventEmitter {
   private supervise(): void {
     const hw = this.o.hardware;
     if (!hw.contactor.commanded()) return;
-    const snap = this.sm.snapshot();
-    const pilot = hw.pilot.read();
-    const why = supervisorViolation({ pilot, faults: hw.faults.active(), authorised: snap.auth !== null && snap.session });
+    const inputs = this.supervisorInputs();
+    const pilot = inputs.pilot;
+    const why = supervisorViolation(inputs, false);
     if (!why) return;
     hw.contactor.set(false);
     this.o.log.warn({ connectorId: this.id, why }, 'safety supervisor opened the contactor');
     this.emit('contactor', { closed: false, why: `supervisor: ${why}`, latencyMs: 0 });
-    this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk });
+    this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk, diodeChecked: pilot.diodeChecked });
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+    this.dispatch({ type: 'contactor-refused', why });
+  }
+
+  /** The supervisor's inputs, read from the driver and the store's session, not from the state machine's view. */
+  private supervisorInputs(): SupervisorInputs {
+    const hw = this.o.hardware;
+    const snap = this.sm.snapshot();
+    return {
+      pilot: hw.pilot.read(),
+      boardFaults: hw.faults.active(),
+      latchedFaults: snap.faults,
+      authorised: this.current !== null && snap.auth !== null && snap.session,
+    };
+  }
+
+  /**
+   * The supervisor vetoed a close: the pin is not written. Usually the state machine only lags an
+   * input (a reading still queued): it gets the raw inputs and learns the contactor is open. If it
+   * commands the close again in the same drain, that is a state machine bug: latched fault 'other'.
+   */
+  private refuseClose(veto: string, smWhy: string): void {
+    this.vetoes++;
+    this.o.log.error({ connectorId: this.id, veto, stateMachine: smWhy }, 'safety supervisor refused to close the contactor');
+    this.emit('contactor', { closed: false, why: `supervisor refused the close: ${veto}`, latencyMs: 0 });
+    if (this.vetoes === 1) {
+      const hw = this.o.hardware;
+      const pilot = hw.pilot.read();
+      this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk, diodeChecked: pilot.diodeChecked });
+      for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+      this.dispatch({ type: 'contactor-refused', why: veto });
+    } else if (this.vetoes === 2) {
+      this.raiseFault('other', `the state machine commanded a close the safety supervisor refused twice (${veto}): contactor kept open`);
+    }
   }
 
   private scheduleDeadline(): void {

@@ -64,48 +64,6 @@ export class OvercurrentCheck {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PWM change rate
-
-export interface RateDecision {
-  /** The offer (A, 0 = X1) to put on the pilot now. */
-  offerA: number;
-  /** true when offerA differs from what was applied before this call. */
-  changed: boolean;
-  /** When the wanted offer is held back: call request() again at this monotonic ms. */
-  retryAtMs?: number;
-}
-
-/**
- * At most one PWM change per `minIntervalMs` (IEC 61851-1, EVerest IEC_PWM_MAX_UPDATE_INTERVAL
- * 5000). Decreases (including to 0 = X1) always go out at once; the first offer after X1 too.
- */
-export class PwmRateLimiter {
-  private applied = 0;
-  private lastChange = -Infinity;
-
-  constructor(private readonly minIntervalMs = 5000) {}
-
-  current(): number {
-    return this.applied;
-  }
-
-  request(targetA: number, nowMs: number): RateDecision {
-    if (targetA === this.applied) return { offerA: this.applied, changed: false };
-    const immediate = targetA < this.applied || this.applied === 0 || nowMs - this.lastChange >= this.minIntervalMs;
-    if (!immediate) return { offerA: this.applied, changed: false, retryAtMs: this.lastChange + this.minIntervalMs };
-    this.applied = targetA;
-    this.lastChange = nowMs;
-    return { offerA: targetA, changed: true };
-  }
-
-  /** Forget history (e.g. new session). */
-  reset(): void {
-    this.applied = 0;
-    this.lastChange = -Infinity;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Contactor welding / failed to close
 
 export interface ContactorCheckOptions {

@@ -2,20 +2,33 @@ import type { FaultKind, PilotReading } from '../hal/types.js';
 
 /**
  * The safety supervisor's rule, kept apart from the session logic: from the raw inputs alone,
- * may the contactor be closed? The connector controller checks it after every input change and
- * every command batch; a violation opens the contactor even if the state machine disagrees
- * (defence in depth against a bug in the state machine).
+ * may the contactor be closed? The connector controller consults it before every close command
+ * (a veto: the pin is not written when it objects) and after every step while the contactor is
+ * closed (it opens it), so a bug in the state machine cannot close or hold the contactor against
+ * the inputs (defence in depth). Pure: no I/O, no time.
  */
 export interface SupervisorInputs {
+  /** The driver's own pilot reading now, not the state machine's copy of it. */
   pilot: PilotReading;
-  faults: ReadonlySet<FaultKind>;
+  /** Fault inputs the board asserts now. */
+  boardFaults: ReadonlySet<FaultKind>;
+  /** Faults active or latched in the state machine. */
+  latchedFaults: readonly FaultKind[];
+  /** An authorisation with a session recorded in the store. */
   authorised: boolean;
 }
 
-export function supervisorViolation(i: SupervisorInputs): string | null {
+/**
+ * The violated rule, or null. `closing`: about to close (the diode verdict must also be fresh);
+ * else: may it stay closed (a withdrawn offer in X1 keeps a closed contactor for the stop timeout,
+ * when no fresh verdict can exist).
+ */
+export function supervisorViolation(i: SupervisorInputs, closing: boolean): string | null {
   if (i.pilot.state !== 'C' && i.pilot.state !== 'D') return `pilot state ${i.pilot.state}`;
   if (!i.pilot.diodeOk) return 'EV diode missing';
-  if (i.faults.size > 0) return `fault input active: ${[...i.faults].join(', ')}`;
-  if (!i.authorised) return 'not authorised';
+  if (closing && !i.pilot.diodeChecked) return 'EV diode not checked with PWM running';
+  if (i.boardFaults.size > 0) return `fault input active: ${[...i.boardFaults].join(', ')}`;
+  if (i.latchedFaults.length > 0) return `fault latched: ${i.latchedFaults.join(', ')}`;
+  if (!i.authorised) return 'no authorised, recorded session';
   return null;
 }

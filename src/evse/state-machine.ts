@@ -9,7 +9,9 @@ import { dutyForCurrent, MIN_CURRENT_A } from './pwm.js';
  *
  * Safety rules (each has a test that tries to break it, test/evse/safety.test.ts):
  *  S1 the contactor closes only in pilot state C or D;
- *  S2 ... only with no fault active or latched, and the EV diode present;
+ *  S2 ... only with no fault active or latched, and the EV diode present, as measured with PWM
+ *     running since the pilot output last changed mode (a verdict from X1, or from before the
+ *     output changed, does not count: PilotReading.diodeChecked);
  *  S3 ... only while authorised with a recorded session;
  *  S4 ... only while a current is offered (PWM), the connector is available and not paused or stopping;
  *  S5 it opens in the same step when the pilot leaves C/D, a fault appears, the diode fails or the
@@ -56,7 +58,8 @@ const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'over
 const NEEDS_TECHNICIAN: ReadonlySet<FaultKind> = new Set<FaultKind>(['welded']);
 
 export type SmEvent =
-  | { type: 'pilot'; state: PilotState; diodeOk: boolean }
+  /** A pilot reading (PilotReading): `diodeChecked` = diodeOk was measured with PWM running since the output mode last changed. */
+  | { type: 'pilot'; state: PilotState; diodeOk: boolean; diodeChecked: boolean }
   | { type: 'fault'; kind: FaultKind; active: boolean }
   | { type: 'authorize'; idTag: string | null; source: AuthSource }
   /** Authorisation withdrawn for safety or by the backend: open at once (S5), end the session. */
@@ -68,11 +71,14 @@ export type SmEvent =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'availability'; available: boolean }
-  | { type: 'clear-faults' }
+  /** A technician clears the latched faults; `keep` stay (e.g. 'welded' while the feedback still reads closed). */
+  | { type: 'clear-faults'; keep?: FaultKind[] }
   /** Wake a sleeping EV now (CP interruption through state F), e.g. from the API. */
   | { type: 'wake' }
   /** A new connection timeout (OCPP ConnectionTimeOut), effective at once for a pending authorisation too. */
   | { type: 'connection-timeout'; ms: number }
+  /** The safety supervisor vetoed a close command or opened the contactor itself: it is open (src/evse/safety.ts). */
+  | { type: 'contactor-refused'; why: string }
   | { type: 'tick' };
 
 export type SmAction =
@@ -87,6 +93,8 @@ export interface SmSnapshot {
   status: ConnectorStatus;
   pilot: PilotState;
   diodeOk: boolean;
+  /** diodeOk is fresh: measured with PWM running since the output mode last changed. */
+  diodeChecked: boolean;
   output: PilotOutput;
   contactor: boolean;
   faults: FaultKind[];
@@ -111,6 +119,7 @@ export class ConnectorStateMachine {
   private readonly o: StateMachineOptions;
   private pilot: PilotState = 'A';
   private diodeOk = true;
+  private diodeChecked = false;
   private readonly hwFaults = new Set<FaultKind>();
   private readonly latched = new Set<FaultKind>();
   private auth: Auth | null = null;
@@ -148,6 +157,8 @@ export class ConnectorStateMachine {
     switch (ev.type) {
       case 'pilot':
         this.onPilot(ev.state, ev.diodeOk, now, out);
+        // A verdict is fresh only while PWM runs (there is no negative half in X1 or F).
+        this.diodeChecked = ev.diodeChecked && (ev.state === 'B' || ev.state === 'C' || ev.state === 'D') && (this.output.mode === 'pwm' || this.output.mode === 'digital');
         break;
       case 'fault':
         this.onFault(ev.kind, ev.active, now, out);
@@ -208,16 +219,26 @@ export class ConnectorStateMachine {
           this.pendingAvailable = null;
         }
         break;
-      case 'clear-faults':
-        for (const k of [...this.latched]) if (!this.hwFaults.has(k)) this.latched.delete(k);
-        out.push({ type: 'log', level: 'info', msg: 'latched faults cleared by technician' });
+      case 'clear-faults': {
+        const keep = new Set(ev.keep ?? []);
+        for (const k of [...this.latched]) if (!this.hwFaults.has(k) && !keep.has(k)) this.latched.delete(k);
+        const left = [...new Set([...this.hwFaults, ...this.latched])];
+        out.push({ type: 'log', level: 'info', msg: `latched faults cleared by technician${left.length ? ` (still active: ${left.join(', ')})` : ''}` });
         break;
+      }
       case 'wake':
         if ((this.session || this.starting) && !this.contactor && this.pilot === 'B' && !this.hasFault()) this.startWake(now, out, 'requested');
         else out.push({ type: 'log', level: 'warn', msg: 'wake-up ignored: only an EV plugged in (state B) with a session can be woken' });
         break;
       case 'connection-timeout':
         this.o.connectionTimeoutMs = ev.ms;
+        break;
+      case 'contactor-refused':
+        out.push({ type: 'log', level: 'error', msg: `the safety supervisor kept the contactor open: ${ev.why}` });
+        if (this.contactor) {
+          this.contactor = false;
+          this.withdrawnSinceMs = null;
+        }
         break;
       case 'tick':
         break;
@@ -248,6 +269,7 @@ export class ConnectorStateMachine {
       status: this.status,
       pilot: this.pilot,
       diodeOk: this.diodeOk,
+      diodeChecked: this.diodeChecked,
       output: this.output,
       contactor: this.contactor,
       faults: [...new Set([...this.hwFaults, ...this.latched])],
@@ -268,6 +290,7 @@ export class ConnectorStateMachine {
     if (hard) return hard;
     if (closing) {
       if (this.output.mode !== 'pwm') return 'no current offered';
+      if (!this.diodeChecked) return 'EV diode not yet checked with PWM running';
       if (this.stopping) return 'stopping';
       if (this.paused) return 'paused';
       if (!this.available) return 'unavailable';
@@ -437,7 +460,8 @@ export class ConnectorStateMachine {
     if (this.hasFault()) {
       return this.faultFUntilMs !== null && now < this.faultFUntilMs ? { mode: 'f' } : { mode: 'x1' };
     }
-    if (this.wake) return now < this.wake.fUntilMs ? { mode: 'f' } : { mode: 'x1' };
+    // The wake-up is a CP interruption: drivers with a CP relay disconnect CP for it (HAL PilotOutput).
+    if (this.wake) return now < this.wake.fUntilMs ? { mode: 'f', cpInterrupt: true } : { mode: 'x1' };
     const offer =
       this.auth !== null &&
       this.pilot !== 'A' &&
@@ -458,6 +482,8 @@ export class ConnectorStateMachine {
     }
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;
     if (cur.mode === 'f') this.fEndedAtMs = now;
+    // The HAL's diode verdict is stale from a mode change until it reports a new measurement.
+    if (want.mode !== cur.mode) this.diodeChecked = false;
     if (want.mode === 'pwm' && cur.mode !== 'pwm') this.offerSinceMs = now;
     if (want.mode !== 'pwm') this.offerSinceMs = null;
     this.output = want;
@@ -481,6 +507,7 @@ export class ConnectorStateMachine {
 }
 
 function samePilot(a: PilotOutput, b: PilotOutput): boolean {
-  if (a.mode !== b.mode) return false;
-  return a.mode !== 'pwm' || a.dutyPermille === (b as { dutyPermille: number }).dutyPermille;
+  if (a.mode === 'pwm' && b.mode === 'pwm') return a.dutyPermille === b.dutyPermille;
+  if (a.mode === 'f' && b.mode === 'f') return (a.cpInterrupt === true) === (b.cpInterrupt === true);
+  return a.mode === b.mode;
 }

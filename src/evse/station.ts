@@ -5,6 +5,7 @@ import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { wholeSeconds, type SessionRecord, type SessionStore } from '../store/sessions.js';
+import { LockoutStore, PERSISTED_LOCKOUTS } from '../store/lockouts.js';
 import { MeterPoller } from '../meter/poller.js';
 import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER_S } from '../meter/config.js';
 import { Connector } from './connector.js';
@@ -52,6 +53,8 @@ export class Station extends EventEmitter<StationEvents> {
   readonly db: Db;
   readonly clock: SystemClock;
   readonly arbiter = new CurrentArbiter();
+  /** Faults that survive a restart (welded contactor) until a technician clears them. */
+  readonly lockouts: LockoutStore;
   private readonly connectors = new Map<number, { c: Connector; poller: MeterPoller; parts: ConnectorParts }>();
   private authorizer: Authorizer | null;
   private readonly statusProviders = new Map<string, () => unknown>();
@@ -77,6 +80,7 @@ export class Station extends EventEmitter<StationEvents> {
     this.log = o.log;
     this.startedMono = o.clock.monoMs();
     this.authorizer = o.config.auth.mode === 'local' ? new LocalListAuthorizer(o.config.auth.tags) : null;
+    this.lockouts = new LockoutStore(o.db);
     this.clock.on('sync', (ev: SyncEvent) => this.onClockSync(ev));
 
     for (const parts of o.parts) {
@@ -113,6 +117,7 @@ export class Station extends EventEmitter<StationEvents> {
         // A fault is a 0 A claim as well (the state machine refuses to offer on its own): the status names it.
         if (now.length && !before.length) this.setClaim({ source: 'fault', connectorId: cfg.id, maxA: 0 });
         if (!now.length && before.length) this.clearClaim('fault', cfg.id);
+        this.persistLockouts(cfg.id, now, before);
         for (const kind of now) if (!before.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: true });
         for (const kind of before) if (!now.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: false });
         this.emit('status', this.connectorView(cfg.id), c.status());
@@ -148,6 +153,14 @@ export class Station extends EventEmitter<StationEvents> {
 
   /** Recover sessions left open by a crash or power loss, then start the connectors and meters. */
   async start(): Promise<void> {
+    // Lockouts first: a contactor welded before a crash or power cut is still welded now.
+    for (const { c } of this.connectors.values()) {
+      for (const l of this.lockouts.list(c.id)) {
+        this.log.warn({ connectorId: c.id, kind: l.kind, since: new Date(l.sinceWallMs).toISOString() }, `fault ${l.kind} restored from the store: the connector stays locked out until a technician clears it`);
+        c.dispatch({ type: 'fault', kind: l.kind, active: true });
+        c.dispatch({ type: 'fault', kind: l.kind, active: false });
+      }
+    }
     this.sessions.recordBoot(this.clock.stamp());
     await this.recoverOpenSessions();
     for (const { c, poller } of this.connectors.values()) {
@@ -353,8 +366,35 @@ export class Station extends EventEmitter<StationEvents> {
     return this.send(connectorId, { type: 'wake' }) && this.need(connectorId).sm.snapshot().waking;
   }
 
+  /**
+   * A technician clears the latched faults. A welded contactor only when its feedback now reads
+   * open: the driver's own weld latch (gpio) is released first, then the state machine's and the
+   * stored lockout. False for an unknown connector.
+   */
   clearFaults(connectorId: number): boolean {
-    return this.send(connectorId, { type: 'clear-faults' });
+    const entry = this.connectors.get(connectorId);
+    if (!entry) return false;
+    const hw = entry.parts.hardware;
+    const stillClosed = hw.contactor.feedback() === true && !hw.contactor.commanded();
+    const driverReleased = hw.clearWeld ? hw.clearWeld() : true;
+    const keep: FaultKind[] = stillClosed || !driverReleased ? ['welded'] : [];
+    if (keep.length && entry.c.sm.snapshot().faults.includes('welded')) {
+      this.log.warn({ connectorId }, 'welded contactor not cleared: its feedback still reads closed');
+    }
+    entry.c.dispatch({ type: 'clear-faults', keep });
+    return true;
+  }
+
+  /** Keep connector_lockouts in step with the faults only a technician may clear. */
+  private persistLockouts(connectorId: number, now: FaultKind[], before: FaultKind[]): void {
+    for (const kind of PERSISTED_LOCKOUTS) {
+      try {
+        if (now.includes(kind) && !before.includes(kind)) this.lockouts.set(connectorId, kind, this.clock.stamp(), `fault ${kind}`);
+        else if (!now.includes(kind) && before.includes(kind)) this.lockouts.clear(connectorId, kind);
+      } catch (err) {
+        this.log.error({ connectorId, kind, err: (err as Error).message }, 'cannot record the lockout in the store (it holds until restart only)');
+      }
+    }
   }
 
   /** The event loop stalled: latch a 'stall' fault (the contactor opens and stays open until unplug). */
@@ -378,12 +418,20 @@ export class Station extends EventEmitter<StationEvents> {
     if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
   }
 
-  /** Liveness for the systemd watchdog: every connector's control loop ran recently. */
+  /**
+   * Liveness for the systemd watchdog, per connector: the control loop (1 s housekeeping timer) ran
+   * recently, the board's own loops run (gpio: pilot sampler, heartbeat) and the meter poll loop
+   * runs. Liveness only: a dead meter or ADC is a fault on the connector, a restart would not help.
+   */
   health(): { ok: true } | { ok: false; reason: string } {
     const now = this.clock.monoMs();
-    for (const { c } of this.connectors.values()) {
+    for (const { c, poller, parts } of this.connectors.values()) {
       const age = now - c.lastHousekeepingMono();
       if (age > 5000) return { ok: false, reason: `connector ${c.id} control loop silent for ${Math.round(age)} ms` };
+      const board = parts.hardware.health?.();
+      if (board && !board.ok) return { ok: false, reason: `connector ${c.id}: ${board.reason}` };
+      const meter = poller.loopHealth();
+      if (!meter.ok) return meter;
     }
     return { ok: true };
   }

@@ -70,7 +70,7 @@ export class SystemdNotifier {
 
   /**
    * Pets the watchdog every WATCHDOG_USEC/2 only when `health` says the daemon works (event loop,
-   * pilot sampling, control loop, meter poll: the core decides). An unhealthy check skips the pet;
+   * control loop, gpio pilot sampler and heartbeat, meter poll loop: Station.health decides). An unhealthy check skips the pet;
    * systemd then kills and restarts the service once WatchdogSec passes.
    */
   startWatchdog(health: HealthCheck): void {

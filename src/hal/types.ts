@@ -12,13 +12,38 @@ export type PilotState = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
  * - `x1`: steady +12 V, no PWM: no current offered (this is "PWM off"; never 0 % duty).
  * - `pwm`: 1 kHz PWM with the given duty (per mille, 80..970) encoding the current offer.
  * - `f`: steady -12 V (state F: EVSE not available, used briefly after faults and to wake EVs).
+ *   `cpInterrupt: true` asks for a CP interruption (the wake-up): a driver with a CP relay
+ *   (gpio.cpRelay) also disconnects CP from the EV for as long as this output lasts; without one
+ *   it is plain state F. Fault signalling uses plain `f` (hardware/README.md, CP relay).
+ * - `digital`: 1 kHz PWM at 5 % (DIGITAL_COMMUNICATION_PERMILLE): "high-level communication
+ *   required" (ISO 15118 / DIN 70121). A mode of its own, so no current-to-duty encoding can ever
+ *   produce it (`pwm` refuses duties below 80 per mille). The state machine never uses it: evsed
+ *   has no PLC modem and no ISO 15118 stack, and an EV told 5 % takes its current from that
+ *   communication, not from the duty, so it would wait forever (ISO 15118-3 also forbids 5 % when
+ *   the authorisation happened before plug-in). It exists for a future HLC module and for tests.
  */
-export type PilotOutput = { mode: 'x1' } | { mode: 'pwm'; dutyPermille: number } | { mode: 'f' };
+export type PilotOutput =
+  | { mode: 'x1' }
+  | { mode: 'pwm'; dutyPermille: number }
+  | { mode: 'f'; cpInterrupt?: boolean }
+  | { mode: 'digital' };
+
+/** The 5 % duty of `{ mode: 'digital' }`, per mille. */
+export const DIGITAL_COMMUNICATION_PERMILLE = 50;
 
 export interface PilotReading {
   state: PilotState;
   /** false when the negative half of the PWM does not reach about -12 V (missing/shorted EV diode). */
   diodeOk: boolean;
+  /**
+   * Freshness of `diodeOk`: true only while PWM runs (`pwm` or `digital`), the EV is in B/C/D and
+   * `diodeOk` is a verdict measured since the last change of the output mode (the negative half
+   * exists only with PWM, and the sense needs a moment after the output changes). False in X1/F,
+   * in A/E/F, and from every output mode change until the next measured verdict. The contactor
+   * may close only on a checked, good diode. Drivers report a change of this flag like any other
+   * change of the reading (onChange).
+   */
+  diodeChecked: boolean;
 }
 
 export interface ControlPilot {
@@ -68,6 +93,8 @@ export interface FaultInputs {
   onChange(listener: (kind: FaultKind, active: boolean) => void): void;
 }
 
+export type HealthResult = { ok: true } | { ok: false; reason: string };
+
 /** The board side of one connector. */
 export interface ConnectorHardware {
   pilot: ControlPilot;
@@ -78,6 +105,16 @@ export interface ConnectorHardware {
   socPercent?(): number | null;
   /** The EV battery's usable capacity (Wh) when known; sharpens the time-to-finish estimate. */
   batteryCapacityWh?(): number | null;
+  /**
+   * A technician clears a welded contactor: drivers that latch the weld themselves (gpio) release
+   * the latch only if the feedback now reads open. Returns false (latch kept) while it reads closed.
+   */
+  clearWeld?(): boolean;
+  /**
+   * Liveness of the driver's own loops for the systemd watchdog (gpio: the pilot sampler and the
+   * heartbeat run). Not the health of what they measure: a failing sensor is a fault, not a restart.
+   */
+  health?(): HealthResult;
   /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
   safe(): void;
   close(): Promise<void>;

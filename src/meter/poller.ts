@@ -22,6 +22,8 @@ export interface MeterPollerOptions {
   confirmFirstReading?: boolean;
   clock: Pick<Clock, 'monoMs' | 'setTimeout'>;
   log: Logger;
+  /** A single read (with its retries) still running after this is stuck: the poll loop is dead (default 60 s). */
+  stuckReadMs?: number;
 }
 
 export interface PollerStatus extends MeterStatus {
@@ -50,6 +52,9 @@ export class MeterPoller extends EventEmitter {
   private staleFlag = false;
   private running = false;
   private inFlight?: Promise<MeterSnapshot>;
+  private readStartedMono = 0;
+  /** When the next poll is due (the loop's own timer). */
+  private nextPollMono = 0;
 
   constructor(private readonly meter: Meter, private readonly opts: MeterPollerOptions) {
     super();
@@ -93,6 +98,7 @@ export class MeterPoller extends EventEmitter {
    */
   readNow(): Promise<MeterSnapshot> {
     if (this.inFlight) return this.inFlight;
+    this.readStartedMono = this.opts.clock.monoMs();
     const p = this.doRead();
     this.inFlight = p;
     void p.finally(() => {
@@ -108,8 +114,28 @@ export class MeterPoller extends EventEmitter {
     return Math.min(cap, this.opts.intervalMs * 2 ** Math.min(f - 1, 20));
   }
 
+  /**
+   * Is the poll loop running (for the systemd watchdog)? Not whether the meter answers: a dead
+   * meter keeps the loop polling (with back-off) and is reported as offline, never as a reason to
+   * restart. Dead = not started, a read stuck longer than stuckReadMs, or the poll timer overdue.
+   */
+  loopHealth(): { ok: true } | { ok: false; reason: string } {
+    if (!this.running) return { ok: false, reason: `meter poll loop of connector ${this.opts.connectorId} not running` };
+    const now = this.opts.clock.monoMs();
+    if (this.inFlight) {
+      const age = now - this.readStartedMono;
+      const stuck = this.opts.stuckReadMs ?? 60_000;
+      if (age > stuck) return { ok: false, reason: `meter read of connector ${this.opts.connectorId} stuck for ${Math.round(age)} ms` };
+      return { ok: true };
+    }
+    const late = now - this.nextPollMono;
+    if (late > 5000) return { ok: false, reason: `meter poll of connector ${this.opts.connectorId} overdue by ${Math.round(late)} ms` };
+    return { ok: true };
+  }
+
   private schedule(ms: number): void {
     if (!this.running) return;
+    this.nextPollMono = this.opts.clock.monoMs() + ms;
     this.timer = this.opts.clock.setTimeout(() => {
       this.readNow()
         .catch(() => undefined)

@@ -126,6 +126,7 @@ export class SimEv extends EventEmitter {
   private targetState(): PilotState {
     if (this.output.mode === 'f') return 'F';
     if (!this.plugged) return 'A';
+    // 5 % (digital) asks for ISO 15118 communication, which this EV does not speak: it waits in B.
     if (this.wantsCharge && this.output.mode === 'pwm') return 'C';
     return 'B';
   }

@@ -5,6 +5,9 @@ import type {
 import { SimEv } from './ev.js';
 import type { SimEvConfig } from './config.js';
 
+/** How long PWM runs before the simulated sense has a diode verdict (the gpio driver: 2 sample periods). */
+export const SIM_DIODE_CHECK_MS = 20;
+
 /**
  * The board of a simulated connector, wired to a simulated EV. Listeners are called on a later
  * turn of the event loop, as interrupts from real inputs would be, never re-entrantly from a command.
@@ -19,6 +22,9 @@ export class SimHardware implements ConnectorHardware {
   readonly contactorLog: { closed: boolean; monoMs: number }[] = [];
   private output: PilotOutput = { mode: 'x1' };
   private readonly bus = new EventEmitter();
+  /** PWM has run long enough since the last output mode change for a diode verdict (PilotReading.diodeChecked). */
+  private diodeSettled = false;
+  private diodeTimer?: NodeJS.Timeout;
 
   constructor(evCfg: SimEvConfig) {
     this.ev = new SimEv(evCfg);
@@ -26,21 +32,33 @@ export class SimHardware implements ConnectorHardware {
     const bus = this.bus;
     const reading = (): PilotReading => {
       const state = ev.pilotState();
-      return { state, diodeOk: !(ev.diodeFault && ev.plugged) };
+      const measurable = this.diodeSettled && (state === 'B' || state === 'C' || state === 'D');
+      return { state, diodeOk: !(ev.diodeFault && ev.plugged), diodeChecked: measurable };
     };
     ev.on('pilot', () => setImmediate(() => bus.emit('pilot', reading())));
 
-    let out = this.output;
     this.pilot = {
       setOutput: (o) => {
-        out = o;
+        const modeChanged = o.mode !== this.output.mode;
         this.output = o;
+        if (modeChanged) {
+          // Same contract as the gpio driver: no diode verdict until PWM has run for a moment.
+          this.diodeSettled = false;
+          if (this.diodeTimer) clearTimeout(this.diodeTimer);
+          this.diodeTimer = undefined;
+          if (o.mode === 'pwm' || o.mode === 'digital') {
+            this.diodeTimer = setTimeout(() => {
+              this.diodeTimer = undefined;
+              this.diodeSettled = true;
+              bus.emit('pilot', reading());
+            }, SIM_DIODE_CHECK_MS);
+          }
+        }
         ev.setPilotOutput(o);
       },
       read: reading,
       onChange: (l) => void bus.on('pilot', l),
     };
-    void out;
 
     let closed = false;
     const log = this.contactorLog;
@@ -103,6 +121,7 @@ export class SimHardware implements ConnectorHardware {
 
   async close(): Promise<void> {
     this.safe();
+    if (this.diodeTimer) clearTimeout(this.diodeTimer);
     this.ev.dispose();
     this.bus.removeAllListeners();
   }

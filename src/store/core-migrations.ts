@@ -2,7 +2,7 @@ import type { MigrationSet } from './db.js';
 
 /**
  * Core tables: boots (one row per daemon start, to repair timestamps taken before the clock was
- * set), sessions and meter samples. Timestamps are stored as (wall ms, quality, boot id, mono ms).
+ * set), sessions and meter samples; connector lockouts (faults only a technician clears). Timestamps are stored as (wall ms, quality, boot id, mono ms).
  */
 export const coreMigrations: MigrationSet = {
   module: 'core',
@@ -84,6 +84,24 @@ export const coreMigrations: MigrationSet = {
         db.exec(`
           ALTER TABLE sessions ADD COLUMN meter_start_provisional INTEGER NOT NULL DEFAULT 0;
           ALTER TABLE sessions ADD COLUMN meter_stop_provisional INTEGER NOT NULL DEFAULT 0;
+        `);
+      },
+    },
+    {
+      version: 3,
+      name: 'connector lockouts (welded contactor survives a restart)',
+      up: (db) => {
+        db.exec(`
+          -- Faults that only a technician may clear (a welded contactor): kept across restarts, so a
+          -- crash, a watchdog restart or a power cut never clears them. Deleted by clear-faults.
+          CREATE TABLE connector_lockouts (
+            connector_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            since_wall_ms INTEGER NOT NULL,
+            since_quality TEXT NOT NULL,
+            reason TEXT,
+            PRIMARY KEY (connector_id, kind)
+          );
         `);
       },
     },

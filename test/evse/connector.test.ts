@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connector, type ConnectorOptions } from '../../src/evse/connector.js';
 import { SystemClock } from '../../src/hal/clock.js';
 import { silentLogger } from '../../src/log.js';
@@ -163,6 +163,51 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     expect(r.contactorEvents[0]).toMatchObject({ closed: false, why: expect.stringMatching(/^supervisor: fault input active: rcd/) });
     expect(r.conn.sm.snapshot().faults).toEqual(['rcd']);
     expect(r.conn.status()).toBe('Faulted');
+  });
+
+  it('supervisor veto: a buggy state machine step that says "close" with the EV in B never reaches the pin', async () => {
+    const r = rig();
+    r.conn.dispatch({ type: 'offer', amps: 32 });
+    r.hw.ev.plug();
+    await until(() => r.conn.sm.snapshot().pilot === 'B', 8000, 'pilot B seen');
+    r.conn.presentedAuth('TAG1', 'local');
+    await until(() => r.conn.session() !== null && r.conn.sm.snapshot().session, 8000, 'session recorded');
+    r.contactorEvents.length = 0;
+    const real = r.conn.sm.handle.bind(r.conn.sm);
+    const spy = vi.spyOn(r.conn.sm, 'handle').mockImplementationOnce((ev, now) => [
+      ...real(ev, now),
+      { type: 'contactor', closed: true, why: 'injected state machine bug' },
+    ]);
+    r.conn.dispatch({ type: 'tick' });
+    spy.mockRestore();
+    expect(r.hw.pilot.read().state).toBe('B');
+    expect(r.hw.contactorLog.filter((c) => c.closed)).toEqual([]); // the pin was never written high
+    expect(r.hw.contactor.commanded()).toBe(false);
+    expect(r.contactorEvents[0]).toMatchObject({ closed: false, why: 'supervisor refused the close: pilot state B' });
+    expect(r.conn.sm.snapshot()).toMatchObject({ contactor: false, pilot: 'B' }); // told the contactor is open
+    expect(r.conn.sm.snapshot().faults).toEqual([]); // one refusal = the machine lagged an input
+  });
+
+  it('supervisor veto: a state machine that insists on closing against it gets a latched fault, the pin stays low', async () => {
+    const r = rig();
+    r.conn.dispatch({ type: 'offer', amps: 32 });
+    r.hw.ev.plug();
+    await until(() => r.conn.sm.snapshot().pilot === 'B', 8000, 'pilot B seen');
+    r.conn.presentedAuth('TAG1', 'local');
+    await until(() => r.conn.session() !== null && r.conn.sm.snapshot().session, 8000, 'session recorded');
+    const real = r.conn.sm.handle.bind(r.conn.sm);
+    const spy = vi.spyOn(r.conn.sm, 'handle').mockImplementation((ev, now) => [
+      ...real(ev, now),
+      { type: 'contactor', closed: true, why: 'injected state machine bug' },
+    ]);
+    r.conn.dispatch({ type: 'tick' }); // must terminate: the refusals do not feed the loop forever
+    spy.mockRestore();
+    expect(r.hw.contactorLog.filter((c) => c.closed)).toEqual([]);
+    expect(r.conn.sm.snapshot().faults).toEqual(['other']);
+    expect(r.conn.status()).toBe('Faulted');
+    r.hw.ev.ready(); // C now, but the fault is latched while plugged
+    await new Promise((res) => setTimeout(res, 100));
+    expect(r.hw.contactor.commanded()).toBe(false);
   });
 
   it("welded contacts: stop -> 'welded' latched, Faulted, no close (even after replug and a tag) until clear-faults", async () => {

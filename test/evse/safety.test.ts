@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, type FaultKind, type PilotOutput, type PilotState } from '../../src/hal/types.js';
 import type { ConnectorStateMachine, SmAction, SmEvent } from '../../src/evse/state-machine.js';
+import { supervisorViolation, type SupervisorInputs } from '../../src/evse/safety.js';
 import { authorize, cmds, contactorActions, ends, fault, machine, offer, pilot, pilotActions, runDeadlines, started, tick, toCharging } from './sm-helpers.js';
 
 /** Everything that could make a machine close, thrown at it in one go (it must still refuse). */
@@ -89,6 +90,31 @@ describe('S2: the contactor closes only with no fault (active or latched) and th
     expect(contactorActions(sm.handle(pilot('C', true), 200))).toEqual([]);
   });
 
+  it('S2: an EV already in C at X1 when the offer arrives: PWM starts, the close waits for a diode verdict measured with it', () => {
+    const sm = machine();
+    sm.handle(pilot('B', true, false), 0);
+    sm.handle(authorize(), 0);
+    sm.handle(started, 0); // no offer yet: X1
+    expect(sm.snapshot().output).toEqual({ mode: 'x1' });
+    sm.handle(pilot('C', true, false), 100); // X1: no negative half, no verdict
+    const a = sm.handle(offer(16), 200);
+    expect(pilotActions(a)).toEqual([{ mode: 'pwm', dutyPermille: 266 }]);
+    expect(contactorActions(a)).toEqual([]); // not in the step that starts the PWM
+    expect(sm.contactorViolation(200, true)).toMatch(/diode not yet checked/);
+    expect(contactorActions([...sm.handle(pilot('C', true, false), 210), ...temptations(sm, 215)])).toEqual([]);
+    expect(contactorActions(sm.handle(pilot('C', true, true), 220))).toEqual([true]);
+  });
+
+  it('S2: a verdict from before the output changed does not count (PWM -> X1 -> PWM)', () => {
+    const sm = readyInB();
+    sm.handle(pilot('B', true, true), 50); // verdict with PWM: good
+    sm.handle({ type: 'pause' }, 60); // X1
+    sm.handle(pilot('C', true, true), 70); // a stale "checked" reading in X1 is not believed
+    expect(contactorActions(sm.handle({ type: 'resume' }, 80))).toEqual([]);
+    expect(sm.snapshot().diodeChecked).toBe(false);
+    expect(contactorActions(sm.handle(pilot('C', true, true), 100))).toEqual([true]);
+  });
+
   it('S2: a tag presented while faulted is refused', () => {
     const sm = machine();
     sm.handle(pilot('B'), 0);
@@ -163,7 +189,9 @@ describe('S4: the contactor closes only with an offer, available, not paused, no
     sm.handle({ type: 'pause' }, 50);
     const a = [...sm.handle(pilot('C'), 100), ...sm.handle(offer(32), 200), ...sm.handle(tick, 300)];
     expect(contactorActions(a)).toEqual([]);
-    expect(contactorActions(sm.handle({ type: 'resume' }, 400))).toEqual([true]);
+    // Resuming starts the PWM: the close waits for a diode verdict measured with it running.
+    expect(contactorActions(sm.handle({ type: 'resume' }, 400))).toEqual([]);
+    expect(contactorActions(sm.handle(pilot('C'), 420))).toEqual([true]);
   });
 
   it('S4: unavailable -> no session, no offer, no close', () => {
@@ -383,6 +411,21 @@ describe('S7: faults drive F for faultFMs then X1, and latch until unplug (weldi
     expect(contactorActions(sm.handle(pilot('C'), 4400))).toEqual([true]);
   });
 
+  it("S7: 'clear-faults' keeps the faults it is told to keep (a weld whose feedback still reads closed)", () => {
+    const sm = machine();
+    sm.handle(fault('welded'), 0);
+    sm.handle(fault('welded', false), 0);
+    sm.handle(fault('rcd'), 0);
+    sm.handle(fault('rcd', false), 0);
+    sm.handle(pilot('B'), 5);
+    sm.handle(fault('rcd'), 6);
+    sm.handle(fault('rcd', false), 7);
+    sm.handle({ type: 'clear-faults', keep: ['welded'] }, 10);
+    expect(sm.snapshot().faults).toEqual(['welded']);
+    sm.handle({ type: 'clear-faults', keep: [] }, 20);
+    expect(sm.snapshot().faults).toEqual([]);
+  });
+
   it("S7: 'clear-faults' does not clear a fault whose input is still active", () => {
     const sm = machine();
     sm.handle(fault('welded'), 0);
@@ -454,7 +497,9 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     let closes = 0;
     let forced = 0;
     let faultOpens = 0;
-    for (let run = 0; run < 400; run++) {
+    let totalSessions = 0;
+    for (let run = 0; run < 600; run++) {
+      const closesBefore = closes;
       const sm = machine(o);
       let now = 0;
       let pendingStart = false;
@@ -477,6 +522,8 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
             pilot(pick(states), rnd() > 0.05),
             pilot(pick(states)),
             pilot(pick(['B', 'C'] as PilotState[])),
+            pilot('C'),
+            pilot('C', true, rnd() < 0.5), // a reading before/after the diode verdict is fresh
             pilot('C'),
             rnd() < 0.3 ? fault(pick(kinds), rnd() < 0.5) : pilot('A'),
             authorize(),
@@ -513,6 +560,8 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
         const cs = contactorActions(actions);
         if (cs.includes(true)) {
           closes++;
+          // S2: a fresh diode verdict (measured with PWM running since the output last changed mode)
+          expect(s.diodeChecked, ctx).toBe(true);
           // S4
           expect(before.contactor, ctx).toBe(false);
           expect(s, ctx).toMatchObject({ contactor: true, paused: false, available: true, stopping: false, output: { mode: 'pwm' } });
@@ -531,6 +580,8 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
         } else withdrawnSince = null;
         // S7 + S8: outputs
         for (const out of pilotActions(actions) as PilotOutput[]) {
+          expect(out.mode, `5 % (digital) is never used by the state machine: ${ctx}`).not.toBe('digital');
+          if (out.mode === 'f' && out.cpInterrupt) expect(s.waking || before.waking, `CP interruption outside a wake-up: ${ctx}`).toBe(true);
           if (out.mode === 'pwm') {
             expect(out.dutyPermille, ctx).toBeGreaterThanOrEqual(100);
             expect(out.dutyPermille, ctx).toBeLessThanOrEqual(960);
@@ -552,12 +603,38 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
         const d = sm.nextDeadline();
         if (d !== null) expect(d, `deadline in the past after a step: ${ctx}`).toBeGreaterThan(now);
       }
-      expect(sessions).toBeGreaterThanOrEqual(0);
+      // Every close needs a recorded session, and every session began with a start-session command.
+      if (closes > closesBefore) expect(sessions, `run ${run} closed the contactor without any start-session`).toBeGreaterThan(0);
+      totalSessions += sessions;
     }
+    expect(totalSessions).toBeGreaterThan(600);
     // The random walk really reached the interesting states.
-    console.log(`randomised safety walk: ${closes} closes, ${forced} forced opens under load, ${faultOpens} opens by fault`);
+    console.log(`randomised safety walk: ${totalSessions} sessions, ${closes} closes, ${forced} forced opens under load, ${faultOpens} opens by fault`);
     expect(closes).toBeGreaterThan(200);
     expect(forced).toBeGreaterThan(0);
     expect(faultOpens).toBeGreaterThan(20);
+  });
+});
+
+describe('the safety supervisor (src/evse/safety.ts): raw inputs only, consulted before every close', () => {
+  const ok: SupervisorInputs = { pilot: { state: 'C', diodeOk: true, diodeChecked: true }, boardFaults: new Set(), latchedFaults: [], authorised: true };
+
+  it('allows a close only with pilot C/D, a fresh good diode, no fault input, no latched fault, an authorised session', () => {
+    expect(supervisorViolation(ok, true)).toBeNull();
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, state: 'D' } }, true)).toBeNull();
+    for (const st of ['A', 'B', 'E', 'F'] as const) {
+      expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, state: st } }, true)).toBe(`pilot state ${st}`);
+    }
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, diodeOk: false } }, true)).toBe('EV diode missing');
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, diodeChecked: false } }, true)).toMatch(/not checked/);
+    expect(supervisorViolation({ ...ok, boardFaults: new Set(['rcd']) }, true)).toMatch(/fault input active: rcd/);
+    expect(supervisorViolation({ ...ok, latchedFaults: ['welded'] }, true)).toMatch(/fault latched: welded/);
+    expect(supervisorViolation({ ...ok, authorised: false }, true)).toMatch(/no authorised/);
+  });
+
+  it('keeping it closed does not need a fresh verdict (the withdrawn offer in X1), everything else does', () => {
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, diodeChecked: false } }, false)).toBeNull();
+    expect(supervisorViolation({ ...ok, pilot: { ...ok.pilot, state: 'B' } }, false)).toBe('pilot state B');
+    expect(supervisorViolation({ ...ok, latchedFaults: ['stall'] }, false)).toMatch(/stall/);
   });
 });

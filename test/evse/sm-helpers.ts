@@ -2,7 +2,8 @@ import { expect } from 'vitest';
 import type { PilotState } from '../../src/hal/types.js';
 import { ConnectorStateMachine, type SmAction, type SmEvent, type StateMachineOptions } from '../../src/evse/state-machine.js';
 
-export const pilot = (state: PilotState, diodeOk = true): SmEvent => ({ type: 'pilot', state, diodeOk });
+/** A pilot reading; `diodeChecked` defaults to a fresh measured verdict (PWM running) in B/C/D. */
+export const pilot = (state: PilotState, diodeOk = true, diodeChecked = true): SmEvent => ({ type: 'pilot', state, diodeOk, diodeChecked });
 export const authorize = (idTag: string | null = 'TAG1'): SmEvent => ({ type: 'authorize', idTag, source: 'local' });
 export const offer = (amps: number): SmEvent => ({ type: 'offer', amps });
 export const fault = (kind: import('../../src/hal/types.js').FaultKind, active = true): SmEvent => ({ type: 'fault', kind, active });

@@ -56,7 +56,8 @@ describe('ConnectorStateMachine: start of a session', () => {
     const sm = machine();
     sm.handle(offer(16), 0);
     sm.handle(pilot('C'), 0);
-    sm.handle(authorize(), 0);
+    sm.handle(authorize(), 0); // PWM starts while the session is being recorded
+    sm.handle(pilot('C'), 20); // the diode verdict measured with PWM running
     expect(sm.snapshot().contactor).toBe(false);
     const a = cmds(sm.handle(started, 50));
     expect(contactorActions(a)).toEqual([true]);

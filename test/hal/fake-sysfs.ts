@@ -172,7 +172,36 @@ export function gpioConfig(root: string, over: Record<string, unknown> = {}) {
     contactorCheck: { weldMs: 500, closeMs: 500 },
     rcdSelfTest: { atStartup: true, testMs: 300, clearMs: 300 },
     heartbeatMs: 20,
+    interlockMs: 200,
     root,
     ...over,
   };
+}
+
+/**
+ * A whole station config (YAML) with one gpio connector on the fake tree `root`, storage in
+ * `dataDir`, a sim meter, free charging, the API on an ephemeral port. No RCD self-test at start
+ * (the fake module does not trip) unless `rcdSelfTest` is given.
+ */
+export function gpioStationYaml(root: string, dataDir: string, opts: { hardware?: string; extra?: string } = {}): string {
+  return `station: { id: CP-GPIO, vendor: evsed, model: pi }
+storage: { dir: ${JSON.stringify(dataDir)}, flushIntervalS: 1, sampleIntervalS: 1 }
+auth: { mode: free }
+api: { listen: 127.0.0.1:0 }
+log: { level: info, format: json }
+clock: { trust: always }
+connectors:
+  - id: 1
+    maxCurrentA: 16
+    phases: 3
+    meter: { model: sim, initialEnergyWh: 1000 }
+    hardware:
+      driver: gpio
+      root: ${JSON.stringify(root)}
+      gpio: { contactor: 17, contactorFeedback: 27, rcdFault: 22, rcdTest: 23, cpRelay: 24, heartbeat: 25, lock: { motorA: 5, motorB: 6, feedback: 13 }, activeLow: [rcdFault] }
+      pwm: { pin: 18 }
+      pilotSense: { mode: adc }
+      rcdSelfTest: { atStartup: false }
+${opts.hardware ?? ''}
+${opts.extra ?? ''}`;
 }

@@ -76,4 +76,19 @@ describe('hardware.driver gpio config', () => {
     );
     expect(problems(yaml(GOOD.replace('pwm: { chip: 0, channel: 0 }', 'pwm: { chip: 0 }')))[0]).toMatch(/pwm.channel: give both chip and channel/);
   });
+
+  it('supervision.stallThresholdMs must be below the interlock tolerance (interlockMs - 2 x heartbeatMs) minus the detector period', () => {
+    const withSupervision = (extra: string) => yaml(GOOD) + extra;
+    // default: 120 ms with a heartbeat interlock (tolerance 160 ms), 250 ms without
+    expect(parseConfig(yaml(GOOD)).supervision.stallThresholdMs).toBe(120);
+    expect(parseConfig(yaml(GOOD.replace('  heartbeat: 25\n', ''))).supervision.stallThresholdMs).toBe(250);
+    expect(problems(withSupervision('supervision: { stallThresholdMs: 250 }\n'))).toEqual([
+      "supervision.stallThresholdMs: must be below 140 ms: connector 1's interlock drops the contactor after 160 ms without heartbeat (interlockMs - 2 x heartbeatMs), and the stall detector sees a stall up to 20 ms late (got 250)",
+    ]);
+    expect(problems(withSupervision('supervision: { stallThresholdMs: 140 }\n'))).toHaveLength(1);
+    expect(problems(withSupervision('supervision: { stallThresholdMs: 139 }\n'))).toEqual([]);
+    // a slower monostable allows a larger threshold
+    expect(problems(yaml(GOOD + 'interlockMs: 400\n') + 'supervision: { stallThresholdMs: 250 }\n')).toEqual([]);
+    expect(problems(yaml(GOOD + 'interlockMs: 90\n'))[0]).toMatch(/hardware.interlockMs: must be at least 5 x heartbeatMs \(100 ms\)/);
+  });
 });

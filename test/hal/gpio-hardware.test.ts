@@ -58,7 +58,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     await run(hw, clock as FakeClock, 200);
     expect(seen).toHaveLength(0); // B not yet held 250 ms
     await run(hw, clock as FakeClock, 100);
-    expect(seen.at(-1)).toEqual({ state: 'B', diodeOk: true });
+    expect(seen.at(-1)).toEqual({ state: 'B', diodeOk: true, diodeChecked: false }); // X1: no verdict
     hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 267 });
     expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('267000');
     tree.setPilot(6, -12);
@@ -80,7 +80,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 267 });
     tree.setPilot(6, -12);
     await run(hw, c, 400);
-    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true });
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true, diodeChecked: true });
     tree.setPilot(12, -12); // unplugged
     await run(hw, c, 40);
     expect(hw.pilot.read().state).toBe('A');
@@ -94,7 +94,44 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(hw.pilot.read().state).toBe('C');
     tree.setPilot(6, -6); // diode shorted: negative half loaded like the positive one
     await run(hw, c, 40);
-    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: false });
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: false, diodeChecked: true });
+  });
+
+  it('diode verdict freshness: none in X1; after the output changes, only once PWM ran 2 sample periods', async () => {
+    const { tree, hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const seen: PilotReading[] = [];
+    hw.pilot.onChange((r) => seen.push({ ...r }));
+    tree.setPilot(6, 0); // EV already in C at X1: no negative half, no verdict
+    await run(hw, c, 300);
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true, diodeChecked: false });
+    tree.setPilot(6, -12);
+    hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 });
+    expect(hw.pilot.read().diodeChecked).toBe(false);
+    await hw.pilot.sample();
+    c.advance(10);
+    await hw.pilot.sample(); // 10 ms of PWM: the negative-peak detector may not have settled
+    expect(hw.pilot.read().diodeChecked).toBe(false);
+    c.advance(10);
+    await hw.pilot.sample();
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: true, diodeChecked: true });
+    expect(seen.at(-1)).toEqual({ state: 'C', diodeOk: true, diodeChecked: true }); // reported as a change
+    hw.pilot.setOutput({ mode: 'x1' }); // any mode change: the verdict is stale at once
+    expect(hw.pilot.read().diodeChecked).toBe(false);
+  });
+
+  it('a missing diode is never reported as a checked good diode, not even for one sample', async () => {
+    const { tree, hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const seen: PilotReading[] = [];
+    hw.pilot.onChange((r) => seen.push({ ...r }));
+    tree.setPilot(6, 0);
+    await run(hw, c, 300);
+    tree.setPilot(6, -6); // PWM on an EV without diode: the negative half is loaded too
+    hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 });
+    await run(hw, c, 100);
+    expect(seen.some((r) => r.diodeOk && r.diodeChecked)).toBe(false);
+    expect(hw.pilot.read()).toEqual({ state: 'C', diodeOk: false, diodeChecked: true });
   });
 
   it('RCD trip raises fault rcd (active low input) and clears when the module resets', async () => {
@@ -198,6 +235,88 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(hb.tick()).toBe(false);
   });
 
+  it('a missed heartbeat with the contactor closed: outputs safe and fault stall before the next edge (no silent re-close)', async () => {
+    const { tree, hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const hb = hw.heartbeat!;
+    const events: [FaultKind, boolean][] = [];
+    hw.faults.onChange((k, a) => events.push([k, a]));
+    await hw.pilot.sample();
+    for (let i = 0; i < 4; i++) {
+      expect(hb.tick()).toBe(true);
+      c.advance(20);
+      await hw.pilot.sample();
+    }
+    hw.contactor.set(true);
+    for (let i = 0; i < 4; i++) {
+      expect(hb.tick()).toBe(true);
+      c.advance(20);
+      await hw.pilot.sample();
+    }
+    // 100 ms of lag (140 ms since the last rising edge): inside the 160 ms tolerance, nothing happens
+    c.advance(100);
+    await hw.pilot.sample();
+    expect(hb.tick()).toBe(true);
+    expect(tree.value(S(17))).toBe('1');
+    expect(events).toEqual([]);
+    // the loop stalls 200 ms: the monostable has timed out, the contactor has dropped
+    c.advance(200);
+    await hw.pilot.sample(); // the loop runs again, sampling is healthy
+    const levelBefore = tree.value(S(25));
+    hb.tick();
+    expect(tree.value(S(17))).toBe('0'); // opened in software before any new edge could re-close it
+    expect(events).toEqual([['stall', true], ['stall', false]]);
+    expect(hb.misses).toBe(1);
+    expect(tree.value(S(25))).not.toBe(levelBefore); // toggling resumed, with the contactor open
+  });
+
+  it('a missed heartbeat with the contactor open is no fault; a stopped heartbeat must restart before a close', async () => {
+    const { hw, clock } = await setup();
+    const c = clock as FakeClock;
+    const hb = hw.heartbeat!;
+    const events: FaultKind[] = [];
+    hw.faults.onChange((k, a) => a && events.push(k));
+    await hw.pilot.sample();
+    hb.tick();
+    c.advance(500);
+    await hw.pilot.sample();
+    expect(hb.tick()).toBe(true);
+    expect(events).toEqual([]);
+    hb.stop(); // interlock dropped
+    hw.contactor.set(true); // a close while the interlock holds it open...
+    hb.tick(); // ...would be closed by the first edge: refused, safe, stall
+    expect(hw.contactor.commanded()).toBe(false);
+    expect(events).toEqual(['stall']);
+  });
+
+  it('a hung ADC read times out after 6 sample periods: fault pilot, no second read beside it, recovery when it returns', async () => {
+    const { hw, clock } = await setup();
+    const c = clock as FakeClock;
+    let release!: (v: { highV: number; lowV: number }) => void;
+    let reads = 0;
+    (hw.pilot as any).adc = {
+      read: () => {
+        reads++;
+        if (reads === 1) return new Promise((r) => (release = r));
+        return Promise.resolve({ highV: 2.79, lowV: 2.79 });
+      },
+    };
+    const p = hw.pilot.sample();
+    c.advance(59);
+    await Promise.resolve();
+    expect(hw.faults.active().has('pilot')).toBe(false);
+    c.advance(1);
+    await p;
+    expect(hw.faults.active().has('pilot')).toBe(true); // at once, not after 3 failures
+    await hw.pilot.sample(); // the hung read is still out: no new read
+    expect(reads).toBe(1);
+    release({ highV: 2.79, lowV: 2.79 });
+    await new Promise((r) => setImmediate(r));
+    await hw.pilot.sample();
+    expect(reads).toBe(2);
+    expect(hw.faults.active().has('pilot')).toBe(false);
+  });
+
   it('cable lock drives the motor one way and checks the feedback', async () => {
     const { tree, hw, clock } = await setup();
     const c = clock as FakeClock;
@@ -222,6 +341,56 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(tree.value(S(6))).toBe('0');
     c.advance(60);
     await failed;
+  });
+
+  it("5 % digital communication only through its own mode; the current encoding cannot reach it", async () => {
+    const { tree, hw } = await setup();
+    hw.pilot.setOutput({ mode: 'digital' });
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('50000'); // 5 % of 1 ms
+    expect(() => hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 50 })).toThrow(/80\.\.970 per mille/);
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('50000'); // the refused write changed nothing
+    hw.pilot.setOutput({ mode: 'x1' });
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('1000000');
+  });
+
+  it('CP interruption (wake-up) opens the CP relay with F on the PWM; fault F and every other output keep CP connected', async () => {
+    const { tree, hw } = await setup();
+    hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 });
+    expect(tree.value(S(24))).toBe('0');
+    hw.pilot.setOutput({ mode: 'f', cpInterrupt: true });
+    expect(tree.value(S(24))).toBe('1'); // CP disconnected from the EV
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('0'); // and -12 V on our side: the sense reads F
+    hw.pilot.setOutput({ mode: 'x1' });
+    expect(tree.value(S(24))).toBe('0');
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('1000000');
+    hw.pilot.setOutput({ mode: 'f' }); // state F after a fault: signalled on the line, CP stays connected
+    expect(tree.value(S(24))).toBe('0');
+    expect(tree.pwmAttr(0, 0, 'duty_cycle')).toBe('0');
+    hw.pilot.setOutput({ mode: 'f', cpInterrupt: true });
+    hw.safe();
+    expect(tree.value(S(24))).toBe('0');
+  });
+
+  it('CP interruption without a CP relay is plain state F', async () => {
+    const t = new FakeSysfs();
+    tree = t;
+    const base = gpioConfig(t.root);
+    const { cpRelay: _none, ...gpio } = base.gpio;
+    hw = await createGpioHardware({ ...base, gpio } as any, { connectorId: 1, log: silentLogger(), clock: new FakeClock(), edges: t.edges, autoStart: false });
+    expect(hw.hasCpRelay()).toBe(false);
+    hw.pilot.setOutput({ mode: 'f', cpInterrupt: true });
+    expect(t.pwmAttr(0, 0, 'duty_cycle')).toBe('0');
+    expect(() => t.value(S(24))).toThrow(); // never exported
+  });
+
+  it('close() is idempotent and safe() after close writes nothing', async () => {
+    const { tree, hw } = await setup();
+    hw.contactor.set(true);
+    await hw.close();
+    expect(tree.value(S(17))).toBe('0');
+    await expect(hw.close()).resolves.toBeUndefined();
+    expect(() => hw.safe()).not.toThrow();
+    expect(tree.value(S(17))).toBe('0');
   });
 
   it('ADC failure -> fault pilot; recovers when it answers again', async () => {

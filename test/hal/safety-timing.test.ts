@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OvercurrentCheck, PwmRateLimiter, WeldingDetector, runRcdSelfTest } from '../../src/evse/safety-timing.js';
+import { OvercurrentCheck, WeldingDetector, runRcdSelfTest } from '../../src/evse/safety-timing.js';
 import { FakeClock } from '../../src/hal/clock.js';
 
 describe('OvercurrentCheck', () => {
@@ -24,19 +24,6 @@ describe('OvercurrentCheck', () => {
 
   it('refuses a window shorter than 6 s', () => {
     expect(() => new OvercurrentCheck({ windowMs: 5000 })).toThrow(/at least 6000/);
-  });
-});
-
-describe('PwmRateLimiter', () => {
-  it('first offer at once, increases at most every 5 s, decreases at once', () => {
-    const r = new PwmRateLimiter();
-    expect(r.request(16, 0)).toEqual({ offerA: 16, changed: true });
-    expect(r.request(20, 1000)).toEqual({ offerA: 16, changed: false, retryAtMs: 5000 });
-    expect(r.request(10, 2000)).toEqual({ offerA: 10, changed: true }); // safety: immediate
-    expect(r.request(16, 3000)).toEqual({ offerA: 10, changed: false, retryAtMs: 7000 });
-    expect(r.request(16, 7000)).toEqual({ offerA: 16, changed: true });
-    expect(r.request(0, 7001)).toEqual({ offerA: 0, changed: true }); // stop: immediate
-    expect(r.request(16, 7002)).toEqual({ offerA: 16, changed: true }); // restart from X1
   });
 });
 

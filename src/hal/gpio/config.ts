@@ -120,6 +120,11 @@ export const gpioHardwareSchema = z
     rcdSelfTest: rcdSelfTestSchema.default({ atStartup: true, testMs: 1000, clearMs: 1500 }),
     /** Heartbeat toggle half-period; the interlock drop-out time must be several times longer. */
     heartbeatMs: intBetween(2, 100).default(20),
+    /**
+     * Pulse width t_W of the interlock's monostable (hardware/interlock.md), as measured on the
+     * board: the contactor drops this long after the last heartbeat rising edge.
+     */
+    interlockMs: intBetween(20, 2000).default(200),
     /** Filesystem root of /sys and /dev (tests point it at a fake tree). */
     root: nonEmptyString('a directory path').default('/'),
   })
@@ -150,6 +155,11 @@ export const gpioHardwareSchema = z
     });
     if (g.rcdTest !== undefined && g.rcdFault === undefined) {
       ctx.addIssue({ code: 'custom', path: ['gpio', 'rcdTest'], input: g.rcdTest, message: 'needs gpio.rcdFault to see the self-test result' });
+    }
+    // A rising edge comes every 2 x heartbeatMs; the monostable must outlast that with a margin of
+    // one more heartbeat period (interlockToleranceMs), or every normal edge counts as missed.
+    if (cfg.interlockMs < 5 * cfg.heartbeatMs) {
+      ctx.addIssue({ code: 'custom', path: ['interlockMs'], input: cfg.interlockMs, message: `must be at least 5 x heartbeatMs (${5 * cfg.heartbeatMs} ms): the heartbeat makes a rising edge every ${2 * cfg.heartbeatMs} ms` });
     }
     const ps = cfg.pilotSense;
     if (ps.mode === 'adc') {

@@ -1,4 +1,4 @@
-import type { ConnectorHardware, FaultInputs, FaultKind } from '../types.js';
+import type { ConnectorHardware, FaultInputs, FaultKind, HealthResult } from '../types.js';
 import { SystemClock, type Clock } from '../clock.js';
 import type { GpioHardwareConfig, GpioSignal } from './config.js';
 import type { Logger } from '../../log.js';
@@ -13,6 +13,15 @@ import { HeartbeatOutput } from './heartbeat.js';
 import { runRcdSelfTest, type RcdTestResult } from '../../evse/safety-timing.js';
 
 export { HardwareError } from './errors.js';
+
+/**
+ * How long the interlock tolerates a silent heartbeat before its monostable may time out and drop
+ * the contactor: t_W (`interlockMs`) minus one heartbeat period (a rising edge comes every
+ * 2 x heartbeatMs), i.e. 160 ms with the defaults (hardware/interlock.md).
+ */
+export function interlockToleranceMs(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'>): number {
+  return cfg.interlockMs - 2 * cfg.heartbeatMs;
+}
 
 /** Optional overrides for tests and tools; production passes only connectorId and log. */
 export interface GpioHardwareContext {
@@ -56,6 +65,7 @@ export class GpioHardware implements ConnectorHardware {
   private cpRelayLine?: GpioLine;
   private selfTesting = false;
   private rcdSelfTestFailed = false;
+  private closed = false;
   /** Every line by config name, for hw test. */
   readonly outputs = new Map<string, GpioLine>();
   readonly inputs = new Map<string, DebouncedInput>();
@@ -72,6 +82,9 @@ export class GpioHardware implements ConnectorHardware {
 
   /** Contactor open, pilot X1, CP connected, lock motor off. Synchronous, never throws. */
   safe(): void {
+    // After close() the lines are released (their fds may be reused by other files): close() left
+    // every output at its safe level, and nothing may write through a released line.
+    if (this.closed) return;
     const attempt = (what: string, fn: () => void) => {
       try {
         fn();
@@ -83,6 +96,19 @@ export class GpioHardware implements ConnectorHardware {
     attempt('set the pilot to X1', () => this.pilot.setOutput({ mode: 'x1' }));
     attempt('reconnect CP', () => this.cpRelayLine?.write(0));
     attempt('stop the lock motor', () => this.lock?.stop());
+  }
+
+  /**
+   * Watchdog liveness: the pilot sampler loop ran within the last second and the heartbeat is
+   * toggling. A failing or hung ADC keeps the loop running (fault 'pilot', the contactor opens):
+   * that is a fault to report, not a reason to restart.
+   */
+  health(): HealthResult {
+    const limit = Math.max(1000, 50 * this.cfg.pilotSense.samplePeriodMs);
+    const age = this.pilot.samplerAgeMs();
+    if (!(age <= limit)) return { ok: false, reason: Number.isFinite(age) ? `pilot sampler silent for ${Math.round(age)} ms` : 'pilot sampler not running' };
+    if (this.heartbeat && !this.heartbeat.running()) return { ok: false, reason: 'interlock heartbeat stopped' };
+    return { ok: true };
   }
 
   /** CP interruption relay (wake-up): true = CP disconnected from the EV. No-op when not wired. */
@@ -156,8 +182,11 @@ export class GpioHardware implements ConnectorHardware {
     this.cpRelayLine = line;
   }
 
+  /** Outputs safe, then release everything. Idempotent: a second call does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.safe();
+    this.closed = true;
     this.pilot.stop();
     this.heartbeat?.stop();
     this.contactor.close();
@@ -220,7 +249,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   if (cfg.pilotSense.mode !== 'adc') throw new Error('unsupported pilotSense.mode');
   const sense = cfg.pilotSense;
   const adc = ctx.adc ?? IioAdc.open(cfg.root, sense.iioName, sense.highChannel, sense.lowChannel);
-  const pilot = new AdcPilot(pwm, adc, sense, clock, log);
+  const pilot = new AdcPilot(pwm, adc, sense, clock, log, cpRelay);
 
   let hw!: GpioHardware;
   const contactor = new GpioContactor(contactorLine, feedback, clock, cfg.contactorCheck, (v) => {
@@ -242,7 +271,21 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
 
   if (heartbeatLine) {
     const staleMs = 10 * sense.samplePeriodMs;
-    hw.heartbeat = new HeartbeatOutput(heartbeatLine, cfg.heartbeatMs, () => pilot.sampleAgeMs() < staleMs);
+    hw.heartbeat = new HeartbeatOutput(heartbeatLine, {
+      halfPeriodMs: cfg.heartbeatMs,
+      healthy: () => pilot.sampleAgeMs() < staleMs,
+      now: () => clock.monoMs(),
+      missAfterMs: interlockToleranceMs(cfg),
+      contactorClosed: () => contactor.commanded(),
+      onMissed: (gapMs) => {
+        // The interlock may have dropped the contactor; the next edge would close it again under
+        // load. Open it in software first and latch 'stall' (the state machine keeps it open).
+        hw.safe();
+        log.error({ gapMs: Math.round(gapMs) }, 'heartbeat missed with the contactor closed: outputs driven safe, fault stall');
+        hw.reportFault('stall', true);
+        hw.reportFault('stall', false);
+      },
+    });
   } else {
     log.warn('gpio.heartbeat is not configured: no hardware interlock; a stalled or dead daemon cannot open the contactor');
   }

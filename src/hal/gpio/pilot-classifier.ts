@@ -52,18 +52,29 @@ export interface DebounceTimes {
 /**
  * Holds the reported reading. A candidate must persist `debounceMs` (or `fastDebounceMs` when it
  * takes the EV out of C/D or reports a lost diode) before it is reported.
+ *
+ * Leaving C/D is one candidate, "not C/D": every sample outside C/D keeps it alive, whichever
+ * state it shows, so a pilot that flickers between B, A, E... (a bad contact while the EV opens S2)
+ * still leaves C/D after `fastDebounceMs`; the state reported then is the latest sample's. Only a
+ * C/D sample restarts it. Other changes restart their wait whenever the sampled state changes.
  */
 export class PilotDebouncer {
   private reading: PilotReading;
-  private stateCand?: { state: PilotState; since: number };
+  /** `leave`: the fast "not C/D" candidate; `state` is then the latest non-C/D sample. */
+  private stateCand?: { state: PilotState; since: number; leave: boolean };
   private diodeCand?: { ok: boolean; since: number };
 
-  constructor(private readonly times: DebounceTimes, initial: PilotReading = { state: 'A', diodeOk: true }) {
+  constructor(private readonly times: DebounceTimes, initial: PilotReading = { state: 'A', diodeOk: true, diodeChecked: false }) {
     this.reading = { ...initial };
   }
 
   current(): PilotReading {
     return this.reading;
+  }
+
+  /** The output mode changed: the reported diode verdict is no longer fresh (not an event: the caller knows). */
+  invalidateDiodeCheck(): void {
+    if (this.reading.diodeChecked) this.reading = { ...this.reading, diodeChecked: false };
   }
 
   /** Feed one sample; returns the new reading when it changed. */
@@ -74,8 +85,13 @@ export class PilotDebouncer {
 
     if (sample.state === state) this.stateCand = undefined;
     else {
-      if (this.stateCand?.state !== sample.state) this.stateCand = { state: sample.state, since: nowMs };
       const fast = CHARGING.has(state) && !CHARGING.has(sample.state);
+      if (fast) {
+        if (!this.stateCand?.leave) this.stateCand = { state: sample.state, since: nowMs, leave: true };
+        else this.stateCand.state = sample.state;
+      } else if (this.stateCand?.leave || this.stateCand?.state !== sample.state) {
+        this.stateCand = { state: sample.state, since: nowMs, leave: false };
+      }
       const need = fast ? this.times.fastDebounceMs : this.times.debounceMs;
       if (nowMs - this.stateCand.since >= need) {
         state = sample.state;
@@ -95,8 +111,14 @@ export class PilotDebouncer {
       }
     }
 
+    // Checked only when this sample measured the diode and agrees with the reported verdict: a first
+    // measurement that contradicts it waits for its debounce (a missing diode is never reported
+    // checked-and-good, not even for one sample).
+    const diodeChecked = sample.diodeChecked && sample.diodeOk === diodeOk;
+    if (diodeChecked !== this.reading.diodeChecked) changed = true;
+
     if (!changed) return undefined;
-    this.reading = { state, diodeOk };
+    this.reading = { state, diodeOk, diodeChecked };
     return this.reading;
   }
 }

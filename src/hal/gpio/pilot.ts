@@ -1,13 +1,26 @@
 import type { Clock } from '../clock.js';
-import type { ControlPilot, PilotOutput, PilotReading, PilotState } from '../types.js';
+import { DIGITAL_COMMUNICATION_PERMILLE, type ControlPilot, type PilotOutput, type PilotReading, type PilotState } from '../types.js';
 import type { Logger } from '../../log.js';
 import type { AdcSenseConfig } from './config.js';
 import type { PilotAdc } from './adc.js';
 import type { SysfsPwm } from './pwm.js';
+import type { GpioLine } from './sysfs-gpio.js';
 import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
 
 /** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'). */
 const MAX_READ_FAILURES = 3;
+/**
+ * An ADC read that has not answered after this many sample periods is hung: fault 'pilot' at once.
+ * Below the heartbeat's 10 periods (index.ts), so the software opens the contactor and reports why
+ * before the interlock drops it on its own.
+ */
+export const READ_TIMEOUT_PERIODS = 6;
+
+class AdcTimeout extends Error {
+  constructor(ms: number) {
+    super(`pilot ADC read did not answer within ${ms} ms`);
+  }
+}
 
 /**
  * The control pilot: drives the PWM and samples the sense ADC every `samplePeriodMs`.
@@ -26,6 +39,10 @@ export class AdcPilot implements ControlPilot {
   private timer?: { cancel(): void };
   private running = false;
   private lastSampleMono = -Infinity;
+  /** When the sampler loop last completed an iteration (good read or not). */
+  private lastLoopMono = -Infinity;
+  /** A read that timed out and has not returned yet: no new read is started beside it. */
+  private hungRead?: Promise<unknown>;
   /** Last measured pilot levels, volts at the CP line. */
   levels = { highV: NaN, lowV: NaN };
 
@@ -35,20 +52,38 @@ export class AdcPilot implements ControlPilot {
     private readonly cfg: AdcSenseConfig,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** gpio.cpRelay when wired: opened for a CP interruption (`{ mode: 'f', cpInterrupt: true }`). */
+    private readonly cpRelay?: GpioLine,
   ) {
     this.debouncer = new PilotDebouncer({ debounceMs: cfg.debounceMs, fastDebounceMs: cfg.fastDebounceMs });
   }
 
   setOutput(o: PilotOutput): void {
-    if (o.mode === 'x1') this.pwm.x1();
-    else if (o.mode === 'f') this.pwm.f();
-    else {
-      if (!(o.dutyPermille >= 80 && o.dutyPermille <= 970)) {
-        throw new RangeError(`pilot duty must be 80..970 per mille (got ${o.dutyPermille}); use x1 for no offer`);
-      }
-      this.pwm.permille(o.dutyPermille);
+    switch (o.mode) {
+      case 'x1':
+        this.pwm.x1();
+        break;
+      case 'f':
+        this.pwm.f();
+        break;
+      case 'digital':
+        this.pwm.permille(DIGITAL_COMMUNICATION_PERMILLE);
+        break;
+      case 'pwm':
+        if (!(o.dutyPermille >= 80 && o.dutyPermille <= 970)) {
+          throw new RangeError(`pilot duty must be 80..970 per mille (got ${o.dutyPermille}); use x1 for no offer, digital for 5 %`);
+        }
+        this.pwm.permille(o.dutyPermille);
+        break;
     }
-    if (o.mode !== this.output.mode) this.outputAt = this.clock.monoMs();
+    // The CP relay sits between the sense node and the EV (hardware/README.md): opened only for a CP
+    // interruption, after the pilot level is set (the sense then reads our own -12 V, state F);
+    // closed again by any other output, after its level is on the line.
+    this.cpRelay?.write(o.mode === 'f' && o.cpInterrupt === true ? 1 : 0);
+    if (o.mode !== this.output.mode) {
+      this.outputAt = this.clock.monoMs();
+      this.debouncer.invalidateDiodeCheck();
+    }
     this.output = o;
   }
 
@@ -74,12 +109,22 @@ export class AdcPilot implements ControlPilot {
     return this.clock.monoMs() - this.lastSampleMono;
   }
 
+  /**
+   * Milliseconds since the sampler loop last completed an iteration, whatever the ADC answered
+   * (Infinity when it is not running): the loop's liveness, for the watchdog.
+   */
+  samplerAgeMs(): number {
+    return this.running ? this.clock.monoMs() - this.lastLoopMono : Infinity;
+  }
+
   start(): void {
     if (this.running) return;
+    this.lastLoopMono = this.clock.monoMs();
     this.running = true;
     const loop = async () => {
       const began = this.clock.monoMs();
       await this.sample();
+      this.lastLoopMono = this.clock.monoMs();
       if (!this.running) return;
       const wait = Math.max(0, this.cfg.samplePeriodMs - (this.clock.monoMs() - began));
       this.timer = this.clock.setTimeout(() => void loop(), wait);
@@ -94,17 +139,12 @@ export class AdcPilot implements ControlPilot {
 
   /** One measurement: both levels, classification, diode check, debounce. */
   async sample(): Promise<void> {
+    if (this.hungRead) return this.readFailed(new Error('pilot ADC: a timed-out read has still not returned'), true);
     let v: { highV: number; lowV: number };
     try {
-      v = await this.adc.read();
+      v = await this.readWithTimeout();
     } catch (err) {
-      this.failures++;
-      if (this.failures >= MAX_READ_FAILURES && !this.unreadable) {
-        this.unreadable = true;
-        this.log.error({ err }, 'pilot ADC unreadable');
-        for (const l of this.faultListeners) l(true);
-      }
-      return;
+      return this.readFailed(err, err instanceof AdcTimeout);
     }
     this.failures = 0;
     if (this.unreadable) {
@@ -114,6 +154,52 @@ export class AdcPilot implements ControlPilot {
     }
     const now = this.clock.monoMs();
     this.lastSampleMono = now;
+    this.classify(v, now);
+  }
+
+  /** The ADC read, bounded by READ_TIMEOUT_PERIODS sample periods (a hung I2C transfer never blocks sensing silently). */
+  private readWithTimeout(): Promise<{ highV: number; lowV: number }> {
+    const ms = READ_TIMEOUT_PERIODS * this.cfg.samplePeriodMs;
+    const read = this.adc.read();
+    return new Promise((resolve, reject) => {
+      let timedOut = false;
+      const timer = this.clock.setTimeout(() => {
+        timedOut = true;
+        const hung: Promise<unknown> = read.then(
+          () => undefined,
+          () => undefined,
+        ).finally(() => {
+          if (this.hungRead === hung) this.hungRead = undefined;
+        });
+        this.hungRead = hung;
+        reject(new AdcTimeout(ms));
+      }, ms);
+      read.then(
+        (v) => {
+          if (timedOut) return;
+          timer.cancel();
+          resolve(v);
+        },
+        (err: unknown) => {
+          if (timedOut) return;
+          timer.cancel();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** A failed read: 'pilot' after MAX_READ_FAILURES in a row, or at once when the read hung. */
+  private readFailed(err: unknown, hung: boolean): void {
+    this.failures++;
+    if ((hung || this.failures >= MAX_READ_FAILURES) && !this.unreadable) {
+      this.unreadable = true;
+      this.log.error({ err }, hung ? 'pilot ADC read hung: pilot unreadable' : 'pilot ADC unreadable');
+      for (const l of this.faultListeners) l(true);
+    }
+  }
+
+  private classify(v: { highV: number; lowV: number }, now: number): void {
     const c = this.cfg;
     const highV = v.highV * c.highGain + c.highOffsetV;
     const lowV = v.lowV * c.lowGain + c.lowOffsetV;
@@ -122,12 +208,15 @@ export class AdcPilot implements ControlPilot {
     const state = this.rawState;
     // The negative half only exists while PWM runs; the negative-peak detector needs a few periods
     // to charge after the output changes. Otherwise keep the last verdict (reset on unplug).
+    // Only such a measured verdict counts as checked (PilotReading.diodeChecked).
     const settled = now - this.outputAt >= 2 * c.samplePeriodMs;
+    let diodeChecked = false;
     if (state === 'A') this.lastDiodeOk = true;
-    else if (this.output.mode === 'pwm' && settled && (state === 'B' || state === 'C' || state === 'D')) {
+    else if ((this.output.mode === 'pwm' || this.output.mode === 'digital') && settled && (state === 'B' || state === 'C' || state === 'D')) {
       this.lastDiodeOk = lowV <= c.thresholdsV.diode;
+      diodeChecked = true;
     }
-    const changed = this.debouncer.feed({ state, diodeOk: this.lastDiodeOk }, now);
+    const changed = this.debouncer.feed({ state, diodeOk: this.lastDiodeOk, diodeChecked }, now);
     if (changed) for (const l of this.listeners) l(changed);
   }
 }

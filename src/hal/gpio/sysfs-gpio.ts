@@ -160,7 +160,8 @@ export class SysfsGpio {
 }
 
 class FileLine implements GpioLine {
-  private readonly fd: number;
+  /** -1 once closed: a released fd number may already belong to another file. */
+  private fd: number;
   private readonly buf = Buffer.alloc(1);
   private readonly valuePath: string;
   private watchers: { close(): void }[] = [];
@@ -185,6 +186,7 @@ class FileLine implements GpioLine {
   }
 
   write(value: Bit): void {
+    if (this.fd < 0) throw new HardwareError(`${this.what}: written after the line was closed`);
     const raw = value ^ (this.activeLow ? 1 : 0);
     try {
       writeSync(this.fd, raw ? '1' : '0', 0);
@@ -194,6 +196,7 @@ class FileLine implements GpioLine {
   }
 
   read(): Bit {
+    if (this.fd < 0) throw new HardwareError(`${this.what}: read after the line was closed`);
     readSync(this.fd, this.buf, 0, 1, 0);
     const raw = this.buf[0] === 0x31 ? 1 : 0;
     return (raw ^ (this.activeLow ? 1 : 0)) as Bit;
@@ -205,8 +208,11 @@ class FileLine implements GpioLine {
 
   close(): void {
     for (const w of this.watchers.splice(0)) w.close();
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
     try {
-      closeSync(this.fd);
+      closeSync(fd);
     } catch {
       // already closed
     }
