@@ -113,6 +113,7 @@ describe('migrations', () => {
     expect(db.prepare('SELECT module, version FROM schema_migrations ORDER BY module, version').all()).toEqual([
       { module: 'core', version: 1 },
       { module: 'core', version: 2 },
+      { module: 'core', version: 3 },
       { module: 'extra', version: 1 },
       { module: 'extra', version: 2 },
     ]);
