@@ -157,11 +157,23 @@ describe('stopping with another tag of the same parent', () => {
   });
 });
 
+/**
+ * Plug, tag, EV ready, for a transaction the CSMS refuses in StartTransaction.conf: whether the
+ * contactor closed before the refusal arrived is a race (it waits for a fresh diode check), so only
+ * the start is awaited here.
+ */
+async function startRefused(r: Rig, idTag: string): Promise<void> {
+  r.hw(1).ev.plug();
+  expect(await r.d.station.presentTag(1, idTag)).toMatchObject({ status: 'Accepted' });
+  r.hw(1).ev.ready();
+  await waitFor(() => r.csms.of('StartTransaction').length > 0, 'StartTransaction');
+}
+
 describe('StopTransactionOnInvalidId=true with a cable lock (errata 3.5)', () => {
   it('the transaction stops (DeAuthorized) and the cable stays locked until the same tag is presented', async () => {
     const r = await start();
     r.csms.responders.set('StartTransaction', () => ({ transactionId: 7, idTagInfo: { status: 'Invalid' } }));
-    await charge(r, 1, 'OWNER');
+    await startRefused(r, 'OWNER');
     expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 7, reason: 'DeAuthorized' });
     await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
     await sleep(200);
@@ -178,7 +190,7 @@ describe('StopTransactionOnInvalidId=true with a cable lock (errata 3.5)', () =>
     const parents: Record<string, string> = { OWNER: 'FAMILY', MATE: 'FAMILY', OTHER: 'ELSE' };
     r.csms.responders.set('Authorize', (p) => ({ idTagInfo: { status: 'Accepted', parentIdTag: parents[p.idTag] ?? 'NONE' } }));
     r.csms.responders.set('StartTransaction', () => ({ transactionId: 8, idTagInfo: { status: 'Blocked', parentIdTag: 'FAMILY' } }));
-    await charge(r, 1, 'OWNER');
+    await startRefused(r, 'OWNER');
     await waitFor(() => r.csms.of('StopTransaction')[0], 'stop');
     r.hw(1).ev.unplug();
     await waitFor(() => r.d.station.sessionOn(1) === undefined, 'session ended');
