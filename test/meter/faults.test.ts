@@ -129,7 +129,7 @@ describe('Modbus TCP faults (ServerTCP)', () => {
       await expect(m.read()).rejects.toThrow(`no answer from unit 1 on 127.0.0.1:${port} (Modbus TCP) after 1 try (check host, port and unit id)`);
       await new Promise((r) => setTimeout(r, 600));
       server.faults = ['exception:4'];
-      await expect(m.read()).rejects.toThrow(/refused to read input registers 0\.\.5: exception 4 slave device failure/);
+      await expect(m.read()).rejects.toThrow(/refused to read input registers 0\.\.53: exception 4 slave device failure/);
       expect(await m.read()).toEqual({ ...expected, monoMs: expect.any(Number) });
     } finally {
       await m.close();
