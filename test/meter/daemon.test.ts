@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { api, runCli, spawnDaemon, tempDir, until, writeSimConfig } from '../support/station.js';
+import { api, runCli, spawnDaemon, tempDir, until, writeSimConfig, type SimConfigOptions } from '../support/station.js';
 import { loadModels } from '../../src/meter/modbus/model.js';
 import { RegisterFile, loadKnownValues, setEnergyWh } from './helpers/registers.js';
 import { RtuTcpServer } from './helpers/servers.js';
@@ -22,11 +22,16 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
     await server.close();
   });
 
-  it('continues the session through the gap; energy is the register difference; gap recorded', async () => {
-    const dir = tempDir();
-    const file = writeSimConfig(dir, { authMode: 'free' });
-    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
+  /** A sim station (free charging) whose meter is the SDM630 behind the test gateway; `meterExtra` adds meter keys. */
+  function configWithGateway(meterExtra = '', o: SimConfigOptions = {}): string {
+    const file = writeSimConfig(tempDir(), { authMode: 'free', ...o });
+    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2${meterExtra ? `, ${meterExtra}` : ''} }`;
     writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    return file;
+  }
+
+  it('continues the session through the gap; energy is the register difference; gap recorded', async () => {
+    const file = configWithGateway();
     const d = await spawnDaemon(file);
     const meterView = async () => (await api(d.url, '/api/status')).body.connectors[0].meter;
     try {
@@ -66,10 +71,7 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
 
   it('requiredForCharging: charging stops after requiredGraceS without readings, session energy stays exact', async () => {
     setEnergyWh(sdm630, regs, 2_000_000);
-    const dir = tempDir();
-    const file = writeSimConfig(dir, { authMode: 'free' });
-    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2, requiredForCharging: true, requiredGraceS: 1 }`;
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const file = configWithGateway('requiredForCharging: true, requiredGraceS: 1');
     const d = await spawnDaemon(file);
     const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
     try {
@@ -99,10 +101,7 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
    */
   it('stop while the meter is unreadable: provisional, corrected when it answers again (contactor stayed open)', async () => {
     setEnergyWh(sdm630, regs, 3_000_000);
-    const dir = tempDir();
-    const file = writeSimConfig(dir, { authMode: 'free' });
-    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const file = configWithGateway();
     const d = await spawnDaemon(file);
     const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
     const sessions = async () => (await api(d.url, '/api/sessions')).body as Record<string, unknown>[];
@@ -165,10 +164,7 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
    */
   it('a new session starts first: the old stop stays provisional; the new start is corrected before the contactor closes', async () => {
     setEnergyWh(sdm630, regs, 4_000_000);
-    const dir = tempDir();
-    const file = writeSimConfig(dir, { authMode: 'free' });
-    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const file = configWithGateway();
     const d = await spawnDaemon(file);
     const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
     const sessions = async () => ((await api(d.url, '/api/sessions')).body as Record<string, unknown>[]).reverse();
@@ -210,10 +206,7 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
 
   it('provisional stop survives a restart: corrected after the daemon comes back and then the meter', async () => {
     setEnergyWh(sdm630, regs, 5_000_000);
-    const dir = tempDir();
-    const file = writeSimConfig(dir, { authMode: 'free' });
-    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const file = configWithGateway();
     let d = await spawnDaemon(file);
     const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
     const port = server.port;
@@ -249,10 +242,7 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
    */
   it('crash recovery with the meter unreadable at start-up: last stored register, provisional, then exact', async () => {
     setEnergyWh(sdm630, regs, 6_000_000);
-    const dir = tempDir();
-    const file = writeSimConfig(dir, { authMode: 'free', flushIntervalS: 1, sampleIntervalS: 1 });
-    const meter = `meter: { model: sdm630, transport: tcp-rtu, host: 127.0.0.1, port: ${server.port}, timeoutMs: 200, tries: 1, staleAfterS: 2 }`;
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/meter: \{ model: sim[^}]*\}/, meter));
+    const file = configWithGateway('', { flushIntervalS: 1, sampleIntervalS: 1 });
     let d = await spawnDaemon(file);
     const sessions = async () => (await api(d.url, '/api/sessions')).body as Record<string, unknown>[];
     const port = server.port;
