@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadModels } from '../../src/meter/modbus/model.js';
 import { MeterPoller } from '../../src/meter/poller.js';
+import { UNSUPPORTED_REPROBE_READS } from '../../src/meter/modbus/meter.js';
 import { silentLogger } from '../../src/log.js';
 import { RegisterFile, loadKnownValues, setEnergyWh, encodeRaw } from './helpers/registers.js';
 import { ModbusTcpServer, RtuTcpServer, freePort } from './helpers/servers.js';
@@ -235,6 +236,35 @@ describe('a meter that refuses reads over registers it does not have (exception 
       await server.close();
     }
   });
+
+  it('a split plan is tried coalesced again after UNSUPPORTED_REPROBE_READS reads (one refusal does not cost requests for ever)', async () => {
+    const regs = registersOf('sdm630');
+    regs.refuse(4, 0x0040);
+    const server = new RtuTcpServer(new Map([[1, regs]]));
+    await server.listen();
+    const m = await meterFor({ model: 'sdm630', transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, timeoutMs: 400, tries: 1 });
+    const coalesced = [{ fc: 4, start: 0, count: 18 }, { fc: 4, start: 0x34, count: 24 }];
+    try {
+      await m.read();
+      expect(m.plan).toHaveLength(3);
+      // Still refused at the re-probe: split again, one refused request per UNSUPPORTED_REPROBE_READS reads.
+      for (let i = 1; i < UNSUPPORTED_REPROBE_READS; i++) await m.read();
+      expect(server.responder.stats.refused).toBe(1);
+      await m.read();
+      expect(server.responder.stats.refused).toBe(2);
+      expect(m.plan).toHaveLength(3);
+      // The meter answers the whole range now: after the next re-probe the plan is coalesced again.
+      regs.answerAll();
+      for (let i = 0; i < UNSUPPORTED_REPROBE_READS; i++) await m.read();
+      expect(m.plan).toEqual(coalesced);
+      const before = server.responder.stats.requests;
+      expect((await m.read()).energyImportWh).toBe(valueOf('sdm630', 'energyImport'));
+      expect(server.responder.stats.requests - before).toBe(2);
+    } finally {
+      await m.close();
+      await server.close();
+    }
+  }, 60_000);
 
   it('EM24 without the export counter (evcc#31736): export left out, import billed, not asked again every poll', async () => {
     const regs = registersOf('em24');

@@ -44,15 +44,22 @@ export class ModbusMeter implements Meter {
   /**
    * The requests of one snapshot. Starts as the map's coalesced plan; a request the meter refuses
    * with exception 2 (illegal data address: it does not answer some register in the range) is
-   * replaced by finer ones, and that is kept for this meter (model + unit), not retried every poll.
+   * replaced by finer ones, and that is kept for this meter (model + unit), not retried every poll:
+   * the coalesced plan is tried again after UNSUPPORTED_REPROBE_READS reads (a meter that was
+   * reconfigured, or one odd answer, does not cost extra requests for ever).
    */
   private blocks: ReadBlock[];
+  private readonly coalesced: ReadBlock[];
+  private replanAtRead: number | null = null;
+  /** Requests refused before: refused again after a re-probe, they are logged at debug level only. */
+  private readonly knownRefused = new Set<string>();
   /** Requests of optional values the meter refuses even alone (e.g. an EM24 without export counter): skipped until `retryAtRead`. */
   private readonly unsupported = new Map<string, { quantities: Quantity[]; retryAtRead: number }>();
   private reads = 0;
 
   constructor(readonly model: MeterModel, private readonly handle: BusHandle, private readonly opts: ModbusMeterOptions) {
-    this.blocks = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
+    this.coalesced = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
+    this.blocks = [...this.coalesced];
   }
 
   /** The requests the next snapshot sends. */
@@ -73,6 +80,10 @@ export class ModbusMeter implements Meter {
 
   async read(): Promise<MeterSnapshot> {
     this.reads++;
+    if (this.replanAtRead !== null && this.reads >= this.replanAtRead) {
+      this.blocks = [...this.coalesced];
+      this.replanAtRead = null;
+    }
     const regs = new Map<number, number>();
     const skip = new Set<Quantity>();
     const energy = this.model.values.get('energyImport')!;
@@ -94,7 +105,11 @@ export class ModbusMeter implements Meter {
         const finer = splitBlock(this.model, block);
         const fields = { connectorId: this.opts.connectorId, unitId: this.opts.unitId, model: this.model.model, bus: this.where };
         if (finer.length > 1) {
-          this.opts.log?.warn({ ...fields, refused: name, now: finer.map(blockName) }, `meter refused ${name} (exception 2): reading it in ${finer.length} requests from now on`);
+          const msg = `meter refused ${name} (exception 2): reading it in ${finer.length} requests from now on`;
+          if (this.knownRefused.has(name)) this.opts.log?.debug({ ...fields, refused: name }, msg);
+          else this.opts.log?.warn({ ...fields, refused: name, now: finer.map(blockName) }, msg);
+          this.knownRefused.add(name);
+          this.replanAtRead ??= this.reads + UNSUPPORTED_REPROBE_READS;
           this.blocks.splice(i, 1, ...finer);
           continue;
         }

@@ -21,6 +21,11 @@ export class RegisterFile {
     for (let i = 0; i < count; i++) this.refused.add(fc * 0x10000 + addr + i);
   }
 
+  /** The meter answers every register again (e.g. reconfigured). */
+  answerAll(): void {
+    this.refused.clear();
+  }
+
   refuses(fc: number, addr: number, count: number): boolean {
     for (let i = 0; i < count; i++) if (this.refused.has(fc * 0x10000 + addr + i)) return true;
     return false;
