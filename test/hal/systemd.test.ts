@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SystemdNotifier } from '../../src/hal/systemd-notify.js';
@@ -65,7 +65,7 @@ describe('SystemdNotifier', () => {
 
   it('really spawns systemd-notify from PATH with the state as arguments', async () => {
     const bin = join(dir, 'bin');
-    execFileSync('mkdir', ['-p', bin]);
+    mkdirSync(bin, { recursive: true });
     const log = join(dir, 'notify.log');
     writeFileSync(join(bin, 'systemd-notify'), `#!/bin/sh\necho "$NOTIFY_SOCKET $*" >> ${log}\n`);
     chmodSync(join(bin, 'systemd-notify'), 0o755);
