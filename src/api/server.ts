@@ -9,6 +9,7 @@ import { parseDateRange, sessionRow, sessionsToCsv, type ExtraColumns } from '..
 import type { SessionFilter } from '../store/sessions.js';
 import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
+import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
 import type { BillingLedger } from '../billing/ledger.js';
 
 export class HttpError extends Error {
@@ -220,14 +221,16 @@ export class ApiServer {
       const id = this.connectorId(p);
       if (!this.o.live) throw new HttpError(404, 'targets are not available');
       const body = await readJson(req);
-      const num = (k: 'energyWh' | 'socPercent', max: number): number | null | undefined => {
+      const num = (k: 'energyWh' | 'socPercent', max: number, what: string): number | null | undefined => {
         const v = body[k];
         if (v === undefined || v === null) return v as null | undefined;
-        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) throw new HttpError(400, `${k}: must be a number between 0 and ${max}, or null to remove it`);
+        const whole = k === 'energyWh' ? Number.isInteger(v) : true;
+        if (typeof v !== 'number' || !Number.isFinite(v) || !whole || v <= 0 || v > max) throw new HttpError(400, `${k}: must be ${what} up to ${max}, or null to remove it`);
         return v;
       };
-      const energyWh = num('energyWh', 1_000_000);
-      const socPercent = num('socPercent', 100);
+      // Energy is whole Wh everywhere (config and MQTT take the same bound).
+      const energyWh = num('energyWh', MAX_ENERGY_TARGET_WH, 'a whole number of Wh from 1');
+      const socPercent = num('socPercent', 100, 'a percentage above 0');
       if (energyWh === undefined && socPercent === undefined) throw new HttpError(400, 'give energyWh (session energy target) and/or socPercent');
       this.o.live.setTarget(id, { ...(energyWh !== undefined ? { energyWh } : {}), ...(socPercent !== undefined ? { socPercent } : {}) });
       sendJson(res, 200, st.connectorView(id).session ?? { target: { energyWh, socPercent } });

@@ -6,6 +6,7 @@ import { meterConfigSchema } from '../meter/config.js';
 import { ocppConfigSchema } from '../ocpp/config.js';
 import { mqttConfigSchema } from '../telemetry/config.js';
 import { tariffConfigSchema } from '../billing/config.js';
+import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -66,7 +67,7 @@ const connectorSchema = z.strictObject({
    * Default energy target of every session on this connector (Wh), for the time to finish. The API
    * or MQTT can change or remove it per session. Absent = no default target.
    */
-  energyTargetWh: intBetween(1, 1_000_000).optional(),
+  energyTargetWh: intBetween(1, MAX_ENERGY_TARGET_WH).optional(),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 

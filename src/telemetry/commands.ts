@@ -1,10 +1,9 @@
 import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
+import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
 
 /** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
 export const MIN_OFFER_A = 6;
 
-/** The largest energy target accepted (Wh), as on the API. */
-export const MAX_TARGET_WH = 1_000_000;
 
 export type Command =
   | { kind: 'current_limit'; connectorId: number; amps: number }
@@ -51,7 +50,7 @@ export function parseCommand(ctx: CommandContext, topic: string, payload: Buffer
       return { ok: false, reason: `energy target must be whole Wh, e.g. 30000 for 30 kWh, or 0 to remove it (got ${JSON.stringify(text.slice(0, 20))})` };
     }
     const wh = Number(text);
-    if (wh > MAX_TARGET_WH) return { ok: false, reason: `energy target must be at most ${MAX_TARGET_WH} Wh (got ${text})` };
+    if (wh > MAX_ENERGY_TARGET_WH) return { ok: false, reason: `energy target must be at most ${MAX_ENERGY_TARGET_WH} Wh (got ${text})` };
     return { ok: true, command: { kind: 'target_energy', connectorId: t.connectorId, energyWh: wh === 0 ? null : wh } };
   }
 

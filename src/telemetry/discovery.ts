@@ -1,5 +1,5 @@
 import type { ConnectorStatus } from '../evse/station-api.js';
-import { MAX_TARGET_WH } from './commands.js';
+import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
 
 /**
@@ -175,7 +175,7 @@ function connectorEntities(
           state_topic: st('session/target_energy'),
           command_topic: t.targetEnergySet(c.id),
           min: 0,
-          max: MAX_TARGET_WH,
+          max: MAX_ENERGY_TARGET_WH,
           step: 100,
           mode: 'box',
           unit_of_measurement: 'Wh',

@@ -133,6 +133,8 @@ describe('local API', () => {
       ['unknown sim action', 'POST', '/api/connectors/1/sim', { action: 'fly' }, 400, /action: must be one of/],
       ['unknown fault kind', 'POST', '/api/connectors/1/sim', { action: 'fault', kind: 'fire' }, 400, /kind: must be one of/],
       ['limit out of range', 'POST', '/api/connectors/1/limit', { maxA: 500 }, 400, /maxA/],
+      ['energy target not whole Wh', 'POST', '/api/connectors/1/target', { energyWh: 1500.5 }, 400, /energyWh: must be a whole number of Wh from 1 up to 1000000/],
+      ['energy target too large', 'POST', '/api/connectors/1/target', { energyWh: 2_000_000 }, 400, /energyWh: must be a whole number of Wh/],
       ['bad date filter', 'GET', '/api/sessions?from=yesterday', undefined, 400, /from: not a date/],
       ['bad limit filter', 'GET', '/api/sessions?limit=-1', undefined, 400, /limit/],
       ['unknown session', 'GET', '/api/sessions/999999', undefined, 404, /no session/],
