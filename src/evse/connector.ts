@@ -206,13 +206,14 @@ export class Connector extends EventEmitter {
       switch (a.type) {
         case 'contactor': {
           if (a.closed) {
-            const veto = supervisorViolation(this.supervisorInputs(), true);
+            const inputs = this.supervisorInputs();
+            const veto = supervisorViolation(inputs, true);
             if (veto) {
-              this.refuseClose(veto, a.why);
+              this.refuseClose(inputs, veto, a.why);
               break;
             }
+            this.closures++;
           }
-          if (a.closed) this.closures++;
           this.o.hardware.contactor.set(a.closed);
           const latencyMs = this.o.clock.monoMs() - inputAtMs;
           this.o.log.info({ connectorId: this.id, closed: a.closed, why: a.why }, a.closed ? 'contactor closed' : 'contactor opened');
@@ -251,14 +252,18 @@ export class Connector extends EventEmitter {
     const hw = this.o.hardware;
     if (!hw.contactor.commanded()) return;
     const inputs = this.supervisorInputs();
-    const pilot = inputs.pilot;
     const why = supervisorViolation(inputs, false);
     if (!why) return;
     hw.contactor.set(false);
     this.o.log.warn({ connectorId: this.id, why }, 'safety supervisor opened the contactor');
     this.emit('contactor', { closed: false, why: `supervisor: ${why}`, latencyMs: 0 });
+    this.resyncAfterSupervisor(inputs.pilot, why);
+  }
+
+  /** The supervisor overruled the state machine: give it the raw inputs and tell it the contactor is open. */
+  private resyncAfterSupervisor(pilot: PilotReading, why: string): void {
     this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk, diodeChecked: pilot.diodeChecked });
-    for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+    for (const kind of this.o.hardware.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
     this.dispatch({ type: 'contactor-refused', why });
   }
 
@@ -279,16 +284,12 @@ export class Connector extends EventEmitter {
    * input (a reading still queued): it gets the raw inputs and learns the contactor is open. If it
    * commands the close again in the same drain, that is a state machine bug: latched fault 'other'.
    */
-  private refuseClose(veto: string, smWhy: string): void {
+  private refuseClose(inputs: SupervisorInputs, veto: string, smWhy: string): void {
     this.vetoes++;
     this.o.log.error({ connectorId: this.id, veto, stateMachine: smWhy }, 'safety supervisor refused to close the contactor');
     this.emit('contactor', { closed: false, why: `supervisor refused the close: ${veto}`, latencyMs: 0 });
     if (this.vetoes === 1) {
-      const hw = this.o.hardware;
-      const pilot = hw.pilot.read();
-      this.dispatch({ type: 'pilot', state: pilot.state, diodeOk: pilot.diodeOk, diodeChecked: pilot.diodeChecked });
-      for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
-      this.dispatch({ type: 'contactor-refused', why: veto });
+      this.resyncAfterSupervisor(inputs.pilot, veto);
     } else if (this.vetoes === 2) {
       this.raiseFault('other', `the state machine commanded a close the safety supervisor refused twice (${veto}): contactor kept open`);
     }

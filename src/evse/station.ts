@@ -316,17 +316,17 @@ export class Station extends EventEmitter<StationEvents> {
     return this.connectors.get(connectorId)?.parts.hardware.lock !== undefined;
   }
 
+  /** Keep the cable locked after the running session until its owner's tag is presented (false: no lock). */
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean {
+    return this.connectors.get(connectorId)?.c.holdLock(owner) ?? false;
+  }
+
   /**
    * OCPP UnlockConnector (S16 §5.18): NotSupported, with no side effect, where there is no lock
    * (fixed cable). With a lock: a running session is finished first (reason UnlockCommand) and the
    * cable unlocked only once it has ended; if it does not end in time, UnlockFailed (never unlock
    * while current may flow).
    */
-  /** Keep the cable locked after the running session until its owner's tag is presented (false: no lock). */
-  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean {
-    return this.connectors.get(connectorId)?.c.holdLock(owner) ?? false;
-  }
-
   async unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
     const entry = this.connectors.get(connectorId);
     if (!entry) return 'NotSupported';

@@ -13,7 +13,7 @@ export interface Lockout {
 /** Faults persisted as lockouts: those only a technician may clear (state-machine.ts NEEDS_TECHNICIAN). */
 export const PERSISTED_LOCKOUTS: readonly FaultKind[] = ['welded'];
 
-/** Table connector_lockouts (core migration 2). Every write commits at once (synchronous=FULL). */
+/** Table connector_lockouts (core migration 3). Every write commits at once (synchronous=FULL). */
 export class LockoutStore {
   private readonly stmt;
 
