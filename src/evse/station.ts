@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Config, ConnectorConfig } from '../config/schema.js';
 import type { ConnectorHardware, FaultKind, Meter, MeterSnapshot } from '../hal/types.js';
-import { isoSeconds, type SystemClock, type SyncEvent } from '../hal/clock.js';
+import { isoSeconds, withTimeout, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { wholeSeconds, type SessionRecord, type SessionStore } from '../store/sessions.js';
@@ -337,10 +337,8 @@ export class Station extends EventEmitter<StationEvents> {
     const held = c.lockHeldFor() !== null;
     if (c.session()) {
       const ended = new Promise<void>((resolve) => c.once('session-stopped', () => resolve()));
-      let timer: NodeJS.Timeout | undefined;
       c.stop('UnlockCommand');
-      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, entry.parts.cfg.stopTimeoutS * 1000 + 5000)))]);
-      clearTimeout(timer);
+      await withTimeout(ended, entry.parts.cfg.stopTimeoutS * 1000 + 5000).catch(() => undefined);
       await c.settled();
       if (c.session()) return 'UnlockFailed';
     }

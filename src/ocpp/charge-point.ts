@@ -1,5 +1,5 @@
 import rpc from 'ocpp-rpc';
-import { isoSeconds } from '../hal/clock.js';
+import { isoSeconds, withTimeout } from '../hal/clock.js';
 import type { FaultKind } from '../hal/types.js';
 import type { AuthResult, ConnectorStatus, ConnectorView, StationEvents } from '../evse/station-api.js';
 import type { SessionRecord } from '../store/sessions.js';
@@ -10,7 +10,7 @@ import { KeyStore } from './key-store.js';
 import { AuthStore, OcppAuthorizer, type IdTagInfo } from './auth.js';
 import { Link, type Outcome } from './link.js';
 import { TxQueue, type QueueRow } from './queue.js';
-import { TxLedger } from './transactions.js';
+import { StopTxnAligned, TxLedger } from './transactions.js';
 import { TimeResolver, stampRef } from './stamps.js';
 import { sampledValues, type Sample, type SampledValue } from './meter-values.js';
 
@@ -55,8 +55,6 @@ interface StatusMsg {
 }
 
 const INVALID_ID_CLAIM = 'ocpp:invalid-id';
-/** Clock-aligned readings kept per transaction for StopTransaction.transactionData (StopTxnAlignedData). */
-const STOP_TXN_ALIGNED_MAX = 200;
 /** OCPP actions of profiles evsed does not implement: answered NotSupported rather than NotImplemented. */
 const UNSUPPORTED = ['SetChargingProfile', 'ClearChargingProfile', 'GetCompositeSchedule', 'ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'];
 
@@ -68,6 +66,7 @@ export class ChargePoint {
   readonly keys: KeyStore;
   readonly queue: TxQueue;
   readonly ledger: TxLedger;
+  private readonly alignedTx: StopTxnAligned;
   readonly auth: AuthStore;
   readonly link: Link;
   private readonly time: TimeResolver;
@@ -111,6 +110,7 @@ export class ChargePoint {
     }, d.ocpp.keys);
     this.queue = new TxQueue(st.db, { maxMessages: d.ocpp.maxQueuedMessages, maxBytes: d.ocpp.maxQueueBytes });
     this.ledger = new TxLedger(st.db, this.queue);
+    this.alignedTx = new StopTxnAligned(st.db);
     this.auth = new AuthStore(st.db, () => st.clock.wallMs());
     this.time = new TimeResolver(st.db);
     const key = this.keys.get('AuthorizationKey');
@@ -419,26 +419,10 @@ export class ChargePoint {
       this.queue.enqueue('MeterValues', sessionId, { connectorId: c.id, meterValue: [{ timestamp: stampRef(at), sampledValue: values }] }, at, true);
       if (sessionId !== null && stopTxn.length > 0 && !this.ledger.get(sessionId)?.stopQueued) {
         const mv = { timestamp: stampRef(at), sampledValue: sampledValues(stopTxn, s, 'Sample.Clock', c.currentLimitA) };
-        this.keepAligned(sessionId, mv);
+        this.alignedTx.keep(sessionId, mv);
       }
     }
     this.kickDrain();
-  }
-
-  /**
-   * One StopTxnAlignedData reading of a running transaction, persisted. At most
-   * STOP_TXN_ALIGNED_MAX per transaction: beyond, every other one is deleted (oldest first), which
-   * halves the resolution evenly, as the queue's thinning does.
-   */
-  private keepAligned(sessionId: number, mv: unknown): void {
-    const db = this.st.db;
-    db.transaction(() => {
-      db.prepare('INSERT INTO ocpp_tx_aligned (session_id, meter_value) VALUES (?, ?)').run(sessionId, JSON.stringify(mv));
-      const ids = db.prepare('SELECT id FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck().all(sessionId) as number[];
-      if (ids.length <= STOP_TXN_ALIGNED_MAX) return;
-      const del = db.prepare('DELETE FROM ocpp_tx_aligned WHERE id = ?');
-      for (let i = 0; i < ids.length - 1; i += 2) del.run(ids[i]);
-    })();
   }
 
   /**
@@ -447,9 +431,7 @@ export class ChargePoint {
    * transaction (persisted, so a crash does not lose them; consumed in this session-stop commit).
    */
   private stopTxnData(s: SessionRecord): unknown[] | undefined {
-    const db = this.st.db;
-    const aligned = (db.prepare('SELECT meter_value FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck().all(s.id) as string[]).map((j) => JSON.parse(j) as unknown);
-    if (aligned.length) db.prepare('DELETE FROM ocpp_tx_aligned WHERE session_id = ?').run(s.id);
+    const aligned = this.alignedTx.take(s.id);
     const sampled = this.stopTxnSampled(s);
     if (!sampled) return aligned.length ? aligned : undefined;
     return [sampled[0], ...aligned, sampled[1]];
@@ -761,19 +743,9 @@ export class ChargePoint {
   }
 
   private async readNow(connectorId: number): Promise<Sample | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const s = await Promise.race([
-        this.st.readMeter(connectorId),
-        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000))),
-      ]);
-      if (s) this.lastSample.set(connectorId, s);
-      return s;
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
+    const s = await withTimeout(this.st.readMeter(connectorId), 5000).catch(() => undefined);
+    if (s) this.lastSample.set(connectorId, s);
+    return s;
   }
 
   /** Sent at once, not queued; a trigger while one is still on its way is coalesced (no backlog). */

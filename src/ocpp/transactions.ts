@@ -132,6 +132,44 @@ export class TxLedger {
   }
 }
 
+/** Clock-aligned readings kept per transaction for StopTransaction.transactionData (StopTxnAlignedData). */
+export const STOP_TXN_ALIGNED_MAX = 200;
+
+/**
+ * The StopTxnAlignedData readings of running transactions, persisted (table ocpp_tx_aligned) so a
+ * crash does not lose them. At most STOP_TXN_ALIGNED_MAX per transaction: beyond, every other one is
+ * deleted (oldest first), which halves the resolution evenly, as the queue's thinning does.
+ */
+export class StopTxnAligned {
+  private readonly st;
+
+  constructor(private readonly db: Db) {
+    this.st = {
+      insert: db.prepare('INSERT INTO ocpp_tx_aligned (session_id, meter_value) VALUES (?, ?)'),
+      ids: db.prepare('SELECT id FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck(),
+      del: db.prepare('DELETE FROM ocpp_tx_aligned WHERE id = ?'),
+      values: db.prepare('SELECT meter_value FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck(),
+      delSession: db.prepare('DELETE FROM ocpp_tx_aligned WHERE session_id = ?'),
+    };
+  }
+
+  keep(sessionId: number, meterValue: unknown): void {
+    this.db.transaction(() => {
+      this.st.insert.run(sessionId, JSON.stringify(meterValue));
+      const ids = this.st.ids.all(sessionId) as number[];
+      if (ids.length <= STOP_TXN_ALIGNED_MAX) return;
+      for (let i = 0; i < ids.length - 1; i += 2) this.st.del.run(ids[i]);
+    })();
+  }
+
+  /** The session's readings, oldest first, removed from the store (call inside the session-stop commit). */
+  take(sessionId: number): unknown[] {
+    const values = (this.st.values.all(sessionId) as string[]).map((j) => JSON.parse(j) as unknown);
+    if (values.length) this.st.delSession.run(sessionId);
+    return values;
+  }
+}
+
 /** The phase-less energy register readings of one context in a StopTransaction's transactionData, set to `wh`. */
 function withRegister(payload: Record<string, unknown>, context: 'Transaction.Begin' | 'Transaction.End', wh: number): Record<string, unknown> {
   const data = payload.transactionData as { timestamp: unknown; sampledValue: SampledValue[] }[] | undefined;

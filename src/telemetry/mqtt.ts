@@ -3,6 +3,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../daemon.js';
 import { FIRMWARE_VERSION, type Station } from '../evse/station.js';
+import { withTimeout } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import { wholeSeconds, type SessionRecord } from '../store/sessions.js';
 import { reconnectDelayMs } from './backoff.js';
@@ -381,14 +382,4 @@ function redactUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
 }
