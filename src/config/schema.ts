@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { intBetween, listenAddress, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
 import { simHardwareSchema } from '../sim/config.js';
-import { gpioHardwareSchema } from '../hal/gpio/config.js';
+import { gpioHardwareSchema, interlockToleranceMs } from '../hal/gpio/config.js';
 import { meterConfigSchema } from '../meter/config.js';
 import { ocppConfigSchema } from '../ocpp/config.js';
 import { mqttConfigSchema } from '../telemetry/config.js';
@@ -54,6 +54,7 @@ const apiSchema = z.strictObject({
 const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHardwareSchema], {
   error: 'driver must be one of sim | gpio',
 });
+type HardwareConfig = z.infer<typeof hardwareSchema>;
 
 const connectorSchema = z.strictObject({
   id: intBetween(1, 8),
@@ -94,7 +95,7 @@ const supervisionSchema = z.strictObject({
 });
 
 /** supervision.stallThresholdMs as given, else its default (see supervisionSchema). */
-function effectiveStallThresholdMs(cfg: { supervision: { stallThresholdMs?: number }; connectors: readonly { hardware: { driver: string } }[] }): number {
+function effectiveStallThresholdMs(cfg: { supervision: { stallThresholdMs?: number }; connectors: readonly { hardware: HardwareConfig }[] }): number {
   if (cfg.supervision.stallThresholdMs !== undefined) return cfg.supervision.stallThresholdMs;
   const tolerances = interlockTolerances(cfg.connectors).map((t) => t.ms);
   if (!tolerances.length) return DEFAULT_STALL_THRESHOLD_MS;
@@ -102,12 +103,10 @@ function effectiveStallThresholdMs(cfg: { supervision: { stallThresholdMs?: numb
 }
 
 /** The gpio connectors' interlock tolerances (ms), for those with a heartbeat. */
-function interlockTolerances(connectors: readonly { hardware: { driver: string } }[]): { index: number; ms: number }[] {
+function interlockTolerances(connectors: readonly { hardware: HardwareConfig }[]): { index: number; ms: number }[] {
   const out: { index: number; ms: number }[] = [];
-  connectors.forEach((c, index) => {
-    const hw = c.hardware as { driver: string; gpio?: { heartbeat?: number }; interlockMs?: number; heartbeatMs?: number };
-    if (hw.driver !== 'gpio' || hw.gpio?.heartbeat === undefined) return;
-    out.push({ index, ms: (hw.interlockMs ?? 200) - 2 * (hw.heartbeatMs ?? 20) });
+  connectors.forEach(({ hardware: hw }, index) => {
+    if (hw.driver === 'gpio' && hw.gpio.heartbeat !== undefined) out.push({ index, ms: interlockToleranceMs(hw) });
   });
   return out;
 }

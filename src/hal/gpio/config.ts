@@ -176,3 +176,12 @@ export const gpioHardwareSchema = z
   });
 export type GpioHardwareConfig = z.infer<typeof gpioHardwareSchema>;
 export type AdcSenseConfig = z.infer<typeof adcSenseSchema>;
+
+/**
+ * How long the interlock tolerates a silent heartbeat before its monostable may time out and drop
+ * the contactor: t_W (`interlockMs`) minus one heartbeat period (a rising edge comes every
+ * 2 x heartbeatMs), i.e. 160 ms with the defaults (hardware/interlock.md).
+ */
+export function interlockToleranceMs(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'>): number {
+  return cfg.interlockMs - 2 * cfg.heartbeatMs;
+}

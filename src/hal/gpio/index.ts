@@ -1,6 +1,6 @@
 import type { ConnectorHardware, FaultInputs, FaultKind, HealthResult } from '../types.js';
 import { SystemClock, type Clock } from '../clock.js';
-import type { GpioHardwareConfig, GpioSignal } from './config.js';
+import { interlockToleranceMs, type GpioHardwareConfig, type GpioSignal } from './config.js';
 import type { Logger } from '../../log.js';
 import { SysfsGpio, onoffEdges, type EdgeSource, type GpioLine } from './sysfs-gpio.js';
 import { DebouncedInput } from './input.js';
@@ -13,15 +13,6 @@ import { HeartbeatOutput } from './heartbeat.js';
 import { runRcdSelfTest, type RcdTestResult } from '../../evse/safety-timing.js';
 
 export { HardwareError } from './errors.js';
-
-/**
- * How long the interlock tolerates a silent heartbeat before its monostable may time out and drop
- * the contactor: t_W (`interlockMs`) minus one heartbeat period (a rising edge comes every
- * 2 x heartbeatMs), i.e. 160 ms with the defaults (hardware/interlock.md).
- */
-export function interlockToleranceMs(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'>): number {
-  return cfg.interlockMs - 2 * cfg.heartbeatMs;
-}
 
 /** Optional overrides for tests and tools; production passes only connectorId and log. */
 export interface GpioHardwareContext {
