@@ -8,6 +8,7 @@
  * (capacity / 100 Wh per %), charging losses included when the capacity is estimated from the
  * session itself.
  */
+import { CHARGING_THRESHOLD_W } from '../evse/session-timer.js';
 
 export type EtaBasis = 'energy' | 'soc' | 'unknown';
 
@@ -44,8 +45,8 @@ export interface EtaInput {
   minPowerW?: number;
 }
 
-/** Below this power (W) the EV counts as not drawing. */
-export const MIN_POWER_W = 100;
+/** Below this power (W) the EV counts as not drawing: the same line that splits charging from idle time. */
+export const MIN_POWER_W = CHARGING_THRESHOLD_W;
 
 const UNKNOWN: Eta = { etaS: null, basis: 'unknown' };
 /** SoC rise needed before a capacity estimate from the session is trusted. */
