@@ -3,7 +3,7 @@ import type { LoadedConfig } from './config/load.js';
 import { parseListen } from './config/zod-helpers.js';
 import { SystemClock } from './hal/clock.js';
 import { createConnectorHardware, type GpioTestHooks } from './hal/factory.js';
-import type { ConnectorHardware } from './hal/types.js';
+import type { ConnectorHardware, HealthResult } from './hal/types.js';
 import { createMeter } from './meter/factory.js';
 import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
@@ -34,7 +34,7 @@ export interface Daemon {
   ledger: BillingLedger;
   live: LiveSessionInfo;
   /** For the systemd watchdog: is every control loop alive? */
-  health(): { ok: true } | { ok: false; reason: string };
+  health(): HealthResult;
   /** Event-loop lag figures from the stall detector. */
   loopLag(): { p50: number; p99: number; max: number; stalls: number };
   /** Contactors open first, then sessions are closed with `reason`, then services and the store. */

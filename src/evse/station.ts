@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Config, ConnectorConfig } from '../config/schema.js';
-import type { ConnectorHardware, FaultKind, Meter, MeterSnapshot } from '../hal/types.js';
+import type { ConnectorHardware, FaultKind, HealthResult, Meter, MeterSnapshot } from '../hal/types.js';
 import { isoSeconds, withTimeout, type SystemClock, type SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -421,7 +421,7 @@ export class Station extends EventEmitter<StationEvents> {
    * recently, the board's own loops run (gpio: pilot sampler, heartbeat) and the meter poll loop
    * runs. Liveness only: a dead meter or ADC is a fault on the connector, a restart would not help.
    */
-  health(): { ok: true } | { ok: false; reason: string } {
+  health(): HealthResult {
     const now = this.clock.monoMs();
     for (const { c, poller, parts } of this.connectors.values()) {
       const age = now - c.lastHousekeepingMono();

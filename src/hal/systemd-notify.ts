@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../log.js';
+import type { HealthResult } from './types.js';
 
 /**
  * sd_notify for Node. NOTIFY_SOCKET is an AF_UNIX datagram socket, which Node cannot open
@@ -24,7 +25,7 @@ const defaultRunner: NotifyRunner = (args) =>
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`systemd-notify ${args.join(' ')} exited ${code}: ${err.trim()}`))));
   });
 
-export type HealthCheck = () => { ok: true } | { ok: false; reason: string };
+export type HealthCheck = () => HealthResult;
 
 export interface SystemdNotifierOptions {
   env?: NodeJS.ProcessEnv;

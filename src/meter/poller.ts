@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Meter, MeterSnapshot, MeterStatus } from '../hal/types.js';
+import type { HealthResult, Meter, MeterSnapshot, MeterStatus } from '../hal/types.js';
 import type { Clock } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 
@@ -119,7 +119,7 @@ export class MeterPoller extends EventEmitter {
    * meter keeps the loop polling (with back-off) and is reported as offline, never as a reason to
    * restart. Dead = not started, a read stuck longer than stuckReadMs, or the poll timer overdue.
    */
-  loopHealth(): { ok: true } | { ok: false; reason: string } {
+  loopHealth(): HealthResult {
     if (!this.running) return { ok: false, reason: `meter poll loop of connector ${this.opts.connectorId} not running` };
     const now = this.opts.clock.monoMs();
     if (this.inFlight) {
