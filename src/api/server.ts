@@ -206,7 +206,7 @@ export class ApiServer {
       const id = this.connectorId(p);
       const cleared = st.clearFaults(id);
       // What is still active (e.g. 'welded' while the contactor's feedback reads closed).
-      sendJson(res, 200, { cleared, faults: st.connectorView(id).faults });
+      sendJson(res, 200, { cleared, faults: st.connectorView(id)!.faults });
     });
     this.route('POST', '/api/connectors/:id/limit', async (req, res, p) => {
       const id = this.connectorId(p);
@@ -214,7 +214,7 @@ export class ApiServer {
       if (body.maxA === null) st.clearClaim('api', id);
       else if (typeof body.maxA === 'number' && Number.isFinite(body.maxA) && body.maxA >= 0 && body.maxA <= 80) st.setClaim({ source: 'api', connectorId: id, maxA: body.maxA });
       else throw new HttpError(400, 'maxA: must be a number of amperes between 0 and 80, or null to remove the limit');
-      sendJson(res, 200, { currentLimitA: st.connectorView(id).currentLimitA, limitSource: st.connectorView(id).limitSource });
+      sendJson(res, 200, { currentLimitA: st.connectorView(id)!.currentLimitA, limitSource: st.connectorView(id)!.limitSource });
     });
 
     this.route('POST', '/api/connectors/:id/target', async (req, res, p) => {
@@ -233,7 +233,7 @@ export class ApiServer {
       const socPercent = num('socPercent', 100, 'a percentage above 0');
       if (energyWh === undefined && socPercent === undefined) throw new HttpError(400, 'give energyWh (session energy target) and/or socPercent');
       this.o.live.setTarget(id, { ...(energyWh !== undefined ? { energyWh } : {}), ...(socPercent !== undefined ? { socPercent } : {}) });
-      sendJson(res, 200, st.connectorView(id).session ?? { target: { energyWh, socPercent } });
+      sendJson(res, 200, st.connectorView(id)!.session ?? { target: { energyWh, socPercent } });
     });
     this.route('GET', '/api/tags', (_q, res) => {
       const names = this.o.ledger?.tagNames() ?? new Map<string, string>();
@@ -257,7 +257,7 @@ export class ApiServer {
       // Let the simulated inputs propagate (they arrive like interrupts, on a later turn).
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
-      sendJson(res, 200, st.connectorView(id));
+      sendJson(res, 200, st.connectorView(id)!);
     });
   }
 }

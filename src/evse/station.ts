@@ -13,8 +13,9 @@ import { CurrentArbiter } from './current-arbiter.js';
 import { offerableCurrent } from './pwm.js';
 import type { SmEvent } from './state-machine.js';
 import type {
-  AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationView, StopReason,
-} from './station-api.js';
+  AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, LiveDurations, MeterSample, ResetKind, SessionExtrasProvider,
+  SimulatorControls, StationEvents, StationInfo, StationPort, StationView, StopReason, TagOutcome, VehicleInfo,
+} from './port.js';
 
 export const FIRMWARE_VERSION = '0.1.0';
 
@@ -47,8 +48,8 @@ export class LocalListAuthorizer implements Authorizer {
  * The station: its connectors, their meters, the current arbiter and the session store,
  * behind the commands and events other parts use (OCPP, API, MQTT).
  */
-export class Station extends EventEmitter<StationEvents> {
-  readonly stationConfig: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
+export class Station extends EventEmitter<StationEvents> implements StationPort {
+  readonly stationConfig: StationInfo;
   readonly sessions: SessionStore;
   readonly db: Db;
   readonly clock: SystemClock;
@@ -61,14 +62,7 @@ export class Station extends EventEmitter<StationEvents> {
   private readonly startedMono: number;
   private readonly log: Logger;
   private resetHandler?: (kind: 'Soft' | 'Hard') => void;
-  private sessionExtras?: (connectorId: number, sessionId: number) => {
-    costMinor?: number;
-    currency?: string;
-    etaS?: number | null;
-    etaBasis?: 'energy' | 'soc' | 'unknown';
-    socPercent?: number | null;
-    target?: { energyWh?: number | null; socPercent?: number | null };
-  };
+  private sessionExtras?: SessionExtrasProvider;
 
   constructor(private readonly o: StationOptions) {
     super();
@@ -111,8 +105,8 @@ export class Station extends EventEmitter<StationEvents> {
       });
       this.connectors.set(cfg.id, { c, poller, parts });
       this.arbiter.set({ source: 'config', connectorId: cfg.id, maxA: cfg.maxCurrentA });
-      c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.connectorView(cfg.id), prev));
-      c.on('contactor', () => this.emit('status', this.connectorView(cfg.id), c.status()));
+      c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.viewOf(cfg.id), prev));
+      c.on('contactor', () => this.emit('status', this.viewOf(cfg.id), c.status()));
       c.on('faults', (now: FaultKind[], before: FaultKind[]) => {
         // A fault is a 0 A claim as well (the state machine refuses to offer on its own): the status names it.
         if (now.length && !before.length) this.setClaim({ source: 'fault', connectorId: cfg.id, maxA: 0 });
@@ -120,17 +114,17 @@ export class Station extends EventEmitter<StationEvents> {
         this.persistLockouts(cfg.id, now, before);
         for (const kind of now) if (!before.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: true });
         for (const kind of before) if (!now.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: false });
-        this.emit('status', this.connectorView(cfg.id), c.status());
+        this.emit('status', this.viewOf(cfg.id), c.status());
       });
       c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
       c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
       c.on('session-corrected', (rec: SessionRecord, before: SessionRecord) => this.emit('session-corrected', rec, before));
       poller.on('snapshot', (snap) => this.emit('sample', this.sampleOf(cfg.id, snap)));
-      poller.on('health', () => this.emit('status', this.connectorView(cfg.id), c.status()));
+      poller.on('health', () => this.emit('status', this.viewOf(cfg.id), c.status()));
     }
   }
 
-  private sampleOf(id: number, snap: MeterSnapshot): StationEvents['sample'][0] {
+  private sampleOf(id: number, snap: MeterSnapshot): MeterSample {
     return {
       connectorId: id,
       sessionId: this.connectors.get(id)?.c.session()?.id ?? null,
@@ -145,7 +139,7 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   /** A fresh meter reading now (also emitted as 'sample'); rejects when the meter cannot be read. */
-  async readMeter(connectorId: number): Promise<StationEvents['sample'][0]> {
+  async readMeter(connectorId: number): Promise<MeterSample> {
     const entry = this.connectors.get(connectorId);
     if (!entry) throw new Error(`no connector ${connectorId}`);
     return this.sampleOf(connectorId, await entry.poller.readNow());
@@ -197,12 +191,37 @@ export class Station extends EventEmitter<StationEvents> {
     this.authorizer = a;
   }
 
-  onReset(handler: (kind: 'Soft' | 'Hard') => void): void {
+  get info(): StationInfo {
+    return this.stationConfig;
+  }
+
+  connectorView(id: number): ConnectorView | undefined {
+    return this.connectors.has(id) ? this.viewOf(id) : undefined;
+  }
+
+  liveDurations(connectorId: number): LiveDurations | null {
+    return this.connectors.get(connectorId)?.c.liveDurations() ?? null;
+  }
+
+  vehicle(connectorId: number): VehicleInfo {
+    const hw = this.connectors.get(connectorId)?.parts.hardware;
+    return { socPercent: hw?.socPercent?.() ?? null, batteryCapacityWh: hw?.batteryCapacityWh?.() ?? null };
+  }
+
+  claims(connectorId: number): readonly CurrentClaim[] {
+    return this.arbiter.list(connectorId);
+  }
+
+  simulator(connectorId: number): SimulatorControls | undefined {
+    return this.connectors.get(connectorId)?.parts.hardware.simulator?.();
+  }
+
+  onReset(handler: (kind: ResetKind) => void): void {
     this.resetHandler = handler;
   }
 
   /** Live cost and time to finish for the session view (billing). */
-  setSessionExtras(fn: NonNullable<Station['sessionExtras']>): void {
+  setSessionExtras(fn: SessionExtrasProvider): void {
     this.sessionExtras = fn;
   }
 
@@ -226,7 +245,7 @@ export class Station extends EventEmitter<StationEvents> {
    * A tag presented at the connector's reader: stops the running session when it is the same tag,
    * else asks the authoriser and authorises the connector.
    */
-  async presentTag(connectorId: number, idTag: string): Promise<AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' }> {
+  async presentTag(connectorId: number, idTag: string): Promise<TagOutcome> {
     const c = this.need(connectorId);
     const running = c.session();
     const hold = c.lockHeldFor();
@@ -448,11 +467,11 @@ export class Station extends EventEmitter<StationEvents> {
       firmwareVersion: this.stationConfig.firmwareVersion,
       clock: { wall: isoSeconds(this.clock.wallMs()), quality: this.clock.quality() },
       uptimeS: Math.floor((this.clock.monoMs() - this.startedMono) / 1000),
-      connectors: this.connectorIds().map((id) => this.connectorView(id)),
+      connectors: this.connectorIds().map((id) => this.viewOf(id)),
     };
   }
 
-  connectorView(id: number): ConnectorView {
+  private viewOf(id: number): ConnectorView {
     const { c, poller, parts } = this.connectors.get(id)!;
     const snap = c.sm.snapshot();
     const m = poller.latest();

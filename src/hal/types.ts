@@ -69,23 +69,22 @@ export interface CableLock {
   isLocked(): boolean | undefined;
 }
 
-/** Fault inputs the hardware reports. The state machine treats any active fault as "open now". */
-export type FaultKind =
-  | 'rcd' // residual current (RCD / RDC-DD 6 mA DC) tripped
-  | 'diode' // EV diode missing/shorted
-  | 'overcurrent'
-  | 'welded' // contactor feedback closed while commanded open
-  | 'contactor' // contactor failed to close (feedback open while commanded closed)
-  | 'pilot' // pilot state E/F or an unreadable pilot
-  | 'meter' // meter lost while required for charging
-  | 'overtemperature'
-  | 'stall' // control loop stalled
-  | 'store' // the session store cannot be written: charging would not be recorded
-  | 'other';
+import type { FaultKind } from '../domain/types.js';
 
-export const FAULT_KINDS: readonly FaultKind[] = [
-  'rcd', 'diode', 'overcurrent', 'welded', 'contactor', 'pilot', 'meter', 'overtemperature', 'stall', 'store', 'other',
-];
+export type { FaultKind } from '../domain/types.js';
+export { FAULT_KINDS } from '../domain/faults.js';
+
+/** The simulated EV's controls, on a simulated board only (hardware.driver sim). */
+export interface SimulatorControls {
+  readonly plugged: boolean;
+  plug(): void;
+  unplug(): void;
+  /** The EV asks for energy (state C); only while plugged. */
+  ready(): void;
+  pause(): void;
+  /** A fault input of the board, or the EV's diode ('diode'). */
+  setFault(kind: FaultKind, active: boolean): void;
+}
 
 export interface FaultInputs {
   /** Faults currently asserted by the hardware inputs. */
@@ -115,6 +114,8 @@ export interface ConnectorHardware {
    * heartbeat run). Not the health of what they measure: a failing sensor is a fault, not a restart.
    */
   health?(): HealthResult;
+  /** The simulated EV's controls; only simulated boards have them. */
+  simulator?(): SimulatorControls;
   /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
   safe(): void;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type {
-  CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, FaultKind, PilotOutput, PilotReading,
+  CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, FaultKind, PilotOutput, PilotReading, SimulatorControls,
 } from '../hal/types.js';
 import { SimEv } from './ev.js';
 import type { SimEvConfig } from './config.js';
@@ -108,6 +108,24 @@ export class SimHardware implements ConnectorHardware {
 
   batteryCapacityWh(): number | null {
     return this.ev.plugged ? (this.ev.cfg.battery?.capacityWh ?? null) : null;
+  }
+
+  simulator(): SimulatorControls {
+    const ev = this.ev;
+    return {
+      get plugged() {
+        return ev.plugged;
+      },
+      plug: () => ev.plug(),
+      unplug: () => ev.unplug(),
+      ready: () => ev.ready(),
+      pause: () => ev.pause(),
+      setFault: (kind, active) => {
+        if (kind !== 'diode') return this.faults.set(kind, active);
+        ev.diodeFault = active;
+        ev.emit('pilot', ev.pilotState());
+      },
+    };
   }
 
   pilotOutput(): PilotOutput {

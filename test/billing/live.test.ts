@@ -16,16 +16,16 @@ describe('live cost in the station view', () => {
       const hw = d.station.hardware(1) as SimHardware;
       hw.ev.plug();
       hw.ev.ready();
-      await until(() => (d.station.connectorView(1).session?.energyWh ?? 0) > 0, 'energy flowing');
+      await until(() => (d.station.connectorView(1)!.session?.energyWh ?? 0) > 0, 'energy flowing');
       let computations = 0;
       const original = d.ledger.liveCostFor.bind(d.ledger);
       d.ledger.liveCostFor = (...args) => (computations++, original(...args));
       await new Promise((r) => setTimeout(r, 2100)); // past the cache window
-      const view = d.station.connectorView(1);
+      const view = d.station.connectorView(1)!;
       expect(computations).toBe(1);
       expect(view.session!.cost).toMatchObject({ currency: 'EUR' });
       expect(view.session!.cost!.grossMinor).toBeGreaterThanOrEqual(50);
-      for (let i = 0; i < 50; i++) d.station.connectorView(1);
+      for (let i = 0; i < 50; i++) d.station.connectorView(1)!;
       expect(computations).toBe(1); // cached
     } finally {
       await d.stop();

@@ -168,7 +168,7 @@ describe('API fuzzing against an in-process daemon over real HTTP', () => {
     hw.contactor.set = (closed: boolean) => {
       if (closed) {
         const pilot = hw.ev.pilotState();
-        const session = daemon.station.connectorView(1).session;
+        const session = daemon.station.connectorView(1)!.session;
         if (!hw.ev.plugged || (pilot !== 'C' && pilot !== 'D') || !session) {
           unsafeCloses.push(`${currentCase}: closed with plugged=${hw.ev.plugged} pilot=${pilot} session=${session ? 'yes' : 'none'}`);
         }

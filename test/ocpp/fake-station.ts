@@ -70,7 +70,7 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     return {
       id: this.stationConfig.id, vendor: 'evsed', model: 'test', firmwareVersion: '0.1.0',
       clock: { wall: new Date().toISOString(), quality: this.clock.quality() }, uptimeS: 0,
-      connectors: [...this.connectors.values()].map((c) => this.connectorView(c)),
+      connectors: [...this.connectors.values()].map((c) => this.connectorView(c)!),
     };
   }
 
@@ -79,7 +79,7 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     const prev = c.status;
     c.status = status;
     c.faults = faults;
-    this.emit('status', this.connectorView(c), prev);
+    this.emit('status', this.connectorView(c)!, prev);
   }
 
   /** A tag at the reader: ask the installed authorizer, start on Accepted. */

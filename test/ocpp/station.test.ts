@@ -65,7 +65,7 @@ async function start(keys: Record<string, unknown> = {}, o: { connectors?: numbe
   return {
     d, csms: c, file,
     hw: (id) => d.station.hardware(id) as SimHardware,
-    status: (id) => d.station.connectorView(id).status,
+    status: (id) => d.station.connectorView(id)!.status,
   };
 }
 
@@ -106,7 +106,7 @@ async function charge(r: Rig, id: number, idTag: string): Promise<void> {
   r.hw(id).ev.plug();
   expect(await r.d.station.presentTag(id, idTag)).toMatchObject({ status: 'Accepted' });
   r.hw(id).ev.ready();
-  await waitFor(() => r.d.station.connectorView(id).contactorClosed, 'charging');
+  await waitFor(() => r.d.station.connectorView(id)!.contactorClosed, 'charging');
   await waitFor(() => r.csms.of('StartTransaction').length > 0 && r.d.station.extraStatus().ocpp && (r.d.station.extraStatus().ocpp as any).queue.length === 0, 'StartTransaction delivered');
 }
 
@@ -129,7 +129,7 @@ describe('UnlockConnector on the station', () => {
     expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'NotSupported' });
     await sleep(300);
     expect(r.d.station.sessionOn(1)).toBeDefined();
-    expect(r.d.station.connectorView(1).contactorClosed).toBe(true);
+    expect(r.d.station.connectorView(1)!.contactorClosed).toBe(true);
     expect(r.csms.of('StopTransaction')).toHaveLength(0);
   });
 });

@@ -77,7 +77,7 @@ describe.skipIf(!canMount)('disk full (tmpfs filled to the last byte; needs root
     // A first session recorded before the disk fills.
     await plugTagReady(st);
     await until(() => st.contactorClosed(), 'charging');
-    const first = st.daemon.station.connectorView(1).session!.id;
+    const first = st.daemon.station.connectorView(1)!.session!.id;
     await api(st.base, '/api/connectors/1/sim', { action: 'unplug' });
     await until(() => st.daemon.station.sessions.get(first)?.status === 'completed', 'first session stopped');
     const closingsBefore = st.closings();
@@ -87,7 +87,7 @@ describe.skipIf(!canMount)('disk full (tmpfs filled to the last byte; needs root
     await sleep(2000);
     expect(st.closings()).toBe(closingsBefore);
     expect(st.contactorClosed()).toBe(false);
-    expect(st.daemon.station.connectorView(1).session).toBeNull();
+    expect(st.daemon.station.connectorView(1)!.session).toBeNull();
     expect(rows(dbFile)).toMatchObject([{ id: first, status: 'completed' }]);
 
     unlinkSync(filler);
@@ -95,7 +95,7 @@ describe.skipIf(!canMount)('disk full (tmpfs filled to the last byte; needs root
     expect(tag.status).toBe(200);
     await until(() => st.contactorClosed(), 'charging once space is free');
     await api(st.base, '/api/connectors/1/sim', { action: 'unplug' });
-    await until(() => st.daemon.station.connectorView(1).session === null, 'second session stopped');
+    await until(() => st.daemon.station.connectorView(1)!.session === null, 'second session stopped');
     await st.stop();
     expect(rows(dbFile)).toMatchObject([{ id: first, status: 'completed' }, { status: 'completed', stop_reason: 'EVDisconnected' }]);
   });

@@ -48,7 +48,7 @@ export async function station(opts: { dir?: string; storageDir?: string; log?: L
     hw,
     base,
     closings: () => hw.contactorLog.filter((e) => e.closed).length,
-    contactorClosed: () => daemon.station.connectorView(1).contactorClosed,
+    contactorClosed: () => daemon.station.connectorView(1)!.contactorClosed,
     stop: () => daemon.stop(),
   };
 }

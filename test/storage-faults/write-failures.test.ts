@@ -41,11 +41,11 @@ describe('store writes fail while the daemon runs', () => {
     readOnly(st, true);
     await plugTagReady(st);
     // Give the start write and everything it triggers time to run (several housekeeping ticks).
-    await until(() => st.daemon.station.connectorView(1).session === null && st.daemon.station.connectorView(1).status !== 'Charging', 'start refused');
+    await until(() => st.daemon.station.connectorView(1)!.session === null && st.daemon.station.connectorView(1)!.status !== 'Charging', 'start refused');
     await sleep(1500);
     expect(st.closings()).toBe(0);
     expect(st.contactorClosed()).toBe(false);
-    expect(st.daemon.station.connectorView(1).session).toBeNull();
+    expect(st.daemon.station.connectorView(1)!.session).toBeNull();
 
     readOnly(st, false);
     const tag = await api(st.base, '/api/connectors/1/tag', { idTag: 'TAG-1' });
@@ -69,7 +69,7 @@ describe('store writes fail while the daemon runs', () => {
     readOnly(st, true);
     await api(st.base, '/api/connectors/1/sim', { action: 'unplug' });
     await until(() => !st.contactorClosed(), 'contactor opened on unplug');
-    await until(() => st.daemon.station.connectorView(1).session === null, 'session no longer live');
+    await until(() => st.daemon.station.connectorView(1)!.session === null, 'session no longer live');
     expect(sessionsOnDisk(st.dir)).toMatchObject([{ status: 'active' }]);
     // The daemon goes down with the store still read-only (as after a power cut).
     await st.stop().catch(() => undefined);
@@ -87,7 +87,7 @@ describe('store writes fail while the daemon runs', () => {
     const st = await open();
     await plugTagReady(st);
     await until(() => st.contactorClosed(), 'charging');
-    const id = st.daemon.station.connectorView(1).session!.id;
+    const id = st.daemon.station.connectorView(1)!.session!.id;
     await sleep(1500);
     const before = st.daemon.station.sessions.samples(id).length;
     readOnly(st, true);
@@ -115,7 +115,7 @@ describe('store writes fail while the daemon runs', () => {
     await until(() => st.contactorClosed(), 'charging');
     readOnly(st, true);
     await until(() => !st.contactorClosed(), 'contactor opened because nothing can be recorded', 20_000); // 2 failed flushes, retried every 5 s
-    const v = st.daemon.station.connectorView(1);
+    const v = st.daemon.station.connectorView(1)!;
     console.log('[storage] contactor opened:', JSON.stringify({ status: v.status, faults: v.faults, pilot: v.pilot, plugged: st.hw.ev.plugged }));
     const shown = (await api(st.base, '/api/status')).body.connectors[0];
     expect(shown).toMatchObject({ status: 'Faulted', contactorClosed: false, faults: expect.arrayContaining(['store']) });

@@ -16,11 +16,11 @@ describe('overcurrent (IEC 61851-1: beyond tolerance after the EV reaction windo
       hw.ev.ready();
       await until(() => hw.contactor.commanded(), 'contactor closed');
       const closedAt = performance.now();
-      await until(() => d.station.connectorView(1).faults.includes('overcurrent'), 'overcurrent fault', 12_000);
+      await until(() => d.station.connectorView(1)!.faults.includes('overcurrent'), 'overcurrent fault', 12_000);
       // Not before the EV's reaction window (6 s, the EVerest minimum) has passed.
       expect(performance.now() - closedAt).toBeGreaterThanOrEqual(6000);
       expect(hw.contactor.commanded()).toBe(false);
-      expect(d.station.connectorView(1).status).toBe('Faulted');
+      expect(d.station.connectorView(1)!.status).toBe('Faulted');
       hw.ev.overdrawA = 0;
       hw.ev.pause();
       hw.ev.ready();
@@ -41,7 +41,7 @@ describe('overcurrent (IEC 61851-1: beyond tolerance after the EV reaction windo
       hw.ev.ready();
       await until(() => hw.contactor.commanded(), 'contactor closed');
       await new Promise((r) => setTimeout(r, 7500));
-      expect(d.station.connectorView(1).faults).toEqual([]);
+      expect(d.station.connectorView(1)!.faults).toEqual([]);
       expect(hw.contactor.commanded()).toBe(true);
     } finally {
       await d.stop();

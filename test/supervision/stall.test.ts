@@ -18,9 +18,9 @@ describe('event-loop stall supervision', () => {
       while (performance.now() < end) {
         /* block the loop */
       }
-      await until(() => d.station.connectorView(1).faults.includes('stall'), 'stall fault');
+      await until(() => d.station.connectorView(1)!.faults.includes('stall'), 'stall fault');
       expect(hw.contactor.commanded()).toBe(false);
-      expect(d.station.connectorView(1).status).toBe('Faulted');
+      expect(d.station.connectorView(1)!.status).toBe('Faulted');
       expect(d.loopLag().stalls).toBeGreaterThanOrEqual(1);
       expect(d.health()).toEqual({ ok: true }); // the loops run again: the watchdog may be petted
 
@@ -31,8 +31,8 @@ describe('event-loop stall supervision', () => {
       expect(hw.contactor.commanded()).toBe(false);
 
       hw.ev.unplug();
-      await until(() => d.station.connectorView(1).status === 'Available', 'Available after unplug');
-      expect(d.station.connectorView(1).faults).toEqual([]);
+      await until(() => d.station.connectorView(1)!.status === 'Available', 'Available after unplug');
+      expect(d.station.connectorView(1)!.faults).toEqual([]);
     } finally {
       await d.stop();
     }

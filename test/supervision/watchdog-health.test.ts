@@ -54,7 +54,7 @@ describe('systemd watchdog health: loops alive, not devices answering', () => {
     expect(daemon.health()).toEqual({ ok: true });
     const meter = (daemon.station as any).connectors.get(1).parts.meter as SimMeter;
     meter.failing = true;
-    await until(() => daemon!.station.connectorView(1).meter.health !== 'ok', 'meter failing');
+    await until(() => daemon!.station.connectorView(1)!.meter.health !== 'ok', 'meter failing');
     expect(daemon.health()).toEqual({ ok: true });
   });
 

@@ -29,7 +29,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
     await until(() => hw.contactor.commanded(), 'contactor closed');
     hw.contactor.welded = true;
     hw.ev.pause(); // C -> B: the contactor is commanded open, its feedback stays closed
-    await until(() => daemon!.station.connectorView(1).faults.includes('welded'), "fault 'welded'");
+    await until(() => daemon!.station.connectorView(1)!.faults.includes('welded'), "fault 'welded'");
     expect(daemon.db.prepare('SELECT connector_id, kind FROM connector_lockouts').all()).toEqual([{ connector_id: 1, kind: 'welded' }]);
     await daemon.stop();
 
@@ -53,7 +53,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
     await daemon.stop();
 
     daemon = await startDaemon(loadConfig(file), silentLogger());
-    expect(daemon.station.connectorView(1).faults).toEqual([]);
+    expect(daemon.station.connectorView(1)!.faults).toEqual([]);
   });
 
   it('gpio (fake sysfs): clear-faults releases the driver weld latch only once the feedback reads open; the lockout survives a restart', async () => {
@@ -67,7 +67,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
     await new Promise((r) => setTimeout(r, 50));
     tree.setInput(S(22), 1); // RCD module idle (active low)
     tree.setInput(S(27), 1); // aux contact closed while the contactor is commanded open: welded
-    await until(() => daemon!.station.connectorView(1).faults.includes('welded'), "fault 'welded'");
+    await until(() => daemon!.station.connectorView(1)!.faults.includes('welded'), "fault 'welded'");
     expect(tree.value(S(17))).toBe('0');
     expect(daemon.station.hardware(1)!.faults.active().has('welded')).toBe(true);
 
@@ -77,7 +77,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
     await daemon.stop();
 
     daemon = await startDaemon(loaded(), silentLogger(), hooks); // restart while still welded
-    await until(() => daemon!.station.connectorView(1).faults.includes('welded'), 'welded after the restart');
+    await until(() => daemon!.station.connectorView(1)!.faults.includes('welded'), 'welded after the restart');
     tree.setInput(S(22), 1);
     tree.setInput(S(27), 0); // repaired: the aux contact reads open
     await new Promise((r) => setTimeout(r, 50));
@@ -89,6 +89,6 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
 
     daemon = await startDaemon(loaded(), silentLogger(), hooks);
     await new Promise((r) => setTimeout(r, 700)); // longer than weldMs: no new weld verdict either
-    expect(daemon.station.connectorView(1).faults).not.toContain('welded');
+    expect(daemon.station.connectorView(1)!.faults).not.toContain('welded');
   });
 });

@@ -204,7 +204,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     }
     await startCharging(daemon, sub);
     await sub.waitFor(`${C1}/current/l1`, (p) => p === '16');
-    expect(daemon.station.connectorView(1).paused).toBe(false);
+    expect(daemon.station.connectorView(1)!.paused).toBe(false);
 
     await sub.publish(`${C1}/current_limit/set`, '10');
     await sub.waitFor(`${C1}/current_limit`, (p) => p === '10');
@@ -212,7 +212,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.waitFor(`${C1}/current_limit/source`, (p) => p === 'mqtt');
     // The EV follows within the PWM change interval (IEC 61851: at most one change per 5 s); duty steps make it 9.96 A.
     await sub.waitFor(`${C1}/current/l1`, (p) => Math.abs(Number(p) - 10) < 0.1, 15_000);
-    expect(daemon.station.connectorView(1).currentLimitA).toBe(10);
+    expect(daemon.station.connectorView(1)!.currentLimitA).toBe(10);
 
     const warningsBefore = lines.filter((l) => l.msg === 'MQTT: invalid command ignored').length;
     const bad: [string, string, boolean][] = [
@@ -227,8 +227,8 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     for (const [leaf, payload, retain] of bad) await sub.publish(`${C1}/${leaf}`, payload, retain);
     await sub.publish(`${BASE}/connector/7/command`, 'stop');
     await until(() => `the invalid commands to be logged; logged: ${JSON.stringify(lines.filter((l) => String(l.msg).startsWith('MQTT')).map((l) => [l.msg, l.reason]))}`, () => lines.filter((l) => l.msg === 'MQTT: invalid command ignored').length >= warningsBefore + bad.length + 1);
-    expect(daemon.station.connectorView(1).currentLimitA).toBe(10);
-    expect(daemon.station.connectorView(1).session).not.toBeNull();
+    expect(daemon.station.connectorView(1)!.currentLimitA).toBe(10);
+    expect(daemon.station.connectorView(1)!.session).not.toBeNull();
     expect(sub.value(`${C1}/session/active`)).toBe('ON');
 
     await sub.publish(`${C1}/command`, 'pause');
@@ -264,7 +264,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     // The default from the config, before and during the session; the estimate uses it.
     await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '40000');
     await startCharging(daemon, sub);
-    const target = () => daemon.station.connectorView(1).session?.target;
+    const target = () => daemon.station.connectorView(1)!.session?.target;
     expect(target()).toMatchObject({ energyWh: 40_000 });
     await sub.waitFor(`${C1}/session/eta`, (p) => /^\d+$/.test(p) && Number(p) > 0);
 
@@ -357,7 +357,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
   it('does not hold up the daemon when the broker is down; connects when it appears', async () => {
     const { log, lines } = captureLogger();
     const daemon = await daemonWith(`mqtt: { url: "${broker.url}", publishIntervalS: 0.2 }`, log);
-    expect(daemon.station.connectorView(1).status).toBe('Available');
+    expect(daemon.station.connectorView(1)!.status).toBe('Available');
     await until('a connect failure to be logged', () => lines.some((l) => String(l.msg).startsWith('MQTT: cannot reach the broker')));
     await broker.start();
     const sub = await subscriber();
@@ -405,7 +405,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     expect(Number(live.eta)).toBeGreaterThan(0);
 
     // Final: what the ledger stored, as the API's session row has it.
-    const id = daemon.station.connectorView(1).session!.id;
+    const id = daemon.station.connectorView(1)!.session!.id;
     await apiJson('/api/connectors/1/stop', {});
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
     const row = await until('the stored final cost', async () => {
@@ -443,7 +443,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.waitFor(`${C1}/session/cost`, (p) => p === '12.34');
     await sub.waitFor(`${C1}/session/currency`, (p) => p === 'EUR');
     await sub.waitFor(`${C1}/session/eta`, (p) => p === '3600');
-    const sessionId = daemon.station.connectorView(1).session!.id;
+    const sessionId = daemon.station.connectorView(1)!.session!.id;
     expect(calls.some(([c, s]) => c === 1 && s === sessionId)).toBe(true);
     await svc.stop();
     expect(svc.connected()).toBe(false);

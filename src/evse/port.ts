@@ -1,0 +1,254 @@
+import type { FaultKind, MeterHealth, PilotOutput, PilotState } from '../hal/types.js';
+import type { ClockQuality, Stamp, SyncEvent } from '../hal/clock.js';
+import type { SessionRecord } from '../store/sessions.js';
+import type { HealthResult, SimulatorControls } from '../hal/types.js';
+
+export type { SimulatorControls } from '../hal/types.js';
+import type { AuthResult, AuthSource, AuthStatus, ConnectorStatus, StopReason } from '../domain/types.js';
+
+export type { AuthResult, AuthSource, AuthStatus, ConnectorStatus, StopReason } from '../domain/types.js';
+
+/**
+ * The one port into the station core: a read-only view, commands, typed events and the provider
+ * hooks (authorisation, session extras, status sections). OCPP, billing, the API, MQTT and the CLI
+ * see the station only through this interface; the composition root (daemon.ts) builds the
+ * concrete core behind it. Whatever a protocol (OCPP 1.6 or 2.0.1) needs is expressed here in
+ * station terms, never in one protocol's messages.
+ */
+
+/**
+ * Decides whether a tag may charge. The station uses the one for `auth.mode`; the OCPP layer
+ * installs its own (Authorize.req, cache, local list, offline rules).
+ */
+export interface Authorizer {
+  authorize(idTag: string, connectorId: number): Promise<AuthResult>;
+  /** The parentIdTag of a running session, when the authorizer knows one (OCPP): a tag of the same parent may stop it. */
+  parentIdTagOf?(sessionId: number): string | undefined;
+}
+
+export interface MeterView {
+  energyWh: number | null;
+  powerW: number | null;
+  voltageV: number[];
+  currentA: number[];
+  powerPhaseW: number[];
+  frequencyHz: number | null;
+  health: MeterHealth;
+  /** true when the last good reading is older than the allowed age: values must not be shown as live. */
+  stale: boolean;
+  ageS: number | null;
+  /** Poll counters since start, for the technician. */
+  reads?: { ok: number; failed: number; rejected: number; consecutiveFailures: number; errors: Record<string, number>; lastError: string | null };
+}
+
+export interface LiveSession {
+  id: number;
+  uid: string;
+  idTag: string | null;
+  authSource: AuthSource;
+  startedAt: string;
+  startedAtQuality: 'synced' | 'unsynced';
+  meterStartWh: number;
+  /** meterStartWh is the meter's last good register (it could not be read at the start); energyWh may be too high. Always set by the station. */
+  meterStartProvisional?: boolean;
+  energyWh: number;
+  durationS: number;
+  chargingS: number;
+  idleS: number;
+  /** Seconds the meter could not be read during the session. */
+  meterGapS: number;
+  /** Cost so far under the tariff snapshotted at the start (integer minor units, gross); null without a tariff. */
+  cost: { currency: string; grossMinor: number } | null;
+  /** Estimated seconds to finish; null = unknown (no target, or no power yet). */
+  etaS: number | null;
+  etaBasis: 'energy' | 'soc' | 'unknown';
+  socPercent: number | null;
+  /** The targets the estimate works to (energy: config default, API or MQTT; SoC: 100 % when the SoC is known); null = none. */
+  target?: { energyWh: number | null; socPercent: number | null };
+}
+
+export interface ConnectorView {
+  id: number;
+  status: ConnectorStatus;
+  pilot: PilotState;
+  diodeOk: boolean;
+  pilotOutput: PilotOutput;
+  contactorClosed: boolean;
+  /** Current offered to the EV now (A; 0 = no offer). */
+  currentLimitA: number;
+  /** Which claim decided the offer (e.g. "config", "ocpp:profile", "api"). */
+  limitSource: string;
+  faults: FaultKind[];
+  available: boolean;
+  paused: boolean;
+  meter: MeterView;
+  session: LiveSession | null;
+}
+
+export interface StationView {
+  id: string;
+  vendor: string;
+  model: string;
+  serialNumber?: string;
+  firmwareVersion: string;
+  clock: { wall: string; quality: 'synced' | 'unsynced' };
+  uptimeS: number;
+  connectors: ConnectorView[];
+}
+
+/** A bound on the current offered to one connector, or to all (connectorId 0). */
+export interface CurrentClaim {
+  /** Unique per source; setting the same source again replaces it. e.g. "api", "mqtt", "ocpp:TxProfile". */
+  source: string;
+  connectorId: number;
+  /** Maximum current in A; 0 suspends charging. */
+  maxA: number;
+  /**
+   * Absent: a hard bound that always applies (hardware rating, config maximum, a fault, a grid or
+   * load-management limit). Present: a preference; of all preferences only those with the highest
+   * priority apply, so a higher one overrides a lower one in both directions (an OCPP TxProfile
+   * over a TxDefaultProfile, a driver's boost over a schedule). Hard bounds cap the result either way.
+   */
+  priority?: number;
+}
+
+/** Station events, as passed to `station.on(name, listener)`. */
+export interface StationEvents {
+  /** A connector's view changed in a way that matters (status, contactor, limit, faults, availability). */
+  status: [view: ConnectorView, previous: ConnectorStatus];
+  /** A fresh meter reading. */
+  sample: [sample: MeterSample];
+  'session-started': [session: SessionRecord];
+  'session-stopped': [session: SessionRecord];
+  /**
+   * A provisional meter start/stop was replaced by the meter's register once it could be read again
+   * (the store's onCorrect hooks ran in the same transaction; `before` is what was recorded).
+   */
+  'session-corrected': [session: SessionRecord, before: SessionRecord];
+  /** A tag was presented and refused. */
+  'auth-rejected': [info: { connectorId: number; idTag: string; status: AuthStatus }];
+  fault: [info: { connectorId: number; kind: FaultKind; active: boolean }];
+}
+
+/** A meter reading as the station reports it. */
+export interface MeterSample {
+  connectorId: number;
+  sessionId: number | null;
+  energyWh: number;
+  powerW: number;
+  voltageV: number[];
+  currentA: number[];
+  powerPhaseW: number[];
+  frequencyHz: number | null;
+  wallMs: number;
+}
+
+/** Identity of the station (also the OCPP identity and BootNotification fields). */
+export interface StationInfo {
+  id: string;
+  vendor: string;
+  model: string;
+  serialNumber?: string;
+  firmwareVersion: string;
+}
+
+/** Live figures other modules add to a running session's view (billing: cost, time to finish). */
+export interface SessionExtras {
+  costMinor?: number;
+  currency?: string;
+  etaS?: number | null;
+  etaBasis?: 'energy' | 'soc' | 'unknown';
+  socPercent?: number | null;
+  target?: { energyWh?: number | null; socPercent?: number | null };
+}
+export type SessionExtrasProvider = (connectorId: number, sessionId: number) => SessionExtras | undefined;
+
+/** What the station's clock lets the edges do: read it, stamp with it, and set it from a trusted source (CSMS). */
+export interface StationClock {
+  readonly bootId: string;
+  wallMs(): number;
+  monoMs(): number;
+  quality(): ClockQuality;
+  stamp(): Stamp;
+  setFromTrustedSource(wallMs: number, source: string): void;
+  on(e: 'sync', l: (ev: SyncEvent) => void): unknown;
+  off(e: 'sync', l: (ev: SyncEvent) => void): unknown;
+}
+
+/** What the EV tells the station about itself where the hardware knows (simulator, ISO 15118 later). */
+export interface VehicleInfo {
+  socPercent: number | null;
+  batteryCapacityWh: number | null;
+}
+
+/** Live durations of a running session (monotonic clock), ms. */
+export interface LiveDurations {
+  durationMs: number;
+  chargingMs: number;
+  idleMs: number;
+  meterGapMs: number;
+}
+
+/** What a tag presented at a reader did. */
+export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' };
+
+export type ResetKind = 'Soft' | 'Hard';
+
+export interface StationPort {
+  readonly info: StationInfo;
+  readonly clock: StationClock;
+
+  // ---- read model
+  view(): StationView;
+  connectorIds(): number[];
+  connectorView(id: number): ConnectorView | undefined;
+  /** The running session on a connector, as stored. */
+  sessionOn(connectorId: number): SessionRecord | undefined;
+  liveDurations(connectorId: number): LiveDurations | null;
+  vehicle(connectorId: number): VehicleInfo;
+  /** Every current claim in force on a connector (connector 0's included), and which one decides. */
+  claims(connectorId: number): readonly CurrentClaim[];
+  hasLock(connectorId: number): boolean;
+  /** Liveness of every control loop, for the systemd watchdog. */
+  health(): HealthResult;
+  /** Sections other modules add to GET /api/status. */
+  extraStatus(): Record<string, unknown>;
+
+  // ---- events
+  on<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): unknown;
+  off<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): unknown;
+
+  // ---- commands
+  presentTag(connectorId: number, idTag: string): Promise<TagOutcome>;
+  /** Pre-authorised start (OCPP RemoteStartTransaction); the first free connector when none is given. */
+  remoteStart(connectorId: number | undefined, idTag: string): Promise<boolean>;
+  stopSession(connectorId: number, reason: StopReason, stopIdTag?: string): Promise<boolean>;
+  pause(connectorId: number): boolean;
+  resume(connectorId: number): boolean;
+  wake(connectorId: number): boolean;
+  /** A technician clears latched faults; false for an unknown connector. */
+  clearFaults(connectorId: number): boolean;
+  setClaim(claim: CurrentClaim): void;
+  clearClaim(source: string, connectorId: number): void;
+  /** connectorId 0 = the whole station; Scheduled while a session runs. */
+  setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected';
+  /** How long an authorisation given before plugging in stays valid (OCPP ConnectionTimeOut); at once. */
+  setConnectionTimeout(seconds: number): void;
+  /** Keep the cable locked after the running session until the owner's tag (or same parent) is presented; false without a lock. */
+  holdLock(connectorId: number, owner: { idTag: string; parentIdTag?: string }): boolean;
+  /** NotSupported without a lock (no side effect); else a running session ends (UnlockCommand), then the cable unlocks. */
+  unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;
+  /** A fresh meter reading now (also emitted as 'sample'); rejects when the meter cannot be read. */
+  readMeter(connectorId: number): Promise<MeterSample>;
+  /** Stop sessions (SoftReset/HardReset) and restart the daemon. */
+  requestReset(kind: ResetKind): void;
+  /** The simulated EV of a connector; undefined on real hardware. */
+  simulator(connectorId: number): SimulatorControls | undefined;
+
+  // ---- providers
+  /** The station asks it for every tag presented at a reader (OCPP installs its own). */
+  setAuthorizer(a: Authorizer): void;
+  setSessionExtras(p: SessionExtrasProvider): void;
+  registerStatus(name: string, provider: () => unknown): void;
+  onReset(handler: (kind: ResetKind) => void): void;
+}
