@@ -1,6 +1,6 @@
 import { SimEv } from '../src/sim/ev.js';
 import { SimMeter } from '../src/sim/meter.js';
-import { dutyForCurrent } from '../src/evse/pwm.js';
+import { dutyForCurrent } from '../src/domain/pwm.js';
 import { SessionEtaTracker, type EtaTarget } from '../src/billing/eta.js';
 import { percentiles } from './stats.js';
 

@@ -9,6 +9,7 @@ import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
 import { SessionStore } from './store/sessions.js';
+import { LockoutStore } from './store/lockouts.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
@@ -33,6 +34,12 @@ export interface Daemon {
   db: Db;
   ledger: BillingLedger;
   live: LiveSessionInfo;
+  /** Every output safe at once (signals, fatal errors): synchronous. */
+  safeOutputs(): void;
+  /** The session store (tests and benchmarks read what was recorded). */
+  sessions: SessionStore;
+  /** A connector's board, for tests and benchmarks that drive the simulated EV or a fake sysfs tree. */
+  hardware(connectorId: number): ConnectorHardware | undefined;
   /** For the systemd watchdog: is every control loop alive? */
   health(): HealthResult;
   /** Event-loop lag figures from the stall detector. */
@@ -47,16 +54,6 @@ export async function migrationSets(): Promise<MigrationSet[]> {
   const { ocppMigrations } = await import('./ocpp/migrations.js');
   sets.push(ocppMigrations);
   return sets;
-}
-
-/** The highest register value this station has recorded per connector, to continue a simulated meter. */
-function lastKnownRegister(db: Db, connectorId: number): number {
-  const row = db
-    .prepare(`SELECT MAX(v) v FROM (
-        SELECT MAX(COALESCE(meter_stop_wh, checkpoint_energy_wh, meter_start_wh)) v FROM sessions WHERE connector_id = ?
-        UNION ALL SELECT MAX(energy_wh) FROM meter_samples WHERE connector_id = ?)`)
-    .get(connectorId, connectorId) as { v: number | null };
-  return row.v ?? 0;
 }
 
 export interface DaemonOptions {
@@ -104,7 +101,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const parts: ConnectorParts[] = [];
   try {
     for (const { cfg, hardware } of boards) {
-      const meter = await createMeter(cfg, hardware, { clock, log, lastKnownWh: lastKnownRegister(db, cfg.id) });
+      const meter = await createMeter(cfg, hardware, { clock, log, lastKnownWh: sessions.lastKnownRegister(cfg.id) });
       parts.push({ cfg, hardware, meter });
     }
   } catch (err) {
@@ -115,7 +112,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     throw err;
   }
 
-  const station = new Station({ config, parts, db, sessions, clock, log });
+  const station = new Station({ config, parts, sessions, lockouts: new LockoutStore(db), clock, log });
   const energyTargetWh = new Map(config.connectors.flatMap((c) => (c.energyTargetWh !== undefined ? [[c.id, c.energyTargetWh] as const] : [])));
   const live = new LiveSessionInfo(station, config.tariff ? ledger : null, { energyTargetWh });
   station.setSessionExtras((connectorId, sessionId) => live.extras(connectorId, sessionId));
@@ -142,7 +139,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     intervalMs: STALL_DETECTOR_INTERVAL_MS,
     thresholdMs: config.supervision.stallThresholdMs,
     onStall: (lagMs) => {
-      for (const id of station.connectorIds()) station.hardware(id)?.safe();
+      station.safe();
       log.error({ lagMs: Math.round(lagMs) }, 'event loop stalled: outputs driven safe');
       for (const id of station.connectorIds()) station.reportStall(id);
     },
@@ -170,12 +167,15 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     db,
     ledger,
     live,
+    sessions,
+    safeOutputs: () => station.safe(),
+    hardware: (id) => boards.find((b) => b.cfg.id === id)?.hardware,
     health: () => station.health(),
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {
       stopping ??= (async () => {
         stall.stop();
-        for (const id of station.connectorIds()) station.hardware(id)?.safe();
+        station.safe();
         await station.shutdown(reason);
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
         await api.close();

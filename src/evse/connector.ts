@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
-import type { ConnectorHardware, FaultKind, MeterSnapshot, PilotReading } from '../hal/types.js';
+import type { ConnectorHardware, FaultKind, HealthResult, MeterSnapshot, PilotReading } from '../hal/types.js';
 import type { Clock } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { MeterPoller } from '../meter/poller.js';
 import type { SampleRow, SessionRecord, SessionStore } from '../store/sessions.js';
-import { ConnectorStateMachine, type SmAction, type SmEvent, type StateMachineOptions } from './state-machine.js';
+import { ConnectorStateMachine, DEFAULT_SM_OPTIONS, type SmAction, type SmEvent, type SmSnapshot, type StateMachineOptions } from './state-machine.js';
 import { CHARGING_THRESHOLD_W, SessionTimer } from './session-timer.js';
 import { supervisorViolation, type SupervisorInputs } from './safety.js';
 import { OvercurrentCheck } from './safety-timing.js';
-import { currentForDuty } from './pwm.js';
-import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
+import { currentForDuty } from '../domain/pwm.js';
+import type { AuthSource, ConnectorStatus, StopReason } from '../domain/types.js';
+import type { VehicleInfo } from './port.js';
 
 const STORE_FAILURES_BEFORE_FAULT = 2;
 const STORE_RETRY_MS = 5000;
@@ -28,8 +29,6 @@ export interface ConnectorOptions {
   freeIdTag?: string | null;
   /** Stop charging (fault 'meter') when the meter has been unreadable this long; null = keep charging. */
   meterRequiredGraceMs?: number | null;
-  /** Feedback must follow a contactor command within this time, else 'welded' / 'contactor' fault. */
-  feedbackTimeoutMs?: number;
 }
 
 /**
@@ -43,7 +42,7 @@ export interface ConnectorOptions {
  */
 export class Connector extends EventEmitter {
   readonly id: number;
-  readonly sm: ConnectorStateMachine;
+  private readonly sm: ConnectorStateMachine;
   private readonly queue: { ev: SmEvent; atMs: number }[] = [];
   private processing = false;
   private deadline?: { cancel(): void; at: number };
@@ -55,7 +54,6 @@ export class Connector extends EventEmitter {
   private lastSampleMs = -Infinity;
   private lastFlushMs = 0;
   private meterBadSinceMs: number | null = null;
-  private feedbackCheck?: { cancel(): void };
   private closed = false;
   private lastTickMs = 0;
   private readonly overcurrent = new OvercurrentCheck();
@@ -78,13 +76,17 @@ export class Connector extends EventEmitter {
     this.sm = new ConnectorStateMachine(o.sm);
   }
 
+  /** Start polling the meter (the station does this before start()). */
+  startMeter(): void {
+    this.o.poller.start();
+  }
+
   /** Drive the outputs safe, wire the inputs, and take the first pilot reading. */
   start(): void {
     const hw = this.o.hardware;
     hw.safe();
     hw.pilot.onChange((r) => this.onPilot(r));
     hw.faults.onChange((kind, active) => this.dispatch({ type: 'fault', kind, active }));
-    hw.contactor.onFeedback(() => this.checkFeedbackSoon());
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
     // A stop recorded provisionally before a restart: no session has run since, so the contactor
     // stayed open (outputs are safe from here on) and the next reading is that session's true stop.
@@ -128,6 +130,107 @@ export class Connector extends EventEmitter {
 
   session(): SessionRecord | null {
     return this.current;
+  }
+
+  /** The state machine's view of the connector (read-only). */
+  snapshot(): SmSnapshot {
+    return this.sm.snapshot();
+  }
+
+  /** The meter as last read: the latest snapshot however old, the fresh one (undefined while stale), the poll status. */
+  meter() {
+    const p = this.o.poller;
+    return { latest: p.latest(), fresh: p.fresh(), status: p.status() };
+  }
+
+  /** A fresh meter reading now; rejects when the meter cannot be read. */
+  readMeter(): Promise<MeterSnapshot> {
+    return this.o.poller.readNow();
+  }
+
+  vehicle(): VehicleInfo {
+    const hw = this.o.hardware;
+    return { socPercent: hw.socPercent?.() ?? null, batteryCapacityWh: hw.batteryCapacityWh?.() ?? null };
+  }
+
+  /** Whether the connector has a cable lock (a socket); false for a fixed cable. */
+  hasLock(): boolean {
+    return this.o.hardware.lock !== undefined;
+  }
+
+  /** Drive every output safe now, synchronously (stall detector, shutdown, fatal error). */
+  safe(): void {
+    this.o.hardware.safe();
+  }
+
+  /**
+   * A technician clears the latched faults. A welded contactor only when its feedback now reads
+   * open: the board's own weld latch is released first, then the state machine's.
+   */
+  clearFaults(): void {
+    const hw = this.o.hardware;
+    const stillClosed = hw.contactor.feedback() === true && !hw.contactor.commanded();
+    const boardReleased = hw.clearWeld ? hw.clearWeld() : true;
+    const keep: FaultKind[] = stillClosed || !boardReleased ? ['welded'] : [];
+    if (keep.length && this.sm.snapshot().faults.includes('welded')) {
+      this.o.log.warn({ connectorId: this.id }, 'welded contactor not cleared: its feedback still reads closed');
+    }
+    this.dispatch({ type: 'clear-faults', keep });
+  }
+
+  /**
+   * OCPP UnlockConnector (S16 §5.18): NotSupported, with no side effect, where there is no lock
+   * (fixed cable). With a lock: a running session is finished first (reason UnlockCommand) and the
+   * cable unlocked only once it has ended; if it does not end in time, UnlockFailed (never unlock
+   * while current may flow). Also ends a hold for the owner's tag.
+   */
+  async unlock(): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'> {
+    const lock = this.o.hardware.lock;
+    if (!lock) return 'NotSupported';
+    const held = this.lockHold !== null;
+    if (this.current) {
+      const ended = new Promise<boolean>((resolve) => {
+        const t = this.o.clock.setTimeout(() => resolve(false), this.stopTimeoutMs() + 5000);
+        this.once('session-stopped', () => {
+          t.cancel();
+          resolve(true);
+        });
+      });
+      this.stop('UnlockCommand');
+      await ended;
+      await this.settled();
+      if (this.current) return 'UnlockFailed';
+    }
+    if (held) await this.releaseLock().catch(() => undefined);
+    try {
+      await lock.unlock();
+      return lock.isLocked() === true ? 'UnlockFailed' : 'Unlocked';
+    } catch {
+      return 'UnlockFailed';
+    }
+  }
+
+  /**
+   * Liveness for the systemd watchdog: the control loop (1 s housekeeping timer) ran recently, the
+   * board's own loops run (gpio: pilot sampler, heartbeat) and the meter poll loop runs. Liveness
+   * only: a dead meter or ADC is a fault on the connector, a restart would not help.
+   */
+  health(): HealthResult {
+    const age = this.o.clock.monoMs() - this.lastTickMs;
+    if (age > 5000) return { ok: false, reason: `connector ${this.id} control loop silent for ${Math.round(age)} ms` };
+    const board = this.o.hardware.health?.();
+    if (board && !board.ok) return { ok: false, reason: `connector ${this.id}: ${board.reason}` };
+    return this.o.poller.loopHealth();
+  }
+
+  /** Stop the meter and release the board (after shutdown). */
+  async release(): Promise<void> {
+    await this.o.poller.close();
+    await this.o.hardware.close().catch(() => undefined);
+  }
+
+  private stopTimeoutMs(): number {
+    return this.o.sm?.stopTimeoutMs ?? DEFAULT_SM_OPTIONS.stopTimeoutMs;
   }
 
   liveDurations() {
@@ -188,7 +291,6 @@ export class Connector extends EventEmitter {
     this.flushSamples();
     this.closed = true;
     this.deadline?.cancel();
-    this.feedbackCheck?.cancel();
     if (this.housekeeping) clearInterval(this.housekeeping);
   }
 
@@ -219,7 +321,6 @@ export class Connector extends EventEmitter {
           this.o.log.info({ connectorId: this.id, closed: a.closed, why: a.why }, a.closed ? 'contactor closed' : 'contactor opened');
           this.emit('contactor', { closed: a.closed, why: a.why, latencyMs });
           this.updateTimer();
-          this.checkFeedbackSoon();
           break;
         }
         case 'pilot':
@@ -536,21 +637,6 @@ export class Connector extends EventEmitter {
     if (grace != null && now - this.meterBadSinceMs >= grace && !this.sm.snapshot().faults.includes('meter')) {
       this.dispatch({ type: 'fault', kind: 'meter', active: true });
     }
-  }
-
-  /** Welding / failed-close detection from the auxiliary contact. */
-  private checkFeedbackSoon(): void {
-    const c = this.o.hardware.contactor;
-    if (c.feedback() === undefined) return;
-    this.feedbackCheck?.cancel();
-    this.feedbackCheck = this.o.clock.setTimeout(() => {
-      const fb = c.feedback();
-      const cmd = c.commanded();
-      if (fb === undefined) return;
-      const faults = this.sm.snapshot().faults;
-      if (!cmd && fb && !faults.includes('welded')) this.raiseFault('welded', 'contactor feedback still closed after opening: welded contacts');
-      if (cmd && !fb && !faults.includes('contactor')) this.raiseFault('contactor', 'contactor feedback open while commanded closed');
-    }, this.o.feedbackTimeoutMs ?? 1000);
   }
 
   private raiseFault(kind: FaultKind, msg: string): void {

@@ -1,4 +1,4 @@
-import type { CurrentClaim } from './station-api.js';
+import type { CurrentClaim } from './port.js';
 
 /**
  * Decides the current offered to each connector from claims. A claim is an upper bound: either a

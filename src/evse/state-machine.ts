@@ -1,6 +1,7 @@
 import type { FaultKind, PilotOutput, PilotState } from '../hal/types.js';
-import type { AuthSource, ConnectorStatus, StopReason } from './station-api.js';
-import { dutyForCurrent, MIN_CURRENT_A } from './pwm.js';
+import type { AuthSource, ConnectorStatus, StopReason } from '../domain/types.js';
+import { FAULTS, needsTechnician, selfClears } from '../domain/faults.js';
+import { dutyForCurrent, MIN_CURRENT_A } from '../domain/pwm.js';
 
 /**
  * The charging state machine of one connector: pure logic, no I/O, time passed in.
@@ -51,11 +52,6 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
 
 /** After we stop driving F, a reading of F/E this soon is still our own signal (debounced sensing). */
 const F_READBACK_GRACE_MS = 500;
-
-/** Faults that clear by themselves when the input clears; all others latch. */
-const SELF_CLEARING: ReadonlySet<FaultKind> = new Set<FaultKind>(['meter', 'overtemperature', 'store']);
-/** Faults that survive unplugging: only a technician clears them. */
-const NEEDS_TECHNICIAN: ReadonlySet<FaultKind> = new Set<FaultKind>(['welded']);
 
 export type SmEvent =
   /** A pilot reading (PilotReading): `diodeChecked` = diodeOk was measured with PWM running since the output mode last changed. */
@@ -314,6 +310,12 @@ export class ConnectorStateMachine {
     return this.hwFaults.size > 0 || this.latched.size > 0;
   }
 
+  private firstFault(): FaultKind | undefined {
+    for (const k of this.hwFaults) return k;
+    for (const k of this.latched) return k;
+    return undefined;
+  }
+
   private onPilot(state: PilotState, diodeOk: boolean, now: number, out: SmAction[]): void {
     const prev = this.pilot;
     // While we drive state F ourselves (and shortly after: the sensing is debounced), reading F or E
@@ -339,7 +341,7 @@ export class ConnectorStateMachine {
     if (active) {
       const isNew = !this.hwFaults.has(kind) && !this.latched.has(kind);
       this.hwFaults.add(kind);
-      if (!SELF_CLEARING.has(kind)) this.latched.add(kind);
+      if (!selfClears(kind)) this.latched.add(kind);
       if (isNew) {
         out.push({ type: 'log', level: 'error', msg: `fault ${kind} raised` });
         if (this.o.faultFMs > 0 && this.pilot !== 'A') this.faultFUntilMs = now + this.o.faultFMs;
@@ -347,14 +349,14 @@ export class ConnectorStateMachine {
     } else {
       this.hwFaults.delete(kind);
       // Latching protects an EV that is connected; with none connected a cleared input clears the fault.
-      if (SELF_CLEARING.has(kind) || (this.pilot === 'A' && !NEEDS_TECHNICIAN.has(kind))) this.latched.delete(kind);
+      if (selfClears(kind) || (this.pilot === 'A' && !needsTechnician(kind))) this.latched.delete(kind);
       out.push({ type: 'log', level: 'info', msg: `fault input ${kind} cleared${this.latched.has(kind) ? ' (stays latched until unplug)' : ''}` });
     }
   }
 
   private onUnplugged(out: SmAction[]): void {
     for (const k of [...this.latched]) {
-      if (!this.hwFaults.has(k) && !NEEDS_TECHNICIAN.has(k)) this.latched.delete(k);
+      if (!this.hwFaults.has(k) && !needsTechnician(k)) this.latched.delete(k);
     }
     if ((this.session || this.starting) && !this.stopping) this.stopping = { reason: 'EVDisconnected', stopIdTag: null };
     if (!this.session && !this.starting) {
@@ -492,7 +494,8 @@ export class ConnectorStateMachine {
 
   private deriveStatus(): ConnectorStatus {
     if (!this.available && !this.session) return 'Unavailable';
-    if (this.hasFault()) return 'Faulted';
+    const fault = this.firstFault();
+    if (fault) return FAULTS[fault].status;
     if (this.pilot === 'A') return this.auth ? 'Preparing' : 'Available';
     if (this.session) {
       if (this.stopping) return 'Finishing';

@@ -73,6 +73,12 @@ export class MeterPoller extends EventEmitter {
     await this.inFlight?.catch(() => undefined);
   }
 
+  /** Stop polling and close the meter's transport. */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.meter.close().catch(() => undefined);
+  }
+
   /** The last accepted snapshot, however old: check isStale() (or use fresh()) before treating it as live. */
   latest(): MeterSnapshot | undefined {
     return this.last;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { PilotOutput, PilotState } from '../hal/types.js';
-import { currentForDuty } from '../evse/pwm.js';
+import { currentForDuty } from '../domain/pwm.js';
 import type { SimEvConfig } from './config.js';
 
 /**

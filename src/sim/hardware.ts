@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type {
   CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, FaultKind, PilotOutput, PilotReading, SimulatorControls,
 } from '../hal/types.js';
+import { ContactorMonitor, realTimeClock, type MonitorClock } from '../hal/contactor-check.js';
 import { SimEv } from './ev.js';
 import type { SimEvConfig } from './config.js';
 
@@ -26,7 +27,10 @@ export class SimHardware implements ConnectorHardware {
   private diodeSettled = false;
   private diodeTimer?: NodeJS.Timeout;
 
-  constructor(evCfg: SimEvConfig) {
+  private readonly monitor: ContactorMonitor;
+  private disposed = false;
+
+  constructor(evCfg: SimEvConfig, clock: MonitorClock = realTimeClock) {
     this.ev = new SimEv(evCfg);
     const ev = this.ev;
     const bus = this.bus;
@@ -62,6 +66,8 @@ export class SimHardware implements ConnectorHardware {
 
     let closed = false;
     const log = this.contactorLog;
+    const monitor = () => this.monitor;
+    const disposed = () => this.disposed;
     this.contactor = {
       welded: false,
       feedbackWired: true,
@@ -71,8 +77,13 @@ export class SimHardware implements ConnectorHardware {
         closed = c;
         ev.setContactor(c || this.welded);
         if (this.feedbackWired) {
+          monitor().command(c);
           const fb = c || this.welded;
-          setImmediate(() => bus.emit('feedback', fb));
+          setImmediate(() => {
+            if (disposed()) return;
+            bus.emit('feedback', fb);
+            monitor().feedback(fb);
+          });
         }
       },
       commanded: () => closed,
@@ -100,6 +111,26 @@ export class SimHardware implements ConnectorHardware {
         setImmediate(() => bus.emit('fault', kind, on));
       },
     };
+
+    // The board's own welding check, as on the gpio board: its verdicts are board faults, reported
+    // at once (a technician's clear must reach the state machine before the clear itself).
+    const verdict = (kind: FaultKind, on: boolean) => {
+      if (on === active.has(kind)) return;
+      if (on) active.add(kind);
+      else active.delete(kind);
+      bus.emit('fault', kind, on);
+    };
+    this.monitor = new ContactorMonitor(clock, {}, { commanded: false, feedback: false }, (v) => {
+      verdict('welded', v.welded);
+      verdict('contactor', v.failedToClose);
+    });
+  }
+
+  /** A technician cleared a welded contactor: false while the (simulated) feedback still reads closed. */
+  clearWeld(): boolean {
+    const fb = this.contactor.feedback();
+    if (fb !== undefined) this.monitor.feedback(fb);
+    return this.monitor.clearWeld();
   }
 
   socPercent(): number | null {
@@ -139,6 +170,8 @@ export class SimHardware implements ConnectorHardware {
 
   async close(): Promise<void> {
     this.safe();
+    this.disposed = true;
+    this.monitor.close();
     if (this.diodeTimer) clearTimeout(this.diodeTimer);
     this.ev.dispose();
     this.bus.removeAllListeners();

@@ -1,17 +1,14 @@
 import type { Db } from './db.js';
-import type { FaultKind } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 import type { Stamp } from '../hal/clock.js';
 
-/** A fault that keeps a connector locked out across restarts until a technician clears it. */
+/** A fault that keeps a connector locked out across restarts until a technician clears it (FAULTS[kind].persisted). */
 export interface Lockout {
   connectorId: number;
   kind: FaultKind;
   sinceWallMs: number;
   reason: string | null;
 }
-
-/** Faults persisted as lockouts: those only a technician may clear (state-machine.ts NEEDS_TECHNICIAN). */
-export const PERSISTED_LOCKOUTS: readonly FaultKind[] = ['welded'];
 
 /** Table connector_lockouts (core migration 3). Every write commits at once (synchronous=FULL). */
 export class LockoutStore {

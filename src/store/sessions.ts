@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
 import type { ClockQuality, Stamp } from '../hal/clock.js';
-import type { AuthSource, StopReason } from '../evse/station-api.js';
+import type { AuthSource, StopReason } from '../domain/types.js';
+import { ID_TAG_COLLATION } from '../domain/tags.js';
 
 export interface SessionRecord {
   id: number;
@@ -166,6 +167,10 @@ export class SessionStore {
       lastSample: db.prepare('SELECT * FROM meter_samples WHERE session_id = ? ORDER BY id DESC LIMIT 1'),
       lastConnectorSample: db.prepare('SELECT * FROM meter_samples WHERE connector_id = ? ORDER BY id DESC LIMIT 1'),
       samples: db.prepare('SELECT * FROM meter_samples WHERE session_id = ? ORDER BY id'),
+      checkpointStamp: db.prepare('SELECT checkpoint_wall_ms w, checkpoint_quality q, checkpoint_boot_id b, checkpoint_mono_ms m FROM sessions WHERE id = ?'),
+      lastKnownRegister: db.prepare(`SELECT MAX(v) v FROM (
+        SELECT MAX(COALESCE(meter_stop_wh, checkpoint_energy_wh, meter_start_wh)) v FROM sessions WHERE connector_id = ?
+        UNION ALL SELECT MAX(energy_wh) FROM meter_samples WHERE connector_id = ?)`),
     };
   }
 
@@ -288,7 +293,7 @@ export class SessionStore {
     if (f.fromMs !== undefined) (where.push('start_wall_ms >= @fromMs'), (params.fromMs = f.fromMs));
     if (f.toMs !== undefined) (where.push('start_wall_ms < @toMs'), (params.toMs = f.toMs));
     if (f.connectorId !== undefined) (where.push('connector_id = @connectorId'), (params.connectorId = f.connectorId));
-    if (f.idTag !== undefined) (where.push('id_tag = @idTag'), (params.idTag = f.idTag));
+    if (f.idTag !== undefined) (where.push(`id_tag = @idTag COLLATE ${ID_TAG_COLLATION}`), (params.idTag = f.idTag));
     if (f.status !== undefined) (where.push('status = @status'), (params.status = f.status));
     const sql =
       `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
@@ -318,6 +323,18 @@ export class SessionStore {
   lastConnectorSample(connectorId: number): StoredSample | undefined {
     const r = this.stmt.lastConnectorSample.get(connectorId) as Row | undefined;
     return r ? toSample(r) : undefined;
+  }
+
+  /** When the session was last known alive: its checkpoint (the stop time of a session recovered after a crash). */
+  checkpointStamp(id: number): Stamp | undefined {
+    const r = this.stmt.checkpointStamp.get(id) as { w: number; q: 'synced' | 'unsynced'; b: string; m: number } | undefined;
+    return r ? { wallMs: r.w, quality: r.q, bootId: r.b, monoMs: r.m } : undefined;
+  }
+
+  /** The highest register this station has recorded for a connector (to continue a simulated meter). */
+  lastKnownRegister(connectorId: number): number {
+    const r = this.stmt.lastKnownRegister.get(connectorId, connectorId) as { v: number | null };
+    return r.v ?? 0;
   }
 
   samples(sessionId: number): StoredSample[] {

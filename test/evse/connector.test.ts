@@ -48,7 +48,7 @@ function rig(over: Partial<ConnectorOptions> = {}): Rig {
   const poller = new MeterPoller(meter, { connectorId: 1, intervalMs: 50, staleAfterMs: 2000, maxPowerW: 100_000, maxBackoffMs: 100, clock, log });
   const conn = new Connector({
     id: 1, hardware: hw, poller, store, clock, log,
-    sampleIntervalMs: 100, flushIntervalMs: 500, feedbackTimeoutMs: 100,
+    sampleIntervalMs: 100, flushIntervalMs: 500,
     ...over,
   });
   const r: Rig = { hw, meter, poller, store, db, conn, stopped: [], contactorEvents: [] };
@@ -75,7 +75,7 @@ afterEach(async () => {
 async function startCharging(r: Rig, amps = 32): Promise<SessionRecord> {
   r.conn.dispatch({ type: 'offer', amps });
   r.hw.ev.plug();
-  await until(() => r.conn.sm.snapshot().pilot === 'B', 8000, 'pilot B seen');
+  await until(() => r.conn.snapshot().pilot === 'B', 8000, 'pilot B seen');
   r.conn.presentedAuth('TAG1', 'local');
   r.hw.ev.ready();
   await until(() => r.conn.status() === 'Charging' && r.hw.contactor.commanded(), 8000, 'Charging');
@@ -143,13 +143,13 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     r.contactorEvents.length = 0;
     r.hw.ev.pause(); // the EV opens S2: the raw reading is B now, its interrupt comes on a later turn
     expect(r.hw.pilot.read().state).toBe('B');
-    expect(r.conn.sm.snapshot().pilot).toBe('C'); // the state machine has not seen it
+    expect(r.conn.snapshot().pilot).toBe('C'); // the state machine has not seen it
     expect(r.hw.contactor.commanded()).toBe(true);
     r.conn.dispatch({ type: 'tick' }); // any step runs the supervisor
     expect(r.hw.contactor.commanded()).toBe(false);
     expect(r.contactorEvents[0]).toMatchObject({ closed: false, why: 'supervisor: pilot state B' });
     // ...and the state machine was brought up to date in the same call.
-    expect(r.conn.sm.snapshot()).toMatchObject({ pilot: 'B', contactor: false });
+    expect(r.conn.snapshot()).toMatchObject({ pilot: 'B', contactor: false });
   });
 
   it('the safety supervisor opens the contactor on a raw fault input before its event is processed', async () => {
@@ -157,11 +157,11 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     await startCharging(r);
     r.contactorEvents.length = 0;
     r.hw.faults.set('rcd', true);
-    expect(r.conn.sm.snapshot().faults).toEqual([]);
+    expect(r.conn.snapshot().faults).toEqual([]);
     r.conn.dispatch({ type: 'offer', amps: 32 });
     expect(r.hw.contactor.commanded()).toBe(false);
     expect(r.contactorEvents[0]).toMatchObject({ closed: false, why: expect.stringMatching(/^supervisor: fault input active: rcd/) });
-    expect(r.conn.sm.snapshot().faults).toEqual(['rcd']);
+    expect(r.conn.snapshot().faults).toEqual(['rcd']);
     expect(r.conn.status()).toBe('Faulted');
   });
 
@@ -169,12 +169,12 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     const r = rig();
     r.conn.dispatch({ type: 'offer', amps: 32 });
     r.hw.ev.plug();
-    await until(() => r.conn.sm.snapshot().pilot === 'B', 8000, 'pilot B seen');
+    await until(() => r.conn.snapshot().pilot === 'B', 8000, 'pilot B seen');
     r.conn.presentedAuth('TAG1', 'local');
-    await until(() => r.conn.session() !== null && r.conn.sm.snapshot().session, 8000, 'session recorded');
+    await until(() => r.conn.session() !== null && r.conn.snapshot().session, 8000, 'session recorded');
     r.contactorEvents.length = 0;
-    const real = r.conn.sm.handle.bind(r.conn.sm);
-    const spy = vi.spyOn(r.conn.sm, 'handle').mockImplementationOnce((ev, now) => [
+    const real = r.conn['sm'].handle.bind(r.conn['sm']);
+    const spy = vi.spyOn(r.conn['sm'], 'handle').mockImplementationOnce((ev, now) => [
       ...real(ev, now),
       { type: 'contactor', closed: true, why: 'injected state machine bug' },
     ]);
@@ -184,26 +184,26 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     expect(r.hw.contactorLog.filter((c) => c.closed)).toEqual([]); // the pin was never written high
     expect(r.hw.contactor.commanded()).toBe(false);
     expect(r.contactorEvents[0]).toMatchObject({ closed: false, why: 'supervisor refused the close: pilot state B' });
-    expect(r.conn.sm.snapshot()).toMatchObject({ contactor: false, pilot: 'B' }); // told the contactor is open
-    expect(r.conn.sm.snapshot().faults).toEqual([]); // one refusal = the machine lagged an input
+    expect(r.conn.snapshot()).toMatchObject({ contactor: false, pilot: 'B' }); // told the contactor is open
+    expect(r.conn.snapshot().faults).toEqual([]); // one refusal = the machine lagged an input
   });
 
   it('supervisor veto: a state machine that insists on closing against it gets a latched fault, the pin stays low', async () => {
     const r = rig();
     r.conn.dispatch({ type: 'offer', amps: 32 });
     r.hw.ev.plug();
-    await until(() => r.conn.sm.snapshot().pilot === 'B', 8000, 'pilot B seen');
+    await until(() => r.conn.snapshot().pilot === 'B', 8000, 'pilot B seen');
     r.conn.presentedAuth('TAG1', 'local');
-    await until(() => r.conn.session() !== null && r.conn.sm.snapshot().session, 8000, 'session recorded');
-    const real = r.conn.sm.handle.bind(r.conn.sm);
-    const spy = vi.spyOn(r.conn.sm, 'handle').mockImplementation((ev, now) => [
+    await until(() => r.conn.session() !== null && r.conn.snapshot().session, 8000, 'session recorded');
+    const real = r.conn['sm'].handle.bind(r.conn['sm']);
+    const spy = vi.spyOn(r.conn['sm'], 'handle').mockImplementation((ev, now) => [
       ...real(ev, now),
       { type: 'contactor', closed: true, why: 'injected state machine bug' },
     ]);
     r.conn.dispatch({ type: 'tick' }); // must terminate: the refusals do not feed the loop forever
     spy.mockRestore();
     expect(r.hw.contactorLog.filter((c) => c.closed)).toEqual([]);
-    expect(r.conn.sm.snapshot().faults).toEqual(['other']);
+    expect(r.conn.snapshot().faults).toEqual(['other']);
     expect(r.conn.status()).toBe('Faulted');
     r.hw.ev.ready(); // C now, but the fault is latched while plugged
     await new Promise((res) => setTimeout(res, 100));
@@ -216,24 +216,24 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     r.hw.contactor.welded = true;
     const stopped = await stopAndWait(r);
     expect(stopped.stopReason).toBe('Local');
-    await until(() => r.conn.sm.snapshot().faults.includes('welded'), 8000, 'welded fault');
+    await until(() => r.conn.snapshot().faults.includes('welded'), 8000, 'welded fault');
     expect(r.conn.status()).toBe('Faulted');
 
     r.hw.ev.unplug();
-    await until(() => r.conn.sm.snapshot().pilot === 'A', 8000, 'unplugged');
-    expect(r.conn.sm.snapshot().faults).toEqual(['welded']);
+    await until(() => r.conn.snapshot().pilot === 'A', 8000, 'unplugged');
+    expect(r.conn.snapshot().faults).toEqual(['welded']);
     expect(r.conn.status()).toBe('Faulted');
 
     r.hw.ev.plug();
     r.hw.ev.ready();
-    await until(() => r.conn.sm.snapshot().pilot === 'B', 8000, 'replugged');
+    await until(() => r.conn.snapshot().pilot === 'B', 8000, 'replugged');
     r.conn.presentedAuth('TAG1', 'local');
-    expect(r.conn.sm.snapshot()).toMatchObject({ auth: null, session: false, contactor: false, output: { mode: 'x1' } });
+    expect(r.conn.snapshot()).toMatchObject({ auth: null, session: false, contactor: false, output: { mode: 'x1' } });
     expect(r.hw.contactorLog.map((c) => c.closed)).toEqual([true, false]);
 
     // The technician repairs the contactor and clears the fault.
     r.hw.contactor.welded = false;
-    r.conn.dispatch({ type: 'clear-faults' });
+    r.conn.clearFaults();
     expect(r.conn.status()).toBe('Preparing');
     r.conn.presentedAuth('TAG1', 'local');
     await until(() => r.conn.status() === 'Charging' && r.hw.contactor.commanded(), 8000, 'charging again');
@@ -241,7 +241,7 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     await stopAndWait(r);
     // A healthy contactor raises nothing after the open.
     await new Promise((res) => setTimeout(res, 250));
-    expect(r.conn.sm.snapshot().faults).toEqual([]);
+    expect(r.conn.snapshot().faults).toEqual([]);
   });
 
   it('the meter failing during a session: energy still exact at stop, the gap is counted', async () => {
@@ -288,14 +288,14 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     const rec = await startCharging(r);
     r.meter.failing = true;
     await until(() => !r.hw.contactor.commanded(), 8000, 'contactor opened by the meter fault');
-    expect(r.conn.sm.snapshot().faults).toEqual(['meter']);
+    expect(r.conn.snapshot().faults).toEqual(['meter']);
     expect(r.conn.status()).toBe('Faulted');
     expect(r.contactorEvents.at(-1)).toMatchObject({ closed: false, why: expect.stringContaining('meter') });
     expect(r.conn.session()?.id).toBe(rec.id); // the session stays open
 
     r.meter.failing = false;
     await until(() => r.conn.status() === 'Charging' && r.hw.contactor.commanded(), 8000, 'charging again');
-    expect(r.conn.sm.snapshot().faults).toEqual([]);
+    expect(r.conn.snapshot().faults).toEqual([]);
     const stopped = await stopAndWait(r);
     expect(stopped.id).toBe(rec.id);
     expect(stopped.energyWh).toBe(r.meter.registerWh() - INITIAL_WH);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimHardware } from '../../src/sim/hardware.js';
-import { dutyForCurrent } from '../../src/evse/pwm.js';
+import { dutyForCurrent } from '../../src/domain/pwm.js';
 
 describe('pilot outputs in the sim driver', () => {
   it('5 % (digital communication): an EV without ISO 15118 waits in B and draws nothing', async () => {

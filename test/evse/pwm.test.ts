@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currentForDuty, dutyForCurrent, MAX_CURRENT_A, MIN_CURRENT_A, offerableCurrent } from '../../src/evse/pwm.js';
+import { currentForDuty, dutyForCurrent, MAX_CURRENT_A, MIN_CURRENT_A, offerableCurrent } from '../../src/domain/pwm.js';
 
 /** Every current from `from` to `to` A in steps of 0.01 A, built from integers so the steps are exact decimals. */
 function centiAmps(from: number, to: number): number[] {

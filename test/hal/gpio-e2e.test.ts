@@ -69,7 +69,7 @@ async function rig(): Promise<Rig> {
   const store = new SessionStore(db);
   const meter = new SimMeter(clock, null, 1000);
   const poller = new MeterPoller(meter, { connectorId: 1, intervalMs: 1000, staleAfterMs: 10_000, maxPowerW: 50_000, clock, log });
-  const conn = new Connector({ id: 1, hardware: hw, poller, store, clock, log, sampleIntervalMs: 1000, flushIntervalMs: 60_000, freeIdTag: 'FREE', feedbackTimeoutMs: 1000 });
+  const conn = new Connector({ id: 1, hardware: hw, poller, store, clock, log, sampleIntervalMs: 1000, flushIntervalMs: 60_000, freeIdTag: 'FREE' });
   const ev: Ev = { state: 'A', diode: true, welded: false };
 
   /** What the sense circuit sees: the EV's resistor on the high level, the diode on the low one while PWM runs. */
@@ -103,7 +103,7 @@ async function rig(): Promise<Rig> {
       return clock.monoMs() - start;
     },
     contactorPin: () => tree.value(CONTACTOR) as '0' | '1',
-    faults: () => conn.sm.snapshot().faults,
+    faults: () => conn.snapshot().faults,
   };
   rigs.push(r);
   // the RCD module is idle (its fault output is active low)
@@ -119,8 +119,8 @@ async function rig(): Promise<Rig> {
 async function charging(): Promise<Rig> {
   const r = await rig();
   r.ev.state = 'B';
-  await r.run(2000, () => r.conn.session() !== null && r.conn.sm.snapshot().output.mode === 'pwm');
-  expect(r.conn.sm.snapshot()).toMatchObject({ session: true, output: { mode: 'pwm', dutyPermille: 266 } });
+  await r.run(2000, () => r.conn.session() !== null && r.conn.snapshot().output.mode === 'pwm');
+  expect(r.conn.snapshot()).toMatchObject({ session: true, output: { mode: 'pwm', dutyPermille: 266 } });
   expect(r.tree.pwmAttr(0, 0, 'duty_cycle')).toBe('266000');
   r.ev.state = 'C';
   await r.run(1000, () => r.contactorPin() === '1');
@@ -136,8 +136,8 @@ describe('safety rules end to end: fake sysfs -> GpioHardware -> Connector -> co
     const r = await rig();
     r.conn.dispatch({ type: 'offer', amps: 0 }); // no offer: X1
     r.ev.state = 'C'; // the EV asks for energy at once
-    await r.run(2000, () => r.conn.session() !== null && r.conn.sm.snapshot().pilot === 'C');
-    expect(r.conn.sm.snapshot()).toMatchObject({ pilot: 'C', output: { mode: 'x1' }, diodeChecked: false });
+    await r.run(2000, () => r.conn.session() !== null && r.conn.snapshot().pilot === 'C');
+    expect(r.conn.snapshot()).toMatchObject({ pilot: 'C', output: { mode: 'x1' }, diodeChecked: false });
     r.conn.dispatch({ type: 'offer', amps: 16 }); // PWM starts now
     expect(r.tree.pwmAttr(0, 0, 'duty_cycle')).toBe('266000');
     expect(r.contactorPin()).toBe('0'); // not in the step that started the PWM
@@ -243,10 +243,10 @@ describe('safety rules end to end: fake sysfs -> GpioHardware -> Connector -> co
   it('supervisor veto: a state machine that says "close" with the EV in B never sets the pin', async () => {
     const r = await rig();
     r.ev.state = 'B';
-    await r.run(2000, () => r.conn.session() !== null && r.conn.sm.snapshot().output.mode === 'pwm');
+    await r.run(2000, () => r.conn.session() !== null && r.conn.snapshot().output.mode === 'pwm');
     await r.run(100);
-    const real = r.conn.sm.handle.bind(r.conn.sm);
-    const spy = vi.spyOn(r.conn.sm, 'handle').mockImplementation((ev, now) => [...real(ev, now), { type: 'contactor', closed: true, why: 'injected bug' }]);
+    const real = r.conn['sm'].handle.bind(r.conn['sm']);
+    const spy = vi.spyOn(r.conn['sm'], 'handle').mockImplementation((ev, now) => [...real(ev, now), { type: 'contactor', closed: true, why: 'injected bug' }]);
     r.conn.dispatch({ type: 'tick' });
     spy.mockRestore();
     expect(r.contactorPin()).toBe('0');

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OvercurrentCheck, WeldingDetector, runRcdSelfTest } from '../../src/evse/safety-timing.js';
+import { OvercurrentCheck } from '../../src/evse/safety-timing.js';
+import { WeldingDetector } from '../../src/hal/contactor-check.js';
+import { runRcdSelfTest } from '../../src/hal/rcd-self-test.js';
 import { FakeClock } from '../../src/hal/clock.js';
 
 describe('OvercurrentCheck', () => {

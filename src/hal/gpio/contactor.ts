@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Contactor } from '../types.js';
-import { WeldingDetector, type ContactorVerdict } from '../../evse/safety-timing.js';
+import { ContactorMonitor, type ContactorVerdict } from '../contactor-check.js';
 import type { GpioLine } from './sysfs-gpio.js';
 import type { DebouncedInput } from './input.js';
 
@@ -11,9 +11,7 @@ import type { DebouncedInput } from './input.js';
 export class GpioContactor implements Contactor {
   private closed = false;
   private readonly fbListeners: ((closed: boolean) => void)[] = [];
-  private readonly detector?: WeldingDetector;
-  private check?: { cancel(): void };
-  private verdict: ContactorVerdict = { welded: false, failedToClose: false };
+  private readonly monitor?: ContactorMonitor;
   /** Commands with their monotonic time (for hw test and the bench). */
   lastCommandMono = 0;
 
@@ -22,17 +20,15 @@ export class GpioContactor implements Contactor {
     private readonly fb: DebouncedInput | undefined,
     private readonly clock: Clock,
     opts: { weldMs: number; closeMs: number },
-    private readonly onVerdict: (v: ContactorVerdict) => void,
+    onVerdict: (v: ContactorVerdict) => void,
   ) {
     if (fb) {
-      this.detector = new WeldingDetector(opts);
-      this.detector.feedback(fb.active(), clock.monoMs());
+      const monitor = new ContactorMonitor(clock, opts, { commanded: false, feedback: fb.active() }, onVerdict);
+      this.monitor = monitor;
       fb.onChange((c) => {
         for (const l of this.fbListeners) l(c);
-        this.apply(this.detector!.feedback(c, this.clock.monoMs()));
+        monitor.feedback(c);
       });
-      // a contactor that is already closed at start-up while commanded open is welded
-      this.apply(this.detector.command(false, clock.monoMs()));
     }
   }
 
@@ -40,7 +36,7 @@ export class GpioContactor implements Contactor {
     this.line.write(closed ? 1 : 0);
     this.closed = closed;
     this.lastCommandMono = this.clock.monoMs();
-    if (this.detector) this.apply(this.detector.command(closed, this.lastCommandMono));
+    this.monitor?.command(closed);
   }
 
   commanded(): boolean {
@@ -56,26 +52,11 @@ export class GpioContactor implements Contactor {
   }
 
   clearWeld(): boolean {
-    if (!this.detector) return true;
-    const ok = this.detector.clearWeld(this.clock.monoMs());
-    this.apply(this.detector.evaluate(this.clock.monoMs()));
-    return ok;
+    return this.monitor?.clearWeld() ?? true;
   }
 
   close(): void {
-    this.check?.cancel();
+    this.monitor?.close();
     this.fb?.close();
-  }
-
-  private apply(v: ContactorVerdict): void {
-    this.check?.cancel();
-    this.check = undefined;
-    if (v.checkAtMs !== undefined) {
-      this.check = this.clock.setTimeout(() => this.apply(this.detector!.evaluate(this.clock.monoMs())), v.checkAtMs - this.clock.monoMs());
-    }
-    if (v.welded !== this.verdict.welded || v.failedToClose !== this.verdict.failedToClose) {
-      this.verdict = v;
-      this.onVerdict(v);
-    }
   }
 }

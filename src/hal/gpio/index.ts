@@ -10,7 +10,7 @@ import { AdcPilot } from './pilot.js';
 import { GpioContactor } from './contactor.js';
 import { GpioCableLock } from './lock.js';
 import { HeartbeatOutput } from './heartbeat.js';
-import { runRcdSelfTest, type RcdTestResult } from '../../evse/safety-timing.js';
+import { runRcdSelfTest, type RcdTestResult } from '../rcd-self-test.js';
 
 export { HardwareError } from './errors.js';
 
