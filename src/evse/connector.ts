@@ -14,6 +14,7 @@ import type { VehicleInfo } from './port.js';
 
 const STORE_FAILURES_BEFORE_FAULT = 2;
 const STORE_RETRY_MS = 5000;
+const HOUSEKEEPING_MS = 1000;
 
 export interface ConnectorOptions {
   id: number;
@@ -46,7 +47,7 @@ export class Connector extends EventEmitter {
   private readonly queue: { ev: SmEvent; atMs: number }[] = [];
   private processing = false;
   private deadline?: { cancel(): void; at: number };
-  private housekeeping?: NodeJS.Timeout;
+  private housekeeping?: { cancel(): void };
   private storeOps: Promise<unknown> = Promise.resolve();
   private current: SessionRecord | null = null;
   private timer: SessionTimer | null = null;
@@ -101,8 +102,7 @@ export class Connector extends EventEmitter {
     });
     this.lastFlushMs = this.o.clock.monoMs();
     this.lastTickMs = this.lastFlushMs;
-    this.housekeeping = setInterval(() => this.tickHousekeeping(), 1000);
-    this.housekeeping.unref();
+    this.scheduleHousekeeping();
     this.onPilot(hw.pilot.read());
   }
 
@@ -291,7 +291,7 @@ export class Connector extends EventEmitter {
     this.flushSamples();
     this.closed = true;
     this.deadline?.cancel();
-    if (this.housekeeping) clearInterval(this.housekeeping);
+    this.housekeeping?.cancel();
   }
 
   private onPilot(r: PilotReading): void {
@@ -470,7 +470,7 @@ export class Connector extends EventEmitter {
         try {
           wh = (await this.o.poller.readNow()).energyImportWh;
         } catch {
-          await new Promise((r) => setTimeout(r, 300));
+          await new Promise<void>((r) => this.o.clock.setTimeout(r, 300));
         }
       }
       const provisional = wh === undefined;
@@ -563,6 +563,15 @@ export class Connector extends EventEmitter {
   /** Monotonic time of the last housekeeping tick: proof the control loop runs (systemd watchdog). */
   lastHousekeepingMono(): number {
     return this.lastTickMs;
+  }
+
+  /** The 1 s control-loop tick, on the connector's clock. */
+  private scheduleHousekeeping(): void {
+    this.housekeeping = this.o.clock.setTimeout(() => {
+      if (this.closed) return;
+      this.tickHousekeeping();
+      this.scheduleHousekeeping();
+    }, HOUSEKEEPING_MS);
   }
 
   private tickHousekeeping(): void {

@@ -113,6 +113,15 @@ export class SystemClock extends EventEmitter implements Clock {
   }
 }
 
+/** Real-time timers and monotonic time, for parts built without a clock (the simulator's boards). */
+export const realTimeClock: Pick<Clock, 'monoMs' | 'setTimeout'> = {
+  monoMs: () => performance.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
 /** A clock under the test's control. */
 export class FakeClock implements Clock {
   readonly bootId: string;

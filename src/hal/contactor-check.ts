@@ -84,15 +84,6 @@ export class WeldingDetector {
 /** The part of a Clock a monitor needs. */
 export type MonitorClock = Pick<Clock, 'monoMs' | 'setTimeout'>;
 
-/** Real time, for boards built without a clock (the simulator). */
-export const realTimeClock: MonitorClock = {
-  monoMs: () => performance.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  },
-};
-
 /**
  * The WeldingDetector on a clock: every board with an auxiliary contact (gpio, simulator) feeds
  * it its commands and feedback edges and reports its verdicts as the board faults 'welded' and

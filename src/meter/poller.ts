@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { HealthResult, Meter, MeterSnapshot, MeterStatus } from '../hal/types.js';
 import type { Clock } from '../hal/clock.js';
 import type { Logger } from '../log.js';
+import { backoffDelayMs } from '../util/backoff.js';
 
 export interface MeterPollerOptions {
   connectorId: number;
@@ -116,8 +117,8 @@ export class MeterPoller extends EventEmitter {
   private nextDelay(): number {
     const f = this.st.failures;
     if (f === 0) return this.opts.intervalMs;
-    const cap = Math.max(this.opts.intervalMs, this.opts.maxBackoffMs ?? 10_000);
-    return Math.min(cap, this.opts.intervalMs * 2 ** Math.min(f - 1, 20));
+    // No jitter: one station's own bus, nothing to spread; a steady rhythm is easier on a technician's scope.
+    return backoffDelayMs(f - 1, { baseMs: this.opts.intervalMs, maxMs: Math.max(this.opts.intervalMs, this.opts.maxBackoffMs ?? 10_000), jitter: 0 });
   }
 
   /**

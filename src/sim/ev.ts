@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { PilotOutput, PilotState } from '../hal/types.js';
 import { currentForDuty } from '../domain/pwm.js';
 import type { SimEvConfig } from './config.js';
+import type { Clock } from '../hal/clock.js';
+import { realTimeClock } from '../hal/clock.js';
 
 /**
  * A simulated EV at the end of the cable. It sees the pilot output and the contactor, and
@@ -27,9 +29,9 @@ export class SimEv extends EventEmitter {
   private state: PilotState = 'A';
   private output: PilotOutput = { mode: 'x1' };
   private contactorClosed = false;
-  private reaction?: NodeJS.Timeout;
+  private reaction?: { cancel(): void };
 
-  constructor(readonly cfg: SimEvConfig) {
+  constructor(readonly cfg: SimEvConfig, private readonly clock: Pick<Clock, 'setTimeout'> = realTimeClock) {
     super();
     this.socPercent = cfg.battery ? cfg.battery.startSocPercent : null;
   }
@@ -113,7 +115,7 @@ export class SimEv extends EventEmitter {
     const delayed = (this.state === 'C' || this.state === 'D') && target === 'B' && this.wantsCharge && this.plugged;
     if (delayed) {
       if (this.ignoreStop || this.reaction) return;
-      this.reaction = setTimeout(() => {
+      this.reaction = this.clock.setTimeout(() => {
         this.reaction = undefined;
         this.setState(this.targetState());
       }, this.reactionMs);
@@ -139,7 +141,7 @@ export class SimEv extends EventEmitter {
   }
 
   private cancelReaction(): void {
-    if (this.reaction) clearTimeout(this.reaction);
+    this.reaction?.cancel();
     this.reaction = undefined;
   }
 

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type {
   CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, FaultKind, PilotOutput, PilotReading, SimulatorControls,
 } from '../hal/types.js';
-import { ContactorMonitor, realTimeClock, type MonitorClock } from '../hal/contactor-check.js';
+import { ContactorMonitor, type MonitorClock } from '../hal/contactor-check.js';
+import { realTimeClock } from '../hal/clock.js';
 import { SimEv } from './ev.js';
 import type { SimEvConfig } from './config.js';
 
@@ -25,13 +26,13 @@ export class SimHardware implements ConnectorHardware {
   private readonly bus = new EventEmitter();
   /** PWM has run long enough since the last output mode change for a diode verdict (PilotReading.diodeChecked). */
   private diodeSettled = false;
-  private diodeTimer?: NodeJS.Timeout;
+  private diodeTimer?: { cancel(): void };
 
   private readonly monitor: ContactorMonitor;
   private disposed = false;
 
   constructor(evCfg: SimEvConfig, clock: MonitorClock = realTimeClock) {
-    this.ev = new SimEv(evCfg);
+    this.ev = new SimEv(evCfg, clock);
     const ev = this.ev;
     const bus = this.bus;
     const reading = (): PilotReading => {
@@ -48,10 +49,10 @@ export class SimHardware implements ConnectorHardware {
         if (modeChanged) {
           // Same contract as the gpio driver: no diode verdict until PWM has run for a moment.
           this.diodeSettled = false;
-          if (this.diodeTimer) clearTimeout(this.diodeTimer);
+          this.diodeTimer?.cancel();
           this.diodeTimer = undefined;
           if (o.mode === 'pwm' || o.mode === 'digital') {
-            this.diodeTimer = setTimeout(() => {
+            this.diodeTimer = clock.setTimeout(() => {
               this.diodeTimer = undefined;
               this.diodeSettled = true;
               bus.emit('pilot', reading());
@@ -172,7 +173,7 @@ export class SimHardware implements ConnectorHardware {
     this.safe();
     this.disposed = true;
     this.monitor.close();
-    if (this.diodeTimer) clearTimeout(this.diodeTimer);
+    this.diodeTimer?.cancel();
     this.ev.dispose();
     this.bus.removeAllListeners();
   }

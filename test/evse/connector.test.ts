@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connector, type ConnectorOptions } from '../../src/evse/connector.js';
-import { SystemClock } from '../../src/hal/clock.js';
+import { FakeClock } from '../../src/hal/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { MeterPoller } from '../../src/meter/poller.js';
 import { SimHardware } from '../../src/sim/hardware.js';
@@ -12,12 +12,24 @@ import { openDb, type Db } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 
-/** Waits until `fn` holds, polling; the timeout only guards against a hang, it is not a timing assertion. */
+/** The rig's clock: every timer of the connector, poller, simulated EV and board runs on it (no real sleeps). */
+let clock = new FakeClock();
+const STEP_MS = 5;
+
+/** Lets the fake time run `ms` in small steps, giving queued I/O (SQLite, interrupts on setImmediate) a turn after each. */
+async function pass(ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += STEP_MS) {
+    clock.advance(STEP_MS);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Lets the fake time run until `fn` holds; the limit (fake ms) only guards against a hang, it is not a timing assertion. */
 async function until(fn: () => boolean, timeoutMs = 8000, what = 'condition'): Promise<void> {
-  const end = performance.now() + timeoutMs;
+  const end = clock.monoMs() + timeoutMs;
   while (!fn()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    if (clock.monoMs() > end) throw new Error(`timed out waiting for ${what}`);
+    await pass(STEP_MS);
   }
 }
 
@@ -40,9 +52,9 @@ function rig(over: Partial<ConnectorOptions> = {}): Rig {
   const dir = mkdtempSync(join(tmpdir(), 'evsed-connector-'));
   const db = openDb(join(dir, 'evsed.db'), [coreMigrations]);
   const store = new SessionStore(db);
-  const clock = new SystemClock('always');
+  clock = new FakeClock();
   const log = silentLogger();
-  const hw = new SimHardware({ maxCurrentA: 32, phases: 3, voltageV: 230 });
+  const hw = new SimHardware({ maxCurrentA: 32, phases: 3, voltageV: 230 }, clock);
   hw.ev.reactionMs = 50;
   const meter = new SimMeter(clock, hw.ev, INITIAL_WH, 230);
   const poller = new MeterPoller(meter, { connectorId: 1, intervalMs: 50, staleAfterMs: 2000, maxPowerW: 100_000, maxBackoffMs: 100, clock, log });
@@ -206,7 +218,7 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     expect(r.conn.snapshot().faults).toEqual(['other']);
     expect(r.conn.status()).toBe('Faulted');
     r.hw.ev.ready(); // C now, but the fault is latched while plugged
-    await new Promise((res) => setTimeout(res, 100));
+    await pass(100);
     expect(r.hw.contactor.commanded()).toBe(false);
   });
 
@@ -240,7 +252,7 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     expect(r.hw.contactorLog.map((c) => c.closed)).toEqual([true, false, true]);
     await stopAndWait(r);
     // A healthy contactor raises nothing after the open.
-    await new Promise((res) => setTimeout(res, 250));
+    await pass(250);
     expect(r.conn.snapshot().faults).toEqual([]);
   });
 
@@ -270,15 +282,15 @@ describe('Connector with the sim EV, sim meter, poller and a real SQLite store',
     let badAt: number | null = null;
     let okAt: number | null = null;
     r.poller.on('health', (st: { health: string }) => {
-      if (st.health !== 'ok') badAt ??= performance.now();
-      else if (badAt !== null) okAt ??= performance.now();
+      if (st.health !== 'ok') badAt ??= clock.monoMs();
+      else if (badAt !== null) okAt ??= clock.monoMs();
     });
     r.meter.failing = true;
     await until(() => badAt !== null && r.poller.status().failures >= 2, 8000, 'two failed reads');
     r.meter.failing = false;
     await until(() => okAt !== null, 8000, 'meter back');
     const stopped = await stopAndWait(r);
-    // The connector's own marks precede ours by the same handful of microseconds; 2 ms covers whole-ms counting.
+    // The marks are on the same fake clock as the connector's own; 2 ms covers whole-ms counting.
     expect(stopped.meterGapMs).toBeGreaterThanOrEqual(Math.floor(okAt! - badAt!) - 2);
     expect(stopped.meterGapMs).toBeLessThanOrEqual(stopped.durationMs);
   });
