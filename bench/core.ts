@@ -121,7 +121,7 @@ const round3 = (o: Record<string, number>) => Object.fromEntries(Object.entries(
  * (IEC: within 100 ms). The event loop's lag is measured over the same window.
  */
 export async function measureEdgeToContactor(d: Daemon, events: number) {
-  const hw = d.station.hardware(1) as SimHardware;
+  const hw = d.hardware(1) as SimHardware;
   const log = hw.contactorLog;
   const open: number[] = [];
   const close: number[] = [];
@@ -154,9 +154,9 @@ export async function benchControlLatency(opts: { events: number; load?: () => P
   const d = await startDaemon(loadConfig(simConfig(dir)), silentLogger());
   const stopLoad = opts.load ? await opts.load() : undefined;
   try {
-    (d.station.hardware(1) as SimHardware).ev.plug();
+    (d.hardware(1) as SimHardware).ev.plug();
     await d.station.presentTag(1, 'BENCH');
-    await waitFor(() => d.station.connector(1)!.session() !== null);
+    await waitFor(() => d.station.sessionOn(1) !== undefined);
     const m = await measureEdgeToContactor(d, opts.events);
     return { events: opts.events, pilotToContactorOpenMs: m.openMs, pilotToContactorCloseMs: m.closeMs, eventLoopLagMs: m.eventLoopLagMs };
   } finally {

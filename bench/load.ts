@@ -36,8 +36,8 @@ ${extra}`);
   loaded.config.storage.sampleIntervalS = 1;
   await prepare?.(loaded.dbFile);
   const d = await startDaemon(loaded, silentLogger());
-  (d.station.hardware(1) as SimHardware).ev.plug();
-  await waitFor(() => d.station.connector(1)!.session() !== null);
+  (d.hardware(1) as SimHardware).ev.plug();
+  await waitFor(() => d.station.sessionOn(1) !== undefined);
   return d;
 }
 
@@ -87,7 +87,7 @@ mqtt: { url: mqtt://127.0.0.1:${peers.mqttPort}, publishIntervalS: 0.2, homeAssi
     stops.push(() => void (polling = false));
     let cycling = true;
     const station = d.station;
-    const hw2 = station.hardware(2) as SimHardware;
+    const hw2 = d.hardware(2) as SimHardware;
     const cycle = (async () => {
       while (cycling) {
         hw2.ev.plug();

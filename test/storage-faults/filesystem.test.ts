@@ -79,7 +79,7 @@ describe.skipIf(!canMount)('disk full (tmpfs filled to the last byte; needs root
     await until(() => st.contactorClosed(), 'charging');
     const first = st.daemon.station.connectorView(1)!.session!.id;
     await api(st.base, '/api/connectors/1/sim', { action: 'unplug' });
-    await until(() => st.daemon.station.sessions.get(first)?.status === 'completed', 'first session stopped');
+    await until(() => st.daemon.sessions.get(first)?.status === 'completed', 'first session stopped');
     const closingsBefore = st.closings();
 
     const filler = fillDisk(fs.dir);

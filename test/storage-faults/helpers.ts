@@ -39,7 +39,7 @@ export async function station(opts: { dir?: string; storageDir?: string; log?: L
     loaded.dbFile = join(opts.storageDir, 'evsed.db');
   }
   const daemon = await startDaemon(loaded, opts.log ?? silentLogger());
-  const hw = daemon.station.hardware(1) as SimHardware;
+  const hw = daemon.hardware(1) as SimHardware;
   const base = `http://127.0.0.1:${daemon.address.port}`;
   return {
     dir,

@@ -89,15 +89,15 @@ describe('store writes fail while the daemon runs', () => {
     await until(() => st.contactorClosed(), 'charging');
     const id = st.daemon.station.connectorView(1)!.session!.id;
     await sleep(1500);
-    const before = st.daemon.station.sessions.samples(id).length;
+    const before = st.daemon.sessions.samples(id).length;
     readOnly(st, true);
     await sleep(3500);
-    expect(st.daemon.station.sessions.samples(id).length).toBe(before);
+    expect(st.daemon.sessions.samples(id).length).toBe(before);
     readOnly(st, false);
-    await until(() => st.daemon.station.sessions.samples(id).length >= before + 3, 'buffered samples flushed');
+    await until(() => st.daemon.sessions.samples(id).length >= before + 3, 'buffered samples flushed');
     await api(st.base, '/api/connectors/1/sim', { action: 'unplug' });
-    await until(() => st.daemon.station.sessions.get(id)?.status === 'completed', 'session stopped');
-    const samples = st.daemon.station.sessions.samples(id);
+    await until(() => st.daemon.sessions.get(id)?.status === 'completed', 'session stopped');
+    const samples = st.daemon.sessions.samples(id);
     // one sample a second, none missing across the read-only stretch
     const gaps = samples.slice(1).map((x, i) => x.wallMs - samples[i]!.wallMs);
     expect(Math.max(...gaps)).toBeLessThan(2500);

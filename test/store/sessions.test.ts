@@ -94,6 +94,14 @@ describe('session store', () => {
     expect(s.list({ toMs: Date.UTC(2026, 10, 2) })).toHaveLength(1);
     expect(s.list({ limit: 2 })).toHaveLength(2);
   });
+
+  it('the tag filter is case-insensitive, as idTags are (idTagKey, COLLATE NOCASE)', () => {
+    const { s } = store();
+    s.start({ connectorId: 1, idTag: '04A1B2C3', authSource: 'local', meterStartWh: 0, at: at() });
+    s.start({ connectorId: 1, idTag: '04a1b2c3', authSource: 'local', meterStartWh: 0, at: at() });
+    s.start({ connectorId: 1, idTag: '04A1B2C4', authSource: 'local', meterStartWh: 0, at: at() });
+    expect(s.list({ idTag: '04a1B2c3' }).map((r) => r.idTag).sort()).toEqual(['04A1B2C3', '04a1b2c3']);
+  });
 });
 
 describe('migrations', () => {

@@ -9,7 +9,7 @@ describe('overcurrent (IEC 61851-1: beyond tolerance after the EV reaction windo
   it('an EV drawing more than offered trips after the window, the contactor opens and the fault latches', async () => {
     const d = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'free' })), silentLogger());
     try {
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       d.station.setClaim({ source: 'test', connectorId: 1, maxA: 10 });
       hw.ev.overdrawA = 5; // draws 15 A on a 10 A offer: limit is 10 A + 10 % + 0.5 A = 11.5 A
       hw.ev.plug();
@@ -34,7 +34,7 @@ describe('overcurrent (IEC 61851-1: beyond tolerance after the EV reaction windo
   it('a current within the tolerance never trips', async () => {
     const d = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'free' })), silentLogger());
     try {
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       d.station.setClaim({ source: 'test', connectorId: 1, maxA: 10 });
       hw.ev.overdrawA = 1.4; // 11.4 A < 11.5 A
       hw.ev.plug();

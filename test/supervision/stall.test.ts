@@ -9,7 +9,7 @@ describe('event-loop stall supervision', () => {
   it('a blocked event loop drives the contactor open and latches a stall fault until unplug', async () => {
     const d = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'free' })), silentLogger());
     try {
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       hw.ev.plug();
       hw.ev.ready();
       await until(() => hw.contactor.commanded(), 'contactor closed');
@@ -45,7 +45,7 @@ describe("the station's fault events", () => {
     try {
       const events: { connectorId: number; kind: string; active: boolean }[] = [];
       d.station.on('fault', (f) => events.push(f));
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       hw.faults.set('rcd', true);
       await until(() => events.length === 1, 'raised');
       hw.faults.set('rcd', false); // nothing plugged in: the fault clears with its input

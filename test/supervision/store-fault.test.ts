@@ -9,7 +9,7 @@ describe("fault 'store': no charging that cannot be recorded", () => {
   it('stops charging while the store refuses writes, and resumes the same session once it accepts them', async () => {
     const d = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'free', flushIntervalS: 1 })), silentLogger());
     try {
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       hw.ev.plug();
       hw.ev.ready();
       await until(() => hw.contactor.commanded(), 'charging');

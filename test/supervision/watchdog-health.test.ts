@@ -66,7 +66,7 @@ describe('systemd watchdog health: loops alive, not devices answering', () => {
     daemon = await startDaemon({ config: parseConfig(gpioStationYaml(tree.root, dataDir)), file: join(dir, 'x.yaml'), storageDir: dataDir, dbFile: join(dataDir, 'evsed.db') }, silentLogger(), { gpio: { edges: tree.edges } });
     await new Promise((r) => setTimeout(r, 50));
     expect(daemon.health()).toEqual({ ok: true });
-    const hw = daemon.station.hardware(1) as GpioHardware;
+    const hw = daemon.hardware(1) as GpioHardware;
     // a failing ADC keeps the sampler loop running: fault 'pilot', no restart
     (hw.pilot as any).adc = { read: async () => { throw new Error('EIO'); } };
     await until(() => hw.faults.active().has('pilot'), "fault 'pilot'");

@@ -23,7 +23,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
   it('sim: welded is stored, restored after a restart (in /api/status faults), kept while the feedback reads closed, then cleared for good', async () => {
     const file = writeSimConfig(tempDir(), { authMode: 'free' });
     daemon = await startDaemon(loadConfig(file), silentLogger());
-    let hw = daemon.station.hardware(1) as SimHardware;
+    let hw = daemon.hardware(1) as SimHardware;
     hw.ev.plug();
     hw.ev.ready();
     await until(() => hw.contactor.commanded(), 'contactor closed');
@@ -35,7 +35,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
 
     // A restart (crash, watchdog, power cut): the lockout is back before anything can close.
     daemon = await startDaemon(loadConfig(file), silentLogger());
-    hw = daemon.station.hardware(1) as SimHardware;
+    hw = daemon.hardware(1) as SimHardware;
     const status = await api(base(daemon), '/api/status');
     expect(status.body.connectors[0]).toMatchObject({ status: 'Faulted', faults: ['welded'] });
     hw.ev.plug();
@@ -69,11 +69,11 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
     tree.setInput(S(27), 1); // aux contact closed while the contactor is commanded open: welded
     await until(() => daemon!.station.connectorView(1)!.faults.includes('welded'), "fault 'welded'");
     expect(tree.value(S(17))).toBe('0');
-    expect(daemon.station.hardware(1)!.faults.active().has('welded')).toBe(true);
+    expect(daemon.hardware(1)!.faults.active().has('welded')).toBe(true);
 
     let r = await api(base(daemon), '/api/connectors/1/clear-faults', {});
     expect(r.body.faults).toContain('welded'); // feedback still closed: nothing cleared
-    expect(daemon.station.hardware(1)!.faults.active().has('welded')).toBe(true);
+    expect(daemon.hardware(1)!.faults.active().has('welded')).toBe(true);
     await daemon.stop();
 
     daemon = await startDaemon(loaded(), silentLogger(), hooks); // restart while still welded
@@ -83,7 +83,7 @@ describe('welded contactor lockout: survives a restart, cleared only by a techni
     await new Promise((r) => setTimeout(r, 50));
     r = await api(base(daemon), '/api/connectors/1/clear-faults', {});
     expect(r.body.faults).not.toContain('welded');
-    expect(daemon.station.hardware(1)!.faults.active().has('welded')).toBe(false); // the driver latch too
+    expect(daemon.hardware(1)!.faults.active().has('welded')).toBe(false); // the driver latch too
     expect(daemon.db.prepare('SELECT * FROM connector_lockouts').all()).toEqual([]);
     await daemon.stop();
 
