@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { intBetween, listenAddress, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
-import { simHardwareSchema } from '../sim/config.js';
-import { gpioHardwareSchema, interlockToleranceMs } from '../hal/gpio/config.js';
-import { meterConfigSchema } from '../meter/config.js';
+import { simHardwareSchema } from './sim.js';
+import { gpioHardwareSchema, interlockToleranceMs } from './gpio.js';
+import { meterConfigSchema } from './meter.js';
 import { ocppConfigSchema } from '../ocpp/config.js';
 import { mqttConfigSchema } from '../telemetry/config.js';
 import { tariffConfigSchema } from '../billing/config.js';

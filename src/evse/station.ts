@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';
 import type { LockoutStore } from '../store/lockouts.js';
 import { MeterPoller } from '../meter/poller.js';
-import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER_S } from '../meter/config.js';
+import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER_S } from '../config/meter.js';
 import { offerableCurrent } from '../domain/pwm.js';
 import { Connector } from './connector.js';
 import { CurrentArbiter } from './current-arbiter.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PilotOutput, PilotState } from '../hal/types.js';
 import { currentForDuty } from '../domain/pwm.js';
-import type { SimEvConfig } from './config.js';
+import type { SimEvConfig } from '../config/sim.js';
 import type { Clock } from '../hal/clock.js';
 import { realTimeClock } from '../hal/clock.js';
 

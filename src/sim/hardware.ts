@@ -5,7 +5,7 @@ import type {
 import { ContactorMonitor, type MonitorClock } from '../hal/contactor-check.js';
 import { realTimeClock } from '../hal/clock.js';
 import { SimEv } from './ev.js';
-import type { SimEvConfig } from './config.js';
+import type { SimEvConfig } from '../config/sim.js';
 
 /** How long PWM runs before the simulated sense has a diode verdict (the gpio driver: 2 sample periods). */
 export const SIM_DIODE_CHECK_MS = 20;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REQUIRED_GRACE_S, meterConfigSchema } from '../../src/meter/config.js';
+import { DEFAULT_REQUIRED_GRACE_S, meterConfigSchema } from '../../src/config/meter.js';
 import { readFileSync } from 'node:fs';
 import { formatIssues } from '../../src/config/errors.js';
 

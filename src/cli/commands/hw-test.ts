@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/load.js';
 import { SystemClock } from '../../hal/clock.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { createGpioHardware, type GpioHardware, type GpioHardwareContext } from '../../hal/gpio/index.js';
-import type { GpioHardwareConfig } from '../../hal/gpio/config.js';
+import type { GpioHardwareConfig } from '../../config/gpio.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 
 const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID]';

@@ -1,5 +1,5 @@
 import { parse, UsageError } from './args.js';
-import { modbusMeterSchema, type ModbusMeterConfig } from '../../meter/config.js';
+import { modbusMeterSchema, type ModbusMeterConfig } from '../../config/meter.js';
 import { formatIssues } from '../../config/errors.js';
 import { createModbusMeter } from '../../meter/modbus/index.js';
 import { defaultLines, defaultUnitIds, formatIds, parseIds, scanBus } from '../../meter/modbus/scan.js';

@@ -1,6 +1,6 @@
 import type { ConnectorHardware, FaultInputs, FaultKind, HealthResult } from '../types.js';
 import { SystemClock, type Clock } from '../clock.js';
-import { interlockToleranceMs, type GpioHardwareConfig, type GpioSignal } from './config.js';
+import { interlockToleranceMs, type GpioHardwareConfig, type GpioSignal } from '../../config/gpio.js';
 import type { Logger } from '../../log.js';
 import { SysfsGpio, onoffEdges, type EdgeSource, type GpioLine } from './sysfs-gpio.js';
 import { DebouncedInput } from './input.js';

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { DIGITAL_COMMUNICATION_PERMILLE, type ControlPilot, type PilotOutput, type PilotReading, type PilotState } from '../types.js';
 import type { Logger } from '../../log.js';
-import type { AdcSenseConfig } from './config.js';
+import type { AdcSenseConfig } from '../../config/gpio.js';
 import type { PilotAdc } from './adc.js';
 import type { SysfsPwm } from './pwm.js';
 import type { GpioLine } from './sysfs-gpio.js';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import type { Logger } from '../../log.js';
 import { bitsPerChar } from './plan.js';
-import type { MeterTransport } from '../config.js';
+import type { MeterTransport } from '../../config/meter.js';
 
 /**
  * One physical Modbus line (an RS-485 adapter, or one gateway/meter socket) with one FIFO request

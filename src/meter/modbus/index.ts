@@ -1,5 +1,5 @@
 import type { Meter } from '../../hal/types.js';
-import type { MeterConfig, ModbusMeterConfig } from '../config.js';
+import type { MeterConfig, ModbusMeterConfig } from '../../config/meter.js';
 import type { Logger } from '../../log.js';
 import { getModel, type MeterModel } from './model.js';
 import { acquireBus, type BusSpec } from './bus.js';

@@ -1,8 +1,10 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../../config/errors.js';
+import { modelsDir } from '../../config/meter-models.js';
+
+export { modelNames, modelsDir } from '../../config/meter-models.js';
 
 /**
  * Meter register maps are data: one JSON file per model in hardware/meters/. Addresses are
@@ -198,17 +200,6 @@ export function parseModelFile(text: string, file: string): MeterModel {
   return resolveModel(res.data, file);
 }
 
-/** hardware/meters, found from this module in src/ (tests) and dist/src/ (built). */
-export function modelsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'hardware', 'meters');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('hardware/meters not found next to the evsed installation');
-}
-
 const cache = new Map<string, Map<string, MeterModel>>();
 
 /** All model files of a directory, validated. Any invalid file is an error (a broken map must not ship). */
@@ -229,13 +220,4 @@ export function getModel(name: string): MeterModel {
   const m = loadModels().get(name);
   if (!m) throw new Error(`unknown meter model "${name}" (known: ${[...loadModels().keys()].join(', ')})`);
   return m;
-}
-
-/** Model names for the config schema: read at import so the file names are the source. */
-export function modelNames(): string[] {
-  try {
-    return readdirSync(modelsDir()).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
-  } catch {
-    return [];
-  }
 }

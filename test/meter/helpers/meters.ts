@@ -1,5 +1,5 @@
 import { createModbusMeter } from '../../../src/meter/modbus/index.js';
-import { meterConfigSchema, type ModbusMeterConfig } from '../../../src/meter/config.js';
+import { meterConfigSchema, type ModbusMeterConfig } from '../../../src/config/meter.js';
 import { silentLogger } from '../../../src/log.js';
 import type { MeterPollerOptions } from '../../../src/meter/poller.js';
 

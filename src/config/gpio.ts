@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intBetween, nonEmptyString, numberBetween, oneOf } from '../../config/zod-helpers.js';
+import { intBetween, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
 
 /**
  * `hardware.driver: gpio` (Raspberry Pi, issue 6). Pins are BCM numbers as printed on pinout

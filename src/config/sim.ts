@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intBetween, numberBetween } from '../config/zod-helpers.js';
+import { intBetween, numberBetween } from './zod-helpers.js';
 
 /** The simulated EV and supply behind `hardware.driver: sim`. */
 export const simEvSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { intBetween, nonEmptyString, numberBetween, oneOf } from '../config/zod-helpers.js';
-import { simMeterSchema } from '../sim/config.js';
-import { modelNames } from './modbus/model.js';
+import { intBetween, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
+import { simMeterSchema } from './sim.js';
+import { modelNames } from './meter-models.js';
 
 /**
  * `connectors[].meter`. `sim` is the simulated meter; every other model name is a register map
