@@ -25,6 +25,7 @@ const optional: [string, string, string][] = [
   ['meter', './meter.js', 'benchMeter'],
   ['hw', './hw.js', 'benchHw'],
   ['ocpp', './ocpp.js', 'benchOcpp'],
+  ['ocppReplayRtt50ms', './ocpp-latency.js', 'benchOcppLatency'],
   ['load', './load.js', 'benchLoad'],
 ];
 
