@@ -82,9 +82,12 @@ describe('local API', () => {
   it('sets and clears an API current limit through the arbiter', async () => {
     const set = await api(base, '/api/connectors/1/limit', { maxA: 10 });
     expect(set.status).toBe(200);
-    expect(d.station.arbiter.decide(1)).toEqual({ amps: 10, source: 'api' });
+    expect(d.station.claims(1)).toContainEqual({ source: 'api', connectorId: 1, maxA: 10 });
+    expect(d.station.connectorView(1)!.limitSource).toBe('api');
     await api(base, '/api/connectors/1/limit', { maxA: null });
-    expect(d.station.arbiter.decide(1)).toEqual({ amps: 32, source: 'config' });
+    expect(d.station.claims(1).filter((c) => c.source === 'api')).toEqual([]);
+    expect(d.station.connectorView(1)!.limitSource).toBe('config');
+    expect(d.station.claims(1).find((c) => c.source === 'config')!.maxA).toBe(32);
   });
 
   it('a fault is a 0 A claim: the status names it as the limit until the fault clears', async () => {

@@ -13,7 +13,7 @@ describe('live cost in the station view', () => {
       silentLogger(),
     );
     try {
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       hw.ev.plug();
       hw.ev.ready();
       await until(() => (d.station.connectorView(1)!.session?.energyWh ?? 0) > 0, 'energy flowing');

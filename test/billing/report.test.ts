@@ -6,7 +6,9 @@ import { openDb } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { FakeClock } from '../../src/hal/clock.js';
-import { billingMigrations } from '../../src/billing/migrations.js';
+import { billingMigrations } from '../../src/store/billing/migrations.js';
+import { BillingRecords } from '../../src/store/billing/records.js';
+import { TagNameRepository } from '../../src/store/billing/tag-names.js';
 import { BillingLedger } from '../../src/billing/ledger.js';
 import { monthRange, renderCsv, renderHtml, type MonthReport, type ReportSession } from '../../src/billing/report.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
@@ -38,7 +40,7 @@ function fixture(dir: string) {
   const { config, dbFile } = loadConfig(configFile);
   const db = openDb(dbFile, [coreMigrations, billingMigrations]);
   const store = new SessionStore(db);
-  const ledger = new BillingLedger(store, config.tariff!).install();
+  const ledger = new BillingLedger(store, new BillingRecords(db), config.tariff!).install();
   const clock = new FakeClock();
   let register = 100_000;
 
@@ -62,7 +64,7 @@ function fixture(dir: string) {
   ledger.setTariff(exampleTariff({ energyPerKWh: 0.25, timeOfUse: [] }));
   const c = session('CAR1', '2026-11-30T23:30:00+01:00', 60, 3000, 0); // new tariff; ends in December
   session('CAR2', '2026-12-01T00:30:00+01:00', 60, 3000, 0); // December in Berlin (23:30 UTC on 30 Nov)
-  ledger.setTagName('CAR2', 'Ben Keller');
+  new TagNameRepository(db).set('CAR2', 'Ben Keller');
   db.close();
   return { configFile, uids: { a: a.uid, b: b.uid, c: c.uid } };
 }
