@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
+import { ID_TAG_COLLATION } from '../domain/tags.js';
 import type { ClockQuality, Stamp } from '../hal/clock.js';
 import type { AuthSource, StopReason } from '../evse/station-api.js';
 
@@ -288,7 +289,7 @@ export class SessionStore {
     if (f.fromMs !== undefined) (where.push('start_wall_ms >= @fromMs'), (params.fromMs = f.fromMs));
     if (f.toMs !== undefined) (where.push('start_wall_ms < @toMs'), (params.toMs = f.toMs));
     if (f.connectorId !== undefined) (where.push('connector_id = @connectorId'), (params.connectorId = f.connectorId));
-    if (f.idTag !== undefined) (where.push('id_tag = @idTag'), (params.idTag = f.idTag));
+    if (f.idTag !== undefined) (where.push(`id_tag = @idTag COLLATE ${ID_TAG_COLLATION}`), (params.idTag = f.idTag));
     if (f.status !== undefined) (where.push('status = @status'), (params.status = f.status));
     const sql =
       `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +

@@ -71,6 +71,16 @@ describe('local API', () => {
     await api(base, '/api/connectors/1/sim', { action: 'unplug' });
   });
 
+  it('filters sessions by tag case-insensitively, as the tags compare everywhere', async () => {
+    const exact = (await api(base, '/api/sessions?idTag=TAG-1')).body as any[];
+    expect(exact.length).toBeGreaterThanOrEqual(1);
+    expect(exact.every((s) => s.idTag === 'TAG-1')).toBe(true);
+    expect(((await api(base, '/api/sessions?idTag=tag-1')).body as any[]).map((s) => s.id)).toEqual(exact.map((s) => s.id));
+    const csv = await fetch(`${base}/api/sessions.csv?idTag=Tag-1`);
+    expect((await csv.text()).trim().split('\r\n').length).toBe(exact.length + 1);
+    expect((await api(base, '/api/sessions?idTag=TAG-2')).body).toEqual([]);
+  });
+
   it('serves the sessions as CSV with a header row', async () => {
     const res = await fetch(`${base}/api/sessions.csv`);
     expect(res.headers.get('content-type')).toContain('text/csv');
