@@ -125,7 +125,7 @@ describe('BillingLedger with a real SQLite file', () => {
     old.db.prepare("INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, '{}', 0)").run(s.id);
     old.db.close();
     const store = open(file);
-    expect(store.db.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2]);
+    expect(store.db.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
     expect(() => store.db.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/cannot be deleted/);
   });
 
@@ -219,5 +219,25 @@ describe('BillingLedger with a real SQLite file', () => {
     names.set('CAR1', null);
     expect([...names.all()]).toEqual([['CAR2', 'Ben K.']]);
     expect(() => names.set('CAR3', 'x'.repeat(81))).toThrow(/at most 80/);
+    // One tag whatever the case: naming "car2" renames CAR2 (the spelling given last is kept), and "Car2" removes it.
+    names.set('car2', 'Ben');
+    expect([...names.all()]).toEqual([['car2', 'Ben']]);
+    names.set('Car2', null);
+    expect([...names.all()]).toEqual([]);
+  });
+
+  it('migration billing#3 folds tag names that differ only in case into one (the latest kept)', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const file = join(t.dir, 'evsed.db');
+    const v2 = { ...billingMigrations, migrations: billingMigrations.migrations.filter((m) => m.version <= 2) };
+    const old = openDb(file, [coreMigrations, v2]);
+    const put = old.prepare('INSERT INTO billing_tag_names (id_tag, name, updated_wall_ms) VALUES (?, ?, ?)');
+    put.run('CAR1', 'Anna (old)', 1);
+    put.run('car1', 'Anna', 2);
+    put.run('CAR2', 'Ben', 1);
+    old.close();
+    open(file);
+    expect([...new TagNameRepository(dbs[0]!).all()]).toEqual([['car1', 'Anna'], ['CAR2', 'Ben']]);
   });
 });

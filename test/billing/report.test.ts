@@ -135,6 +135,26 @@ describe('evsed report for a fixture month', () => {
     expect(lines[3]).toBe('total,,,1,,,,6.000,3.80,0.72,4.52,EUR,');
   });
 
+  it('tags are case-insensitive: a name given in lower case names the sessions recorded in upper case, and --id-tag matches either', async () => {
+    const own = tempDir();
+    try {
+      const f = fixture(own.dir);
+      const db = openDb(loadConfig(f.configFile).dbFile, [coreMigrations, billingMigrations]);
+      new TagNameRepository(db).set('car2', 'Ben (lower case)');
+      db.close();
+      const out = join(own.dir, 'car2.csv');
+      expect(await reportCommand(['--month', '2026-11', '--id-tag', 'car2', '--format', 'csv', '--config', f.configFile, '--out', out])).toBe(0);
+      const lines = readFileSync(out, 'utf8').trimEnd().split('\r\n');
+      expect(lines.slice(1)).toEqual([
+        `session,CAR2,Ben (lower case),1,2026-11-07T09:00:00+01:00,2026-11-07T10:30:00+01:00,90,6.000,3.80,0.72,4.52,EUR,${f.uids.b}`,
+        'tag_total,CAR2,Ben (lower case),1,,,,6.000,3.80,0.72,4.52,EUR,',
+        'total,,,1,,,,6.000,3.80,0.72,4.52,EUR,',
+      ]);
+    } finally {
+      own.cleanup();
+    }
+  });
+
   it('an empty month gives the header and a zero total', async () => {
     const out = join(t.dir, 'jan.csv');
     expect(await reportCommand(['--month', '2027-01', '--config', fx.configFile, '--out', out])).toBe(0);
