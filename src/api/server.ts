@@ -13,8 +13,6 @@ import type { LiveSessionInfo } from '../billing/live.js';
 import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
 import { decodePathSegment, HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
 
-export { HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
-
 /** The session store as the API reads it. */
 export type SessionReader = Pick<SessionStore, 'list' | 'get' | 'samples'>;
 
