@@ -17,15 +17,16 @@ import type { StopReason } from './evse/station-api.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
 import { startMqtt } from './telemetry/mqtt.js';
-import { billingMigrations } from './billing/migrations.js';
+import { billingMigrations } from './store/billing/migrations.js';
+import { BillingRecords } from './store/billing/records.js';
+import { TagNameRepository } from './store/billing/tag-names.js';
+import { StationStatsRepository } from './store/stats.js';
 import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
 import { LiveSessionInfo } from './billing/live.js';
 import type { SyncEvent } from './hal/clock.js';
+import type { Service } from './util/service.js';
 
-/** A part of the daemon started after the station (OCPP, MQTT...), stopped before it. */
-export interface Service {
-  stop(): Promise<void>;
-}
+export type { Service } from './util/service.js';
 
 export interface Daemon {
   station: Station;
@@ -95,7 +96,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const clock = new SystemClock(config.clock.trust);
   const sessions = new SessionStore(db);
   // Installed before anything can start or recover a session: every session gets its tariff snapshot and cost.
-  const ledger = new BillingLedger(sessions, config.tariff ?? null, { log: log.child({ module: 'billing' }) }).install();
+  const ledger = new BillingLedger(sessions, new BillingRecords(db), config.tariff ?? null, { log: log.child({ module: 'billing' }) }).install();
   const services: Service[] = [];
 
   const parts: ConnectorParts[] = [];
@@ -114,7 +115,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
   const station = new Station({ config, parts, sessions, lockouts: new LockoutStore(db), clock, log });
   const energyTargetWh = new Map(config.connectors.flatMap((c) => (c.energyTargetWh !== undefined ? [[c.id, c.energyTargetWh] as const] : [])));
-  const live = new LiveSessionInfo(station, config.tariff ? ledger : null, { energyTargetWh });
+  const live = new LiveSessionInfo(station, sessions, config.tariff ? ledger : null, { energyTargetWh });
   station.setSessionExtras((connectorId, sessionId) => live.extras(connectorId, sessionId));
   // The station repairs this boot's timestamps on the clock's sync (it listens first); then costs
   // that were computed from unsynced times (time-of-use windows) are computed again.
@@ -147,8 +148,18 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   stall.start();
 
   const { host, port } = parseListen(config.api.listen);
-  const api = new ApiServer({ station, log: log.child({ module: 'api' }), host, port, token: config.api.token, sessionColumns: sessionCostColumns(ledger), live, ledger });
-  mountDashboard(api, station);
+  const api = new ApiServer({
+    station,
+    sessions,
+    log: log.child({ module: 'api' }),
+    host,
+    port,
+    token: config.api.token,
+    sessionColumns: sessionCostColumns(ledger),
+    live,
+    tagNames: new TagNameRepository(db),
+  });
+  mountDashboard(api, station, new StationStatsRepository(db));
   let address: AddressInfo;
   try {
     address = await api.listen();
@@ -178,6 +189,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
         station.safe();
         await station.shutdown(reason);
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
+        live.stop();
         await api.close();
         clock.close();
         db.close();

@@ -1,27 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Station } from '../evse/station.js';
+import type { SimulatorControls, StationPort } from '../evse/port.js';
 import type { Logger } from '../log.js';
-import { SimHardware } from '../sim/hardware.js';
-import { FAULT_KINDS, type FaultKind } from '../hal/types.js';
+import { FAULT_KINDS } from '../domain/faults.js';
+import type { FaultKind } from '../domain/types.js';
 import { parseDateRange, sessionRow, sessionsToCsv, type ExtraColumns } from '../store/export.js';
-import type { SessionFilter } from '../store/sessions.js';
+import type { SessionFilter, SessionStore } from '../store/sessions.js';
+import type { TagNameRepository } from '../store/billing/tag-names.js';
 import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
 import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
-import type { BillingLedger } from '../billing/ledger.js';
+import { decodePathSegment, HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
 
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void> | void;
+/** The session store as the API reads it. */
+export type SessionReader = Pick<SessionStore, 'list' | 'get' | 'samples'>;
 
 export interface ApiOptions {
-  station: Station;
+  station: StationPort;
+  /** Sessions and their samples (GET /api/sessions...). */
+  sessions: SessionReader;
   log: Logger;
   host: string;
   port: number;
@@ -30,18 +28,16 @@ export interface ApiOptions {
   sessionColumns?: ExtraColumns;
   /** Time-to-finish targets (billing/live.ts). */
   live?: LiveSessionInfo;
-  /** Tag names and stored costs (billing/ledger.ts). */
-  ledger?: BillingLedger;
+  /** Names for tags (GET/PUT /api/tags). */
+  tagNames?: TagNameRepository;
 }
-
-const MAX_BODY = 64 * 1024;
 
 /**
  * The local HTTP API: status, sessions, CSV export, Server-Sent Events, and in simulation the
  * controls of the simulated EV. Every error is a JSON `{ "error": "..." }` with a 4xx/5xx status;
  * a bad request never takes the daemon down.
  */
-export class ApiServer {
+export class ApiServer implements RouteRegistry {
   private server?: Server;
   readonly sse: SseHub;
   private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; public: boolean }[] = [];
@@ -160,24 +156,24 @@ export class ApiServer {
     this.route('GET', '/api/status', (_q, res) => sendJson(res, 200, { ...st.view(), ...st.extraStatus() }));
 
     this.route('GET', '/api/sessions', (_q, res, _p, url) => {
-      const sessions = st.sessions.list(sessionFilter(url));
+      const sessions = this.o.sessions.list(sessionFilter(url));
       sendJson(res, 200, sessions.map((s) => sessionRow(s, this.o.sessionColumns)));
     });
     this.route('GET', '/api/sessions.csv', (_q, res, _p, url) => {
       // An export holds every session asked for: no default page size (an explicit limit still applies).
-      const sessions = st.sessions.list({ ...sessionFilter(url, null), order: 'asc' });
+      const sessions = this.o.sessions.list({ ...sessionFilter(url, null), order: 'asc' });
       res.writeHead(200, {
         'Content-Type': 'text/csv; charset=utf-8',
-        'Content-Disposition': `attachment; filename="${st.stationConfig.id}-sessions.csv"`,
+        'Content-Disposition': `attachment; filename="${st.info.id}-sessions.csv"`,
         'Cache-Control': 'no-store',
       });
       res.end(sessionsToCsv(sessions, this.o.sessionColumns));
     });
     this.route('GET', '/api/sessions/:id', (_q, res, p) => {
       const id = Number(p.id);
-      const s = Number.isInteger(id) ? st.sessions.get(id) : undefined;
+      const s = Number.isInteger(id) ? this.o.sessions.get(id) : undefined;
       if (!s) throw new HttpError(404, `no session ${p.id}`);
-      const samples = st.sessions.samples(s.id).map((x) => ({ t: new Date(x.wallMs).toISOString(), energyWh: x.energyWh, powerW: x.powerW }));
+      const samples = this.o.sessions.samples(s.id).map((x) => ({ t: new Date(x.wallMs).toISOString(), energyWh: x.energyWh, powerW: x.powerW }));
       sendJson(res, 200, { ...sessionRow(s, this.o.sessionColumns), samples });
     });
     this.route('GET', '/api/events', (req, res) => this.sse.attach(req, res));
@@ -236,24 +232,24 @@ export class ApiServer {
       sendJson(res, 200, st.connectorView(id)!.session ?? { target: { energyWh, socPercent } });
     });
     this.route('GET', '/api/tags', (_q, res) => {
-      const names = this.o.ledger?.tagNames() ?? new Map<string, string>();
+      const names = this.o.tagNames?.all() ?? new Map<string, string>();
       sendJson(res, 200, [...names].map(([idTag, name]) => ({ idTag, name })));
     });
     this.route('PUT', '/api/tags/:idTag', async (req, res, p) => {
-      if (!this.o.ledger) throw new HttpError(404, 'tag names are not available');
+      if (!this.o.tagNames) throw new HttpError(404, 'tag names are not available');
       const body = await readJson(req);
       if (body.name !== null && (typeof body.name !== 'string' || body.name.length < 1 || body.name.length > 80)) throw new HttpError(400, 'name: must be a text of 1 to 80 characters, or null to remove it');
       if (p.idTag!.length > 20) throw new HttpError(400, 'idTag: at most 20 characters');
-      this.o.ledger.setTagName(p.idTag!, body.name as string | null);
+      this.o.tagNames.set(p.idTag!, body.name as string | null);
       sendJson(res, 200, { idTag: p.idTag, name: body.name });
     });
 
     this.route('POST', '/api/connectors/:id/sim', async (req, res, p) => {
       const id = this.connectorId(p);
-      const hw = st.hardware(id);
-      if (!(hw instanceof SimHardware)) throw new HttpError(409, `connector ${id} is real hardware: simulation controls exist only with hardware.driver sim`);
+      const sim = st.simulator(id);
+      if (!sim) throw new HttpError(409, `connector ${id} is real hardware: simulation controls exist only with hardware.driver sim`);
       const body = await readJson(req);
-      simAction(hw, body);
+      simAction(sim, body);
       // Let the simulated inputs propagate (they arrive like interrupts, on a later turn).
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
@@ -264,28 +260,23 @@ export class ApiServer {
 
 const SIM_ACTIONS = ['plug', 'unplug', 'ev-ready', 'ev-pause', 'fault', 'clear-fault'] as const;
 
-function simAction(hw: SimHardware, body: Record<string, unknown>): void {
+function simAction(sim: SimulatorControls, body: Record<string, unknown>): void {
   const action = body.action;
   switch (action) {
     case 'plug':
-      return hw.ev.plug();
+      return sim.plug();
     case 'unplug':
-      return hw.ev.unplug();
+      return sim.unplug();
     case 'ev-ready':
-      if (!hw.ev.plugged) throw new HttpError(409, 'the simulated EV is not plugged in (send {"action":"plug"} first)');
-      return hw.ev.ready();
+      if (!sim.plugged) throw new HttpError(409, 'the simulated EV is not plugged in (send {"action":"plug"} first)');
+      return sim.ready();
     case 'ev-pause':
-      return hw.ev.pause();
+      return sim.pause();
     case 'fault':
     case 'clear-fault': {
       const kind = (body.kind ?? 'rcd') as FaultKind;
       if (!FAULT_KINDS.includes(kind)) throw new HttpError(400, `kind: must be one of ${FAULT_KINDS.join(' | ')}`);
-      if (kind === 'diode') {
-        hw.ev.diodeFault = action === 'fault';
-        hw.ev.emit('pilot', hw.ev.pilotState());
-        return;
-      }
-      return hw.faults.set(kind, action === 'fault');
+      return sim.setFault(kind, action === 'fault');
     }
     default:
       throw new HttpError(400, `action: must be one of ${SIM_ACTIONS.join(' | ')} (got ${JSON.stringify(action)})`);
@@ -347,36 +338,3 @@ export function redactToken(target: string | undefined): string | undefined {
   return `${target.slice(0, q)}?${query}`;
 }
 
-function decodePathSegment(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw new HttpError(400, `malformed percent-escape in the path: ${s.slice(0, 40)}`);
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'] ?? '';
-  if (!type.includes('application/json')) throw new HttpError(415, 'send a JSON body with Content-Type: application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, `body larger than ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
-  return body as Record<string, unknown>;
-}

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Station } from '../evse/station.js';
+import type { StationEvents, StationPort } from '../evse/port.js';
 import type { Logger } from '../log.js';
 import { sessionRow } from '../store/export.js';
-import { HttpError } from './server.js';
+import { Subscriptions } from '../util/subscriptions.js';
+import { HttpError } from './http.js';
 
 const MAX_CLIENTS = 32;
 /** A client that cannot take this much buffered output is dropped rather than letting memory grow. */
@@ -17,13 +18,13 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
 export class SseHub {
   private readonly clients = new Set<ServerResponse>();
   private readonly keepAlive: NodeJS.Timeout;
-  private readonly unsubscribe: (() => void)[] = [];
+  private readonly subs = new Subscriptions();
 
-  constructor(private readonly station: Station, private readonly log: Logger) {
-    const on = <E extends 'status' | 'sample' | 'session-started' | 'session-stopped' | 'session-corrected'>(event: E, map: (...args: any[]) => unknown) => {
-      const l = (...args: any[]) => this.broadcast(event, map(...args));
-      station.on(event, l as any);
-      this.unsubscribe.push(() => station.off(event, l as any));
+  constructor(private readonly station: StationPort, private readonly log: Logger) {
+    const on = <E extends 'status' | 'sample' | 'session-started' | 'session-stopped' | 'session-corrected'>(event: E, map: (...args: StationEvents[E]) => unknown) => {
+      const l = (...args: StationEvents[E]) => this.broadcast(event, map(...args));
+      station.on(event, l);
+      this.subs.add(() => station.off(event, l));
     };
     on('status', (view) => view);
     on('sample', (s) => s);
@@ -66,7 +67,7 @@ export class SseHub {
 
   close(): void {
     clearInterval(this.keepAlive);
-    for (const u of this.unsubscribe) u();
+    this.subs.clear();
     for (const c of this.clients) c.end();
     this.clients.clear();
   }

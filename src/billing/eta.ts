@@ -8,7 +8,7 @@
  * (capacity / 100 Wh per %), charging losses included when the capacity is estimated from the
  * session itself.
  */
-import { CHARGING_THRESHOLD_W } from '../evse/session-timer.js';
+import { CHARGING_THRESHOLD_W } from '../domain/charging.js';
 
 export type EtaBasis = 'energy' | 'soc' | 'unknown';
 

@@ -1,13 +1,27 @@
-import type { Station } from '../evse/station.js';
-import type { EnergyTargets, LiveExtras, LiveExtrasProvider } from '../telemetry/state.js';
+import type { SessionExtras, SessionExtrasProvider, StationEvents, StationPort } from '../evse/port.js';
+import type { SessionStore } from '../store/sessions.js';
+import { Subscriptions } from '../util/subscriptions.js';
 import type { BillingLedger } from './ledger.js';
 import { SessionEtaTracker, type EtaBasis, type EtaTarget } from './eta.js';
 
-export interface SessionExtras extends LiveExtras {
+/** Live cost and time to finish of a running session, as the station view, the API and MQTT show them. */
+export interface LiveExtras extends SessionExtras {
+  etaS: number | null;
   etaBasis: EtaBasis;
   socPercent: number | null;
   target: EtaTarget;
 }
+
+/** The energy target of a connector's running (or next) session, read and set over MQTT. */
+export interface EnergyTargets {
+  /** Wh; null = no target. */
+  energyWh(connectorId: number): number | null;
+  /** null removes the target (for this session also the connector's configured default). */
+  setEnergyWh(connectorId: number, energyWh: number | null): void;
+}
+
+/** The sessions as live info reads them. */
+export type LiveSessions = Pick<SessionStore, 'get'>;
 
 /** A running session's cost is computed again at most this often (it reads the session's stored samples). */
 const COST_EVERY_MS = 2000;
@@ -31,7 +45,7 @@ interface Running {
  * runs; when that session ends the connector's configured default applies again.
  *
  * It works only from the readings it is sent and the session store, never from the station's
- * view: the view asks this class for its extras.
+ * view: the view asks this class for its extras. `stop()` removes its listeners.
  */
 export class LiveSessionInfo {
   private readonly running = new Map<number, Running>();
@@ -39,19 +53,21 @@ export class LiveSessionInfo {
   private readonly targets = new Map<number, EtaTarget>();
   /** connectors[].energyTargetWh */
   private readonly defaultEnergyWh: ReadonlyMap<number, number>;
+  private readonly subs = new Subscriptions();
 
   constructor(
-    private readonly station: Station,
+    private readonly station: StationPort,
+    private readonly sessions: LiveSessions,
     private readonly ledger: BillingLedger | null,
     opts: { energyTargetWh?: ReadonlyMap<number, number> } = {},
   ) {
     this.defaultEnergyWh = opts.energyTargetWh ?? new Map();
-    station.on('sample', (s) => {
-      const rec = s.sessionId === null ? undefined : station.sessions.get(s.sessionId);
+    this.on('sample', (s) => {
+      const rec = s.sessionId === null ? undefined : sessions.get(s.sessionId);
       if (!rec) return;
       let r = this.running.get(s.connectorId);
       if (!r || r.sessionId !== rec.id) {
-        const capacity = station.hardware(s.connectorId)?.batteryCapacityWh?.() ?? null;
+        const capacity = station.vehicle(s.connectorId).batteryCapacityWh;
         r = { sessionId: rec.id, tracker: new SessionEtaTracker({ batteryCapacityWh: capacity }), registerWh: s.energyWh };
         this.running.set(s.connectorId, r);
       }
@@ -63,10 +79,20 @@ export class LiveSessionInfo {
         socPercent: this.soc(s.connectorId),
       });
     });
-    station.on('session-stopped', (rec) => {
+    this.on('session-stopped', (rec) => {
       this.running.delete(rec.connectorId);
       this.targets.delete(rec.connectorId);
     });
+  }
+
+  private on<E extends keyof StationEvents>(event: E, listener: (...args: StationEvents[E]) => void): void {
+    this.station.on(event, listener);
+    this.subs.add(() => this.station.off(event, listener));
+  }
+
+  /** Stop following the station (the daemon stops it with its services). */
+  stop(): void {
+    this.subs.clear();
   }
 
   /** Target for the running (or next) session on a connector; null values remove it. */
@@ -88,7 +114,7 @@ export class LiveSessionInfo {
     };
   }
 
-  extras(connectorId: number, sessionId: number): SessionExtras {
+  extras(connectorId: number, sessionId: number): LiveExtras {
     const soc = this.soc(connectorId);
     const target: EtaTarget = { socPercent: soc !== null ? 100 : null, ...this.targets.get(connectorId), energyWh: this.energyTargetWh(connectorId) };
     const r = this.running.get(connectorId);
@@ -98,8 +124,8 @@ export class LiveSessionInfo {
     return { costMinor: cost?.costMinor, currency: cost?.currency, etaS: eta.etaS, etaBasis: eta.basis, socPercent: soc, target };
   }
 
-  /** For MQTT: the same numbers in its shape. */
-  provider(): LiveExtrasProvider {
+  /** For MQTT: the same numbers, for the running session and once for a session that just ended (its final cost). */
+  provider(): SessionExtrasProvider {
     return (connectorId, sessionId) => this.extras(connectorId, sessionId);
   }
 
@@ -107,9 +133,9 @@ export class LiveSessionInfo {
     if (!this.ledger) return undefined;
     const now = this.station.clock.monoMs();
     if (r?.cost && now - r.cost.atMs < COST_EVERY_MS) return r.cost;
-    const rec = this.station.sessions.get(sessionId);
+    const rec = this.sessions.get(sessionId);
     if (!rec) return undefined;
-    const pluggedMs = rec.status === 'active' ? this.station.connector(connectorId)?.liveDurations()?.durationMs : undefined;
+    const pluggedMs = rec.status === 'active' ? this.station.liveDurations(connectorId)?.durationMs : undefined;
     const c = this.ledger.liveCostFor(rec, { wallMs: this.station.clock.wallMs(), energyWh: r?.registerWh ?? rec.checkpointEnergyWh ?? rec.meterStartWh }, pluggedMs);
     const value = { atMs: now, ...(c ? { costMinor: c.gross, currency: c.currency } : {}) };
     if (r) r.cost = value;
@@ -117,6 +143,6 @@ export class LiveSessionInfo {
   }
 
   private soc(connectorId: number): number | null {
-    return this.station.hardware(connectorId)?.socPercent?.() ?? null;
+    return this.station.vehicle(connectorId).socPercent;
   }
 }

@@ -1,4 +1,5 @@
 import type { SessionStore } from '../store/sessions.js';
+import { idTagKey } from '../domain/tags.js';
 import type { Tariff } from './config.js';
 import type { BillingLedger, StoredCost } from './ledger.js';
 import { formatKWh, formatMinor, formatRate } from './money.js';
@@ -67,8 +68,13 @@ export function monthRange(month: string, timeZone: string): { fromMs: number; t
   return { fromMs: localMidnight(y, mo, 1, timeZone), toMs: localMidnight(mo === 12 ? y + 1 : y, mo === 12 ? 1 : mo + 1, 1, timeZone) };
 }
 
+/** One key per tag, case folded as everywhere (null: sessions without a tag). */
+function tagKey(idTag: string | null): string | null {
+  return idTag === null ? null : idTagKey(idTag);
+}
+
 export function buildMonthReport(
-  store: SessionStore,
+  store: Pick<SessionStore, 'list'>,
   ledger: BillingLedger,
   opts: { month: string; timeZone: string; stationId: string; idTag?: string | null; names: ReadonlyMap<string, string> },
 ): MonthReport {
@@ -93,12 +99,15 @@ export function buildMonthReport(
   }
   const first = sessions.find((s) => s.cost)?.cost;
 
+  // Tags are case-insensitive: "car1" and "CAR1" are one driver, and a name given to either spelling names both.
+  const names = new Map([...opts.names].map(([tag, name]) => [idTagKey(tag), name]));
   const byTag = new Map<string | null, TagTotal>();
   for (const s of sessions) {
-    let t = byTag.get(s.idTag);
+    const key = tagKey(s.idTag);
+    let t = byTag.get(key);
     if (!t) {
-      t = { idTag: s.idTag, name: s.idTag === null ? null : (opts.names.get(s.idTag) ?? null), sessions: 0, energyWh: 0, net: 0, tax: 0, gross: 0, uncosted: 0 };
-      byTag.set(s.idTag, t);
+      t = { idTag: s.idTag, name: key === null ? null : (names.get(key) ?? null), sessions: 0, energyWh: 0, net: 0, tax: 0, gross: 0, uncosted: 0 };
+      byTag.set(key, t);
     }
     add(t, s);
   }
@@ -165,7 +174,7 @@ export function renderCsv(r: MonthReport): string {
   const header = ['record', 'id_tag', 'name', 'sessions', 'start', 'stop', 'duration_min', 'energy_kwh', 'net', 'tax', 'gross', 'currency', 'session_uid'];
   const rows: (string | number | null)[][] = [header];
   for (const t of r.tags) {
-    for (const s of r.sessions.filter((x) => x.idTag === t.idTag)) {
+    for (const s of r.sessions.filter((x) => tagKey(x.idTag) === tagKey(t.idTag))) {
       rows.push([
         'session', s.idTag, t.name, 1, localIso(s.startWallMs, r.timeZone), localIso(s.stopWallMs, r.timeZone), minutes(s.durationMs),
         formatKWh(s.energyWh), s.cost ? money(s.cost.net) : null, s.cost ? money(s.cost.tax) : null, s.cost ? money(s.cost.gross) : null,
@@ -211,7 +220,7 @@ export function renderHtml(r: MonthReport, generatedAtMs: number): string {
     return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}`;
   };
   const who = (t: { idTag: string | null; name: string | null }) => esc(t.name ?? t.idTag ?? '(no tag)');
-  const nameOf = new Map(r.tags.map((t) => [t.idTag, t]));
+  const nameOf = new Map(r.tags.map((t) => [tagKey(t.idTag), t]));
 
   const tagRows = r.tags
     .map(
@@ -221,7 +230,7 @@ export function renderHtml(r: MonthReport, generatedAtMs: number): string {
     .join('\n');
   const detailRows = r.sessions
     .map((s) => {
-      const t = nameOf.get(s.idTag)!;
+      const t = nameOf.get(tagKey(s.idTag))!;
       return `<tr><td>${date(s.startWallMs)}</td><td>${time(s.startWallMs)}–${time(s.stopWallMs)}</td><td class="n">${dur(s.durationMs)}</td><td>${who(t)}</td>` +
         `<td class="n">${formatKWh(s.energyWh)}</td><td class="n">${s.cost ? money(s.cost.net) : '–'}</td><td class="n">${s.cost ? money(s.cost.gross) : '–'}</td></tr>`;
     })

@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 64;
   }
   if (name === '--version' || name === '-v') {
-    const { FIRMWARE_VERSION } = await import('../evse/station.js');
+    const { FIRMWARE_VERSION } = await import('../domain/version.js');
     console.log(FIRMWARE_VERSION);
     return 0;
   }

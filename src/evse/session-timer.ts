@@ -1,7 +1,8 @@
 import type { Durations } from '../store/sessions.js';
 
-/** Power above which a session counts as charging rather than idle (W). Below it the EV only keeps its electronics awake. */
-export const CHARGING_THRESHOLD_W = 100;
+import { CHARGING_THRESHOLD_W } from '../domain/charging.js';
+
+export { CHARGING_THRESHOLD_W };
 
 /**
  * Splits a session's monotonic duration into charging time (contactor closed and drawing power)

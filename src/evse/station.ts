@@ -19,7 +19,9 @@ import type {
   SimulatorControls, StationEvents, StationInfo, StationPort, StationView, StopReason, TagOutcome, VehicleInfo,
 } from './port.js';
 
-export const FIRMWARE_VERSION = '0.1.0';
+import { FIRMWARE_VERSION } from '../domain/version.js';
+
+export { FIRMWARE_VERSION };
 
 export interface ConnectorParts {
   cfg: ConnectorConfig;

@@ -1,8 +1,10 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 /**
  * Operator views over the sessions table: energy per day, sessions by hour of day, utilisation
- * and averages for a period. Pure functions of the database and the period (no clock inside).
+ * and averages for a period (StationStatsRepository). Functions of the database and the period
+ * (no clock inside).
  *
  * Days and hours are local to `timeZone` (an IANA name), DST included. The zone's UTC offsets over
  * the period are found once with Intl (a few hundred calls for years), then SQLite shifts each start
@@ -202,96 +204,114 @@ function check(p: StatsPeriod): string {
   return checkTimeZone(p.timeZone ?? 'UTC');
 }
 
-/** Energy and session count per local day of the start, every day of the period listed (zeros included). */
-export function energyPerDay(db: Db, p: StatsPeriod): DayEnergy[] {
-  const tz = check(p);
-  const rows = db
-    .prepare(`SELECT ${localDaySql(p, tz)} AS day, SUM(${SESSION_ENERGY}) AS energyWh, COUNT(*) AS sessions
-              FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY day`)
-    .all({ from: p.fromMs, to: p.toMs }) as DayEnergy[];
-  const byDay = new Map(rows.map((r) => [r.day, r]));
-  const out: DayEnergy[] = [];
-  const last = localDay(p.toMs - 1, tz);
-  for (let day = localDay(p.fromMs, tz); day <= last && out.length <= MAX_DAYS + 1; day = nextDay(day)) {
-    const r = byDay.get(day);
-    out.push({ day, energyWh: r?.energyWh ?? 0, sessions: r?.sessions ?? 0 });
+/** The statements of one time zone's day/hour grouping are kept for this many distinct periods. */
+const MAX_CACHED_STATEMENTS = 32;
+
+export class StationStatsRepository {
+  private readonly utilisationStmt: Statement;
+  private readonly averagesStmt: Statement;
+  /** Day/hour statements inline the zone's offsets (computed integers), so they are prepared per period shape. */
+  private readonly grouped = new Map<string, Statement>();
+
+  constructor(private readonly db: Db) {
+    this.utilisationStmt = db.prepare(`SELECT
+        COALESCE(SUM(MAX(0, MIN(start_wall_ms + duration_ms, @to) - MAX(start_wall_ms, @from))), 0) AS occupiedMs,
+        COALESCE(SUM(CASE WHEN duration_ms > 0
+          THEN charging_ms * 1.0 * MAX(0, MIN(start_wall_ms + duration_ms, @to) - MAX(start_wall_ms, @from)) / duration_ms
+          ELSE 0 END), 0) AS chargingMs
+      FROM sessions WHERE start_wall_ms < @to AND start_wall_ms + duration_ms > @from`);
+    this.averagesStmt = db.prepare(`SELECT COUNT(*) AS sessions,
+        SUM(status = 'completed') AS completed,
+        COALESCE(SUM(${SESSION_ENERGY}), 0) AS totalEnergyWh,
+        AVG(CASE WHEN status = 'completed' THEN energy_wh END) AS avgEnergyWh,
+        AVG(CASE WHEN status = 'completed' THEN duration_ms END) AS avgDurationMs,
+        AVG(CASE WHEN status = 'completed' THEN charging_ms END) AS avgChargingMs
+      FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to`);
   }
-  return out;
-}
 
-/** Sessions (and their energy) by local hour of the start: 24 entries, peak times at a glance. */
-export function sessionsByHour(db: Db, p: StatsPeriod): HourCount[] {
-  const tz = check(p);
-  const rows = db
-    .prepare(`SELECT ${localHourSql(p, tz)} AS hour, COUNT(*) AS sessions, SUM(${SESSION_ENERGY}) AS energyWh
-              FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY hour`)
-    .all({ from: p.fromMs, to: p.toMs }) as HourCount[];
-  const byHour = new Map(rows.map((r) => [r.hour, r]));
-  return Array.from({ length: 24 }, (_, hour) => ({ hour, sessions: byHour.get(hour)?.sessions ?? 0, energyWh: byHour.get(hour)?.energyWh ?? 0 }));
-}
+  private groupedStmt(sql: string): Statement {
+    let st = this.grouped.get(sql);
+    if (!st) {
+      if (this.grouped.size >= MAX_CACHED_STATEMENTS) this.grouped.clear();
+      this.grouped.set(sql, (st = this.db.prepare(sql)));
+    }
+    return st;
+  }
 
-/**
- * Share of the period the connectors were occupied (a session open) and charging. The period ends
- * at `nowMs` when that is earlier, so "this month" is not diluted by days still to come.
- */
-export function utilisation(db: Db, p: StatsPeriod, connectors: number, nowMs = Infinity): Utilisation {
-  check(p);
-  if (!Number.isInteger(connectors) || connectors < 1) throw new Error('connectors: must be a whole number of at least 1');
-  const end = Math.min(p.toMs, nowMs);
-  const capacityMs = Math.max(0, end - p.fromMs) * connectors;
-  const r = db
-    .prepare(`SELECT
-                COALESCE(SUM(MAX(0, MIN(start_wall_ms + duration_ms, @to) - MAX(start_wall_ms, @from))), 0) AS occupiedMs,
-                COALESCE(SUM(CASE WHEN duration_ms > 0
-                  THEN charging_ms * 1.0 * MAX(0, MIN(start_wall_ms + duration_ms, @to) - MAX(start_wall_ms, @from)) / duration_ms
-                  ELSE 0 END), 0) AS chargingMs
-              FROM sessions WHERE start_wall_ms < @to AND start_wall_ms + duration_ms > @from`)
-    .get({ from: p.fromMs, to: end }) as { occupiedMs: number; chargingMs: number };
-  const pct = (ms: number) => (capacityMs > 0 ? Math.round((ms / capacityMs) * 1000) / 10 : 0);
-  return {
-    capacityS: Math.floor(capacityMs / 1000),
-    occupiedS: Math.floor(r.occupiedMs / 1000),
-    chargingS: Math.floor(r.chargingMs / 1000),
-    occupiedPercent: pct(r.occupiedMs),
-    chargingPercent: pct(r.chargingMs),
-  };
-}
+  /** Energy and session count per local day of the start, every day of the period listed (zeros included). */
+  energyPerDay(p: StatsPeriod): DayEnergy[] {
+    const tz = check(p);
+    const rows = this.groupedStmt(`SELECT ${localDaySql(p, tz)} AS day, SUM(${SESSION_ENERGY}) AS energyWh, COUNT(*) AS sessions
+        FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY day`)
+      .all({ from: p.fromMs, to: p.toMs }) as DayEnergy[];
+    const byDay = new Map(rows.map((r) => [r.day, r]));
+    const out: DayEnergy[] = [];
+    const last = localDay(p.toMs - 1, tz);
+    for (let day = localDay(p.fromMs, tz); day <= last && out.length <= MAX_DAYS + 1; day = nextDay(day)) {
+      const r = byDay.get(day);
+      out.push({ day, energyWh: r?.energyWh ?? 0, sessions: r?.sessions ?? 0 });
+    }
+    return out;
+  }
 
-/** Count of sessions started in the period; averages over the completed ones, rounded to whole units. */
-export function averages(db: Db, p: StatsPeriod): Averages {
-  check(p);
-  const r = db
-    .prepare(`SELECT COUNT(*) AS sessions,
-                SUM(status = 'completed') AS completed,
-                COALESCE(SUM(${SESSION_ENERGY}), 0) AS totalEnergyWh,
-                AVG(CASE WHEN status = 'completed' THEN energy_wh END) AS avgEnergyWh,
-                AVG(CASE WHEN status = 'completed' THEN duration_ms END) AS avgDurationMs,
-                AVG(CASE WHEN status = 'completed' THEN charging_ms END) AS avgChargingMs
-              FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to`)
-    .get({ from: p.fromMs, to: p.toMs }) as Record<string, number | null>;
-  const round = (v: number | null, div = 1) => (v === null ? null : Math.round(v / div));
-  return {
-    sessions: r.sessions ?? 0,
-    completed: r.completed ?? 0,
-    totalEnergyWh: r.totalEnergyWh ?? 0,
-    avgEnergyWh: round(r.avgEnergyWh ?? null),
-    avgDurationS: round(r.avgDurationMs ?? null, 1000),
-    avgChargingS: round(r.avgChargingMs ?? null, 1000),
-  };
-}
+  /** Sessions (and their energy) by local hour of the start: 24 entries, peak times at a glance. */
+  sessionsByHour(p: StatsPeriod): HourCount[] {
+    const tz = check(p);
+    const rows = this.groupedStmt(`SELECT ${localHourSql(p, tz)} AS hour, COUNT(*) AS sessions, SUM(${SESSION_ENERGY}) AS energyWh
+        FROM sessions WHERE start_wall_ms >= @from AND start_wall_ms < @to GROUP BY hour`)
+      .all({ from: p.fromMs, to: p.toMs }) as HourCount[];
+    const byHour = new Map(rows.map((r) => [r.hour, r]));
+    return Array.from({ length: 24 }, (_, hour) => ({ hour, sessions: byHour.get(hour)?.sessions ?? 0, energyWh: byHour.get(hour)?.energyWh ?? 0 }));
+  }
 
-/** All views for one period, as GET /api/stats answers. */
-export function stationStats(db: Db, p: StatsPeriod, connectors: number, nowMs = Infinity): StationStats {
-  const timeZone = check(p);
-  return {
-    from: new Date(p.fromMs).toISOString(),
-    to: new Date(p.toMs).toISOString(),
-    timeZone,
-    energyPerDay: energyPerDay(db, p),
-    sessionsByHour: sessionsByHour(db, p),
-    utilisation: utilisation(db, p, connectors, nowMs),
-    averages: averages(db, p),
-  };
+  /**
+   * Share of the period the connectors were occupied (a session open) and charging. The period ends
+   * at `nowMs` when that is earlier, so "this month" is not diluted by days still to come.
+   */
+  utilisation(p: StatsPeriod, connectors: number, nowMs = Infinity): Utilisation {
+    check(p);
+    if (!Number.isInteger(connectors) || connectors < 1) throw new Error('connectors: must be a whole number of at least 1');
+    const end = Math.min(p.toMs, nowMs);
+    const capacityMs = Math.max(0, end - p.fromMs) * connectors;
+    const r = this.utilisationStmt.get({ from: p.fromMs, to: end }) as { occupiedMs: number; chargingMs: number };
+    const pct = (ms: number) => (capacityMs > 0 ? Math.round((ms / capacityMs) * 1000) / 10 : 0);
+    return {
+      capacityS: Math.floor(capacityMs / 1000),
+      occupiedS: Math.floor(r.occupiedMs / 1000),
+      chargingS: Math.floor(r.chargingMs / 1000),
+      occupiedPercent: pct(r.occupiedMs),
+      chargingPercent: pct(r.chargingMs),
+    };
+  }
+
+  /** Count of sessions started in the period; averages over the completed ones, rounded to whole units. */
+  averages(p: StatsPeriod): Averages {
+    check(p);
+    const r = this.averagesStmt.get({ from: p.fromMs, to: p.toMs }) as Record<string, number | null>;
+    const round = (v: number | null, div = 1) => (v === null ? null : Math.round(v / div));
+    return {
+      sessions: r.sessions ?? 0,
+      completed: r.completed ?? 0,
+      totalEnergyWh: r.totalEnergyWh ?? 0,
+      avgEnergyWh: round(r.avgEnergyWh ?? null),
+      avgDurationS: round(r.avgDurationMs ?? null, 1000),
+      avgChargingS: round(r.avgChargingMs ?? null, 1000),
+    };
+  }
+
+  /** All views for one period, as GET /api/stats answers. */
+  stationStats(p: StatsPeriod, connectors: number, nowMs = Infinity): StationStats {
+    const timeZone = check(p);
+    return {
+      from: new Date(p.fromMs).toISOString(),
+      to: new Date(p.toMs).toISOString(),
+      timeZone,
+      energyPerDay: this.energyPerDay(p),
+      sessionsByHour: this.sessionsByHour(p),
+      utilisation: this.utilisation(p, connectors, nowMs),
+      averages: this.averages(p),
+    };
+  }
 }
 
 function nextDay(day: string): string {

@@ -1,4 +1,4 @@
-import type { ConnectorStatus } from '../evse/station-api.js';
+import type { ConnectorStatus } from '../evse/port.js';
 import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
 

@@ -1,27 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
-import type { Service } from '../daemon.js';
-import { FIRMWARE_VERSION, type Station } from '../evse/station.js';
+import type { Service } from '../util/service.js';
+import type { SessionExtrasProvider, StationEvents, StationPort } from '../evse/port.js';
 import { withTimeout } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import { wholeSeconds, type SessionRecord } from '../store/sessions.js';
-import { reconnectDelayMs } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
+import { Subscriptions } from '../util/subscriptions.js';
+import type { EnergyTargets } from '../billing/live.js';
 import { Coalescer } from './coalescer.js';
 import { parseCommand, type Command, type CommandContext } from './commands.js';
 import type { MqttConfig } from './config.js';
 import { discoveryMessages } from './discovery.js';
-import { connectorState, stationInfo, type EnergyTargets, type FinalSession, type LiveExtrasProvider } from './state.js';
+import { connectorState, stationInfo, type FinalSession } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 
-export type { EnergyTargets, LiveExtras, LiveExtrasProvider } from './state.js';
+/** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
+export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 export interface MqttContext {
   config: Config;
-  station: Station;
+  station: StationPort;
   log: Logger;
   /** Live cost and time to finish per connector (the daemon passes LiveSessionInfo.provider(), src/billing/live.ts). */
-  liveExtras?: LiveExtrasProvider;
+  liveExtras?: SessionExtrasProvider;
   /** The energy target per connector (the daemon passes LiveSessionInfo.energyTargets()); without it there is no target topic or command. */
   energyTargets?: EnergyTargets;
 }
@@ -54,12 +57,12 @@ class MqttBridge implements MqttService {
   private readonly commandCtx: CommandContext;
   private readonly lastSession = new Map<number, FinalSession>();
   private readonly lastSessionId = new Map<number, number>();
-  private readonly listeners: [string, (...args: any[]) => void][] = [];
+  private readonly subs = new Subscriptions();
+  private readonly backoff = new Backoff(MQTT_RECONNECT_BACKOFF);
   private client?: MqttClient;
   private tick?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
-  private attempt = 0;
   private isConnected = false;
   private everConnected = false;
   private outageLogged = false;
@@ -71,7 +74,7 @@ class MqttBridge implements MqttService {
     private readonly cfg: MqttConfig,
   ) {
     this.log = ctx.log;
-    this.topics = new Topics(cfg.topicPrefix, ctx.station.stationConfig.id);
+    this.topics = new Topics(cfg.topicPrefix, ctx.station.info.id);
     this.coalescer = new Coalescer(cfg.publishIntervalS * 1000);
     this.connectors = ctx.config.connectors.map((c) => ({ id: c.id, phases: c.phases, maxCurrentA: c.maxCurrentA }));
     this.commandCtx = { topics: this.topics, maxCurrentA: new Map(this.connectors.map((c) => [c.id, c.maxCurrentA])) };
@@ -80,7 +83,7 @@ class MqttBridge implements MqttService {
   start(): void {
     const cfg = this.cfg;
     const opts: IClientOptions = {
-      clientId: cfg.clientId ?? `evsed-${this.ctx.station.stationConfig.id}`,
+      clientId: cfg.clientId ?? `evsed-${this.ctx.station.info.id}`,
       username: cfg.username,
       password: cfg.password,
       clean: true,
@@ -138,7 +141,7 @@ class MqttBridge implements MqttService {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const [name, l] of this.listeners) this.ctx.station.off(name as 'status', l);
+    this.subs.clear();
     clearInterval(this.tick);
     clearTimeout(this.flushTimer);
     clearTimeout(this.reconnectTimer);
@@ -156,15 +159,15 @@ class MqttBridge implements MqttService {
     this.isConnected = false;
   }
 
-  private listen(name: string, l: (...args: any[]) => void): void {
-    this.ctx.station.on(name as 'status', l);
-    this.listeners.push([name, l]);
+  private listen<E extends keyof StationEvents>(event: E, listener: (...args: StationEvents[E]) => void): void {
+    this.ctx.station.on(event, listener);
+    this.subs.add(() => this.ctx.station.off(event, listener));
   }
 
   private onConnect(): void {
     const client = this.client!;
     this.isConnected = true;
-    this.attempt = 0;
+    this.backoff.reset();
     this.log.info({ url: redactUrl(this.cfg.url), reconnected: this.everConnected }, 'MQTT: connected');
     this.everConnected = true;
     this.outageLogged = false;
@@ -189,7 +192,7 @@ class MqttBridge implements MqttService {
     if (this.stopping) return;
     if (wasConnected) this.log.warn('MQTT: connection to the broker lost; reconnecting');
     clearTimeout(this.reconnectTimer);
-    const delay = reconnectDelayMs(this.attempt++);
+    const delay = this.backoff.next();
     this.reconnectTimer = setTimeout(() => {
       if (!this.stopping) this.client?.reconnect();
     }, delay);
@@ -279,7 +282,7 @@ class MqttBridge implements MqttService {
   /** Publish (or refresh) Home Assistant discovery. */
   private announce(): void {
     if (!this.cfg.homeAssistant || !this.isConnected) return;
-    const sc = this.ctx.station.stationConfig;
+    const sc = this.ctx.station.info;
     const msgs = discoveryMessages({
       topics: this.topics,
       discoveryPrefix: this.cfg.discoveryPrefix,
@@ -288,7 +291,7 @@ class MqttBridge implements MqttService {
       commands: this.cfg.commands,
       energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
-      version: FIRMWARE_VERSION,
+      version: sc.firmwareVersion,
     });
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
@@ -313,7 +316,7 @@ class MqttBridge implements MqttService {
     for (const cv of view.connectors) {
       const c = this.connectors.find((x) => x.id === cv.id);
       if (!c) continue;
-      const claim = this.ctx.station.arbiter.list(cv.id).find((x) => x.source === 'mqtt' && x.connectorId === cv.id);
+      const claim = this.ctx.station.claims(cv.id).find((x) => x.source === 'mqtt' && x.connectorId === cv.id);
       const state = connectorState({
         view: cv,
         phases: c.phases,

@@ -1,28 +1,6 @@
-import type { ConnectorView, StationView } from '../evse/station-api.js';
+import type { ConnectorView, SessionExtras, StationView } from '../evse/port.js';
 import { currencyExponent, formatMinor } from '../billing/money.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic } from './topics.js';
-
-/** Live values that come from billing (cost) and the time-to-finish estimate, when core connects them. */
-export interface LiveExtras {
-  /** Cost of the running session so far, integer minor units (gross). */
-  costMinor?: number;
-  currency?: string;
-  /** Seconds to finish; null = unknown (no target). */
-  etaS?: number | null;
-}
-/**
- * Called for the running session (and once for a session that just ended, for its final cost).
- * Must be cheap: it runs at most once per publish interval per connector.
- */
-export type LiveExtrasProvider = (connectorId: number, sessionId: number) => LiveExtras | undefined;
-
-/** The energy target of a connector's running (or next) session, read and set over MQTT. */
-export interface EnergyTargets {
-  /** Wh; null = no target. */
-  energyWh(connectorId: number): number | null;
-  /** null removes the target (for this session also the connector's configured default). */
-  setEnergyWh(connectorId: number, energyWh: number | null): void;
-}
 
 /** The final numbers of the last session on a connector, shown until the next one starts. */
 export interface FinalSession {
@@ -39,7 +17,8 @@ export interface ConnectorStateInput {
   phases: 1 | 3;
   /** The current limit set over MQTT, or the connector's maximum when none is set. */
   setpointA: number;
-  extras?: LiveExtras;
+  /** Live cost and time to finish (billing), when connected. */
+  extras?: SessionExtras;
   lastSession?: FinalSession | null;
   /** The energy target in force (Wh, null = none); undefined when targets are not available: not published. */
   targetEnergyWh?: number | null;

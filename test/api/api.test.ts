@@ -71,6 +71,16 @@ describe('local API', () => {
     await api(base, '/api/connectors/1/sim', { action: 'unplug' });
   });
 
+  it('filters sessions by tag case-insensitively, as the tags compare everywhere', async () => {
+    const exact = (await api(base, '/api/sessions?idTag=TAG-1')).body as any[];
+    expect(exact.length).toBeGreaterThanOrEqual(1);
+    expect(exact.every((s) => s.idTag === 'TAG-1')).toBe(true);
+    expect(((await api(base, '/api/sessions?idTag=tag-1')).body as any[]).map((s) => s.id)).toEqual(exact.map((s) => s.id));
+    const csv = await fetch(`${base}/api/sessions.csv?idTag=Tag-1`);
+    expect((await csv.text()).trim().split('\r\n').length).toBe(exact.length + 1);
+    expect((await api(base, '/api/sessions?idTag=TAG-2')).body).toEqual([]);
+  });
+
   it('serves the sessions as CSV with a header row', async () => {
     const res = await fetch(`${base}/api/sessions.csv`);
     expect(res.headers.get('content-type')).toContain('text/csv');
@@ -82,9 +92,12 @@ describe('local API', () => {
   it('sets and clears an API current limit through the arbiter', async () => {
     const set = await api(base, '/api/connectors/1/limit', { maxA: 10 });
     expect(set.status).toBe(200);
-    expect(d.station.arbiter.decide(1)).toEqual({ amps: 10, source: 'api' });
+    expect(d.station.claims(1)).toContainEqual({ source: 'api', connectorId: 1, maxA: 10 });
+    expect(d.station.connectorView(1)!.limitSource).toBe('api');
     await api(base, '/api/connectors/1/limit', { maxA: null });
-    expect(d.station.arbiter.decide(1)).toEqual({ amps: 32, source: 'config' });
+    expect(d.station.claims(1).filter((c) => c.source === 'api')).toEqual([]);
+    expect(d.station.connectorView(1)!.limitSource).toBe('config');
+    expect(d.station.claims(1).find((c) => c.source === 'config')!.maxA).toBe(32);
   });
 
   it('a fault is a 0 A claim: the status names it as the limit until the fault clears', async () => {

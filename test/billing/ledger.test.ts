@@ -4,7 +4,10 @@ import { openDb, type Db } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { FakeClock } from '../../src/hal/clock.js';
-import { billingMigrations } from '../../src/billing/migrations.js';
+import { billingMigrations } from '../../src/store/billing/migrations.js';
+import { BillingRecords } from '../../src/store/billing/records.js';
+import { TagNameRepository } from '../../src/store/billing/tag-names.js';
+import type { Tariff } from '../../src/billing/config.js';
 import { BillingLedger, sessionCostColumns } from '../../src/billing/ledger.js';
 import { sessionRow } from '../../src/store/export.js';
 import type { Logger } from '../../src/log.js';
@@ -20,10 +23,17 @@ describe('BillingLedger with a real SQLite file', () => {
     cleanup?.();
   });
 
+  const dbOf = new WeakMap<SessionStore, Db>();
   function open(file: string) {
     const db = openDb(file, [coreMigrations, billingMigrations]);
     dbs.push(db);
-    return new SessionStore(db);
+    const store = new SessionStore(db);
+    dbOf.set(store, db);
+    return store;
+  }
+
+  function newLedger(store: SessionStore, tariff: Tariff | null, opts?: { now?: () => number; log?: Logger }) {
+    return new BillingLedger(store, new BillingRecords(dbOf.get(store)!), tariff, opts);
   }
 
   /** Monday 2026-11-02 06:30 Berlin: 1 h at 11 kW across 07:00, then 40 min plugged in without drawing. */
@@ -49,7 +59,7 @@ describe('BillingLedger with a real SQLite file', () => {
     const store = open(file);
     const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
     store.recordBoot(clock.stamp());
-    const ledger = new BillingLedger(store, exampleTariff(), { now: () => 1 }).install();
+    const ledger = newLedger(store, exampleTariff(), { now: () => 1 }).install();
 
     const s = runSession(store, clock);
     expect(ledger.tariffOf(s.id)).toEqual(exampleTariff());
@@ -67,7 +77,7 @@ describe('BillingLedger with a real SQLite file', () => {
 
     // the cost survives a reopen (a new process)
     dbs.pop()!.close();
-    const again = new BillingLedger(open(file), null);
+    const again = newLedger(open(file), null);
     expect(again.costOf(s.id)).toEqual(cost);
     const row = dbs[0]!.prepare('SELECT net_minor, tax_minor, gross_minor, currency FROM billing_session_costs WHERE session_id = ?').get(s.id);
     expect(row).toEqual({ net_minor: 658, tax_minor: 125, gross_minor: 783, currency: 'EUR' });
@@ -78,7 +88,7 @@ describe('BillingLedger with a real SQLite file', () => {
     cleanup = t.cleanup;
     const store = open(join(t.dir, 'evsed.db'));
     const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
-    const ledger = new BillingLedger(store, exampleTariff()).install();
+    const ledger = newLedger(store, exampleTariff()).install();
     const first = runSession(store, clock);
     const before = ledger.costOf(first.id)!;
 
@@ -115,7 +125,7 @@ describe('BillingLedger with a real SQLite file', () => {
     old.db.prepare("INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, '{}', 0)").run(s.id);
     old.db.close();
     const store = open(file);
-    expect(store.db.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2]);
+    expect(store.db.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
     expect(() => store.db.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/cannot be deleted/);
   });
 
@@ -124,7 +134,7 @@ describe('BillingLedger with a real SQLite file', () => {
     cleanup = t.cleanup;
     const store = open(join(t.dir, 'evsed.db'));
     const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
-    const ledger = new BillingLedger(store, null).install();
+    const ledger = newLedger(store, null).install();
     const s = runSession(store, clock);
     expect(ledger.tariffOf(s.id)).toBeNull();
     expect(ledger.costOf(s.id)).toBeNull();
@@ -135,7 +145,7 @@ describe('BillingLedger with a real SQLite file', () => {
     cleanup = t.cleanup;
     const store = open(join(t.dir, 'evsed.db'));
     const clock = new FakeClock({ wallMs: at('2026-11-07T10:00:00+01:00') }); // Saturday: base price
-    const ledger = new BillingLedger(store, exampleTariff()).install();
+    const ledger = newLedger(store, exampleTariff()).install();
     const s = store.start({ connectorId: 1, idTag: 'CAR1', authSource: 'local', meterStartWh: 0, at: clock.stamp() });
     clock.advance(30 * MIN);
     store.addSamples([{ connectorId: 1, sessionId: s.id, at: clock.stamp(), energyWh: 3000, powerW: 6000 }]);
@@ -159,7 +169,7 @@ describe('BillingLedger with a real SQLite file', () => {
     cleanup = t.cleanup;
     const store = open(join(t.dir, 'evsed.db'));
     const before = new FakeClock({ wallMs: at('2026-11-07T10:00:00+01:00'), bootId: 'boot-a' }); // Saturday
-    const ledger = new BillingLedger(store, exampleTariff()).install();
+    const ledger = newLedger(store, exampleTariff()).install();
     const s = store.start({ connectorId: 1, idTag: 'CAR1', authSource: 'local', meterStartWh: 0, at: before.stamp() });
     let wh = 0;
     for (let m = 10; m <= 80; m += 10) {
@@ -188,7 +198,7 @@ describe('BillingLedger with a real SQLite file', () => {
     const errors: string[] = [];
     const log = { error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as Logger;
     const broken = { ...exampleTariff(), timeZone: 'Not/AZone' }; // as if a snapshot were corrupt
-    const ledger = new BillingLedger(store, broken, { log }).install();
+    const ledger = newLedger(store, broken, { log }).install();
     const s = store.start({ connectorId: 1, idTag: 'CAR1', authSource: 'local', meterStartWh: 0, at: clock.stamp() });
     clock.advance(60 * MIN);
     const stopped = store.stop(s.id, { meterStopWh: 1000, reason: 'Local', at: clock.stamp(), durationMs: 60 * MIN, chargingMs: 60 * MIN, idleMs: 0, meterGapMs: 0 });
@@ -200,13 +210,34 @@ describe('BillingLedger with a real SQLite file', () => {
   it('tag names: set, replace, remove', () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    const ledger = new BillingLedger(open(join(t.dir, 'evsed.db')), null, { now: () => 42 });
-    ledger.setTagName('CAR1', ' Anna ');
-    ledger.setTagName('CAR2', 'Ben');
-    ledger.setTagName('CAR2', 'Ben K.');
-    expect([...ledger.tagNames()]).toEqual([['CAR1', 'Anna'], ['CAR2', 'Ben K.']]);
-    ledger.setTagName('CAR1', null);
-    expect([...ledger.tagNames()]).toEqual([['CAR2', 'Ben K.']]);
-    expect(() => ledger.setTagName('CAR3', 'x'.repeat(81))).toThrow(/at most 80/);
+    open(join(t.dir, 'evsed.db'));
+    const names = new TagNameRepository(dbs[0]!, { now: () => 42 });
+    names.set('CAR1', ' Anna ');
+    names.set('CAR2', 'Ben');
+    names.set('CAR2', 'Ben K.');
+    expect([...names.all()]).toEqual([['CAR1', 'Anna'], ['CAR2', 'Ben K.']]);
+    names.set('CAR1', null);
+    expect([...names.all()]).toEqual([['CAR2', 'Ben K.']]);
+    expect(() => names.set('CAR3', 'x'.repeat(81))).toThrow(/at most 80/);
+    // One tag whatever the case: naming "car2" renames CAR2 (the spelling given last is kept), and "Car2" removes it.
+    names.set('car2', 'Ben');
+    expect([...names.all()]).toEqual([['car2', 'Ben']]);
+    names.set('Car2', null);
+    expect([...names.all()]).toEqual([]);
+  });
+
+  it('migration billing#3 folds tag names that differ only in case into one (the latest kept)', () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const file = join(t.dir, 'evsed.db');
+    const v2 = { ...billingMigrations, migrations: billingMigrations.migrations.filter((m) => m.version <= 2) };
+    const old = openDb(file, [coreMigrations, v2]);
+    const put = old.prepare('INSERT INTO billing_tag_names (id_tag, name, updated_wall_ms) VALUES (?, ?, ?)');
+    put.run('CAR1', 'Anna (old)', 1);
+    put.run('car1', 'Anna', 2);
+    put.run('CAR2', 'Ben', 1);
+    old.close();
+    open(file);
+    expect([...new TagNameRepository(dbs[0]!).all()]).toEqual([['car1', 'Anna'], ['CAR2', 'Ben']]);
   });
 });

@@ -1,4 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { LiveSessionInfo } from '../../src/billing/live.js';
+import type { StationPort } from '../../src/evse/port.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
@@ -13,7 +16,7 @@ describe('live cost in the station view', () => {
       silentLogger(),
     );
     try {
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       hw.ev.plug();
       hw.ev.ready();
       await until(() => (d.station.connectorView(1)!.session?.energyWh ?? 0) > 0, 'energy flowing');
@@ -30,5 +33,17 @@ describe('live cost in the station view', () => {
     } finally {
       await d.stop();
     }
+  });
+});
+
+describe('LiveSessionInfo lifecycle', () => {
+  it('stop() removes every listener it added to the station', () => {
+    const station = new EventEmitter();
+    const before = station.eventNames().length;
+    const live = new LiveSessionInfo(station as unknown as StationPort, { get: () => undefined }, null);
+    expect(station.listenerCount('sample')).toBe(1);
+    expect(station.listenerCount('session-stopped')).toBe(1);
+    live.stop();
+    expect(station.eventNames().length).toBe(before);
   });
 });

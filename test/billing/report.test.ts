@@ -6,7 +6,9 @@ import { openDb } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
 import { SessionStore } from '../../src/store/sessions.js';
 import { FakeClock } from '../../src/hal/clock.js';
-import { billingMigrations } from '../../src/billing/migrations.js';
+import { billingMigrations } from '../../src/store/billing/migrations.js';
+import { BillingRecords } from '../../src/store/billing/records.js';
+import { TagNameRepository } from '../../src/store/billing/tag-names.js';
 import { BillingLedger } from '../../src/billing/ledger.js';
 import { monthRange, renderCsv, renderHtml, type MonthReport, type ReportSession } from '../../src/billing/report.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
@@ -38,7 +40,7 @@ function fixture(dir: string) {
   const { config, dbFile } = loadConfig(configFile);
   const db = openDb(dbFile, [coreMigrations, billingMigrations]);
   const store = new SessionStore(db);
-  const ledger = new BillingLedger(store, config.tariff!).install();
+  const ledger = new BillingLedger(store, new BillingRecords(db), config.tariff!).install();
   const clock = new FakeClock();
   let register = 100_000;
 
@@ -62,7 +64,7 @@ function fixture(dir: string) {
   ledger.setTariff(exampleTariff({ energyPerKWh: 0.25, timeOfUse: [] }));
   const c = session('CAR1', '2026-11-30T23:30:00+01:00', 60, 3000, 0); // new tariff; ends in December
   session('CAR2', '2026-12-01T00:30:00+01:00', 60, 3000, 0); // December in Berlin (23:30 UTC on 30 Nov)
-  ledger.setTagName('CAR2', 'Ben Keller');
+  new TagNameRepository(db).set('CAR2', 'Ben Keller');
   db.close();
   return { configFile, uids: { a: a.uid, b: b.uid, c: c.uid } };
 }
@@ -131,6 +133,26 @@ describe('evsed report for a fixture month', () => {
     const lines = readFileSync(out, 'utf8').trimEnd().split('\r\n');
     expect(lines.map((l) => l.split(',')[0])).toEqual(['record', 'session', 'tag_total', 'total']);
     expect(lines[3]).toBe('total,,,1,,,,6.000,3.80,0.72,4.52,EUR,');
+  });
+
+  it('tags are case-insensitive: a name given in lower case names the sessions recorded in upper case, and --id-tag matches either', async () => {
+    const own = tempDir();
+    try {
+      const f = fixture(own.dir);
+      const db = openDb(loadConfig(f.configFile).dbFile, [coreMigrations, billingMigrations]);
+      new TagNameRepository(db).set('car2', 'Ben (lower case)');
+      db.close();
+      const out = join(own.dir, 'car2.csv');
+      expect(await reportCommand(['--month', '2026-11', '--id-tag', 'car2', '--format', 'csv', '--config', f.configFile, '--out', out])).toBe(0);
+      const lines = readFileSync(out, 'utf8').trimEnd().split('\r\n');
+      expect(lines.slice(1)).toEqual([
+        `session,CAR2,Ben (lower case),1,2026-11-07T09:00:00+01:00,2026-11-07T10:30:00+01:00,90,6.000,3.80,0.72,4.52,EUR,${f.uids.b}`,
+        'tag_total,CAR2,Ben (lower case),1,,,,6.000,3.80,0.72,4.52,EUR,',
+        'total,,,1,,,,6.000,3.80,0.72,4.52,EUR,',
+      ]);
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('an empty month gives the header and a zero total', async () => {

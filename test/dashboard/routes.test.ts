@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stationStats } from '../../src/store/stats.js';
+import { StationStatsRepository } from '../../src/store/stats.js';
 import { insertFixture, PERIOD } from './fixture.js';
 import { startTestDaemon, type TestDaemon } from './helpers.js';
 
@@ -118,7 +118,7 @@ describe('dashboard routes (no token)', () => {
     // The period lies in the past: utilisation over all of it, one connector here.
     expect(got.utilisation).toEqual({ capacityS: 262_800, occupiedS: 41_399, chargingS: 28_799, occupiedPercent: 15.8, chargingPercent: 11 });
     const { connectors: _c, ...rest } = got;
-    expect(rest).toEqual(stationStats(d.daemon.db, { ...PERIOD, timeZone: 'Europe/Berlin' }, 1));
+    expect(rest).toEqual(new StationStatsRepository(d.daemon.db).stationStats({ ...PERIOD, timeZone: 'Europe/Berlin' }, 1));
   });
 
   it('GET /api/stats takes bare dates as whole UTC days, the "to" day included', async () => {

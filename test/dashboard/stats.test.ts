@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
-import { averages, energyPerDay, localDay, localHour, offsetSegments, sessionsByHour, stationStats, utilisation } from '../../src/store/stats.js';
+import { localDay, localHour, offsetSegments, StationStatsRepository } from '../../src/store/stats.js';
 import { insertFixture, PERIOD } from './fixture.js';
 
 let dir: string;
@@ -24,7 +24,7 @@ const berlin = { ...PERIOD, timeZone: 'Europe/Berlin' };
 
 describe('energy per day', () => {
   it('groups by the local day of the start, across the DST change, every day listed', () => {
-    expect(energyPerDay(db, berlin)).toEqual([
+    expect(new StationStatsRepository(db).energyPerDay(berlin)).toEqual([
       { day: '2026-10-24', energyWh: 26000, sessions: 2 },
       { day: '2026-10-25', energyWh: 7400, sessions: 2 },
       { day: '2026-10-26', energyWh: 27500, sessions: 3 },
@@ -32,7 +32,7 @@ describe('energy per day', () => {
   });
 
   it('uses UTC days when no zone is given (the same instants, other days)', () => {
-    expect(energyPerDay(db, PERIOD)).toEqual([
+    expect(new StationStatsRepository(db).energyPerDay(PERIOD)).toEqual([
       { day: '2026-10-23', energyWh: 0, sessions: 0 },
       { day: '2026-10-24', energyWh: 26000, sessions: 2 },
       { day: '2026-10-25', energyWh: 10400, sessions: 3 },
@@ -43,7 +43,7 @@ describe('energy per day', () => {
 
 describe('sessions by hour of day', () => {
   it('counts starts per local hour, 24 entries', () => {
-    const hours = sessionsByHour(db, berlin);
+    const hours = new StationStatsRepository(db).sessionsByHour(berlin);
     expect(hours).toHaveLength(24);
     expect(hours.filter((h) => h.sessions > 0)).toEqual([
       { hour: 0, sessions: 1, energyWh: 3000 },
@@ -59,7 +59,7 @@ describe('utilisation', () => {
   it('counts the part of each session inside the period, charging pro-rated', () => {
     // 73 h x 2 connectors. Occupied: F 7199 s (from 22:00:00), A 7200, B 10800, D 1800, C 3600, G 3600, E 3600, H 3600 (to the end).
     // Charging: F 3600 x 7199/7200 = 3599.5, A 5400, B 7200, D 0, C 3600, G 1800, E 3600, H 3600.
-    expect(utilisation(db, berlin, 2)).toEqual({
+    expect(new StationStatsRepository(db).utilisation(berlin, 2)).toEqual({
       capacityS: 525_600,
       occupiedS: 41_399,
       chargingS: 28_799,
@@ -71,7 +71,7 @@ describe('utilisation', () => {
   it('ends the period at now, so days to come do not dilute it', () => {
     const now = Date.parse('2026-10-25T01:00:00Z');
     // 27 h x 2. F 7199, A 7200, B 10800 (ends 00:30 UTC); charging 3599.5 + 5400 + 7200.
-    expect(utilisation(db, berlin, 2, now)).toEqual({
+    expect(new StationStatsRepository(db).utilisation(berlin, 2, now)).toEqual({
       capacityS: 194_400,
       occupiedS: 25_199,
       chargingS: 16_199,
@@ -82,15 +82,15 @@ describe('utilisation', () => {
 
   it('is zero for a period without sessions and refuses a connector count below 1', () => {
     const empty = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2025-01-02T00:00:00Z') };
-    expect(utilisation(db, empty, 1)).toEqual({ capacityS: 86_400, occupiedS: 0, chargingS: 0, occupiedPercent: 0, chargingPercent: 0 });
-    expect(() => utilisation(db, empty, 0)).toThrow(/connectors/);
+    expect(new StationStatsRepository(db).utilisation(empty, 1)).toEqual({ capacityS: 86_400, occupiedS: 0, chargingS: 0, occupiedPercent: 0, chargingPercent: 0 });
+    expect(() => new StationStatsRepository(db).utilisation(empty, 0)).toThrow(/connectors/);
   });
 });
 
 describe('averages', () => {
   it('counts sessions started in the period and averages the completed ones', () => {
     // Completed in period: A, B, D, C, G, H. Energy (11000+15000+0+7400+3000+22000)/6 = 9733.3.
-    expect(averages(db, berlin)).toEqual({
+    expect(new StationStatsRepository(db).averages(berlin)).toEqual({
       sessions: 7,
       completed: 6,
       totalEnergyWh: 60_900,
@@ -102,20 +102,20 @@ describe('averages', () => {
 
   it('has no averages when nothing completed', () => {
     const empty = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2025-01-02T00:00:00Z') };
-    expect(averages(db, empty)).toEqual({ sessions: 0, completed: 0, totalEnergyWh: 0, avgEnergyWh: null, avgDurationS: null, avgChargingS: null });
+    expect(new StationStatsRepository(db).averages(empty)).toEqual({ sessions: 0, completed: 0, totalEnergyWh: 0, avgEnergyWh: null, avgDurationS: null, avgChargingS: null });
   });
 });
 
 describe('period checks', () => {
   it('refuses an empty or reversed period and an unknown zone, plainly', () => {
-    expect(() => stationStats(db, { fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
-    expect(() => energyPerDay(db, { ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
-    expect(() => averages(db, { fromMs: 0, toMs: 1001 * 86_400_000 })).toThrow('period: at most 1000 days');
+    expect(() => new StationStatsRepository(db).stationStats({ fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
+    expect(() => new StationStatsRepository(db).energyPerDay({ ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
+    expect(() => new StationStatsRepository(db).averages({ fromMs: 0, toMs: 1001 * 86_400_000 })).toThrow('period: at most 1000 days');
   });
 
   it('lists every local day of a 1000-day period, DST days included', () => {
     const fromMs = Date.parse('2024-01-01T00:00:00Z');
-    const days = energyPerDay(db, { fromMs, toMs: fromMs + 1000 * 86_400_000, timeZone: 'Europe/Berlin' });
+    const days = new StationStatsRepository(db).energyPerDay({ fromMs, toMs: fromMs + 1000 * 86_400_000, timeZone: 'Europe/Berlin' });
     // 00:00 UTC is 01:00 in Berlin: the period touches 1001 local dates.
     expect(days.length).toBe(1001);
     expect(days[0]!.day).toBe('2024-01-01');
@@ -163,9 +163,9 @@ describe('local days and hours in SQL agree with Intl', () => {
         wantHours[localHour(ms, tz)]!.energyWh += 1 + (i % 7);
       });
       const p = { ...period, timeZone: tz };
-      const days = energyPerDay(db2, p).filter((x) => x.sessions > 0);
+      const days = new StationStatsRepository(db2).energyPerDay(p).filter((x) => x.sessions > 0);
       expect(days).toEqual([...wantDays].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, v]) => ({ day, ...v })));
-      expect(sessionsByHour(db2, p)).toEqual(wantHours);
+      expect(new StationStatsRepository(db2).sessionsByHour(p)).toEqual(wantHours);
     } finally {
       db2.close();
       rmSync(dir2, { recursive: true, force: true });

@@ -162,7 +162,7 @@ describe('API fuzzing against an in-process daemon over real HTTP', () => {
     dir = tempDir('evsed-fuzz-api-');
     const loaded = loadConfig(writeSimConfig(dir, { authMode: 'local', tags: ['TAG-1'] }));
     daemon = await startDaemon(loaded, silentLogger());
-    hw = daemon.station.hardware(1) as SimHardware;
+    hw = daemon.hardware(1) as SimHardware;
     // Spy at the device boundary: the state when the contactor is commanded closed.
     const set = hw.contactor.set.bind(hw.contactor);
     hw.contactor.set = (closed: boolean) => {

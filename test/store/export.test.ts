@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
-import { billingMigrations } from '../../src/billing/migrations.js';
+import { billingMigrations } from '../../src/store/billing/migrations.js';
 import { SessionStore, wholeSeconds } from '../../src/store/sessions.js';
 import { DateInputError, parseDate, parseDateRange, sessionRow } from '../../src/store/export.js';
 import type { Stamp } from '../../src/hal/clock.js';

@@ -4,10 +4,11 @@ import { parseCommand } from '../../src/telemetry/commands.js';
 import { Topics } from '../../src/telemetry/topics.js';
 import { connectorState } from '../../src/telemetry/state.js';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
-import { reconnectDelayMs } from '../../src/telemetry/backoff.js';
+import { backoffDelayMs } from '../../src/util/backoff.js';
+import { MQTT_RECONNECT_BACKOFF } from '../../src/telemetry/mqtt.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
-import type { ConnectorView } from '../../src/evse/station-api.js';
+import type { ConnectorView } from '../../src/evse/port.js';
 import { stationYaml } from './helpers.js';
 
 describe('Coalescer', () => {
@@ -222,12 +223,13 @@ describe('discoveryMessages', () => {
   });
 });
 
-describe('reconnectDelayMs', () => {
+describe('MQTT reconnect back-off', () => {
   it('doubles from 1 s up to 30 s, spread ±20 %', () => {
+    const delay = (attempt: number, random: () => number) => backoffDelayMs(attempt, { ...MQTT_RECONNECT_BACKOFF, random });
     const mid = () => 0.5;
-    expect([0, 1, 2, 3, 4, 5, 6, 50].map((a) => reconnectDelayMs(a, mid))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
-    expect(reconnectDelayMs(0, () => 0)).toBe(800);
-    expect(reconnectDelayMs(10, () => 1)).toBe(36000);
+    expect([0, 1, 2, 3, 4, 5, 6, 50].map((a) => delay(a, mid))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    expect(delay(0, () => 0)).toBe(800);
+    expect(delay(10, () => 1)).toBe(36000);
   });
 });
 

@@ -4,6 +4,7 @@ import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SimMeter } from '../../src/sim/meter.js';
 import type { Station } from '../../src/evse/station.js';
 import { parseConfig } from '../../src/config/load.js';
+import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';
 import { silentLogger } from '../../src/log.js';
 import {
@@ -17,7 +18,12 @@ const cfgTopic = (component: string, object: string) => `homeassistant/${compone
 const FILTERS = ['evsed/#', 'homeassistant/#'];
 
 function sim(daemon: Daemon): SimHardware {
-  return daemon.station.hardware(1) as SimHardware;
+  return daemon.hardware(1) as SimHardware;
+}
+
+/** A session as stored. */
+function session(daemon: Daemon, id: number): SessionRecord | undefined {
+  return new SessionStore(daemon.db).get(id);
 }
 
 /** The simulated meter behind connector 1 (the station keeps it private; tests reach in to make it fail). */
@@ -161,7 +167,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await daemon.station.presentTag(1, 'TAG1');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
     await sub.waitFor(`${C1}/charging`, (p) => p === 'OFF');
-    const rec = daemon.station.sessions.get(1)!;
+    const rec = session(daemon, 1)!;
     expect(rec.status).toBe('completed');
     await sub.waitFor(`${C1}/session/energy`, (p) => p === String(rec.energyWh));
     expect(sub.value(`${C1}/session/eta`)).toBe('unknown');
@@ -195,7 +201,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     const refusedRetained = () => lines.filter((l) => String(l.reason).startsWith('retained command ignored')).map((l) => l.topic).sort();
     await until(() => `the retained commands to be refused (refused: ${refusedRetained().join(', ')})`, () => refusedRetained().length === 2);
     expect(refusedRetained()).toEqual([`${C1}/command`, `${C1}/current_limit/set`]);
-    expect(daemon.station.arbiter.list(1).some((c) => c.source === 'mqtt')).toBe(false);
+    expect(daemon.station.claims(1).some((c) => c.source === 'mqtt')).toBe(false);
     const number = JSON.parse(await sub.waitFor(cfgTopic('number', 'c1_current_limit'))) as Record<string, unknown>;
     expect(number).toMatchObject({ min: 0, max: 32, step: 1, unit_of_measurement: 'A', command_topic: `${C1}/current_limit/set`, state_topic: `${C1}/current_limit/setpoint` });
     for (const action of ['pause', 'resume', 'stop']) {
@@ -242,11 +248,11 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.publish(`${C1}/current_limit/set`, '32');
     await sub.waitFor(`${C1}/current_limit/source`, (p) => p === 'config');
     await sub.waitFor(`${C1}/current_limit/setpoint`, (p) => p === '32');
-    expect(daemon.station.arbiter.list(1).some((c) => c.source === 'mqtt')).toBe(false);
+    expect(daemon.station.claims(1).some((c) => c.source === 'mqtt')).toBe(false);
 
     await sub.publish(`${C1}/command`, 'stop');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
-    expect(daemon.station.sessions.get(1)!.stopReason).toBe('Remote');
+    expect(session(daemon, 1)!.stopReason).toBe('Remote');
   }, 40_000);
 
   it('takes the energy target over MQTT (Wh, 0 removes it), with the connector\'s configured default and a Home Assistant number', async () => {

@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { Station } from '../../evse/station.js';
+import type { StationPort } from '../../evse/port.js';
 import { parseDate } from '../../store/export.js';
-import { averages, checkTimeZone, energyPerDay, MAX_DAYS, sessionsByHour, utilisation, type StationStats } from '../../store/stats.js';
-import { HttpError, sendJson, type ApiServer } from '../server.js';
+import { checkTimeZone, MAX_DAYS, type StationStats, type StationStatsRepository } from '../../store/stats.js';
+import { HttpError, sendJson, type RouteRegistry } from '../http.js';
 
 /** A file held in memory: small, served many times from a Pi. */
 export interface Asset {
@@ -116,7 +116,7 @@ export function statsQuery(url: URL, nowMs: number): { fromMs: number; toMs: num
  * Serves the local dashboard at `/` (public: the page holds no data and asks for api.token itself)
  * and GET /api/stats (behind the token like the rest of the API).
  */
-export function mountDashboard(api: ApiServer, station: Station): void {
+export function mountDashboard(api: RouteRegistry, station: StationPort, stats: StationStatsRepository): void {
   let assets: Asset[];
   try {
     assets = loadAssets();
@@ -138,14 +138,14 @@ export function mountDashboard(api: ApiServer, station: Station): void {
     const connectors = station.connectorIds().length;
     // Each query blocks the loop while it runs; let the control loop in between them.
     const turn = () => new Promise<void>((r) => setImmediate(r));
-    const energy = energyPerDay(station.db, period);
+    const energy = stats.energyPerDay(period);
     await turn();
-    const hours = sessionsByHour(station.db, period);
+    const hours = stats.sessionsByHour(period);
     await turn();
-    const use = utilisation(station.db, period, connectors, now);
+    const use = stats.utilisation(period, connectors, now);
     await turn();
-    const avg = averages(station.db, period);
-    const stats: StationStats = {
+    const avg = stats.averages(period);
+    const body: StationStats = {
       from: new Date(period.fromMs).toISOString(),
       to: new Date(period.toMs).toISOString(),
       timeZone: period.timeZone,
@@ -154,6 +154,6 @@ export function mountDashboard(api: ApiServer, station: Station): void {
       utilisation: use,
       averages: avg,
     };
-    sendJson(res, 200, { ...stats, connectors });
+    sendJson(res, 200, { ...body, connectors });
   });
 }

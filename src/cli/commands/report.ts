@@ -3,7 +3,10 @@ import { loadConfig } from '../../config/load.js';
 import { openDb } from '../../store/db.js';
 import { coreMigrations } from '../../store/core-migrations.js';
 import { SessionStore } from '../../store/sessions.js';
-import { billingMigrations } from '../../billing/migrations.js';
+import { billingMigrations } from '../../store/billing/migrations.js';
+import { BillingRecords } from '../../store/billing/records.js';
+import { TagNameRepository } from '../../store/billing/tag-names.js';
+import { idTagKey } from '../../domain/tags.js';
 import { BillingLedger } from '../../billing/ledger.js';
 import { buildMonthReport, renderCsv, renderHtml, ReportError } from '../../billing/report.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
@@ -39,10 +42,10 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const db = openDb(dbFile, [coreMigrations, billingMigrations]);
   try {
     const store = new SessionStore(db);
-    const ledger = new BillingLedger(store, null);
+    const ledger = new BillingLedger(store, new BillingRecords(db), null);
     // Names stored through the API are the later word; config names fill in the rest.
-    const names = new Map(config.auth.tags.flatMap((t) => (t.name ? [[t.idTag, t.name] as const] : [])));
-    for (const [tag, name] of ledger.tagNames()) names.set(tag, name);
+    const names = new Map(config.auth.tags.flatMap((t) => (t.name ? [[idTagKey(t.idTag), t.name] as const] : [])));
+    for (const [tag, name] of new TagNameRepository(db).all()) names.set(idTagKey(tag), name);
     const timeZone = config.tariff?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     let report;
     try {

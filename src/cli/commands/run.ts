@@ -2,7 +2,7 @@ import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { createLogger, type Logger } from '../../log.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
-import type { StopReason } from '../../evse/station-api.js';
+import type { StopReason } from '../../evse/port.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
 import { SystemdNotifier } from '../../hal/systemd-notify.js';
 
@@ -35,7 +35,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const failSafe = (why: string, err?: unknown) => {
     // Outputs safe before anything else, even if the rest of the process is in a bad state.
     try {
-      for (const id of daemon?.station.connectorIds() ?? []) daemon?.station.hardware(id)?.safe();
+      daemon?.safeOutputs();
     } catch {
       /* keep going: we are on the way out */
     }

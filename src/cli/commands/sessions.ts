@@ -5,6 +5,7 @@ import { SessionStore, type SessionFilter } from '../../store/sessions.js';
 import { DateInputError, parseDateRange, sessionRow, sessionsToCsv, sessionsToJson } from '../../store/export.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 import { BillingLedger, sessionCostColumns } from '../../billing/ledger.js';
+import { BillingRecords } from '../../store/billing/records.js';
 
 const USAGE = `usage: evsed sessions list [--config FILE] [--limit N] [--from DATE] [--to DATE]
        evsed sessions export --format csv|json [--from DATE] [--to DATE] [--id-tag TAG] [--config FILE] [--out FILE]`;
@@ -48,7 +49,7 @@ export async function sessionsCommand(argv: string[]): Promise<number> {
     if (values.format !== 'csv' && values.format !== 'json') throw new UsageError(`--format must be csv or json\n${USAGE}`);
     const sessions = store.list(filter);
     // Cost columns read the costs the daemon stored at each stop (nothing is recomputed here).
-    const costs = sessionCostColumns(new BillingLedger(store, null));
+    const costs = sessionCostColumns(new BillingLedger(store, new BillingRecords(db), null));
     const text = values.format === 'csv' ? sessionsToCsv(sessions, costs) : sessionsToJson(sessions, costs);
     if (values.out) writeFileSync(values.out, text);
     else process.stdout.write(text);

@@ -537,10 +537,15 @@ function renderRunningRows() {
   }
 }
 
-/** Tags seen in the history, offered in the tag filter. */
+/** idTags are case-insensitive: ASCII letters folded to upper case, as the station compares them (src/domain/tags.ts). */
+function idTagKey(idTag) {
+  return idTag.replace(/[a-z]+/g, (s) => s.toUpperCase());
+}
+
+/** Tags seen in the history, offered in the tag filter (one entry per tag, whatever the case). */
 function knownTag(idTag) {
   const list = $('#known-tags');
-  if ([...list.options].some((o) => o.value === idTag)) return;
+  if ([...list.options].some((o) => idTagKey(o.value) === idTagKey(idTag))) return;
   list.append(new Option('', idTag));
 }
 

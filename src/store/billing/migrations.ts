@@ -1,4 +1,4 @@
-import type { MigrationSet } from '../store/db.js';
+import type { MigrationSet } from '../db.js';
 
 /**
  * Billing tables, beside core's sessions:
@@ -10,6 +10,7 @@ import type { MigrationSet } from '../store/db.js';
  *  - billing_session_costs: the final cost, integer minor units + currency + the itemisation JSON
  *    (tariff.ts Cost). Written in the stop transaction; recomputed only from the snapshot.
  *  - billing_tag_names: idTag → name for reports (set through the API; config names are the fallback).
+ *    The idTag is case-insensitive like every idTag (COLLATE NOCASE since version 3).
  */
 export const billingMigrations: MigrationSet = {
   module: 'billing',
@@ -60,6 +61,24 @@ export const billingMigrations: MigrationSet = {
           BEGIN
             SELECT RAISE(ABORT, 'a session''s tariff snapshot is history and cannot be deleted');
           END;
+        `);
+      },
+    },
+    {
+      version: 3,
+      name: 'tag names are case-insensitive',
+      up: (db) => {
+        // Names stored under spellings that now fold together: the latest one stays.
+        db.exec(`
+          CREATE TABLE billing_tag_names_v3 (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            name TEXT NOT NULL,
+            updated_wall_ms INTEGER NOT NULL
+          );
+          INSERT OR REPLACE INTO billing_tag_names_v3 (id_tag, name, updated_wall_ms)
+            SELECT id_tag, name, updated_wall_ms FROM billing_tag_names ORDER BY updated_wall_ms, rowid;
+          DROP TABLE billing_tag_names;
+          ALTER TABLE billing_tag_names_v3 RENAME TO billing_tag_names;
         `);
       },
     },
