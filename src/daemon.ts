@@ -3,7 +3,7 @@ import type { LoadedConfig } from './config/load.js';
 import { parseListen } from './config/zod-helpers.js';
 import { SystemClock } from './hal/clock.js';
 import { createConnectorHardware, type GpioTestHooks } from './hal/factory.js';
-import type { ConnectorHardware, HealthResult } from './hal/types.js';
+import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
 import { createMeter } from './meter/factory.js';
 import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
@@ -41,6 +41,8 @@ export interface Daemon {
   sessions: SessionStore;
   /** A connector's board, for tests and benchmarks that drive the simulated EV or a fake sysfs tree. */
   hardware(connectorId: number): ConnectorHardware | undefined;
+  /** A connector's meter, for tests that make the simulated meter fail. */
+  meter(connectorId: number): Meter | undefined;
   /** For the systemd watchdog: is every control loop alive? */
   health(): HealthResult;
   /** Event-loop lag figures from the stall detector. */
@@ -181,6 +183,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     sessions,
     safeOutputs: () => station.safe(),
     hardware: (id) => boards.find((b) => b.cfg.id === id)?.hardware,
+    meter: (id) => parts.find((p) => p.cfg.id === id)?.meter,
     health: () => station.health(),
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {

@@ -52,7 +52,7 @@ describe('systemd watchdog health: loops alive, not devices answering', () => {
   it('daemon (sim): a meter that stops answering does not fail the health check', async () => {
     daemon = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'free' })), silentLogger());
     expect(daemon.health()).toEqual({ ok: true });
-    const meter = (daemon.station as any).connectors.get(1).parts.meter as SimMeter;
+    const meter = daemon.meter(1) as SimMeter;
     meter.failing = true;
     await until(() => daemon!.station.connectorView(1)!.meter.health !== 'ok', 'meter failing');
     expect(daemon.health()).toEqual({ ok: true });

@@ -26,10 +26,9 @@ function session(daemon: Daemon, id: number): SessionRecord | undefined {
   return new SessionStore(daemon.db).get(id);
 }
 
-/** The simulated meter behind connector 1 (the station keeps it private; tests reach in to make it fail). */
-function simMeter(station: Station): SimMeter {
-  const entry = (station as unknown as { connectors: Map<number, { parts: { meter: SimMeter } }> }).connectors.get(1)!;
-  return entry.parts.meter;
+/** The simulated meter behind connector 1 (tests make it fail). */
+function simMeter(daemon: Daemon): SimMeter {
+  return daemon.meter(1) as SimMeter;
 }
 
 async function startCharging(daemon: Daemon, sub: Subscriber): Promise<void> {
@@ -174,13 +173,13 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
 
     // The meter stops answering: once its last reading is stale, meter topics are marked offline
     // and no meter value is published after that.
-    simMeter(daemon.station).failing = true;
+    simMeter(daemon).failing = true;
     await sub.waitFor(`${C1}/meter/availability`, (p) => p === 'offline', 20_000);
     const mark = sub.mark;
     await new Promise((r) => setTimeout(r, 1000));
     const meterTopics = ['energy', 'power', 'voltage/l1', 'current/l1', 'power/l1', 'frequency', 'session/energy'].map((l) => `${C1}/${l}`);
     expect(sub.since(mark).filter((m) => meterTopics.includes(m.topic))).toEqual([]);
-    simMeter(daemon.station).failing = false;
+    simMeter(daemon).failing = false;
     await sub.waitFor(`${C1}/meter/availability`, (p) => p === 'online', 10_000);
 
     // A fault shows up.
