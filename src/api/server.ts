@@ -10,7 +10,7 @@ import type { SessionFilter, SessionStore } from '../store/sessions.js';
 import type { TagNameRepository } from '../store/billing/tag-names.js';
 import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
-import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
+import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { decodePathSegment, HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
 
 /** The session store as the API reads it. */

@@ -153,9 +153,6 @@ export interface EtaReading {
   socPercent?: number | null;
 }
 
-/** The largest session energy target accepted (Wh), from config, the API and MQTT alike. */
-export const MAX_ENERGY_TARGET_WH = 1_000_000;
-
 export interface EtaTarget {
   energyWh?: number | null;
   socPercent?: number | null;

@@ -2,8 +2,8 @@ import type { Logger } from '../log.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';
 import type { ExtraColumns } from '../store/export.js';
 import type { BillingRecords, CostRow, CostSample } from '../store/billing/records.js';
-import type { Tariff } from './config.js';
-import { formatMinor } from './money.js';
+import type { Tariff } from '../config/tariff.js';
+import { formatMinor } from '../domain/money.js';
 import { chargingEndIndex, computeCost, liveCost, type Cost, type MeterPoint } from './tariff.js';
 
 /** A session's final cost as stored. */

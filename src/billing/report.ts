@@ -1,8 +1,8 @@
 import type { SessionStore } from '../store/sessions.js';
 import { idTagKey } from '../domain/tags.js';
-import type { Tariff } from './config.js';
+import type { Tariff } from '../config/tariff.js';
 import type { BillingLedger, StoredCost } from './ledger.js';
-import { formatKWh, formatMinor, formatRate } from './money.js';
+import { formatKWh, formatMinor, formatRate } from '../domain/money.js';
 import { daysText } from './tariff.js';
 import { localIso, localMidnight } from './zone.js';
 

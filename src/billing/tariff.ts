@@ -1,5 +1,5 @@
-import type { Tariff } from './config.js';
-import { RATE_SCALE, divRoundHalfUp } from './money.js';
+import type { Tariff } from '../config/tariff.js';
+import { RATE_SCALE, divRoundHalfUp } from '../domain/money.js';
 import { splitByLocalTime } from './zone.js';
 
 /**

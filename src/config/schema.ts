@@ -4,9 +4,9 @@ import { simHardwareSchema } from './sim.js';
 import { gpioHardwareSchema, interlockToleranceMs } from './gpio.js';
 import { meterConfigSchema } from './meter.js';
 import { ocppConfigSchema } from '../ocpp/config.js';
-import { mqttConfigSchema } from '../telemetry/config.js';
-import { tariffConfigSchema } from '../billing/config.js';
-import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
+import { mqttConfigSchema } from './mqtt.js';
+import { tariffConfigSchema } from './tariff.js';
+import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,

@@ -1,5 +1,5 @@
 import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
-import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
+import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 
 /** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
 export const MIN_OFFER_A = 6;

@@ -1,5 +1,5 @@
 import type { ConnectorStatus } from '../evse/port.js';
-import { MAX_ENERGY_TARGET_WH } from '../billing/eta.js';
+import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
 
 /**

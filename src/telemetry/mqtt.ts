@@ -11,7 +11,7 @@ import { Subscriptions } from '../util/subscriptions.js';
 import type { EnergyTargets } from '../billing/live.js';
 import { Coalescer } from './coalescer.js';
 import { parseCommand, type Command, type CommandContext } from './commands.js';
-import type { MqttConfig } from './config.js';
+import type { MqttConfig } from '../config/mqtt.js';
 import { discoveryMessages } from './discovery.js';
 import { connectorState, stationInfo, type FinalSession } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';

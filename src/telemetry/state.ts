@@ -1,5 +1,5 @@
 import type { ConnectorView, SessionExtras, StationView } from '../evse/port.js';
-import { currencyExponent, formatMinor } from '../billing/money.js';
+import { currencyExponent, formatMinor } from '../domain/money.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic } from './topics.js';
 
 /** The final numbers of the last session on a connector, shown until the next one starts. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { expandDays, parseTariff } from '../../src/billing/config.js';
+import { expandDays, parseTariff } from '../../src/config/tariff.js';
 import { exampleTariff, stationYaml } from './helpers.js';
 
 function problems(tariffYaml: string): string[] {

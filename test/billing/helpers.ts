@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseTariff, type Tariff } from '../../src/billing/config.js';
+import { parseTariff, type Tariff } from '../../src/config/tariff.js';
 
 /** The example tariff, read in Europe/Berlin. */
 export function exampleTariff(over: Record<string, unknown> = {}): Tariff {

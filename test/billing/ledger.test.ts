@@ -7,7 +7,7 @@ import { FakeClock } from '../../src/hal/clock.js';
 import { billingMigrations } from '../../src/store/billing/migrations.js';
 import { BillingRecords } from '../../src/store/billing/records.js';
 import { TagNameRepository } from '../../src/store/billing/tag-names.js';
-import type { Tariff } from '../../src/billing/config.js';
+import type { Tariff } from '../../src/config/tariff.js';
 import { BillingLedger, sessionCostColumns } from '../../src/billing/ledger.js';
 import { sessionRow } from '../../src/store/export.js';
 import type { Logger } from '../../src/log.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chargingEndWallMs, computeCost, liveCost, priceBands, splitEnergy, type CostInput, type MeterPoint } from '../../src/billing/tariff.js';
-import { parseTariff } from '../../src/billing/config.js';
+import { parseTariff } from '../../src/config/tariff.js';
 import { at, exampleTariff } from './helpers.js';
 
 const MIN = 60_000;

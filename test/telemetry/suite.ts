@@ -2,7 +2,6 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SimMeter } from '../../src/sim/meter.js';
-import type { Station } from '../../src/evse/station.js';
 import { parseConfig } from '../../src/config/load.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { intBetween, nonEmptyString } from '../config/zod-helpers.js';
-import { RATE_EXTRA_DIGITS, currencyExponent, decimalPlaces, isPlainDecimal, toScaledInteger } from './money.js';
+import { intBetween, nonEmptyString } from './zod-helpers.js';
+import { RATE_EXTRA_DIGITS, currencyExponent, decimalPlaces, isPlainDecimal, toScaledInteger } from '../domain/money.js';
 
 /**
  * The `tariff` section (issue 4). Absent = no cost computed. Prices are written in major units

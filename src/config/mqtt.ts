@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmptyString, numberBetween } from '../config/zod-helpers.js';
+import { nonEmptyString, numberBetween } from './zod-helpers.js';
 
 const URL_HINT = 'must be a broker URL such as mqtt://192.168.1.10:1883, mqtts://broker.example:8883 or ws://host:9001/mqtt';
 
