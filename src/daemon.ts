@@ -13,7 +13,7 @@ import { LockoutStore } from './store/lockouts.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
-import type { StopReason } from './evse/station-api.js';
+import type { StationPort, StopReason } from './evse/port.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
 import { startMqtt } from './telemetry/mqtt.js';
@@ -29,7 +29,7 @@ import type { Service } from './util/service.js';
 export type { Service } from './util/service.js';
 
 export interface Daemon {
-  station: Station;
+  station: StationPort;
   api: ApiServer;
   address: AddressInfo;
   db: Db;
