@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SystemClock } from '../../src/hal/clock.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import type { Db } from '../../src/store/db.js';
-import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
+import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
 import type { FaultKind } from '../../src/hal/types.js';
 
 interface FakeConnector {
@@ -29,16 +29,17 @@ const ZERO = { durationMs: 0, chargingMs: 0, idleMs: 0, meterGapMs: 0 };
 export class FakeStation extends EventEmitter implements StationPort {
   readonly info: StationInfo = { id: 'CP-TEST', vendor: 'evsed', model: 'test', serialNumber: 'SN1', firmwareVersion: '0.1.0' };
   readonly sessions: SessionStore;
-  readonly clock: SystemClock;
+  readonly clock: StationClock & { close(): void };
   readonly connectors = new Map<number, FakeConnector>();
   authorizer?: Authorizer;
   readonly claimed: CurrentClaim[] = [];
   readonly resets: string[] = [];
   readonly statusProviders = new Map<string, () => unknown>();
 
-  constructor(db: Db, opts: { connectors?: number; trust?: 'always' | 'never'; locks?: boolean } = {}) {
+  /** `clock`: a fake one for tests on fake time; else the real clock with the given trust. */
+  constructor(db: Db, opts: { connectors?: number; trust?: 'always' | 'never'; locks?: boolean; clock?: StationClock & { close(): void } } = {}) {
     super();
-    this.clock = new SystemClock(opts.trust ?? 'always');
+    this.clock = opts.clock ?? new SystemClock(opts.trust ?? 'always');
     this.sessions = new SessionStore(db);
     for (let id = 1; id <= (opts.connectors ?? 2); id++) {
       this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false, meterOffline: false, lock: opts.locks ?? true });
