@@ -197,14 +197,6 @@ export class ChargePoint {
     return this.lifecycle.bootStatus;
   }
 
-  get lastCallError(): Lifecycle['lastCallError'] {
-    return this.lifecycle.lastCallError;
-  }
-
-  kickDrain(delayMs = 0): void {
-    this.outbox.kick(delayMs);
-  }
-
   private handlerContext(): HandlerContext {
     const lc = this.lifecycle;
     return {
