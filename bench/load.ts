@@ -14,7 +14,7 @@ import type { LoadedModule, MemSample } from './mem-probe.js';
 import { loopbackCsms, meterValue } from './ocpp.js';
 import { migrationSets } from '../src/daemon.js';
 import { openDb } from '../src/store/db.js';
-import { TxQueue } from '../src/ocpp/queue.js';
+import { TxQueue } from '../src/store/ocpp/queue.js';
 import { percentiles } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

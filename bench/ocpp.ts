@@ -9,12 +9,11 @@ import { openDb } from '../src/store/db.js';
 import { coreMigrations } from '../src/store/core-migrations.js';
 import { SessionStore } from '../src/store/sessions.js';
 import { silentLogger } from '../src/log.js';
-import { ocppMigrations, startOcpp } from '../src/ocpp/index.js';
+import { startOcpp } from '../src/ocpp/index.js';
 import { ocppConfigSchema } from '../src/ocpp/config.js';
-import { TxQueue } from '../src/ocpp/queue.js';
-import type { OcppStationPort } from '../src/ocpp/station-port.js';
+import { createOcppRepositories, ocppMigrations, type OcppRepositories } from '../src/store/ocpp/index.js';
 import type { Config } from '../src/config/schema.js';
-import type { StationView } from '../src/evse/station-api.js';
+import type { StationPort, StationView } from '../src/evse/port.js';
 import { benchControlLatency } from './core.js';
 
 const { RPCServer, RPCClient } = rpc;
@@ -39,7 +38,7 @@ export async function loopbackCsms(onCall?: (method: string) => void): Promise<{
 }
 
 /** The smallest station the OCPP layer can run against: one idle connector, a real session store. */
-function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(): void } {
+function benchStation(db: ReturnType<typeof openDb>): StationPort & { sessions: SessionStore; repos: OcppRepositories; close(): void } {
   const ev = new EventEmitter();
   const clock = new SystemClock('always');
   const view = (): StationView => ({
@@ -51,10 +50,25 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     }],
   });
   return {
-    stationConfig: { id: 'CP-BENCH', vendor: 'evsed', model: 'bench', firmwareVersion: '0' },
+    info: { id: 'CP-BENCH', vendor: 'evsed', model: 'bench', firmwareVersion: '0' },
     view,
+    connectorIds: () => [1],
+    connectorView: (id) => view().connectors.find((c) => c.id === id),
+    liveDurations: () => null,
+    vehicle: () => ({ socPercent: null, batteryCapacityWh: null }),
+    claims: () => [],
+    health: () => ({ ok: true }),
+    extraStatus: () => ({}),
     on: (e, l) => void ev.on(e, l as any),
     off: (e, l) => void ev.off(e, l as any),
+    presentTag: async () => ({ status: 'Invalid', source: 'local', action: 'rejected' }),
+    pause: () => false,
+    resume: () => false,
+    wake: () => false,
+    clearFaults: () => false,
+    simulator: () => undefined,
+    setSessionExtras: () => undefined,
+    onReset: () => undefined,
     setAuthorizer: () => undefined,
     remoteStart: async () => false,
     stopSession: async () => false,
@@ -70,7 +84,7 @@ function benchStation(db: ReturnType<typeof openDb>): OcppStationPort & { close(
     setClaim: () => undefined,
     clearClaim: () => undefined,
     sessions: new SessionStore(db),
-    db,
+    repos: createOcppRepositories(db, { queueBounds: { maxMessages: 1_000_000, maxBytes: 1e9 } }),
     clock,
     requestReset: () => undefined,
     registerStatus: () => undefined,
@@ -103,7 +117,7 @@ export async function benchOcpp(o: { quick?: boolean } = {}): Promise<Record<str
   try {
     const db = openDb(join(dir, 'evsed.db'), [coreMigrations, ocppMigrations]);
     const station = benchStation(db);
-    const q = new TxQueue(db, { maxMessages: 1_000_000, maxBytes: 1e9 });
+    const q = station.repos.queue;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) q.enqueue('MeterValues', null, meterValue(i), station.clock.stamp(), true);
     const enqueueMs = performance.now() - t0;
@@ -114,7 +128,7 @@ export async function benchOcpp(o: { quick?: boolean } = {}): Promise<Record<str
       connectors: [{ id: 1, phases: 3 }],
     } as unknown as Config;
     const t1 = performance.now();
-    const h = await startOcpp({ config, station, log: silentLogger() });
+    const h = await startOcpp({ config, station, repos: station.repos, sessionHooks: station.sessions, log: silentLogger() });
     while (q.head()) await new Promise((r) => setTimeout(r, 20));
     const replayMs = performance.now() - t1;
     await h.stop();
@@ -155,14 +169,14 @@ async function replayLoad(port: number, n: number): Promise<() => Promise<void>>
   const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-ocpp-load-'));
   const db = openDb(join(dir, 'evsed.db'), [coreMigrations, ocppMigrations]);
   const station = benchStation(db);
-  const q = new TxQueue(db, { maxMessages: 1_000_000, maxBytes: 1e9 });
+  const q = station.repos.queue;
   for (let i = 0; i < n; i++) q.enqueue('MeterValues', null, meterValue(i), station.clock.stamp(), true);
   const config = {
     ocpp: ocppConfigSchema.parse({ version: '1.6', url: `ws://127.0.0.1:${port}/ocpp`, reconnectMinS: 0.05, keys: { HeartbeatInterval: 3600 } }),
     auth: { freeIdTag: 'FREE' },
     connectors: [{ id: 1, phases: 3 }],
   } as unknown as Config;
-  const h = await startOcpp({ config, station, log: silentLogger() });
+  const h = await startOcpp({ config, station, repos: station.repos, sessionHooks: station.sessions, log: silentLogger() });
   return async () => {
     await h.stop();
     station.close();

@@ -54,7 +54,7 @@ export interface Daemon {
 /** The migration sets of every module that keeps tables in the station database. */
 export async function migrationSets(): Promise<MigrationSet[]> {
   const sets: MigrationSet[] = [coreMigrations, billingMigrations];
-  const { ocppMigrations } = await import('./ocpp/migrations.js');
+  const { ocppMigrations } = await import('./store/ocpp/migrations.js');
   sets.push(ocppMigrations);
   return sets;
 }
@@ -129,7 +129,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   if (config.ocpp) {
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
     const { startOcpp } = await import('./ocpp/index.js');
-    services.push(await startOcpp({ config, station, log }));
+    const { createOcppRepositories } = await import('./store/ocpp/index.js');
+    const repos = createOcppRepositories(db, { queueBounds: { maxMessages: config.ocpp.maxQueuedMessages, maxBytes: config.ocpp.maxQueueBytes } });
+    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
   if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));

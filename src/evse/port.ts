@@ -173,6 +173,8 @@ export interface StationClock {
   setFromTrustedSource(wallMs: number, source: string): void;
   on(e: 'sync', l: (ev: SyncEvent) => void): unknown;
   off(e: 'sync', l: (ev: SyncEvent) => void): unknown;
+  /** A timer on this clock (fake time in tests); `cancel()` is idempotent. */
+  setTimeout(fn: () => void, ms: number): { cancel(): void };
 }
 
 /** What the EV tells the station about itself where the hardware knows (simulator, ISO 15118 later). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { intBetween, nonEmptyString, numberBetween } from '../config/zod-helpers.js';
-import { KEY_DEFS } from './keys.js';
+import { keyDef } from './v16/keys.js';
 
 /**
  * The `ocpp` section (issue 3). Absent = standalone station.
@@ -59,7 +59,7 @@ export const ocppConfigSchema = z
     if (profile === 3 && c.password) fail('password', 'securityProfile 3 authenticates with the client certificate; remove the password');
     if (c.reconnectMaxS < c.reconnectMinS) fail('reconnectMaxS', `must be at least reconnectMinS (${c.reconnectMinS})`);
     for (const [key, value] of Object.entries(c.keys)) {
-      const def = KEY_DEFS.get(key);
+      const def = keyDef(key);
       if (!def) {
         ctx.addIssue({ code: 'custom', path: ['keys', key], message: 'unknown OCPP configuration key (docs/ocpp.md lists the supported ones)', input: value });
         continue;

@@ -1,27 +1,37 @@
 import type { Config } from '../config/schema.js';
+import type { StationPort } from '../evse/port.js';
 import type { Logger } from '../log.js';
-import type { OcppStationPort } from './station-port.js';
-import { ChargePoint } from './charge-point.js';
+import type { OcppRepositories } from '../store/ocpp/index.js';
+import type { SessionHookRegistrar } from './port.js';
+import { ChargePoint } from './v16/charge-point.js';
 
-export { ocppMigrations } from './migrations.js';
-export type { OcppStationPort } from './station-port.js';
+export type { SessionHookRegistrar } from './port.js';
+export type { ChargePoint } from './v16/charge-point.js';
 
 export interface OcppContext {
   config: Config;
-  station: OcppStationPort;
+  station: StationPort;
+  /** createOcppRepositories(db, ...) from src/store/ocpp. */
+  repos: OcppRepositories;
+  /** The session store's addHooks. */
+  sessionHooks: SessionHookRegistrar;
   log: Logger;
 }
 
 /**
- * Starts the OCPP 1.6J charge point: installs the session hooks (Start/StopTransaction queued in the
- * session's own SQLite transaction), the OCPP authorizer, the persisted availability, and connects.
- * Call before the station starts its connectors (so recovered sessions produce their StopTransaction).
+ * Starts the OCPP charge point (1.6J; `ocpp.version` picks the implementation, and a 2.0.1 one
+ * would be built here from the same context): installs the session hooks (Start/StopTransaction
+ * queued in the session's own SQLite transaction), the OCPP authorizer, the persisted
+ * availability, and connects. Call before the station starts its connectors (so recovered
+ * sessions produce their StopTransaction).
  */
 export async function startOcpp(ctx: OcppContext): Promise<{ stop(): Promise<void>; chargePoint: ChargePoint }> {
   const ocpp = ctx.config.ocpp;
   if (!ocpp) throw new Error('startOcpp called without an ocpp section in the configuration');
   const cp = new ChargePoint({
     station: ctx.station,
+    repos: ctx.repos,
+    sessionHooks: ctx.sessionHooks,
     ocpp,
     freeIdTag: ctx.config.auth.freeIdTag,
     authorizeTags: ctx.config.auth.mode === 'ocpp',

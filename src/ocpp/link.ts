@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import rpc from 'ocpp-rpc';
 import type { Logger } from '../log.js';
+import type { StationClock } from '../evse/port.js';
+import { backoffDelayMs } from '../util/backoff.js';
 
 const { RPCClient, RPCError, TimeoutError } = rpc;
 type Client = InstanceType<typeof RPCClient>;
@@ -21,6 +23,12 @@ export interface LinkOptions {
   pingIntervalS: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** WebSocket subprotocol: 'ocpp1.6' (a 2.0.1 charge point would pass 'ocpp2.0.1'). */
+  protocol: string;
+  /** Rewrites every outgoing frame (the protocol's CALLERROR codes); identity when absent. */
+  rewriteOutgoing?: (frame: string) => string;
+  /** Timers (the reconnect back-off) run on this clock. */
+  clock: Pick<StationClock, 'setTimeout'>;
   log: Logger;
 }
 
@@ -49,16 +57,18 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
   /** Only the very first connect (start) goes without a delay; every later one sleeps the back-off. */
   private immediate = false;
   private lane: Promise<unknown> = Promise.resolve();
-  private wake?: { timer: NodeJS.Timeout; resolve: () => void };
+  private wake?: () => void;
   readonly counters = { connects: 0, disconnects: 0, timeouts: 0, strictValidationFailures: 0, badMessages: 0 };
   lastError: string | null = null;
 
   constructor(private readonly o: LinkOptions) {
     super();
     this.client = new RPCClient(this.clientOptions());
-    // ocpp-rpc answers framing errors with OCPP 2.0.1 codes; a 1.6 CSMS only knows those of OCPP-J 1.6 §4.2.3.
-    const sendRaw = this.client.sendRaw.bind(this.client);
-    this.client.sendRaw = (message: string) => sendRaw(toOcpp16CallError(message));
+    const rewrite = o.rewriteOutgoing;
+    if (rewrite) {
+      const sendRaw = this.client.sendRaw.bind(this.client);
+      this.client.sendRaw = (message: string) => sendRaw(rewrite(message));
+    }
     const log = o.log;
     this.client.on('open', () => {
       // The back-off is not reset here: a CSMS that accepts the socket but never answers would get
@@ -102,7 +112,7 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     return {
       identity: o.identity,
       endpoint: o.url,
-      protocols: ['ocpp1.6'],
+      protocols: [o.protocol],
       strictMode: true,
       password: o.securityProfile === 1 || o.securityProfile === 2 ? (o.password ?? null) : null,
       callTimeoutMs: o.callTimeoutMs,
@@ -138,7 +148,7 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.resolve();
+    this.wake?.();
     await this.client.close({ code: 1000, reason: 'station shutting down', force: true }).catch(() => undefined);
   }
 
@@ -171,18 +181,22 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
   }
 
   private nextDelay(): number {
-    const base = Math.min(this.o.reconnectMaxMs, this.o.reconnectMinMs * 2 ** this.attempt);
+    const delay = backoffDelayMs(this.attempt, { baseMs: this.o.reconnectMinMs, maxMs: this.o.reconnectMaxMs, factor: 2, jitter: 0.25 });
     this.attempt = Math.min(this.attempt + 1, 30);
-    return base * (1 + 0.25 * (2 * Math.random() - 1));
+    return delay;
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.o.clock.setTimeout(() => {
         this.wake = undefined;
         resolve();
       }, ms);
-      this.wake = { timer, resolve: () => (clearTimeout(timer), resolve()) };
+      this.wake = () => {
+        this.wake = undefined;
+        timer.cancel();
+        resolve();
+      };
     });
   }
 
@@ -232,31 +246,4 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
     this.lane = p.catch(() => undefined);
     return p;
   }
-}
-
-/**
- * Rewrites an outgoing CALLERROR whose code OCPP-J 1.6 (§4.2.3) does not define. Every CALLERROR
- * ocpp-rpc sends, from validation, framing or a handler, goes through sendRaw, so this is the one
- * place the 1.6 codes are enforced:
- * - a frame that is not valid OCPP-J at all (not JSON, wrong types, unknown message type:
- *   ocpp-rpc's 2.0.1 codes RpcFrameworkError / MessageTypeNotSupported) is a FormationViolation, a
- *   message id that is already being processed a ProtocolError;
- * - ocpp-rpc "corrects" OccurenceConstraintViolation to OccurrenceConstraintViolation on 1.6, but
- *   the OCPP-J 1.6 errata (§5.2) freeze the 1.6 spelling OccurenceConstraintViolation: sent as such.
- * Anything else passes unchanged.
- */
-export function toOcpp16CallError(message: string): string {
-  if (!message.startsWith('[4,')) return message;
-  let frame: unknown[];
-  try {
-    frame = JSON.parse(message) as unknown[];
-  } catch {
-    return message;
-  }
-  const [, id, code, text, details] = frame;
-  let mapped: string;
-  if (code === 'OccurrenceConstraintViolation') mapped = 'OccurenceConstraintViolation';
-  else if (code === 'RpcFrameworkError' || code === 'MessageTypeNotSupported') mapped = typeof text === 'string' && text.startsWith('Already processing') ? 'ProtocolError' : 'FormationViolation';
-  else return message;
-  return JSON.stringify([4, id, mapped, text, details ?? {}]);
 }

@@ -1,5 +1,5 @@
 import { isoSeconds, type Stamp } from '../hal/clock.js';
-import type { Db } from '../store/db.js';
+import type { ClockOffsetRepository } from '../store/ocpp/clock-offsets.js';
 
 /**
  * Timestamps inside stored OCPP payloads are kept as the full Stamp and turned into
@@ -20,19 +20,15 @@ function isStampRef(v: unknown): v is StampRef {
 
 /** Knows, per boot, the offset that turns a monotonic reading into wall time once the clock was set. */
 export class TimeResolver {
-  private readonly offsets = new Map<string, number>();
-  private readonly save;
+  private readonly offsets: Map<string, number>;
 
-  constructor(db: Db) {
-    for (const r of db.prepare('SELECT boot_id, mono_to_wall_ms FROM ocpp_clock_offsets').all() as { boot_id: string; mono_to_wall_ms: number }[]) {
-      this.offsets.set(r.boot_id, r.mono_to_wall_ms);
-    }
-    this.save = db.prepare('INSERT OR REPLACE INTO ocpp_clock_offsets (boot_id, mono_to_wall_ms) VALUES (?, ?)');
+  constructor(private readonly repo: ClockOffsetRepository) {
+    this.offsets = repo.all();
   }
 
   noteSync(bootId: string, monoToWallMs: number): void {
     this.offsets.set(bootId, Math.round(monoToWallMs));
-    this.save.run(bootId, Math.round(monoToWallMs));
+    this.repo.save(bootId, Math.round(monoToWallMs));
   }
 
   wallMs(ref: StampRef): number {

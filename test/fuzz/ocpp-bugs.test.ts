@@ -12,7 +12,7 @@ import { tempDir, until, writeSimConfig } from '../support/station.js';
  * frames that fail OCPP-J framing (not JSON, not an array, message type not a number or unknown,
  * message id or action not a text) were answered by ocpp-rpc's framing layer with the OCPP 2.0.1
  * codes "RpcFrameworkError" / "MessageTypeNotSupported", which OCPP 1.6J (§4.2.3) does not define.
- * Fixed in src/ocpp/link.ts (toOcpp16CallError): they are answered FormationViolation now.
+ * Fixed in src/ocpp/v16/call-errors.ts (toOcpp16CallError, applied by the Link to every outgoing frame): they are answered FormationViolation now.
  */
 const { RPCServer } = rpc;
 const OCPP16_CODES = ['NotImplemented', 'NotSupported', 'InternalError', 'ProtocolError', 'SecurityError', 'FormationViolation', 'PropertyConstraintViolation', 'OccurenceConstraintViolation', 'OccurrenceConstraintViolation', 'TypeConstraintViolation', 'GenericError'];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ocppConfigSchema } from '../../src/ocpp/config.js';
 import { formatIssues } from '../../src/config/errors.js';
-import { KeyStore } from '../../src/ocpp/key-store.js';
+import { KeyStore } from '../../src/ocpp/v16/key-store.js';
+import { KeyRepository } from '../../src/store/ocpp/keys.js';
 import { openTestDb, tempDir } from './helpers.js';
 
 function problems(input: unknown): string[] {
@@ -40,12 +41,12 @@ describe('ocpp config section', () => {
     try {
       const key = Buffer.from('0123456789abcdef0123').toString('hex');
       for (const securityProfile of [0, 1, 2, 3]) {
-        const ks = new KeyStore(db, { connectorIds: [1], phases: new Map([[1, 3]]), securityProfile, cableLock: true }, {});
+        const ks = new KeyStore(new KeyRepository(db), { connectorIds: [1], phases: new Map([[1, 3]]), securityProfile, cableLock: true }, {});
         expect(ks.change('AuthorizationKey', key).status).toBe(securityProfile === 1 || securityProfile === 2 ? 'Accepted' : 'Rejected');
       }
       db.prepare("DELETE FROM ocpp_keys WHERE key = 'AuthorizationKey'").run();
       for (const securityProfile of [0, 3]) {
-        new KeyStore(db, { connectorIds: [1], phases: new Map([[1, 3]]), securityProfile, cableLock: true }, {}).change('AuthorizationKey', key);
+        new KeyStore(new KeyRepository(db), { connectorIds: [1], phases: new Map([[1, 3]]), securityProfile, cableLock: true }, {}).change('AuthorizationKey', key);
         expect(db.prepare("SELECT count(*) FROM ocpp_keys WHERE key = 'AuthorizationKey'").pluck().get()).toBe(0);
       }
     } finally {

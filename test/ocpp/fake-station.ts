@@ -2,9 +2,8 @@ import { EventEmitter } from 'node:events';
 import { SystemClock } from '../../src/hal/clock.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import type { Db } from '../../src/store/db.js';
-import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationView, StopReason } from '../../src/evse/station-api.js';
+import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
 import type { FaultKind } from '../../src/hal/types.js';
-import type { OcppStationPort } from '../../src/ocpp/station-port.js';
 
 interface FakeConnector {
   id: number;
@@ -23,22 +22,24 @@ interface FakeConnector {
 const ZERO = { durationMs: 0, chargingMs: 0, idleMs: 0, meterGapMs: 0 };
 
 /**
- * A station for OCPP tests: real SessionStore on a real SQLite file, connectors reduced to what
- * OCPP sees (status, energy register, availability). The EV is assumed plugged in.
+ * A station for OCPP tests: the StationPort over a real SessionStore on a real SQLite file,
+ * connectors reduced to what OCPP sees (status, energy register, availability). The EV is assumed
+ * plugged in.
  */
-export class FakeStation extends EventEmitter implements OcppStationPort {
-  readonly stationConfig = { id: 'CP-TEST', vendor: 'evsed', model: 'test', serialNumber: 'SN1', firmwareVersion: '0.1.0' };
+export class FakeStation extends EventEmitter implements StationPort {
+  readonly info: StationInfo = { id: 'CP-TEST', vendor: 'evsed', model: 'test', serialNumber: 'SN1', firmwareVersion: '0.1.0' };
   readonly sessions: SessionStore;
-  readonly clock: SystemClock;
+  readonly clock: StationClock & { close(): void };
   readonly connectors = new Map<number, FakeConnector>();
   authorizer?: Authorizer;
-  readonly claims: CurrentClaim[] = [];
+  readonly claimed: CurrentClaim[] = [];
   readonly resets: string[] = [];
   readonly statusProviders = new Map<string, () => unknown>();
 
-  constructor(readonly db: Db, opts: { connectors?: number; trust?: 'always' | 'never'; locks?: boolean } = {}) {
+  /** `clock`: a fake one for tests on fake time; else the real clock with the given trust. */
+  constructor(db: Db, opts: { connectors?: number; trust?: 'always' | 'never'; locks?: boolean; clock?: StationClock & { close(): void } } = {}) {
     super();
-    this.clock = new SystemClock(opts.trust ?? 'always');
+    this.clock = opts.clock ?? new SystemClock(opts.trust ?? 'always');
     this.sessions = new SessionStore(db);
     for (let id = 1; id <= (opts.connectors ?? 2); id++) {
       this.connectors.set(id, { id, status: 'Available', available: true, faults: [], energyWh: 10_000 * id, currentLimitA: 16, pendingUnavailable: false, meterOffline: false, lock: opts.locks ?? true });
@@ -56,7 +57,7 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
     this.authorizer = a;
   }
 
-  private connectorView(c: FakeConnector): ConnectorView {
+  private viewOf(c: FakeConnector): ConnectorView {
     const s = this.sessionOn(c.id);
     return {
       id: c.id, status: c.status, pilot: 'C', diodeOk: true, pilotOutput: { mode: 'pwm', dutyPercent: 26.7 } as any, contactorClosed: !!s,
@@ -68,26 +69,73 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
 
   view(): StationView {
     return {
-      id: this.stationConfig.id, vendor: 'evsed', model: 'test', firmwareVersion: '0.1.0',
+      id: this.info.id, vendor: 'evsed', model: 'test', firmwareVersion: '0.1.0',
       clock: { wall: new Date().toISOString(), quality: this.clock.quality() }, uptimeS: 0,
-      connectors: [...this.connectors.values()].map((c) => this.connectorView(c)!),
+      connectors: [...this.connectors.values()].map((c) => this.viewOf(c)!),
     };
   }
+
+  connectorIds(): number[] {
+    return [...this.connectors.keys()];
+  }
+
+  connectorView(id: number): ConnectorView | undefined {
+    const c = this.connectors.get(id);
+    return c ? this.viewOf(c) : undefined;
+  }
+
+  liveDurations(): null {
+    return null;
+  }
+
+  vehicle(): { socPercent: null; batteryCapacityWh: null } {
+    return { socPercent: null, batteryCapacityWh: null };
+  }
+
+  claims(connectorId: number): readonly CurrentClaim[] {
+    return this.claimed.filter((c) => c.connectorId === connectorId || c.connectorId === 0);
+  }
+
+  health(): { ok: true } {
+    return { ok: true };
+  }
+
+  extraStatus(): Record<string, unknown> {
+    return Object.fromEntries([...this.statusProviders].map(([k, p]) => [k, p()]));
+  }
+
+  pause(): boolean {
+    return false;
+  }
+  resume(): boolean {
+    return false;
+  }
+  wake(): boolean {
+    return false;
+  }
+  clearFaults(): boolean {
+    return false;
+  }
+  simulator(): undefined {
+    return undefined;
+  }
+  setSessionExtras(): void {}
+  onReset(): void {}
 
   setStatus(id: number, status: ConnectorStatus, faults: FaultKind[] = []): void {
     const c = this.connectors.get(id)!;
     const prev = c.status;
     c.status = status;
     c.faults = faults;
-    this.emit('status', this.connectorView(c)!, prev);
+    this.emit('status', this.viewOf(c)!, prev);
   }
 
   /** A tag at the reader: ask the installed authorizer, start on Accepted. */
-  async presentTag(connectorId: number, idTag: string): Promise<AuthResult> {
-    const r = await this.authorizer!.authorize(idTag, connectorId);
+  async presentTag(connectorId: number, idTag: string): Promise<TagOutcome> {
+    const r: AuthResult = await this.authorizer!.authorize(idTag, connectorId);
     if (r.status === 'Accepted') this.startSession(connectorId, idTag, r.source);
     else this.emit('auth-rejected', { connectorId, idTag, status: r.status });
-    return r;
+    return { ...r, action: r.status === 'Accepted' ? 'started' : 'rejected' };
   }
 
   startSession(connectorId: number, idTag: string | null, source: AuthResult['source'] = 'ocpp'): SessionRecord {
@@ -187,11 +235,11 @@ export class FakeStation extends EventEmitter implements OcppStationPort {
   }
 
   setClaim(c: CurrentClaim): void {
-    this.claims.push(c);
+    this.claimed.push(c);
   }
   clearClaim(source: string, connectorId: number): void {
-    const i = this.claims.findIndex((c) => c.source === source && c.connectorId === connectorId);
-    if (i >= 0) this.claims.splice(i, 1);
+    const i = this.claimed.findIndex((c) => c.source === source && c.connectorId === connectorId);
+    if (i >= 0) this.claimed.splice(i, 1);
   }
 
   requestReset(kind: 'Soft' | 'Hard'): void {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { accepted, rig, waitFor, type Rig } from './harness.js';
-import { KEY_DEFS } from '../../src/ocpp/keys.js';
+import { KEY_DEFS } from '../../src/ocpp/v16/keys.js';
 
 let r: Rig;
 afterEach(async () => {
@@ -198,8 +198,8 @@ describe('authorization', () => {
     await online({ keys: { StopTransactionOnInvalidId: false } });
     r.csms.responders.set('StartTransaction', () => ({ transactionId: 8, idTagInfo: { status: 'Invalid' } }));
     r.station.startSession(1, 'NOPE');
-    await waitFor(() => r.station.claims.length, 'claim');
-    expect(r.station.claims).toEqual([{ source: 'ocpp:invalid-id', connectorId: 1, maxA: 0 }]);
+    await waitFor(() => r.station.claimed.length, 'claim');
+    expect(r.station.claimed).toEqual([{ source: 'ocpp:invalid-id', connectorId: 1, maxA: 0 }]);
     expect(r.station.sessionOn(1)).toBeDefined();
   });
 

@@ -1,12 +1,12 @@
 import { startOcpp } from '../../src/ocpp/index.js';
 import { ocppConfigSchema } from '../../src/ocpp/config.js';
-import type { ChargePoint } from '../../src/ocpp/charge-point.js';
+import type { ChargePoint } from '../../src/ocpp/index.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import type { Db } from '../../src/store/db.js';
 import { FakeStation } from './fake-station.js';
 import { Csms, waitFor } from './csms.js';
-import { openTestDb, tempDir } from './helpers.js';
+import { ocppRepositories, openTestDb, tempDir } from './helpers.js';
 
 export interface Rig {
   dir: string;
@@ -70,7 +70,7 @@ export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
     });
     const config = { ocpp, auth: { mode: 'ocpp', tags: [], freeIdTag: 'FREE' }, connectors: [{ id: 1, phases: 1 }, { id: 2, phases: 3 }] } as unknown as Config;
     r.station = new FakeStation(db, { trust: o.trust ?? 'always', locks: o.locks ?? true });
-    const h = await startOcpp({ config, station: r.station, log: silentLogger() });
+    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: silentLogger() });
     r.cp = h.chargePoint;
     r.stop = h.stop;
   }

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/hal/clock.js';
 import { SessionStore } from '../../src/store/sessions.js';
-import { TxQueue } from '../../src/ocpp/queue.js';
-import { TxLedger } from '../../src/ocpp/transactions.js';
+import { TxQueue } from '../../src/store/ocpp/queue.js';
+import { ClockOffsetRepository, TransactionRepository } from '../../src/store/ocpp/index.js';
+import { TxLedger } from '../../src/ocpp/v16/ledger.js';
 import { TimeResolver, stampRef } from '../../src/ocpp/stamps.js';
 import type { Db } from '../../src/store/db.js';
 import { openTestDb, tempDir } from './helpers.js';
@@ -85,7 +86,7 @@ describe('TxQueue', () => {
 describe('TxLedger with the session store hooks', () => {
   function setup() {
     const q = new TxQueue(db, { maxMessages: 1000, maxBytes: 1e6 });
-    const ledger = new TxLedger(db, q);
+    const ledger = new TxLedger(new TransactionRepository(db, q), q);
     const sessions = new SessionStore(db);
     sessions.addHooks({
       onStart: (s) => ledger.onStart(s, s.idTag ?? 'FREE'),
@@ -129,10 +130,10 @@ describe('TimeResolver', () => {
     const early = new FakeClock({ wallMs: Date.UTC(1970, 0, 2), quality: 'unsynced', bootId: 'b1' });
     early.advance(5000);
     const ref = stampRef(early.stamp());
-    const r = new TimeResolver(db);
+    const r = new TimeResolver(new ClockOffsetRepository(db));
     expect(r.resolve({ t: ref })).toEqual({ t: '1970-01-02T00:00:05Z' });
     r.noteSync('b1', Date.UTC(2026, 0, 1));
-    const r2 = new TimeResolver(db);
+    const r2 = new TimeResolver(new ClockOffsetRepository(db));
     expect(r2.resolve({ a: [{ t: ref }] })).toEqual({ a: [{ t: '2026-01-01T00:00:05Z' }] });
   });
 });

@@ -172,7 +172,7 @@ describe('hostile CSMS', () => {
     await waitFor(() => replies.length >= 7, 'replies');
     const parsed = replies.map((x) => JSON.parse(x));
     expect(parsed.filter((p) => p[0] === 4).map((p) => [p[1], p[2]])).toEqual([
-      // framing errors: ocpp-rpc's 2.0.1 codes rewritten to the 1.6 one (link.ts toOcpp16CallError)
+      // framing errors: ocpp-rpc's 2.0.1 codes rewritten to the 1.6 one (v16/call-errors.ts toOcpp16CallError)
       ['-1', 'FormationViolation'],
       ['-1', 'FormationViolation'],
       ['-1', 'FormationViolation'],

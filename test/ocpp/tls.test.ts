@@ -11,7 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { Csms, waitFor } from './csms.js';
 import { FakeStation } from './fake-station.js';
-import { openTestDb, tempDir } from './helpers.js';
+import { ocppRepositories, openTestDb, tempDir } from './helpers.js';
 
 function hasOpenssl(): boolean {
   try {
@@ -63,7 +63,7 @@ async function station(ocpp: Record<string, unknown>) {
   const db = openTestDb(tmp.dir);
   const st = new FakeStation(db);
   const config = { ocpp: ocppConfigSchema.parse({ version: '1.6', reconnectMinS: 0.05, reconnectMaxS: 0.3, callTimeoutS: 5, ...ocpp }), auth: { freeIdTag: 'FREE' }, connectors: [{ id: 1, phases: 1 }, { id: 2, phases: 1 }] } as unknown as Config;
-  const h = await startOcpp({ config, station: st, log: silentLogger() });
+  const h = await startOcpp({ config, station: st, repos: ocppRepositories(db, config.ocpp!), sessionHooks: st.sessions, log: silentLogger() });
   cleanups.push(async () => {
     await h.stop();
     st.close();

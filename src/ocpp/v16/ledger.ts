@@ -1,21 +1,11 @@
-import type { Db } from '../store/db.js';
-import type { SessionRecord } from '../store/sessions.js';
-import type { Stamp } from '../hal/clock.js';
-import { stampRef } from './stamps.js';
-import type { TxQueue } from './queue.js';
-import type { SampledValue } from './meter-values.js';
+import type { SessionRecord } from '../../store/sessions.js';
+import type { Stamp } from '../../hal/clock.js';
+import type { TxQueue } from '../../store/ocpp/queue.js';
+import type { TransactionRepository, TxRow } from '../../store/ocpp/transactions.js';
+import { stampRef } from '../stamps.js';
+import type { SampledValue } from './sampled-values.js';
 
-export type StartState = 'queued' | 'known' | 'abandoned';
-
-export interface TxRow {
-  sessionId: number;
-  connectorId: number;
-  idTag: string;
-  parentIdTag: string | null;
-  transactionId: number | null;
-  startState: StartState;
-  stopQueued: boolean;
-}
+export type { TxRow } from '../../store/ocpp/transactions.js';
 
 /**
  * Maps station sessions to CSMS transactions. StartTransaction/StopTransaction are enqueued from
@@ -24,24 +14,11 @@ export interface TxRow {
  * from the StartTransaction.conf of that session (or -1 if that Start was given up, E16 §3.18).
  */
 export class TxLedger {
-  private readonly st;
-
-  constructor(private readonly db: Db, private readonly queue: TxQueue) {
-    this.st = {
-      insert: db.prepare('INSERT OR IGNORE INTO ocpp_transactions (session_id, connector_id, id_tag, parent_id_tag) VALUES (?, ?, ?, ?)'),
-      setParent: db.prepare('UPDATE ocpp_transactions SET parent_id_tag = ? WHERE session_id = ?'),
-      get: db.prepare('SELECT * FROM ocpp_transactions WHERE session_id = ?'),
-      byTxId: db.prepare("SELECT * FROM ocpp_transactions WHERE transaction_id = ? AND start_state = 'known' ORDER BY session_id DESC LIMIT 1"),
-      markStop: db.prepare('UPDATE ocpp_transactions SET stop_queued = 1 WHERE session_id = ? AND stop_queued = 0'),
-      known: db.prepare("UPDATE ocpp_transactions SET transaction_id = ?, start_state = 'known', id_tag_status = ? WHERE session_id = ?"),
-      abandon: db.prepare("UPDATE ocpp_transactions SET start_state = 'abandoned', transaction_id = -1 WHERE session_id = ?"),
-      stopRow: db.prepare('SELECT stop_boot_id, stop_mono_ms FROM sessions WHERE id = ?'),
-    };
-  }
+  constructor(private readonly repo: TransactionRepository, private readonly queue: TxQueue) {}
 
   /** Session hook: runs inside the session-start transaction. */
   onStart(s: SessionRecord, idTag: string, parentIdTag?: string): void {
-    if (this.st.insert.run(s.id, s.connectorId, idTag, parentIdTag ?? null).changes === 0) return;
+    if (!this.repo.insert(s.id, s.connectorId, idTag, parentIdTag)) return;
     const at: Stamp = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
     this.queue.enqueue('StartTransaction', s.id, {
       connectorId: s.connectorId,
@@ -56,13 +33,13 @@ export class TxLedger {
    * and only for sessions whose StartTransaction was queued.
    */
   onStop(s: SessionRecord, transactionData: unknown[] | undefined): boolean {
-    if (this.st.markStop.run(s.id).changes === 0) return false;
-    const extra = this.st.stopRow.get(s.id) as { stop_boot_id: string | null; stop_mono_ms: number | null } | undefined;
+    if (!this.repo.markStopQueued(s.id)) return false;
+    const extra = this.repo.stopMono(s.id);
     const at: Stamp = {
       wallMs: s.stopWallMs ?? s.startWallMs,
       quality: s.stopQuality ?? 'unsynced',
-      bootId: extra?.stop_boot_id ?? s.startBootId,
-      monoMs: extra?.stop_mono_ms ?? s.startMonoMs,
+      bootId: extra?.bootId ?? s.startBootId,
+      monoMs: extra?.monoMs ?? s.startMonoMs,
     };
     const payload: Record<string, unknown> = {
       meterStop: s.meterStopWh ?? s.meterStartWh,
@@ -97,8 +74,7 @@ export class TxLedger {
   }
 
   get(sessionId: number): TxRow | undefined {
-    const r = this.st.get.get(sessionId) as Record<string, any> | undefined;
-    return r ? toTx(r) : undefined;
+    return this.repo.get(sessionId);
   }
 
   bySessionOrNull(sessionId: number | null): TxRow | undefined {
@@ -106,20 +82,16 @@ export class TxLedger {
   }
 
   byTransactionId(transactionId: number): TxRow | undefined {
-    const r = this.st.byTxId.get(transactionId) as Record<string, any> | undefined;
-    return r ? toTx(r) : undefined;
+    return this.repo.byTransactionId(transactionId);
   }
 
   /** StartTransaction.conf arrived: atomically remove the queue row and record the id. */
   startAnswered(queueId: number, sessionId: number, transactionId: number, idTagStatus: string, parentIdTag?: string): void {
-    this.queue.delivered(queueId, () => {
-      this.st.known.run(transactionId, idTagStatus, sessionId);
-      if (parentIdTag) this.st.setParent.run(parentIdTag, sessionId);
-    });
+    this.repo.startAnswered(queueId, sessionId, transactionId, idTagStatus, parentIdTag);
   }
 
   abandonStart(sessionId: number): void {
-    this.st.abandon.run(sessionId);
+    this.repo.abandonStart(sessionId);
   }
 
   /** The transactionId to put in a Stop/MeterValues of this session now; undefined = no transaction. */
@@ -129,44 +101,6 @@ export class TxLedger {
     if (t.startState === 'known' && t.transactionId !== null) return t.transactionId;
     // queued Starts are always ahead in the FIFO; reaching here means it was given up
     return -1;
-  }
-}
-
-/** Clock-aligned readings kept per transaction for StopTransaction.transactionData (StopTxnAlignedData). */
-export const STOP_TXN_ALIGNED_MAX = 200;
-
-/**
- * The StopTxnAlignedData readings of running transactions, persisted (table ocpp_tx_aligned) so a
- * crash does not lose them. At most STOP_TXN_ALIGNED_MAX per transaction: beyond, every other one is
- * deleted (oldest first), which halves the resolution evenly, as the queue's thinning does.
- */
-export class StopTxnAligned {
-  private readonly st;
-
-  constructor(private readonly db: Db) {
-    this.st = {
-      insert: db.prepare('INSERT INTO ocpp_tx_aligned (session_id, meter_value) VALUES (?, ?)'),
-      ids: db.prepare('SELECT id FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck(),
-      del: db.prepare('DELETE FROM ocpp_tx_aligned WHERE id = ?'),
-      values: db.prepare('SELECT meter_value FROM ocpp_tx_aligned WHERE session_id = ? ORDER BY id').pluck(),
-      delSession: db.prepare('DELETE FROM ocpp_tx_aligned WHERE session_id = ?'),
-    };
-  }
-
-  keep(sessionId: number, meterValue: unknown): void {
-    this.db.transaction(() => {
-      this.st.insert.run(sessionId, JSON.stringify(meterValue));
-      const ids = this.st.ids.all(sessionId) as number[];
-      if (ids.length <= STOP_TXN_ALIGNED_MAX) return;
-      for (let i = 0; i < ids.length - 1; i += 2) this.st.del.run(ids[i]);
-    })();
-  }
-
-  /** The session's readings, oldest first, removed from the store (call inside the session-stop commit). */
-  take(sessionId: number): unknown[] {
-    const values = (this.st.values.all(sessionId) as string[]).map((j) => JSON.parse(j) as unknown);
-    if (values.length) this.st.delSession.run(sessionId);
-    return values;
   }
 }
 
@@ -180,17 +114,5 @@ function withRegister(payload: Record<string, unknown>, context: 'Transaction.Be
       ...mv,
       sampledValue: mv.sampledValue.map((v) => (v.context === context && v.measurand === 'Energy.Active.Import.Register' && !v.phase ? { ...v, value: String(wh) } : v)),
     })),
-  };
-}
-
-function toTx(r: Record<string, any>): TxRow {
-  return {
-    sessionId: r.session_id,
-    connectorId: r.connector_id,
-    idTag: r.id_tag,
-    parentIdTag: r.parent_id_tag ?? null,
-    transactionId: r.transaction_id,
-    startState: r.start_state,
-    stopQueued: r.stop_queued === 1,
   };
 }

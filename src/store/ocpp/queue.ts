@@ -1,6 +1,10 @@
-import type { Db } from '../store/db.js';
-import type { Stamp } from '../hal/clock.js';
+import type { Db } from '../db.js';
+import type { Stamp } from '../../hal/clock.js';
 
+/**
+ * The actions the durable queue holds (the table's CHECK constraint). An OCPP 2.0.1 charge point
+ * would add 'TransactionEvent' with a migration and use the same queue, thinning and bounds.
+ */
 export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
 
 export interface QueueRow {

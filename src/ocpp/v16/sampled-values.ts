@@ -1,4 +1,4 @@
-import type { StationEvents } from '../evse/station-api.js';
+import type { StationEvents } from '../../evse/port.js';
 import type { Measurand } from './keys.js';
 
 export type Sample = StationEvents['sample'][0];

@@ -1,7 +1,7 @@
-import type { MigrationSet } from '../store/db.js';
+import type { MigrationSet } from '../db.js';
 
 /**
- * OCPP tables. Timestamps inside queued payloads are stored unresolved (see stamps.ts) so events
+ * OCPP tables. Timestamps inside queued payloads are stored unresolved (see src/ocpp/stamps.ts) so events
  * recorded before the clock was set are sent with corrected times.
  */
 export const ocppMigrations: MigrationSet = {

@@ -1,5 +1,5 @@
-import type { Db } from '../store/db.js';
-import { KEY_DEFS, splitCsl, type KeyContext, type KeyDef } from './keys.js';
+import type { KeyRepository } from '../../store/ocpp/keys.js';
+import { KEY_DEFS, keyDef, splitCsl, type BoolKey, type ConfigKey, type CslKey, type IntKey, type KeyContext, type KeyDef } from './keys.js';
 
 export type ChangeStatus = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
 
@@ -11,38 +11,41 @@ export interface KeyValue {
 
 /**
  * The configuration keys: defaults, overridden by the installer's `ocpp.keys`, overridden by what
- * the CSMS set (persisted in ocpp_keys before ChangeConfiguration is answered Accepted).
+ * the CSMS set (persisted before ChangeConfiguration is answered Accepted). Reads take only keys of
+ * the table (ConfigKey, by kind); names from the CSMS go through `list` and `change`, which answer
+ * unknown keys as OCPP says (unknownKey, NotSupported).
  */
 export class KeyStore {
-  private readonly values = new Map<string, string>();
-  private readonly listeners = new Map<string, ((value: string) => void)[]>();
-  private readonly save;
+  private readonly values = new Map<ConfigKey, string>();
+  private readonly listeners = new Map<ConfigKey, ((value: string) => void)[]>();
 
-  constructor(db: Db, private readonly ctx: KeyContext, initial: Record<string, string>) {
+  constructor(private readonly repo: KeyRepository, private readonly ctx: KeyContext, initial: Record<string, string>) {
     for (const def of KEY_DEFS.values()) this.values.set(def.key, def.initial(ctx));
-    for (const [k, v] of Object.entries(initial)) if (KEY_DEFS.get(k) && !KEY_DEFS.get(k)!.readonly) this.values.set(k, v);
-    for (const r of db.prepare('SELECT key, value FROM ocpp_keys').all() as { key: string; value: string }[]) {
-      const def = KEY_DEFS.get(r.key);
-      if (def && !def.readonly && !def.check(r.value)) this.values.set(r.key, r.value);
+    for (const [k, v] of Object.entries(initial)) {
+      const def = keyDef(k);
+      if (def && !def.readonly) this.values.set(def.key, v);
     }
-    this.save = db.prepare('INSERT OR REPLACE INTO ocpp_keys (key, value) VALUES (?, ?)');
+    for (const r of repo.all()) {
+      const def = keyDef(r.key);
+      if (def && !def.readonly && !def.check(r.value)) this.values.set(def.key, r.value);
+    }
   }
 
-  get(key: string): string {
+  get(key: ConfigKey): string {
     return this.values.get(key) ?? '';
   }
-  int(key: string): number {
+  int(key: IntKey): number {
     return Number(this.get(key)) || 0;
   }
-  bool(key: string): boolean {
+  bool(key: BoolKey): boolean {
     return this.get(key).toLowerCase() === 'true';
   }
-  csl(key: string): string[] {
+  csl(key: CslKey): string[] {
     return splitCsl(this.get(key));
   }
 
   /** Called (after the new value is persisted) whenever `key` changes. */
-  onChange(key: string, fn: (value: string) => void): void {
+  onChange(key: ConfigKey, fn: (value: string) => void): void {
     this.listeners.set(key, [...(this.listeners.get(key) ?? []), fn]);
   }
 
@@ -55,7 +58,7 @@ export class KeyStore {
     const configurationKey: KeyValue[] = [];
     const unknownKey: string[] = [];
     for (const k of keys) {
-      const def = KEY_DEFS.get(k);
+      const def = keyDef(k);
       // A write-only key is reported as unknown so its value never leaves the station.
       if (def && !def.writeOnly) configurationKey.push(show(def));
       else unknownKey.push(k);
@@ -65,15 +68,16 @@ export class KeyStore {
 
   /** ChangeConfiguration: persisted before it is answered; effective at once (listeners run after). */
   change(key: string, value: string): { status: ChangeStatus; apply?: () => void } {
-    const def = KEY_DEFS.get(key);
+    const def = keyDef(key);
     if (!def) return { status: 'NotSupported' };
     if (def.readonly || def.check(value)) return { status: 'Rejected' };
     // The Basic-auth password exists only in security profiles 1 and 2: under 0 (no auth) and
     // 3 (client certificate) it would be stored and never used.
-    if (key === 'AuthorizationKey' && this.ctx.securityProfile !== 1 && this.ctx.securityProfile !== 2) return { status: 'Rejected' };
+    if (def.key === 'AuthorizationKey' && this.ctx.securityProfile !== 1 && this.ctx.securityProfile !== 2) return { status: 'Rejected' };
     const normalised = def.kind === 'bool' ? value.toLowerCase() : def.kind === 'int' ? String(Number(value)) : def.kind === 'csl' ? splitCsl(value).join(',') : value;
-    this.save.run(key, normalised);
-    this.values.set(key, normalised);
-    return { status: 'Accepted', apply: () => this.listeners.get(key)?.forEach((fn) => fn(normalised)) };
+    this.repo.save(def.key, normalised);
+    this.values.set(def.key, normalised);
+    const apply = () => this.listeners.get(def.key)?.forEach((fn) => fn(normalised));
+    return { status: def.reboot ? 'RebootRequired' : 'Accepted', apply };
   }
 }

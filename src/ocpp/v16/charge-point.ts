@@ -1,0 +1,249 @@
+import type { StationEvents, StationPort } from '../../evse/port.js';
+import type { SyncEvent } from '../../hal/clock.js';
+import type { Logger } from '../../log.js';
+import type { OcppRepositories } from '../../store/ocpp/index.js';
+import { Subscriptions } from '../../util/subscriptions.js';
+import type { OcppConfig } from '../config.js';
+import { Link } from '../link.js';
+import { Outbox } from '../outbox.js';
+import type { SessionHookRegistrar } from '../port.js';
+import { TimeResolver } from '../stamps.js';
+import { Timers } from '../timers.js';
+import { TagAuthorization } from './authorization.js';
+import { restoreAvailability } from './availability.js';
+import { toOcpp16CallError } from './call-errors.js';
+import { Delivery16, INVALID_ID_CLAIM } from './delivery.js';
+import { registerHandlers, type HandlerContext } from './handlers/index.js';
+import { KeyStore } from './key-store.js';
+import { TxLedger } from './ledger.js';
+import { Lifecycle, type BootStatus } from './lifecycle.js';
+import type { AuthorizeConf, AuthorizeReq, IdTagInfo } from './messages.js';
+import { MeterValuesReporter } from './meter-values.js';
+import { StatusReporter } from './status.js';
+
+export interface ChargePointDeps {
+  station: StationPort;
+  repos: OcppRepositories;
+  sessionHooks: SessionHookRegistrar;
+  ocpp: OcppConfig;
+  /** idTag recorded for sessions started without a tag (auth.mode free) */
+  freeIdTag: string;
+  /**
+   * auth.mode ocpp: tags presented at the reader are authorised by the CSMS, the cache and the local
+   * list. With mode local or free the station keeps its own authorisation and only reports.
+   */
+  authorizeTags: boolean;
+  /** phases per connector id (for ConnectorPhaseRotation) */
+  phases: Map<number, 1 | 3>;
+  log: Logger;
+}
+
+/**
+ * The OCPP 1.6J charge point, put together from its parts: the Lifecycle (boot gate, heartbeat,
+ * clock), the Outbox over the durable queue with the 1.6 Delivery policy, StatusNotification,
+ * MeterValues, tag authorisation, and one typed handler per CSMS action (handlers/).
+ *
+ * Protocol-neutral below it (src/ocpp/): the Link (WebSocket, one call in flight, back-off), the
+ * Outbox (draining, retries), TimeResolver and Timers; src/store/ocpp/: the repositories. An OCPP
+ * 2.0.1 charge point would sit in src/ocpp/v201/ beside this one, built by startOcpp from the same
+ * StationPort, repositories and session hooks: its own Lifecycle (BootNotification + device model
+ * variables instead of KeyStore), a TransactionEvent ledger enqueueing into the same TxQueue (a
+ * migration adds the action), an OutboxProtocol with MessageAttempts/MessageAttemptInterval and
+ * seqNo/offline marking, its StatusNotification per EVSE/connector, and its own handler table.
+ */
+export class ChargePoint {
+  readonly keys: KeyStore;
+  readonly queue;
+  readonly ledger: TxLedger;
+  readonly auth;
+  readonly link: Link;
+  private readonly time: TimeResolver;
+  private readonly timers: Timers;
+  private readonly lifecycle: Lifecycle;
+  private readonly outbox: Outbox;
+  private readonly statusReporter: StatusReporter;
+  private readonly meterValues: MeterValuesReporter;
+  private readonly tags: TagAuthorization;
+  private readonly subs = new Subscriptions();
+
+  constructor(private readonly d: ChargePointDeps) {
+    const st = d.station;
+    const repos = d.repos;
+    this.queue = repos.queue;
+    this.auth = repos.auth;
+    this.timers = new Timers(st.clock);
+    this.keys = new KeyStore(repos.keys, {
+      connectorIds: st.connectorIds(),
+      phases: d.phases,
+      securityProfile: d.ocpp.securityProfile,
+      cableLock: st.connectorIds().some((id) => st.hasLock(id)),
+    }, d.ocpp.keys);
+    this.ledger = new TxLedger(repos.transactions, this.queue);
+    this.time = new TimeResolver(repos.clockOffsets);
+    const key = this.keys.get('AuthorizationKey');
+    this.link = new Link({
+      url: d.ocpp.url,
+      identity: st.info.id,
+      securityProfile: d.ocpp.securityProfile,
+      password: key ? Buffer.from(key, 'hex') : d.ocpp.password,
+      caFile: d.ocpp.caFile,
+      clientCert: d.ocpp.clientCert,
+      clientKey: d.ocpp.clientKey,
+      callTimeoutMs: d.ocpp.callTimeoutS * 1000,
+      pingIntervalS: this.keys.int('WebSocketPingInterval'),
+      reconnectMinMs: d.ocpp.reconnectMinS * 1000,
+      reconnectMaxMs: d.ocpp.reconnectMaxS * 1000,
+      protocol: 'ocpp1.6',
+      // ocpp-rpc answers framing errors with OCPP 2.0.1 codes; a 1.6 CSMS only knows those of OCPP-J 1.6 §4.2.3.
+      rewriteOutgoing: toOcpp16CallError,
+      clock: st.clock,
+      log: d.log,
+    });
+    this.lifecycle = new Lifecycle({
+      link: this.link, info: st.info, clock: st.clock, keys: this.keys, timers: this.timers, log: d.log,
+      onOnline: async (gen) => {
+        await this.statusReporter.sendAll(gen);
+        this.outbox.kick();
+      },
+    });
+    const lc = this.lifecycle;
+    this.tags = new TagAuthorization({ auth: this.auth, keys: this.keys, clock: st.clock, online: () => lc.online, ask: (t) => this.askAuthorize(t) });
+    this.outbox = new Outbox({
+      queue: this.queue,
+      link: { online: () => lc.online, accepted: () => lc.bootStatus === 'Accepted', call: (a, p, g) => this.link.call(a, p, g), noteOutcome: (a, o) => lc.noteOutcome(a, o) },
+      protocol: new Delivery16({ station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, time: this.time, tags: this.tags, authorizeTags: d.authorizeTags, log: d.log }),
+      clock: st.clock,
+      timers: this.timers,
+      log: d.log,
+    });
+    this.statusReporter = new StatusReporter(st, lc);
+    this.meterValues = new MeterValuesReporter({
+      station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, alignedReadings: repos.alignedReadings,
+      timers: this.timers, session: lc, kick: () => this.outbox.kick(),
+    });
+  }
+
+  /** Hooks, authorizer, listeners, persisted availability; then connect. */
+  start(): void {
+    const { station: st, log } = this.d;
+    this.d.sessionHooks.addHooks({
+      onStart: (s) => {
+        const idTag = (s.idTag ?? this.d.freeIdTag).slice(0, 20);
+        this.ledger.onStart(s, idTag, this.tags.takeParent(idTag));
+      },
+      onStop: (s) => void this.ledger.onStop(s, this.meterValues.stopTxnData(s)),
+      onCorrect: (s, _db, before) => {
+        const late = this.ledger.onCorrect(s, before);
+        const values = { sessionId: s.id, meterStartWh: s.meterStartWh, meterStopWh: s.meterStopWh, recordedStartWh: before.meterStartWh, recordedStopWh: before.meterStopWh };
+        if (late.length) log.warn({ ...values, late }, 'OCPP: a provisional meter value was corrected after the CSMS got it; the CSMS keeps the recorded value (OCPP 1.6 has no correction message)');
+        else log.info(values, 'OCPP: queued transaction messages carry the corrected meter value');
+      },
+    });
+    if (this.d.authorizeTags) {
+      st.setAuthorizer({
+        authorize: (idTag) => this.tags.authorize(idTag),
+        parentIdTagOf: (sessionId) => this.ledger.get(sessionId)?.parentIdTag ?? undefined,
+      });
+    }
+    this.listen('status', (v) => this.statusReporter.onStatus(v));
+    this.listen('sample', (s) => this.meterValues.onSample(s));
+    this.listen('session-started', (s) => {
+      this.meterValues.sessionStarted(s);
+      this.outbox.kick();
+    });
+    this.listen('session-stopped', (s) => {
+      this.meterValues.sessionStopped(s);
+      st.clearClaim(INVALID_ID_CLAIM, s.connectorId);
+      this.outbox.kick();
+    });
+    const onSync = (ev: SyncEvent) => {
+      this.time.noteSync(st.clock.bootId, ev.monoToWallMs);
+      log.info({ source: ev.source }, 'OCPP: clock set; queued timestamps of this boot are corrected when sent');
+    };
+    st.clock.on('sync', onSync);
+    this.subs.add(() => st.clock.off('sync', onSync));
+    restoreAvailability(st, this.d.repos.availability);
+    st.setConnectionTimeout(this.keys.int('ConnectionTimeOut'));
+    this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));
+    this.keys.onChange('WebSocketPingInterval', (v) => this.link.setPingInterval(Number(v)));
+    this.keys.onChange('ClockAlignedDataInterval', () => this.meterValues.scheduleAligned());
+    this.keys.onChange('AuthorizationKey', (v) => this.link.setPassword(Buffer.from(v, 'hex')));
+    this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
+    this.lifecycle.start();
+    registerHandlers(this.link.client, this.handlerContext());
+    st.registerStatus('ocpp', () => this.status());
+    this.meterValues.scheduleAligned();
+    this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    this.lifecycle.stop();
+    this.outbox.stop();
+    this.timers.stop();
+    this.subs.clear();
+    await this.link.stop();
+  }
+
+  private listen<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): void {
+    this.d.station.on(e, l);
+    this.subs.add(() => this.d.station.off(e, l));
+  }
+
+  get online(): boolean {
+    return this.lifecycle.online;
+  }
+
+  get bootStatus(): BootStatus {
+    return this.lifecycle.bootStatus;
+  }
+
+  private handlerContext(): HandlerContext {
+    const lc = this.lifecycle;
+    return {
+      station: this.d.station,
+      keys: this.keys,
+      auth: this.auth,
+      availability: this.d.repos.availability,
+      ledger: this.ledger,
+      log: this.d.log,
+      bootStatus: () => lc.bootStatus,
+      authorize: (idTag) => this.tags.authorize(idTag),
+      afterReply: (fn) => void setImmediate(fn),
+      later: (ms, fn) => this.timers.later(ms, fn),
+      triggers: {
+        bootNotification: () => lc.triggerBoot(),
+        heartbeat: () => lc.heartbeat({ triggered: true }),
+        statusNotification: (connectorId) => this.statusReporter.sendTriggered(connectorId),
+        meterReadings: (ids) => this.meterValues.latestReadings(ids),
+        meterValues: (readings) => this.meterValues.sendTriggered(readings),
+      },
+    };
+  }
+
+  private async askAuthorize(idTag: string): Promise<IdTagInfo | undefined> {
+    const req: AuthorizeReq = { idTag };
+    const out = await this.lifecycle.send('Authorize', req);
+    return out.kind === 'ok' ? (out.result as AuthorizeConf).idTagInfo : undefined;
+  }
+
+  status(): Record<string, unknown> {
+    const q = this.queue.stats();
+    const clock = this.d.station.clock;
+    return {
+      url: `${this.d.ocpp.url}/${this.d.station.info.id}`,
+      connected: this.link.isOpen,
+      boot: this.lifecycle.bootStatus,
+      lastReplyAgeS: this.lifecycle.lastReplyAgeS,
+      queue: {
+        length: q.length,
+        bytes: q.bytes,
+        oldestAgeS: q.oldestCreatedWallMs === null ? null : Math.max(0, Math.round((clock.wallMs() - q.oldestCreatedWallMs) / 1000)),
+        thinned: q.thinned,
+        failed: q.failed,
+        failedMessages: this.queue.failed(20).map((r) => ({ id: r.id, action: r.action, sessionId: r.sessionId, attempts: r.attempts, lastError: r.lastError })),
+      },
+      link: { ...this.link.counters, lastError: this.link.lastError },
+      lastCallError: this.lifecycle.lastCallError,
+    };
+  }
+}

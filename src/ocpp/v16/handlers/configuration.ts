@@ -1,0 +1,24 @@
+import rpc from 'ocpp-rpc';
+import type { HandlerContext } from './context.js';
+import type { ChangeConfigurationConf, ChangeConfigurationReq, GetConfigurationConf, GetConfigurationReq } from '../messages.js';
+
+const { createRPCError } = rpc;
+
+/**
+ * GetConfiguration: every key (never write-only ones), or the asked ones with the rest as
+ * unknownKey. More keys than GetConfigurationMaxKeys in one request are refused as a whole (an
+ * occurrence constraint of this charge point), never answered with some keys silently left out.
+ */
+export function getConfiguration(ctx: Pick<HandlerContext, 'keys'>, req: GetConfigurationReq): GetConfigurationConf {
+  const max = ctx.keys.int('GetConfigurationMaxKeys');
+  if (req.key && req.key.length > max) throw createRPCError('OccurenceConstraintViolation', `at most ${max} keys per GetConfiguration (GetConfigurationMaxKeys); ${req.key.length} asked`);
+  return ctx.keys.list(req.key);
+}
+
+/** ChangeConfiguration: persisted before the answer, applied (listeners: timers, the link) after it. */
+export function changeConfiguration(ctx: Pick<HandlerContext, 'keys' | 'log' | 'afterReply'>, req: ChangeConfigurationReq): ChangeConfigurationConf {
+  const r = ctx.keys.change(req.key, req.value);
+  if (r.apply) ctx.afterReply(r.apply);
+  ctx.log.info({ key: req.key, status: r.status, ...(req.key === 'AuthorizationKey' ? {} : { value: req.value }) }, 'OCPP: ChangeConfiguration');
+  return { status: r.status };
+}

@@ -1,0 +1,44 @@
+import type { AuthResult, StationPort } from '../../../evse/port.js';
+import type { Logger } from '../../../log.js';
+import type { AuthRepository } from '../../../store/ocpp/auth.js';
+import type { AvailabilityRepository } from '../../../store/ocpp/availability.js';
+import type { KeyStore } from '../key-store.js';
+import type { TxLedger } from '../ledger.js';
+import type { BootStatus } from '../lifecycle.js';
+import type { Sample } from '../sampled-values.js';
+
+/** What TriggerMessage can make the charge point send; each runs after the answer went out. */
+export interface Triggers {
+  bootNotification(): Promise<void>;
+  heartbeat(): Promise<void>;
+  statusNotification(connectorId: number | undefined): Promise<void>;
+  /** The most recent reading of each connector (read now when none or stale); connectors with none left out. */
+  meterReadings(connectorIds: number[]): Promise<Sample[]>;
+  meterValues(readings: Sample[]): Promise<void>;
+}
+
+/**
+ * Everything a CSMS → charge point handler may use. Each handler takes only the part it needs
+ * (a Pick of this), so a unit test builds just that: a fake StationPort, real repositories on a
+ * real SQLite file, a KeyStore, a FakeClock behind `later`.
+ */
+export interface HandlerContext {
+  station: StationPort;
+  keys: KeyStore;
+  auth: AuthRepository;
+  availability: AvailabilityRepository;
+  ledger: Pick<TxLedger, 'byTransactionId'>;
+  log: Logger;
+  bootStatus(): BootStatus;
+  /** The OCPP authorizer (local list, cache, Authorize.req, offline rules). */
+  authorize(idTag: string): Promise<AuthResult>;
+  /** Runs `fn` once the answer is on its way (a change applied after it is confirmed, a triggered message after the answer). */
+  afterReply(fn: () => void): void;
+  /** Runs `fn` after `ms` on the station's clock, unless the charge point stops first. */
+  later(ms: number, fn: () => void): void;
+  triggers: Triggers;
+}
+
+export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {
+  return station.connectorIds().includes(id);
+}

@@ -1,0 +1,134 @@
+/**
+ * The OCPP 1.6 configuration keys evsed supports (S16 §9 + security whitepaper §7), their access, type
+ * and default. Pure data and validation; values and persistence live in key-store.ts.
+ */
+
+/** Measurands evsed can report from its meter and controller. */
+export const SUPPORTED_MEASURANDS = [
+  'Energy.Active.Import.Register',
+  'Power.Active.Import',
+  'Current.Import',
+  'Voltage',
+  'Frequency',
+  'Current.Offered',
+] as const;
+export type Measurand = (typeof SUPPORTED_MEASURANDS)[number];
+
+export const MEASURANDS_MAX = SUPPORTED_MEASURANDS.length;
+
+export interface KeyContext {
+  connectorIds: number[];
+  phases: Map<number, 1 | 3>;
+  securityProfile: number;
+  /** Some connector has a cable lock (a socket); false = fixed cables only. */
+  cableLock: boolean;
+}
+
+/**
+ * One configuration key's metadata. `initial` is the default (as OCPP sends it, a string) for this
+ * station; `check` says why a value is not acceptable (undefined = it is). An int key has min/max.
+ */
+interface KeyMeta {
+  readonly: boolean;
+  /** never returned by GetConfiguration (AuthorizationKey) */
+  writeOnly?: boolean;
+  /** A change takes effect only after a reboot (answered RebootRequired); none of evsed's keys needs one. */
+  reboot?: boolean;
+  kind: 'bool' | 'int' | 'csl' | 'string';
+  min?: number;
+  max?: number;
+  initial: (ctx: KeyContext) => string;
+  check: (value: string) => string | undefined;
+}
+
+export interface KeyDef extends KeyMeta {
+  key: ConfigKey;
+}
+
+const isBool = (v: string) => (/^(true|false)$/i.test(v) ? undefined : 'must be true or false');
+const intIn = (min: number, max: number) => (v: string) =>
+  /^-?\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max ? undefined : `must be a whole number between ${min} and ${max}`;
+const measurandList = (v: string) => {
+  const items = splitCsl(v);
+  if (items.length > MEASURANDS_MAX) return `at most ${MEASURANDS_MAX} measurands`;
+  const bad = items.filter((m) => !(SUPPORTED_MEASURANDS as readonly string[]).includes(m));
+  return bad.length ? `unsupported measurand ${bad.join(', ')} (supported: ${SUPPORTED_MEASURANDS.join(', ')})` : undefined;
+};
+const phaseRotation = (v: string) =>
+  splitCsl(v).every((p) => /^\d+\.(NotApplicable|Unknown|RST|RTS|SRT|STR|TRS|TSR)$/.test(p))
+    ? undefined
+    : 'must be a list like 0.RST,1.RST (connector.rotation; rotations RST RTS SRT STR TRS TSR Unknown NotApplicable)';
+const readonlyValue = () => undefined;
+/** A writable whole-number key: its bounds are in the table and its check follows from them. */
+const rwInt = (min: number, max: number, initial: string) => ({ readonly: false, kind: 'int' as const, min, max, initial: () => initial, check: intIn(min, max) });
+
+export function splitCsl(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const TABLE = {
+  // Core profile
+  AllowOfflineTxForUnknownId: { readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
+  AuthorizationCacheEnabled: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
+  AuthorizeRemoteTxRequests: { readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
+  ClockAlignedDataInterval: rwInt(0, 86_400, '0'),
+  // the station's own default (state machine connectionTimeoutMs); the key drives it at once
+  ConnectionTimeOut: rwInt(1, 3600, '60'),
+  ConnectorPhaseRotation: { readonly: false, kind: 'csl', check: phaseRotation,
+    initial: (c) => c.connectorIds.map((id) => `${id}.${c.phases.get(id) === 3 ? 'RST' : 'NotApplicable'}`).join(','),
+  },
+  ConnectorPhaseRotationMaxLength: { readonly: true, kind: 'int', initial: (c) => String(c.connectorIds.length + 1), check: readonlyValue },
+  GetConfigurationMaxKeys: { readonly: true, kind: 'int', initial: () => '100', check: readonlyValue },
+  HeartbeatInterval: rwInt(0, 86_400, '300'),
+  LocalAuthorizeOffline: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
+  LocalPreAuthorize: { readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
+  MeterValuesAlignedData: { readonly: false, kind: 'csl', initial: () => 'Energy.Active.Import.Register', check: measurandList },
+  MeterValuesAlignedDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
+  MeterValuesSampledData: { readonly: false, kind: 'csl', initial: () => 'Energy.Active.Import.Register', check: measurandList },
+  MeterValuesSampledDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
+  MeterValueSampleInterval: rwInt(0, 86_400, '60'),
+  NumberOfConnectors: { readonly: true, kind: 'int', initial: (c) => String(c.connectorIds.length), check: readonlyValue },
+  ResetRetries: rwInt(0, 10, '1'),
+  // evsed's state machine always ends the session when the EV unplugs (IEC 61851 state A).
+  StopTransactionOnEVSideDisconnect: { readonly: true, kind: 'bool', initial: () => 'true', check: readonlyValue },
+  StopTransactionOnInvalidId: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
+  StopTxnAlignedData: { readonly: false, kind: 'csl', initial: () => '', check: measurandList },
+  StopTxnAlignedDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
+  StopTxnSampledData: { readonly: false, kind: 'csl', initial: () => '', check: measurandList },
+  StopTxnSampledDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
+  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,LocalAuthListManagement,RemoteTrigger', check: readonlyValue },
+  SupportedFeatureProfilesMaxLength: { readonly: true, kind: 'int', initial: () => '6', check: readonlyValue },
+  TransactionMessageAttempts: rwInt(1, 100, '3'),
+  TransactionMessageRetryInterval: rwInt(1, 86_400, '60'),
+  // A lock opens when its session ends, and the session ends on unplug: true where there is a lock;
+  // fixed cables only: false (E16 §3.84).
+  UnlockConnectorOnEVSideDisconnect: { readonly: true, kind: 'bool', initial: (c) => String(c.cableLock), check: readonlyValue },
+  WebSocketPingInterval: rwInt(0, 3600, '30'),
+  // Local Auth List Management profile
+  LocalAuthListEnabled: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
+  LocalAuthListMaxLength: { readonly: true, kind: 'int', initial: () => '10000', check: readonlyValue },
+  SendLocalListMaxLength: { readonly: true, kind: 'int', initial: () => '500', check: readonlyValue },
+  // Security whitepaper
+  AuthorizationKey: { readonly: false, writeOnly: true, kind: 'string', initial: () => '',
+    check: (v) => (/^([0-9a-fA-F]{2}){16,20}$/.test(v) ? undefined : 'must be 16-20 bytes written as 32-40 hex digits'),
+  },
+  SecurityProfile: { readonly: true, kind: 'int', initial: (c) => String(c.securityProfile), check: readonlyValue },
+} as const satisfies Record<string, KeyMeta>;
+
+/** Every configuration key evsed supports (OCPP 1.6 Core, LocalAuthListManagement, security whitepaper). */
+export type ConfigKey = keyof typeof TABLE;
+
+/** The one table: every key with its metadata, in the order GetConfiguration lists them. */
+export const KEY_DEFS: ReadonlyMap<ConfigKey, KeyDef> = new Map(
+  (Object.entries(TABLE) as [ConfigKey, KeyMeta][]).map(([key, meta]) => [key, { key, ...meta }]),
+);
+
+/** Narrows a key name from the CSMS or the config file; undefined for keys evsed does not know. */
+export function keyDef(name: string): KeyDef | undefined {
+  return KEY_DEFS.get(name as ConfigKey);
+}
+
+type KeysOfKind<K extends KeyMeta['kind']> = { [P in ConfigKey]: (typeof TABLE)[P]['kind'] extends K ? P : never }[ConfigKey];
+export type IntKey = KeysOfKind<'int'>;
+export type BoolKey = KeysOfKind<'bool'>;
+export type CslKey = KeysOfKind<'csl'>;

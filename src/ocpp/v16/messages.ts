@@ -1,0 +1,186 @@
+/**
+ * OCPP 1.6J message types, written by hand to match the JSON schemas ocpp-rpc validates against in
+ * strict mode (node_modules/ocpp-rpc/lib/schemas/ocpp1_6.json; `urn:<Action>.req` / `.conf`).
+ * test/ocpp/handlers/*.test.ts validate every handler answer against those schemas, so a type
+ * that drifts from its schema fails there. maxLength constraints are noted, not typed.
+ */
+import type { AuthStatus, ConnectorStatus } from '../../domain/types.js';
+import type { Ocpp16ErrorCode } from '../../domain/faults.js';
+
+/** CiString20Type: idTag, parentIdTag. */
+export type IdToken = string;
+
+export interface IdTagInfo {
+  status: AuthStatus;
+  /** date-time */
+  expiryDate?: string;
+  parentIdTag?: IdToken;
+}
+
+// ------------------------------------------------------------------ CSMS → charge point
+
+export interface GetConfigurationReq {
+  /** each ≤ 50 */
+  key?: string[];
+}
+export interface GetConfigurationConf {
+  configurationKey?: { key: string; readonly: boolean; value?: string }[];
+  unknownKey?: string[];
+}
+
+export interface ChangeConfigurationReq {
+  key: string;
+  value: string;
+}
+export interface ChangeConfigurationConf {
+  status: 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
+}
+
+export type ClearCacheReq = Record<string, never>;
+export interface ClearCacheConf {
+  status: 'Accepted' | 'Rejected';
+}
+
+export interface DataTransferReq {
+  vendorId: string;
+  messageId?: string;
+  data?: string;
+}
+export interface DataTransferConf {
+  status: 'Accepted' | 'Rejected' | 'UnknownMessageId' | 'UnknownVendorId';
+  data?: string;
+}
+
+export type GetLocalListVersionReq = Record<string, never>;
+export interface GetLocalListVersionConf {
+  listVersion: number;
+}
+
+export interface AuthorizationData {
+  idTag: IdToken;
+  idTagInfo?: IdTagInfo;
+}
+export interface SendLocalListReq {
+  listVersion: number;
+  updateType: 'Differential' | 'Full';
+  localAuthorizationList?: AuthorizationData[];
+}
+export interface SendLocalListConf {
+  status: 'Accepted' | 'Failed' | 'NotSupported' | 'VersionMismatch';
+}
+
+export interface ChangeAvailabilityReq {
+  connectorId: number;
+  type: 'Inoperative' | 'Operative';
+}
+export interface ChangeAvailabilityConf {
+  status: 'Accepted' | 'Rejected' | 'Scheduled';
+}
+
+export interface UnlockConnectorReq {
+  connectorId: number;
+}
+export interface UnlockConnectorConf {
+  status: 'Unlocked' | 'UnlockFailed' | 'NotSupported';
+}
+
+export interface ResetReq {
+  type: 'Hard' | 'Soft';
+}
+export interface ResetConf {
+  status: 'Accepted' | 'Rejected';
+}
+
+export interface RemoteStartTransactionReq {
+  connectorId?: number;
+  idTag: IdToken;
+  /** Smart Charging profile evsed does not implement; accepted by the schema and ignored. */
+  chargingProfile?: unknown;
+}
+export interface RemoteStartTransactionConf {
+  status: 'Accepted' | 'Rejected';
+}
+
+export interface RemoteStopTransactionReq {
+  transactionId: number;
+}
+export interface RemoteStopTransactionConf {
+  status: 'Accepted' | 'Rejected';
+}
+
+export type TriggerableMessage = 'BootNotification' | 'DiagnosticsStatusNotification' | 'FirmwareStatusNotification' | 'Heartbeat' | 'MeterValues' | 'StatusNotification';
+export interface TriggerMessageReq {
+  requestedMessage: TriggerableMessage;
+  connectorId?: number;
+}
+export interface TriggerMessageConf {
+  status: 'Accepted' | 'Rejected' | 'NotImplemented';
+}
+
+/** Every CSMS-initiated action evsed answers with a handler, request and response. */
+export interface CsmsActions {
+  GetConfiguration: [GetConfigurationReq, GetConfigurationConf];
+  ChangeConfiguration: [ChangeConfigurationReq, ChangeConfigurationConf];
+  ClearCache: [ClearCacheReq, ClearCacheConf];
+  DataTransfer: [DataTransferReq, DataTransferConf];
+  GetLocalListVersion: [GetLocalListVersionReq, GetLocalListVersionConf];
+  SendLocalList: [SendLocalListReq, SendLocalListConf];
+  ChangeAvailability: [ChangeAvailabilityReq, ChangeAvailabilityConf];
+  UnlockConnector: [UnlockConnectorReq, UnlockConnectorConf];
+  Reset: [ResetReq, ResetConf];
+  RemoteStartTransaction: [RemoteStartTransactionReq, RemoteStartTransactionConf];
+  RemoteStopTransaction: [RemoteStopTransactionReq, RemoteStopTransactionConf];
+  TriggerMessage: [TriggerMessageReq, TriggerMessageConf];
+}
+export type CsmsAction = keyof CsmsActions;
+
+/** Actions of profiles evsed does not implement: answered with a NotSupported CALLERROR, not NotImplemented. */
+export const UNSUPPORTED_ACTIONS = ['SetChargingProfile', 'ClearChargingProfile', 'GetCompositeSchedule', 'ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'] as const;
+
+// ------------------------------------------------------------------ charge point → CSMS
+
+export interface BootNotificationReq {
+  /** ≤ 20 */
+  chargePointVendor: string;
+  /** ≤ 20 */
+  chargePointModel: string;
+  /** ≤ 25 */
+  chargePointSerialNumber?: string;
+  /** ≤ 50 */
+  firmwareVersion?: string;
+}
+export interface BootNotificationConf {
+  status: 'Accepted' | 'Pending' | 'Rejected';
+  currentTime: string;
+  interval: number;
+}
+
+export type HeartbeatReq = Record<string, never>;
+export interface HeartbeatConf {
+  currentTime: string;
+}
+
+export interface StatusNotificationReq {
+  connectorId: number;
+  errorCode: Ocpp16ErrorCode | 'NoError';
+  /** ≤ 50 */
+  info?: string;
+  status: ConnectorStatus;
+  timestamp?: string;
+}
+
+export interface AuthorizeReq {
+  idTag: IdToken;
+}
+export interface AuthorizeConf {
+  idTagInfo: IdTagInfo;
+}
+
+export interface StartTransactionConf {
+  idTagInfo: IdTagInfo;
+  transactionId: number;
+}
+
+export interface StopTransactionConf {
+  idTagInfo?: IdTagInfo;
+}

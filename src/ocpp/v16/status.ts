@@ -1,0 +1,72 @@
+import { FAULTS } from '../../domain/faults.js';
+import type { ConnectorStatus } from '../../domain/types.js';
+import type { ConnectorView, StationPort } from '../../evse/port.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { StatusNotificationReq } from './messages.js';
+
+type StatusMsg = Omit<StatusNotificationReq, 'timestamp'>;
+
+/**
+ * StatusNotification: every connector's status with the errorCode of its first fault (the fault
+ * table's ocpp16ErrorCode), and connector 0 for the station. A status already delivered is not
+ * sent again unless forced (after a (re)connect, on TriggerMessage).
+ */
+export class StatusReporter {
+  private readonly lastSent = new Map<number, string>();
+
+  constructor(private readonly station: Pick<StationPort, 'view'>, private readonly session: Pick<Lifecycle, 'send' | 'now' | 'online' | 'isCurrent'>) {}
+
+  statusOf(v: ConnectorView): StatusMsg {
+    const fault = v.faults[0];
+    return {
+      connectorId: v.id,
+      status: v.status,
+      errorCode: fault ? FAULTS[fault].ocpp16ErrorCode : 'NoError',
+      ...(fault ? { info: fault } : {}),
+    };
+  }
+
+  /** Connector 0: Unavailable / Faulted when every connector is; Faulted carries the first fault's error code. */
+  stationStatus(): StatusMsg {
+    const cs = this.station.view().connectors;
+    const status: ConnectorStatus = cs.length > 0 && cs.every((c) => c.status === 'Unavailable') ? 'Unavailable' : cs.length > 0 && cs.every((c) => c.status === 'Faulted') ? 'Faulted' : 'Available';
+    if (status !== 'Faulted') return { connectorId: 0, status, errorCode: 'NoError' };
+    const faults = [...new Set(cs.flatMap((c) => c.faults))];
+    const first = faults[0];
+    return { connectorId: 0, status, errorCode: first ? FAULTS[first].ocpp16ErrorCode : 'OtherError', ...(faults.length ? { info: faults.join(',').slice(0, 50) } : {}) };
+  }
+
+  /** A connector's view changed: its status and then connector 0's, each only if it changed. */
+  onStatus(v: ConnectorView): void {
+    if (!this.session.online) return; // the current status goes out after (re)connect
+    void this.send(this.statusOf(v)).then(() => this.send(this.stationStatus()));
+  }
+
+  /** After a (re)connect: connector 0 and every connector, as they are now. */
+  async sendAll(gen: number): Promise<void> {
+    const msgs = [this.stationStatus(), ...this.station.view().connectors.map((c) => this.statusOf(c))];
+    for (const m of msgs) {
+      if (!this.session.isCurrent(gen)) return;
+      await this.send(m, { force: true });
+    }
+  }
+
+  /** TriggerMessage(StatusNotification): one connector (0 = the station), or all with connector 0 when none is given. */
+  async sendTriggered(connectorId: number | undefined): Promise<void> {
+    const opts = { force: true, triggered: true };
+    if (connectorId === undefined) {
+      for (const m of [this.stationStatus(), ...this.station.view().connectors.map((c) => this.statusOf(c))]) await this.send(m, opts);
+      return;
+    }
+    const c = this.station.view().connectors.find((x) => x.id === connectorId);
+    await this.send(c ? this.statusOf(c) : this.stationStatus(), opts);
+  }
+
+  private async send(m: StatusMsg, opts: { force?: boolean; triggered?: boolean } = {}): Promise<void> {
+    const sig = `${m.status}/${m.errorCode}`;
+    if (!opts.force && this.lastSent.get(m.connectorId) === sig) return;
+    const req: StatusNotificationReq = { ...m, timestamp: this.session.now() };
+    const out = await this.session.send('StatusNotification', req, { triggered: opts.triggered });
+    if (out.kind === 'ok') this.lastSent.set(m.connectorId, sig);
+  }
+}
