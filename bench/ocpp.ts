@@ -10,7 +10,7 @@ import { coreMigrations } from '../src/store/core-migrations.js';
 import { SessionStore } from '../src/store/sessions.js';
 import { silentLogger } from '../src/log.js';
 import { startOcpp } from '../src/ocpp/index.js';
-import { ocppConfigSchema } from '../src/ocpp/config.js';
+import { ocppConfigSchema } from '../src/config/ocpp.js';
 import { createOcppRepositories, ocppMigrations, type OcppRepositories } from '../src/store/ocpp/index.js';
 import type { Config } from '../src/config/schema.js';
 import type { StationPort, StationView } from '../src/evse/port.js';

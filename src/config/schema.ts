@@ -3,7 +3,7 @@ import { intBetween, listenAddress, nonEmptyString, numberBetween, oneOf } from 
 import { simHardwareSchema } from './sim.js';
 import { gpioHardwareSchema, interlockToleranceMs } from './gpio.js';
 import { meterConfigSchema } from './meter.js';
-import { ocppConfigSchema } from '../ocpp/config.js';
+import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';

@@ -31,7 +31,7 @@ describe('OCPP with auth.mode local', () => {
     );
     try {
       await until(() => calls.includes('BootNotification'), 'BootNotification');
-      const hw = d.station.hardware(1) as SimHardware;
+      const hw = d.hardware(1) as SimHardware;
       hw.ev.plug();
       expect((await d.station.presentTag(1, 'STRANGER')).status).toBe('Invalid');
       const ok = await d.station.presentTag(1, 'TAG-1');

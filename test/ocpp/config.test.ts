@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ocppConfigSchema } from '../../src/ocpp/config.js';
+import { ocppConfigSchema } from '../../src/config/ocpp.js';
 import { formatIssues } from '../../src/config/errors.js';
 import { KeyStore } from '../../src/ocpp/v16/key-store.js';
 import { KeyRepository } from '../../src/store/ocpp/keys.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { accepted, rig, waitFor, type Rig } from './harness.js';
-import { KEY_DEFS } from '../../src/ocpp/v16/keys.js';
+import { KEY_DEFS } from '../../src/config/ocpp16-keys.js';
 
 let r: Rig;
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { startOcpp } from '../../src/ocpp/index.js';
-import { ocppConfigSchema } from '../../src/ocpp/config.js';
+import { ocppConfigSchema } from '../../src/config/ocpp.js';
 import type { ChargePoint } from '../../src/ocpp/index.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
 import { createOcppRepositories, ocppMigrations, type OcppRepositories } from '../../src/store/ocpp/index.js';
-import type { OcppConfig } from '../../src/ocpp/config.js';
+import type { OcppConfig } from '../../src/config/ocpp.js';
 
 export function tempDir(prefix = 'evsed-ocpp-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -64,7 +64,7 @@ async function start(keys: Record<string, unknown> = {}, o: { connectors?: numbe
   await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
   return {
     d, csms: c, file,
-    hw: (id) => d.station.hardware(id) as SimHardware,
+    hw: (id) => d.hardware(id) as SimHardware,
     status: (id) => d.station.connectorView(id)!.status,
   };
 }

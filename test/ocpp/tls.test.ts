@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { startOcpp } from '../../src/ocpp/index.js';
-import { ocppConfigSchema } from '../../src/ocpp/config.js';
+import { ocppConfigSchema } from '../../src/config/ocpp.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { Csms, waitFor } from './csms.js';

@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeClock } from '../../src/hal/clock.js';
 import { startOcpp } from '../../src/ocpp/index.js';
-import { ocppConfigSchema } from '../../src/ocpp/config.js';
+import { ocppConfigSchema } from '../../src/config/ocpp.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { api, spawnDaemon, tempDir, until, type DaemonProcess } from '../support/station.js';

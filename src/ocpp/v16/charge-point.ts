@@ -3,7 +3,7 @@ import type { SyncEvent } from '../../hal/clock.js';
 import type { Logger } from '../../log.js';
 import type { OcppRepositories } from '../../store/ocpp/index.js';
 import { Subscriptions } from '../../util/subscriptions.js';
-import type { OcppConfig } from '../config.js';
+import type { OcppConfig } from '../../config/ocpp.js';
 import { Link } from '../link.js';
 import { Outbox } from '../outbox.js';
 import type { SessionHookRegistrar } from '../port.js';

@@ -1,5 +1,5 @@
 import type { KeyRepository } from '../../store/ocpp/keys.js';
-import { KEY_DEFS, keyDef, splitCsl, type BoolKey, type ConfigKey, type CslKey, type IntKey, type KeyContext, type KeyDef } from './keys.js';
+import { KEY_DEFS, keyDef, splitCsl, type BoolKey, type ConfigKey, type CslKey, type IntKey, type KeyContext, type KeyDef } from '../../config/ocpp16-keys.js';
 
 export type ChangeStatus = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
 

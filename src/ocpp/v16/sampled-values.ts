@@ -1,5 +1,5 @@
 import type { StationEvents } from '../../evse/port.js';
-import type { Measurand } from './keys.js';
+import type { Measurand } from '../../config/ocpp16-keys.js';
 
 export type Sample = StationEvents['sample'][0];
 export type ReadingContext = 'Sample.Periodic' | 'Sample.Clock' | 'Transaction.Begin' | 'Transaction.End' | 'Trigger';

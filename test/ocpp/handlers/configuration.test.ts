@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import rpc from 'ocpp-rpc';
 import { changeConfiguration, getConfiguration } from '../../../src/ocpp/v16/handlers/configuration.js';
-import { KEY_DEFS } from '../../../src/ocpp/v16/keys.js';
+import { KEY_DEFS } from '../../../src/config/ocpp16-keys.js';
 import { KeyStore } from '../../../src/ocpp/v16/key-store.js';
 import { assertSchema, handlerRig, type HandlerRig } from './fixture.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { intBetween, nonEmptyString, numberBetween } from '../config/zod-helpers.js';
-import { keyDef } from './v16/keys.js';
+import { intBetween, nonEmptyString, numberBetween } from './zod-helpers.js';
+import { keyDef } from './ocpp16-keys.js';
 
 /**
  * The `ocpp` section (issue 3). Absent = standalone station.

@@ -1,6 +1,7 @@
 /**
  * The OCPP 1.6 configuration keys evsed supports (S16 §9 + security whitepaper §7), their access, type
- * and default. Pure data and validation; values and persistence live in key-store.ts.
+ * and default. Pure data and validation, used by the config schema (ocpp.keys) and the charge point; values and
+ * persistence live in src/ocpp/v16/key-store.ts.
  */
 
 /** Measurands evsed can report from its meter and controller. */

@@ -1,2 +1,0 @@
-/** @deprecated moved to port.ts; removed once every importer uses it. */
-export * from './port.js';
