@@ -216,7 +216,7 @@ describe('StopTransactionOnInvalidId=true with a cable lock (errata 3.5)', () =>
 describe('a provisional meterStop corrected while its StopTransaction waits in the queue', () => {
   it('the StopTransaction the CSMS accepts carries the register, in meterStop and in Transaction.End', async () => {
     const r = await start({ TransactionMessageRetryInterval: 1, TransactionMessageAttempts: 50, StopTxnSampledData: 'Energy.Active.Import.Register' });
-    const meter = (r.d.station as unknown as { connectors: Map<number, { parts: { meter: SimMeter } }> }).connectors.get(1)!.parts.meter;
+    const meter = r.d.meter(1) as SimMeter;
     await charge(r, 1, 'PROV');
     let refuse = true;
     r.csms.responders.set('StopTransaction', () => {
