@@ -78,14 +78,14 @@ export interface StoredSample {
  * session or not at all.
  */
 export interface SessionHooks {
-  onStart?: (session: SessionRecord, db: Db) => void;
-  onStop?: (session: SessionRecord, db: Db) => void;
+  onStart?: (session: SessionRecord) => void;
+  onStop?: (session: SessionRecord) => void;
   /**
    * A provisional meterStartWh/meterStopWh was replaced by the meter's register (see
    * SessionStore.correctMeter): e.g. billing recomputes the cost; OCPP can correct the meterStop of
    * a StopTransaction still waiting in its queue (`before` has the values that were recorded).
    */
-  onCorrect?: (session: SessionRecord, db: Db, before: SessionRecord) => void;
+  onCorrect?: (session: SessionRecord, before: SessionRecord) => void;
 }
 
 export interface SessionFilter {
@@ -137,7 +137,7 @@ export class SessionStore {
   private readonly hooks: SessionHooks[] = [];
   private readonly stmt;
 
-  constructor(readonly db: Db) {
+  constructor(private readonly db: Db) {
     this.stmt = {
       insertBoot: db.prepare('INSERT OR IGNORE INTO boots (id, started_wall_ms, started_quality) VALUES (?, ?, ?)'),
       insert: db.prepare(`INSERT INTO sessions (uid, connector_id, id_tag, auth_source, status, start_wall_ms, start_quality,
@@ -199,7 +199,7 @@ export class SessionStore {
         provisional: input.meterStartProvisional ? 1 : 0,
       });
       const rec = this.get(Number(info.lastInsertRowid))!;
-      for (const h of this.hooks) h.onStart?.(rec, this.db);
+      for (const h of this.hooks) h.onStart?.(rec);
       return rec;
     })();
   }
@@ -234,7 +234,7 @@ export class SessionStore {
         provisional: input.meterStopProvisional ? 1 : 0,
       });
       const rec = this.get(id)!;
-      for (const h of this.hooks) h.onStop?.(rec, this.db);
+      for (const h of this.hooks) h.onStop?.(rec);
       return rec;
     })();
   }
@@ -267,7 +267,7 @@ export class SessionStore {
         energyWh: meterStopWh === null ? null : meterStopWh - meterStartWh,
       });
       const rec = this.get(id)!;
-      for (const h of this.hooks) h.onCorrect?.(rec, this.db, before);
+      for (const h of this.hooks) h.onCorrect?.(rec, before);
       return rec;
     })();
   }

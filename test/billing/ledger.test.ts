@@ -103,14 +103,14 @@ describe('BillingLedger with a real SQLite file', () => {
     expect(ledger.tariffOf(second.id)).toEqual(dearer);
     expect(ledger.costOf(second.id)!.lines[0]).toMatchObject({ kind: 'energy', quantity: 11_000, amount: 550 });
 
-    expect(() => store.db.prepare("UPDATE billing_session_tariffs SET tariff_json = '{}' WHERE session_id = ?").run(first.id)).toThrow(
+    expect(() => dbOf.get(store)!.prepare("UPDATE billing_session_tariffs SET tariff_json = '{}' WHERE session_id = ?").run(first.id)).toThrow(
       /tariff snapshot is history/,
     );
      // Sessions are never deleted (the store has no delete path), so neither is their snapshot.
-    expect(() => store.db.prepare('DELETE FROM billing_session_tariffs WHERE session_id = ?').run(first.id)).toThrow(/tariff snapshot is history/);
-    expect(() => store.db.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/tariff snapshot is history/);
+    expect(() => dbOf.get(store)!.prepare('DELETE FROM billing_session_tariffs WHERE session_id = ?').run(first.id)).toThrow(/tariff snapshot is history/);
+    expect(() => dbOf.get(store)!.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/tariff snapshot is history/);
     expect(ledger.tariffOf(second.id)).toEqual(dearer);
-    expect(store.db.prepare('SELECT COUNT(*) FROM billing_session_tariffs').pluck().get()).toBe(2);
+    expect(dbOf.get(store)!.prepare('SELECT COUNT(*) FROM billing_session_tariffs').pluck().get()).toBe(2);
   });
 
   it('a store created before the DELETE guard gets it on the next start (migration billing#2)', () => {
@@ -118,15 +118,16 @@ describe('BillingLedger with a real SQLite file', () => {
     cleanup = t.cleanup;
     const file = join(t.dir, 'evsed.db');
     const v1 = { ...billingMigrations, migrations: billingMigrations.migrations.filter((m) => m.version === 1) };
-    const old = new SessionStore(openDb(file, [coreMigrations, v1]));
+    const oldDb = openDb(file, [coreMigrations, v1]);
+    const old = new SessionStore(oldDb);
     const clock = new FakeClock({ wallMs: at('2026-11-02T06:30:00+01:00') });
     const s = runSession(old, clock);
     // A snapshot as version 1 stored it (no ledger installed on this store).
-    old.db.prepare("INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, '{}', 0)").run(s.id);
-    old.db.close();
+    oldDb.prepare("INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, '{}', 0)").run(s.id);
+    oldDb.close();
     const store = open(file);
-    expect(store.db.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
-    expect(() => store.db.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/cannot be deleted/);
+    expect(dbOf.get(store)!.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
+    expect(() => dbOf.get(store)!.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/cannot be deleted/);
   });
 
   it('without a tariff there is no snapshot and no cost (null, not zero)', () => {
@@ -161,7 +162,7 @@ describe('BillingLedger with a real SQLite file', () => {
 
     store.addHooks({ onStart: () => { throw new Error('queue full'); } });
     expect(() => store.start({ connectorId: 2, idTag: 'CAR2', authSource: 'local', meterStartWh: 0, at: clock.stamp() })).toThrow('queue full');
-    expect(store.db.prepare('SELECT COUNT(*) FROM billing_session_tariffs').pluck().get()).toBe(1);
+    expect(dbOf.get(store)!.prepare('SELECT COUNT(*) FROM billing_session_tariffs').pluck().get()).toBe(1);
   });
 
   it('a session recovered after a power loss: idle time from its monotonic duration, not the wall time of the reboot', () => {

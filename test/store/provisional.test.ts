@@ -35,9 +35,9 @@ describe('provisional meter values (core migration 2)', () => {
     const db = openDb(join(tempDir(), 'evsed.db'), [coreMigrations]);
     const s = new SessionStore(db);
     const seen: [SessionRecord, SessionRecord][] = [];
-    s.addHooks({ onCorrect: (rec, hdb, before) => {
-      // Inside the same transaction: the corrected row is what the hook's connection sees.
-      expect((hdb.prepare('SELECT meter_stop_wh w FROM sessions WHERE id = ?').get(rec.id) as { w: number }).w).toBe(rec.meterStopWh);
+    s.addHooks({ onCorrect: (rec, before) => {
+      // Inside the same transaction: the corrected row is what the connection sees.
+      expect((db.prepare('SELECT meter_stop_wh w FROM sessions WHERE id = ?').get(rec.id) as { w: number }).w).toBe(rec.meterStopWh);
       seen.push([rec, before]);
     } });
     const a = s.start({ connectorId: 1, idTag: null, authSource: 'free', meterStartWh: 1000, at: at() });

@@ -58,8 +58,9 @@ describe('session store', () => {
     const { s, db } = store();
     db.exec('CREATE TABLE outbox (session_id INTEGER, kind TEXT)');
     s.addHooks({
-      onStart: (rec, tx) => void tx.prepare('INSERT INTO outbox VALUES (?, ?)').run(rec.id, 'start'),
-      onStop: (rec, tx) => void tx.prepare('INSERT INTO outbox VALUES (?, ?)').run(rec.id, `stop:${rec.energyWh}`),
+      // A repository on the same connection writes inside the session's transaction.
+      onStart: (rec) => void db.prepare('INSERT INTO outbox VALUES (?, ?)').run(rec.id, 'start'),
+      onStop: (rec) => void db.prepare('INSERT INTO outbox VALUES (?, ?)').run(rec.id, `stop:${rec.energyWh}`),
     });
     const rec = s.start({ connectorId: 1, idTag: 'T', authSource: 'local', meterStartWh: 100, at: at() });
     s.stop(rec.id, { meterStopWh: 350, reason: 'Local', at: at(), ...durations });

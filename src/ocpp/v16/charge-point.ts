@@ -132,7 +132,7 @@ export class ChargePoint {
         this.ledger.onStart(s, idTag, this.tags.takeParent(idTag));
       },
       onStop: (s) => void this.ledger.onStop(s, this.meterValues.stopTxnData(s)),
-      onCorrect: (s, _db, before) => {
+      onCorrect: (s, before) => {
         const late = this.ledger.onCorrect(s, before);
         const values = { sessionId: s.id, meterStartWh: s.meterStartWh, meterStopWh: s.meterStopWh, recordedStartWh: before.meterStartWh, recordedStopWh: before.meterStopWh };
         if (late.length) log.warn({ ...values, late }, 'OCPP: a provisional meter value was corrected after the CSMS got it; the CSMS keeps the recorded value (OCPP 1.6 has no correction message)');
