@@ -133,6 +133,11 @@ function toRecord(r: Row): SessionRecord {
   };
 }
 
+/** A single-row result mapped, or undefined when there is no row. */
+function one<T>(row: unknown, map: (r: Row) => T): T | undefined {
+  return row ? map(row as Row) : undefined;
+}
+
 export class SessionStore {
   private readonly hooks: SessionHooks[] = [];
   private readonly stmt;
@@ -274,13 +279,11 @@ export class SessionStore {
 
   /** The most recent session of a connector (active or completed). */
   latestOn(connectorId: number): SessionRecord | undefined {
-    const r = this.stmt.latestOn.get(connectorId) as Row | undefined;
-    return r ? toRecord(r) : undefined;
+    return one(this.stmt.latestOn.get(connectorId), toRecord);
   }
 
   get(id: number): SessionRecord | undefined {
-    const r = this.stmt.get.get(id) as Row | undefined;
-    return r ? toRecord(r) : undefined;
+    return one(this.stmt.get.get(id), toRecord);
   }
 
   active(): SessionRecord[] {
@@ -316,13 +319,11 @@ export class SessionStore {
   }
 
   lastSample(sessionId: number): StoredSample | undefined {
-    const r = this.stmt.lastSample.get(sessionId) as Row | undefined;
-    return r ? toSample(r) : undefined;
+    return one(this.stmt.lastSample.get(sessionId), toSample);
   }
 
   lastConnectorSample(connectorId: number): StoredSample | undefined {
-    const r = this.stmt.lastConnectorSample.get(connectorId) as Row | undefined;
-    return r ? toSample(r) : undefined;
+    return one(this.stmt.lastConnectorSample.get(connectorId), toSample);
   }
 
   /** When the session was last known alive: its checkpoint (the stop time of a session recovered after a crash). */
