@@ -87,6 +87,11 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     throw err;
   }
 
+  // The outputs are safe: start loading the OCPP module (ws, the JSON schemas, the charge point) now,
+  // beside opening the store and the meters, rather than after them. A load failure surfaces where it is awaited.
+  const ocppModules = config.ocpp ? Promise.all([import('./ocpp/index.js'), import('./store/ocpp/index.js')]) : undefined;
+  ocppModules?.catch(() => undefined);
+
   let db: Db;
   try {
     db = openDb(loaded.dbFile, await migrationSets());
@@ -126,10 +131,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     if (n) log.info({ sessions: n }, 'costs recomputed after the clock was set');
   });
 
-  if (config.ocpp) {
+  if (config.ocpp && ocppModules) {
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
-    const { startOcpp } = await import('./ocpp/index.js');
-    const { createOcppRepositories } = await import('./store/ocpp/index.js');
+    const [{ startOcpp }, { createOcppRepositories }] = await ocppModules;
     const repos = createOcppRepositories(db, { queueBounds: { maxMessages: config.ocpp.maxQueuedMessages, maxBytes: config.ocpp.maxQueueBytes } });
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
