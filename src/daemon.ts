@@ -26,8 +26,6 @@ import { LiveSessionInfo } from './billing/live.js';
 import type { SyncEvent } from './hal/clock.js';
 import type { Service } from './util/service.js';
 
-export type { Service } from './util/service.js';
-
 export interface Daemon {
   station: StationPort;
   api: ApiServer;

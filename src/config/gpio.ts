@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { intBetween, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
+import { CONTACTOR_FEEDBACK_TIMEOUT_MS } from '../domain/faults.js';
 
 /**
  * `hardware.driver: gpio` (Raspberry Pi, issue 6). Pins are BCM numbers as printed on pinout
@@ -113,10 +114,10 @@ export const gpioHardwareSchema = z
     /** Contactor checks against its auxiliary contact (only with gpio.contactorFeedback). */
     contactorCheck: z.strictObject({
       /** Feedback still closed this long after opening: welded. */
-      weldMs: intBetween(20, 5000).default(500),
+      weldMs: intBetween(20, 5000).default(CONTACTOR_FEEDBACK_TIMEOUT_MS),
       /** Feedback still open this long after closing: failed to close. */
-      closeMs: intBetween(20, 5000).default(500),
-    }).default({ weldMs: 500, closeMs: 500 }),
+      closeMs: intBetween(20, 5000).default(CONTACTOR_FEEDBACK_TIMEOUT_MS),
+    }).default({ weldMs: CONTACTOR_FEEDBACK_TIMEOUT_MS, closeMs: CONTACTOR_FEEDBACK_TIMEOUT_MS }),
     rcdSelfTest: rcdSelfTestSchema.default({ atStartup: true, testMs: 1000, clearMs: 1500 }),
     /** Heartbeat toggle half-period; the interlock drop-out time must be several times longer. */
     heartbeatMs: intBetween(2, 100).default(20),

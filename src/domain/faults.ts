@@ -45,7 +45,6 @@ export const FAULTS: { readonly [K in FaultKind]: FaultPolicy } = {
 
 export const FAULT_KINDS: readonly FaultKind[] = Object.keys(FAULTS) as FaultKind[];
 
-export const isFaultKind = (s: string): s is FaultKind => Object.hasOwn(FAULTS, s);
 export const selfClears = (k: FaultKind): boolean => FAULTS[k].clearing === 'self';
 export const needsTechnician = (k: FaultKind): boolean => FAULTS[k].clearing === 'technician';
 export const PERSISTED_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => FAULTS[k].persisted);

@@ -560,11 +560,6 @@ export class Connector extends EventEmitter {
     }
   }
 
-  /** Monotonic time of the last housekeeping tick: proof the control loop runs (systemd watchdog). */
-  lastHousekeepingMono(): number {
-    return this.lastTickMs;
-  }
-
   /** The 1 s control-loop tick, on the connector's clock. */
   private scheduleHousekeeping(): void {
     this.housekeeping = this.o.clock.setTimeout(() => {

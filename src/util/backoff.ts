@@ -34,8 +34,4 @@ export class Backoff {
   reset(): void {
     this.n = 0;
   }
-
-  get attempt(): number {
-    return this.n;
-  }
 }
