@@ -102,28 +102,25 @@ export class SimHardware implements ConnectorHardware {
     };
 
     const active = new Set<FaultKind>();
+    /** Inputs arrive on a later turn, as interrupts would; the board's own verdicts at once. */
+    const setFault = (kind: FaultKind, on: boolean, deliver: 'later' | 'now') => {
+      if (on === active.has(kind)) return;
+      if (on) active.add(kind);
+      else active.delete(kind);
+      if (deliver === 'now') bus.emit('fault', kind, on);
+      else setImmediate(() => bus.emit('fault', kind, on));
+    };
     this.faults = {
       active: () => active,
       onChange: (l) => void bus.on('fault', l),
-      set: (kind, on) => {
-        if (on === active.has(kind)) return;
-        if (on) active.add(kind);
-        else active.delete(kind);
-        setImmediate(() => bus.emit('fault', kind, on));
-      },
+      set: (kind, on) => setFault(kind, on, 'later'),
     };
 
     // The board's own welding check, as on the gpio board: its verdicts are board faults, reported
     // at once (a technician's clear must reach the state machine before the clear itself).
-    const verdict = (kind: FaultKind, on: boolean) => {
-      if (on === active.has(kind)) return;
-      if (on) active.add(kind);
-      else active.delete(kind);
-      bus.emit('fault', kind, on);
-    };
     this.monitor = new ContactorMonitor(clock, {}, { commanded: false, feedback: false }, (v) => {
-      verdict('welded', v.welded);
-      verdict('contactor', v.failedToClose);
+      setFault('welded', v.welded, 'now');
+      setFault('contactor', v.failedToClose, 'now');
     });
   }
 
