@@ -11,7 +11,7 @@ import type { Lifecycle } from './lifecycle.js';
 import { sampledValues, type Sample, type SampledValue } from './sampled-values.js';
 
 export interface MeterValuesDeps {
-  station: Pick<StationPort, 'view' | 'clock' | 'readMeter' | 'sessionOn'>;
+  station: Pick<StationPort, 'view' | 'connectorView' | 'clock' | 'readMeter' | 'sessionOn'>;
   keys: KeyStore;
   queue: TxQueue;
   ledger: TxLedger;
@@ -42,7 +42,7 @@ export class MeterValuesReporter {
   }
 
   private offeredA(connectorId: number): number | null {
-    return this.d.station.view().connectors.find((c) => c.id === connectorId)?.currentLimitA ?? null;
+    return this.d.station.connectorView(connectorId)?.currentLimitA ?? null;
   }
 
   sessionStarted(s: SessionRecord): void {
@@ -138,8 +138,7 @@ export class MeterValuesReporter {
   }
 
   private meterStale(connectorId: number): boolean {
-    const c = this.d.station.view().connectors.find((x) => x.id === connectorId);
-    return !c || c.meter.stale;
+    return this.d.station.connectorView(connectorId)?.meter.stale ?? true;
   }
 
   /**
