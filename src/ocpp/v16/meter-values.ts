@@ -58,14 +58,15 @@ export class MeterValuesReporter {
     this.lastSample.set(s.connectorId, s);
     const interval = keys.int('MeterValueSampleInterval');
     if (s.sessionId === null || interval <= 0) return;
+    const mono = this.clock.monoMs();
+    const last = this.lastPeriodicMono.get(s.sessionId);
+    // half a second of slack: samples arrive on the meter's own cadence
+    if (last !== undefined && mono - last < interval * 1000 - 500) return;
+    // the transaction is looked up (SQL) once per interval, not on every sample
     const tx = ledger.get(s.sessionId);
     if (!tx || tx.stopQueued) return;
-    const mono = this.clock.monoMs();
-    const last = this.lastPeriodicMono.get(s.sessionId) ?? mono;
-    if (!this.lastPeriodicMono.has(s.sessionId)) this.lastPeriodicMono.set(s.sessionId, mono);
-    // half a second of slack: samples arrive on the meter's own cadence
-    if (mono - last < interval * 1000 - 500) return;
     this.lastPeriodicMono.set(s.sessionId, mono);
+    if (last === undefined) return; // the first sample starts the interval
     const at = this.clock.stamp();
     const values = sampledValues(keys.csl('MeterValuesSampledData'), s, 'Sample.Periodic', this.offeredA(s.connectorId));
     queue.enqueue('MeterValues', s.sessionId, { connectorId: s.connectorId, meterValue: [{ timestamp: stampRef(at), sampledValue: values }] }, at, true);
