@@ -2,7 +2,7 @@ import type { SessionRecord } from '../../store/sessions.js';
 import type { Stamp } from '../../hal/clock.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
 import type { TransactionRepository, TxRow } from '../../store/ocpp/transactions.js';
-import { stampRef } from '../stamps.js';
+import { sessionStartStamp, stampRef } from '../stamps.js';
 import type { SampledValue } from './sampled-values.js';
 
 /**
@@ -17,7 +17,7 @@ export class TxLedger {
   /** Session hook: runs inside the session-start transaction. */
   onStart(s: SessionRecord, idTag: string, parentIdTag?: string): void {
     if (!this.repo.insert(s.id, s.connectorId, idTag, parentIdTag)) return;
-    const at: Stamp = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
+    const at = sessionStartStamp(s);
     this.queue.enqueue('StartTransaction', s.id, {
       connectorId: s.connectorId,
       idTag,

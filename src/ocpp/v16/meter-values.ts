@@ -3,7 +3,7 @@ import type { StationPort } from '../../evse/port.js';
 import type { SessionRecord } from '../../store/sessions.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
 import type { AlignedReadingRepository } from '../../store/ocpp/transactions.js';
-import { stampRef } from '../stamps.js';
+import { sessionStartStamp, stampRef } from '../stamps.js';
 import type { Timers } from '../timers.js';
 import type { KeyStore } from './key-store.js';
 import type { TxLedger } from './ledger.js';
@@ -125,7 +125,6 @@ export class MeterValuesReporter {
   private stopTxnSampled(s: SessionRecord): [unknown, unknown] | undefined {
     const measurands = this.d.keys.csl('StopTxnSampledData');
     if (measurands.length === 0) return undefined;
-    const start = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
     const stop = this.clock.stamp();
     const end = { ...stop, wallMs: s.stopWallMs ?? stop.wallMs };
     // instantaneous values only from a meter that is not stale; the register is meterStop
@@ -133,7 +132,7 @@ export class MeterValuesReporter {
     const zero = { powerW: 0, voltageV: [], currentA: [], frequencyHz: null };
     const endReading = { ...zero, ...(last ?? {}), energyWh: s.meterStopWh ?? s.meterStartWh };
     return [
-      { timestamp: stampRef(start), sampledValue: sampledValues(['Energy.Active.Import.Register'], { ...zero, energyWh: s.meterStartWh }, 'Transaction.Begin', null) },
+      { timestamp: stampRef(sessionStartStamp(s)), sampledValue: sampledValues(['Energy.Active.Import.Register'], { ...zero, energyWh: s.meterStartWh }, 'Transaction.Begin', null) },
       { timestamp: stampRef(end), sampledValue: sampledValues(measurands, endReading, 'Transaction.End', null) },
     ];
   }
