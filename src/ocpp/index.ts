@@ -5,7 +5,6 @@ import type { OcppRepositories } from '../store/ocpp/index.js';
 import type { SessionHookRegistrar } from './port.js';
 import { ChargePoint } from './v16/charge-point.js';
 
-export type { SessionHookRegistrar } from './port.js';
 export type { ChargePoint } from './v16/charge-point.js';
 
 export interface OcppContext {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import rpc from 'ocpp-rpc';
 import type { Logger } from '../log.js';
 import type { StationClock } from '../evse/port.js';
-import { backoffDelayMs } from '../util/backoff.js';
+import { Backoff } from '../util/backoff.js';
 
 const { RPCClient, RPCError, TimeoutError } = rpc;
 type Client = InstanceType<typeof RPCClient>;
@@ -53,7 +53,8 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
   readonly client: Client;
   private stopped = true;
   private looping = false;
-  private attempt = 0;
+  /** Connection attempts since the last answered call: reset only by an answer, never by an open socket. */
+  private readonly backoff: Backoff;
   /** Only the very first connect (start) goes without a delay; every later one sleeps the back-off. */
   private immediate = false;
   private lane: Promise<unknown> = Promise.resolve();
@@ -63,6 +64,7 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
 
   constructor(private readonly o: LinkOptions) {
     super();
+    this.backoff = new Backoff({ baseMs: o.reconnectMinMs, maxMs: o.reconnectMaxMs, factor: 2, jitter: 0.25 });
     this.client = new RPCClient(this.clientOptions());
     const rewrite = o.rewriteOutgoing;
     if (rewrite) {
@@ -133,7 +135,7 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
 
   /** Connection attempts since the last answered call (drives the back-off). */
   get backoffAttempt(): number {
-    return this.attempt;
+    return this.backoff.attempt;
   }
 
   get isOpen(): boolean {
@@ -164,7 +166,7 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
       let first = this.immediate;
       this.immediate = false;
       while (!this.stopped && this.client.state !== OPEN) {
-        if (!first) await this.sleep(this.nextDelay());
+        if (!first) await this.sleep(this.backoff.next());
         first = false;
         if (this.stopped) break;
         if (this.client.state !== CLOSED) continue; // closing or ocpp-rpc is reconnecting itself
@@ -172,18 +174,12 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
           await this.client.connect();
         } catch (err) {
           this.lastError = (err as Error).message;
-          this.o.log.warn({ err: this.lastError, attempt: this.attempt }, 'OCPP connect failed; retrying');
+          this.o.log.warn({ err: this.lastError, attempt: this.backoff.attempt }, 'OCPP connect failed; retrying');
         }
       }
     } finally {
       this.looping = false;
     }
-  }
-
-  private nextDelay(): number {
-    const delay = backoffDelayMs(this.attempt, { baseMs: this.o.reconnectMinMs, maxMs: this.o.reconnectMaxMs, factor: 2, jitter: 0.25 });
-    this.attempt = Math.min(this.attempt + 1, 30);
-    return delay;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -229,7 +225,7 @@ export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
       if (!this.isOpen || !gate()) return { kind: 'not-sent' };
       try {
         const result = await this.client.call(action, payload);
-        this.attempt = 0; // a successful exchange: the CSMS is really there
+        this.backoff.reset(); // a successful exchange: the CSMS is really there
         return { kind: 'ok', result };
       } catch (err) {
         const e = err as Error & { rpcErrorCode?: string };

@@ -1,5 +1,6 @@
 import { isoSeconds, type Stamp } from '../hal/clock.js';
 import type { ClockOffsetRepository } from '../store/ocpp/clock-offsets.js';
+import type { SessionRecord } from '../store/sessions.js';
 
 /**
  * Timestamps inside stored OCPP payloads are kept as the full Stamp and turned into
@@ -12,6 +13,11 @@ export interface StampRef {
 
 export function stampRef(s: Stamp): StampRef {
   return { $stamp: [Math.round(s.wallMs), s.quality, s.bootId, s.monoMs] };
+}
+
+/** When a session started, as the store recorded it. */
+export function sessionStartStamp(s: Pick<SessionRecord, 'startWallMs' | 'startQuality' | 'startBootId' | 'startMonoMs'>): Stamp {
+  return { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
 }
 
 function isStampRef(v: unknown): v is StampRef {

@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Link } from '../../src/ocpp/link.js';
 import { silentLogger } from '../../src/log.js';
-import { SystemClock } from '../../src/hal/clock.js';
-
-const clock = new SystemClock('always');
+import { realTimeClock } from '../../src/hal/clock.js';
 import { Csms, waitFor } from './csms.js';
 
 /**
@@ -29,7 +27,7 @@ describe('link back-off', () => {
     csms.responders.set('Heartbeat', () => (answer ? { currentTime: new Date().toISOString() } : new Promise(() => undefined)));
     link = new Link({
       url: `ws://127.0.0.1:${port}/ocpp`, identity: 'CP-TEST', securityProfile: 0, callTimeoutMs: 300, pingIntervalS: 0,
-      reconnectMinMs: 200, reconnectMaxMs: 3200, protocol: 'ocpp1.6', clock, log: silentLogger(),
+      reconnectMinMs: 200, reconnectMaxMs: 3200, protocol: 'ocpp1.6', clock: realTimeClock, log: silentLogger(),
     });
     const l = link;
     l.on('open', () => void l.call('Heartbeat', {}));

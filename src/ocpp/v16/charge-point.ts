@@ -160,8 +160,7 @@ export class ChargePoint {
       this.time.noteSync(st.clock.bootId, ev.monoToWallMs);
       log.info({ source: ev.source }, 'OCPP: clock set; queued timestamps of this boot are corrected when sent');
     };
-    st.clock.on('sync', onSync);
-    this.subs.add(() => st.clock.off('sync', onSync));
+    this.subs.on(st.clock, 'sync', onSync);
     restoreAvailability(st, this.d.repos.availability);
     st.setConnectionTimeout(this.keys.int('ConnectionTimeOut'));
     this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));

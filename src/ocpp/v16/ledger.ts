@@ -2,10 +2,8 @@ import type { SessionRecord } from '../../store/sessions.js';
 import type { Stamp } from '../../hal/clock.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
 import type { TransactionRepository, TxRow } from '../../store/ocpp/transactions.js';
-import { stampRef } from '../stamps.js';
+import { sessionStartStamp, stampRef } from '../stamps.js';
 import type { SampledValue } from './sampled-values.js';
-
-export type { TxRow } from '../../store/ocpp/transactions.js';
 
 /**
  * Maps station sessions to CSMS transactions. StartTransaction/StopTransaction are enqueued from
@@ -19,7 +17,7 @@ export class TxLedger {
   /** Session hook: runs inside the session-start transaction. */
   onStart(s: SessionRecord, idTag: string, parentIdTag?: string): void {
     if (!this.repo.insert(s.id, s.connectorId, idTag, parentIdTag)) return;
-    const at: Stamp = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
+    const at = sessionStartStamp(s);
     this.queue.enqueue('StartTransaction', s.id, {
       connectorId: s.connectorId,
       idTag,
@@ -63,11 +61,13 @@ export class TxLedger {
     const note = (what: string, r: 'amended' | 'sent' | 'inflight') => {
       if (r !== 'amended') late.push(`${what} (${r === 'sent' ? 'already delivered' : 'being sent'})`);
     };
-    if (s.meterStartWh !== before.meterStartWh && this.get(s.id)) {
+    const tx = this.get(s.id);
+    if (!tx) return late;
+    if (s.meterStartWh !== before.meterStartWh) {
       note('meterStart', this.queue.amend('StartTransaction', s.id, (p) => ({ ...p, meterStart: s.meterStartWh })));
-      if (this.get(s.id)?.stopQueued) note('Transaction.Begin', this.queue.amend('StopTransaction', s.id, (p) => withRegister(p, 'Transaction.Begin', s.meterStartWh)));
+      if (tx.stopQueued) note('Transaction.Begin', this.queue.amend('StopTransaction', s.id, (p) => withRegister(p, 'Transaction.Begin', s.meterStartWh)));
     }
-    if (s.meterStopWh !== null && s.meterStopWh !== before.meterStopWh && this.get(s.id)?.stopQueued) {
+    if (s.meterStopWh !== null && s.meterStopWh !== before.meterStopWh && tx.stopQueued) {
       note('meterStop', this.queue.amend('StopTransaction', s.id, (p) => withRegister({ ...p, meterStop: s.meterStopWh }, 'Transaction.End', s.meterStopWh!)));
     }
     return late;
@@ -75,10 +75,6 @@ export class TxLedger {
 
   get(sessionId: number): TxRow | undefined {
     return this.repo.get(sessionId);
-  }
-
-  bySessionOrNull(sessionId: number | null): TxRow | undefined {
-    return sessionId === null ? undefined : this.get(sessionId);
   }
 
   byTransactionId(transactionId: number): TxRow | undefined {
@@ -96,7 +92,7 @@ export class TxLedger {
 
   /** The transactionId to put in a Stop/MeterValues of this session now; undefined = no transaction. */
   transactionIdFor(sessionId: number | null): number | undefined {
-    const t = this.bySessionOrNull(sessionId);
+    const t = sessionId === null ? undefined : this.get(sessionId);
     if (!t) return undefined;
     if (t.startState === 'known' && t.transactionId !== null) return t.transactionId;
     // queued Starts are always ahead in the FIFO; reaching here means it was given up

@@ -3,7 +3,7 @@ import type { StationPort } from '../../evse/port.js';
 import type { SessionRecord } from '../../store/sessions.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
 import type { AlignedReadingRepository } from '../../store/ocpp/transactions.js';
-import { stampRef } from '../stamps.js';
+import { sessionStartStamp, stampRef } from '../stamps.js';
 import type { Timers } from '../timers.js';
 import type { KeyStore } from './key-store.js';
 import type { TxLedger } from './ledger.js';
@@ -11,7 +11,7 @@ import type { Lifecycle } from './lifecycle.js';
 import { sampledValues, type Sample, type SampledValue } from './sampled-values.js';
 
 export interface MeterValuesDeps {
-  station: Pick<StationPort, 'view' | 'clock' | 'readMeter' | 'sessionOn'>;
+  station: Pick<StationPort, 'view' | 'connectorView' | 'clock' | 'readMeter' | 'sessionOn'>;
   keys: KeyStore;
   queue: TxQueue;
   ledger: TxLedger;
@@ -42,7 +42,7 @@ export class MeterValuesReporter {
   }
 
   private offeredA(connectorId: number): number | null {
-    return this.d.station.view().connectors.find((c) => c.id === connectorId)?.currentLimitA ?? null;
+    return this.d.station.connectorView(connectorId)?.currentLimitA ?? null;
   }
 
   sessionStarted(s: SessionRecord): void {
@@ -58,14 +58,15 @@ export class MeterValuesReporter {
     this.lastSample.set(s.connectorId, s);
     const interval = keys.int('MeterValueSampleInterval');
     if (s.sessionId === null || interval <= 0) return;
+    const mono = this.clock.monoMs();
+    const last = this.lastPeriodicMono.get(s.sessionId);
+    // half a second of slack: samples arrive on the meter's own cadence
+    if (last !== undefined && mono - last < interval * 1000 - 500) return;
+    // the transaction is looked up (SQL) once per interval, not on every sample
     const tx = ledger.get(s.sessionId);
     if (!tx || tx.stopQueued) return;
-    const mono = this.clock.monoMs();
-    const last = this.lastPeriodicMono.get(s.sessionId) ?? mono;
-    if (!this.lastPeriodicMono.has(s.sessionId)) this.lastPeriodicMono.set(s.sessionId, mono);
-    // half a second of slack: samples arrive on the meter's own cadence
-    if (mono - last < interval * 1000 - 500) return;
     this.lastPeriodicMono.set(s.sessionId, mono);
+    if (last === undefined) return; // the first sample starts the interval
     const at = this.clock.stamp();
     const values = sampledValues(keys.csl('MeterValuesSampledData'), s, 'Sample.Periodic', this.offeredA(s.connectorId));
     queue.enqueue('MeterValues', s.sessionId, { connectorId: s.connectorId, meterValue: [{ timestamp: stampRef(at), sampledValue: values }] }, at, true);
@@ -124,7 +125,6 @@ export class MeterValuesReporter {
   private stopTxnSampled(s: SessionRecord): [unknown, unknown] | undefined {
     const measurands = this.d.keys.csl('StopTxnSampledData');
     if (measurands.length === 0) return undefined;
-    const start = { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
     const stop = this.clock.stamp();
     const end = { ...stop, wallMs: s.stopWallMs ?? stop.wallMs };
     // instantaneous values only from a meter that is not stale; the register is meterStop
@@ -132,14 +132,13 @@ export class MeterValuesReporter {
     const zero = { powerW: 0, voltageV: [], currentA: [], frequencyHz: null };
     const endReading = { ...zero, ...(last ?? {}), energyWh: s.meterStopWh ?? s.meterStartWh };
     return [
-      { timestamp: stampRef(start), sampledValue: sampledValues(['Energy.Active.Import.Register'], { ...zero, energyWh: s.meterStartWh }, 'Transaction.Begin', null) },
+      { timestamp: stampRef(sessionStartStamp(s)), sampledValue: sampledValues(['Energy.Active.Import.Register'], { ...zero, energyWh: s.meterStartWh }, 'Transaction.Begin', null) },
       { timestamp: stampRef(end), sampledValue: sampledValues(measurands, endReading, 'Transaction.End', null) },
     ];
   }
 
   private meterStale(connectorId: number): boolean {
-    const c = this.d.station.view().connectors.find((x) => x.id === connectorId);
-    return !c || c.meter.stale;
+    return this.d.station.connectorView(connectorId)?.meter.stale ?? true;
   }
 
   /**

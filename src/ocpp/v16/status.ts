@@ -14,9 +14,9 @@ type StatusMsg = Omit<StatusNotificationReq, 'timestamp'>;
 export class StatusReporter {
   private readonly lastSent = new Map<number, string>();
 
-  constructor(private readonly station: Pick<StationPort, 'view'>, private readonly session: Pick<Lifecycle, 'send' | 'now' | 'online' | 'isCurrent'>) {}
+  constructor(private readonly station: Pick<StationPort, 'view' | 'connectorView'>, private readonly session: Pick<Lifecycle, 'send' | 'now' | 'online' | 'isCurrent'>) {}
 
-  statusOf(v: ConnectorView): StatusMsg {
+  private statusOf(v: ConnectorView): StatusMsg {
     const fault = v.faults[0];
     return {
       connectorId: v.id,
@@ -27,8 +27,7 @@ export class StatusReporter {
   }
 
   /** Connector 0: Unavailable / Faulted when every connector is; Faulted carries the first fault's error code. */
-  stationStatus(): StatusMsg {
-    const cs = this.station.view().connectors;
+  private stationStatus(cs: ConnectorView[] = this.station.view().connectors): StatusMsg {
     const status: ConnectorStatus = cs.length > 0 && cs.every((c) => c.status === 'Unavailable') ? 'Unavailable' : cs.length > 0 && cs.every((c) => c.status === 'Faulted') ? 'Faulted' : 'Available';
     if (status !== 'Faulted') return { connectorId: 0, status, errorCode: 'NoError' };
     const faults = [...new Set(cs.flatMap((c) => c.faults))];
@@ -42,10 +41,15 @@ export class StatusReporter {
     void this.send(this.statusOf(v)).then(() => this.send(this.stationStatus()));
   }
 
+  /** Connector 0 and every connector, from one view of the station. */
+  private all(): StatusMsg[] {
+    const cs = this.station.view().connectors;
+    return [this.stationStatus(cs), ...cs.map((c) => this.statusOf(c))];
+  }
+
   /** After a (re)connect: connector 0 and every connector, as they are now. */
   async sendAll(gen: number): Promise<void> {
-    const msgs = [this.stationStatus(), ...this.station.view().connectors.map((c) => this.statusOf(c))];
-    for (const m of msgs) {
+    for (const m of this.all()) {
       if (!this.session.isCurrent(gen)) return;
       await this.send(m, { force: true });
     }
@@ -55,10 +59,10 @@ export class StatusReporter {
   async sendTriggered(connectorId: number | undefined): Promise<void> {
     const opts = { force: true, triggered: true };
     if (connectorId === undefined) {
-      for (const m of [this.stationStatus(), ...this.station.view().connectors.map((c) => this.statusOf(c))]) await this.send(m, opts);
+      for (const m of this.all()) await this.send(m, opts);
       return;
     }
-    const c = this.station.view().connectors.find((x) => x.id === connectorId);
+    const c = this.station.connectorView(connectorId);
     await this.send(c ? this.statusOf(c) : this.stationStatus(), opts);
   }
 

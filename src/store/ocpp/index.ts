@@ -7,12 +7,6 @@ import { ClockOffsetRepository } from './clock-offsets.js';
 import { AvailabilityRepository } from './availability.js';
 
 export { ocppMigrations } from './migrations.js';
-export { TxQueue, type QueueBounds, type QueueRow, type QueueStats, type TxAction } from './queue.js';
-export { TransactionRepository, AlignedReadingRepository, STOP_TXN_ALIGNED_MAX, type TxRow, type StartState } from './transactions.js';
-export { KeyRepository } from './keys.js';
-export { AuthRepository, AUTH_CACHE_MAX, type AuthEntry } from './auth.js';
-export { ClockOffsetRepository } from './clock-offsets.js';
-export { AvailabilityRepository } from './availability.js';
 
 /**
  * Everything the OCPP layer keeps in the station database, as repositories. Protocol-neutral at

@@ -50,13 +50,12 @@ export class TxQueue {
   inflightId: number | null = null;
   private readonly st;
 
-  constructor(private readonly db: Db, private bounds: QueueBounds) {
+  constructor(private readonly db: Db, private readonly bounds: QueueBounds) {
     this.st = {
       insert: db.prepare(`INSERT INTO ocpp_queue (action, session_id, payload, bytes, thinnable, created_wall_ms,
         created_boot_id, created_mono_ms, created_quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       totals: db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM ocpp_queue'),
       head: db.prepare("SELECT * FROM ocpp_queue WHERE status = 'pending' ORDER BY id LIMIT 1"),
-      get: db.prepare('SELECT * FROM ocpp_queue WHERE id = ?'),
       ofSession: db.prepare("SELECT id, payload, bytes FROM ocpp_queue WHERE action = ? AND session_id = ? AND status = 'pending' ORDER BY id"),
       setPayload: db.prepare('UPDATE ocpp_queue SET payload = ?, bytes = ? WHERE id = ?'),
       del: db.prepare('DELETE FROM ocpp_queue WHERE id = ? RETURNING bytes'),
@@ -70,10 +69,6 @@ export class TxQueue {
       setState: db.prepare('INSERT OR REPLACE INTO ocpp_state (name, value) VALUES (?, ?)'),
     };
     this.resync();
-  }
-
-  setBounds(b: QueueBounds): void {
-    this.bounds = b;
   }
 
   /**
@@ -101,11 +96,6 @@ export class TxQueue {
 
   head(): QueueRow | undefined {
     const r = this.st.head.get() as Record<string, any> | undefined;
-    return r ? toRow(r) : undefined;
-  }
-
-  get(id: number): QueueRow | undefined {
-    const r = this.st.get.get(id) as Record<string, any> | undefined;
     return r ? toRow(r) : undefined;
   }
 
