@@ -184,13 +184,13 @@ export function isoSeconds(wallMs: number): string {
   return new Date(Math.floor(wallMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** `p`, or a rejection with Error('timeout') after `ms` (real time); the timer never outlives `p`. */
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+/** `p`, or a rejection with Error('timeout') after `ms` on `clock` (real time by default); the timer never outlives `p`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, clock: Pick<Clock, 'setTimeout'> = realTimeClock): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    const t = clock.setTimeout(() => reject(new Error('timeout')), ms);
     p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
+      (v) => (t.cancel(), resolve(v)),
+      (e) => (t.cancel(), reject(e)),
     );
   });
 }

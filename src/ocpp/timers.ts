@@ -38,17 +38,6 @@ export class Timers {
     this.named.delete(name);
   }
 
-  /** `p`, or a rejection with Error('timeout') after `ms` on this clock. */
-  timeout<T>(p: Promise<T>, ms: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const t = this.clock.setTimeout(() => reject(new Error('timeout')), ms);
-      p.then(
-        (v) => (t.cancel(), resolve(v)),
-        (e) => (t.cancel(), reject(e)),
-      );
-    });
-  }
-
   stop(): void {
     this.stopped = true;
     for (const h of this.oneShots) h.cancel();

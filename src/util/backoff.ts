@@ -34,4 +34,9 @@ export class Backoff {
   reset(): void {
     this.n = 0;
   }
+
+  /** Retries since the last reset. */
+  get attempt(): number {
+    return this.n;
+  }
 }

@@ -9,6 +9,7 @@ import type { KeyStore } from './key-store.js';
 import type { TxLedger } from './ledger.js';
 import type { Lifecycle } from './lifecycle.js';
 import { sampledValues, type Sample, type SampledValue } from './sampled-values.js';
+import { withTimeout } from '../../hal/clock.js';
 
 export interface MeterValuesDeps {
   station: Pick<StationPort, 'view' | 'connectorView' | 'clock' | 'readMeter' | 'sessionOn'>;
@@ -157,7 +158,7 @@ export class MeterValuesReporter {
   }
 
   private async readNow(connectorId: number): Promise<Sample | undefined> {
-    const s = await this.d.timers.timeout(this.d.station.readMeter(connectorId), TRIGGER_READ_TIMEOUT_MS).catch(() => undefined);
+    const s = await withTimeout(this.d.station.readMeter(connectorId), TRIGGER_READ_TIMEOUT_MS, this.d.station.clock).catch(() => undefined);
     if (s) this.lastSample.set(connectorId, s);
     return s;
   }
