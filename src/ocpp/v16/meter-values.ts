@@ -1,4 +1,4 @@
-import { isoSeconds } from '../../hal/clock.js';
+import { isoSeconds, withTimeout } from '../../hal/clock.js';
 import type { StationPort } from '../../evse/port.js';
 import type { SessionRecord } from '../../store/sessions.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
@@ -9,7 +9,6 @@ import type { KeyStore } from './key-store.js';
 import type { TxLedger } from './ledger.js';
 import type { Lifecycle } from './lifecycle.js';
 import { sampledValues, type Sample, type SampledValue } from './sampled-values.js';
-import { withTimeout } from '../../hal/clock.js';
 
 export interface MeterValuesDeps {
   station: Pick<StationPort, 'view' | 'connectorView' | 'clock' | 'readMeter' | 'sessionOn'>;
