@@ -20,6 +20,16 @@ export function sessionStartStamp(s: Pick<SessionRecord, 'startWallMs' | 'startQ
   return { wallMs: s.startWallMs, quality: s.startQuality, bootId: s.startBootId, monoMs: s.startMonoMs };
 }
 
+/** The moment a completed session stopped, as recorded (the start, for a session not stopped yet). */
+export function sessionStopStamp(s: Pick<SessionRecord, 'startWallMs' | 'startQuality' | 'startBootId' | 'startMonoMs' | 'stopWallMs' | 'stopQuality' | 'stopBootId' | 'stopMonoMs'>): Stamp {
+  return {
+    wallMs: s.stopWallMs ?? s.startWallMs,
+    quality: s.stopQuality ?? 'unsynced',
+    bootId: s.stopBootId ?? s.startBootId,
+    monoMs: s.stopMonoMs ?? s.startMonoMs,
+  };
+}
+
 function isStampRef(v: unknown): v is StampRef {
   return typeof v === 'object' && v !== null && Array.isArray((v as StampRef).$stamp);
 }

@@ -57,7 +57,7 @@ export function sessionsToJson(sessions: SessionRecord[], extra?: ExtraColumns):
 const EMPTY: SessionRecord = {
   id: 0, uid: '', connectorId: 0, idTag: null, authSource: 'free', status: 'completed', startWallMs: 0, startQuality: 'synced',
   startBootId: '', startMonoMs: 0, meterStartWh: 0, checkpointWallMs: null, checkpointEnergyWh: null, durationMs: 0,
-  chargingMs: 0, idleMs: 0, meterGapMs: 0, stopWallMs: null, stopQuality: null, meterStopWh: null, energyWh: null,
+  chargingMs: 0, idleMs: 0, meterGapMs: 0, stopWallMs: null, stopQuality: null, stopBootId: null, stopMonoMs: null, meterStopWh: null, energyWh: null,
   stopReason: null, stopIdTag: null, recovered: false, meterStartProvisional: false, meterStopProvisional: false,
 };
 

@@ -24,6 +24,8 @@ export interface SessionRecord {
   meterGapMs: number;
   stopWallMs: number | null;
   stopQuality: ClockQuality | null;
+  stopBootId: string | null;
+  stopMonoMs: number | null;
   meterStopWh: number | null;
   energyWh: number | null;
   stopReason: StopReason | null;
@@ -122,6 +124,8 @@ function toRecord(r: Row): SessionRecord {
     meterGapMs: r.meter_gap_ms,
     stopWallMs: r.stop_wall_ms,
     stopQuality: r.stop_quality,
+    stopBootId: r.stop_boot_id,
+    stopMonoMs: r.stop_mono_ms,
     meterStopWh: r.meter_stop_wh,
     energyWh: r.energy_wh,
     stopReason: r.stop_reason,

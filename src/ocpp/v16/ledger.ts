@@ -2,7 +2,7 @@ import type { SessionRecord } from '../../store/sessions.js';
 import type { Stamp } from '../../hal/clock.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
 import type { TransactionRepository, TxRow } from '../../store/ocpp/transactions.js';
-import { sessionStartStamp, stampRef } from '../stamps.js';
+import { sessionStartStamp, sessionStopStamp, stampRef } from '../stamps.js';
 import type { SampledValue } from './sampled-values.js';
 
 /**
@@ -32,13 +32,7 @@ export class TxLedger {
    */
   onStop(s: SessionRecord, transactionData: unknown[] | undefined): boolean {
     if (!this.repo.markStopQueued(s.id)) return false;
-    const extra = this.repo.stopMono(s.id);
-    const at: Stamp = {
-      wallMs: s.stopWallMs ?? s.startWallMs,
-      quality: s.stopQuality ?? 'unsynced',
-      bootId: extra?.bootId ?? s.startBootId,
-      monoMs: extra?.monoMs ?? s.startMonoMs,
-    };
+    const at = sessionStopStamp(s);
     const payload: Record<string, unknown> = {
       meterStop: s.meterStopWh ?? s.meterStartWh,
       timestamp: stampRef(at),

@@ -3,7 +3,7 @@ import type { StationPort } from '../../evse/port.js';
 import type { SessionRecord } from '../../store/sessions.js';
 import type { TxQueue } from '../../store/ocpp/queue.js';
 import type { AlignedReadingRepository } from '../../store/ocpp/transactions.js';
-import { sessionStartStamp, stampRef } from '../stamps.js';
+import { sessionStartStamp, sessionStopStamp, stampRef } from '../stamps.js';
 import type { Timers } from '../timers.js';
 import type { KeyStore } from './key-store.js';
 import type { TxLedger } from './ledger.js';
@@ -125,8 +125,8 @@ export class MeterValuesReporter {
   private stopTxnSampled(s: SessionRecord): [unknown, unknown] | undefined {
     const measurands = this.d.keys.csl('StopTxnSampledData');
     if (measurands.length === 0) return undefined;
-    const stop = this.clock.stamp();
-    const end = { ...stop, wallMs: s.stopWallMs ?? stop.wallMs };
+    // The reading stands at the session's recorded stop (its wall time repaired with it if the clock is set later).
+    const end = s.stopMonoMs !== null ? sessionStopStamp(s) : this.clock.stamp();
     // instantaneous values only from a meter that is not stale; the register is meterStop
     const last = this.meterStale(s.connectorId) ? undefined : this.lastSample.get(s.connectorId);
     const zero = { powerW: 0, voltageV: [], currentA: [], frequencyHz: null };

@@ -30,7 +30,6 @@ export class TransactionRepository {
       markStop: db.prepare('UPDATE ocpp_transactions SET stop_queued = 1 WHERE session_id = ? AND stop_queued = 0'),
       known: db.prepare("UPDATE ocpp_transactions SET transaction_id = ?, start_state = 'known', id_tag_status = ? WHERE session_id = ?"),
       abandon: db.prepare("UPDATE ocpp_transactions SET start_state = 'abandoned', transaction_id = -1 WHERE session_id = ?"),
-      stopRow: db.prepare('SELECT stop_boot_id, stop_mono_ms FROM sessions WHERE id = ?'),
     };
   }
 
@@ -42,12 +41,6 @@ export class TransactionRepository {
   /** Marks the StopTransaction queued; false when it was already (exactly one per session) or the session is unknown. */
   markStopQueued(sessionId: number): boolean {
     return this.st.markStop.run(sessionId).changes > 0;
-  }
-
-  /** Where the session's stop was recorded on the monotonic clock (the sessions table keeps it). */
-  stopMono(sessionId: number): { bootId: string | null; monoMs: number | null } | undefined {
-    const r = this.st.stopRow.get(sessionId) as { stop_boot_id: string | null; stop_mono_ms: number | null } | undefined;
-    return r ? { bootId: r.stop_boot_id, monoMs: r.stop_mono_ms } : undefined;
   }
 
   get(sessionId: number): TxRow | undefined {
