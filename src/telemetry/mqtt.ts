@@ -118,14 +118,15 @@ class MqttBridge implements MqttService {
     client.on('error', (err) => this.onError(err));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
 
+    const on = this.subs.events<StationEvents>(this.ctx.station);
     const refreshSoon = () => this.update();
-    for (const name of ['status', 'sample', 'session-started', 'fault'] as const) this.listen(name, refreshSoon);
-    this.listen('session-stopped', (rec: SessionRecord) => {
+    for (const name of ['status', 'sample', 'session-started', 'fault'] as const) on(name, refreshSoon);
+    on('session-stopped', (rec) => {
       this.rememberFinal(rec);
       this.update();
     });
     // A provisional meterStop replaced by the register: the final numbers shown are the exact ones.
-    this.listen('session-corrected', (rec: SessionRecord) => {
+    on('session-corrected', (rec) => {
       if (rec.status === 'completed' && this.lastSessionId.get(rec.connectorId) === rec.id) this.rememberFinal(rec);
       this.update();
     });
@@ -157,11 +158,6 @@ class MqttBridge implements MqttService {
       client.end(true);
     }
     this.isConnected = false;
-  }
-
-  private listen<E extends keyof StationEvents>(event: E, listener: (...args: StationEvents[E]) => void): void {
-    this.ctx.station.on(event, listener);
-    this.subs.add(() => this.ctx.station.off(event, listener));
   }
 
   private onConnect(): void {
