@@ -15,17 +15,9 @@ export interface CostRow {
   computedWallMs: number;
 }
 
-/** A meter sample of a session with both clocks, as the final cost needs it. */
-export interface CostSample {
-  wallMs: number;
-  monoMs: number;
-  bootId: string;
-  energyWh: number;
-}
-
 /**
  * The billing tables of a session (store/billing/migrations.ts): its tariff snapshot and its final
- * cost, and the session's samples read for costing. Statements are prepared on first use, so a
+ * cost. Statements are prepared on first use, so a
  * store opened read-only without the billing tables can still be read by the parts that need none.
  * Every write made from a session hook runs inside the session's own transaction (same connection).
  */
@@ -85,17 +77,6 @@ export class BillingRecords {
       synced: c.clockSynced ? 1 : 0,
       computedWallMs: c.computedWallMs,
     });
-  }
-
-  /** The session's samples in the order they were written. */
-  samples(sessionId: number): CostSample[] {
-    const rows = this.stmt('SELECT wall_ms, mono_ms, boot_id, energy_wh FROM meter_samples WHERE session_id = ? ORDER BY id').all(sessionId) as {
-      wall_ms: number;
-      mono_ms: number;
-      boot_id: string;
-      energy_wh: number;
-    }[];
-    return rows.map((r) => ({ wallMs: r.wall_ms, monoMs: r.mono_ms, bootId: r.boot_id, energyWh: r.energy_wh }));
   }
 
   /** Sessions whose cost was computed from unsynced times but whose start and stop are synced now. */
