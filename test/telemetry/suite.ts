@@ -3,7 +3,6 @@ import type { Daemon } from '../../src/daemon.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SimMeter } from '../../src/sim/meter.js';
 import { parseConfig } from '../../src/config/load.js';
-import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';
 import { silentLogger } from '../../src/log.js';
 import {
@@ -18,11 +17,6 @@ const FILTERS = ['evsed/#', 'homeassistant/#'];
 
 function sim(daemon: Daemon): SimHardware {
   return daemon.hardware(1) as SimHardware;
-}
-
-/** A session as stored. */
-function session(daemon: Daemon, id: number): SessionRecord | undefined {
-  return new SessionStore(daemon.db).get(id);
 }
 
 /** The simulated meter behind connector 1 (tests make it fail). */
@@ -165,7 +159,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await daemon.station.presentTag(1, 'TAG1');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
     await sub.waitFor(`${C1}/charging`, (p) => p === 'OFF');
-    const rec = session(daemon, 1)!;
+    const rec = daemon.sessions.get(1)!;
     expect(rec.status).toBe('completed');
     await sub.waitFor(`${C1}/session/energy`, (p) => p === String(rec.energyWh));
     expect(sub.value(`${C1}/session/eta`)).toBe('unknown');
@@ -250,7 +244,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
 
     await sub.publish(`${C1}/command`, 'stop');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
-    expect(session(daemon, 1)!.stopReason).toBe('Remote');
+    expect(daemon.sessions.get(1)!.stopReason).toBe('Remote');
   }, 40_000);
 
   it('takes the energy target over MQTT (Wh, 0 removes it), with the connector\'s configured default and a Home Assistant number', async () => {
