@@ -3,6 +3,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../util/service.js';
 import type { SessionExtrasProvider, StationEvents, StationPort } from '../evse/port.js';
+import { FIRMWARE_VERSION } from '../domain/version.js';
 import { withTimeout } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import { wholeSeconds, type SessionRecord } from '../store/sessions.js';
@@ -287,7 +288,7 @@ class MqttBridge implements MqttService {
       commands: this.cfg.commands,
       energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
-      version: sc.firmwareVersion,
+      version: FIRMWARE_VERSION,
     });
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }

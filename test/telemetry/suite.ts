@@ -3,6 +3,7 @@ import type { Daemon } from '../../src/daemon.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SimMeter } from '../../src/sim/meter.js';
 import { parseConfig } from '../../src/config/load.js';
+import { FIRMWARE_VERSION } from '../../src/domain/version.js';
 import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';
 import { silentLogger } from '../../src/log.js';
 import {
@@ -110,7 +111,9 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     const cfg = (component: string, object: string) => JSON.parse(retained(cfgTopic(component, object))) as Record<string, any>;
     const energy = cfg('sensor', 'c1_energy');
     expect(energy).toMatchObject({ device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', state_topic: `${C1}/energy`, unique_id: `${NODE}_c1_energy` });
-    expect(energy.device).toMatchObject({ identifiers: [NODE], manufacturer: 'evsed', model: 'sim', serial_number: 'SIM-0001' });
+    expect(energy.device).toMatchObject({ identifiers: [NODE], manufacturer: 'evsed', model: 'sim', serial_number: 'SIM-0001', sw_version: '2.5.0-site' });
+    // The origin is evsed itself, whatever firmware version the station reports.
+    expect(energy.origin).toEqual({ name: 'evsed', sw_version: FIRMWARE_VERSION });
     expect(energy.availability).toEqual([
       { topic: `${BASE}/availability`, payload_available: 'online', payload_not_available: 'offline' },
       { topic: `${C1}/meter/availability`, payload_available: 'online', payload_not_available: 'offline' },
