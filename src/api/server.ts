@@ -7,7 +7,7 @@ import { FAULT_KINDS } from '../domain/faults.js';
 import type { FaultKind } from '../domain/types.js';
 import { parseDateRange, sessionRow, sessionsToCsv, type ExtraColumns } from '../store/export.js';
 import type { SessionFilter, SessionStore } from '../store/sessions.js';
-import type { TagNameRepository } from '../store/billing/tag-names.js';
+import { MAX_TAG_NAME, type TagNameRepository } from '../store/billing/tag-names.js';
 import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
@@ -210,7 +210,8 @@ export class ApiServer implements RouteRegistry {
       if (body.maxA === null) st.clearClaim('api', id);
       else if (typeof body.maxA === 'number' && Number.isFinite(body.maxA) && body.maxA >= 0 && body.maxA <= 80) st.setClaim({ source: 'api', connectorId: id, maxA: body.maxA });
       else throw new HttpError(400, 'maxA: must be a number of amperes between 0 and 80, or null to remove the limit');
-      sendJson(res, 200, { currentLimitA: st.connectorView(id)!.currentLimitA, limitSource: st.connectorView(id)!.limitSource });
+      const { currentLimitA, limitSource } = st.connectorView(id)!;
+      sendJson(res, 200, { currentLimitA, limitSource });
     });
 
     this.route('POST', '/api/connectors/:id/target', async (req, res, p) => {
@@ -238,7 +239,7 @@ export class ApiServer implements RouteRegistry {
     this.route('PUT', '/api/tags/:idTag', async (req, res, p) => {
       if (!this.o.tagNames) throw new HttpError(404, 'tag names are not available');
       const body = await readJson(req);
-      if (body.name !== null && (typeof body.name !== 'string' || body.name.length < 1 || body.name.length > 80)) throw new HttpError(400, 'name: must be a text of 1 to 80 characters, or null to remove it');
+      if (body.name !== null && (typeof body.name !== 'string' || body.name.length < 1 || body.name.length > MAX_TAG_NAME)) throw new HttpError(400, `name: must be a text of 1 to ${MAX_TAG_NAME} characters, or null to remove it`);
       if (p.idTag!.length > 20) throw new HttpError(400, 'idTag: at most 20 characters');
       this.o.tagNames.set(p.idTag!, body.name as string | null);
       sendJson(res, 200, { idTag: p.idTag, name: body.name });

@@ -21,16 +21,12 @@ export class SseHub {
   private readonly subs = new Subscriptions();
 
   constructor(private readonly station: StationPort, private readonly log: Logger) {
-    const on = <E extends 'status' | 'sample' | 'session-started' | 'session-stopped' | 'session-corrected'>(event: E, map: (...args: StationEvents[E]) => unknown) => {
-      const l = (...args: StationEvents[E]) => this.broadcast(event, map(...args));
-      station.on(event, l);
-      this.subs.add(() => station.off(event, l));
-    };
-    on('status', (view) => view);
-    on('sample', (s) => s);
-    on('session-started', (s) => sessionRow(s));
-    on('session-stopped', (s) => sessionRow(s));
-    on('session-corrected', (s) => sessionRow(s));
+    const on = this.subs.events<StationEvents>(station);
+    on('status', (view) => this.broadcast('status', view));
+    on('sample', (s) => this.broadcast('sample', s));
+    on('session-started', (s) => this.broadcast('session-started', sessionRow(s)));
+    on('session-stopped', (s) => this.broadcast('session-stopped', sessionRow(s)));
+    on('session-corrected', (s) => this.broadcast('session-corrected', sessionRow(s)));
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), 15_000);
     this.keepAlive.unref();
   }

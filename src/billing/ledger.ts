@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
-import type { SessionRecord, SessionStore } from '../store/sessions.js';
+import type { SessionRecord, SessionStore, StoredSample } from '../store/sessions.js';
 import type { ExtraColumns } from '../store/export.js';
-import type { BillingRecords, CostRow, CostSample } from '../store/billing/records.js';
+import type { BillingRecords, CostRow } from '../store/billing/records.js';
 import type { Tariff } from '../config/tariff.js';
 import { formatMinor } from '../domain/money.js';
 import { chargingEndIndex, computeCost, liveCost, type Cost, type MeterPoint } from './tariff.js';
@@ -125,7 +125,7 @@ export class BillingLedger {
   private storeFinalCost(session: SessionRecord): void {
     const tariff = this.tariffOf(session.id);
     if (!tariff || session.stopWallMs === null || session.meterStopWh === null) return;
-    const rows = this.records.samples(session.id);
+    const rows = this.store.samples(session.id);
     const samples = rows.map((r) => ({ wallMs: r.wallMs, energyWh: r.energyWh }));
     const cost = computeCost(tariff, {
       startWallMs: session.startWallMs,
@@ -158,10 +158,10 @@ export class BillingLedger {
  * checkpoint) minus the time from start to that reading (monotonic when both lie in the same
  * boot, wall clock otherwise), within [0, duration].
  */
-function idleAfterChargingMs(session: SessionRecord, rows: CostSample[]): number {
+function idleAfterChargingMs(session: SessionRecord, rows: StoredSample[]): number {
   const i = chargingEndIndex(
     { wallMs: session.startWallMs, energyWh: session.meterStartWh },
-    rows.map((r) => ({ wallMs: r.wallMs, energyWh: r.energyWh })),
+    rows,
     { wallMs: session.stopWallMs!, energyWh: session.meterStopWh! },
   );
   if (i >= rows.length) return 0; // still drawing at the stop

@@ -62,7 +62,8 @@ export class LiveSessionInfo {
     opts: { energyTargetWh?: ReadonlyMap<number, number> } = {},
   ) {
     this.defaultEnergyWh = opts.energyTargetWh ?? new Map();
-    this.on('sample', (s) => {
+    const on = this.subs.events<StationEvents>(station);
+    on('sample', (s) => {
       const rec = s.sessionId === null ? undefined : sessions.get(s.sessionId);
       if (!rec) return;
       let r = this.running.get(s.connectorId);
@@ -79,15 +80,10 @@ export class LiveSessionInfo {
         socPercent: this.soc(s.connectorId),
       });
     });
-    this.on('session-stopped', (rec) => {
+    on('session-stopped', (rec) => {
       this.running.delete(rec.connectorId);
       this.targets.delete(rec.connectorId);
     });
-  }
-
-  private on<E extends keyof StationEvents>(event: E, listener: (...args: StationEvents[E]) => void): void {
-    this.station.on(event, listener);
-    this.subs.add(() => this.station.off(event, listener));
   }
 
   /** Stop following the station (the daemon stops it with its services). */

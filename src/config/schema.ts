@@ -7,6 +7,7 @@ import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
+import { idTagKey } from '../domain/tags.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -141,10 +142,10 @@ export const configSchema = z
     // Tags match case-insensitively (OCPP IdToken), so two spellings of one tag are one tag twice.
     const tags = new Map<string, number>();
     cfg.auth.tags.forEach((t, i) => {
-      const first = tags.get(t.idTag.toLowerCase());
+      const first = tags.get(idTagKey(t.idTag));
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
-      } else tags.set(t.idTag.toLowerCase(), i);
+      } else tags.set(idTagKey(t.idTag), i);
     });
     if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });

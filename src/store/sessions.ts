@@ -70,6 +70,8 @@ export interface StoredSample {
   sessionId: number | null;
   wallMs: number;
   quality: ClockQuality;
+  bootId: string;
+  monoMs: number;
   energyWh: number;
   powerW: number;
 }
@@ -376,6 +378,8 @@ function toSample(r: Row): StoredSample {
     sessionId: r.session_id,
     wallMs: r.wall_ms,
     quality: r.quality,
+    bootId: r.boot_id,
+    monoMs: r.mono_ms,
     energyWh: r.energy_wh,
     powerW: r.power_w,
   };

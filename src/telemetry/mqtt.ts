@@ -3,6 +3,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import type { Service } from '../util/service.js';
 import type { SessionExtrasProvider, StationEvents, StationPort } from '../evse/port.js';
+import { FIRMWARE_VERSION } from '../domain/version.js';
 import { withTimeout } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import { wholeSeconds, type SessionRecord } from '../store/sessions.js';
@@ -118,14 +119,15 @@ class MqttBridge implements MqttService {
     client.on('error', (err) => this.onError(err));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
 
+    const on = this.subs.events<StationEvents>(this.ctx.station);
     const refreshSoon = () => this.update();
-    for (const name of ['status', 'sample', 'session-started', 'fault'] as const) this.listen(name, refreshSoon);
-    this.listen('session-stopped', (rec: SessionRecord) => {
+    for (const name of ['status', 'sample', 'session-started', 'fault'] as const) on(name, refreshSoon);
+    on('session-stopped', (rec) => {
       this.rememberFinal(rec);
       this.update();
     });
     // A provisional meterStop replaced by the register: the final numbers shown are the exact ones.
-    this.listen('session-corrected', (rec: SessionRecord) => {
+    on('session-corrected', (rec) => {
       if (rec.status === 'completed' && this.lastSessionId.get(rec.connectorId) === rec.id) this.rememberFinal(rec);
       this.update();
     });
@@ -157,11 +159,6 @@ class MqttBridge implements MqttService {
       client.end(true);
     }
     this.isConnected = false;
-  }
-
-  private listen<E extends keyof StationEvents>(event: E, listener: (...args: StationEvents[E]) => void): void {
-    this.ctx.station.on(event, listener);
-    this.subs.add(() => this.ctx.station.off(event, listener));
   }
 
   private onConnect(): void {
@@ -291,7 +288,7 @@ class MqttBridge implements MqttService {
       commands: this.cfg.commands,
       energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
-      version: sc.firmwareVersion,
+      version: FIRMWARE_VERSION,
     });
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SessionStore } from '../../src/store/sessions.js';
 import { insertFixtureIds, type FixtureSession } from './fixture.js';
 import { startTestDaemon, TAG, until, type TestDaemon } from './helpers.js';
 
@@ -28,9 +27,8 @@ const TARIFF = '{ currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercen
  */
 function priceFixture(d: TestDaemon, ids: number[]): void {
   const snapshot = d.daemon.db.prepare('INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, ?, ?)');
-  const sessions = new SessionStore(d.daemon.db);
   for (const id of ids) {
-    snapshot.run(id, JSON.stringify(d.config.tariff), sessions.get(id)!.startWallMs);
+    snapshot.run(id, JSON.stringify(d.config.tariff), d.daemon.sessions.get(id)!.startWallMs);
     expect(d.daemon.ledger.recompute(id)).not.toBeNull();
   }
 }

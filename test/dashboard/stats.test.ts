@@ -9,11 +9,13 @@ import { insertFixture, PERIOD } from './fixture.js';
 
 let dir: string;
 let db: Db;
+let stats: StationStatsRepository;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'evsed-stats-'));
   db = openDb(join(dir, 'evsed.db'), [coreMigrations]);
   insertFixture(db);
+  stats = new StationStatsRepository(db);
 });
 afterAll(() => {
   db.close();
@@ -24,7 +26,7 @@ const berlin = { ...PERIOD, timeZone: 'Europe/Berlin' };
 
 describe('energy per day', () => {
   it('groups by the local day of the start, across the DST change, every day listed', () => {
-    expect(new StationStatsRepository(db).energyPerDay(berlin)).toEqual([
+    expect(stats.energyPerDay(berlin)).toEqual([
       { day: '2026-10-24', energyWh: 26000, sessions: 2 },
       { day: '2026-10-25', energyWh: 7400, sessions: 2 },
       { day: '2026-10-26', energyWh: 27500, sessions: 3 },
@@ -32,7 +34,7 @@ describe('energy per day', () => {
   });
 
   it('uses UTC days when no zone is given (the same instants, other days)', () => {
-    expect(new StationStatsRepository(db).energyPerDay(PERIOD)).toEqual([
+    expect(stats.energyPerDay(PERIOD)).toEqual([
       { day: '2026-10-23', energyWh: 0, sessions: 0 },
       { day: '2026-10-24', energyWh: 26000, sessions: 2 },
       { day: '2026-10-25', energyWh: 10400, sessions: 3 },
@@ -43,7 +45,7 @@ describe('energy per day', () => {
 
 describe('sessions by hour of day', () => {
   it('counts starts per local hour, 24 entries', () => {
-    const hours = new StationStatsRepository(db).sessionsByHour(berlin);
+    const hours = stats.sessionsByHour(berlin);
     expect(hours).toHaveLength(24);
     expect(hours.filter((h) => h.sessions > 0)).toEqual([
       { hour: 0, sessions: 1, energyWh: 3000 },
@@ -59,7 +61,7 @@ describe('utilisation', () => {
   it('counts the part of each session inside the period, charging pro-rated', () => {
     // 73 h x 2 connectors. Occupied: F 7199 s (from 22:00:00), A 7200, B 10800, D 1800, C 3600, G 3600, E 3600, H 3600 (to the end).
     // Charging: F 3600 x 7199/7200 = 3599.5, A 5400, B 7200, D 0, C 3600, G 1800, E 3600, H 3600.
-    expect(new StationStatsRepository(db).utilisation(berlin, 2)).toEqual({
+    expect(stats.utilisation(berlin, 2)).toEqual({
       capacityS: 525_600,
       occupiedS: 41_399,
       chargingS: 28_799,
@@ -71,7 +73,7 @@ describe('utilisation', () => {
   it('ends the period at now, so days to come do not dilute it', () => {
     const now = Date.parse('2026-10-25T01:00:00Z');
     // 27 h x 2. F 7199, A 7200, B 10800 (ends 00:30 UTC); charging 3599.5 + 5400 + 7200.
-    expect(new StationStatsRepository(db).utilisation(berlin, 2, now)).toEqual({
+    expect(stats.utilisation(berlin, 2, now)).toEqual({
       capacityS: 194_400,
       occupiedS: 25_199,
       chargingS: 16_199,
@@ -82,15 +84,15 @@ describe('utilisation', () => {
 
   it('is zero for a period without sessions and refuses a connector count below 1', () => {
     const empty = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2025-01-02T00:00:00Z') };
-    expect(new StationStatsRepository(db).utilisation(empty, 1)).toEqual({ capacityS: 86_400, occupiedS: 0, chargingS: 0, occupiedPercent: 0, chargingPercent: 0 });
-    expect(() => new StationStatsRepository(db).utilisation(empty, 0)).toThrow(/connectors/);
+    expect(stats.utilisation(empty, 1)).toEqual({ capacityS: 86_400, occupiedS: 0, chargingS: 0, occupiedPercent: 0, chargingPercent: 0 });
+    expect(() => stats.utilisation(empty, 0)).toThrow(/connectors/);
   });
 });
 
 describe('averages', () => {
   it('counts sessions started in the period and averages the completed ones', () => {
     // Completed in period: A, B, D, C, G, H. Energy (11000+15000+0+7400+3000+22000)/6 = 9733.3.
-    expect(new StationStatsRepository(db).averages(berlin)).toEqual({
+    expect(stats.averages(berlin)).toEqual({
       sessions: 7,
       completed: 6,
       totalEnergyWh: 60_900,
@@ -102,20 +104,20 @@ describe('averages', () => {
 
   it('has no averages when nothing completed', () => {
     const empty = { fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2025-01-02T00:00:00Z') };
-    expect(new StationStatsRepository(db).averages(empty)).toEqual({ sessions: 0, completed: 0, totalEnergyWh: 0, avgEnergyWh: null, avgDurationS: null, avgChargingS: null });
+    expect(stats.averages(empty)).toEqual({ sessions: 0, completed: 0, totalEnergyWh: 0, avgEnergyWh: null, avgDurationS: null, avgChargingS: null });
   });
 });
 
 describe('period checks', () => {
   it('refuses an empty or reversed period and an unknown zone, plainly', () => {
-    expect(() => new StationStatsRepository(db).stationStats({ fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
-    expect(() => new StationStatsRepository(db).energyPerDay({ ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
-    expect(() => new StationStatsRepository(db).averages({ fromMs: 0, toMs: 1001 * 86_400_000 })).toThrow('period: at most 1000 days');
+    expect(() => stats.stationStats({ fromMs: PERIOD.toMs, toMs: PERIOD.fromMs }, 1)).toThrow('period: "to" must be after "from"');
+    expect(() => stats.energyPerDay({ ...PERIOD, timeZone: 'Mars/Olympus' })).toThrow('unknown time zone "Mars/Olympus"');
+    expect(() => stats.averages({ fromMs: 0, toMs: 1001 * 86_400_000 })).toThrow('period: at most 1000 days');
   });
 
   it('lists every local day of a 1000-day period, DST days included', () => {
     const fromMs = Date.parse('2024-01-01T00:00:00Z');
-    const days = new StationStatsRepository(db).energyPerDay({ fromMs, toMs: fromMs + 1000 * 86_400_000, timeZone: 'Europe/Berlin' });
+    const days = stats.energyPerDay({ fromMs, toMs: fromMs + 1000 * 86_400_000, timeZone: 'Europe/Berlin' });
     // 00:00 UTC is 01:00 in Berlin: the period touches 1001 local dates.
     expect(days.length).toBe(1001);
     expect(days[0]!.day).toBe('2024-01-01');
@@ -163,9 +165,10 @@ describe('local days and hours in SQL agree with Intl', () => {
         wantHours[localHour(ms, tz)]!.energyWh += 1 + (i % 7);
       });
       const p = { ...period, timeZone: tz };
-      const days = new StationStatsRepository(db2).energyPerDay(p).filter((x) => x.sessions > 0);
+      const stats2 = new StationStatsRepository(db2);
+      const days = stats2.energyPerDay(p).filter((x) => x.sessions > 0);
       expect(days).toEqual([...wantDays].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, v]) => ({ day, ...v })));
-      expect(new StationStatsRepository(db2).sessionsByHour(p)).toEqual(wantHours);
+      expect(stats2.sessionsByHour(p)).toEqual(wantHours);
     } finally {
       db2.close();
       rmSync(dir2, { recursive: true, force: true });

@@ -270,7 +270,7 @@ export const STATION_ID = 'CP-MQTT-1';
 
 /** `connectorYaml`: more keys for connector 1, each line indented by 4 spaces. */
 export function stationYaml(dir: string, mqttYaml: string, extra = '', connectorYaml = ''): string {
-  return `station: { id: ${STATION_ID}, vendor: evsed, model: sim, serialNumber: SIM-0001 }
+  return `station: { id: ${STATION_ID}, vendor: evsed, model: sim, serialNumber: SIM-0001, firmwareVersion: 2.5.0-site }
 storage: { dir: ${JSON.stringify(resolve(dir))} }
 auth:
   mode: local

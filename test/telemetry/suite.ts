@@ -3,7 +3,7 @@ import type { Daemon } from '../../src/daemon.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SimMeter } from '../../src/sim/meter.js';
 import { parseConfig } from '../../src/config/load.js';
-import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
+import { FIRMWARE_VERSION } from '../../src/domain/version.js';
 import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';
 import { silentLogger } from '../../src/log.js';
 import {
@@ -18,11 +18,6 @@ const FILTERS = ['evsed/#', 'homeassistant/#'];
 
 function sim(daemon: Daemon): SimHardware {
   return daemon.hardware(1) as SimHardware;
-}
-
-/** A session as stored. */
-function session(daemon: Daemon, id: number): SessionRecord | undefined {
-  return new SessionStore(daemon.db).get(id);
 }
 
 /** The simulated meter behind connector 1 (tests make it fail). */
@@ -116,7 +111,9 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     const cfg = (component: string, object: string) => JSON.parse(retained(cfgTopic(component, object))) as Record<string, any>;
     const energy = cfg('sensor', 'c1_energy');
     expect(energy).toMatchObject({ device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', state_topic: `${C1}/energy`, unique_id: `${NODE}_c1_energy` });
-    expect(energy.device).toMatchObject({ identifiers: [NODE], manufacturer: 'evsed', model: 'sim', serial_number: 'SIM-0001' });
+    expect(energy.device).toMatchObject({ identifiers: [NODE], manufacturer: 'evsed', model: 'sim', serial_number: 'SIM-0001', sw_version: '2.5.0-site' });
+    // The origin is evsed itself, whatever firmware version the station reports.
+    expect(energy.origin).toEqual({ name: 'evsed', sw_version: FIRMWARE_VERSION });
     expect(energy.availability).toEqual([
       { topic: `${BASE}/availability`, payload_available: 'online', payload_not_available: 'offline' },
       { topic: `${C1}/meter/availability`, payload_available: 'online', payload_not_available: 'offline' },
@@ -165,7 +162,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await daemon.station.presentTag(1, 'TAG1');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
     await sub.waitFor(`${C1}/charging`, (p) => p === 'OFF');
-    const rec = session(daemon, 1)!;
+    const rec = daemon.sessions.get(1)!;
     expect(rec.status).toBe('completed');
     await sub.waitFor(`${C1}/session/energy`, (p) => p === String(rec.energyWh));
     expect(sub.value(`${C1}/session/eta`)).toBe('unknown');
@@ -250,7 +247,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
 
     await sub.publish(`${C1}/command`, 'stop');
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
-    expect(session(daemon, 1)!.stopReason).toBe('Remote');
+    expect(daemon.sessions.get(1)!.stopReason).toBe('Remote');
   }, 40_000);
 
   it('takes the energy target over MQTT (Wh, 0 removes it), with the connector\'s configured default and a Home Assistant number', async () => {

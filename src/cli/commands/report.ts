@@ -6,7 +6,6 @@ import { SessionStore } from '../../store/sessions.js';
 import { billingMigrations } from '../../store/billing/migrations.js';
 import { BillingRecords } from '../../store/billing/records.js';
 import { TagNameRepository } from '../../store/billing/tag-names.js';
-import { idTagKey } from '../../domain/tags.js';
 import { BillingLedger } from '../../billing/ledger.js';
 import { buildMonthReport, renderCsv, renderHtml, ReportError } from '../../billing/report.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
@@ -43,9 +42,9 @@ export async function reportCommand(argv: string[]): Promise<number> {
   try {
     const store = new SessionStore(db);
     const ledger = new BillingLedger(store, new BillingRecords(db), null);
-    // Names stored through the API are the later word; config names fill in the rest.
-    const names = new Map(config.auth.tags.flatMap((t) => (t.name ? [[idTagKey(t.idTag), t.name] as const] : [])));
-    for (const [tag, name] of new TagNameRepository(db).all()) names.set(idTagKey(tag), name);
+    // Names stored through the API are the later word; config names fill in the rest (the report folds the tags' case).
+    const names = new Map(config.auth.tags.flatMap((t) => (t.name ? [[t.idTag, t.name] as const] : [])));
+    for (const [tag, name] of new TagNameRepository(db).all()) names.set(tag, name);
     const timeZone = config.tariff?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     let report;
     try {

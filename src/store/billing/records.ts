@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 
-/** A session's final cost as stored (billing_session_costs); `cost` is the itemisation as written. */
+/** A session's final cost as stored (billing_session_costs); `costJson` is the itemisation as written. */
 export interface CostRow {
   sessionId: number;
   currency: string;
@@ -15,41 +15,49 @@ export interface CostRow {
   computedWallMs: number;
 }
 
-/** A meter sample of a session with both clocks, as the final cost needs it. */
-export interface CostSample {
-  wallMs: number;
-  monoMs: number;
-  bootId: string;
-  energyWh: number;
-}
-
 /**
  * The billing tables of a session (store/billing/migrations.ts): its tariff snapshot and its final
- * cost, and the session's samples read for costing. Statements are prepared on first use, so a
- * store opened read-only without the billing tables can still be read by the parts that need none.
+ * cost. Statements are prepared on first use, so a store opened read-only without the billing
+ * tables can still be read by the parts that need none.
  * Every write made from a session hook runs inside the session's own transaction (same connection).
  */
 export class BillingRecords {
-  private readonly stmts = new Map<string, Statement>();
+  private stmt?: Record<'tariffJson' | 'insertTariff' | 'cost' | 'upsertCost' | 'costsToRepair', Statement>;
 
   constructor(private readonly db: Db) {}
 
-  private stmt(sql: string): Statement {
-    let s = this.stmts.get(sql);
-    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
-    return s;
+  private statements() {
+    this.stmt ??= {
+      tariffJson: this.db.prepare('SELECT tariff_json FROM billing_session_tariffs WHERE session_id = ?').pluck(),
+      insertTariff: this.db.prepare('INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, ?, ?)'),
+      cost: this.db.prepare('SELECT * FROM billing_session_costs WHERE session_id = ?'),
+      upsertCost: this.db.prepare(
+        `INSERT INTO billing_session_costs (session_id, currency, exponent, energy_wh, net_minor, tax_minor, gross_minor, cost_json, clock_synced, computed_wall_ms)
+         VALUES (@sessionId, @currency, @exponent, @energyWh, @netMinor, @taxMinor, @grossMinor, @costJson, @clockSynced, @computedWallMs)
+         ON CONFLICT (session_id) DO UPDATE SET currency = excluded.currency, exponent = excluded.exponent, energy_wh = excluded.energy_wh,
+           net_minor = excluded.net_minor, tax_minor = excluded.tax_minor, gross_minor = excluded.gross_minor, cost_json = excluded.cost_json,
+           clock_synced = excluded.clock_synced, computed_wall_ms = excluded.computed_wall_ms`,
+      ),
+      costsToRepair: this.db
+        .prepare(
+          `SELECT c.session_id FROM billing_session_costs c JOIN sessions s ON s.id = c.session_id
+           WHERE c.clock_synced = 0 AND s.start_quality = 'synced' AND s.stop_quality = 'synced'`,
+        )
+        .pluck(),
+    };
+    return this.stmt;
   }
 
   tariffJson(sessionId: number): string | undefined {
-    return this.stmt('SELECT tariff_json FROM billing_session_tariffs WHERE session_id = ?').pluck().get(sessionId) as string | undefined;
+    return this.statements().tariffJson.get(sessionId) as string | undefined;
   }
 
   insertTariff(sessionId: number, tariffJson: string, snapshotWallMs: number): void {
-    this.stmt('INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, ?, ?)').run(sessionId, tariffJson, snapshotWallMs);
+    this.statements().insertTariff.run(sessionId, tariffJson, snapshotWallMs);
   }
 
   cost(sessionId: number): CostRow | undefined {
-    const r = this.stmt('SELECT * FROM billing_session_costs WHERE session_id = ?').get(sessionId) as Record<string, any> | undefined;
+    const r = this.statements().cost.get(sessionId) as Record<string, any> | undefined;
     return r
       ? {
           sessionId: r.session_id,
@@ -67,45 +75,12 @@ export class BillingRecords {
   }
 
   upsertCost(c: CostRow): void {
-    this.stmt(
-      `INSERT INTO billing_session_costs (session_id, currency, exponent, energy_wh, net_minor, tax_minor, gross_minor, cost_json, clock_synced, computed_wall_ms)
-       VALUES (@sessionId, @currency, @exponent, @energyWh, @netMinor, @taxMinor, @grossMinor, @costJson, @synced, @computedWallMs)
-       ON CONFLICT (session_id) DO UPDATE SET currency = excluded.currency, exponent = excluded.exponent, energy_wh = excluded.energy_wh,
-         net_minor = excluded.net_minor, tax_minor = excluded.tax_minor, gross_minor = excluded.gross_minor, cost_json = excluded.cost_json,
-         clock_synced = excluded.clock_synced, computed_wall_ms = excluded.computed_wall_ms`,
-    ).run({
-      sessionId: c.sessionId,
-      currency: c.currency,
-      exponent: c.exponent,
-      energyWh: c.energyWh,
-      netMinor: c.netMinor,
-      taxMinor: c.taxMinor,
-      grossMinor: c.grossMinor,
-      costJson: c.costJson,
-      synced: c.clockSynced ? 1 : 0,
-      computedWallMs: c.computedWallMs,
-    });
-  }
-
-  /** The session's samples in the order they were written. */
-  samples(sessionId: number): CostSample[] {
-    const rows = this.stmt('SELECT wall_ms, mono_ms, boot_id, energy_wh FROM meter_samples WHERE session_id = ? ORDER BY id').all(sessionId) as {
-      wall_ms: number;
-      mono_ms: number;
-      boot_id: string;
-      energy_wh: number;
-    }[];
-    return rows.map((r) => ({ wallMs: r.wall_ms, monoMs: r.mono_ms, bootId: r.boot_id, energyWh: r.energy_wh }));
+    this.statements().upsertCost.run({ ...c, clockSynced: c.clockSynced ? 1 : 0 });
   }
 
   /** Sessions whose cost was computed from unsynced times but whose start and stop are synced now. */
   costsToRepair(): number[] {
-    return this.stmt(
-      `SELECT c.session_id FROM billing_session_costs c JOIN sessions s ON s.id = c.session_id
-       WHERE c.clock_synced = 0 AND s.start_quality = 'synced' AND s.stop_quality = 'synced'`,
-    )
-      .pluck()
-      .all() as number[];
+    return this.statements().costsToRepair.all() as number[];
   }
 
   /** Runs `fn` in one transaction (nested inside a running one as a savepoint). */
