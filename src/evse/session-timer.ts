@@ -2,7 +2,6 @@ import type { Durations } from '../store/sessions.js';
 
 import { CHARGING_THRESHOLD_W } from '../domain/charging.js';
 
-export { CHARGING_THRESHOLD_W };
 
 /**
  * Splits a session's monotonic duration into charging time (contactor closed and drawing power)

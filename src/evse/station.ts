@@ -21,7 +21,6 @@ import type {
 
 import { FIRMWARE_VERSION } from '../domain/version.js';
 
-export { FIRMWARE_VERSION };
 
 export interface ConnectorParts {
   cfg: ConnectorConfig;

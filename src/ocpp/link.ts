@@ -49,7 +49,9 @@ const MAX_FRAME_BYTES = 512 * 1024;
  * send it after it timed out locally), and a call timeout forces a reconnect: a socket that looks
  * connected but gets no answers is treated as dead.
  */
-export class Link extends EventEmitter<{ open: []; down: [reason: string] }> {
+export type LinkEvents = { open: []; down: [reason: string] };
+
+export class Link extends EventEmitter<LinkEvents> {
   readonly client: Client;
   private stopped = true;
   private looping = false;

@@ -145,13 +145,14 @@ export class ChargePoint {
         parentIdTagOf: (sessionId) => this.ledger.get(sessionId)?.parentIdTag ?? undefined,
       });
     }
-    this.listen('status', (v) => this.statusReporter.onStatus(v));
-    this.listen('sample', (s) => this.meterValues.onSample(s));
-    this.listen('session-started', (s) => {
+    const listen = this.subs.events<StationEvents>(st);
+    listen('status', (v) => this.statusReporter.onStatus(v));
+    listen('sample', (s) => this.meterValues.onSample(s));
+    listen('session-started', (s) => {
       this.meterValues.sessionStarted(s);
       this.outbox.kick();
     });
-    this.listen('session-stopped', (s) => {
+    listen('session-stopped', (s) => {
       this.meterValues.sessionStopped(s);
       st.clearClaim(INVALID_ID_CLAIM, s.connectorId);
       this.outbox.kick();
@@ -181,11 +182,6 @@ export class ChargePoint {
     this.timers.stop();
     this.subs.clear();
     await this.link.stop();
-  }
-
-  private listen<E extends keyof StationEvents>(e: E, l: (...a: StationEvents[E]) => void): void {
-    this.d.station.on(e, l);
-    this.subs.add(() => this.d.station.off(e, l));
   }
 
   get online(): boolean {

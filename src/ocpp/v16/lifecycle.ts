@@ -2,7 +2,7 @@ import { isoSeconds } from '../../hal/clock.js';
 import type { StationClock, StationInfo } from '../../evse/port.js';
 import type { Logger } from '../../log.js';
 import { Subscriptions } from '../../util/subscriptions.js';
-import type { Link, Outcome } from '../link.js';
+import type { Link, LinkEvents, Outcome } from '../link.js';
 import type { Timers } from '../timers.js';
 import type { KeyStore } from './key-store.js';
 import type { BootNotificationConf, BootNotificationReq, HeartbeatConf } from './messages.js';
@@ -52,9 +52,9 @@ export class Lifecycle {
       this.gen++;
       this.bootTriggered = false; // a trigger of the lost connection does not outlive it
     };
-    link.on('open', onOpen);
-    link.on('down', onDown);
-    this.subs.add(() => link.off('open', onOpen).off('down', onDown));
+    const on = this.subs.events<LinkEvents>(link);
+    on('open', onOpen);
+    on('down', onDown);
     keys.onChange('HeartbeatInterval', () => this.scheduleHeartbeat());
   }
 
