@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { ConnectorHardware, FaultKind, HealthResult, MeterSnapshot, PilotReading } from '../hal/types.js';
+import type { ConnectorHardware, HealthResult, MeterSnapshot, PilotReading } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 import type { Clock } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { MeterPoller } from '../meter/poller.js';

@@ -1,4 +1,5 @@
-import type { FaultKind, MeterHealth, PilotOutput, PilotState } from '../hal/types.js';
+import type { MeterHealth, PilotOutput, PilotState } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 import type { ClockQuality, Stamp, SyncEvent } from '../hal/clock.js';
 import type { SessionRecord } from '../store/sessions.js';
 import type { HealthResult, SimulatorControls } from '../hal/types.js';

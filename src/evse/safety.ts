@@ -1,4 +1,5 @@
-import type { FaultKind, PilotReading } from '../hal/types.js';
+import type { PilotReading } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 
 /**
  * The safety supervisor's rule, kept apart from the session logic: from the raw inputs alone,

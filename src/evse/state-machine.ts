@@ -1,4 +1,5 @@
-import type { FaultKind, PilotOutput, PilotState } from '../hal/types.js';
+import type { PilotOutput, PilotState } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 import type { AuthSource, ConnectorStatus, StopReason } from '../domain/types.js';
 import { FAULTS, needsTechnician, selfClears } from '../domain/faults.js';
 import { dutyForCurrent, MIN_CURRENT_A } from '../domain/pwm.js';

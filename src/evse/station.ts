@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Config, ConnectorConfig } from '../config/schema.js';
-import type { ConnectorHardware, FaultKind, HealthResult, Meter, MeterSnapshot } from '../hal/types.js';
+import type { ConnectorHardware, HealthResult, Meter, MeterSnapshot } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 import type { SystemClock, SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';

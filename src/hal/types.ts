@@ -71,8 +71,6 @@ export interface CableLock {
 
 import type { FaultKind } from '../domain/types.js';
 
-export type { FaultKind } from '../domain/types.js';
-export { FAULT_KINDS } from '../domain/faults.js';
 
 /** The simulated EV's controls, on a simulated board only (hardware.driver sim). */
 export interface SimulatorControls {

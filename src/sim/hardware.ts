@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type {
-  CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, FaultKind, PilotOutput, PilotReading, SimulatorControls,
-} from '../hal/types.js';
+import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, PilotOutput, PilotReading, SimulatorControls } from '../hal/types.js';
+import type { FaultKind } from '../domain/types.js';
 import { ContactorMonitor, type MonitorClock } from '../hal/contactor-check.js';
 import { realTimeClock } from '../hal/clock.js';
 import { SimEv } from './ev.js';

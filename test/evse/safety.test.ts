@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS, type FaultKind, type PilotOutput, type PilotState } from '../../src/hal/types.js';
+import type { PilotOutput, PilotState } from '../../src/hal/types.js';
+import type { FaultKind } from '../../src/domain/types.js';
+import { FAULT_KINDS } from '../../src/domain/faults.js';
 import type { ConnectorStateMachine, SmAction, SmEvent } from '../../src/evse/state-machine.js';
 import { supervisorViolation, type SupervisorInputs } from '../../src/evse/safety.js';
 import { authorize, cmds, contactorActions, ends, fault, machine, offer, pilot, pilotActions, runDeadlines, started, tick, toCharging } from './sm-helpers.js';

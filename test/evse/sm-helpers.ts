@@ -6,7 +6,7 @@ import { ConnectorStateMachine, type SmAction, type SmEvent, type StateMachineOp
 export const pilot = (state: PilotState, diodeOk = true, diodeChecked = true): SmEvent => ({ type: 'pilot', state, diodeOk, diodeChecked });
 export const authorize = (idTag: string | null = 'TAG1'): SmEvent => ({ type: 'authorize', idTag, source: 'local' });
 export const offer = (amps: number): SmEvent => ({ type: 'offer', amps });
-export const fault = (kind: import('../../src/hal/types.js').FaultKind, active = true): SmEvent => ({ type: 'fault', kind, active });
+export const fault = (kind: import('../../src/domain/types.js').FaultKind, active = true): SmEvent => ({ type: 'fault', kind, active });
 export const tick: SmEvent = { type: 'tick' };
 export const started: SmEvent = { type: 'session-started' };
 

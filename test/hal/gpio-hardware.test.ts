@@ -3,7 +3,8 @@ import { FakeSysfs, gpioConfig } from './fake-sysfs.js';
 import { createGpioHardware, type GpioHardware } from '../../src/hal/gpio/index.js';
 import { FakeClock, SystemClock } from '../../src/hal/clock.js';
 import { silentLogger } from '../../src/log.js';
-import type { PilotReading, FaultKind } from '../../src/hal/types.js';
+import type { PilotReading } from '../../src/hal/types.js';
+import type { FaultKind } from '../../src/domain/types.js';
 import { StallDetector } from '../../src/hal/stall-detector.js';
 
 // sysfs numbers on the fake Pi 4 with kernel 6.6 (base 512)

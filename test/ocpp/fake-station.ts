@@ -3,7 +3,7 @@ import { SystemClock } from '../../src/hal/clock.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import type { Db } from '../../src/store/db.js';
 import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
-import type { FaultKind } from '../../src/hal/types.js';
+import type { FaultKind } from '../../src/domain/types.js';
 
 interface FakeConnector {
   id: number;

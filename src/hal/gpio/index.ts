@@ -1,4 +1,5 @@
-import type { ConnectorHardware, FaultInputs, FaultKind, HealthResult } from '../types.js';
+import type { ConnectorHardware, FaultInputs, HealthResult } from '../types.js';
+import type { FaultKind } from '../../domain/types.js';
 import { SystemClock, type Clock } from '../clock.js';
 import { interlockToleranceMs, type GpioHardwareConfig, type GpioSignal } from '../../config/gpio.js';
 import type { Logger } from '../../log.js';
