@@ -7,6 +7,7 @@ export type Ocpp16ErrorCode =
   | 'PowerSwitchFailure'
   | 'PowerMeterFailure'
   | 'HighTemperature'
+  | 'ConnectorLockFailure'
   | 'OtherError';
 
 /**
@@ -20,7 +21,11 @@ export type FaultClearing = 'self' | 'unplug' | 'technician';
 
 export interface FaultPolicy {
   clearing: FaultClearing;
-  /** Kept in the store across restarts (connector_lockouts). */
+  /**
+   * A latch that survives a restart: written before the output changes (the safety core's latch
+   * file) and kept in the store (connector_lockouts), restored before the outputs are released.
+   * A crash loop with an EV plugged in must never re-close on it.
+   */
   persisted: boolean;
   /** StatusNotification errorCode (OCPP 1.6). */
   ocpp16ErrorCode: Ocpp16ErrorCode;
@@ -30,15 +35,16 @@ export interface FaultPolicy {
 
 /** The one table of fault policy: every layer asks it, none keeps its own list. */
 export const FAULTS: { readonly [K in FaultKind]: FaultPolicy } = {
-  rcd: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'GroundFailure', status: 'Faulted' },
-  diode: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
-  overcurrent: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'OverCurrentFailure', status: 'Faulted' },
+  rcd: { clearing: 'unplug', persisted: true, ocpp16ErrorCode: 'GroundFailure', status: 'Faulted' },
+  diode: { clearing: 'unplug', persisted: true, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
+  overcurrent: { clearing: 'unplug', persisted: true, ocpp16ErrorCode: 'OverCurrentFailure', status: 'Faulted' },
   welded: { clearing: 'technician', persisted: true, ocpp16ErrorCode: 'PowerSwitchFailure', status: 'Faulted' },
+  lock: { clearing: 'unplug', persisted: true, ocpp16ErrorCode: 'ConnectorLockFailure', status: 'Faulted' },
   contactor: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'PowerSwitchFailure', status: 'Faulted' },
   pilot: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
   meter: { clearing: 'self', persisted: false, ocpp16ErrorCode: 'PowerMeterFailure', status: 'Faulted' },
   overtemperature: { clearing: 'self', persisted: false, ocpp16ErrorCode: 'HighTemperature', status: 'Faulted' },
-  stall: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
+  stall: { clearing: 'unplug', persisted: true, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
   store: { clearing: 'self', persisted: false, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
   other: { clearing: 'unplug', persisted: false, ocpp16ErrorCode: 'OtherError', status: 'Faulted' },
 };

@@ -46,6 +46,7 @@ export type FaultKind =
   | 'diode' // EV diode missing/shorted
   | 'overcurrent'
   | 'welded' // contactor feedback closed while commanded open
+  | 'lock' // cable lock did not confirm locked (socket stations)
   | 'contactor' // contactor failed to close (feedback open while commanded closed)
   | 'pilot' // pilot state E/F or an unreadable pilot
   | 'meter' // meter lost while required for charging

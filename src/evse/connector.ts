@@ -8,7 +8,7 @@ import type { SampleRow, SessionRecord, SessionStore } from '../store/sessions.j
 import { ConnectorStateMachine, DEFAULT_SM_OPTIONS, type SmAction, type SmEvent, type SmSnapshot, type StateMachineOptions } from './state-machine.js';
 import { SessionTimer } from './session-timer.js';
 import { CHARGING_THRESHOLD_W } from '../domain/charging.js';
-import { supervisorViolation, type SupervisorInputs } from './safety.js';
+import { supervisorViolation, type SupervisorInputs } from '../domain/supervisor.js';
 import { OvercurrentCheck } from './safety-timing.js';
 import { currentForDuty } from '../domain/pwm.js';
 import type { AuthSource, ConnectorStatus, StopReason } from '../domain/types.js';

@@ -4,8 +4,10 @@
  * layer knows about sysfs, PWM chips or Modbus frames.
  */
 
-/** IEC 61851-1 pilot states as seen at the EVSE's CP sense circuit. */
-export type PilotState = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+import type { PilotReading } from '../domain/pilot.js';
+
+/** The pilot reading types live in domain (the supervisor rule reads them); the HAL interface speaks them. */
+export type { PilotState, PilotReading } from '../domain/pilot.js';
 
 /**
  * What the EVSE drives onto the pilot line.
@@ -30,21 +32,6 @@ export type PilotOutput =
 
 /** The 5 % duty of `{ mode: 'digital' }`, per mille. */
 export const DIGITAL_COMMUNICATION_PERMILLE = 50;
-
-export interface PilotReading {
-  state: PilotState;
-  /** false when the negative half of the PWM does not reach about -12 V (missing/shorted EV diode). */
-  diodeOk: boolean;
-  /**
-   * Freshness of `diodeOk`: true only while PWM runs (`pwm` or `digital`), the EV is in B/C/D and
-   * `diodeOk` is a verdict measured since the last change of the output mode (the negative half
-   * exists only with PWM, and the sense needs a moment after the output changes). False in X1/F,
-   * in A/E/F, and from every output mode change until the next measured verdict. The contactor
-   * may close only on a checked, good diode. Drivers report a change of this flag like any other
-   * change of the reading (onChange).
-   */
-  diodeChecked: boolean;
-}
 
 export interface ControlPilot {
   setOutput(output: PilotOutput): void;

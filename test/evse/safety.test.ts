@@ -3,7 +3,7 @@ import type { PilotOutput, PilotState } from '../../src/hal/types.js';
 import type { FaultKind } from '../../src/domain/types.js';
 import { FAULT_KINDS } from '../../src/domain/faults.js';
 import type { ConnectorStateMachine, SmAction, SmEvent } from '../../src/evse/state-machine.js';
-import { supervisorViolation, type SupervisorInputs } from '../../src/evse/safety.js';
+import { supervisorViolation, type SupervisorInputs } from '../../src/domain/supervisor.js';
 import { authorize, cmds, contactorActions, ends, fault, machine, offer, pilot, pilotActions, runDeadlines, started, tick, toCharging } from './sm-helpers.js';
 
 /** Everything that could make a machine close, thrown at it in one go (it must still refuse). */

@@ -1,5 +1,5 @@
-import type { PilotReading } from '../hal/types.js';
-import type { FaultKind } from '../domain/types.js';
+import type { PilotReading } from './pilot.js';
+import type { FaultKind } from './types.js';
 
 /**
  * The safety supervisor's rule, kept apart from the session logic: from the raw inputs alone,
