@@ -3,7 +3,7 @@ import type { FaultKind } from '../../domain/types.js';
 import { SystemClock, type Clock } from '../clock.js';
 import { interlockToleranceMs, type GpioHardwareConfig, type GpioSignal } from '../../config/gpio.js';
 import type { Logger } from '../../log.js';
-import { SysfsGpio, onoffEdges, type EdgeSource, type GpioLine } from './sysfs-gpio.js';
+import { SysfsGpio, onoffEdges, pollingEdges, type EdgeSource, type GpioLine } from './sysfs-gpio.js';
 import { DebouncedInput } from './input.js';
 import { SysfsPwm, findPwmChannel } from './pwm.js';
 import { IioAdc, type PilotAdc } from './adc.js';
@@ -224,7 +224,8 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   const pwm = await SysfsPwm.open(findPwmChannel(cfg.root, cfg.pwm.pin, cfg.pwm.chip, cfg.pwm.channel));
 
   // 3. Inputs (edge interrupts).
-  edges ??= await onoffEdges();
+  // onoff's epoll works only on the kernel's own /sys; a bench's tree elsewhere is polled.
+  edges ??= cfg.root === '/' ? await onoffEdges() : pollingEdges();
   const inputs = new Map<string, DebouncedInput>();
   const input = async (key: GpioSignal, bcm: number | undefined) => {
     if (bcm === undefined) return undefined;

@@ -246,3 +246,31 @@ export async function onoffEdges(): Promise<EdgeSource> {
     return { close: () => g.unwatchAll() };
   };
 }
+
+/**
+ * Edges by reading the value file every `periodMs`: for a sysfs tree that is not the kernel's
+ * (hardware.root other than /, a test bench's fake tree), where epoll on a plain file never
+ * signals. Never used on a Pi: onoff's interrupts are the production path.
+ */
+export function pollingEdges(periodMs = 1): EdgeSource {
+  return (_sysfs, valuePath, onEdge) => {
+    let last = readValue(valuePath);
+    const t = setInterval(() => {
+      const v = readValue(valuePath);
+      if (v !== last) {
+        last = v;
+        onEdge();
+      }
+    }, periodMs);
+    t.unref();
+    return { close: () => clearInterval(t) };
+  };
+}
+
+function readValue(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(0, 1);
+  } catch {
+    return '';
+  }
+}
