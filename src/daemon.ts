@@ -3,6 +3,7 @@ import type { LoadedConfig } from './config/load.js';
 import { parseListen } from './config/zod-helpers.js';
 import { SystemClock } from './hal/clock.js';
 import { createConnectorHardware, type GpioTestHooks } from './hal/factory.js';
+import { SafetyCore } from './hal/safety-core/core.js';
 import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
 import { createMeter } from './meter/factory.js';
 import type { Logger } from './log.js';
@@ -37,8 +38,10 @@ export interface Daemon {
   safeOutputs(): void;
   /** The session store (tests and benchmarks read what was recorded). */
   sessions: SessionStore;
-  /** A connector's board, for tests and benchmarks that drive the simulated EV or a fake sysfs tree. */
+  /** The board driver of a connector (under its safety core; the worker proxy where the core runs in a thread). */
   hardware(connectorId: number): ConnectorHardware | undefined;
+  /** The connector's hardware as the station sees it: the safety core in front of the board. */
+  safetyCore(connectorId: number): ConnectorHardware | undefined;
   /** A connector's meter, for tests that make the simulated meter fail. */
   meter(connectorId: number): Meter | undefined;
   /** For the systemd watchdog: is every control loop alive? */
@@ -76,7 +79,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   };
   try {
     for (const cfg of config.connectors) {
-      const hardware = await createConnectorHardware(cfg, log, opts.gpio);
+      const hardware = await createConnectorHardware(cfg, { log, stateDir: loaded.storageDir, gpio: opts.gpio });
       hardware.safe();
       boards.push({ cfg, hardware });
     }
@@ -107,7 +110,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const parts: ConnectorParts[] = [];
   try {
     for (const { cfg, hardware } of boards) {
-      const meter = await createMeter(cfg, hardware, { clock, log, lastKnownWh: sessions.lastKnownRegister(cfg.id) });
+      const meter = await createMeter(cfg, boardOf(hardware), { clock, log, lastKnownWh: sessions.lastKnownRegister(cfg.id) });
       parts.push({ cfg, hardware, meter });
     }
   } catch (err) {
@@ -140,15 +143,22 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
   await station.start();
 
-  // A blocked event loop means nothing time-critical ran: drive outputs safe at once, then let
-  // the state machine latch the fault (it opens the contactor and keeps it open until unplug).
+  // A blocked main loop matters only to boards whose safety decisions run on it (the simulator, a
+  // gpio board in-process under test): their outputs go safe at once and 'stall' is latched. A
+  // safety core in its own thread (or a pilot board) keeps sampling and deciding: charging goes on.
   const stall = new StallDetector({
     intervalMs: STALL_DETECTOR_INTERVAL_MS,
     thresholdMs: config.supervision.stallThresholdMs,
     onStall: (lagMs) => {
-      station.safe();
-      log.error({ lagMs: Math.round(lagMs) }, 'event loop stalled: outputs driven safe');
-      for (const id of station.connectorIds()) station.reportStall(id);
+      const exposed = boards.filter((b) => !b.hardware.safetyOffMainLoop);
+      if (!exposed.length) {
+        log.warn({ lagMs: Math.round(lagMs) }, 'main event loop stalled; the safety cores run in their own threads, charging goes on');
+        return;
+      }
+      for (const b of exposed) b.hardware.latch?.('stall');
+      for (const b of exposed) b.hardware.safe();
+      log.error({ lagMs: Math.round(lagMs), connectors: exposed.map((b) => b.cfg.id) }, 'event loop stalled: outputs driven safe');
+      for (const b of exposed) station.reportStall(b.cfg.id);
     },
   });
   stall.start();
@@ -186,7 +196,11 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     live,
     sessions,
     safeOutputs: () => station.safe(),
-    hardware: (id) => boards.find((b) => b.cfg.id === id)?.hardware,
+    hardware: (id) => {
+      const hw = boards.find((b) => b.cfg.id === id)?.hardware;
+      return hw && boardOf(hw);
+    },
+    safetyCore: (id) => boards.find((b) => b.cfg.id === id)?.hardware,
     meter: (id) => parts.find((p) => p.cfg.id === id)?.meter,
     health: () => station.health(),
     loopLag: () => stall.stats(),
@@ -204,4 +218,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
       return stopping;
     },
   };
+}
+
+/** The board driver under a connector's in-process safety core (a sim meter measures the sim EV on it). */
+function boardOf(hw: ConnectorHardware): ConnectorHardware {
+  return hw instanceof SafetyCore ? hw.inner : hw;
 }

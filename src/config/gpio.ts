@@ -86,6 +86,12 @@ const adcSenseSchema = z.strictObject({
   lowOffsetV: numberBetween(-15, 15).default(0),
   /** One pilot reading (both channels) every this many ms. */
   samplePeriodMs: intBetween(5, 50).default(10),
+  /**
+   * The longest a pilot ADC read (both conversions) may take: a read that takes longer is a failed
+   * read and the pilot is unreadable at once (fault 'pilot', contactor open). Two conversions at
+   * 860 SPS take about 2.4 ms; the default leaves a margin of six.
+   */
+  readTimeoutMs: intBetween(2, 50).default(15),
   /** A new state must be seen this long before it is reported (entering C/D, and returning to A/B/...). */
   debounceMs: intBetween(0, 2000).default(250),
   /** Leaving C/D (contactor must open): reported after this much; keeps opening well under 100 ms. */
@@ -120,12 +126,18 @@ export const gpioHardwareSchema = z
     }).default({ weldMs: CONTACTOR_FEEDBACK_TIMEOUT_MS, closeMs: CONTACTOR_FEEDBACK_TIMEOUT_MS }),
     rcdSelfTest: rcdSelfTestSchema.default({ atStartup: true, testMs: 1000, clearMs: 1500 }),
     /** Heartbeat toggle half-period; the interlock drop-out time must be several times longer. */
-    heartbeatMs: intBetween(2, 100).default(20),
+    heartbeatMs: intBetween(2, 100).default(10),
     /**
      * Pulse width t_W of the interlock's monostable (hardware/interlock.md), as measured on the
      * board: the contactor drops this long after the last heartbeat rising edge.
      */
-    interlockMs: intBetween(20, 2000).default(200),
+    interlockMs: intBetween(20, 2000).default(80),
+    /**
+     * Without the heartbeat interlock and the contactor feedback the gpio driver refuses to start:
+     * nothing but this process would stand between a stalled or dead process and a closed
+     * contactor, and a weld would go unseen. Only a bench without mains may run so, and must say so.
+     */
+    benchWithoutMains: z.boolean().default(false),
     /** Filesystem root of /sys and /dev (tests point it at a fake tree). */
     root: nonEmptyString('a directory path').default('/'),
   })
@@ -154,6 +166,14 @@ export const gpioHardwareSchema = z
       const set = b ? (g as any)[a]?.[b] : (g as any)[a];
       if (set === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', 'activeLow', i], input: name, message: `names gpio.${name}, which is not configured` });
     });
+    if (!cfg.benchWithoutMains) {
+      for (const [key, why] of [
+        ['heartbeat', 'the interlock that drops the contactor when the safety core stalls or dies (hardware/interlock.md)'],
+        ['contactorFeedback', 'the auxiliary contact that shows a welded contactor and keeps the cable locked on it'],
+      ] as const) {
+        if (g[key] === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', key], message: `is required: ${why}. On a bench without mains only, set hardware.benchWithoutMains: true` });
+      }
+    }
     if (g.rcdTest !== undefined && g.rcdFault === undefined) {
       ctx.addIssue({ code: 'custom', path: ['gpio', 'rcdTest'], input: g.rcdTest, message: 'needs gpio.rcdFault to see the self-test result' });
     }
@@ -167,21 +187,50 @@ export const gpioHardwareSchema = z
       if (ps.highChannel === ps.lowChannel) {
         ctx.addIssue({ code: 'custom', path: ['pilotSense', 'lowChannel'], input: ps.lowChannel, message: 'must differ from pilotSense.highChannel' });
       }
-      // Worst case from the pilot changing to the contactor pin: one period until the next sample,
-      // the conversion (~2 x 1.2 ms at 860 SPS, bounded by one period), the fast debounce, one more period.
-      const worst = 2 * ps.samplePeriodMs + ps.fastDebounceMs + ps.samplePeriodMs;
-      if (worst > 100) {
-        ctx.addIssue({ code: 'custom', path: ['pilotSense', 'fastDebounceMs'], input: ps.fastDebounceMs, message: `with samplePeriodMs ${ps.samplePeriodMs} the contactor could open ${worst} ms after the EV leaves C: 3 x samplePeriodMs + fastDebounceMs must be at most 100` });
+      const budget = pilotOpenBudget(cfg);
+      if (budget.worstMs > 100) {
+        const w = budget.paths.find((p) => p.ms === budget.worstMs)!;
+        ctx.addIssue({ code: 'custom', path: w.key, input: budget.worstMs, message: `the contactor could be released ${budget.worstMs} ms after the EV leaves C (${w.name}: ${w.formula}); it must be at most 100 ms` });
       }
     }
   });
 export type GpioHardwareConfig = z.infer<typeof gpioHardwareSchema>;
 export type AdcSenseConfig = z.infer<typeof adcSenseSchema>;
 
+export interface BudgetPath {
+  name: string;
+  formula: string;
+  ms: number;
+  /** The config key to change first. */
+  key: (string | number)[];
+}
+
+/**
+ * The timing budget from the pilot leaving C to the contactor coil released, in the worst case,
+ * from the configured values (hardware/interlock.md, docs/safety-core.md). The safety core samples
+ * in its own thread with blocking reads, so the paths are:
+ * - normal: the change lands just after a read (up to one period until the next), that read takes
+ *   up to readTimeoutMs, the fast debounce needs fastDebounceMs of agreeing samples, rounded up to
+ *   one more period and read; the decision and the pin write are synchronous with that sample;
+ * - failing reads: three failed reads in a row (each up to one period and readTimeoutMs) make the
+ *   pilot unreadable, which opens;
+ * - hung read (or a stuck core thread): no sample, no heartbeat; the monostable drops the coil
+ *   interlockMs after the last rising edge, which was at most one period after the change began.
+ */
+export function pilotOpenBudget(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'> & { pilotSense: Pick<AdcSenseConfig, 'samplePeriodMs' | 'readTimeoutMs' | 'fastDebounceMs'> }): { worstMs: number; paths: BudgetPath[] } {
+  const { samplePeriodMs: P, readTimeoutMs: R, fastDebounceMs: D } = cfg.pilotSense;
+  const paths: BudgetPath[] = [
+    { name: 'normal', formula: `2 x samplePeriodMs + 2 x readTimeoutMs + fastDebounceMs = ${2 * P} + ${2 * R} + ${D}`, ms: 2 * P + 2 * R + D, key: ['pilotSense', 'fastDebounceMs'] },
+    { name: 'failing reads', formula: `samplePeriodMs + 3 x max(samplePeriodMs, readTimeoutMs) = ${P} + 3 x ${Math.max(P, R)}`, ms: P + 3 * Math.max(P, R), key: ['pilotSense', 'readTimeoutMs'] },
+    { name: 'hung read', formula: `samplePeriodMs + interlockMs = ${P} + ${cfg.interlockMs}`, ms: P + cfg.interlockMs, key: ['interlockMs'] },
+  ];
+  return { worstMs: Math.max(...paths.map((p) => p.ms)), paths };
+}
+
 /**
  * How long the interlock tolerates a silent heartbeat before its monostable may time out and drop
  * the contactor: t_W (`interlockMs`) minus one heartbeat period (a rising edge comes every
- * 2 x heartbeatMs), i.e. 160 ms with the defaults (hardware/interlock.md).
+ * 2 x heartbeatMs), i.e. 60 ms with the defaults (hardware/interlock.md).
  */
 export function interlockToleranceMs(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'>): number {
   return cfg.interlockMs - 2 * cfg.heartbeatMs;

@@ -90,6 +90,7 @@ export class Connector extends EventEmitter {
     hw.safe();
     hw.pilot.onChange((r) => this.onPilot(r));
     hw.faults.onChange((kind, active) => this.dispatch({ type: 'fault', kind, active }));
+    hw.contactor.onOverride?.((o) => this.onCoreOverride(o.action, o.why));
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
     // A stop recorded provisionally before a restart: no session has run since, so the contactor
     // stayed open (outputs are safe from here on) and the next reading is that session's true stop.
@@ -127,6 +128,8 @@ export class Connector extends EventEmitter {
     } finally {
       this.processing = false;
     }
+    // The safety core's claim input: withdrawn the moment the session is no longer authorised.
+    this.o.hardware.authorise?.(this.supervisorInputs().authorised);
     this.scheduleDeadline();
   }
 
@@ -172,7 +175,7 @@ export class Connector extends EventEmitter {
   clearFaults(): void {
     const hw = this.o.hardware;
     const stillClosed = hw.contactor.feedback() === true && !hw.contactor.commanded();
-    const boardReleased = hw.clearWeld ? hw.clearWeld() : true;
+    const boardReleased = hw.clearLatches ? !hw.clearLatches().includes('welded') : hw.clearWeld ? hw.clearWeld() : true;
     const keep: FaultKind[] = stillClosed || !boardReleased ? ['welded'] : [];
     if (keep.length && this.sm.snapshot().faults.includes('welded')) {
       this.o.log.warn({ connectorId: this.id }, 'welded contactor not cleared: its feedback still reads closed');
@@ -316,6 +319,7 @@ export class Connector extends EventEmitter {
               this.refuseClose(inputs, veto, a.why);
               break;
             }
+            this.o.hardware.authorise?.(inputs.authorised);
             this.closures++;
           }
           this.o.hardware.contactor.set(a.closed);
@@ -361,6 +365,17 @@ export class Connector extends EventEmitter {
     this.o.log.warn({ connectorId: this.id, why }, 'safety supervisor opened the contactor');
     this.emit('contactor', { closed: false, why: `supervisor: ${why}`, latencyMs: 0 });
     this.resyncAfterSupervisor(inputs.pilot, why);
+  }
+
+  /**
+   * The board's safety core refused a close or opened on its own (it decides without asking): the
+   * state machine learns the contactor is open and gets the raw inputs that made the core act.
+   */
+  private onCoreOverride(action: 'refused' | 'opened', why: string): void {
+    this.o.log.warn({ connectorId: this.id, action, why }, action === 'opened' ? 'the safety core opened the contactor' : 'the safety core refused to close the contactor');
+    this.emit('contactor', { closed: false, why: `safety core ${action === 'opened' ? 'opened' : 'refused the close'}: ${why}`, latencyMs: 0 });
+    this.updateTimer();
+    if (this.sm.snapshot().contactor) this.resyncAfterSupervisor(this.o.hardware.pilot.read(), why);
   }
 
   /** The supervisor overruled the state machine: give it the raw inputs and tell it the contactor is open. */
@@ -647,6 +662,8 @@ export class Connector extends EventEmitter {
 
   private raiseFault(kind: FaultKind, msg: string): void {
     this.o.log.error({ connectorId: this.id }, msg);
+    // Latched on the board's side first (written before the state machine opens the contactor).
+    this.o.hardware.latch?.(kind);
     // A detected (not wired) fault: raise and release the input, so it stays latched by the state machine's rules.
     this.dispatch({ type: 'fault', kind, active: true });
     this.dispatch({ type: 'fault', kind, active: false });

@@ -1,21 +1,61 @@
+import { join } from 'node:path';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { ConnectorHardware } from './types.js';
 import type { Logger } from '../log.js';
 import { SimHardware } from '../sim/hardware.js';
 import type { GpioHardwareContext } from './gpio/index.js';
+import { realTimeClock } from './clock.js';
+import { SafetyCore } from './safety-core/core.js';
+import { LatchFile } from './safety-core/latch-file.js';
 
 /** Test hooks for `hardware.driver: gpio` (a fake sysfs tree's interrupts, a fake ADC, a clock); production passes none. */
-export type GpioTestHooks = Partial<Omit<GpioHardwareContext, 'connectorId' | 'log'>>;
+export type GpioTestHooks = Partial<Omit<GpioHardwareContext, 'connectorId' | 'log'>> & {
+  /** Run the safety core in its worker thread even with hooks (the worker takes only testAdcReadMs). */
+  worker?: { testAdcReadMs?: number };
+};
 
-/** Builds the board drivers for one connector from `connectors[].hardware`. */
-export async function createConnectorHardware(cfg: ConnectorConfig, log: Logger, gpioHooks: GpioTestHooks = {}): Promise<ConnectorHardware> {
+export interface HardwareContext {
+  log: Logger;
+  /** The state directory: the safety latches live here (null: in memory, for tools and tests). */
+  stateDir: string | null;
+  gpio?: GpioTestHooks;
+}
+
+/** The safety core's latch file of one connector. */
+export function latchPath(stateDir: string, connectorId: number): string {
+  return join(stateDir, `safety-latches-${connectorId}.json`);
+}
+
+/**
+ * Builds the board of one connector from `connectors[].hardware`, wrapped in its safety core.
+ * gpio: the core and the driver run in a worker thread of their own (src/hal/safety-core/worker.ts);
+ * in-process only when tests hand in fake interrupts, ADC or clock objects (which cannot cross a
+ * thread). sim: in-process (a simulated board's loop is the main loop anyway).
+ */
+export async function createConnectorHardware(cfg: ConnectorConfig, ctx: HardwareContext): Promise<ConnectorHardware> {
   const hw = cfg.hardware;
+  const log = ctx.log;
+  const latchFile = ctx.stateDir ? latchPath(ctx.stateDir, cfg.id) : null;
+  const stopTimeoutMs = cfg.stopTimeoutS * 1000 + 1000;
+  const latches = () => new LatchFile(latchFile, (err) => log.error({ connector: cfg.id, err: err.message }, 'cannot write the safety latch file'));
   switch (hw.driver) {
     case 'sim':
-      return new SimHardware(hw.ev);
+      return new SafetyCore(new SimHardware(hw.ev), { latches: latches(), clock: realTimeClock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false });
     case 'gpio': {
-      const { createGpioHardware } = await import('./gpio/index.js');
-      return createGpioHardware(hw, { ...gpioHooks, connectorId: cfg.id, log });
+      const { worker, ...hooks } = ctx.gpio ?? {};
+      const inProcess = !worker && (hooks.edges !== undefined || hooks.adc !== undefined || hooks.clock !== undefined);
+      if (inProcess) {
+        const { createGpioHardware } = await import('./gpio/index.js');
+        const board = await createGpioHardware(hw, { ...hooks, connectorId: cfg.id, log });
+        return new SafetyCore(board, { latches: latches(), clock: board.clock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false });
+      }
+      const { SafetyCoreClient } = await import('./safety-core/client.js');
+      const { contactorValuePath } = await import('./gpio/sysfs-gpio.js');
+      return SafetyCoreClient.start(
+        { connectorId: cfg.id, hardware: hw, latchPath: latchFile, stopTimeoutMs, logLevel: log.level, testAdcReadMs: worker?.testAdcReadMs },
+        log,
+        { valuePath: contactorValuePath(hw.root, hw.gpio.contactor), activeLow: hw.gpio.activeLow.includes('contactor') },
+      );
     }
   }
 }

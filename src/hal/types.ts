@@ -48,6 +48,11 @@ export interface Contactor {
   /** Auxiliary (mirror) contact reading when wired, else undefined. */
   feedback(): boolean | undefined;
   onFeedback(listener: (closed: boolean) => void): void;
+  /**
+   * The safety core overrode the last command: it refused a close (`refused`) or opened on its
+   * own (`opened`), with the rule that forbade it. Drivers without a safety core never call it.
+   */
+  onOverride?(listener: (o: { action: 'refused' | 'opened'; why: string }) => void): void;
 }
 
 export interface CableLock {
@@ -101,6 +106,28 @@ export interface ConnectorHardware {
   health?(): HealthResult;
   /** The simulated EV's controls; only simulated boards have them. */
   simulator?(): SimulatorControls;
+  /**
+   * The RCD / RDC-DD self-test, where the board has the test and fault lines (contactor open).
+   * The safety core runs it before every close.
+   */
+  rcdSelfTest?(): Promise<{ ok: boolean; reason?: string }>;
+  /**
+   * Safety-core members (src/hal/safety-core): the main side's claim that an authorised, recorded
+   * session exists (a close is refused without it, a closed contactor opens when it is withdrawn).
+   */
+  authorise?(authorised: boolean): void;
+  /** Latch a fault the main side detected (overcurrent, stall) before it opens the contactor. */
+  latch?(kind: FaultKind): void;
+  /**
+   * A technician clears the latches whose inputs are inactive (a weld only once the feedback reads
+   * open). Returns the kinds still latched.
+   */
+  clearLatches?(): FaultKind[];
+  /**
+   * true when the safety decisions of this board do not run on the main event loop (a worker
+   * thread, or the board's own microcontroller): a stalled main loop then needs no safe stop.
+   */
+  readonly safetyOffMainLoop?: boolean;
   /** Drive every output to its safe level: contactor open, pilot x1. Synchronous. */
   safe(): void;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { pilotOpenBudget } from '../../src/config/gpio.js';
 
 function yaml(hardware: string): string {
   return `
@@ -72,23 +73,41 @@ describe('hardware.driver gpio config', () => {
     const noRcd = GOOD.replace('rcdFault: 22', '').replace('rcdTest: 23', '');
     expect(problems(yaml(noRcd))).toContain('connectors[0].hardware.gpio.activeLow[0]: names gpio.rcdFault, which is not configured (got "rcdFault")');
     expect(problems(yaml(GOOD.replace('pilotSense: { mode: adc }', 'pilotSense: { mode: adc, samplePeriodMs: 30, fastDebounceMs: 20 }')))[0]).toMatch(
-      /pilotSense.fastDebounceMs: with samplePeriodMs 30 the contactor could open 110 ms after the EV leaves C/,
+      /pilotSense.readTimeoutMs: the contactor could be released 120 ms after the EV leaves C \(failing reads: samplePeriodMs \+ 3 x max\(samplePeriodMs, readTimeoutMs\) = 30 \+ 3 x 30\); it must be at most 100 ms/,
     );
     expect(problems(yaml(GOOD.replace('pwm: { chip: 0, channel: 0 }', 'pwm: { chip: 0 }')))[0]).toMatch(/pwm.channel: give both chip and channel/);
   });
 
-  it('supervision.stallThresholdMs must be below the interlock tolerance (interlockMs - 2 x heartbeatMs) minus the detector period', () => {
-    const withSupervision = (extra: string) => yaml(GOOD) + extra;
-    // default: 120 ms with a heartbeat interlock (tolerance 160 ms), 250 ms without
-    expect(parseConfig(yaml(GOOD)).supervision.stallThresholdMs).toBe(120);
-    expect(parseConfig(yaml(GOOD.replace('  heartbeat: 25\n', ''))).supervision.stallThresholdMs).toBe(250);
-    expect(problems(withSupervision('supervision: { stallThresholdMs: 250 }\n'))).toEqual([
-      "supervision.stallThresholdMs: must be below 140 ms: connector 1's interlock drops the contactor after 160 ms without heartbeat (interlockMs - 2 x heartbeatMs), and the stall detector sees a stall up to 20 ms late (got 250)",
+  it('computes the pilot-to-coil budget from the configured values, including a hung read, and refuses more than 100 ms', () => {
+    const hw = parseConfig(yaml(GOOD)).connectors[0]!.hardware;
+    if (hw.driver !== 'gpio') throw new Error('wrong driver');
+    const b = pilotOpenBudget(hw);
+    // defaults: period 10, read timeout 15, fast debounce 20, heartbeat 10, interlock 80
+    expect(b.paths.map((p) => [p.name, p.ms])).toEqual([['normal', 70], ['failing reads', 55], ['hung read', 90]]);
+    expect(b.worstMs).toBe(90);
+    // a slow ADC: reads allowed up to 40 ms make three failed reads take too long (and the normal path 120 ms)
+    expect(problems(yaml(GOOD.replace('pilotSense: { mode: adc }', 'pilotSense: { mode: adc, readTimeoutMs: 40 }')))[0]).toMatch(
+      /pilotSense.readTimeoutMs: the contactor could be released 130 ms after the EV leaves C \(failing reads:/,
+    );
+    // a long fast debounce makes the normal path too long
+    expect(problems(yaml(GOOD.replace('pilotSense: { mode: adc }', 'pilotSense: { mode: adc, fastDebounceMs: 60 }')))[0]).toMatch(
+      /pilotSense.fastDebounceMs: the contactor could be released 110 ms after the EV leaves C \(normal: 2 x samplePeriodMs/,
+    );
+    // a slow monostable: a hung read is only caught by the interlock, 10 + 100 ms after the change
+    expect(problems(yaml(GOOD + 'interlockMs: 100\n'))[0]).toMatch(/hardware.interlockMs: the contactor could be released 110 ms after the EV leaves C \(hung read: samplePeriodMs \+ interlockMs = 10 \+ 100\)/);
+    expect(problems(yaml(GOOD + 'interlockMs: 40\n'))[0]).toMatch(/hardware.interlockMs: must be at least 5 x heartbeatMs \(50 ms\)/);
+  });
+
+  it('refuses to run without the heartbeat interlock or the contactor feedback unless the config says it is a bench without mains', () => {
+    const noInterlock = GOOD.replace('  heartbeat: 25\n', '');
+    const noFeedback = GOOD.replace('  contactorFeedback: 27\n', '');
+    expect(problems(yaml(noInterlock))).toEqual([
+      'connectors[0].hardware.gpio.heartbeat: is required: the interlock that drops the contactor when the safety core stalls or dies (hardware/interlock.md). On a bench without mains only, set hardware.benchWithoutMains: true',
     ]);
-    expect(problems(withSupervision('supervision: { stallThresholdMs: 140 }\n'))).toHaveLength(1);
-    expect(problems(withSupervision('supervision: { stallThresholdMs: 139 }\n'))).toEqual([]);
-    // a slower monostable allows a larger threshold
-    expect(problems(yaml(GOOD + 'interlockMs: 400\n') + 'supervision: { stallThresholdMs: 250 }\n')).toEqual([]);
-    expect(problems(yaml(GOOD + 'interlockMs: 90\n'))[0]).toMatch(/hardware.interlockMs: must be at least 5 x heartbeatMs \(100 ms\)/);
+    expect(problems(yaml(noFeedback))[0]).toMatch(/gpio.contactorFeedback: is required: the auxiliary contact that shows a welded contactor/);
+    expect(problems(yaml(noInterlock + 'benchWithoutMains: true\n'))).toEqual([]);
+    expect(problems(yaml(noFeedback + 'benchWithoutMains: true\n'))).toEqual([]);
+    // a main-loop stall no longer depends on the interlock: the default threshold is the same for every board
+    expect(parseConfig(yaml(GOOD)).supervision.stallThresholdMs).toBe(250);
   });
 });

@@ -237,7 +237,8 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
   });
 
   it('a missed heartbeat with the contactor closed: outputs safe and fault stall before the next edge (no silent re-close)', async () => {
-    const { tree, hw, clock } = await setup();
+    // a 20 ms heartbeat and a 200 ms monostable: 160 ms tolerance
+    const { tree, hw, clock } = await setup({ over: { heartbeatMs: 20, interlockMs: 200 } });
     const c = clock as FakeClock;
     const hb = hw.heartbeat!;
     const events: [FaultKind, boolean][] = [];
@@ -290,7 +291,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(events).toEqual(['stall']);
   });
 
-  it('a hung ADC read times out after 6 sample periods: fault pilot, no second read beside it, recovery when it returns', async () => {
+  it('a hung ADC read times out after pilotSense.readTimeoutMs: fault pilot, no second read beside it, recovery when it returns', async () => {
     const { hw, clock } = await setup();
     const c = clock as FakeClock;
     let release!: (v: { highV: number; lowV: number }) => void;
@@ -303,7 +304,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
       },
     };
     const p = hw.pilot.sample();
-    c.advance(59);
+    c.advance(14);
     await Promise.resolve();
     expect(hw.faults.active().has('pilot')).toBe(false);
     c.advance(1);

@@ -9,6 +9,12 @@ import { HardwareError } from './errors.js';
  */
 export interface PilotAdc {
   read(): Promise<{ highV: number; lowV: number }>;
+  /**
+   * The same read, blocking the calling thread: used by the safety core's own thread, where a
+   * blocking read delays nothing else and does not queue behind the main thread's work in the
+   * shared libuv pool. A read that hangs stops the heartbeat too, and the interlock drops the coil.
+   */
+  readSync?(): { highV: number; lowV: number };
 }
 
 /**
@@ -63,8 +69,16 @@ export class IioAdc implements PilotAdc {
   }
 
   async read(): Promise<{ highV: number; lowV: number }> {
-    const hi = Number((await readFile(this.highRaw, 'utf8')).trim());
-    const lo = Number((await readFile(this.lowRaw, 'utf8')).trim());
+    return this.convert((await readFile(this.highRaw, 'utf8')).trim(), (await readFile(this.lowRaw, 'utf8')).trim());
+  }
+
+  readSync(): { highV: number; lowV: number } {
+    return this.convert(readFileSync(this.highRaw, 'utf8').trim(), readFileSync(this.lowRaw, 'utf8').trim());
+  }
+
+  private convert(highRaw: string, lowRaw: string): { highV: number; lowV: number } {
+    const hi = Number(highRaw);
+    const lo = Number(lowRaw);
     if (!Number.isFinite(hi) || !Number.isFinite(lo)) throw new Error('pilot ADC returned a non-number');
     return { highV: (hi * this.highScaleMv) / 1000, lowV: (lo * this.lowScaleMv) / 1000 };
   }

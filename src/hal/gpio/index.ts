@@ -26,6 +26,8 @@ export interface GpioHardwareContext {
   adc?: PilotAdc;
   /** Start the sampler, heartbeat and start-up RCD self-test (default true; hw test uses false). */
   autoStart?: boolean;
+  /** Blocking ADC reads: only in the safety core's own thread (src/hal/safety-core/worker.ts). */
+  syncAdcReads?: boolean;
 }
 
 /** Fault inputs the board reports, plus faults other parts of the daemon raise on it (stall). */
@@ -50,6 +52,8 @@ class BoardFaults implements FaultInputs {
 /** The Raspberry Pi board of one connector. Drivers report and execute; the state machine decides. */
 export class GpioHardware implements ConnectorHardware {
   readonly faults = new BoardFaults();
+  /** ConnectorHardware.rcdSelfTest, only where gpio.rcdTest and gpio.rcdFault are wired: the safety core runs it before every close. */
+  rcdSelfTest?: () => Promise<RcdTestResult>;
   lock?: GpioCableLock;
   heartbeat?: HeartbeatOutput;
   rcdFault?: DebouncedInput;
@@ -242,7 +246,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   if (cfg.pilotSense.mode !== 'adc') throw new Error('unsupported pilotSense.mode');
   const sense = cfg.pilotSense;
   const adc = ctx.adc ?? IioAdc.open(cfg.root, sense.iioName, sense.highChannel, sense.lowChannel);
-  const pilot = new AdcPilot(pwm, adc, sense, clock, log, cpRelay);
+  const pilot = new AdcPilot(pwm, adc, sense, clock, log, cpRelay, ctx.syncAdcReads === true);
 
   let hw!: GpioHardware;
   const contactor = new GpioContactor(contactorLine, feedback, clock, cfg.contactorCheck, (v) => {
@@ -257,13 +261,16 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   if (cpRelay) hw.setCpRelay(cpRelay);
   if (rcdFault) {
     hw.setRcdLines(rcdFault, rcdTest);
+    if (rcdTest) hw.rcdSelfTest = () => hw.runRcdSelfTest();
     rcdFault.onChange((a) => hw.rcdInput(a));
     hw.rcdInput(rcdFault.active());
   }
   pilot.onUnreadable((a) => hw.faults.update('pilot', a));
 
   if (heartbeatLine) {
-    const staleMs = 10 * sense.samplePeriodMs;
+    // No good sample for three periods and a read: stop the heartbeat (a backstop; the sampler
+    // itself reports the pilot unreadable sooner, pilotOpenBudget in config/gpio.ts).
+    const staleMs = 3 * sense.samplePeriodMs + sense.readTimeoutMs;
     hw.heartbeat = new HeartbeatOutput(heartbeatLine, {
       halfPeriodMs: cfg.heartbeatMs,
       healthy: () => pilot.sampleAgeMs() < staleMs,
@@ -280,7 +287,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
       },
     });
   } else {
-    log.warn('gpio.heartbeat is not configured: no hardware interlock; a stalled or dead daemon cannot open the contactor');
+    log.warn('gpio.heartbeat is not configured (hardware.benchWithoutMains): no hardware interlock; a stalled or dead daemon cannot open the contactor. Never connect mains like this.');
   }
 
   if (ctx.autoStart !== false) {

@@ -7,18 +7,12 @@ import type { SysfsPwm } from './pwm.js';
 import type { GpioLine } from './sysfs-gpio.js';
 import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
 
-/** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'). */
-const MAX_READ_FAILURES = 3;
-/**
- * An ADC read that has not answered after this many sample periods is hung: fault 'pilot' at once.
- * Below the heartbeat's 10 periods (index.ts), so the software opens the contactor and reports why
- * before the interlock drops it on its own.
- */
-export const READ_TIMEOUT_PERIODS = 6;
+/** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'); config's pilotOpenBudget counts on it. */
+export const MAX_READ_FAILURES = 3;
 
 class AdcTimeout extends Error {
-  constructor(ms: number) {
-    super(`pilot ADC read did not answer within ${ms} ms`);
+  constructor(ms: number, tookMs?: number) {
+    super(tookMs === undefined ? `pilot ADC read did not answer within ${ms} ms` : `pilot ADC read took ${tookMs} ms, more than pilotSense.readTimeoutMs (${ms} ms)`);
   }
 }
 
@@ -54,6 +48,8 @@ export class AdcPilot implements ControlPilot {
     private readonly log: Logger,
     /** gpio.cpRelay when wired: opened for a CP interruption (`{ mode: 'f', cpInterrupt: true }`). */
     private readonly cpRelay?: GpioLine,
+    /** Blocking reads (the safety core's own thread): no libuv pool, a hung read stops the heartbeat too. */
+    private readonly syncReads = false,
   ) {
     this.debouncer = new PilotDebouncer({ debounceMs: cfg.debounceMs, fastDebounceMs: cfg.fastDebounceMs });
   }
@@ -142,7 +138,7 @@ export class AdcPilot implements ControlPilot {
     if (this.hungRead) return this.readFailed(new Error('pilot ADC: a timed-out read has still not returned'), true);
     let v: { highV: number; lowV: number };
     try {
-      v = await this.readWithTimeout();
+      v = this.syncReads && this.adc.readSync ? this.readBlocking(this.adc.readSync.bind(this.adc)) : await this.readWithTimeout();
     } catch (err) {
       return this.readFailed(err, err instanceof AdcTimeout);
     }
@@ -157,9 +153,18 @@ export class AdcPilot implements ControlPilot {
     this.classify(v, now);
   }
 
-  /** The ADC read, bounded by READ_TIMEOUT_PERIODS sample periods (a hung I2C transfer never blocks sensing silently). */
+  /** A blocking read that took longer than readTimeoutMs is as good as hung: its sample is late. */
+  private readBlocking(read: () => { highV: number; lowV: number }): { highV: number; lowV: number } {
+    const began = this.clock.monoMs();
+    const v = read();
+    const took = this.clock.monoMs() - began;
+    if (took > this.cfg.readTimeoutMs) throw new AdcTimeout(this.cfg.readTimeoutMs, Math.round(took));
+    return v;
+  }
+
+  /** The ADC read, bounded by readTimeoutMs (a hung I2C transfer never blocks sensing silently). */
   private readWithTimeout(): Promise<{ highV: number; lowV: number }> {
-    const ms = READ_TIMEOUT_PERIODS * this.cfg.samplePeriodMs;
+    const ms = this.cfg.readTimeoutMs;
     const read = this.adc.read();
     return new Promise((resolve, reject) => {
       let timedOut = false;

@@ -274,3 +274,8 @@ function readValue(path: string): string {
     return '';
   }
 }
+
+/** The sysfs value file of the header line `bcm` under `root` (for writing it from another thread). */
+export function contactorValuePath(root: string, bcm: number): string {
+  return join(root, 'sys/class/gpio', `gpio${sysfsNumber(findHeaderChip(root), bcm)}`, 'value');
+}
