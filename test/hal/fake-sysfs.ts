@@ -14,6 +14,8 @@ export interface FakeTreeOptions {
   pwm?: 'pi4' | 'pi5' | 'none' | 'no-class';
   iio?: boolean;
   gpioClass?: boolean;
+  /** The electrical level an input has when it is exported (sysfs number -> level), as a powered board would show. */
+  levelsAtExport?: Record<number, 0 | 1>;
 }
 
 export class FakeSysfs {
@@ -23,8 +25,10 @@ export class FakeSysfs {
   private readonly timer: NodeJS.Timeout;
   private readonly watchers = new Map<number, Set<() => void>>();
   readonly edges: EdgeSource;
+  private readonly levelsAtExport: Record<number, 0 | 1>;
 
   constructor(opts: FakeTreeOptions = {}) {
+    this.levelsAtExport = opts.levelsAtExport ?? {};
     this.root = mkdtempSync(join(tmpdir(), 'evsed-sysfs-'));
     const gpio = join(this.root, 'sys/class/gpio');
     if (opts.gpioClass !== false) {
@@ -84,7 +88,8 @@ export class FakeSysfs {
         writeFileSync(gexp, '');
         const d = join(this.root, `sys/class/gpio/gpio${n}`);
         mkdirSync(d, { recursive: true });
-        for (const [f, v] of [['direction', 'in'], ['value', '0'], ['edge', 'none'], ['active_low', '0']]) writeFileSync(join(d, f!), `${v}\n`);
+        const level = String(this.levelsAtExport[Number(n)] ?? 0);
+        for (const [f, v] of [['direction', 'in'], ['value', level], ['edge', 'none'], ['active_low', '0']]) writeFileSync(join(d, f!), `${v}\n`);
         this.events.push(`gpio export ${n}`);
       }
     }

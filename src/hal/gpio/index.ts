@@ -281,7 +281,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
         // The interlock may have dropped the contactor; the next edge would close it again under
         // load. Open it in software first and latch 'stall' (the state machine keeps it open).
         hw.safe();
-        log.error({ gapMs: Math.round(gapMs) }, 'heartbeat missed with the contactor closed: outputs driven safe, fault stall');
+        log.error({ gapMs: Math.round(gapMs), sampleAgeMs: Math.round(pilot.sampleAgeMs()), samplerAgeMs: Math.round(pilot.samplerAgeMs()) }, 'heartbeat missed with the contactor closed: outputs driven safe, fault stall');
         hw.reportFault('stall', true);
         hw.reportFault('stall', false);
       },

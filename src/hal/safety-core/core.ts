@@ -172,7 +172,10 @@ export class SafetyCore implements ConnectorHardware {
 
   private onReading(r: PilotReading): void {
     if (r.state === 'A') this.clearUnplugLatches();
+    // A missing or shorted EV diode, measured with PWM running: latched like a fault input.
+    if (r.diodeChecked && !r.diodeOk && this.o.latches.add('diode')) this.o.log.error('fault diode latched: the EV diode is missing or shorted');
     this.enforce();
+    this.reportFaultChanges();
   }
 
   /** Unplugging clears the latches the table clears on unplug, once their inputs are inactive. */

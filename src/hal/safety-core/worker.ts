@@ -68,10 +68,14 @@ async function main(): Promise<void> {
     reportCommanded();
   });
   core.contactor.onFeedback((closed) => send({ t: 'feedback', closed }));
-  core.contactor.onOverride!((o) => {
-    send({ t: 'override', ...o });
-    reportCommanded();
-  });
+  // After the reading or fault that caused it has been sent (those listeners run after the core's own):
+  // the main side must see the new input before it hears that the core acted on it.
+  core.contactor.onOverride!((o) =>
+    queueMicrotask(() => {
+      send({ t: 'override', ...o });
+      reportCommanded();
+    }),
+  );
   const alive = setInterval(() => {
     reportCommanded();
     send({ t: 'alive', health: core.health(), locked: core.lock?.isLocked() });
