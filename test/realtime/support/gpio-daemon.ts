@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FakeSysfs } from '../../hal/fake-sysfs.js';
 import { loadConfig } from '../../../src/config/load.js';
@@ -92,7 +93,7 @@ ${opts.extra ?? ''}`,
   startBoard(): void {
     const pwm = join(this.tree.root, 'sys/class/pwm/pwmchip0/pwm0');
     const iio = join(this.tree.root, 'sys/bus/iio/devices/iio:device0');
-    this.board = new Worker(new URL('./bench-board.mjs', import.meta.url), {
+    this.board = new Worker(benchBoardScript(), {
       workerData: {
         pwm: { enable: join(pwm, 'enable'), period: join(pwm, 'period'), duty: join(pwm, 'duty_cycle') },
         iio: { high: join(iio, 'in_voltage0_raw'), low: join(iio, 'in_voltage1_raw') },
@@ -157,6 +158,14 @@ ${opts.extra ?? ''}`,
     this.tree.dispose();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The world's script: beside this file under vitest, in the source tree when this runs compiled (npm run bench). */
+function benchBoardScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'bench-board.mjs');
+  if (existsSync(sibling)) return sibling;
+  return resolve(here, '../../../../test/realtime/support/bench-board.mjs');
 }
 
 /** Wait until `cond` holds (polling every 5 ms), or fail naming `what`. */
