@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { pilotOpenBudget } from '../../src/config/gpio.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir, ROOT } from '../support/station.js';
 
 function yaml(hardware: string): string {
   return `
@@ -96,6 +99,15 @@ describe('hardware.driver gpio config', () => {
     // a slow monostable: a hung read is only caught by the interlock, 10 + 100 ms after the change
     expect(problems(yaml(GOOD + 'interlockMs: 100\n'))[0]).toMatch(/hardware.interlockMs: the contactor could be released 110 ms after the EV leaves C \(hung read: samplePeriodMs \+ interlockMs = 10 \+ 100\)/);
     expect(problems(yaml(GOOD + 'interlockMs: 40\n'))[0]).toMatch(/hardware.interlockMs: must be at least 5 x heartbeatMs \(50 ms\)/);
+  });
+
+  it('evsed config check prints the budget of every gpio connector, and warns about a bench without mains', async () => {
+    const file = join(tempDir(), 'gpio.yaml');
+    writeFileSync(file, yaml(GOOD.replace('  heartbeat: 25\n', '') + 'benchWithoutMains: true\n'));
+    const r = await runCli(['config', 'check', file], ROOT);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('connector 1: pilot leaving C to contactor coil released, worst case 90 ms of 100 (normal 70, failing reads 55, hung read 90)');
+    expect(r.stdout).toContain('connector 1: WARNING hardware.benchWithoutMains');
   });
 
   it('refuses to run without the heartbeat interlock or the contactor feedback unless the config says it is a bench without mains', () => {

@@ -1,5 +1,6 @@
 import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
 import { loadConfig } from '../../config/load.js';
+import { pilotOpenBudget } from '../../config/gpio.js';
 
 /** evsed config check FILE: exit 0 when valid, 78 (EX_CONFIG) with one line per problem when not. */
 export async function configCommand(argv: string[]): Promise<number> {
@@ -12,6 +13,12 @@ export async function configCommand(argv: string[]): Promise<number> {
     const { config } = loadConfig(file);
     const c = config.connectors;
     console.log(`${file}: valid (station ${config.station.id}, ${c.length} connector${c.length === 1 ? '' : 's'}, auth ${config.auth.mode}${config.ocpp ? ', OCPP' : ''}${config.mqtt ? ', MQTT' : ''})`);
+    for (const { id, hardware: hw } of c) {
+      if (hw.driver !== 'gpio') continue;
+      const b = pilotOpenBudget(hw);
+      console.log(`connector ${id}: pilot leaving C to contactor coil released, worst case ${b.worstMs} ms of 100 (${b.paths.map((p) => `${p.name} ${p.ms}`).join(', ')})`);
+      if (hw.benchWithoutMains) console.log(`connector ${id}: WARNING hardware.benchWithoutMains: no interlock/feedback required; never connect mains`);
+    }
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {
