@@ -131,7 +131,7 @@ export const gpioHardwareSchema = z
      * Pulse width t_W of the interlock's monostable (hardware/interlock.md), as measured on the
      * board: the contactor drops this long after the last heartbeat rising edge.
      */
-    interlockMs: intBetween(20, 2000).default(80),
+    interlockMs: intBetween(20, 2000).default(70),
     /**
      * Without the heartbeat interlock and the contactor feedback the gpio driver refuses to start:
      * nothing but this process would stand between a stalled or dead process and a closed
@@ -214,15 +214,17 @@ export interface BudgetPath {
  *   one more period and read; the decision and the pin write are synchronous with that sample;
  * - failing reads: three failed reads in a row (each up to one period and readTimeoutMs) make the
  *   pilot unreadable, which opens;
- * - hung read (or a stuck core thread): no sample, no heartbeat; the monostable drops the coil
- *   interlockMs after the last rising edge, which was at most one period after the change began.
+ * - slow or hung reads (or a stuck core thread): a read slower than readTimeoutMs is dropped as a
+ *   failed read; the heartbeat toggles only while a good sample is at most samplePeriodMs +
+ *   readTimeoutMs old (a blocking read that hangs stops it at once), and the monostable drops the
+ *   coil interlockMs after the last rising edge.
  */
 export function pilotOpenBudget(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'> & { pilotSense: Pick<AdcSenseConfig, 'samplePeriodMs' | 'readTimeoutMs' | 'fastDebounceMs'> }): { worstMs: number; paths: BudgetPath[] } {
   const { samplePeriodMs: P, readTimeoutMs: R, fastDebounceMs: D } = cfg.pilotSense;
   const paths: BudgetPath[] = [
     { name: 'normal', formula: `2 x samplePeriodMs + 2 x readTimeoutMs + fastDebounceMs = ${2 * P} + ${2 * R} + ${D}`, ms: 2 * P + 2 * R + D, key: ['pilotSense', 'fastDebounceMs'] },
     { name: 'failing reads', formula: `samplePeriodMs + 3 x max(samplePeriodMs, readTimeoutMs) = ${P} + 3 x ${Math.max(P, R)}`, ms: P + 3 * Math.max(P, R), key: ['pilotSense', 'readTimeoutMs'] },
-    { name: 'hung read', formula: `samplePeriodMs + interlockMs = ${P} + ${cfg.interlockMs}`, ms: P + cfg.interlockMs, key: ['interlockMs'] },
+    { name: 'slow or hung reads', formula: `samplePeriodMs + readTimeoutMs + interlockMs = ${P} + ${R} + ${cfg.interlockMs}`, ms: P + R + cfg.interlockMs, key: ['interlockMs'] },
   ];
   return { worstMs: Math.max(...paths.map((p) => p.ms)), paths };
 }
@@ -230,7 +232,7 @@ export function pilotOpenBudget(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'h
 /**
  * How long the interlock tolerates a silent heartbeat before its monostable may time out and drop
  * the contactor: t_W (`interlockMs`) minus one heartbeat period (a rising edge comes every
- * 2 x heartbeatMs), i.e. 60 ms with the defaults (hardware/interlock.md).
+ * 2 x heartbeatMs), i.e. 50 ms with the defaults (hardware/interlock.md).
  */
 export function interlockToleranceMs(cfg: Pick<GpioHardwareConfig, 'interlockMs' | 'heartbeatMs'>): number {
   return cfg.interlockMs - 2 * cfg.heartbeatMs;

@@ -268,9 +268,9 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   pilot.onUnreadable((a) => hw.faults.update('pilot', a));
 
   if (heartbeatLine) {
-    // No good sample for three periods and a read: stop the heartbeat (a backstop; the sampler
-    // itself reports the pilot unreadable sooner, pilotOpenBudget in config/gpio.ts).
-    const staleMs = 3 * sense.samplePeriodMs + sense.readTimeoutMs;
+    // No good sample for a period and a read: stop the heartbeat, and the interlock drops the coil
+    // interlockMs later (the "slow or hung reads" path of pilotOpenBudget in config/gpio.ts).
+    const staleMs = sense.samplePeriodMs + sense.readTimeoutMs;
     hw.heartbeat = new HeartbeatOutput(heartbeatLine, {
       halfPeriodMs: cfg.heartbeatMs,
       healthy: () => pilot.sampleAgeMs() < staleMs,

@@ -10,9 +10,16 @@ import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
 /** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'); config's pilotOpenBudget counts on it. */
 export const MAX_READ_FAILURES = 3;
 
+/** A blocking read that returned, but later than readTimeoutMs: its sample is discarded and counts as a failed read. */
+class SlowRead extends Error {
+  constructor(ms: number, tookMs: number) {
+    super(`pilot ADC read took ${tookMs} ms, more than pilotSense.readTimeoutMs (${ms} ms)`);
+  }
+}
+
 class AdcTimeout extends Error {
-  constructor(ms: number, tookMs?: number) {
-    super(tookMs === undefined ? `pilot ADC read did not answer within ${ms} ms` : `pilot ADC read took ${tookMs} ms, more than pilotSense.readTimeoutMs (${ms} ms)`);
+  constructor(ms: number) {
+    super(`pilot ADC read did not answer within ${ms} ms`);
   }
 }
 
@@ -153,12 +160,16 @@ export class AdcPilot implements ControlPilot {
     this.classify(v, now);
   }
 
-  /** A blocking read that took longer than readTimeoutMs is as good as hung: its sample is late. */
+  /**
+   * A blocking read that took longer than readTimeoutMs: its sample may be stale, so it is dropped
+   * and counts as a failed read. Meanwhile the heartbeat stops once no good sample is fresh
+   * (index.ts), so a run of slow reads ends at the interlock within the budget (pilotOpenBudget).
+   */
   private readBlocking(read: () => { highV: number; lowV: number }): { highV: number; lowV: number } {
     const began = this.clock.monoMs();
     const v = read();
     const took = this.clock.monoMs() - began;
-    if (took > this.cfg.readTimeoutMs) throw new AdcTimeout(this.cfg.readTimeoutMs, Math.round(took));
+    if (took > this.cfg.readTimeoutMs) throw new SlowRead(this.cfg.readTimeoutMs, Math.round(took));
     return v;
   }
 
