@@ -33,7 +33,7 @@ describe('vendor register fixtures (test/meter/fixtures/vendor-maps.ts) are usab
     const models = loadModels();
     expect(VENDOR_FIXTURES.map((f) => f.model).sort()).toEqual([...models.keys()].sort());
     for (const f of VENDOR_FIXTURES) {
-      const quantities = f.registers.filter((r) => r.quantity !== 'decoy' && r.quantity !== 'exponent').map((r) => r.quantity);
+      const quantities = f.registers.filter((r) => !['decoy', 'exponent', 'identify', 'setting'].includes(r.quantity)).map((r) => r.quantity);
       expect(quantities.sort(), f.model).toEqual([...models.get(f.model)!.values.keys()].sort());
     }
   });
@@ -49,6 +49,15 @@ describe('vendor register fixtures (test/meter/fixtures/vendor-maps.ts) are usab
       }
     }
   });
+});
+
+describe('factory line settings follow the makers\' text', () => {
+  for (const f of VENDOR_FIXTURES.filter((x) => x.factoryLine)) {
+    it(`${f.model}: ${f.factoryLine!.baudRate} ${f.factoryLine!.dataBits}${f.factoryLine!.parity[0]!.toUpperCase()}${f.factoryLine!.stopBits}, unit ${f.factoryLine!.unitId}`, () => {
+      const { source: _source, ...line } = f.factoryLine!;
+      expect(loadModels().get(f.model)!.defaults).toEqual(line);
+    });
+  }
 });
 
 describe('every model against the makers\' register tables, over tcp-rtu (own RTU-over-TCP meter, CRC checked both ways)', () => {
