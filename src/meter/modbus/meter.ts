@@ -4,6 +4,8 @@ import type { MeterModel, Quantity } from './model.js';
 import { decodeSnapshot } from './codec.js';
 import { planForModel, quantitiesIn, splitBlock, type ReadBlock } from './plan.js';
 import { ModbusError, type BusHandle } from './bus.js';
+import { loadModels } from './model.js';
+import { selfCheckProblem } from './self-check.js';
 
 export interface ModbusMeterOptions {
   unitId: number;
@@ -15,6 +17,8 @@ export interface ModbusMeterOptions {
   invertedCt?: boolean;
   log?: Logger;
   connectorId?: number;
+  /** Check the model code and the settings the map assumes before the first reading (default true). */
+  selfCheck?: boolean;
 }
 
 /** A register the meter refuses (exception 2) is asked again after this many reads (it may come back after a reconfiguration). */
@@ -30,7 +34,8 @@ const EXCEPTION_TEXT: Record<number, string> = {
 
 /** A failed meter read with a kind the poller counts and a message a technician can act on. */
 export class MeterReadError extends Error {
-  constructor(readonly kind: ModbusError['kind'] | 'not-available', message: string, readonly modbusCode?: number) {
+  /** `misconfigured`: the meter answers, but is another model or set otherwise than its map assumes. */
+  constructor(readonly kind: ModbusError['kind'] | 'not-available' | 'misconfigured', message: string, readonly modbusCode?: number) {
     super(message);
   }
 }
@@ -56,6 +61,8 @@ export class ModbusMeter implements Meter {
   /** Requests of optional values the meter refuses even alone (e.g. an EM24 without export counter): skipped until `retryAtRead`. */
   private readonly unsupported = new Map<string, { quantities: Quantity[]; retryAtRead: number }>();
   private reads = 0;
+  /** The self-check passed on this connection to the meter (cleared when the meter stops answering: it may be replaced). */
+  private verified = false;
 
   constructor(readonly model: MeterModel, private readonly handle: BusHandle, private readonly opts: ModbusMeterOptions) {
     this.coalesced = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
@@ -79,6 +86,33 @@ export class ModbusMeter implements Meter {
   }
 
   async read(): Promise<MeterSnapshot> {
+    if (!this.verified && this.opts.selfCheck !== false) await this.verify();
+    try {
+      return await this.readValues();
+    } catch (err) {
+      if (err instanceof MeterReadError && (err.kind === 'timeout' || err.kind === 'port')) this.verified = false;
+      throw err;
+    }
+  }
+
+  /**
+   * The start-up self-check (model code, settings the map assumes). Rejects with kind
+   * `misconfigured` and a message naming the register and the fix; stays unverified, so the
+   * next read checks again and a corrected meter recovers by itself.
+   */
+  async verify(): Promise<void> {
+    const problem = await selfCheckProblem(this.model, async (fc, start, count) => (await this.readBlock({ fc, start, count })).words, {
+      unitId: this.opts.unitId,
+      models: loadModels().values(),
+    }).catch((err) => {
+      if (err instanceof MeterReadError && (err.kind === 'timeout' || err.kind === 'port')) this.verified = false;
+      throw err;
+    });
+    if (problem) throw new MeterReadError('misconfigured', `unit ${this.opts.unitId} on ${this.where} ${problem}`);
+    this.verified = true;
+  }
+
+  private async readValues(): Promise<MeterSnapshot> {
     this.reads++;
     if (this.replanAtRead !== null && this.reads >= this.replanAtRead) {
       this.blocks = [...this.coalesced];
