@@ -24,6 +24,9 @@ export interface ModbusMeterOptions {
 /** A register the meter refuses (exception 2) is asked again after this many reads (it may come back after a reconfiguration). */
 export const UNSUPPORTED_REPROBE_READS = 600;
 
+/** Reads in a row without an answer after which the meter is checked again (it may have been swapped meanwhile). */
+export const REVERIFY_AFTER_UNANSWERED = 3;
+
 /** Exception codes worth repeating: acknowledge, busy, gateway target failed to respond. */
 const RETRYABLE_EXCEPTIONS = new Set([5, 6, 11]);
 
@@ -61,8 +64,9 @@ export class ModbusMeter implements Meter {
   /** Requests of optional values the meter refuses even alone (e.g. an EM24 without export counter): skipped until `retryAtRead`. */
   private readonly unsupported = new Map<string, { quantities: Quantity[]; retryAtRead: number }>();
   private reads = 0;
-  /** The self-check passed on this connection to the meter (cleared when the meter stops answering: it may be replaced). */
+  /** The self-check passed (cleared when the meter stops answering for a while: it may have been replaced). */
   private verified = false;
+  private unanswered = 0;
 
   constructor(readonly model: MeterModel, private readonly handle: BusHandle, private readonly opts: ModbusMeterOptions) {
     this.coalesced = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
@@ -86,11 +90,13 @@ export class ModbusMeter implements Meter {
   }
 
   async read(): Promise<MeterSnapshot> {
-    if (!this.verified && this.opts.selfCheck !== false) await this.verify();
     try {
-      return await this.readValues();
+      if (!this.verified && this.opts.selfCheck !== false) await this.verify();
+      const snap = await this.readValues();
+      this.unanswered = 0;
+      return snap;
     } catch (err) {
-      if (err instanceof MeterReadError && (err.kind === 'timeout' || err.kind === 'port')) this.verified = false;
+      if (err instanceof MeterReadError && (err.kind === 'timeout' || err.kind === 'port') && ++this.unanswered >= REVERIFY_AFTER_UNANSWERED) this.verified = false;
       throw err;
     }
   }
@@ -104,9 +110,6 @@ export class ModbusMeter implements Meter {
     const problem = await selfCheckProblem(this.model, async (fc, start, count) => (await this.readBlock({ fc, start, count })).words, {
       unitId: this.opts.unitId,
       models: loadModels().values(),
-    }).catch((err) => {
-      if (err instanceof MeterReadError && (err.kind === 'timeout' || err.kind === 'port')) this.verified = false;
-      throw err;
     });
     if (problem) throw new MeterReadError('misconfigured', `unit ${this.opts.unitId} on ${this.where} ${problem}`);
     this.verified = true;

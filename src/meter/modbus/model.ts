@@ -96,7 +96,7 @@ const identifySchema = z
 const selfCheckSchema = z
   .strictObject({
     name: z.string().min(1),
-    /** As the maker names and numbers it, e.g. "holding 40031 (wire 0x001E)". */
+    /** As the maker names and numbers it, e.g. "holding 40031, wire 0x001E". */
     register: z.string().min(1),
     functionCode: z.union([z.literal(3), z.literal(4)]),
     address,

@@ -81,7 +81,7 @@ async function settingProblem(model: MeterModel, c: SelfCheck, read: WordReader,
     const swapped = decode(c, words, !lowFirst);
     // Only a swapped read that equals the unit id is evidence; anything else (a gateway that renumbers units) proves nothing.
     if (asMap !== unitId && swapped === unitId) {
-      return `sends floats ${lowFirst ? 'most' : 'least'} significant word first (${c.register} reads ${unitId} only with its words swapped), so every value would be garbage: ${c.name} is not what this map reads; fix: ${c.fix}`;
+      return `sends floats ${lowFirst ? 'most' : 'least'} significant word first: ${c.register} reads the unit id ${unitId} only with its words swapped, so its ${c.name} is not the one this map reads and every value would be garbage; fix: ${c.fix}`;
     }
     return undefined;
   }
