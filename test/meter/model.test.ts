@@ -68,6 +68,18 @@ describe('meter register maps (hardware/meters)', () => {
     expect(iskra.identify).toMatchObject({ functionCode: 4, address: 1, count: 2, values: [[0x574d, 0x334d]] }); // "WM3M"
   });
 
+  it('every map states its facts with sources, and a self-check names its register and fix (issue 17)', () => {
+    for (const [name, m] of loadModels()) {
+      for (const k of ['energyImport', 'defaults', 'maxRegistersPerRead', 'powerSign'] as const) expect(m.facts[k].length, `${name} facts.${k}`).toBeGreaterThan(20);
+      for (const c of m.selfChecks) expect([c.register, c.fix, c.source].every((t) => t.length > 10), `${name} ${c.name}`).toBe(true);
+    }
+    const good = JSON.parse(readFileSync(join(modelsDir(), 'sdm630.json'), 'utf8'));
+    const { powerSign: _p, ...facts } = good.facts;
+    expect(() => parseModelFile(JSON.stringify({ ...good, facts }), '/x/sdm630.json')).toThrow(/facts\.powerSign/);
+    const check = { ...good.selfChecks[1], accept: undefined };
+    expect(() => parseModelFile(JSON.stringify({ ...good, selfChecks: [check] }), '/x/sdm630.json')).toThrow(/selfChecks\[0\]\.accept: is required for check "value"/);
+  });
+
   it('rejects a broken map with a message naming the key', () => {
     const good = JSON.parse(readFileSync(join(modelsDir(), 'sdm120.json'), 'utf8'));
     const bad = { ...good, registers: { ...good.registers, voltage: [] , energyImport: { address: '0x48', type: 'float33', unit: 'kWh' } } };
