@@ -45,7 +45,7 @@ async function zeroSlave(): Promise<{ port: number; requests: () => number; clos
 }
 
 /**
- * Per model: requests per full snapshot (goal 1, at most 2), registers moved, computed RTU bus
+ * Per model: requests per full snapshot (goal 1, at most 2; the EM24's 11 words per request need 6), registers moved, computed RTU bus
  * time per snapshot at 9600 8N1 and at the model's factory line setting (wire time + 2 x t3.5 per
  * request; the meter's turnaround is not published and not included), plus the driver's own
  * time per snapshot over a loopback RTU-over-TCP socket (no bus time in it).
@@ -64,7 +64,8 @@ export async function benchMeter(opts: { quick?: boolean } = {}): Promise<Record
       const spacing = model.quirks.minRequestSpacingMs * plan.length;
 
       const handle = acquireBus({ transport: 'tcp-rtu', host: '127.0.0.1', port: slave.port, timeoutMs: 1000 });
-      const meter = new ModbusMeter(model, handle, { unitId: d.unitId, tries: 1 });
+      // The zero-filled slave has no model code: the start-up self-check (once per meter, not per snapshot) is left out.
+      const meter = new ModbusMeter(model, handle, { unitId: d.unitId, tries: 1, selfCheck: false });
       const before = slave.requests();
       await meter.read();
       const measuredRequests = slave.requests() - before;
@@ -88,7 +89,7 @@ export async function benchMeter(opts: { quick?: boolean } = {}): Promise<Record
   }
   const counts = Object.values(perModel).map((m) => (m as { requestsPerSnapshot: number }).requestsPerSnapshot);
   return {
-    goal: 'requests per full snapshot: 1, at most 2',
+    goal: 'requests per full snapshot: 1, at most 2, unless the maker limits words per request (Carlo Gavazzi EM24: 11)',
     maxRequestsPerSnapshot: Math.max(...counts),
     snapshotsTimedPerModel: snapshots,
     note: 'bus time = (13 + 2N) chars + 2 x t3.5 per request, meter turnaround not included',

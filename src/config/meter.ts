@@ -52,6 +52,11 @@ export const modbusMeterSchema = z
     maxRegistersPerRead: intBetween(1, 125).optional(),
     /** Meter or CT mounted backwards: swap import/export and flip power sign. */
     invertedCt: z.boolean({ error: 'must be true or false' }).optional(),
+    /**
+     * Check the meter's model code and the settings its map assumes before its readings are used
+     * (a mismatch is a meter fault). false only for a meter whose code is not known yet.
+     */
+    selfCheck: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .superRefine((m, ctx) => {
     const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message, input: (m as Record<string, unknown>)[key] });

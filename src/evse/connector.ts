@@ -644,19 +644,30 @@ export class Connector extends EventEmitter {
     }
   }
 
-  /** meter.requiredForCharging: a meter unreadable for longer than the grace time is a fault (opens the contactor). */
+  /**
+   * The 'meter' fault (opens the contactor, clears by itself): a meter that fails its start-up
+   * self-check (another model, or set otherwise than its map reads) at once, whatever
+   * requiredForCharging says; with meter.requiredForCharging, also a meter unreadable for longer
+   * than the grace time.
+   */
   private checkMeterRequired(): void {
     const grace = this.o.meterRequiredGraceMs;
-    const bad = this.o.poller.status().health !== 'ok' || this.o.poller.isStale();
+    const st = this.o.poller.status();
+    const bad = st.health !== 'ok' || this.o.poller.isStale();
     const now = this.o.clock.monoMs();
+    const active = this.sm.snapshot().faults.includes('meter');
     if (!bad) {
       this.meterBadSinceMs = null;
-      if (this.sm.snapshot().faults.includes('meter')) this.dispatch({ type: 'fault', kind: 'meter', active: false });
+      if (active) this.dispatch({ type: 'fault', kind: 'meter', active: false });
       return;
     }
     this.meterBadSinceMs ??= now;
-    if (grace != null && now - this.meterBadSinceMs >= grace && !this.sm.snapshot().faults.includes('meter')) {
+    const due = st.misconfigured != null || (grace != null && now - this.meterBadSinceMs >= grace);
+    if (due && !active) {
+      if (st.misconfigured != null) this.o.log.error({ connectorId: this.id, problem: st.misconfigured }, 'meter fault: the meter failed its self-check');
       this.dispatch({ type: 'fault', kind: 'meter', active: true });
+    } else if (!due && active) {
+      this.dispatch({ type: 'fault', kind: 'meter', active: false });
     }
   }
 

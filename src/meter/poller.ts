@@ -33,6 +33,11 @@ export interface PollerStatus extends MeterStatus {
   errorCounts: Record<string, number>;
   /** Delay before the next poll (grows while the meter fails). */
   nextPollMs: number;
+  /**
+   * The meter answers but failed its start-up self-check (another model, or a setting its map does
+   * not read right), with the register and the fix; null otherwise. The station treats it as a meter fault.
+   */
+  misconfigured: string | null;
 }
 
 /**
@@ -48,6 +53,7 @@ export class MeterPoller extends EventEmitter {
   private last?: MeterSnapshot;
   private st: MeterStatus = { health: 'ok', failures: 0, okReads: 0, failedReads: 0, rejectedReads: 0 };
   private errorCounts: Record<string, number> = {};
+  private misconfigured: string | null = null;
   private timer?: { cancel(): void };
   private staleTimer?: { cancel(): void };
   private staleFlag = false;
@@ -91,7 +97,7 @@ export class MeterPoller extends EventEmitter {
   }
 
   status(): PollerStatus {
-    return { ...this.st, stale: this.isStale(), errorCounts: { ...this.errorCounts }, nextPollMs: this.nextDelay() };
+    return { ...this.st, stale: this.isStale(), errorCounts: { ...this.errorCounts }, nextPollMs: this.nextDelay(), misconfigured: this.misconfigured };
   }
 
   isStale(): boolean {
@@ -160,6 +166,7 @@ export class MeterPoller extends EventEmitter {
       const kind = (err as { kind?: unknown }).kind;
       const k = typeof kind === 'string' ? kind : 'other';
       this.errorCounts[k] = (this.errorCounts[k] ?? 0) + 1;
+      if (k === 'misconfigured') this.setMisconfigured(this.st.lastError);
       const offlineAfter = this.opts.offlineAfterFailures ?? 3;
       this.setHealth(this.st.failures >= offlineAfter ? 'offline' : 'degraded');
       throw err;
@@ -186,7 +193,17 @@ export class MeterPoller extends EventEmitter {
     return snap;
   }
 
+  private setMisconfigured(problem: string | null): void {
+    if (problem === this.misconfigured) return;
+    const was = this.misconfigured;
+    this.misconfigured = problem;
+    if (problem) this.opts.log.error({ connectorId: this.opts.connectorId, problem }, 'meter misconfigured: its readings are not used');
+    else this.opts.log.info({ connectorId: this.opts.connectorId, was }, 'meter passes its self-check again');
+    this.emit('health', this.status());
+  }
+
   private accept(snap: MeterSnapshot): void {
+    this.setMisconfigured(null);
     this.last = snap;
     this.st.okReads++;
     this.st.failures = 0;

@@ -52,6 +52,31 @@ describe('evsed meter read / scan (against the RTU-over-TCP test meter)', () => 
     expect(err.join('\n')).toContain(`evsed meter read: no answer from unit 9 on 127.0.0.1:${server.port} (RTU over TCP) after 3 tries (check the gateway's serial settings, A/B wiring, unit id)`);
   });
 
+  it('read checks the meter first: an SDM630 set to the M energy prefix is named with the register and the fix, exit 78, no reading', async () => {
+    const a = units.get(1)!;
+    a.setWords(3, 0x001e, [0x3f80, 0x0000]); // 1.0 = M
+    try {
+      expect(await meterCommand(['read', '--model', 'sdm630', ...conn()])).toBe(78);
+      expect(out.join('\n')).not.toContain('energy import');
+      expect(err.join('\n')).toContain(`evsed meter read: unit 1 on 127.0.0.1:${server.port} (RTU over TCP) energy units prefix (holding 40031, wire 0x001E) reads 1 = M (MWh): every energy register would read 1000 times too small, this map needs 0 = k (kWh); fix: set the energy units prefix back to k`);
+      err = [];
+      expect(await meterCommand(['read', '--model', 'sdm630', ...conn(), '--watch', '--count', '2', '--interval-ms', '10'])).toBe(78);
+      expect(err.filter((l) => l.includes('energy units prefix'))).toHaveLength(2);
+    } finally {
+      a.setWords(3, 0x001e, [0, 0]);
+    }
+  });
+
+  it('read with the wrong model: the model code names the right one (EM340 read as EM24), exit 78', async () => {
+    expect(await meterCommand(['read', '--model', 'em24', '--unit-id', '2', ...conn()])).toBe(78);
+    expect(err.join('\n')).toMatch(/evsed meter read: unit 2 on .* is not a Carlo Gavazzi EM24 .* reads 0x014B \(331\) = Carlo Gavazzi EM340 .*; fix: set meter\.model: em340/);
+  });
+
+  it('a PRO380 is read at its factory line 9600 8E1 (Inepro: even parity by default)', async () => {
+    expect(await meterCommand(['read', '--model', 'pro380', '--transport', 'serial', '--path', '/dev/evsed-no-such-adapter', '--timeout-ms', '100'])).toBe(69);
+    expect(err.join('\n')).toContain('cannot open /dev/evsed-no-such-adapter at 9600 8E1');
+  });
+
   it('bad options: the config advice, as flags, exit 64', async () => {
     expect(await meterCommand(['read', '--model', 'sdm630', '--transport', 'serial', '--path', '/dev/null', '--baud-rate', '9601'])).toBe(64);
     expect(err.join('\n')).toContain('--baud-rate: must be one of 1200 | 2400 | 4800 | 9600 | 19200 | 38400 | 57600 | 115200 (got 9601)');

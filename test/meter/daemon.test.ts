@@ -269,4 +269,38 @@ describe('daemon with a Modbus meter (tcp-rtu) that goes offline during a sessio
       expect(await d.stop()).toBe(0);
     }
   }, 90_000);
+  /**
+   * issue 17: a meter set otherwise than its map reads is a meter fault at start (whatever
+   * requiredForCharging says), named with the register and the fix; never a reading. Set right,
+   * the fault clears by itself and the register is read.
+   */
+  it('SDM630 set to the M energy prefix: meter fault at start naming holding 40031, no charging, no reading; cleared when set back to k', async () => {
+    setEnergyWh(sdm630, regs, 4_000_000);
+    regs.setWords(3, 0x001e, [0x3f80, 0x0000]); // Energy Units Prefix 1.0 = M
+    const file = configWithGateway();
+    const d = await spawnDaemon(file);
+    const conn = async () => (await api(d.url, '/api/status')).body.connectors[0];
+    try {
+      await until(async () => (await conn()).faults.includes('meter'), 'meter fault');
+      const c = await conn();
+      expect(c.status).toBe('Faulted');
+      expect(c.meter.energyWh).toBeNull();
+      expect(c.meter.reads.lastError).toContain('energy units prefix (holding 40031, wire 0x001E) reads 1 = M (MWh)');
+      expect(c.meter.reads.lastError).toContain('fix: set the energy units prefix back to k');
+      await api(d.url, '/api/connectors/1/sim', { action: 'plug' });
+      await api(d.url, '/api/connectors/1/sim', { action: 'ev-ready' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await conn()).contactorClosed).toBe(false);
+      regs.setWords(3, 0x001e, [0, 0]); // back to k
+      await until(async () => {
+        const x = await conn();
+        return !x.faults.includes('meter') && x.meter.energyWh === 4_000_000;
+      }, 'fault cleared, register read', 15_000);
+      await api(d.url, '/api/connectors/1/sim', { action: 'unplug' });
+    } finally {
+      regs.setWords(3, 0x001e, [0, 0]);
+      expect(await d.stop()).toBe(0);
+    }
+    expect(d.lines.filter((l) => l.includes('"meter misconfigured: its readings are not used"'))).toHaveLength(1);
+  }, 60_000);
 });

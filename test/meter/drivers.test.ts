@@ -4,6 +4,7 @@ import { RegisterFile, loadKnownValues, encodeIskra } from './helpers/registers.
 import { ModbusTcpServer, RtuTcpServer, freePort } from './helpers/servers.js';
 import { VENDOR_FIXTURES, type VendorFixture } from './fixtures/vendor-maps.js';
 import { meterFor } from './helpers/meters.js';
+import { selfCheckReads } from '../../src/meter/modbus/self-check.js';
 
 /** The test meter's registers: exactly the fixture's raw words; every other register reads 0. */
 function registersOf(f: VendorFixture): RegisterFile {
@@ -33,7 +34,7 @@ describe('vendor register fixtures (test/meter/fixtures/vendor-maps.ts) are usab
     const models = loadModels();
     expect(VENDOR_FIXTURES.map((f) => f.model).sort()).toEqual([...models.keys()].sort());
     for (const f of VENDOR_FIXTURES) {
-      const quantities = f.registers.filter((r) => r.quantity !== 'decoy' && r.quantity !== 'exponent').map((r) => r.quantity);
+      const quantities = f.registers.filter((r) => !['decoy', 'exponent', 'identify', 'setting'].includes(r.quantity)).map((r) => r.quantity);
       expect(quantities.sort(), f.model).toEqual([...models.get(f.model)!.values.keys()].sort());
     }
   });
@@ -42,13 +43,22 @@ describe('vendor register fixtures (test/meter/fixtures/vendor-maps.ts) are usab
     for (const f of VENDOR_FIXTURES) {
       const values = f.registers.filter((r) => r.expected !== undefined).map((r) => r.expected);
       expect(new Set(values).size, `${f.model}: every quantity a different value`).toBe(values.length);
-      for (const r of f.registers) if (r.words.length > 1) expect(new Set(r.words).size, `${f.model} ${r.quantity} words differ`).toBeGreaterThan(1);
+      for (const r of f.registers) if (r.words.length > 1 && r.quantity !== 'setting') expect(new Set(r.words).size, `${f.model} ${r.quantity} words differ`).toBeGreaterThan(1);
       for (const v of Object.values(expectedSnapshot(f))) {
         if (Array.isArray(v)) for (const x of v) expect(x, f.model).toEqual(expect.any(Number));
         else expect(v, f.model).toEqual(expect.any(Number));
       }
     }
   });
+});
+
+describe('factory line settings follow the makers\' text', () => {
+  for (const f of VENDOR_FIXTURES.filter((x) => x.factoryLine)) {
+    it(`${f.model}: ${f.factoryLine!.baudRate} ${f.factoryLine!.dataBits}${f.factoryLine!.parity[0]!.toUpperCase()}${f.factoryLine!.stopBits}, unit ${f.factoryLine!.unitId}`, () => {
+      const { source: _source, ...line } = f.factoryLine!;
+      expect(loadModels().get(f.model)!.defaults).toEqual(line);
+    });
+  }
 });
 
 describe('every model against the makers\' register tables, over tcp-rtu (own RTU-over-TCP meter, CRC checked both ways)', () => {
@@ -71,7 +81,8 @@ describe('every model against the makers\' register tables, over tcp-rtu (own RT
         const snap = await meter.read();
         expect(snap).toEqual({ ...expectedSnapshot(f), monoMs: expect.any(Number) });
         expect(Number.isInteger(snap.energyImportWh)).toBe(true);
-        expect(server.responder.stats.requests - before).toBe(meter.plan.length);
+        // The first reading is preceded by the start-up self-check (model code, settings).
+        expect(server.responder.stats.requests - before).toBe(selfCheckReads(meter.model).length + meter.plan.length);
         expect(server.responder.stats.badRequestCrc).toBe(0);
       } finally {
         await meter.close();
@@ -116,6 +127,9 @@ describe('word order, exponents, markers and inverted CTs on the wire', () => {
     await server.close();
   });
   const read = async (model: string, regs: RegisterFile, extra: object = {}) => {
+    // A real meter of this model answers its model-code register (checked before the first reading).
+    const id = loadModels().get(model)!.identify;
+    if (id) regs.setWords(id.functionCode, id.address, id.values[0]!);
     units.clear();
     units.set(1, regs);
     const meter = await meterFor({ model, transport: 'tcp-rtu', host: '127.0.0.1', port: server.port, unitId: 1, timeoutMs: 500, ...extra });

@@ -22,7 +22,7 @@ describe('meter register maps (hardware/meters)', () => {
     expect(imp('sdm72')).toMatchObject({ fc: 4, address: 0x48 });
     expect(imp('abb-b23')).toMatchObject({ fc: 3, address: 0x5000, type: 'uint64' });
     expect(imp('em340')).toMatchObject({ fc: 4, address: 0x34, wordOrder: 'low-first' });
-    expect(imp('em24')).toMatchObject({ fc: 4, address: 0x42, wordOrder: 'low-first' });
+    expect(imp('em24')).toMatchObject({ fc: 4, address: 0x3e, wordOrder: 'low-first' }); // kWh(+) TOT; 0x42 is the partial counter
     expect(imp('or-we-517')).toMatchObject({ fc: 3, address: 0x108 });
     expect(imp('pro380')).toMatchObject({ fc: 3, address: 0x600c });
     expect(imp('wm3m4c')).toMatchObject({ fc: 4, address: 418, exponentAddress: 414 });
@@ -30,9 +30,10 @@ describe('meter register maps (hardware/meters)', () => {
 
   it('requests per snapshot stay within the ranges the sources show each meter answering', () => {
     // Eastron: at most 50 registers per request (openWB/core#2890: some SDMs refuse more with exception 2).
-    // Carlo Gavazzi: only registers defined in the map between the values; the export counter some EM24s lack
-    // (evcc#31736: exception 2) in a request of its own.
-    const expected: Record<string, number> = { 'abb-b23': 2, em24: 2, em340: 2, 'or-we-517': 2, pro380: 2, sdm120: 2, sdm630: 2, sdm72: 2, wm3m4c: 2 };
+    // Carlo Gavazzi: only registers defined in the map between the values, at most 11 words per request on the EM24
+    // and 50 on the EM340 (the makers' protocol documents); the export counter some EM24s lack (evcc#31736:
+    // exception 2) in a request of its own.
+    const expected: Record<string, number> = { 'abb-b23': 2, em24: 6, em340: 3, 'or-we-517': 2, pro380: 2, sdm120: 2, sdm630: 2, sdm72: 2, wm3m4c: 2 };
     for (const [name, m] of loadModels()) {
       const plan = planForModel(m);
       expect(plan.length, name).toBe(expected[name]);
@@ -41,8 +42,8 @@ describe('meter register maps (hardware/meters)', () => {
     expect(planForModel(loadModels().get('sdm630')!)).toEqual([{ fc: 4, start: 0, count: 18 }, { fc: 4, start: 0x34, count: 24 }]);
     // The SDM120 never reads the unused 0x0024..0x0045.
     expect(planForModel(loadModels().get('sdm120')!)).toEqual([{ fc: 4, start: 0, count: 14 }, { fc: 4, start: 0x46, count: 6 }]);
-    expect(planForModel(loadModels().get('em24')!).map((b) => [b.start, b.count])).toEqual([[0, 0x44], [0x5c, 2]]);
-    expect(planForModel(loadModels().get('em340')!).map((b) => [b.start, b.count])).toEqual([[0, 0x36], [0x4e, 2]]);
+    expect(planForModel(loadModels().get('em24')!).map((b) => [b.start, b.count])).toEqual([[0, 6], [0x0c, 10], [0x16, 2], [0x28, 2], [0x37, 9], [0x5c, 2]]);
+    expect(planForModel(loadModels().get('em340')!).map((b) => [b.start, b.count])).toEqual([[0, 0x2a], [0x33, 3], [0x4e, 2]]);
   });
 
   it('a refused request splits into runs of adjacent values, then into single values', () => {
@@ -62,7 +63,21 @@ describe('meter register maps (hardware/meters)', () => {
     const m = parseModelFile(JSON.stringify(good), '/x/sdm630.json');
     expect(m.values.get('frequency')!.wordOrder).toBe('low-first');
     expect(m.values.get('voltage.0')!.wordOrder).toBe('high-first');
-    expect(m.identify).toEqual({ functionCode: 3, address: 0xfc02, values: [0x70, 0x79, 0] });
+    expect(m.identify).toMatchObject({ functionCode: 3, address: 0xfc02, count: 1, values: [[0x70], [0x79], [0]], others: [{ code: [0x84] }] });
+    const iskra = loadModels().get('wm3m4c')!;
+    expect(iskra.identify).toMatchObject({ functionCode: 4, address: 1, count: 2, values: [[0x574d, 0x334d]] }); // "WM3M"
+  });
+
+  it('every map states its facts with sources, and a self-check names its register and fix (issue 17)', () => {
+    for (const [name, m] of loadModels()) {
+      for (const k of ['energyImport', 'defaults', 'maxRegistersPerRead', 'powerSign'] as const) expect(m.facts[k].length, `${name} facts.${k}`).toBeGreaterThan(20);
+      for (const c of m.selfChecks) expect([c.register, c.fix, c.source].every((t) => t.length > 10), `${name} ${c.name}`).toBe(true);
+    }
+    const good = JSON.parse(readFileSync(join(modelsDir(), 'sdm630.json'), 'utf8'));
+    const { powerSign: _p, ...facts } = good.facts;
+    expect(() => parseModelFile(JSON.stringify({ ...good, facts }), '/x/sdm630.json')).toThrow(/facts\.powerSign/);
+    const check = { ...good.selfChecks[1], accept: undefined };
+    expect(() => parseModelFile(JSON.stringify({ ...good, selfChecks: [check] }), '/x/sdm630.json')).toThrow(/selfChecks\[0\]\.accept: is required for check "value"/);
   });
 
   it('rejects a broken map with a message naming the key', () => {

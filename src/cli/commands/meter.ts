@@ -4,11 +4,14 @@ import { formatIssues } from '../../config/errors.js';
 import { createModbusMeter } from '../../meter/modbus/index.js';
 import { defaultLines, defaultUnitIds, formatIds, parseIds, scanBus } from '../../meter/modbus/scan.js';
 import { loadModels } from '../../meter/modbus/model.js';
+import { MeterReadError } from '../../meter/modbus/meter.js';
 import { silentLogger } from '../../log.js';
 import type { MeterSnapshot } from '../../hal/types.js';
 
 /** sysexits EX_UNAVAILABLE: the meter did not answer. */
 const EXIT_NO_METER = 69;
+/** sysexits EX_CONFIG: the meter answers but is another model, or set otherwise than its map reads. */
+const EXIT_MISCONFIGURED = 78;
 
 const USAGE = `usage:
   evsed meter read --model MODEL --transport serial|tcp-rtu|tcp (--path DEV | --host HOST [--port N])
@@ -19,7 +22,9 @@ const USAGE = `usage:
                    [--timeout-ms N]
   evsed meter models
 
-  Serial settings and unit id default to the model's factory settings (hardware/meters/MODEL.json).`;
+  Serial settings and unit id default to the model's factory settings (hardware/meters/MODEL.json).
+  read checks the meter first (model code, settings its map assumes): another model or a wrong setting
+  is reported with the register and the fix, exit 78; no answer exits 69.`;
 
 const CONNECTION = {
   transport: { type: 'string' },
@@ -56,9 +61,11 @@ export async function meterCommand(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     console.error(`evsed meter ${sub}: ${(err as Error).message}`);
-    return EXIT_NO_METER;
+    return isMisconfigured(err) ? EXIT_MISCONFIGURED : EXIT_NO_METER;
   }
 }
+
+const isMisconfigured = (err: unknown) => err instanceof MeterReadError && err.kind === 'misconfigured';
 
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -123,6 +130,7 @@ async function readCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSig);
   try {
     let failures = 0;
+    let misconfigured = false;
     for (let i = 0; i < count && !stop; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, interval));
       try {
@@ -136,10 +144,12 @@ async function readCommand(argv: string[]): Promise<number> {
       } catch (err) {
         if (!o.watch) throw err;
         failures++;
+        misconfigured ||= isMisconfigured(err);
         console.error(`${new Date().toISOString()} ${(err as Error).message}`);
       }
     }
-    return o.watch && failures > 0 ? EXIT_NO_METER : 0;
+    if (o.watch && failures > 0) return misconfigured ? EXIT_MISCONFIGURED : EXIT_NO_METER;
+    return 0;
   } finally {
     process.removeListener('SIGINT', onSig);
     await meter.close();

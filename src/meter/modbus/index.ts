@@ -39,6 +39,7 @@ export async function createModbusMeter(cfg: MeterConfig, ctx: { connectorId: nu
     tries: cfg.tries,
     maxRegistersPerRead: cfg.maxRegistersPerRead,
     invertedCt: cfg.invertedCt,
+    selfCheck: cfg.selfCheck,
     log: ctx.log,
     connectorId: ctx.connectorId,
   });

@@ -4,6 +4,8 @@ import type { MeterModel, Quantity } from './model.js';
 import { decodeSnapshot } from './codec.js';
 import { planForModel, quantitiesIn, splitBlock, type ReadBlock } from './plan.js';
 import { ModbusError, type BusHandle } from './bus.js';
+import { loadModels } from './model.js';
+import { selfCheckProblem } from './self-check.js';
 
 export interface ModbusMeterOptions {
   unitId: number;
@@ -15,10 +17,15 @@ export interface ModbusMeterOptions {
   invertedCt?: boolean;
   log?: Logger;
   connectorId?: number;
+  /** Check the model code and the settings the map assumes before the first reading (default true). */
+  selfCheck?: boolean;
 }
 
 /** A register the meter refuses (exception 2) is asked again after this many reads (it may come back after a reconfiguration). */
 export const UNSUPPORTED_REPROBE_READS = 600;
+
+/** Reads in a row without an answer after which the meter is checked again (it may have been swapped meanwhile). */
+export const REVERIFY_AFTER_UNANSWERED = 3;
 
 /** Exception codes worth repeating: acknowledge, busy, gateway target failed to respond. */
 const RETRYABLE_EXCEPTIONS = new Set([5, 6, 11]);
@@ -30,7 +37,8 @@ const EXCEPTION_TEXT: Record<number, string> = {
 
 /** A failed meter read with a kind the poller counts and a message a technician can act on. */
 export class MeterReadError extends Error {
-  constructor(readonly kind: ModbusError['kind'] | 'not-available', message: string, readonly modbusCode?: number) {
+  /** `misconfigured`: the meter answers, but is another model or set otherwise than its map assumes. */
+  constructor(readonly kind: ModbusError['kind'] | 'not-available' | 'misconfigured', message: string, readonly modbusCode?: number) {
     super(message);
   }
 }
@@ -56,6 +64,9 @@ export class ModbusMeter implements Meter {
   /** Requests of optional values the meter refuses even alone (e.g. an EM24 without export counter): skipped until `retryAtRead`. */
   private readonly unsupported = new Map<string, { quantities: Quantity[]; retryAtRead: number }>();
   private reads = 0;
+  /** The self-check passed (cleared when the meter stops answering for a while: it may have been replaced). */
+  private verified = false;
+  private unanswered = 0;
 
   constructor(readonly model: MeterModel, private readonly handle: BusHandle, private readonly opts: ModbusMeterOptions) {
     this.coalesced = planForModel(model, { maxRegistersPerRead: opts.maxRegistersPerRead });
@@ -79,6 +90,32 @@ export class ModbusMeter implements Meter {
   }
 
   async read(): Promise<MeterSnapshot> {
+    try {
+      if (!this.verified && this.opts.selfCheck !== false) await this.verify();
+      const snap = await this.readValues();
+      this.unanswered = 0;
+      return snap;
+    } catch (err) {
+      if (err instanceof MeterReadError && (err.kind === 'timeout' || err.kind === 'port') && ++this.unanswered >= REVERIFY_AFTER_UNANSWERED) this.verified = false;
+      throw err;
+    }
+  }
+
+  /**
+   * The start-up self-check (model code, settings the map assumes). Rejects with kind
+   * `misconfigured` and a message naming the register and the fix; stays unverified, so the
+   * next read checks again and a corrected meter recovers by itself.
+   */
+  async verify(): Promise<void> {
+    const problem = await selfCheckProblem(this.model, async (fc, start, count) => (await this.readBlock({ fc, start, count })).words, {
+      unitId: this.opts.unitId,
+      models: loadModels().values(),
+    });
+    if (problem) throw new MeterReadError('misconfigured', `unit ${this.opts.unitId} on ${this.where} ${problem}`);
+    this.verified = true;
+  }
+
+  private async readValues(): Promise<MeterSnapshot> {
     this.reads++;
     if (this.replanAtRead !== null && this.reads >= this.replanAtRead) {
       this.blocks = [...this.coalesced];

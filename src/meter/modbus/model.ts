@@ -71,6 +71,63 @@ const quirksSchema = z.strictObject({
   notAvailableMarkers: z.boolean().default(false),
 });
 
+/** A model code: one 16-bit word (number or "0x0070"), or ASCII text filling `count` registers (two characters each). */
+const identifyCode = z.union([address, z.strictObject({ ascii: z.string().min(1).max(8) })]);
+
+const identifySchema = z
+  .strictObject({
+    /** As the maker names and numbers it, e.g. "meter code, holding 464515". */
+    register: z.string().min(1),
+    functionCode: z.union([z.literal(3), z.literal(4)]),
+    address,
+    count: z.number().int().min(1).max(4).default(1),
+    values: z.array(identifyCode).min(1),
+    /** Codes of meters this map must not be used for, with what they are (e.g. an unsupported older version). */
+    others: z.array(z.strictObject({ code: identifyCode, is: z.string().min(1) })).default([]),
+    source: z.string().min(1),
+  })
+  .superRefine((id, ctx) => {
+    [...id.values, ...id.others.map((o) => o.code)].forEach((c, i) => {
+      const words = typeof c === 'number' ? 1 : Math.ceil(c.ascii.length / 2);
+      if (words !== id.count) ctx.addIssue({ code: 'custom', path: ['values', i], message: `is ${words} register(s) long, count is ${id.count}` });
+    });
+  });
+
+const selfCheckSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    /** As the maker names and numbers it, e.g. "holding 40031, wire 0x001E". */
+    register: z.string().min(1),
+    functionCode: z.union([z.literal(3), z.literal(4)]),
+    address,
+    type: z.enum(['float32', 'uint16', 'int16']),
+    /**
+     * `value`: the register must hold one of `accept`. `word-order`: a float32 register that holds the unit id
+     * the meter is addressed with; read with its words swapped it shows the meter sends floats in the other order.
+     */
+    check: z.enum(['value', 'word-order']),
+    accept: z.array(z.number()).optional(),
+    /** What values mean, for the message (e.g. "1": "M (MWh): ..."). */
+    meanings: z.record(z.string(), z.string()).default({}),
+    /** A meter that answers "illegal data address" for the register: `pass` (the setting does not exist there) or `fault`. */
+    whenAbsent: z.enum(['pass', 'fault']).default('pass'),
+    fix: z.string().min(1),
+    source: z.string().min(1),
+  })
+  .superRefine((c, ctx) => {
+    if (c.check === 'value' && !c.accept?.length) ctx.addIssue({ code: 'custom', path: ['accept'], message: 'is required for check "value"' });
+    if (c.check === 'word-order' && c.type !== 'float32') ctx.addIssue({ code: 'custom', path: ['type'], message: 'must be float32 for check "word-order"' });
+  });
+
+/** Each map states what it follows for the facts that reach the bill or the installer, with the source. */
+const factsSchema = z.strictObject({
+  energyImport: z.string().min(1),
+  defaults: z.string().min(1),
+  maxRegistersPerRead: z.string().min(1),
+  powerSign: z.string().min(1),
+  unconfirmed: z.string().min(1).optional(),
+});
+
 export const modelFileSchema = z
   .strictObject({
     model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'must be lower-case letters, digits and dashes' }),
@@ -89,14 +146,12 @@ export const modelFileSchema = z
       powerPhase: z.array(valueSchema),
       frequency: valueSchema.optional(),
     }),
-    /** A register holding a model code, used by `evsed meter scan` to tell look-alike maps apart. */
-    identify: z
-      .strictObject({
-        functionCode: z.union([z.literal(3), z.literal(4)]),
-        address,
-        values: z.array(address).min(1),
-      })
-      .optional(),
+    /** The maker's model-code register: checked at start (a different code is a meter fault) and by `evsed meter scan`. */
+    identify: identifySchema.optional(),
+    /** Configuration registers whose setting the map's readings assume, checked at start (e.g. an energy prefix). */
+    selfChecks: z.array(selfCheckSchema).default([]),
+    /** What the map decided and from which source: the billed register, the factory line, the request limit, the power sign. */
+    facts: factsSchema,
     notes: z.string().optional(),
     sources: z.array(z.string()).min(1, { error: 'cite where the addresses come from' }),
   })
@@ -122,6 +177,34 @@ export const modelFileSchema = z
   });
 
 export type ModelFile = z.infer<typeof modelFileSchema>;
+export type SelfCheck = z.infer<typeof selfCheckSchema>;
+
+/** A model-code register with every code as the register words it reads. */
+export interface ResolvedIdentify {
+  register: string;
+  functionCode: 3 | 4;
+  address: number;
+  count: number;
+  values: number[][];
+  others: { code: number[]; is: string }[];
+  source: string;
+}
+
+/** The register words of a model code ("WM3M" -> [0x574D, 0x334D]). */
+export function codeWords(c: number | { ascii: string }): number[] {
+  if (typeof c === 'number') return [c];
+  const text = c.ascii.padEnd(Math.ceil(c.ascii.length / 2) * 2, '\0');
+  const words: number[] = [];
+  for (let i = 0; i < text.length; i += 2) words.push((text.charCodeAt(i) << 8) | text.charCodeAt(i + 1));
+  return words;
+}
+
+/** A model code as a technician reads it: hex and decimal for a word, text for ASCII codes. */
+export function formatCode(words: readonly number[]): string {
+  if (words.length === 1) return `0x${words[0]!.toString(16).toUpperCase().padStart(4, '0')} (${words[0]})`;
+  const text = words.map((w) => String.fromCharCode(w >> 8, w & 0xff)).join('');
+  return /^[\x20-\x7e\0]+$/.test(text) ? `"${text.replace(/\0+$/, '')}"` : words.map((w) => `0x${w.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
+}
 export type ValueSpec = z.infer<typeof valueSchema>;
 export type Quirks = ModelFile['quirks'];
 
@@ -144,10 +227,13 @@ export interface MeterModel {
   model: string;
   title: string;
   phases: 1 | 3;
+  wordOrder: WordOrder;
   defaults: ModelFile['defaults'];
   quirks: Quirks;
   values: Map<Quantity, ResolvedValue>;
-  identify?: { functionCode: 3 | 4; address: number; values: number[] };
+  identify?: ResolvedIdentify;
+  selfChecks: SelfCheck[];
+  facts: ModelFile['facts'];
   notes?: string;
   sources: string[];
   file: string;
@@ -180,7 +266,16 @@ export function resolveModel(m: ModelFile, file: string): MeterModel {
   r.voltage.forEach((v, i) => add(`voltage.${i}`, v, 'voltage'));
   r.current.forEach((v, i) => add(`current.${i}`, v, 'current'));
   r.powerPhase.forEach((v, i) => add(`powerPhase.${i}`, v, 'power'));
-  return { model: m.model, title: m.title, phases: m.phases, defaults: m.defaults, quirks: m.quirks, values, identify: m.identify, notes: m.notes, sources: m.sources, file };
+  const identify = m.identify && {
+    register: m.identify.register,
+    functionCode: m.identify.functionCode,
+    address: m.identify.address,
+    count: m.identify.count,
+    values: m.identify.values.map(codeWords),
+    others: m.identify.others.map((o) => ({ code: codeWords(o.code), is: o.is })),
+    source: m.identify.source,
+  };
+  return { model: m.model, title: m.title, phases: m.phases, wordOrder: m.wordOrder, defaults: m.defaults, quirks: m.quirks, values, identify, selfChecks: m.selfChecks, facts: m.facts, notes: m.notes, sources: m.sources, file };
 }
 
 /** Parse and validate one model file's text; throws with "file: key: problem" lines. */

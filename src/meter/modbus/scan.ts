@@ -91,15 +91,16 @@ async function identify(bus: ModbusBus, model: MeterModel, unitId: number): Prom
   const id = model.identify;
   if (!id) return undefined;
   try {
-    const { words } = await bus.read(unitId, id.functionCode, id.address, 1);
-    return id.values.includes(words[0]!);
+    const { words } = await bus.read(unitId, id.functionCode, id.address, id.count);
+    return id.values.some((v) => v.length === words.length && v.every((w, i) => w === words[i]));
   } catch {
     return false;
   }
 }
 
 async function tryModel(bus: ModbusBus, model: MeterModel, unitId: number): Promise<MeterSnapshot | undefined> {
-  const meter = new ModbusMeter(model, { bus, release: async () => undefined }, { unitId, tries: 1 });
+  // The scan asks every map; its own identify step tells look-alikes apart, so the self-check is left to `meter read`.
+  const meter = new ModbusMeter(model, { bus, release: async () => undefined }, { unitId, tries: 1, selfCheck: false });
   try {
     return await meter.read();
   } catch {

@@ -105,6 +105,8 @@ export function loadKnownValues(model: MeterModel, regs: RegisterFile, energyImp
   const amps = [16.012, 15.987, 0.5].slice(0, phases);
   const watts = [3680.5, 3650.2, -10.4].slice(0, phases);
   const out: KnownValues['expected'] = { energyImportWh: 0, powerW: 0, voltageV: [], currentA: [], powerPhaseW: [] };
+  // A real meter answers its model-code register with its own code (the driver checks it at start).
+  if (model.identify) regs.setWords(model.identify.functionCode, model.identify.address, model.identify.values[0]!);
 
   switch (model.model) {
     case 'sdm630':
