@@ -162,9 +162,12 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     for (const { c } of this.connectors.values()) c.safe();
   }
 
-  /** Open every contactor first, then close sessions with `reason`, then stop the meters and release the boards. */
+  /**
+   * Stop every connector (under load: X1, wait for the EV to go to B or the stop timeout, then open;
+   * Connector.shutdown), close sessions with `reason`, then stop the meters and release the boards.
+   * Emergencies use safe() instead.
+   */
   async shutdown(reason: StopReason = 'Other'): Promise<void> {
-    this.safe();
     await Promise.all([...this.connectors.values()].map(({ c }) => c.shutdown(reason)));
     for (const { c } of this.connectors.values()) await c.release();
   }
