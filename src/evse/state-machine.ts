@@ -49,6 +49,12 @@ export interface StateMachineOptions {
    * fault 'lock'. The driver's own time (gpio: motorMs + settle) is normally what fails first.
    */
   lockTimeoutMs: number;
+  /**
+   * After we stop driving state F, how long a reading of F or E may still be our own signal (the
+   * sense is debounced): judged again when this has passed. Must cover the pilot sense's lag
+   * (fReadbackGraceMs()).
+   */
+  fReadbackGraceMs: number;
 }
 
 export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
@@ -60,10 +66,18 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
   wakeFMs: 4000,
   wakeX1Ms: 750,
   lockTimeoutMs: 6000,
+  fReadbackGraceMs: 500,
 };
 
-/** After we stop driving F, a reading of F/E this soon is still our own signal (debounced sensing). */
-const F_READBACK_GRACE_MS = 500;
+/**
+ * fReadbackGraceMs for a pilot sense that reports a new state `debounceMs` after it appears and
+ * samples every `samplePeriodMs`: the time our own F can still be read after it ended, at least
+ * 500 ms. Without a sense config (a board that reports at once), 500 ms.
+ */
+export function fReadbackGraceMs(sense?: { debounceMs: number; samplePeriodMs: number }): number {
+  const min = DEFAULT_SM_OPTIONS.fReadbackGraceMs;
+  return sense ? Math.max(min, sense.debounceMs + 3 * sense.samplePeriodMs + 100) : min;
+}
 
 export type SmEvent =
   /** A pilot reading (PilotReading): `diodeChecked` = diodeOk was measured with PWM running since the output mode last changed. */
@@ -368,9 +382,9 @@ export class ConnectorStateMachine {
     // While we drive state F ourselves (and shortly after: the sensing is debounced), reading F or E
     // is taken for our own signal, not a fault; it is judged again once the grace is over.
     const ef = state === 'F' || state === 'E';
-    const selfDriven = (this.output.mode === 'f' || now < this.fEndedAtMs + F_READBACK_GRACE_MS) && ef;
+    const selfDriven = (this.output.mode === 'f' || now < this.fEndedAtMs + this.o.fReadbackGraceMs) && ef;
     if (!ef) this.efCheckAtMs = null;
-    else if (selfDriven && this.output.mode !== 'f') this.efCheckAtMs = this.fEndedAtMs + F_READBACK_GRACE_MS;
+    else if (selfDriven && this.output.mode !== 'f') this.efCheckAtMs = this.fEndedAtMs + this.o.fReadbackGraceMs;
     this.pilot = state;
     this.diodeOk = diodeOk || state === 'A' || selfDriven;
     if ((state === 'E' || state === 'F') && !selfDriven) this.raise('pilot', out, `pilot reads state ${state}`, now);
@@ -463,7 +477,7 @@ export class ConnectorStateMachine {
     if (this.faultFUntilMs !== null && now >= this.faultFUntilMs) this.faultFUntilMs = null;
     if (this.efCheckAtMs !== null && now >= this.efCheckAtMs) {
       this.efCheckAtMs = null;
-      if ((this.pilot === 'E' || this.pilot === 'F') && this.output.mode !== 'f') this.raise('pilot', out, `pilot reads state ${this.pilot} ${F_READBACK_GRACE_MS} ms after our own state F ended`, now);
+      if ((this.pilot === 'E' || this.pilot === 'F') && this.output.mode !== 'f') this.raise('pilot', out, `pilot reads state ${this.pilot} ${this.o.fReadbackGraceMs} ms after our own state F ended`, now);
     }
     if (this.lockPendingSinceMs !== null && now >= this.lockPendingSinceMs + this.o.lockTimeoutMs) {
       this.lockPendingSinceMs = null;
@@ -572,7 +586,7 @@ export class ConnectorStateMachine {
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;
     if (cur.mode === 'f' && want.mode !== 'f') {
       this.fEndedAtMs = now;
-      if (this.pilot === 'E' || this.pilot === 'F') this.efCheckAtMs = now + F_READBACK_GRACE_MS;
+      if (this.pilot === 'E' || this.pilot === 'F') this.efCheckAtMs = now + this.o.fReadbackGraceMs;
     }
     // The HAL's diode verdict is stale from a mode change until it reports a new measurement.
     if (want.mode !== cur.mode) this.diodeChecked = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SmAction, SmEvent } from '../../src/evse/state-machine.js';
+import { fReadbackGraceMs, type SmAction, type SmEvent } from '../../src/evse/state-machine.js';
 import { authorize, cmds, contactorActions, ends, machine, offer, pilot, started, tick } from './sm-helpers.js';
 
 /** S9: a socket's cable lock in the pure state machine (the pin-level proofs are in test/hal/gpio-e2e.test.ts). */
@@ -139,6 +139,24 @@ describe('E after our own F', () => {
     sm.handle(pilot('B'), 5260);
     expect(sm.nextDeadline()).not.toBe(5500);
     sm.handle(tick, 5500);
+    expect(sm.snapshot().faults).toEqual([]);
+  });
+
+  it('the grace follows the pilot sense: our F is read back through its debounce (fReadbackGraceMs)', () => {
+    expect(fReadbackGraceMs()).toBe(500);
+    expect(fReadbackGraceMs({ debounceMs: 250, samplePeriodMs: 10 })).toBe(500);
+    expect(fReadbackGraceMs({ debounceMs: 600, samplePeriodMs: 10 })).toBe(730);
+    const sm = machine({ wakeAfterMs: 0, fReadbackGraceMs: 730 });
+    sm.handle(offer(16), 0);
+    sm.handle(pilot('B'), 0);
+    sm.handle(authorize(), 0);
+    sm.handle(started, 10);
+    sm.handle({ type: 'wake' }, 1000);
+    sm.handle(pilot('F', false), 1610); // a slow sense reports our F late
+    sm.handle(tick, 5000);
+    expect(sm.nextDeadline()).toBe(5730);
+    sm.handle(pilot('B'), 5620); // and the EV again 620 ms after our F ended
+    sm.handle(tick, 5730);
     expect(sm.snapshot().faults).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeSysfs, gpioConfig } from './fake-sysfs.js';
-import { DEFAULT_SM_OPTIONS } from '../../src/evse/state-machine.js';
+import { DEFAULT_SM_OPTIONS, fReadbackGraceMs, type StateMachineOptions } from '../../src/evse/state-machine.js';
 import { createGpioHardware, type GpioHardware } from '../../src/hal/gpio/index.js';
 import { FakeClock } from '../../src/hal/clock.js';
 import { silentLogger } from '../../src/log.js';
@@ -82,7 +82,7 @@ afterEach(async () => {
   }
 });
 
-async function rig(over: Record<string, unknown> = {}): Promise<Rig> {
+async function rig(over: Record<string, unknown> = {}, sm: Partial<StateMachineOptions> = {}): Promise<Rig> {
   const tree = new FakeSysfs();
   const clock = new FakeClock();
   const log = silentLogger();
@@ -92,7 +92,7 @@ async function rig(over: Record<string, unknown> = {}): Promise<Rig> {
   const store = new SessionStore(db);
   const meter = new SimMeter(clock, null, 1000);
   const poller = new MeterPoller(meter, { connectorId: 1, intervalMs: 1000, staleAfterMs: 10_000, maxPowerW: 50_000, clock, log });
-  const conn = new Connector({ id: 1, hardware: hw, poller, store, clock, log, sampleIntervalMs: 1000, flushIntervalMs: 60_000, freeIdTag: 'FREE' });
+  const conn = new Connector({ id: 1, hardware: hw, poller, store, clock, log, sm, sampleIntervalMs: 1000, flushIntervalMs: 60_000, freeIdTag: 'FREE' });
   const ev: Ev = { state: 'A', diode: true, welded: false, lockJammed: false, x1ReactionMs: null };
   const seen: Seen = { contactorClosed: false, unlockDriven: false };
   let x1Since: number | undefined;
@@ -416,6 +416,22 @@ describe('issue 11 at the pin: the cable lock, unlock rules, RCD chatter, E afte
     await r.run(1000, () => r.faults().includes('pilot'));
     expect(r.faults()).toContain('pilot');
     expect(r.conn.status()).toBe('Faulted');
+  });
+
+  it('a slow pilot sense (debounceMs 600): our own F still read after it ended is no fault; the EV is read again', async () => {
+    const cfg = gpioConfig('/unused');
+    const pilotSense = { ...cfg.pilotSense, debounceMs: 600 };
+    const r = await rig({ pilotSense }, { fReadbackGraceMs: fReadbackGraceMs(pilotSense) });
+    r.ev.state = 'B';
+    await r.run(3000, () => r.conn.session() !== null && r.conn.snapshot().output.mode === 'pwm');
+    await r.run(100);
+    r.conn.dispatch({ type: 'wake' });
+    await r.run(5000, () => r.conn.snapshot().output.mode === 'x1');
+    await r.run(2000, () => r.conn.snapshot().pilot === 'B');
+    expect(r.conn.snapshot().pilot).toBe('B'); // read again 600 ms after our F ended
+    await r.run(500);
+    expect(r.faults()).toEqual([]);
+    expect(r.conn.status()).not.toBe('Faulted');
   });
 
   it('shutdown under load: X1 first (steady PWM), the contactor line drops only once the EV is in B', async () => {
