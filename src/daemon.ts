@@ -48,7 +48,7 @@ export interface Daemon {
   health(): HealthResult;
   /** Event-loop lag figures from the stall detector. */
   loopLag(): { p50: number; p99: number; max: number; stalls: number };
-  /** Contactors open first, then sessions are closed with `reason`, then services and the store. */
+  /** Contactors open (under load: X1, then open once the EV is in B or at the stop timeout), then sessions are closed with `reason`, then services and the store. */
   stop(reason?: StopReason): Promise<void>;
 }
 
@@ -206,9 +206,10 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {
       stopping ??= (async () => {
-        stall.stop();
-        station.safe();
+        // Not safe() first: under load the EV is told to stop (X1) before the contactor opens
+        // (Connector.shutdown). The stall detector keeps watching until the contactors are open.
         await station.shutdown(reason);
+        stall.stop();
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
         live.stop();
         await api.close();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intBetween, listenAddress, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
+import { intBetween, listenAddress, nonEmptyString, oneOf } from './zod-helpers.js';
 import { simHardwareSchema } from './sim.js';
 import { gpioHardwareSchema } from './gpio.js';
 import { meterConfigSchema } from './meter.js';
@@ -57,6 +57,9 @@ const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHa
 });
 type HardwareConfig = z.infer<typeof hardwareSchema>;
 
+/** IEC 61851-1 Table A.6 seq. 10.2: the EVSE opens under load at the latest 6 s after withdrawing the offer. */
+export const MAX_STOP_TIMEOUT_S = 6;
+
 const connectorSchema = z.strictObject({
   id: intBetween(1, 8),
   maxCurrentA: intBetween(6, 80),
@@ -64,7 +67,11 @@ const connectorSchema = z.strictObject({
   hardware: hardwareSchema,
   meter: meterConfigSchema,
   /** After the offer is withdrawn, how long to wait for the EV to go to B before opening under load (IEC: 6 s). */
-  stopTimeoutS: numberBetween(1, 20).default(6),
+  stopTimeoutS: z
+    .number({ error: 'must be a number of seconds between 1 and 6' })
+    .min(1, { error: 'must be between 1 and 6 s: the EV needs a moment to stop drawing before the contactor opens' })
+    .max(MAX_STOP_TIMEOUT_S, { error: `must be between 1 and ${MAX_STOP_TIMEOUT_S} s: after withdrawing the offer the station opens under load at the latest after ${MAX_STOP_TIMEOUT_S} s (IEC 61851-1 Table A.6 seq. 10.2); use ${MAX_STOP_TIMEOUT_S} or less` })
+    .default(MAX_STOP_TIMEOUT_S),
   /**
    * Default energy target of every session on this connector (Wh), for the time to finish. The API
    * or MQTT can change or remove it per session. Absent = no default target.

@@ -17,6 +17,11 @@ export interface SupervisorInputs {
   latchedFaults: readonly FaultKind[];
   /** An authorisation with a session recorded in the store. */
   authorised: boolean;
+  /**
+   * The cable lock of a socket as read now (its feedback, else as last driven and confirmed):
+   * true locked; false unlocked, moving or unknown; null: no lock (a fixed cable).
+   */
+  cableLocked: boolean | null;
 }
 
 /**
@@ -30,6 +35,8 @@ export function supervisorViolation(i: SupervisorInputs, closing: boolean): stri
   if (closing && !i.pilot.diodeChecked) return 'EV diode not checked with PWM running';
   if (i.boardFaults.size > 0) return `fault input active: ${[...i.boardFaults].join(', ')}`;
   if (i.latchedFaults.length > 0) return `fault latched: ${i.latchedFaults.join(', ')}`;
+  // A socket's plug is locked before the close and while closed: pulled under load, it arcs.
+  if (i.cableLocked === false) return 'cable lock not confirmed locked';
   if (!i.authorised) return 'no authorised, recorded session';
   return null;
 }

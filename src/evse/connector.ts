@@ -17,6 +17,8 @@ import type { VehicleInfo } from './port.js';
 const STORE_FAILURES_BEFORE_FAULT = 2;
 const STORE_RETRY_MS = 5000;
 const HOUSEKEEPING_MS = 1000;
+/** A shutdown waits at most this much longer than the stop timeout before it opens on its own. */
+const SHUTDOWN_MARGIN_MS = 500;
 
 export interface ConnectorOptions {
   id: number;
@@ -72,6 +74,12 @@ export class Connector extends EventEmitter {
   private lockHold: { idTag: string; parentIdTag?: string } | null = null;
   /** Close commands the supervisor vetoed in the current dispatch drain. */
   private vetoes = 0;
+  /** The state machine released the lock, but the contactor could not be confirmed open yet. */
+  private unlockDeferred = false;
+  /** A graceful shutdown is waiting for the contactor to open. */
+  private shuttingDown = false;
+  /** The lock motor's drive under way (a shutdown lets it finish rather than cut it half-way). */
+  private lockOp: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: ConnectorOptions) {
     super();
@@ -92,6 +100,12 @@ export class Connector extends EventEmitter {
     hw.faults.onChange((kind, active) => this.dispatch({ type: 'fault', kind, active }));
     hw.contactor.onOverride?.((o) => this.onCoreOverride(o.action, o.why));
     for (const kind of hw.faults.active()) this.dispatch({ type: 'fault', kind, active: true });
+    hw.lock?.onChange?.(() => this.reportLock());
+    // A deferred unlock (the contactor's feedback read closed) goes ahead once it reads open.
+    hw.contactor.onFeedback((closed) => {
+      if (!closed && this.unlockDeferred && !this.lockHold && !this.closed) void this.unlockWhenSafe('the contactor feedback reads open');
+    });
+    this.reportLock();
     // A stop recorded provisionally before a restart: no session has run since, so the contactor
     // stayed open (outputs are safe from here on) and the next reading is that session's true stop.
     const last = this.o.store.latestOn(this.id);
@@ -206,13 +220,84 @@ export class Connector extends EventEmitter {
       await this.settled();
       if (this.current) return 'UnlockFailed';
     }
-    if (held) await this.releaseLock().catch(() => undefined);
-    try {
-      await lock.unlock();
-      return lock.isLocked() === true ? 'UnlockFailed' : 'Unlocked';
-    } catch {
-      return 'UnlockFailed';
+    if (held) this.lockHold = null;
+    return (await this.unlockWhenSafe('UnlockConnector')) ? 'Unlocked' : 'UnlockFailed';
+  }
+
+  /**
+   * Why the cable may not be unlocked now, or null: the contactor must be commanded open and its
+   * feedback must read open. A welded contactor keeps the socket live; without a feedback wired
+   * the open contactor cannot be confirmed, so the cable stays locked.
+   */
+  private unlockRefusal(): string | null {
+    const c = this.o.hardware.contactor;
+    if (c.commanded()) return 'the contactor is commanded closed';
+    const fb = c.feedback();
+    if (fb === undefined) return 'no contactor feedback is wired: the contactor cannot be confirmed open';
+    if (fb) return "the contactor's feedback reads closed (welded?)";
+    if (this.sm.snapshot().contactor) return 'the contactor is closed';
+    return null;
+  }
+
+  /**
+   * Unlocks the cable if the contactor is confirmed open; else keeps it locked (deferred until
+   * the feedback reads open). Resolves whether the lock now reads unlocked.
+   */
+  private async unlockWhenSafe(why: string): Promise<boolean> {
+    const lock = this.o.hardware.lock;
+    if (!lock) return false;
+    const refusal = this.unlockRefusal();
+    if (refusal) {
+      this.unlockDeferred = true;
+      this.o.log.warn({ connectorId: this.id, why, refusal }, `the cable stays locked: ${refusal}`);
+      return false;
     }
+    this.unlockDeferred = false;
+    try {
+      await this.track(lock.unlock());
+    } catch (err) {
+      this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cable unlock failed');
+    }
+    this.reportLock();
+    return lock.isLocked() !== true;
+  }
+
+  private track<T>(op: Promise<T>): Promise<T> {
+    this.lockOp = op.catch(() => undefined);
+    return op;
+  }
+
+  /** The lock's reading to the state machine (null: no lock, a fixed cable). */
+  private reportLock(): void {
+    const lock = this.o.hardware.lock;
+    this.dispatch({ type: 'lock-state', locked: lock ? lock.isLocked() === true : null });
+  }
+
+  /** Executes the state machine's lock command; the result comes back as lock-state / lock-failed. */
+  private driveLock(locked: boolean): void {
+    const lock = this.o.hardware.lock;
+    if (!lock) {
+      this.reportLock(); // the lock is gone (a fixed cable): the state machine stops waiting for it
+      return;
+    }
+    if (!locked) {
+      if (this.lockHold) {
+        this.o.log.info({ connectorId: this.id, idTag: this.lockHold.idTag }, "cable stays locked until the session's tag is presented");
+        return;
+      }
+      void this.unlockWhenSafe('no session');
+      return;
+    }
+    this.unlockDeferred = false;
+    this.track(lock.lock()).then(
+      () => this.reportLock(),
+      (err: unknown) => {
+        const why = (err as Error).message;
+        this.o.log.error({ connectorId: this.id, err: why }, 'cable lock failed');
+        this.dispatch({ type: 'lock-failed', why });
+        this.reportLock();
+      },
+    );
   }
 
   /**
@@ -272,11 +357,11 @@ export class Connector extends EventEmitter {
     return this.lockHold;
   }
 
-  /** Ends a hold; unlocks the cable unless a session is running (never unlock under load). */
+  /** Ends a hold; unlocks the cable unless a session is running or the contactor is not confirmed open. */
   async releaseLock(): Promise<void> {
     this.lockHold = null;
     if (this.current || this.sm.snapshot().session) return;
-    await this.o.hardware.lock?.unlock();
+    await this.unlockWhenSafe('lock hold released');
   }
 
   /** Resolves when every pending store write (session start/stop) has completed. */
@@ -288,11 +373,37 @@ export class Connector extends EventEmitter {
     }
   }
 
-  /** Open the contactor first, then end the session with `reason`, then release the hardware. */
+  /**
+   * Stop for a service stop or restart. Under load the EV is told first: the offer is withdrawn
+   * (X1) and the contactor opens when the EV goes to B, or at the stop timeout (IEC 61851-1 Table
+   * A.6 seq. 10.2), never before (opening under load wears the contacts and can arc). Then the
+   * session ended with `reason`, every output safe, the samples written.
+   */
   async shutdown(reason: StopReason): Promise<void> {
-    this.o.hardware.safe();
+    if (this.closed || this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (this.o.hardware.contactor.commanded() && this.sm.snapshot().session) {
+      const opened = new Promise<void>((resolve) => {
+        const done = () => {
+          t.cancel();
+          this.off('contactor', onContactor);
+          resolve();
+        };
+        const onContactor = (e: { closed: boolean }) => {
+          if (!e.closed && !this.o.hardware.contactor.commanded()) done();
+        };
+        const t = this.o.clock.setTimeout(done, this.stopTimeoutMs() + SHUTDOWN_MARGIN_MS);
+        this.on('contactor', onContactor);
+      });
+      this.o.log.info({ connectorId: this.id, reason }, 'stopping under load: offer withdrawn (X1), waiting for the EV to stop drawing');
+      this.dispatch({ type: 'stop', reason });
+      if (this.o.hardware.contactor.commanded()) await opened;
+    }
+    if (this.o.hardware.contactor.commanded()) this.o.hardware.safe(); // past the bound: open now
     if (this.sm.snapshot().session) this.dispatch({ type: 'deauthorize', reason });
     await this.settled();
+    await this.lockOp; // an unlock under way finishes rather than stop half-way
+    this.o.hardware.safe();
     this.flushSamples();
     this.closed = true;
     this.deadline?.cancel();
@@ -329,6 +440,9 @@ export class Connector extends EventEmitter {
           this.updateTimer();
           break;
         }
+        case 'lock':
+          this.driveLock(a.locked);
+          break;
         case 'pilot':
           this.o.hardware.pilot.setOutput(a.output);
           this.o.log.debug({ connectorId: this.id, output: a.output }, 'pilot output');
@@ -394,6 +508,7 @@ export class Connector extends EventEmitter {
       boardFaults: hw.faults.active(),
       latchedFaults: snap.faults,
       authorised: this.current !== null && snap.auth !== null && snap.session,
+      cableLocked: hw.lock ? hw.lock.isLocked() === true : null,
     };
   }
 
@@ -466,7 +581,6 @@ export class Connector extends EventEmitter {
         this.o.log.info({ connectorId: this.id, sessionId: rec.id, idTag, source, meterStartWh: rec.meterStartWh }, 'session started');
         this.emit('session-started', rec);
         this.dispatch({ type: 'session-started' });
-        void this.o.hardware.lock?.lock().catch((err) => this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cable lock failed'));
       } catch (err) {
         this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cannot start session');
         this.dispatch({ type: 'session-start-failed' });
@@ -511,11 +625,6 @@ export class Connector extends EventEmitter {
         this.o.log.error({ connectorId: this.id, sessionId: rec.id, err: (err as Error).message }, 'cannot record session stop (it stays open and is recovered at next start)');
         this.current = null;
       }
-      if (this.lockHold) {
-        this.o.log.info({ connectorId: this.id, sessionId: rec.id, idTag: this.lockHold.idTag }, 'cable stays locked until the session\'s tag is presented');
-        return;
-      }
-      void this.o.hardware.lock?.unlock().catch((err) => this.o.log.error({ connectorId: this.id, err: (err as Error).message }, 'cable unlock failed'));
     });
   }
 

@@ -22,7 +22,12 @@ import { dutyForCurrent, MIN_CURRENT_A } from '../domain/pwm.js';
  *     Table A.6 seq. 10.2: 6 s) to go to B, then the contactor opens under load;
  *  S7 a fault drives state F for faultFMs (300 ms) and then X1; faults latch until the EV is unplugged
  *     (welding until a technician clears it);
- *  S8 "no offer" is X1 (steady +12 V), never 0 % duty; the PWM duty changes at most every 5 s.
+ *  S8 "no offer" is X1 (steady +12 V), never 0 % duty; the PWM duty changes at most every 5 s;
+ *  S9 with a cable lock (a socket; `lock-state` other than null), the contactor closes only once the
+ *     lock reads locked, and opens at once when it reads unlocked (fault 'lock'). The plug is locked
+ *     when a session starts, before any close; a lock that does not confirm (the driver rejects, or
+ *     lockTimeoutMs passes) is fault 'lock'. It is unlocked once no session runs and the contactor
+ *     is open (the controller also waits for the contactor's feedback to read open).
  */
 
 export interface StateMachineOptions {
@@ -39,6 +44,17 @@ export interface StateMachineOptions {
   wakeAfterMs: number;
   wakeFMs: number;
   wakeX1Ms: number;
+  /**
+   * Backstop for a lock command that never settles: not locked this long after the command is
+   * fault 'lock'. The driver's own time (gpio: motorMs + settle) is normally what fails first.
+   */
+  lockTimeoutMs: number;
+  /**
+   * After we stop driving state F, how long a reading of F or E may still be our own signal (the
+   * sense is debounced): judged again when this has passed. Must cover the pilot sense's lag
+   * (fReadbackGraceMs()).
+   */
+  fReadbackGraceMs: number;
 }
 
 export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
@@ -49,10 +65,19 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
   wakeAfterMs: 30_000,
   wakeFMs: 4000,
   wakeX1Ms: 750,
+  lockTimeoutMs: 6000,
+  fReadbackGraceMs: 500,
 };
 
-/** After we stop driving F, a reading of F/E this soon is still our own signal (debounced sensing). */
-const F_READBACK_GRACE_MS = 500;
+/**
+ * fReadbackGraceMs for a pilot sense that reports a new state `debounceMs` after it appears and
+ * samples every `samplePeriodMs`: the time our own F can still be read after it ended, at least
+ * 500 ms. Without a sense config (a board that reports at once), 500 ms.
+ */
+export function fReadbackGraceMs(sense?: { debounceMs: number; samplePeriodMs: number }): number {
+  const min = DEFAULT_SM_OPTIONS.fReadbackGraceMs;
+  return sense ? Math.max(min, sense.debounceMs + 3 * sense.samplePeriodMs + 100) : min;
+}
 
 export type SmEvent =
   /** A pilot reading (PilotReading): `diodeChecked` = diodeOk was measured with PWM running since the output mode last changed. */
@@ -76,10 +101,16 @@ export type SmEvent =
   | { type: 'connection-timeout'; ms: number }
   /** The safety supervisor vetoed a close command or opened the contactor itself: it is open (src/evse/safety.ts). */
   | { type: 'contactor-refused'; why: string }
+  /** The cable lock as read now: locked or not; null = this connector has no lock (fixed cable). */
+  | { type: 'lock-state'; locked: boolean | null }
+  /** The lock actuator did not confirm a lock command (jammed, no plug, broken feedback). */
+  | { type: 'lock-failed'; why: string }
   | { type: 'tick' };
 
 export type SmAction =
   | { type: 'contactor'; closed: boolean; why: string }
+  /** Drive the cable lock (only with a lock); the controller reports the result as lock-state / lock-failed. */
+  | { type: 'lock'; locked: boolean; why: string }
   | { type: 'pilot'; output: PilotOutput }
   | { type: 'start-session'; idTag: string | null; source: AuthSource }
   | { type: 'end-session'; reason: StopReason; stopIdTag: string | null }
@@ -104,6 +135,8 @@ export interface SmSnapshot {
   pendingAvailable: boolean | null;
   /** A wake-up (state F, then X1) is in progress. */
   waking: boolean;
+  /** The cable lock as last read; null without a lock. */
+  cableLocked: boolean | null;
 }
 
 interface Auth {
@@ -139,6 +172,20 @@ export class ConnectorStateMachine {
   private offerSinceMs: number | null = null;
   /** When we last stopped driving state F: a debounced pilot reading may still report it briefly. */
   private fEndedAtMs = -Infinity;
+  /**
+   * An E/F reading taken for our own F (during it or in the grace after it): if the pilot still
+   * reads E/F at this time, it was real. The driver reports changes only, so without this check a
+   * short that began within the grace would never be reported.
+   */
+  private efCheckAtMs: number | null = null;
+  /** The connector has a cable lock (a socket). */
+  private cableLock = false;
+  /** The lock as last read. */
+  private lockLocked = false;
+  /** The lock state last commanded. */
+  private lockWanted = false;
+  /** A lock command not yet confirmed, since (ms). */
+  private lockPendingSinceMs: number | null = null;
   private status: ConnectorStatus = 'Available';
 
   constructor(opts: Partial<StateMachineOptions> = {}) {
@@ -237,6 +284,15 @@ export class ConnectorStateMachine {
           this.withdrawnSinceMs = null;
         }
         break;
+      case 'lock-state':
+        this.onLockState(ev.locked, now, out);
+        break;
+      case 'lock-failed':
+        if (this.cableLock && this.lockWanted) {
+          this.lockPendingSinceMs = null;
+          this.raise('lock', out, ev.why, now);
+        }
+        break;
       case 'tick':
         break;
     }
@@ -253,6 +309,8 @@ export class ConnectorStateMachine {
     const autoWake = this.autoWakeAt();
     if (autoWake !== null) ds.push(autoWake);
     if (this.withdrawnSinceMs !== null && this.contactor) ds.push(this.withdrawnSinceMs + this.o.stopTimeoutMs);
+    if (this.lockPendingSinceMs !== null) ds.push(this.lockPendingSinceMs + this.o.lockTimeoutMs);
+    if (this.efCheckAtMs !== null) ds.push(this.efCheckAtMs);
     if (this.auth && !this.session && !this.starting && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
     const want = this.desiredOutput(Infinity);
     if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille !== this.output.dutyPermille) {
@@ -278,6 +336,7 @@ export class ConnectorStateMachine {
       available: this.available,
       pendingAvailable: this.pendingAvailable,
       waking: this.wake !== null,
+      cableLocked: this.cableLock ? this.lockLocked : null,
     };
   }
 
@@ -301,6 +360,7 @@ export class ConnectorStateMachine {
   private hardViolation(): string | null {
     if (this.pilot !== 'C' && this.pilot !== 'D') return `pilot in state ${this.pilot} (not C/D)`;
     if (this.hasFault()) return `fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}`;
+    if (this.cableLock && !this.lockLocked) return 'cable lock not confirmed locked';
     if (!this.diodeOk) return 'EV diode missing';
     if (!this.auth) return 'not authorised';
     if (!this.session) return 'no recorded session';
@@ -320,14 +380,44 @@ export class ConnectorStateMachine {
   private onPilot(state: PilotState, diodeOk: boolean, now: number, out: SmAction[]): void {
     const prev = this.pilot;
     // While we drive state F ourselves (and shortly after: the sensing is debounced), reading F or E
-    // is our own signal, not a fault.
-    const selfDriven = (this.output.mode === 'f' || now < this.fEndedAtMs + F_READBACK_GRACE_MS) && (state === 'F' || state === 'E');
+    // is taken for our own signal, not a fault; it is judged again once the grace is over.
+    const ef = state === 'F' || state === 'E';
+    const selfDriven = (this.output.mode === 'f' || now < this.fEndedAtMs + this.o.fReadbackGraceMs) && ef;
+    if (!ef) this.efCheckAtMs = null;
+    else if (selfDriven && this.output.mode !== 'f') this.efCheckAtMs = this.fEndedAtMs + this.o.fReadbackGraceMs;
     this.pilot = state;
     this.diodeOk = diodeOk || state === 'A' || selfDriven;
     if ((state === 'E' || state === 'F') && !selfDriven) this.raise('pilot', out, `pilot reads state ${state}`, now);
     if (!this.diodeOk && (state === 'B' || state === 'C' || state === 'D')) this.raise('diode', out, 'EV diode check failed', now);
     if (state === 'C' || state === 'D') this.seenC = true;
     if (state === 'A' && prev !== 'A') this.onUnplugged(out);
+  }
+
+  private onLockState(locked: boolean | null, now: number, out: SmAction[]): void {
+    const wasConfirmed = this.lockWanted && this.lockPendingSinceMs === null;
+    this.cableLock = locked !== null;
+    this.lockLocked = locked === true;
+    if (!this.cableLock) {
+      this.lockWanted = false;
+      this.lockPendingSinceMs = null;
+      return;
+    }
+    if (this.lockLocked) this.lockPendingSinceMs = null;
+    // Locked once, now reading unlocked: the contactor opens in this step (hardViolation), fault 'lock'.
+    else if (wasConfirmed) this.raise('lock', out, 'cable lock reads unlocked while it must hold the plug', now);
+  }
+
+  /** The lock is wanted while a session runs with an EV plugged in, and whenever the contactor is closed. */
+  private wantLock(): boolean {
+    return this.cableLock && (this.contactor || ((this.session || this.starting) && this.pilot !== 'A'));
+  }
+
+  private commandLock(now: number, out: SmAction[]): void {
+    const want = this.wantLock();
+    if (want === this.lockWanted) return;
+    this.lockWanted = want;
+    this.lockPendingSinceMs = want && !this.lockLocked ? now : null;
+    out.push({ type: 'lock', locked: want, why: want ? 'session with an EV plugged in: lock before any close' : 'no session, contactor open' });
   }
 
   /** A fault the pilot reading itself reveals: latched, and signalled with state F like any fault (S7). */
@@ -385,6 +475,14 @@ export class ConnectorStateMachine {
   /** Re-derive outputs from the state; enforce the safety gate last so nothing can bypass it. */
   private settle(now: number, out: SmAction[]): void {
     if (this.faultFUntilMs !== null && now >= this.faultFUntilMs) this.faultFUntilMs = null;
+    if (this.efCheckAtMs !== null && now >= this.efCheckAtMs) {
+      this.efCheckAtMs = null;
+      if ((this.pilot === 'E' || this.pilot === 'F') && this.output.mode !== 'f') this.raise('pilot', out, `pilot reads state ${this.pilot} ${this.o.fReadbackGraceMs} ms after our own state F ended`, now);
+    }
+    if (this.lockPendingSinceMs !== null && now >= this.lockPendingSinceMs + this.o.lockTimeoutMs) {
+      this.lockPendingSinceMs = null;
+      this.raise('lock', out, `cable lock not confirmed locked ${this.o.lockTimeoutMs} ms after the command`, now);
+    }
     if (this.wake && (now >= this.wake.x1UntilMs || this.hasFault() || !this.session || this.stopping || this.pilot === 'A')) this.wake = null;
     const autoWake = this.autoWakeAt();
     if (autoWake !== null && now >= autoWake) this.startWake(now, out, `no request for energy ${this.o.wakeAfterMs} ms after the offer`);
@@ -430,6 +528,8 @@ export class ConnectorStateMachine {
       this.applyPendingAvailability();
       this.setOutput(this.desiredOutput(now), now, out);
     }
+
+    this.commandLock(now, out);
 
     const status = this.deriveStatus();
     if (status !== this.status) {
@@ -484,7 +584,10 @@ export class ConnectorStateMachine {
       if (now < this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs) return;
     }
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;
-    if (cur.mode === 'f') this.fEndedAtMs = now;
+    if (cur.mode === 'f' && want.mode !== 'f') {
+      this.fEndedAtMs = now;
+      if (this.pilot === 'E' || this.pilot === 'F') this.efCheckAtMs = now + this.o.fReadbackGraceMs;
+    }
     // The HAL's diode verdict is stale from a mode change until it reports a new measurement.
     if (want.mode !== cur.mode) this.diodeChecked = false;
     if (want.mode === 'pwm' && cur.mode !== 'pwm') this.offerSinceMs = now;

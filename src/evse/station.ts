@@ -11,7 +11,7 @@ import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER
 import { offerableCurrent } from '../domain/pwm.js';
 import { Connector } from './connector.js';
 import { CurrentArbiter } from './current-arbiter.js';
-import type { SmEvent } from './state-machine.js';
+import { fReadbackGraceMs, type SmEvent } from './state-machine.js';
 import { Authorization } from './authorization.js';
 import { LockoutKeeper, recoverOpenSessions } from './recovery.js';
 import { StatusView } from './status-view.js';
@@ -104,7 +104,11 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       store: this.sessions,
       clock: this.clock,
       log: this.log.child({ connector: cfg.id }),
-      sm: { stopTimeoutMs: cfg.stopTimeoutS * 1000 },
+      sm: {
+        stopTimeoutMs: cfg.stopTimeoutS * 1000,
+        // Our own F is read back through the pilot sense's debounce (gpio); the sim reports at once.
+        fReadbackGraceMs: fReadbackGraceMs(cfg.hardware.driver === 'gpio' ? cfg.hardware.pilotSense : undefined),
+      },
       sampleIntervalMs: config.storage.sampleIntervalS * 1000,
       flushIntervalMs: config.storage.flushIntervalS * 1000,
       freeIdTag: config.auth.mode === 'free' ? config.auth.freeIdTag : null,
@@ -162,9 +166,12 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     for (const { c } of this.connectors.values()) c.safe();
   }
 
-  /** Open every contactor first, then close sessions with `reason`, then stop the meters and release the boards. */
+  /**
+   * Stop every connector (under load: X1, wait for the EV to go to B or the stop timeout, then open;
+   * Connector.shutdown), close sessions with `reason`, then stop the meters and release the boards.
+   * Emergencies use safe() instead.
+   */
   async shutdown(reason: StopReason = 'Other'): Promise<void> {
-    this.safe();
     await Promise.all([...this.connectors.values()].map(({ c }) => c.shutdown(reason)));
     for (const { c } of this.connectors.values()) await c.release();
   }

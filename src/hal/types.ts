@@ -56,9 +56,16 @@ export interface Contactor {
 }
 
 export interface CableLock {
+  /** Drives the lock; rejects when it does not confirm locked within the actuator's time. */
   lock(): Promise<void>;
   unlock(): Promise<void>;
+  /** Locked as read back (feedback input), else as last driven; undefined before the first drive. */
   isLocked(): boolean | undefined;
+  /**
+   * Called when the reading of isLocked() changes on its own (a feedback input): a lock that reads
+   * unlocked while the contactor is closed opens it. Drivers without a feedback may leave it out.
+   */
+  onChange?(listener: (locked: boolean) => void): void;
 }
 
 import type { FaultKind } from '../domain/types.js';

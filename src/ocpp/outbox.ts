@@ -38,6 +38,8 @@ export interface OutboxLink {
 export class Outbox {
   private draining = false;
   private stopped = false;
+  /** The drain under way, if any (stop() lets its call in flight finish). */
+  private current?: Promise<void>;
   private readonly retryAt = new Map<number, number>();
 
   constructor(private readonly d: { queue: TxQueue; link: OutboxLink; protocol: OutboxProtocol; clock: StationClock; timers: Timers; log: Logger }) {}
@@ -49,14 +51,25 @@ export class Outbox {
     }
     if (this.draining || this.stopped || !this.d.link.online()) return;
     this.draining = true;
-    void this.drain().finally(() => {
+    this.current = this.drain().finally(() => {
       this.draining = false;
+      this.current = undefined;
     });
   }
 
-  stop(): void {
+  /**
+   * Sends nothing more. A call already in flight gets up to `graceMs` for its answer: closing the
+   * link under it would lose an answer the CSMS already gave, and the message would go again after
+   * the restart (a StopTransaction twice).
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     this.d.timers.cancel('outbox');
+    const current = this.current;
+    if (!current || graceMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([current.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 
   private async drain(): Promise<void> {

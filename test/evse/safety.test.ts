@@ -351,8 +351,9 @@ describe('S7: faults drive F for faultFMs then X1, and latch until unplug (weldi
     expect(pilotActions(sm.handle(tick, 1299))).toEqual([]);
     expect(sm.snapshot().output).toEqual({ mode: 'f' });
     expect(pilotActions(sm.handle(tick, 1300))).toEqual([{ mode: 'x1' }]);
-    expect(sm.nextDeadline()).toBeNull();
+    expect(sm.nextDeadline()).toBe(1800); // the F still read is judged again once the read-back grace is over
     sm.handle(pilot('B'), 1310);
+    expect(sm.nextDeadline()).toBeNull();
     expect(sm.snapshot()).toMatchObject({ output: { mode: 'x1' }, status: 'Faulted', faults: ['overcurrent'] });
   });
 
@@ -441,8 +442,9 @@ describe('S7: faults drive F for faultFMs then X1, and latch until unplug (weldi
       toCharging(sm);
       sm.handle(fault(kind), 1000);
       sm.handle(pilot('F'), 1001);
+      runDeadlines(sm, 1300);
+      sm.handle(pilot('B'), 1310); // the sense reads the EV again soon after our F ended
       runDeadlines(sm, 2000);
-      sm.handle(pilot('B'), 2000);
       expect(sm.snapshot()).toMatchObject({ status: 'Faulted', contactor: false, output: { mode: 'x1' } });
       const a = sm.handle(fault(kind, false), 3000);
       expect(pilotActions(a)).toEqual([{ mode: 'pwm', dutyPermille: 266 }]);
@@ -484,7 +486,7 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     expect(pilotActions(sm.handle(tick, 5000))).toEqual([{ mode: 'pwm', dutyPermille: 100 }]);
   });
 
-  it('S8 (randomised): under any input sequence the invariants S1-S8 hold after every step', () => {
+  it('S8 (randomised): under any input sequence the invariants S1-S9 hold after every step', () => {
     const kinds = FAULT_KINDS;
     const states: PilotState[] = ['A', 'B', 'B', 'C', 'C', 'C', 'D', 'E', 'F'];
     let seed = 0x5eed;
@@ -499,11 +501,17 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     let closes = 0;
     let forced = 0;
     let faultOpens = 0;
+    let socketCloses = 0;
+    let lockOpens = 0;
     let totalSessions = 0;
     for (let run = 0; run < 600; run++) {
       const closesBefore = closes;
       const sm = machine(o);
       let now = 0;
+      // Odd runs: a socket with a cable lock (S9), its reading and failures random too.
+      const socket = run % 2 === 1;
+      let lockCommanded = false;
+      if (socket) sm.handle({ type: 'lock-state', locked: false }, 0);
       let pendingStart = false;
       let withdrawnSince: number | null = null;
       let lastDutyChange = -Infinity;
@@ -539,6 +547,7 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
             { type: 'clear-faults' },
             tick,
           ]);
+          if (socket && rnd() < 0.2) ev = rnd() < 0.95 ? { type: 'lock-state', locked: rnd() < 0.85 ? lockCommanded : !lockCommanded } : { type: 'lock-failed', why: 'jammed' };
         }
         if (ev.type === 'session-started' || ev.type === 'session-start-failed') pendingStart = false;
         const before = sm.snapshot();
@@ -559,9 +568,18 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
           expect(s.auth, ctx).not.toBeNull();
           expect(s.session, ctx).toBe(true);
         }
+        // S9: with a lock, closed only while it reads locked, after a lock command
+        const locks = actions.flatMap((a) => (a.type === 'lock' ? [a.locked] : []));
+        if (!socket) expect(locks, `a lock command without a lock: ${ctx}`).toEqual([]);
+        if (locks.length) lockCommanded = locks.at(-1)!;
+        if (socket && s.contactor) {
+          expect(s.cableLocked, ctx).toBe(true);
+          expect(lockCommanded, ctx).toBe(true);
+        }
         const cs = contactorActions(actions);
         if (cs.includes(true)) {
           closes++;
+          if (socket) socketCloses++;
           // S2: a fresh diode verdict (measured with PWM running since the output last changed mode)
           expect(s.diodeChecked, ctx).toBe(true);
           // S4
@@ -573,6 +591,7 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
           expect(firstCommand(actions), ctx).toMatchObject({ type: 'contactor', closed: false });
           if (s.faults.length === 0 && ['C', 'D'].includes(s.pilot) && s.auth && s.session) forced++;
           if (s.faults.length > 0) faultOpens++;
+          if (socket && s.faults.includes('lock')) lockOpens++;
         }
         // S6
         if (s.contactor && s.output.mode !== 'pwm') {
@@ -611,15 +630,17 @@ describe('S8: no offer is X1, never 0 % duty; the duty changes at most every pwm
     }
     expect(totalSessions).toBeGreaterThan(600);
     // The random walk really reached the interesting states.
-    console.log(`randomised safety walk: ${totalSessions} sessions, ${closes} closes, ${forced} forced opens under load, ${faultOpens} opens by fault`);
-    expect(closes).toBeGreaterThan(200);
+    console.log(`randomised safety walk: ${totalSessions} sessions, ${closes} closes (${socketCloses} with a cable lock), ${forced} forced opens under load, ${faultOpens} opens by fault (${lockOpens} by the lock)`);
+    expect(closes).toBeGreaterThan(150);
+    expect(socketCloses).toBeGreaterThan(30);
+    expect(lockOpens).toBeGreaterThan(0);
     expect(forced).toBeGreaterThan(0);
     expect(faultOpens).toBeGreaterThan(20);
   });
 });
 
 describe('the safety supervisor (src/evse/safety.ts): raw inputs only, consulted before every close', () => {
-  const ok: SupervisorInputs = { pilot: { state: 'C', diodeOk: true, diodeChecked: true }, boardFaults: new Set(), latchedFaults: [], authorised: true };
+  const ok: SupervisorInputs = { pilot: { state: 'C', diodeOk: true, diodeChecked: true }, boardFaults: new Set(), latchedFaults: [], authorised: true, cableLocked: null };
 
   it('allows a close only with pilot C/D, a fresh good diode, no fault input, no latched fault, an authorised session', () => {
     expect(supervisorViolation(ok, true)).toBeNull();
@@ -632,6 +653,13 @@ describe('the safety supervisor (src/evse/safety.ts): raw inputs only, consulted
     expect(supervisorViolation({ ...ok, boardFaults: new Set(['rcd']) }, true)).toMatch(/fault input active: rcd/);
     expect(supervisorViolation({ ...ok, latchedFaults: ['welded'] }, true)).toMatch(/fault latched: welded/);
     expect(supervisorViolation({ ...ok, authorised: false }, true)).toMatch(/no authorised/);
+  });
+
+  it('a socket: a close needs the cable lock reading locked; a fixed cable (null) has none to read', () => {
+    expect(supervisorViolation({ ...ok, cableLocked: true }, true)).toBeNull();
+    expect(supervisorViolation({ ...ok, cableLocked: null }, true)).toBeNull();
+    expect(supervisorViolation({ ...ok, cableLocked: false }, true)).toBe('cable lock not confirmed locked');
+    expect(supervisorViolation({ ...ok, cableLocked: false }, false)).toBe('cable lock not confirmed locked'); // opens a closed one
   });
 
   it('keeping it closed does not need a fresh verdict (the withdrawn offer in X1), everything else does', () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeSysfs, gpioConfig } from './fake-sysfs.js';
+import { DEFAULT_SM_OPTIONS, fReadbackGraceMs, type StateMachineOptions } from '../../src/evse/state-machine.js';
 import { createGpioHardware, type GpioHardware } from '../../src/hal/gpio/index.js';
 import { FakeClock } from '../../src/hal/clock.js';
 import { silentLogger } from '../../src/log.js';
@@ -25,11 +26,25 @@ const S = (bcm: number) => 512 + bcm; // fake Pi 4 with kernel 6.6
 const CONTACTOR = S(17);
 const FEEDBACK = S(27);
 const RCD = S(22);
+const LOCK_A = S(5); // motor: lock
+const LOCK_B = S(6); // motor: unlock
+const LOCK_FB = S(13); // active while the lock pin is extended
 
 interface Ev {
-  state: 'A' | 'B' | 'C';
+  /** E: CP shorted to PE. */
+  state: 'A' | 'B' | 'C' | 'E';
   diode: boolean;
   welded: boolean;
+  /** The socket's lock actuator is jammed: its feedback never follows the motor. */
+  lockJammed: boolean;
+  /** In C, the EV goes to B this long after the offer is withdrawn (X1); null: it keeps drawing. */
+  x1ReactionMs: number | null;
+}
+
+/** What the pins did since the rig started (checked after every step). */
+interface Seen {
+  contactorClosed: boolean;
+  unlockDriven: boolean;
 }
 
 interface Rig {
@@ -41,8 +56,9 @@ interface Rig {
   db: Db;
   dir: string;
   poller: MeterPoller;
-  /** Runs the station for `ms` of fake time in 10 ms steps; stops early when `until` holds. Returns the elapsed ms. */
-  run(ms: number, until?: () => boolean): Promise<number>;
+  seen: Seen;
+  /** Runs the station for `ms` of fake time in `stepMs` steps (10 ms); stops early when `until` holds. Returns the elapsed ms. */
+  run(ms: number, until?: () => boolean, stepMs?: number): Promise<number>;
   contactorPin(): '0' | '1';
   faults(): string[];
 }
@@ -50,7 +66,14 @@ interface Rig {
 const rigs: Rig[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) {
-    await r.conn.shutdown('Other');
+    // A shutdown under load waits for the EV (or the stop timeout) on the fake clock.
+    let done = false;
+    const stopped = r.conn.shutdown('Other').finally(() => (done = true));
+    for (let i = 0; i < 200 && !done; i++) {
+      r.clock.advance(100);
+      await new Promise((res) => setImmediate(res));
+    }
+    await stopped;
     await r.poller.stop();
     await r.hw.close();
     r.db.close();
@@ -59,45 +82,69 @@ afterEach(async () => {
   }
 });
 
-async function rig(): Promise<Rig> {
+async function rig(over: Record<string, unknown> = {}, sm: Partial<StateMachineOptions> = {}): Promise<Rig> {
   const tree = new FakeSysfs();
   const clock = new FakeClock();
   const log = silentLogger();
-  const hw = await createGpioHardware(gpioConfig(tree.root) as any, { connectorId: 1, log, clock, edges: tree.edges, autoStart: false });
+  const hw = await createGpioHardware(gpioConfig(tree.root, over) as any, { connectorId: 1, log, clock, edges: tree.edges, autoStart: false });
   const dir = mkdtempSync(join(tmpdir(), 'evsed-gpio-e2e-'));
   const db = openDb(join(dir, 'evsed.db'), [coreMigrations]);
   const store = new SessionStore(db);
   const meter = new SimMeter(clock, null, 1000);
   const poller = new MeterPoller(meter, { connectorId: 1, intervalMs: 1000, staleAfterMs: 10_000, maxPowerW: 50_000, clock, log });
-  const conn = new Connector({ id: 1, hardware: hw, poller, store, clock, log, sampleIntervalMs: 1000, flushIntervalMs: 60_000, freeIdTag: 'FREE' });
-  const ev: Ev = { state: 'A', diode: true, welded: false };
+  const conn = new Connector({ id: 1, hardware: hw, poller, store, clock, log, sm, sampleIntervalMs: 1000, flushIntervalMs: 60_000, freeIdTag: 'FREE' });
+  const ev: Ev = { state: 'A', diode: true, welded: false, lockJammed: false, x1ReactionMs: null };
+  const seen: Seen = { contactorClosed: false, unlockDriven: false };
+  let x1Since: number | undefined;
 
   /** What the sense circuit sees: the EV's resistor on the high level, the diode on the low one while PWM runs. */
   const applyEv = () => {
     const duty = Number(tree.pwmAttr(0, 0, 'duty_cycle'));
-    const high = { A: 12, B: 9, C: 6 }[ev.state];
+    if (ev.state === 'E') return tree.setPilot(0, 0); // CP shorted to PE: 0 V whatever we drive
     if (duty === 0) return tree.setPilot(-12, -12); // state F: our own -12 V
     const pwm = duty < 1_000_000;
+    if (ev.state === 'C' && !pwm && ev.x1ReactionMs !== null) {
+      x1Since ??= clock.monoMs();
+      if (clock.monoMs() - x1Since >= ev.x1ReactionMs) ev.state = 'B'; // the EV opens S2
+    } else {
+      x1Since = undefined;
+    }
+    const high = { A: 12, B: 9, C: 6 }[ev.state];
     tree.setPilot(high, pwm ? (ev.state === 'A' || ev.diode ? -12 : -high) : 0);
   };
+  const wired = (sysfs: number) => existsSync(tree.gpioDir(sysfs));
   /** The aux contact follows the contactor coil; a welded one stays closed. */
   const applyContactor = () => {
+    if (tree.value(CONTACTOR) === '1') seen.contactorClosed = true;
+    if (!wired(FEEDBACK)) return;
     const want = ev.welded ? '1' : tree.value(CONTACTOR);
     if (tree.value(FEEDBACK) !== want) tree.setInput(FEEDBACK, want === '1' ? 1 : 0);
+  };
+  /** The lock pin follows its motor (motorA locks, motorB unlocks), unless it is jammed. */
+  const applyLock = () => {
+    const a = tree.value(LOCK_A);
+    const b = tree.value(LOCK_B);
+    if (b === '1') seen.unlockDriven = true;
+    if (ev.lockJammed) return;
+    const fb = tree.value(LOCK_FB);
+    if (a === '1' && fb !== '1') tree.setInput(LOCK_FB, 1);
+    if (b === '1' && fb !== '0') tree.setInput(LOCK_FB, 0);
   };
 
   let t = 0;
   const r: Rig = {
-    tree, hw, clock, conn, ev, db, dir, poller,
-    async run(ms, until) {
+    tree, hw, clock, conn, ev, db, dir, poller, seen,
+    async run(ms, until, stepMs = 10) {
       const start = clock.monoMs();
-      for (let i = 0; i < ms; i += 10) {
+      for (let i = 0; i < ms; i += stepMs) {
         applyEv();
         await hw.pilot.sample();
         if (t++ % 2 === 0) hw.heartbeat!.tick();
         applyContactor();
-        clock.advance(10);
+        applyLock();
+        clock.advance(stepMs);
         for (let k = 0; k < 3; k++) await new Promise((res) => setImmediate(res)); // session start/stop (meter, store)
+        if (tree.value(CONTACTOR) === '1') seen.contactorClosed = true;
         if (until?.()) break;
       }
       return clock.monoMs() - start;
@@ -116,8 +163,8 @@ async function rig(): Promise<Rig> {
 }
 
 /** Plug in (B), free authorisation, session recorded, EV asks for energy (C): contactor closed on the pin. */
-async function charging(): Promise<Rig> {
-  const r = await rig();
+async function charging(over: Record<string, unknown> = {}): Promise<Rig> {
+  const r = await rig(over);
   r.ev.state = 'B';
   await r.run(2000, () => r.conn.session() !== null && r.conn.snapshot().output.mode === 'pwm');
   expect(r.conn.snapshot()).toMatchObject({ session: true, output: { mode: 'pwm', dutyPermille: 266 } });
@@ -254,5 +301,169 @@ describe('safety rules end to end: fake sysfs -> GpioHardware -> Connector -> co
     r.ev.state = 'C';
     await r.run(1000);
     expect(r.contactorPin()).toBe('0'); // latched while plugged
+  });
+});
+
+describe('issue 11 at the pin: the cable lock, unlock rules, RCD chatter, E after F, shutdown under load', () => {
+  it('lock jam: the contactor never closes, fault lock, status Faulted', async () => {
+    const r = await rig();
+    r.ev.lockJammed = true;
+    r.ev.state = 'B';
+    await r.run(2000, () => r.conn.session() !== null && r.faults().length > 0);
+    r.ev.state = 'C'; // the EV asks for energy
+    await r.run(2000);
+    expect(r.seen.contactorClosed).toBe(false);
+    expect(r.contactorPin()).toBe('0');
+    expect(r.faults()).toContain('lock');
+    expect(r.conn.status()).toBe('Faulted');
+    r.ev.state = 'A'; // unplugged: the lock fault clears with the EV (fault table)
+    await r.run(300);
+    expect(r.faults()).toEqual([]);
+  });
+
+  it('the lock reads unlocked while the contactor is closed: the pin drops at once, fault lock', async () => {
+    const r = await charging();
+    expect(r.tree.value(LOCK_FB)).toBe('1'); // locked before the close
+    r.tree.setInput(LOCK_FB, 0); // the lock pin is pushed back (broken actuator, forced plug)
+    const ms = await r.run(200, () => r.contactorPin() === '0');
+    expect(r.contactorPin()).toBe('0');
+    expect(ms).toBeLessThanOrEqual(30); // input debounce (10 ms) + a step
+    expect(r.faults()).toContain('lock');
+    expect(r.conn.status()).toBe('Faulted');
+    await r.run(1000);
+    expect(r.contactorPin()).toBe('0'); // latched while plugged
+  });
+
+  it('weld then stop: the plug stays locked (session end and UnlockConnector), released once the feedback reads open', async () => {
+    const r = await charging();
+    r.ev.welded = true;
+    r.ev.x1ReactionMs = 200;
+    r.conn.stop('Local');
+    await r.run(3000, () => r.conn.session() === null);
+    await r.run(1000);
+    expect(r.conn.session()).toBeNull();
+    expect(r.contactorPin()).toBe('0');
+    expect(r.faults()).toContain('welded');
+    expect(r.seen.unlockDriven).toBe(false); // the unlock motor never ran
+    expect(r.tree.value(LOCK_FB)).toBe('1');
+    expect(r.hw.lock!.isLocked()).toBe(true);
+    expect(await r.conn.unlock()).toBe('UnlockFailed'); // OCPP UnlockConnector: refused
+    await r.run(500);
+    expect(r.seen.unlockDriven).toBe(false);
+    expect(r.tree.value(LOCK_FB)).toBe('1');
+    r.ev.welded = false; // the contact opens (repaired): the cable is released
+    await r.run(1000, () => r.tree.value(LOCK_FB) === '0');
+    expect(r.seen.unlockDriven).toBe(true);
+    expect(r.tree.value(LOCK_FB)).toBe('0');
+  });
+
+  it('no contactor feedback wired: the open contactor cannot be confirmed, so the cable is never unlocked', async () => {
+    const { contactorFeedback: _none, ...gpio } = gpioConfig('/unused').gpio;
+    const r = await charging({ gpio });
+    r.ev.x1ReactionMs = 200;
+    r.conn.stop('Local');
+    await r.run(3000, () => r.conn.session() === null);
+    await r.run(1000);
+    expect(r.conn.session()).toBeNull();
+    expect(r.seen.unlockDriven).toBe(false);
+    expect(await r.conn.unlock()).toBe('UnlockFailed');
+    await r.run(500);
+    expect(r.seen.unlockDriven).toBe(false);
+    expect(r.tree.value(LOCK_FB)).toBe('1');
+  });
+
+  it('RCD chatter (the fault line toggles every 8 ms for 2 s): fault rcd, the pin drops within a few toggles', async () => {
+    const r = await charging();
+    let level: 0 | 1 = 0; // active low: 0 = tripped
+    let droppedAtMs: number | undefined;
+    for (let t = 0; t < 2000; t += 8) {
+      r.tree.setInput(RCD, level);
+      level = level ? 0 : 1;
+      await r.run(8, undefined, 8);
+      if (r.contactorPin() === '0') droppedAtMs ??= t + 8;
+    }
+    expect(droppedAtMs).toBeDefined();
+    expect(droppedAtMs!).toBeLessThanOrEqual(40); // 10 ms of asserted time, counted across the toggles
+    expect(r.faults()).toContain('rcd');
+    expect(r.conn.status()).toBe('Faulted');
+    r.tree.setInput(RCD, 1);
+    await r.run(1000);
+    expect(r.contactorPin()).toBe('0'); // latched while plugged
+  });
+
+  it('a short glitch on the RCD line (3 ms, now and then) does not trip', async () => {
+    const r = await charging();
+    for (let i = 0; i < 20; i++) {
+      r.tree.setInput(RCD, 0);
+      await r.run(3, undefined, 3);
+      r.tree.setInput(RCD, 1);
+      await r.run(60);
+    }
+    expect(r.faults()).toEqual([]);
+    expect(r.contactorPin()).toBe('1');
+  });
+
+  it('E after our own F: a real short (state E) just after the wake-up F ended is a fault, not our own signal', async () => {
+    const r = await rig();
+    r.ev.state = 'B';
+    await r.run(2000, () => r.conn.session() !== null && r.conn.snapshot().output.mode === 'pwm');
+    await r.run(100);
+    r.conn.dispatch({ type: 'wake' });
+    expect(r.conn.snapshot().output).toEqual({ mode: 'f', cpInterrupt: true });
+    await r.run(5000, () => r.conn.snapshot().output.mode === 'x1');
+    expect(r.conn.snapshot().output.mode).toBe('x1');
+    r.ev.state = 'E'; // CP shorted to PE, 10 ms after our F ended
+    await r.run(1000, () => r.faults().includes('pilot'));
+    expect(r.faults()).toContain('pilot');
+    expect(r.conn.status()).toBe('Faulted');
+  });
+
+  it('a slow pilot sense (debounceMs 600): our own F still read after it ended is no fault; the EV is read again', async () => {
+    const cfg = gpioConfig('/unused');
+    const pilotSense = { ...cfg.pilotSense, debounceMs: 600 };
+    const r = await rig({ pilotSense }, { fReadbackGraceMs: fReadbackGraceMs(pilotSense) });
+    r.ev.state = 'B';
+    await r.run(3000, () => r.conn.session() !== null && r.conn.snapshot().output.mode === 'pwm');
+    await r.run(100);
+    r.conn.dispatch({ type: 'wake' });
+    await r.run(5000, () => r.conn.snapshot().output.mode === 'x1');
+    await r.run(2000, () => r.conn.snapshot().pilot === 'B');
+    expect(r.conn.snapshot().pilot).toBe('B'); // read again 600 ms after our F ended
+    await r.run(500);
+    expect(r.faults()).toEqual([]);
+    expect(r.conn.status()).not.toBe('Faulted');
+  });
+
+  it('shutdown under load: X1 first (steady PWM), the contactor line drops only once the EV is in B', async () => {
+    const r = await charging();
+    r.ev.x1ReactionMs = 300;
+    let finished = false;
+    const done = r.conn.shutdown('Reboot').then(() => (finished = true));
+    // the offer is withdrawn at once: steady +12 V on the PWM, the contactor still closed
+    expect(r.tree.pwmAttr(0, 0, 'duty_cycle')).toBe(r.tree.pwmAttr(0, 0, 'period'));
+    expect(r.tree.pwmAttr(0, 0, 'enable')).toBe('1');
+    expect(r.contactorPin()).toBe('1');
+    const ms = await r.run(2000, () => r.contactorPin() === '0');
+    expect(r.contactorPin()).toBe('0');
+    expect(ms).toBeGreaterThanOrEqual(300); // not before the EV went to B...
+    expect(ms).toBeLessThanOrEqual(300 + 100); // ...and within 100 ms of it
+    await r.run(2000, () => finished);
+    await done;
+    expect(new SessionStore(r.db).latestOn(1)).toMatchObject({ status: 'completed', stopReason: 'Reboot' });
+  });
+
+  it('shutdown under load, the EV keeps drawing: the contactor line drops at the stop timeout (6 s), not before', async () => {
+    const r = await charging();
+    let finished = false;
+    const done = r.conn.shutdown('Reboot').then(() => (finished = true));
+    expect(r.tree.pwmAttr(0, 0, 'duty_cycle')).toBe(r.tree.pwmAttr(0, 0, 'period'));
+    expect(r.contactorPin()).toBe('1');
+    const ms = await r.run(10_000, () => r.contactorPin() === '0');
+    expect(r.contactorPin()).toBe('0');
+    expect(ms).toBeGreaterThanOrEqual(DEFAULT_SM_OPTIONS.stopTimeoutMs);
+    expect(ms).toBeLessThanOrEqual(DEFAULT_SM_OPTIONS.stopTimeoutMs + 100);
+    await r.run(2000, () => finished);
+    await done;
+    expect(new SessionStore(r.db).latestOn(1)).toMatchObject({ status: 'completed', stopReason: 'Reboot' });
   });
 });

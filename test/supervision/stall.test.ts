@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import { SimHardware } from '../../src/sim/hardware.js';
+import { FakeSysfs, gpioStationYaml } from '../hal/fake-sysfs.js';
+import { TreeEv } from '../hal/tree-ev.js';
 import { tempDir, until, writeSimConfig } from '../support/station.js';
 
 describe('event-loop stall supervision', () => {
@@ -35,6 +38,41 @@ describe('event-loop stall supervision', () => {
       expect(d.station.connectorView(1)!.faults).toEqual([]);
     } finally {
       await d.stop();
+    }
+  });
+});
+
+describe('event-loop stall supervision on the gpio driver (fake sysfs, at the pin)', () => {
+  it("the daemon's stall reaction itself opens the contactor line and latches stall (a stall the interlock tolerates: nothing else would)", async () => {
+    const tree = new FakeSysfs();
+    const ev = new TreeEv(tree).start();
+    tree.setPilot(12, 0);
+    const dir = tempDir();
+    const dataDir = join(dir, 'data');
+    // The interlock tolerates 1960 ms without heartbeat (interlockMs 2000 - 2 x 20): a 600 ms block
+    // stays well below it, so the heartbeat's own miss check cannot raise 'stall': only the
+    // daemon's stall detector can (removing its reaction makes this test fail).
+    const yaml = gpioStationYaml(tree.root, dataDir, { hardware: '      interlockMs: 2000', extra: 'supervision: { stallThresholdMs: 300 }' });
+    const d = await startDaemon({ config: parseConfig(yaml), file: join(dir, 'evsed.yaml'), storageDir: dataDir, dbFile: join(dataDir, 'evsed.db') }, silentLogger(), { gpio: { edges: tree.edges } });
+    try {
+      ev.state = 'B';
+      await until(() => ev.mode === 'pwm', 'the PWM offer');
+      ev.state = 'C';
+      await until(() => tree.value(512 + 17) === '1', 'contactor closed', 15_000);
+      const end = performance.now() + 600;
+      while (performance.now() < end) {
+        /* block the loop */
+      }
+      await until(() => d.station.connectorView(1)!.faults.includes('stall'), 'stall fault', 2000);
+      expect(tree.value(512 + 17)).toBe('0');
+      expect(d.loopLag().stalls).toBeGreaterThanOrEqual(1);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(tree.value(512 + 17)).toBe('0'); // latched: the EV still asks (C)
+      expect(d.station.connectorView(1)!.status).toBe('Faulted');
+    } finally {
+      await d.stop();
+      ev.stop();
+      tree.dispose();
     }
   });
 });

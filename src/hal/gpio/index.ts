@@ -231,16 +231,18 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   // onoff's epoll works only on the kernel's own /sys; a bench's tree elsewhere is polled.
   edges ??= cfg.root === '/' ? await onoffEdges() : pollingEdges();
   const inputs = new Map<string, DebouncedInput>();
-  const input = async (key: GpioSignal, bcm: number | undefined) => {
+  // `alarm`: the level whose chatter must never hide (DebouncedInput): a tripped fault, a closed
+  // contact, a released lock.
+  const input = async (key: GpioSignal, bcm: number | undefined, alarm: 0 | 1 = 1) => {
     if (bcm === undefined) return undefined;
     const line = await gpio.input(`gpio.${key}`, bcm, { activeLow: low(key) });
-    const d = new DebouncedInput(line, clock, g.debounceMs);
+    const d = new DebouncedInput(line, clock, g.debounceMs, alarm);
     inputs.set(key, d);
     return d;
   };
   const feedback = await input('contactorFeedback', g.contactorFeedback);
   const rcdFault = await input('rcdFault', g.rcdFault);
-  const lockFb = await input('lock.feedback', g.lock?.feedback);
+  const lockFb = await input('lock.feedback', g.lock?.feedback, 0);
 
   // 4. Pilot sensing.
   if (cfg.pilotSense.mode !== 'adc') throw new Error('unsupported pilotSense.mode');

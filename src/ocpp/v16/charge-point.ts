@@ -21,6 +21,9 @@ import type { AuthorizeConf, AuthorizeReq, IdTagInfo } from './messages.js';
 import { MeterValuesReporter } from './meter-values.js';
 import { StatusReporter } from './status.js';
 
+/** On stop, how long a transaction message already sent may take to be answered before the link closes. */
+const STOP_IN_FLIGHT_GRACE_MS = 2000;
+
 export interface ChargePointDeps {
   station: StationPort;
   repos: OcppRepositories;
@@ -178,7 +181,7 @@ export class ChargePoint {
 
   async stop(): Promise<void> {
     this.lifecycle.stop();
-    this.outbox.stop();
+    await this.outbox.stop(STOP_IN_FLIGHT_GRACE_MS);
     this.timers.stop();
     this.subs.clear();
     await this.link.stop();
