@@ -309,7 +309,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
     expect(events).toEqual(['stall']);
   });
 
-  it('a hung ADC read times out after pilotSense.readTimeoutMs: fault pilot, no second read beside it, recovery when it returns', async () => {
+  it('a hung ADC read (through the libuv pool, off the safety core thread) times out after 6 sample periods: fault pilot, no second read beside it, recovery when it returns', async () => {
     const { hw, clock } = await setup();
     const c = clock as FakeClock;
     let release!: (v: { highV: number; lowV: number }) => void;
@@ -322,7 +322,7 @@ describe('createGpioHardware on a fake Pi 4 (kernel 6.6, base 512)', () => {
       },
     };
     const p = hw.pilot.sample();
-    c.advance(14);
+    c.advance(59);
     await Promise.resolve();
     expect(hw.faults.active().has('pilot')).toBe(false);
     c.advance(1);

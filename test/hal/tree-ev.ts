@@ -4,7 +4,7 @@ import type { FakeSysfs } from './fake-sysfs.js';
 const S = (bcm: number) => 512 + bcm; // fake Pi 4 with kernel 6.6
 
 /** The pins of gpioStationYaml / gpioConfig. */
-export const TREE_PINS = { contactor: S(17), feedback: S(27), rcd: S(22), lockA: S(5), lockB: S(6), lockFb: S(13) };
+export const TREE_PINS = { contactor: S(17), feedback: S(27), rcd: S(22), rcdTest: S(23), lockA: S(5), lockB: S(6), lockFb: S(13) };
 
 export type PwmMode = 'x1' | 'pwm' | 'f' | 'off';
 
@@ -92,7 +92,11 @@ export class TreeEv {
       const want = this.welded ? '1' : this.contactor;
       if (this.tree.value(p.feedback) !== want) this.tree.setInput(p.feedback, want === '1' ? 1 : 0);
     }
-    if (this.wired(p.rcd) && this.tree.value(p.rcd) !== '1') this.tree.setInput(p.rcd, 1); // module idle (active low)
+    if (this.wired(p.rcd)) {
+      // The RDC-DD module (fault output active low) trips while its test input is driven, else idles.
+      const want = this.wired(p.rcdTest) && this.tree.value(p.rcdTest) === '1' ? '0' : '1';
+      if (this.tree.value(p.rcd) !== want) this.tree.setInput(p.rcd, want === '1' ? 1 : 0);
+    }
     if (this.wired(p.lockA) && this.wired(p.lockB) && this.wired(p.lockFb) && !this.lockJammed) {
       const fb = this.tree.value(p.lockFb);
       if (this.tree.value(p.lockA) === '1' && fb !== '1') this.tree.setInput(p.lockFb, 1);

@@ -49,10 +49,11 @@ describe('event-loop stall supervision on the gpio driver (fake sysfs, at the pi
     tree.setPilot(12, 0);
     const dir = tempDir();
     const dataDir = join(dir, 'data');
-    // The interlock tolerates 1960 ms without heartbeat (interlockMs 2000 - 2 x 20): a 600 ms block
-    // stays well below it, so the heartbeat's own miss check cannot raise 'stall': only the
-    // daemon's stall detector can (removing its reaction makes this test fail).
-    const yaml = gpioStationYaml(tree.root, dataDir, { hardware: '      interlockMs: 2000', extra: 'supervision: { stallThresholdMs: 300 }' });
+    // A board whose safety core runs on the main loop (in-process, as under these test hooks; the
+    // simulator in production). No heartbeat interlock (a bench without mains), so nothing but the
+    // daemon's stall detector can open the pin (removing its reaction makes this test fail). With
+    // the core in its own thread a blocked main loop stops nothing: test/realtime/safety-core.test.ts.
+    const yaml = gpioStationYaml(tree.root, dataDir, { hardware: '      benchWithoutMains: true', extra: 'supervision: { stallThresholdMs: 300 }' }).replace(' heartbeat: 25,', '');
     const d = await startDaemon({ config: parseConfig(yaml), file: join(dir, 'evsed.yaml'), storageDir: dataDir, dbFile: join(dataDir, 'evsed.db') }, silentLogger(), { gpio: { edges: tree.edges } });
     try {
       ev.state = 'B';

@@ -9,6 +9,8 @@ import { PilotDebouncer, classifyWithHysteresis } from './pilot-classifier.js';
 
 /** Consecutive failed ADC reads before the pilot is reported unreadable (fault 'pilot'); config's pilotOpenBudget counts on it. */
 export const MAX_READ_FAILURES = 3;
+/** An asynchronous read (main thread only) not answered after this many sample periods is hung. */
+const ASYNC_READ_TIMEOUT_PERIODS = 6;
 
 /** A blocking read that returned, but later than readTimeoutMs: its sample is discarded and counts as a failed read. */
 class SlowRead extends Error {
@@ -173,9 +175,13 @@ export class AdcPilot implements ControlPilot {
     return v;
   }
 
-  /** The ADC read, bounded by readTimeoutMs (a hung I2C transfer never blocks sensing silently). */
+  /**
+   * The ADC read through the libuv pool (the driver on the main thread: tests, hw test), where a
+   * read may queue behind other work: hung only after ASYNC_READ_TIMEOUT_PERIODS sample periods
+   * (or readTimeoutMs if longer). The safety core's thread reads blocking (readBlocking).
+   */
   private readWithTimeout(): Promise<{ highV: number; lowV: number }> {
-    const ms = this.cfg.readTimeoutMs;
+    const ms = Math.max(this.cfg.readTimeoutMs, ASYNC_READ_TIMEOUT_PERIODS * this.cfg.samplePeriodMs);
     const read = this.adc.read();
     return new Promise((resolve, reject) => {
       let timedOut = false;

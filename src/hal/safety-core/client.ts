@@ -48,6 +48,7 @@ export class SafetyCoreClient implements ConnectorHardware {
   private readonly readingListeners: ((r: PilotReading) => void)[] = [];
   private readonly faultListeners: ((k: FaultKind, a: boolean) => void)[] = [];
   private readonly feedbackListeners: ((c: boolean) => void)[] = [];
+  private readonly lockListeners: ((locked: boolean) => void)[] = [];
   private readonly overrideListeners: ((o: { action: 'refused' | 'opened'; why: string }) => void)[] = [];
 
   private constructor(private readonly worker: Worker, private readonly log: Logger, private readonly contactorValuePath: string | null, private readonly contactorSafeRaw: '0' | '1') {
@@ -105,6 +106,7 @@ export class SafetyCoreClient implements ConnectorHardware {
       lock: () => this.request({ t: 'lock', id: 0, op: 'lock' }).then(() => undefined),
       unlock: () => this.request({ t: 'lock', id: 0, op: 'unlock' }).then(() => undefined),
       isLocked: () => this.state.locked,
+      onChange: (l) => void this.lockListeners.push(l),
     };
   }
 
@@ -191,7 +193,10 @@ export class SafetyCoreClient implements ConnectorHardware {
         break;
       case 'commanded':
         this.state.commanded = m.closed;
-        this.state.locked = m.locked;
+        this.setLocked(m.locked);
+        break;
+      case 'lock':
+        this.setLocked(m.locked);
         break;
       case 'override':
         this.requested = false;
@@ -200,7 +205,7 @@ export class SafetyCoreClient implements ConnectorHardware {
       case 'alive':
         this.lastAliveMs = performance.now();
         this.state.health = m.health;
-        this.state.locked = m.locked;
+        this.setLocked(m.locked);
         break;
       case 'reply': {
         const p = this.pending.get(m.id);
@@ -216,6 +221,12 @@ export class SafetyCoreClient implements ConnectorHardware {
       default:
         break;
     }
+  }
+
+  private setLocked(locked: boolean | undefined): void {
+    if (locked === this.state.locked) return;
+    this.state.locked = locked;
+    if (locked !== undefined) for (const l of this.lockListeners) l(locked);
   }
 
   private relayLog(line: string): void {

@@ -82,7 +82,10 @@ export class SafetyCore implements ConnectorHardware {
           await lock.unlock();
         },
         isLocked: () => lock.isLocked(),
+        onChange: (l) => lock.onChange?.(l),
       };
+      // A lock that lets go while the contactor is closed opens it (the core listens first).
+      lock.onChange?.(() => this.enforce());
     }
     // The core listens first: its decision is taken before anyone else hears of the change.
     p.onChange((r) => this.onReading(r));
@@ -203,7 +206,14 @@ export class SafetyCore implements ConnectorHardware {
   private violation(closing: boolean): string | null {
     const latched = this.o.latches.kinds();
     const why = supervisorViolation(
-      { pilot: this.inner.pilot.read(), boardFaults: this.inner.faults.active(), latchedFaults: latched, authorised: this.authorised },
+      {
+        pilot: this.inner.pilot.read(),
+        boardFaults: this.inner.faults.active(),
+        latchedFaults: latched,
+        authorised: this.authorised,
+        // A socket's lock must read locked (unknown counts as not locked); a fixed cable has none.
+        cableLocked: this.inner.lock ? this.inner.lock.isLocked() === true : null,
+      },
       closing,
     );
     if (why) return why;

@@ -44,6 +44,7 @@ export type FromCore =
   | { t: 'reading'; reading: PilotReading }
   | { t: 'fault'; kind: FaultKind; active: boolean }
   | { t: 'feedback'; closed: boolean }
+  | { t: 'lock'; locked: boolean | undefined }
   | { t: 'commanded'; closed: boolean; locked: boolean | undefined }
   | { t: 'override'; action: 'refused' | 'opened'; why: string }
   /** Every ALIVE_INTERVAL_MS: the worker's loop runs; its driver's own health. */

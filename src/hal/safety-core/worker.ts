@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     reportCommanded();
   });
   core.contactor.onFeedback((closed) => send({ t: 'feedback', closed }));
+  core.lock?.onChange?.(() => send({ t: 'lock', locked: core.lock!.isLocked() }));
   // After the reading or fault that caused it has been sent (those listeners run after the core's own):
   // the main side must see the new input before it hears that the core acted on it.
   core.contactor.onOverride!((o) =>
