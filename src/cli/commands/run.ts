@@ -1,6 +1,8 @@
 import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { createLogger, type Logger } from '../../log.js';
+import { createLogger, logSecrets, type Logger } from '../../log.js';
+import { secretValues } from '../../config/secrets.js';
+import { configWarnings } from '../../config/warnings.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
 import type { StopReason } from '../../evse/port.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
@@ -25,7 +27,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  for (const secret of secretValues(loaded.config)) logSecrets.add(secret);
   const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+  for (const w of configWarnings(loaded.config)) log.warn(`config: ${w}`);
 
   let daemon: Daemon | undefined;
   let exiting = false;

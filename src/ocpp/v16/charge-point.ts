@@ -4,6 +4,7 @@ import type { Logger } from '../../log.js';
 import type { OcppRepositories } from '../../store/ocpp/index.js';
 import { Subscriptions } from '../../util/subscriptions.js';
 import type { OcppConfig } from '../../config/ocpp.js';
+import { redactUrlPassword } from '../../config/secrets.js';
 import { Link } from '../link.js';
 import { Outbox } from '../outbox.js';
 import type { SessionHookRegistrar } from '../port.js';
@@ -225,7 +226,7 @@ export class ChargePoint {
     const q = this.queue.stats();
     const clock = this.d.station.clock;
     return {
-      url: `${this.d.ocpp.url}/${this.d.station.info.id}`,
+      url: redactUrlPassword(`${this.d.ocpp.url}/${this.d.station.info.id}`),
       connected: this.link.isOpen,
       boot: this.lifecycle.bootStatus,
       lastReplyAgeS: this.lifecycle.lastReplyAgeS,

@@ -1,4 +1,5 @@
 import type { KeyRepository } from '../../store/ocpp/keys.js';
+import { logSecrets } from '../../log.js';
 import { KEY_DEFS, keyDef, splitCsl, type BoolKey, type ConfigKey, type CslKey, type IntKey, type KeyContext, type KeyDef } from '../../config/ocpp16-keys.js';
 
 export type ChangeStatus = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
@@ -29,6 +30,7 @@ export class KeyStore {
       const def = keyDef(r.key);
       if (def && !def.readonly && !def.check(r.value)) this.values.set(def.key, r.value);
     }
+    for (const def of KEY_DEFS.values()) if (def.writeOnly) hideFromLog(this.get(def.key));
   }
 
   get(key: ConfigKey): string {
@@ -75,9 +77,16 @@ export class KeyStore {
     // 3 (client certificate) it would be stored and never used.
     if (def.key === 'AuthorizationKey' && this.ctx.securityProfile !== 1 && this.ctx.securityProfile !== 2) return { status: 'Rejected' };
     const normalised = def.kind === 'bool' ? value.toLowerCase() : def.kind === 'int' ? String(Number(value)) : def.kind === 'csl' ? splitCsl(value).join(',') : value;
+    if (def.writeOnly) hideFromLog(normalised);
     this.repo.save(def.key, normalised);
     this.values.set(def.key, normalised);
     const apply = () => this.listeners.get(def.key)?.forEach((fn) => fn(normalised));
     return { status: def.reboot ? 'RebootRequired' : 'Accepted', apply };
   }
+}
+
+/** A write-only key (AuthorizationKey: hex, used as its decoded bytes) is a secret in either form. */
+function hideFromLog(hex: string): void {
+  if (!hex) return;
+  for (const form of [hex, hex.toLowerCase(), hex.toUpperCase(), Buffer.from(hex, 'hex').toString('utf8')]) logSecrets.add(form);
 }
