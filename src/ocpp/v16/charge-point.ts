@@ -170,6 +170,7 @@ export class ChargePoint {
     this.keys.onChange('ClockAlignedDataInterval', () => this.meterValues.scheduleAligned());
     this.keys.onChange('AuthorizationKey', (v) => this.link.setPassword(Buffer.from(v, 'hex')));
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
+    for (const k of this.keys.ignoredStored) log.warn(k, `OCPP: the stored value of ${k.key} set earlier by the CSMS is not applied: ${k.problem}`);
     this.lifecycle.start();
     registerHandlers(this.link.client, this.handlerContext());
     st.registerStatus('ocpp', () => this.status());
