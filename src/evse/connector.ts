@@ -70,6 +70,12 @@ export class Connector extends EventEmitter {
    */
   private pendingMeter: { sessionId: number; startAtClosures?: number; stopAtClosures?: number } | null = null;
   private lockHold: { idTag: string; parentIdTag?: string } | null = null;
+  /**
+   * A stop the store refused (full, read-only): kept with its reason, time and register and written
+   * at the next flush that succeeds. Lost only if evsed stops first: the next start then closes the
+   * session as PowerLoss from its checkpoint.
+   */
+  private unwrittenStop: { sessionId: number; input: Parameters<SessionStore['stop']>[1] } | null = null;
   /** Close commands the supervisor vetoed in the current dispatch drain. */
   private vetoes = 0;
 
@@ -439,6 +445,8 @@ export class Connector extends EventEmitter {
   private beginSession(idTag: string | null, source: AuthSource): void {
     void this.serial(async () => {
       try {
+        // A session's stop is recorded before the next one starts (the CSMS gets them in that order).
+        this.writeUnwrittenStop();
         const reg = await this.registerNow();
         if (!reg.fresh) this.o.log.warn({ connectorId: this.id, meterStartWh: reg.wh }, 'meter unreadable at session start: using its last good register, recorded as provisional');
         const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp(), meterStartProvisional: !reg.fresh });
@@ -487,13 +495,18 @@ export class Connector extends EventEmitter {
         this.pendingMeter = null;
       }
       this.flushSamples();
+      const input = { meterStopWh: wh, reason, stopIdTag, at, ...durations, meterStopProvisional: provisional };
       try {
-        const stopped = this.o.store.stop(rec.id, { meterStopWh: wh, reason, stopIdTag, at, ...durations, meterStopProvisional: provisional });
+        const stopped = this.o.store.stop(rec.id, input);
         this.o.log.info({ connectorId: this.id, sessionId: rec.id, reason, energyWh: stopped.energyWh, durationS: Math.round(stopped.durationMs / 1000) }, 'session stopped');
         this.current = null;
         this.emit('session-stopped', stopped);
       } catch (err) {
-        this.o.log.error({ connectorId: this.id, sessionId: rec.id, err: (err as Error).message }, 'cannot record session stop (it stays open and is recovered at next start)');
+        this.o.log.error(
+          { connectorId: this.id, sessionId: rec.id, reason, err: (err as Error).message },
+          'cannot record the session stop now: kept and written with its reason once the store accepts writes (if evsed stops first, the next start closes the session as PowerLoss)',
+        );
+        this.unwrittenStop = { sessionId: rec.id, input };
         this.current = null;
       }
       if (this.lockHold) {
@@ -584,6 +597,7 @@ export class Connector extends EventEmitter {
     const now = this.o.clock.monoMs();
     this.lastFlushMs = now;
     try {
+      this.writeUnwrittenStop();
       this.o.store.addSamples(this.samples);
       this.samples = [];
       const rec = this.current;
@@ -609,6 +623,16 @@ export class Connector extends EventEmitter {
       // Retry soon rather than after a whole flush interval, to notice both the fault and its end.
       this.lastFlushMs = now - this.o.flushIntervalMs + STORE_RETRY_MS;
     }
+  }
+
+  /** Writes a stop the store refused earlier (throws while it still refuses); announces it once recorded. */
+  private writeUnwrittenStop(): void {
+    const u = this.unwrittenStop;
+    if (!u) return;
+    const stopped = this.o.store.stop(u.sessionId, u.input);
+    this.unwrittenStop = null;
+    this.o.log.warn({ connectorId: this.id, sessionId: u.sessionId, reason: stopped.stopReason, energyWh: stopped.energyWh }, 'session stop recorded late, with its reason and stop time, now that the store accepts writes');
+    this.emit('session-stopped', stopped);
   }
 
   /**
