@@ -75,6 +75,8 @@ export class Connector extends EventEmitter {
    * at the next flush that succeeds. Lost only if evsed stops first: the next start then closes the
    * session as PowerLoss from its checkpoint.
    */
+  /** The store's file is gone or damaged (StoreFileWatch): fault 'store' until evsed restarts. */
+  private storeFileLost = false;
   private unwrittenStop: { sessionId: number; input: Parameters<SessionStore['stop']>[1] } | null = null;
   /** Close commands the supervisor vetoed in the current dispatch drain. */
   private vetoes = 0;
@@ -608,7 +610,7 @@ export class Connector extends EventEmitter {
       if (this.storeFailures > 0) {
         this.o.log.info({ connectorId: this.id }, 'the store can be written again');
         this.storeFailures = 0;
-        if (this.sm.snapshot().faults.includes('store')) this.dispatch({ type: 'fault', kind: 'store', active: false });
+        if (this.sm.snapshot().faults.includes('store') && !this.storeFileLost) this.dispatch({ type: 'fault', kind: 'store', active: false });
       }
     } catch (err) {
       this.storeFailures++;
@@ -623,6 +625,16 @@ export class Connector extends EventEmitter {
       // Retry soon rather than after a whole flush interval, to notice both the fault and its end.
       this.lastFlushMs = now - this.o.flushIntervalMs + STORE_RETRY_MS;
     }
+  }
+
+  /**
+   * The database file was deleted, replaced or damaged under the connection (StoreFileWatch): what
+   * is recorded now may be lost, so charging stops (fault 'store', held until evsed restarts on the
+   * restored file) as when the store refuses writes.
+   */
+  storeLost(): void {
+    this.storeFileLost = true;
+    if (!this.sm.snapshot().faults.includes('store')) this.dispatch({ type: 'fault', kind: 'store', active: true });
   }
 
   /** Writes a stop the store refused earlier (throws while it still refuses); announces it once recorded. */

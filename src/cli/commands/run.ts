@@ -77,15 +77,22 @@ export async function runCommand(argv: string[]): Promise<number> {
       daemon = await startDaemon(loaded, log);
       await notifier.ready(`station ${loaded.config.station.id}: ${loaded.config.connectors.length} connector(s)`);
       notifier.startWatchdog(() => daemon?.health() ?? { ok: false, reason: 'daemon restarting' });
-      daemon.station.onReset((kind) => {
+      const restart = (reason: StopReason) => {
         void (async () => {
-          log.warn({ kind }, 'reset: restarting the daemon');
-          await daemon?.stop(kind === 'Hard' ? 'HardReset' : 'SoftReset');
+          await daemon?.stop(reason);
           if (!exiting) await boot();
         })().catch((err) => {
-          failSafe('restart after reset failed', err);
+          failSafe('restart failed', err);
           resolve(1);
         });
+      };
+      daemon.station.onReset((kind) => {
+        log.warn({ kind }, 'reset: restarting the daemon');
+        restart(kind === 'Hard' ? 'HardReset' : 'SoftReset');
+      });
+      daemon.onRestart((why) => {
+        log.warn({ why }, 'restarting the daemon');
+        restart('Reboot');
       });
     };
     boot().catch((err: unknown) => {
