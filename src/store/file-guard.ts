@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Db } from './db.js';
 
@@ -72,22 +73,19 @@ export class StoreFileGuard {
   }
 
   /**
-   * Prepare the open connection for a file it no longer owns by name: all of the WAL into the
-   * (orphaned) file, the WAL emptied and no automatic checkpoint from here on. Whatever is
-   * committed later is then a continuation of the copy restore() writes, whichever file it ends in.
+   * Before the first copy: no more checkpoints on this connection until it closes. The WAL then
+   * only grows, so if the power fails before the restart, the copy at the path with the WAL left
+   * beside it (when only the main file was deleted) replays to exactly what the connection had
+   * committed. A checkpoint after the copy would move changes into the lost file and restart the
+   * WAL without them.
    */
   settle(db: Db): void {
-    try {
-      db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // a damaged file may refuse the checkpoint: the copy is read through the connection anyway
-    }
     db.pragma('wal_autocheckpoint = 0');
   }
 
   /**
    * Write the open connection's database (SQLite's online backup: consistent, in steps between
-   * other work) to a file beside the configured path, check it (quick_check), keep whatever a
+   * other work) to a file beside the configured path, check it, keep whatever a
    * stranger put at the path under another name (never deleted), and move the copy into place.
    * With `swap: false` the copy is only written and checked; swapIn() moves it (after the
    * connection closed: closing it removes the -wal and -shm files by name).
@@ -96,14 +94,24 @@ export class StoreFileGuard {
     const tmp = join(dirname(this.file), `.${basename(this.file)}.restoring`);
     rmSync(tmp, { force: true });
     await db.backup(tmp);
+    // A cheap check that the copy is this database (a full quick_check would block the event loop
+    // for long on a big store): it opens, and holds as many sessions as the connection.
+    const count = 'SELECT count(*) FROM sessions';
     const copy = new Database(tmp, { readonly: true });
     try {
-      const check = copy.pragma('quick_check', { simple: true }) as string;
-      if (check !== 'ok') throw new Error(`the copy read from the open connection fails its check: ${check}`);
+      const want = db.prepare(count).pluck().get();
+      const got = copy.prepare(count).pluck().get();
+      if (got !== want) throw new Error(`the copy read from the open connection holds ${got} sessions, the connection ${want}`);
     } finally {
       copy.close();
     }
-    syncFile(tmp);
+    // Off the event loop: flushing megabytes to an SD card can take seconds.
+    const handle = await open(tmp, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     return opts.swap === false ? {} : this.swapIn();
   }
 
