@@ -41,6 +41,17 @@ export function urlPassword(url: string): string | undefined {
   }
 }
 
+/** The names of the secret keys a config sets (a URL with a password counts). */
+export function secretKeysIn(data: unknown): string[] {
+  const out: string[] = [];
+  for (const k of SECRET_KEYS) if (at(data, k) !== undefined) out.push(k.join('.'));
+  for (const k of URL_KEYS) {
+    const v = at(data, k);
+    if (typeof v === 'string' && urlPassword(v)) out.push(k.join('.'));
+  }
+  return out;
+}
+
 /** The secret values in a config, raw (as parsed from YAML) or validated: text values only. */
 export function secretValues(data: unknown): string[] {
   const out: string[] = [];

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Aedes } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, spawnDaemon, tempDir, until, writeSimConfig, type DaemonProcess } from '../support/station.js';
@@ -169,11 +169,27 @@ describe('the logger scrubs every secret it was told about', () => {
   });
 });
 
+describe('a config file holding secrets that every user can read is warned about', () => {
+  it('names the file and the secret keys, config check and run; 0640 is quiet', async () => {
+    const file = configFile(withToken(API_TOKEN), `mqtt: { url: "mqtts://127.0.0.1:1", username: evsed, password: "${MQTT_PASSWORD}" }\n`);
+    chmodSync(file, 0o644);
+    const r = await runCli(['config', 'check', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim()).toBe(`warning: ${file}: every user of this machine can read it, and it holds api.token, mqtt.password; make it chmod 640, owned by root with group evsed (docs/install-pi.md)`);
+    daemon = await spawnDaemon(file);
+    expect(daemon.lines.some((l) => l.includes('every user of this machine can read it'))).toBe(true);
+    await daemon.stop();
+    chmodSync(file, 0o640);
+    expect((await runCli(['config', 'check', file])).stderr).toBe('');
+  });
+});
+
 describe('risky MQTT settings are warned about', () => {
   it('a password over plain mqtt:// and tls.rejectUnauthorized false: config check warns (exit 0) and run logs the same warnings', async () => {
     const plain = configFile((t) => t, `mqtt: { url: "mqtt://127.0.0.1:1", username: evsed, password: "${MQTT_PASSWORD}" }\n`);
     const anyCert = configFile((t) => t, 'mqtt: { url: "mqtts://127.0.0.1:1", tls: { rejectUnauthorized: false } }\n');
     const safe = configFile((t) => t, `mqtt: { url: "mqtts://127.0.0.1:1", username: evsed, password: "${MQTT_PASSWORD}" }\n`);
+    for (const f of [plain, anyCert, safe]) chmodSync(f, 0o640);
     const check = async (file: string) => {
       const r = await runCli(['config', 'check', file]);
       expect(r.code).toBe(0);

@@ -12,7 +12,7 @@ export async function configCommand(argv: string[]): Promise<number> {
   try {
     const { config } = loadConfig(file);
     const c = config.connectors;
-    for (const w of configWarnings(config)) console.error(`warning: ${w}`);
+    for (const w of configWarnings(config, file)) console.error(`warning: ${w}`);
     console.log(`${file}: valid (station ${config.station.id}, ${c.length} connector${c.length === 1 ? '' : 's'}, auth ${config.auth.mode}${config.ocpp ? ', OCPP' : ''}${config.mqtt ? ', MQTT' : ''})`);
     return 0;
   } catch (err) {

@@ -29,7 +29,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   for (const secret of secretValues(loaded.config)) logSecrets.add(secret);
   const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
-  for (const w of configWarnings(loaded.config)) log.warn(`config: ${w}`);
+  for (const w of configWarnings(loaded.config, loaded.file)) log.warn(`config: ${w}`);
 
   let daemon: Daemon | undefined;
   let exiting = false;
