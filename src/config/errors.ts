@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isSecretPath, redactUrlPassword } from './secrets.js';
+import { isSecretPath, isUrlPath } from './secrets.js';
 
 /** sysexits.h EX_CONFIG: what systemd and installers expect for a bad configuration. */
 export const EXIT_CONFIG = 78;
@@ -40,7 +40,7 @@ function show(value: unknown): string {
 /** The offending value, unless it is a secret: a URL is shown without its password, a secret not at all. */
 function showSafely(path: ReadonlyArray<PropertyKey>, value: unknown): string {
   if (!isSecretPath(path)) return show(value);
-  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return show(redactUrlPassword(value));
+  if (isUrlPath(path) && typeof value === 'string') return show(value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/@\s]*@/i, (_m, scheme?: string) => `${scheme ?? ''}***@`));
   return 'a value not shown here: it is a secret';
 }
 

@@ -17,6 +17,11 @@ const URL_KEYS: readonly (readonly string[])[] = [
 
 const startsWith = (path: readonly PropertyKey[], prefix: readonly string[]) => prefix.every((seg, i) => path[i] === seg);
 
+/** Whether `path` is (inside) a URL key that may carry a password. */
+export function isUrlPath(path: readonly PropertyKey[]): boolean {
+  return URL_KEYS.some((k) => startsWith(path, k));
+}
+
 /** Whether a config error at `path` is about a secret's value (or a URL that may carry one). */
 export function isSecretPath(path: readonly PropertyKey[]): boolean {
   return [...SECRET_KEYS, ...URL_KEYS].some((k) => startsWith(path, k));
