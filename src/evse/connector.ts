@@ -70,13 +70,13 @@ export class Connector extends EventEmitter {
    */
   private pendingMeter: { sessionId: number; startAtClosures?: number; stopAtClosures?: number } | null = null;
   private lockHold: { idTag: string; parentIdTag?: string } | null = null;
+  /** The store's file is gone or damaged (StoreFileWatch): fault 'store' until evsed restarts. */
+  private storeFileLost = false;
   /**
    * A stop the store refused (full, read-only): kept with its reason, time and register and written
    * at the next flush that succeeds. Lost only if evsed stops first: the next start then closes the
    * session as PowerLoss from its checkpoint.
    */
-  /** The store's file is gone or damaged (StoreFileWatch): fault 'store' until evsed restarts. */
-  private storeFileLost = false;
   private unwrittenStop: { sessionId: number; input: Parameters<SessionStore['stop']>[1] } | null = null;
   /** Close commands the supervisor vetoed in the current dispatch drain. */
   private vetoes = 0;
