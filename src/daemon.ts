@@ -11,6 +11,7 @@ import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
 import { SessionStore } from './store/sessions.js';
 import { LockoutStore } from './store/lockouts.js';
+import { StoreFileWatch } from './store/file-watch.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
@@ -50,6 +51,12 @@ export interface Daemon {
   loopLag(): { p50: number; p99: number; max: number; stalls: number };
   /** Contactors open (under load: X1, then open once the EV is in B or at the stop timeout), then sessions are closed with `reason`, then services and the store. */
   stop(reason?: StopReason): Promise<void>;
+  /**
+   * The daemon needs a restart (`evsed run` stops it with reason Reboot and starts it again): its
+   * database file was lost under it and has been written back to its path, which only a new
+   * connection opens.
+   */
+  onRestart(handler: (why: string) => void): void;
 }
 
 /** The migration sets of every module that keeps tables in the station database. */
@@ -143,6 +150,18 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
   await station.start();
 
+  let restartHandler: ((why: string) => void) | undefined;
+  const storeWatch = new StoreFileWatch({
+    db,
+    file: loaded.dbFile,
+    clock,
+    log: log.child({ module: 'store' }),
+    onLost: () => station.storeLost(),
+    onRestored: () => restartHandler?.('the database file was lost under the running daemon and has been restored from its open connection'),
+  });
+  station.registerStatus('store', () => storeWatch.status());
+  storeWatch.start();
+
   // A blocked main loop matters only to boards whose safety decisions run on it (the simulator, a
   // gpio board in-process under test): their outputs go safe at once and 'stall' is latched. A
   // safety core in its own thread (or a pilot board) keeps sampling and deciding: charging goes on.
@@ -181,7 +200,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     address = await api.listen();
   } catch (err) {
     await station.shutdown('Other');
+    await storeWatch.beforeClose();
     db.close();
+    storeWatch.afterClose();
     throw new Error(`cannot listen on ${config.api.listen} (api.listen): ${(err as Error).message}`);
   }
   log.info({ station: config.station.id, connectors: config.connectors.length, startupMs: Math.round(performance.now() - started) }, 'evsed ready');
@@ -213,10 +234,15 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
         live.stop();
         await api.close();
+        await storeWatch.beforeClose();
         clock.close();
         db.close();
+        storeWatch.afterClose();
       })();
       return stopping;
+    },
+    onRestart(handler) {
+      restartHandler = handler;
     },
   };
 }

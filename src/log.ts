@@ -2,11 +2,48 @@ import { pino, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
 
+/** Where log lines go (stderr unless a test captures them). */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
 export interface LogOptions {
   level?: string;
   /** auto: human-readable on a terminal, JSON otherwise (journald). */
   format?: 'auto' | 'pretty' | 'json';
+  destination?: LogDestination;
 }
+
+/** Shorter values are not scrubbed: replacing every "abc" would garble the log, and they protect nothing. */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * Values that never reach the log: api.token, the OCPP and MQTT passwords, the AuthorizationKey
+ * (registered from the config at start and by the OCPP key store when the CSMS sets a new one).
+ * Every line is scrubbed where it is written, whichever field, message or error text carries the
+ * value, as written and in its JSON- and URL-encoded forms.
+ */
+export class SecretValues {
+  private readonly forms = new Set<string>();
+
+  add(value: string | undefined | null): void {
+    if (!value || value.length < MIN_SECRET_LENGTH) return;
+    for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) this.forms.add(form);
+  }
+
+  scrub(text: string): string {
+    let out = text;
+    for (const form of this.forms) if (out.includes(form)) out = out.split(form).join('***');
+    return out;
+  }
+
+  get size(): number {
+    return this.forms.size;
+  }
+}
+
+/** The process's secrets, scrubbed from every line of every logger createLogger made. */
+export const logSecrets = new SecretValues();
 
 /**
  * Levelled logger. Under systemd (no TTY) every line is one JSON object for journald; on a
@@ -17,9 +54,23 @@ export async function createLogger(opts: LogOptions = {}): Promise<Logger> {
   const pretty = opts.format === 'pretty' || (opts.format !== 'json' && process.stderr.isTTY === true);
   if (pretty) {
     const { default: prettyFactory } = await import('pino-pretty');
-    return pino({ level }, prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: 2, sync: true }));
+    const out = opts.destination ?? prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: 2, sync: true });
+    return pino({ level }, scrubbing(out));
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+  const out = opts.destination ?? pino.destination({ dest: 2, sync: true });
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, scrubbing(out));
+}
+
+function scrubbing(out: LogDestination): LogDestination {
+  return { write: (line: string) => out.write(logSecrets.size ? logSecrets.scrub(line) : line) };
+}
+
+/**
+ * A security event (OCPP security whitepaper §8: the security log): one warning line with
+ * `securityEvent` set to its type, so `journalctl -u evsed | grep securityEvent` finds every one.
+ */
+export function logSecurityEvent(log: Logger, type: string, details: Record<string, unknown>, msg: string): void {
+  log.warn({ securityEvent: type, ...details }, `security event ${type}: ${msg}`);
 }
 
 /** A logger that discards everything, for tests and library use. */

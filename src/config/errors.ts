@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isSecretPath, isUrlPath } from './secrets.js';
 
 /** sysexits.h EX_CONFIG: what systemd and installers expect for a bad configuration. */
 export const EXIT_CONFIG = 78;
@@ -34,6 +35,13 @@ function show(value: unknown): string {
     s = Array.isArray(value) ? '[...]' : '{...}';
   }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** The offending value, unless it is a secret: a URL is shown without its password, a secret not at all. */
+function showSafely(path: ReadonlyArray<PropertyKey>, value: unknown): string {
+  if (!isSecretPath(path)) return show(value);
+  if (isUrlPath(path) && typeof value === 'string') return show(value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/@\s]*@/i, (_m, scheme?: string) => `${scheme ?? ''}***@`));
+  return 'a value not shown here: it is a secret';
 }
 
 function editDistance(a: string, b: string): number {
@@ -128,7 +136,7 @@ export function formatIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], data
     const msg = missing ? `is required (${requiredHint(issue)})` : issue.message;
     // A cross-field rule (custom) reported on an object says what is wrong on its own: no "(got {...})".
     const objectInput = input !== null && typeof input === 'object';
-    const got = missing || (issue.code === 'custom' && objectInput) ? '' : ` (got ${show(input)})`;
+    const got = missing || (issue.code === 'custom' && objectInput) ? '' : ` (got ${showSafely(issue.path, input)})`;
     lines.push(`${formatPath(issue.path)}: ${msg}${got}`);
   }
   return [...new Set(lines)];

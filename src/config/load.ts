@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError, formatIssues, formatPath } from './errors.js';
+import { scrubSecrets, secretValues } from './secrets.js';
 
 /** Parse and validate a config text. `file` only names the source in errors. */
 export function parseConfig(text: string, file = '<config>'): Config {
@@ -31,7 +32,9 @@ export function parseConfig(text: string, file = '<config>'): Config {
   }
   const result = configSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
-    throw new ConfigError(file, formatIssues(configSchema, result.error.issues, data));
+    // Secret values are not shown at their own keys; this also catches one echoed anywhere else.
+    const secrets = secretValues(data);
+    throw new ConfigError(file, formatIssues(configSchema, result.error.issues, data).map((line) => scrubSecrets(line, secrets)));
   }
   return result.data;
 }

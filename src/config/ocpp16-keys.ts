@@ -40,6 +40,11 @@ interface KeyMeta {
   max?: number;
   initial: (ctx: KeyContext) => string;
   check: (value: string) => string | undefined;
+  /**
+   * An int key that drives writes to the store or the clock: the lowest value above 0 the CSMS may
+   * set (0, off, stays allowed). See csmsCheck.
+   */
+  floor?: number;
 }
 
 export interface KeyDef extends KeyMeta {
@@ -61,7 +66,7 @@ const phaseRotation = (v: string) =>
     : 'must be a list like 0.RST,1.RST (connector.rotation; rotations RST RTS SRT STR TRS TSR Unknown NotApplicable)';
 const readonlyValue = () => undefined;
 /** A writable whole-number key: its bounds are in the table and its check follows from them. */
-const rwInt = (min: number, max: number, initial: string) => ({ readonly: false, kind: 'int' as const, min, max, initial: () => initial, check: intIn(min, max) });
+const rwInt = (min: number, max: number, initial: string, floor?: number) => ({ readonly: false, kind: 'int' as const, min, max, initial: () => initial, check: intIn(min, max), ...(floor ? { floor } : {}) });
 
 export function splitCsl(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -72,7 +77,8 @@ const TABLE = {
   AllowOfflineTxForUnknownId: { readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
   AuthorizationCacheEnabled: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
   AuthorizeRemoteTxRequests: { readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
-  ClockAlignedDataInterval: rwInt(0, 86_400, '0'),
+  // every interval queues a MeterValues per connector in the store: at 1 s, 1.8 GB a day on the SD card
+  ClockAlignedDataInterval: rwInt(0, 86_400, '0', 60),
   // the station's own default (state machine connectionTimeoutMs); the key drives it at once
   ConnectionTimeOut: rwInt(1, 3600, '60'),
   ConnectorPhaseRotation: { readonly: false, kind: 'csl', check: phaseRotation,
@@ -80,14 +86,16 @@ const TABLE = {
   },
   ConnectorPhaseRotationMaxLength: { readonly: true, kind: 'int', initial: (c) => String(c.connectorIds.length + 1), check: readonlyValue },
   GetConfigurationMaxKeys: { readonly: true, kind: 'int', initial: () => '100', check: readonlyValue },
-  HeartbeatInterval: rwInt(0, 86_400, '300'),
+  // each answer carries the CSMS's time
+  HeartbeatInterval: rwInt(0, 86_400, '300', 10),
   LocalAuthorizeOffline: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
   LocalPreAuthorize: { readonly: false, kind: 'bool', initial: () => 'false', check: isBool },
   MeterValuesAlignedData: { readonly: false, kind: 'csl', initial: () => 'Energy.Active.Import.Register', check: measurandList },
   MeterValuesAlignedDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
   MeterValuesSampledData: { readonly: false, kind: 'csl', initial: () => 'Energy.Active.Import.Register', check: measurandList },
   MeterValuesSampledDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
-  MeterValueSampleInterval: rwInt(0, 86_400, '60'),
+  // one queued MeterValues per interval and transaction (evcc asks for 10 s)
+  MeterValueSampleInterval: rwInt(0, 86_400, '60', 10),
   NumberOfConnectors: { readonly: true, kind: 'int', initial: (c) => String(c.connectorIds.length), check: readonlyValue },
   ResetRetries: rwInt(0, 10, '1'),
   // evsed's state machine always ends the session when the EV unplugs (IEC 61851 state A).
@@ -123,6 +131,20 @@ export type ConfigKey = keyof typeof TABLE;
 export const KEY_DEFS: ReadonlyMap<ConfigKey, KeyDef> = new Map(
   (Object.entries(TABLE) as [ConfigKey, KeyMeta][]).map(([key, meta]) => [key, { key, ...meta }]),
 );
+
+/**
+ * Why the CSMS may not set `value` (undefined: it may): the key's own check, then its floor. Values
+ * that drive writes to the SD card or the clock are bounded below: a floor is documented per key
+ * (docs/ocpp.md), ChangeConfiguration under it is Rejected (S16 §5.3: Rejected for a value out of
+ * range) and a stored value under it is not applied. The installer's `ocpp.keys` may go lower (a
+ * test bench): only what arrives from the CSMS is bounded.
+ */
+export function csmsCheck(def: KeyDef, value: string): string | undefined {
+  const problem = def.check(value);
+  if (problem || def.floor === undefined) return problem;
+  const n = Number(value);
+  return n !== 0 && n < def.floor ? `must be 0 (off) or at least ${def.floor} s (the floor for values the CSMS sets)` : undefined;
+}
 
 /** Narrows a key name from the CSMS or the config file; undefined for keys evsed does not know. */
 export function keyDef(name: string): KeyDef | undefined {

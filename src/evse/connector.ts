@@ -72,6 +72,14 @@ export class Connector extends EventEmitter {
    */
   private pendingMeter: { sessionId: number; startAtClosures?: number; stopAtClosures?: number } | null = null;
   private lockHold: { idTag: string; parentIdTag?: string } | null = null;
+  /** The store's file is gone or damaged (StoreFileWatch): fault 'store' until evsed restarts. */
+  private storeFileLost = false;
+  /**
+   * A stop the store refused (full, read-only): kept with its reason, time and register and written
+   * at the next flush that succeeds. Lost only if evsed stops first: the next start then closes the
+   * session as PowerLoss from its checkpoint.
+   */
+  private unwrittenStop: { sessionId: number; input: Parameters<SessionStore['stop']>[1] } | null = null;
   /** Close commands the supervisor vetoed in the current dispatch drain. */
   private vetoes = 0;
   /** The state machine released the lock, but the contactor could not be confirmed open yet. */
@@ -569,6 +577,8 @@ export class Connector extends EventEmitter {
   private beginSession(idTag: string | null, source: AuthSource): void {
     void this.serial(async () => {
       try {
+        // A session's stop is recorded before the next one starts (the CSMS gets them in that order).
+        this.writeUnwrittenStop();
         const reg = await this.registerNow();
         if (!reg.fresh) this.o.log.warn({ connectorId: this.id, meterStartWh: reg.wh }, 'meter unreadable at session start: using its last good register, recorded as provisional');
         const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp(), meterStartProvisional: !reg.fresh });
@@ -616,13 +626,18 @@ export class Connector extends EventEmitter {
         this.pendingMeter = null;
       }
       this.flushSamples();
+      const input = { meterStopWh: wh, reason, stopIdTag, at, ...durations, meterStopProvisional: provisional };
       try {
-        const stopped = this.o.store.stop(rec.id, { meterStopWh: wh, reason, stopIdTag, at, ...durations, meterStopProvisional: provisional });
+        const stopped = this.o.store.stop(rec.id, input);
         this.o.log.info({ connectorId: this.id, sessionId: rec.id, reason, energyWh: stopped.energyWh, durationS: Math.round(stopped.durationMs / 1000) }, 'session stopped');
         this.current = null;
         this.emit('session-stopped', stopped);
       } catch (err) {
-        this.o.log.error({ connectorId: this.id, sessionId: rec.id, err: (err as Error).message }, 'cannot record session stop (it stays open and is recovered at next start)');
+        this.o.log.error(
+          { connectorId: this.id, sessionId: rec.id, reason, err: (err as Error).message },
+          'cannot record the session stop now: kept and written with its reason once the store accepts writes (if evsed stops first, the next start closes the session as PowerLoss)',
+        );
+        this.unwrittenStop = { sessionId: rec.id, input };
         this.current = null;
       }
     });
@@ -708,6 +723,7 @@ export class Connector extends EventEmitter {
     const now = this.o.clock.monoMs();
     this.lastFlushMs = now;
     try {
+      this.writeUnwrittenStop();
       this.o.store.addSamples(this.samples);
       this.samples = [];
       const rec = this.current;
@@ -718,7 +734,7 @@ export class Connector extends EventEmitter {
       if (this.storeFailures > 0) {
         this.o.log.info({ connectorId: this.id }, 'the store can be written again');
         this.storeFailures = 0;
-        if (this.sm.snapshot().faults.includes('store')) this.dispatch({ type: 'fault', kind: 'store', active: false });
+        if (this.sm.snapshot().faults.includes('store') && !this.storeFileLost) this.dispatch({ type: 'fault', kind: 'store', active: false });
       }
     } catch (err) {
       this.storeFailures++;
@@ -733,6 +749,26 @@ export class Connector extends EventEmitter {
       // Retry soon rather than after a whole flush interval, to notice both the fault and its end.
       this.lastFlushMs = now - this.o.flushIntervalMs + STORE_RETRY_MS;
     }
+  }
+
+  /**
+   * The database file was deleted, replaced or damaged under the connection (StoreFileWatch): what
+   * is recorded now may be lost, so charging stops (fault 'store', held until evsed restarts on the
+   * restored file) as when the store refuses writes.
+   */
+  storeLost(): void {
+    this.storeFileLost = true;
+    if (!this.sm.snapshot().faults.includes('store')) this.dispatch({ type: 'fault', kind: 'store', active: true });
+  }
+
+  /** Writes a stop the store refused earlier (throws while it still refuses); announces it once recorded. */
+  private writeUnwrittenStop(): void {
+    const u = this.unwrittenStop;
+    if (!u) return;
+    const stopped = this.o.store.stop(u.sessionId, u.input);
+    this.unwrittenStop = null;
+    this.o.log.warn({ connectorId: this.id, sessionId: u.sessionId, reason: stopped.stopReason, energyWh: stopped.energyWh }, 'session stop recorded late, with its reason and stop time, now that the store accepts writes');
+    this.emit('session-stopped', stopped);
   }
 
   /**

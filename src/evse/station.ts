@@ -322,6 +322,11 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     return c !== undefined;
   }
 
+  /** The store's database file is gone or damaged: fault 'store' on every connector until evsed restarts. */
+  storeLost(): void {
+    for (const { c } of this.connectors.values()) c.storeLost();
+  }
+
   /** The event loop stalled: latch a 'stall' fault (the contactor opens and stays open until unplug). */
   reportStall(connectorId: number): void {
     this.send(connectorId, { type: 'fault', kind: 'stall', active: true });

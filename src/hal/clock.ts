@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { RELEASE_DATE } from '../domain/version.js';
 
 /**
  * Time for the station. A Raspberry Pi has no RTC: at boot the wall clock may be far off until NTP
@@ -83,8 +84,9 @@ export class SystemClock extends EventEmitter implements Clock {
     return { cancel: () => clearTimeout(t) };
   }
 
-  /** A trusted source (the CSMS) says it is `wallMs` now. */
+  /** A trusted source (the CSMS) says it is `wallMs` now. An implausible time (implausibleWallTime) never moves the clock. */
   setFromTrustedSource(wallMs: number, source: string): void {
+    if (implausibleWallTime(wallMs)) return;
     if (this.synced && source !== 'ntp') {
       // The system clock is already NTP-synced; a CSMS time is only a cross-check then.
       return;
@@ -111,6 +113,23 @@ export class SystemClock extends EventEmitter implements Clock {
   private systemSynced(): boolean {
     return existsSync(this.flagFile);
   }
+}
+
+/** How far after this release a wall time is still plausible (a station's service life, with margin). */
+export const MAX_PLAUSIBLE_YEARS_AFTER_RELEASE = 25;
+
+/**
+ * Why `wallMs` cannot be the real time (undefined when it can): before this release was made
+ * (RELEASE_DATE), or more than MAX_PLAUSIBLE_YEARS_AFTER_RELEASE years after it. A Pi without an
+ * RTC cannot judge better at boot: its own clock may be anywhere.
+ */
+export function implausibleWallTime(wallMs: number): string | undefined {
+  const release = Date.parse(RELEASE_DATE);
+  if (wallMs < release) return `it is before this release of evsed (${RELEASE_DATE})`;
+  const latest = new Date(release);
+  latest.setUTCFullYear(latest.getUTCFullYear() + MAX_PLAUSIBLE_YEARS_AFTER_RELEASE);
+  if (wallMs > latest.getTime()) return `it is more than ${MAX_PLAUSIBLE_YEARS_AFTER_RELEASE} years after this release of evsed (${RELEASE_DATE})`;
+  return undefined;
 }
 
 /** Real-time timers and monotonic time, for parts built without a clock (the simulator's boards). */

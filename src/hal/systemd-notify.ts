@@ -11,7 +11,9 @@ import type { HealthResult } from './types.js';
  * Bookworm ships 252. No native addon, no toolchain on the Pi. Cost: one fork+exec per message,
  * i.e. every WatchdogSec/2 (5 s with WatchdogSec=10), negligible. Why not --pid: an unprivileged
  * service cannot send credentials for another PID, so systemd-notify falls back to its own PID
- * anyway (and newer systemd ignores MAINPID= from non-main processes). See docs/install-pi.md.
+ * anyway (and newer systemd ignores MAINPID= from non-main processes). Why not NotifyAccess=main or
+ * exec: both accept only processes systemd forked itself, never a child of the main process; `all`
+ * (the unit's cgroup: node and these children) is the narrowest that works. See docs/install-pi.md.
  */
 
 export type NotifyRunner = (args: string[]) => Promise<void>;

@@ -4,6 +4,7 @@ import rpc from 'ocpp-rpc';
 import type { Logger } from '../log.js';
 import type { StationClock } from '../evse/port.js';
 import { Backoff } from '../util/backoff.js';
+import { redactUrlPassword } from '../config/secrets.js';
 
 const { RPCClient, RPCError, TimeoutError } = rpc;
 type Client = InstanceType<typeof RPCClient>;
@@ -78,7 +79,7 @@ export class Link extends EventEmitter<LinkEvents> {
       // The back-off is not reset here: a CSMS that accepts the socket but never answers would get
       // an immediate reconnect after every watchdog timeout. It resets on the first answered call.
       this.counters.connects++;
-      log.info({ url: `${o.url}/${o.identity}` }, 'OCPP connected');
+      log.info({ url: redactUrlPassword(`${o.url}/${o.identity}`) }, 'OCPP connected');
       this.emit('open');
     });
     this.client.on('disconnect', ({ code, reason }: { code: number; reason: string }) => {

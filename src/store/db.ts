@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type Db = Database.Database;
@@ -32,9 +32,9 @@ export class StoreError extends Error {
  * a busy timeout for the CLI reading beside the daemon.
  */
 export function openDb(file: string, sets: MigrationSet[], opts: { readonly?: boolean } = {}): Db {
-  if (file !== ':memory:' && !opts.readonly) mkdirSync(dirname(file), { recursive: true });
   let db: Db | undefined;
   try {
+    if (file !== ':memory:' && !opts.readonly) ownerOnly(file);
     db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     db.pragma('busy_timeout = 5000');
     if (!opts.readonly) {
@@ -51,6 +51,37 @@ export function openDb(file: string, sets: MigrationSet[], opts: { readonly?: bo
     db?.close();
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot open store ${file}: ${(err as Error).message}. ${adviceFor(err as NodeJS.ErrnoException, file)}`, 'STORE_OPEN');
+  }
+}
+
+/**
+ * The store holds tag ids and charging times: its directory (when evsed creates it) is 0700 and the
+ * database 0600, whatever the umask. SQLite would create the file 0644 (fchmod'ed past the umask)
+ * and gives its -wal and -shm files the database file's mode, so the file is made here first.
+ * An existing directory keeps its mode (systemd's StateDirectoryMode, an installer's choice); an
+ * existing database of an older version is tightened.
+ */
+function ownerOnly(file: string): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch {
+      // not ours to change (another owner): SQLite says what it cannot open, if anything
+    }
+  }
+  if (!existsSync(file)) {
+    // An empty file is an empty SQLite database. 'wx': never truncate one that appeared meanwhile.
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 

@@ -14,7 +14,7 @@ const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 describe('systemd/evsed.service', () => {
   it('has the required settings', () => {
     const u = readFileSync(UNIT, 'utf8');
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'Restart=always', 'StateDirectory=evsed', 'ProtectSystem=strict', 'SupplementaryGroups=gpio dialout i2c', 'User=evsed']) {
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'Restart=always', 'StateDirectory=evsed', 'ProtectSystem=strict', 'User=evsed']) {
       expect(u).toContain(line);
     }
     expect(u).toMatch(/^WatchdogSec=\d+s$/m);
@@ -22,6 +22,28 @@ describe('systemd/evsed.service', () => {
     expect(u).not.toMatch(/^ProtectKernelTunables=yes/m);
     expect(u).not.toMatch(/^PrivateDevices=yes/m);
     expect(u).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
+  });
+
+  it('grants only what the code uses: the gpio group (sysfs GPIO and PWM) and dialout with the serial ports of a Modbus RTU meter; no i2c group or device (the ADC is read through IIO sysfs), no gpiochip device (GPIO is sysfs)', () => {
+    const u = readFileSync(UNIT, 'utf8');
+    const values = (key: string) => [...u.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
+    expect(values('SupplementaryGroups')).toEqual(['gpio dialout']);
+    expect(values('DevicePolicy')).toEqual(['closed']);
+    expect(values('DeviceAllow')).toEqual(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw']);
+    expect(values('CapabilityBoundingSet')).toEqual(['']);
+    // The code opens no such device: the ADC through /sys/bus/iio, GPIO through /sys/class/gpio.
+    const adc = readFileSync(resolve('src/hal/gpio/adc.ts'), 'utf8');
+    expect(adc).toContain("'sys/bus/iio/devices'");
+    expect(readFileSync(resolve('src/hal/gpio/sysfs-gpio.ts'), 'utf8')).toContain("join(opts.root, 'sys/class/gpio')");
+    expect(readFileSync(resolve('src/hal/gpio/pwm.ts'), 'utf8')).toContain("join(root, 'sys/class/pwm')");
+  });
+
+  it('NotifyAccess=all, because systemd-notify runs as a child of node (main/exec would refuse it); the data directory and new files owner-only', () => {
+    const u = readFileSync(UNIT, 'utf8');
+    expect(u).toMatch(/^NotifyAccess=all$/m);
+    expect(readFileSync(resolve('src/hal/systemd-notify.ts'), 'utf8')).toMatch(/spawn\('systemd-notify'/);
+    expect(u).toMatch(/^StateDirectoryMode=0700$/m);
+    expect(u).toMatch(/^UMask=0077$/m);
   });
 
   if (!hasAnalyze) console.log('SKIPPED: systemd-analyze not installed: systemd-analyze verify of the unit did not run (apt-get install systemd)');

@@ -24,16 +24,18 @@ describe('boot and status', () => {
   it('Pending: sends nothing else, answers the CSMS, rejects RemoteStart, boots again after the interval', async () => {
     r = await rig({ csmsDown: false });
     let n = 0;
-    r.csms.responders.set('BootNotification', () => ({ status: n++ === 0 ? 'Pending' : 'Accepted', currentTime: new Date().toISOString(), interval: 1 }));
+    r.csms.responders.set('BootNotification', () => {
+      const first = n++ === 0;
+      return { status: first ? 'Pending' : 'Accepted', currentTime: new Date().toISOString(), interval: first ? 1 : 45 };
+    });
     await waitFor(() => r.cp.bootStatus === 'Pending', 'pending');
     expect(await r.csms.call('GetConfiguration', { key: ['HeartbeatInterval'] })).toEqual({ configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }], unknownKey: [] });
     expect(await r.csms.call('RemoteStartTransaction', { idTag: 'T1', connectorId: 1 })).toEqual({ status: 'Rejected' });
     expect(r.csms.received.map((x) => x.action)).toEqual(['BootNotification']);
     await accepted(r);
     expect(r.csms.received.map((x) => x.action).slice(0, 2)).toEqual(['BootNotification', 'BootNotification']);
-    // the interval given with Accepted becomes HeartbeatInterval
-    expect(await r.csms.call('GetConfiguration', { key: ['HeartbeatInterval'] })).toMatchObject({ configurationKey: [{ value: '1' }] });
-    await waitFor(() => r.csms.of('Heartbeat').length > 0, 'a heartbeat');
+    // the interval given with Accepted becomes HeartbeatInterval (heartbeats: handlers.test.ts; its floor: csms-bounds.test.ts)
+    expect(await r.csms.call('GetConfiguration', { key: ['HeartbeatInterval'] })).toMatchObject({ configurationKey: [{ value: '45' }] });
   });
 
   it('Rejected: does not answer CSMS calls and sends nothing until the interval passed', async () => {

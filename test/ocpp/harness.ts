@@ -2,7 +2,7 @@ import { startOcpp } from '../../src/ocpp/index.js';
 import { ocppConfigSchema } from '../../src/config/ocpp.js';
 import type { ChargePoint } from '../../src/ocpp/index.js';
 import type { Config } from '../../src/config/schema.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import type { Db } from '../../src/store/db.js';
 import { FakeStation } from './fake-station.js';
 import { Csms, waitFor } from './csms.js';
@@ -29,6 +29,8 @@ export interface RigOptions {
   trust: 'always' | 'never';
   /** connectors with a cable lock (default) or fixed cables */
   locks: boolean;
+  /** the charge point's logger (default: silent) */
+  log: Logger;
 }
 
 export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
@@ -70,7 +72,7 @@ export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
     });
     const config = { ocpp, auth: { mode: 'ocpp', tags: [], freeIdTag: 'FREE' }, connectors: [{ id: 1, phases: 1 }, { id: 2, phases: 3 }] } as unknown as Config;
     r.station = new FakeStation(db, { trust: o.trust ?? 'always', locks: o.locks ?? true });
-    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: silentLogger() });
+    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: o.log ?? silentLogger() });
     r.cp = h.chargePoint;
     r.stop = h.stop;
   }

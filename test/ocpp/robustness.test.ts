@@ -125,9 +125,9 @@ describe('delivery guarantees', () => {
 
 describe('connection supervision', () => {
   it('an unanswered Heartbeat forces a reconnect (the socket looked open, the CSMS was not listening)', async () => {
-    r = await rig();
-    // BootNotification.conf interval becomes HeartbeatInterval
-    r.csms.responders.set('BootNotification', () => ({ status: 'Accepted', currentTime: new Date().toISOString(), interval: 1 }));
+    // A 1 s heartbeat from the config file (a CSMS may not set less than 10 s); Boot interval 0 keeps it.
+    r = await rig({ keys: { HeartbeatInterval: 1 } });
+    r.csms.responders.set('BootNotification', () => ({ status: 'Accepted', currentTime: new Date().toISOString(), interval: 0 }));
     r.csms.responders.set('Heartbeat', () => new Promise(() => undefined));
     await accepted(r);
     await waitFor(() => r.cp.link.counters.timeouts >= 1 && r.cp.link.counters.connects >= 2, 'reconnected after the heartbeat timeout', 20_000);

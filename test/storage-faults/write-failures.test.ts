@@ -83,6 +83,39 @@ describe('store writes fail while the daemon runs', () => {
     expect(rows[0]!.meter_stop_wh as number).toBeGreaterThanOrEqual(committed);
   });
 
+  it('a stop that could not be written is recorded with its real reason (Local), its stop time and register once the store accepts writes again, not as PowerLoss', async () => {
+    const { log, lines } = captureLogger();
+    s = await station({ log });
+    dirs.push(s.dir);
+    const st = s;
+    await plugTagReady(st);
+    await until(() => st.contactorClosed(), 'charging');
+    const id = st.daemon.station.connectorView(1)!.session!.id;
+    await until(() => (sessionsOnDisk(st.dir)[0]!.checkpoint_energy_wh as number) > (sessionsOnDisk(st.dir)[0]!.meter_start_wh as number), 'energy committed');
+    const stopped: number[] = [];
+    st.daemon.station.on('session-stopped', (rec) => stopped.push(rec.id));
+    readOnly(st, true);
+    const before = Date.now();
+    expect((await api(st.base, '/api/connectors/1/stop', {})).status).toBeLessThan(300);
+    await until(() => st.daemon.station.connectorView(1)!.session === null, 'session no longer live');
+    const register = st.daemon.station.connectorView(1)!.meter.energyWh;
+    expect(sessionsOnDisk(st.dir)).toMatchObject([{ status: 'active' }]);
+    expect(stopped).toEqual([]);
+    await sleep(1500);
+    readOnly(st, false);
+    await until(() => sessionsOnDisk(st.dir)[0]!.status === 'completed', 'the stop written once the store accepts writes', 15_000);
+    const row = st.daemon.sessions.get(id)!;
+    expect(row).toMatchObject({ status: 'completed', stopReason: 'Local', recovered: false, meterStopWh: register });
+    expect(row.stopWallMs!).toBeGreaterThanOrEqual(before - 1000);
+    expect(row.stopWallMs!).toBeLessThan(before + 1500); // when it stopped, not when it could be written
+    expect(stopped).toEqual([id]); // announced once it is recorded (OCPP StopTransaction, MQTT, SSE)
+    expect(lines.some((l) => l.sessionId === id && /recorded late|written late/.test(String(l.msg)))).toBe(true);
+    // The next start does not close it again.
+    await st.stop();
+    s = await station({ dir: st.dir });
+    expect(sessionsOnDisk(st.dir)).toMatchObject([{ id, status: 'completed', stop_reason: 'Local', recovered: 0 }]);
+  });
+
   it('samples that could not be written while the store was read-only are written when it works again', async () => {
     const st = await open();
     await plugTagReady(st);

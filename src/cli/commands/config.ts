@@ -1,8 +1,9 @@
 import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
 import { loadConfig } from '../../config/load.js';
 import { pilotOpenBudget } from '../../config/gpio.js';
+import { configWarnings } from '../../config/warnings.js';
 
-/** evsed config check FILE: exit 0 when valid, 78 (EX_CONFIG) with one line per problem when not. */
+/** evsed config check FILE: exit 0 when valid (risky settings as warnings on stderr), 78 (EX_CONFIG) with one line per problem when not. */
 export async function configCommand(argv: string[]): Promise<number> {
   const [sub, file] = argv;
   if (sub !== 'check' || !file) {
@@ -12,6 +13,7 @@ export async function configCommand(argv: string[]): Promise<number> {
   try {
     const { config } = loadConfig(file);
     const c = config.connectors;
+    for (const w of configWarnings(config, file)) console.error(`warning: ${w}`);
     console.log(`${file}: valid (station ${config.station.id}, ${c.length} connector${c.length === 1 ? '' : 's'}, auth ${config.auth.mode}${config.ocpp ? ', OCPP' : ''}${config.mqtt ? ', MQTT' : ''})`);
     for (const { id, hardware: hw } of c) {
       if (hw.driver !== 'gpio') continue;

@@ -1,6 +1,8 @@
 import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { createLogger, type Logger } from '../../log.js';
+import { createLogger, logSecrets, type Logger } from '../../log.js';
+import { secretValues } from '../../config/secrets.js';
+import { configWarnings } from '../../config/warnings.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
 import type { StopReason } from '../../evse/port.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
@@ -25,7 +27,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  for (const secret of secretValues(loaded.config)) logSecrets.add(secret);
   const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+  for (const w of configWarnings(loaded.config, loaded.file)) log.warn(`config: ${w}`);
 
   let daemon: Daemon | undefined;
   let exiting = false;
@@ -73,15 +77,22 @@ export async function runCommand(argv: string[]): Promise<number> {
       daemon = await startDaemon(loaded, log);
       await notifier.ready(`station ${loaded.config.station.id}: ${loaded.config.connectors.length} connector(s)`);
       notifier.startWatchdog(() => daemon?.health() ?? { ok: false, reason: 'daemon restarting' });
-      daemon.station.onReset((kind) => {
+      const restart = (reason: StopReason) => {
         void (async () => {
-          log.warn({ kind }, 'reset: restarting the daemon');
-          await daemon?.stop(kind === 'Hard' ? 'HardReset' : 'SoftReset');
+          await daemon?.stop(reason);
           if (!exiting) await boot();
         })().catch((err) => {
-          failSafe('restart after reset failed', err);
+          failSafe('restart failed', err);
           resolve(1);
         });
+      };
+      daemon.station.onReset((kind) => {
+        log.warn({ kind }, 'reset: restarting the daemon');
+        restart(kind === 'Hard' ? 'HardReset' : 'SoftReset');
+      });
+      daemon.onRestart((why) => {
+        log.warn({ why }, 'restarting the daemon');
+        restart('Reboot');
       });
     };
     boot().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import type { Logger } from '../../log.js';
 import type { OcppRepositories } from '../../store/ocpp/index.js';
 import { Subscriptions } from '../../util/subscriptions.js';
 import type { OcppConfig } from '../../config/ocpp.js';
+import { redactUrlPassword } from '../../config/secrets.js';
 import { Link } from '../link.js';
 import { Outbox } from '../outbox.js';
 import type { SessionHookRegistrar } from '../port.js';
@@ -172,6 +173,7 @@ export class ChargePoint {
     this.keys.onChange('ClockAlignedDataInterval', () => this.meterValues.scheduleAligned());
     this.keys.onChange('AuthorizationKey', (v) => this.link.setPassword(Buffer.from(v, 'hex')));
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
+    for (const k of this.keys.ignoredStored) log.warn(k, `OCPP: the stored value of ${k.key} set earlier by the CSMS is not applied: ${k.problem}`);
     this.lifecycle.start();
     registerHandlers(this.link.client, this.handlerContext());
     st.registerStatus('ocpp', () => this.status());
@@ -228,7 +230,7 @@ export class ChargePoint {
     const q = this.queue.stats();
     const clock = this.d.station.clock;
     return {
-      url: `${this.d.ocpp.url}/${this.d.station.info.id}`,
+      url: redactUrlPassword(`${this.d.ocpp.url}/${this.d.station.info.id}`),
       connected: this.link.isOpen,
       boot: this.lifecycle.bootStatus,
       lastReplyAgeS: this.lifecycle.lastReplyAgeS,

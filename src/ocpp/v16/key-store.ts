@@ -1,5 +1,6 @@
 import type { KeyRepository } from '../../store/ocpp/keys.js';
-import { KEY_DEFS, keyDef, splitCsl, type BoolKey, type ConfigKey, type CslKey, type IntKey, type KeyContext, type KeyDef } from '../../config/ocpp16-keys.js';
+import { logSecrets } from '../../log.js';
+import { KEY_DEFS, csmsCheck, keyDef, splitCsl, type BoolKey, type ConfigKey, type CslKey, type IntKey, type KeyContext, type KeyDef } from '../../config/ocpp16-keys.js';
 
 export type ChangeStatus = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
 
@@ -18,6 +19,8 @@ export interface KeyValue {
 export class KeyStore {
   private readonly values = new Map<ConfigKey, string>();
   private readonly listeners = new Map<ConfigKey, ((value: string) => void)[]>();
+  /** Values the CSMS stored earlier that are not applied (out of bounds now): the charge point logs them. */
+  readonly ignoredStored: { key: ConfigKey; value: string; problem: string }[] = [];
 
   constructor(private readonly repo: KeyRepository, private readonly ctx: KeyContext, initial: Record<string, string>) {
     for (const def of KEY_DEFS.values()) this.values.set(def.key, def.initial(ctx));
@@ -27,8 +30,13 @@ export class KeyStore {
     }
     for (const r of repo.all()) {
       const def = keyDef(r.key);
-      if (def && !def.readonly && !def.check(r.value)) this.values.set(def.key, r.value);
+      if (!def || def.readonly) continue;
+      // Set by a CSMS (perhaps before the floors existed): bounded like a new ChangeConfiguration.
+      const problem = csmsCheck(def, r.value);
+      if (problem) this.ignoredStored.push({ key: def.key, value: def.writeOnly ? '***' : r.value, problem });
+      else this.values.set(def.key, r.value);
     }
+    for (const def of KEY_DEFS.values()) if (def.writeOnly) hideFromLog(this.get(def.key));
   }
 
   get(key: ConfigKey): string {
@@ -70,14 +78,21 @@ export class KeyStore {
   change(key: string, value: string): { status: ChangeStatus; apply?: () => void } {
     const def = keyDef(key);
     if (!def) return { status: 'NotSupported' };
-    if (def.readonly || def.check(value)) return { status: 'Rejected' };
+    if (def.readonly || csmsCheck(def, value)) return { status: 'Rejected' };
     // The Basic-auth password exists only in security profiles 1 and 2: under 0 (no auth) and
     // 3 (client certificate) it would be stored and never used.
     if (def.key === 'AuthorizationKey' && this.ctx.securityProfile !== 1 && this.ctx.securityProfile !== 2) return { status: 'Rejected' };
     const normalised = def.kind === 'bool' ? value.toLowerCase() : def.kind === 'int' ? String(Number(value)) : def.kind === 'csl' ? splitCsl(value).join(',') : value;
+    if (def.writeOnly) hideFromLog(normalised);
     this.repo.save(def.key, normalised);
     this.values.set(def.key, normalised);
     const apply = () => this.listeners.get(def.key)?.forEach((fn) => fn(normalised));
     return { status: def.reboot ? 'RebootRequired' : 'Accepted', apply };
   }
+}
+
+/** A write-only key (AuthorizationKey: hex, used as its decoded bytes) is a secret in either form. */
+function hideFromLog(hex: string): void {
+  if (!hex) return;
+  for (const form of [hex, hex.toLowerCase(), hex.toUpperCase(), Buffer.from(hex, 'hex').toString('utf8')]) logSecrets.add(form);
 }

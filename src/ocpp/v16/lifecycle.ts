@@ -1,6 +1,7 @@
-import { isoSeconds } from '../../hal/clock.js';
+import { implausibleWallTime, isoSeconds } from '../../hal/clock.js';
+import { keyDef } from '../../config/ocpp16-keys.js';
 import type { StationClock, StationInfo } from '../../evse/port.js';
-import type { Logger } from '../../log.js';
+import { logSecurityEvent, type Logger } from '../../log.js';
 import { Subscriptions } from '../../util/subscriptions.js';
 import type { Link, LinkEvents, Outcome } from '../link.js';
 import type { Timers } from '../timers.js';
@@ -164,7 +165,7 @@ export class Lifecycle {
         this.boot = r.status;
         this.d.log.info({ status: r.status, interval: r.interval }, 'OCPP: BootNotification answered');
         if (r.status === 'Accepted') {
-          if (r.interval > 0) this.d.keys.change('HeartbeatInterval', String(r.interval));
+          if (r.interval > 0) this.takeHeartbeatInterval(r.interval);
           this.scheduleHeartbeat();
           await this.d.onOnline(gen);
           return;
@@ -178,9 +179,27 @@ export class Lifecycle {
     }
   }
 
+  /** BootNotification.conf's interval becomes HeartbeatInterval, raised to the key's floor (a reply cannot be Rejected). */
+  private takeHeartbeatInterval(interval: number): void {
+    const floor = keyDef('HeartbeatInterval')?.floor ?? 0;
+    if (interval < floor) this.d.log.warn({ interval, used: floor }, `OCPP: BootNotification interval ${interval} s is below the floor for HeartbeatInterval: ${floor} s used`);
+    this.d.keys.change('HeartbeatInterval', String(Math.max(interval, floor)));
+  }
+
+  /**
+   * The CSMS's time (BootNotification, Heartbeat) sets the clock unless it is implausible (before
+   * this release, or far in the future): then the clock stays as it is and a security event is
+   * logged (a CSMS, or someone posing as one, moving the clock would move every session's times).
+   */
   private takeTime(currentTime: string | undefined): void {
     const t = currentTime ? Date.parse(currentTime) : NaN;
-    if (Number.isFinite(t)) this.d.clock.setFromTrustedSource(t, 'ocpp');
+    if (!Number.isFinite(t)) return;
+    const why = implausibleWallTime(t);
+    if (why) {
+      logSecurityEvent(this.d.log, 'InvalidCentralSystemTime', { currentTime, clockQuality: this.d.clock.quality() }, `the CSMS time ${currentTime} is ignored: ${why}`);
+      return;
+    }
+    this.d.clock.setFromTrustedSource(t, 'ocpp');
   }
 
   private scheduleHeartbeat(): void {

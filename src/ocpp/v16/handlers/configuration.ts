@@ -1,4 +1,5 @@
 import rpc from 'ocpp-rpc';
+import { keyDef } from '../../../config/ocpp16-keys.js';
 import type { HandlerContext } from './context.js';
 import type { ChangeConfigurationConf, ChangeConfigurationReq, GetConfigurationConf, GetConfigurationReq } from '../messages.js';
 
@@ -19,6 +20,10 @@ export function getConfiguration(ctx: Pick<HandlerContext, 'keys'>, req: GetConf
 export function changeConfiguration(ctx: Pick<HandlerContext, 'keys' | 'log' | 'afterReply'>, req: ChangeConfigurationReq): ChangeConfigurationConf {
   const r = ctx.keys.change(req.key, req.value);
   if (r.apply) ctx.afterReply(r.apply);
-  ctx.log.info({ key: req.key, status: r.status, ...(req.key === 'AuthorizationKey' ? {} : { value: req.value }) }, 'OCPP: ChangeConfiguration');
+  // The value only of a key evsed knows and may show: never of a write-only one (AuthorizationKey),
+  // nor of an unknown name, which may be a secret meant for a key spelt differently.
+  const def = keyDef(req.key);
+  const shown = def && !def.writeOnly ? { value: req.value } : {};
+  ctx.log.info({ key: req.key, status: r.status, ...shown }, 'OCPP: ChangeConfiguration');
   return { status: r.status };
 }

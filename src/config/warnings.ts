@@ -1,0 +1,38 @@
+import { statSync } from 'node:fs';
+import type { Config } from './schema.js';
+import { secretKeysIn, urlPassword } from './secrets.js';
+
+/** URL schemes of the mqtt section that carry no TLS. */
+const PLAIN_MQTT = /^(mqtt|tcp|ws):/i;
+
+/**
+ * Settings that are valid but risky: `evsed config check` prints them (still exit 0) and `evsed run`
+ * logs them at start, one line each naming the key and what to do.
+ */
+export function configWarnings(config: Config, file?: string): string[] {
+  const out: string[] = [];
+  const secrets = secretKeysIn(config);
+  if (file && secrets.length && (fileMode(file) & 0o004) !== 0) {
+    out.push(`${file}: every user of this machine can read it, and it holds ${secrets.join(', ')}; make it chmod 640, owned by root with group evsed (docs/install-pi.md)`);
+  }
+  const m = config.mqtt;
+  if (m) {
+    if (PLAIN_MQTT.test(m.url) && (m.password !== undefined || urlPassword(m.url) !== undefined)) {
+      out.push(
+        `mqtt.password: sent in clear text over ${m.url.slice(0, m.url.indexOf(':'))}:// (anyone on the network path can read it and then publish to the broker as this station); use mqtts:// (or wss://) with a tls section`,
+      );
+    }
+    if (m.tls?.rejectUnauthorized === false) {
+      out.push('mqtt.tls.rejectUnauthorized: false accepts any broker certificate, so anyone on the network path can pose as the broker and read the password; give mqtt.tls.caFile instead and remove this key');
+    }
+  }
+  return out;
+}
+
+function fileMode(file: string): number {
+  try {
+    return statSync(file).mode;
+  } catch {
+    return 0;
+  }
+}
