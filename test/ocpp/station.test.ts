@@ -123,8 +123,9 @@ describe('UnlockConnector on the station', () => {
 
   it('fixed cable (no lock actuator): NotSupported, the transaction goes on', async () => {
     const r = await start();
-    // the sim always has a lock; a fixed-cable connector has none
+    // the sim always has a lock; a fixed-cable connector has none (neither the board nor its safety core)
     delete (r.hw(1) as unknown as { lock?: unknown }).lock;
+    delete (r.d.safetyCore(1) as unknown as { lock?: unknown }).lock;
     await charge(r, 1, 'U2');
     expect(await r.csms.call('UnlockConnector', { connectorId: 1 })).toEqual({ status: 'NotSupported' });
     await sleep(300);
