@@ -5,6 +5,7 @@ import { startDaemon, type Daemon } from '../../daemon.js';
 import type { StopReason } from '../../evse/port.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
 import { SystemdNotifier } from '../../hal/systemd-notify.js';
+import { writeSafeOutputsFile } from '../../hal/gpio/safe-outputs-file.js';
 
 const USAGE = 'usage: evsed run --config FILE';
 
@@ -26,6 +27,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+
+  // For the unit's ExecStopPost: the outputs' safe levels, should this process die without safe().
+  try {
+    writeSafeOutputsFile(loaded.storageDir, loaded.config.connectors);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot write the safe-outputs file: ExecStopPost cannot make the outputs safe after a crash');
+  }
 
   let daemon: Daemon | undefined;
   let exiting = false;
