@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeSysfs, gpioStationYaml } from './fake-sysfs.js';
@@ -8,7 +9,7 @@ import { openDb } from '../../src/store/db.js';
 import { LockoutStore } from '../../src/store/lockouts.js';
 import { migrationSets } from '../../src/daemon.js';
 import { acquireHardwareLock } from '../../src/hal/hardware-lock.js';
-import { api, runCli, tempDir } from '../support/station.js';
+import { api, CLI, ROOT, tempDir } from '../support/station.js';
 
 let tree: FakeSysfs | undefined;
 let board: FakeBoard | undefined;
@@ -63,6 +64,20 @@ async function hwTest(argv: string[], t: FakeSysfs, io: Partial<HwTestIo> = {}) 
     ...io,
   });
   return { code, text: lines.join('\n'), questions };
+}
+
+/** `evsed ...` to completion, killed after `timeoutMs`. */
+function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
 }
 
 describe('evsed hw test', () => {
@@ -210,7 +225,8 @@ describe('evsed hw test refuses while the daemon holds the hardware', () => {
     const b = bench();
     const file = join(dir, 'evsed.yaml');
     writeFileSync(file, gpioStationYaml(b.tree.root, dataDir));
-    const r = await runCli(['run', '--config', file]);
+    // Bounded: a daemon that does start (the regression) is killed, not left running.
+    const r = await runCli(['run', '--config', file], 10_000);
     expect(r.stderr).toMatch(/the hardware is in use by evsed hw test \(pid \d+/);
     expect(r.code).toBe(75);
     expect(b.tree.events).toEqual([]);
