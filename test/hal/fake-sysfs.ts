@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EdgeSource } from '../../src/hal/gpio/sysfs-gpio.js';
@@ -133,8 +133,13 @@ export class FakeSysfs {
   setPilot(highV: number, lowV: number, gains = { high: 4.3, low: -4.3 }): void {
     const d = join(this.root, 'sys/bus/iio/devices/iio:device0');
     const counts = (v: number, g: number) => String(Math.round((v / g / 0.125) * 1000));
-    writeFileSync(join(d, 'in_voltage0_raw'), `${counts(highV, gains.high)}\n`);
-    writeFileSync(join(d, 'in_voltage1_raw'), `${counts(lowV, gains.low)}\n`);
+    // Replaced, not rewritten in place: a driver reading meanwhile (another process) never sees an empty file.
+    const put = (f: string, v: string) => {
+      writeFileSync(join(d, `.${f}.tmp`), `${v}\n`);
+      renameSync(join(d, `.${f}.tmp`), join(d, f));
+    };
+    put('in_voltage0_raw', counts(highV, gains.high));
+    put('in_voltage1_raw', counts(lowV, gains.low));
   }
 
   dispose(): void {

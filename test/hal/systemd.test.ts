@@ -18,6 +18,9 @@ describe('systemd/evsed.service', () => {
       expect(u).toContain(line);
     }
     expect(u).toMatch(/^WatchdogSec=\d+s$/m);
+    // after every stop, however the process ended: the outputs safe through sysfs (test/supervision/exit-paths.test.ts)
+    expect(u).toMatch(/^ExecStopPost=\/opt\/evsed\/systemd\/evsed-safe-outputs \/var\/lib\/evsed\/safe-outputs$/m);
+    expect(u).toMatch(/^StateDirectory=evsed$/m); // the /var/lib/evsed above
     // these would break sysfs GPIO/PWM or the serial/I2C devices
     expect(u).not.toMatch(/^ProtectKernelTunables=yes/m);
     expect(u).not.toMatch(/^PrivateDevices=yes/m);
@@ -47,9 +50,9 @@ describe('systemd/evsed.service', () => {
   });
 
   if (!hasAnalyze) console.log('SKIPPED: systemd-analyze not installed: systemd-analyze verify of the unit did not run (apt-get install systemd)');
-  it.skipIf(!hasAnalyze)('passes systemd-analyze verify without warnings (ExecStart pointed at this node binary)', () => {
+  it.skipIf(!hasAnalyze)('passes systemd-analyze verify without warnings (ExecStart pointed at this node binary, ExecStopPost at the script in this checkout)', () => {
     const copy = join(dir, 'evsed.service');
-    writeFileSync(copy, readFileSync(UNIT, 'utf8').replace('/usr/bin/node', process.execPath));
+    writeFileSync(copy, readFileSync(UNIT, 'utf8').replace('/usr/bin/node', process.execPath).replace('/opt/evsed/systemd/evsed-safe-outputs', resolve('systemd/evsed-safe-outputs')));
     const r = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
     const warnings = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('evsed.service'));
     expect(warnings).toEqual([]);

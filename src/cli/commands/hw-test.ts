@@ -1,9 +1,16 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/load.js';
 import { SystemClock } from '../../hal/clock.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { createGpioHardware, type GpioHardware, type GpioHardwareContext } from '../../hal/gpio/index.js';
+import { acquireHardwareLock, EXIT_HARDWARE_BUSY, HardwareBusyError, HardwareLockError, type HardwareLock } from '../../hal/hardware-lock.js';
 import type { GpioHardwareConfig } from '../../config/gpio.js';
+import { supervisorViolation } from '../../domain/supervisor.js';
+import type { FaultKind } from '../../domain/types.js';
+import { openDb } from '../../store/db.js';
+import { LockoutStore } from '../../store/lockouts.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 
 const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID]';
@@ -24,14 +31,23 @@ export interface HwTestIo {
   /** Test hooks (fake sysfs); production leaves them out. */
   ctx?: Partial<GpioHardwareContext>;
   log?: Logger;
+  /** The service's state as systemd reports it (default: `systemctl is-active evsed`); undefined when systemd cannot tell. */
+  serviceState?: () => Promise<string | undefined>;
 }
+
+/** systemctl is-active states in which the daemon runs or is about to: it holds (or takes) the hardware. */
+const SERVICE_RUNNING = ['active', 'activating', 'deactivating', 'reloading', 'refreshing'];
+const SERVICE = 'evsed';
+const STOP_HINT = `stop the daemon first (sudo systemctl stop ${SERVICE}), then run hw test again`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * `evsed hw test`: a technician's self-test of one station's Pi wiring. Toggles each output once
- * (asking before the contactor), reads each input, measures the pilot, prints a table. Run it with
- * the daemon stopped: both would drive the same pins.
+ * (asking before the contactor), reads each input, measures the pilot, prints a table. Refuses to
+ * touch a pin while the daemon holds the hardware (its lock in the state directory, or systemd
+ * reports the service running), and holds that lock itself meanwhile, so the daemon cannot start
+ * underneath it. The contactor closes only through the daemon's own veto (supervisorViolation).
  */
 export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<number> {
   const { values } = parse(argv, {
@@ -45,7 +61,7 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
     out(USAGE);
     return 0;
   }
-  const { config } = loadConfig(values.config!);
+  const { config, storageDir, dbFile } = loadConfig(values.config!);
   const only = values.connector === undefined ? undefined : Number(values.connector);
   if (only !== undefined && !config.connectors.some((c) => c.id === only)) throw new UsageError(`no connector ${values.connector} in the config\n${USAGE}`);
   const targets = config.connectors.filter((c) => c.hardware.driver === 'gpio' && (only === undefined || c.id === only));
@@ -54,14 +70,71 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
     return 1;
   }
   const confirm = values.yes ? async () => true : io?.confirm ?? ttyConfirm;
+
+  // Nothing is touched before both say the daemon is not running.
+  const state = await (io?.serviceState ?? systemdServiceState)();
+  if (state !== undefined && SERVICE_RUNNING.includes(state)) {
+    out(`refused: systemd reports ${SERVICE}.service ${state}: the daemon holds the hardware; ${STOP_HINT}`);
+    return EXIT_HARDWARE_BUSY;
+  }
+  let lock: HardwareLock;
+  try {
+    lock = await acquireHardwareLock(storageDir, 'evsed hw test');
+  } catch (err) {
+    if (err instanceof HardwareBusyError) {
+      out(`refused: ${err.message}; ${STOP_HINT}`);
+      return EXIT_HARDWARE_BUSY;
+    }
+    // Without the lock a daemon that could not take it either would be invisible.
+    if (err instanceof HardwareLockError) {
+      out(`refused: ${err.message}: a running daemon could not be ruled out; fix storage.dir`);
+      return 1;
+    }
+    throw err;
+  }
   const rows: HwTestRow[] = [];
-  for (const c of targets) {
-    rows.push(...(await testConnector(c.id, c.hardware as GpioHardwareConfig, { out, confirm, ctx: io?.ctx, log: io?.log })));
+  try {
+    for (const c of targets) {
+      const latched = storedLatches(dbFile, c.id);
+      rows.push(...(await testConnector(c.id, c.hardware as GpioHardwareConfig, latched, { out, confirm, ctx: io?.ctx, log: io?.log })));
+    }
+  } finally {
+    await lock.release();
   }
   out(renderTable(rows));
   const failed = rows.filter((r) => !r.ok).length;
   out(failed ? `${failed} check(s) FAILED` : 'all checks passed');
   return failed ? 1 : 0;
+}
+
+/** `systemctl is-active evsed`: the unit's state, or undefined without systemd (or when it does not answer). */
+function systemdServiceState(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let out = '';
+    const p = spawn('systemctl', ['is-active', SERVICE], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 });
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', () => resolve(undefined));
+    p.on('close', () => resolve(out.trim().split('\n')[0] || undefined));
+  });
+}
+
+/**
+ * The latches the daemon keeps across restarts for this connector (connector_lockouts in the
+ * store): a close is vetoed on them exactly as in the daemon. A store that cannot be read is an
+ * error, and the contactor then stays open.
+ */
+function storedLatches(dbFile: string, connectorId: number): FaultKind[] | Error {
+  if (!existsSync(dbFile)) return [];
+  try {
+    const db = openDb(dbFile, [], { readonly: true });
+    try {
+      return new LockoutStore(db).list(connectorId).map((l) => l.kind);
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return new Error(`cannot read the stored lockouts in ${dbFile}: ${(err as Error).message}`);
+  }
 }
 
 async function ttyConfirm(question: string): Promise<boolean> {
@@ -74,7 +147,7 @@ async function ttyConfirm(question: string): Promise<boolean> {
   }
 }
 
-async function testConnector(id: number, cfg: GpioHardwareConfig, io: HwTestIo): Promise<HwTestRow[]> {
+async function testConnector(id: number, cfg: GpioHardwareConfig, latched: FaultKind[] | Error, io: HwTestIo): Promise<HwTestRow[]> {
   const rows: HwTestRow[] = [];
   const row = (item: string, pin: string, action: string, result: string, ok: boolean) => {
     rows.push({ connector: id, item, pin, action, result, ok });
@@ -144,30 +217,90 @@ async function testConnector(id: number, cfg: GpioHardwareConfig, io: HwTestIo):
     }
 
     // Contactor last, after a confirmation: it switches mains to the outlet.
-    const go = await io.confirm(`connector ${id}: close the contactor for 1 s? Mains will be on the outlet.`);
+    const go = await io.confirm(`connector ${id}: close the contactor for 1 s? The EV (or EV simulator) must be plugged in and in state C; mains will be on the outlet.`);
     if (!go) row('contactor', `GPIO${g.contactor}`, 'close 1 s', 'skipped (not confirmed; use --yes for scripts)', false);
     else {
-      hw.pilot.start();
-      hw.heartbeat?.start();
-      await sleep(100);
-      hw.contactor.set(true);
-      await sleep(1000);
-      const fbClosed = hw.contactor.feedback();
-      hw.contactor.set(false);
-      await sleep(Math.min(1000, cfg.contactorCheck.weldMs + 100));
-      const fbOpen = hw.contactor.feedback();
-      hw.heartbeat?.stop();
-      hw.pilot.stop();
-      if (fbClosed === undefined) row('contactor', `GPIO${g.contactor}`, 'close 1 s', 'toggled (no feedback wired: check by ear/meter)', true);
-      else {
-        const ok = fbClosed === true && fbOpen === false;
-        row('contactor', `GPIO${g.contactor}`, 'close 1 s', `feedback closed=${fbClosed} then open=${fbOpen === false}${ok ? '' : ' (expected closed, then open)'}`, ok);
-      }
+      const r = await closeThroughVeto(hw, cfg, latched);
+      row('contactor', `GPIO${g.contactor}`, 'close 1 s', r.result, r.ok);
     }
   } finally {
     await hw.close();
   }
   return rows;
+}
+
+/**
+ * Closes the contactor for 1 s the way the daemon would: a 16 A offer (the EV's diode is checked
+ * only while PWM runs), the pilot sampled until its reading settles, then the supervisor's rule on
+ * the driver's own reading, the board's fault inputs and the stored latches. The technician's
+ * confirmation stands for the authorisation. While closed, every change of the pilot or of a fault
+ * input is checked again and a violation opens at once.
+ */
+async function closeThroughVeto(hw: GpioHardware, cfg: GpioHardwareConfig, latched: FaultKind[] | Error): Promise<{ ok: boolean; result: string }> {
+  if (latched instanceof Error) return { ok: false, result: `refused: ${latched.message}` };
+  const sense = cfg.pilotSense;
+  hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 267 });
+  hw.pilot.start();
+  hw.heartbeat?.start();
+  try {
+    const settled = () => {
+      const p = hw.pilot.read();
+      return (p.state === 'C' || p.state === 'D') && p.diodeChecked;
+    };
+    const deadline = performance.now() + sense.debounceMs + 20 * sense.samplePeriodMs;
+    while (!settled() && performance.now() < deadline) await sleep(sense.samplePeriodMs);
+    const inputs = () => ({ pilot: hw.pilot.read(), boardFaults: hw.faults.active(), latchedFaults: latched, authorised: true });
+    const veto = supervisorViolation(inputs(), true);
+    if (veto) return { ok: false, result: `refused: ${veto}${vetoHint(veto)}` };
+    if (hw.lock) {
+      try {
+        await hw.lock.lock();
+      } catch (err) {
+        return { ok: false, result: `refused: ${(err as Error).message}` };
+      }
+    }
+
+    let opened: string | undefined;
+    const supervise = () => {
+      if (opened !== undefined || !hw.contactor.commanded()) return;
+      const why = supervisorViolation(inputs(), false);
+      if (why) {
+        hw.contactor.set(false);
+        opened = why;
+      }
+    };
+    hw.pilot.onChange(supervise);
+    hw.faults.onChange(supervise);
+    hw.contactor.set(true);
+    for (let t = 0; t < 1000 && opened === undefined; t += sense.samplePeriodMs) {
+      await sleep(sense.samplePeriodMs);
+      supervise();
+    }
+    const fbClosed = hw.contactor.feedback();
+    hw.contactor.set(false);
+    await sleep(Math.min(1000, cfg.contactorCheck.weldMs + 100));
+    const fbOpen = hw.contactor.feedback();
+    // The plug is released only once the contactor reads open (or has no feedback to say otherwise).
+    const keptLocked = hw.lock !== undefined && fbOpen === true;
+    if (hw.lock && !keptLocked) await hw.lock.unlock().catch(() => undefined);
+    const locked = keptLocked ? '; the cable stays locked' : '';
+    if (opened !== undefined) return { ok: false, result: `opened after closing: ${opened}${locked}` };
+    if (fbClosed === undefined) return { ok: true, result: 'toggled (no feedback wired: check by ear/meter)' };
+    const ok = fbClosed === true && fbOpen === false;
+    return { ok, result: `feedback closed=${fbClosed} then open=${fbOpen === false}${ok ? '' : ' (expected closed, then open)'}${locked}` };
+  } finally {
+    hw.contactor.set(false);
+    hw.pilot.setOutput({ mode: 'x1' });
+    hw.heartbeat?.stop();
+    hw.pilot.stop();
+  }
+}
+
+/** What the technician can do about a refusal. */
+function vetoHint(veto: string): string {
+  if (veto.startsWith('pilot state') || veto.startsWith('EV diode')) return ' (the contactor closes only for an EV or EV simulator in state C or D with its diode)';
+  if (veto.startsWith('fault latched')) return ' (a stored lockout: start the daemon and clear it there, POST /api/connectors/ID/clear-faults, once repaired)';
+  return '';
 }
 
 function renderTable(rows: HwTestRow[]): string {

@@ -7,6 +7,8 @@ import { startDaemon, type Daemon } from '../../daemon.js';
 import type { StopReason } from '../../evse/port.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
 import { SystemdNotifier } from '../../hal/systemd-notify.js';
+import { acquireHardwareLock, HardwareBusyError, type HardwareLock } from '../../hal/hardware-lock.js';
+import { writeSafeOutputsFile } from '../../hal/gpio/safe-outputs-file.js';
 
 const USAGE = 'usage: evsed run --config FILE';
 
@@ -30,6 +32,25 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const secret of secretValues(loaded.config)) logSecrets.add(secret);
   const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
   for (const w of configWarnings(loaded.config, loaded.file)) log.warn(`config: ${w}`);
+
+  // One process drives the outputs: not while `evsed hw test` does (systemd's Restart= tries again).
+  let lock: HardwareLock | undefined;
+  try {
+    lock = await acquireHardwareLock(loaded.storageDir, 'evsed run');
+  } catch (err) {
+    if (err instanceof HardwareBusyError) {
+      log.fatal(`cannot start: ${err.message}`);
+      return err.exitCode;
+    }
+    // Nobody holds it, but it cannot be taken: run (the store reports an unusable storage.dir itself).
+    log.warn({ err: (err as Error).message }, 'running without the hardware lock: evsed hw test cannot see this daemon');
+  }
+  // For the unit's ExecStopPost: the outputs' safe levels, should this process die without safe().
+  try {
+    writeSafeOutputsFile(loaded.storageDir, loaded.config.connectors);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot write the safe-outputs file: ExecStopPost cannot make the outputs safe after a crash');
+  }
 
   let daemon: Daemon | undefined;
   let exiting = false;
@@ -62,6 +83,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       void notifier.stopping();
       try {
         await daemon?.stop(reason);
+        await lock?.release();
         resolve(0);
       } catch (err) {
         failSafe('error while stopping', err);
