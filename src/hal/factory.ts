@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { ConnectorConfig } from '../config/schema.js';
 import type { ConnectorHardware } from './types.js';
 import type { Logger } from '../log.js';
@@ -6,7 +5,7 @@ import { SimHardware } from '../sim/hardware.js';
 import type { GpioHardwareContext } from './gpio/index.js';
 import { realTimeClock } from './clock.js';
 import { SafetyCore } from './safety-core/core.js';
-import { LatchFile } from './safety-core/latch-file.js';
+import { LatchFile, latchPath } from './safety-core/latch-file.js';
 
 /** Test hooks for `hardware.driver: gpio` (a fake sysfs tree's interrupts, a fake ADC, a clock); production passes none. */
 export type GpioTestHooks = Partial<Omit<GpioHardwareContext, 'connectorId' | 'log'>> & {
@@ -19,11 +18,6 @@ export interface HardwareContext {
   /** The state directory: the safety latches live here (null: in memory, for tools and tests). */
   stateDir: string | null;
   gpio?: GpioTestHooks;
-}
-
-/** The safety core's latch file of one connector. */
-export function latchPath(stateDir: string, connectorId: number): string {
-  return join(stateDir, `safety-latches-${connectorId}.json`);
 }
 
 /**

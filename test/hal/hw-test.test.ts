@@ -40,6 +40,7 @@ connectors:
       gpio: { contactor: 17, contactorFeedback: 27, rcdFault: 22, rcdTest: 23, cpRelay: 24, heartbeat: 25, lock: { motorA: 5, motorB: 6, feedback: 13, motorMs: 50 }, activeLow: [rcdFault] }
       pilotSense: { mode: adc, samplePeriodMs: 30, fastDebounceMs: 10 }
       interlockMs: 2000
+      benchWithoutMains: true
       rcdSelfTest: { testMs: 300, clearMs: 300 }
       contactorCheck: { weldMs: 100, closeMs: 100 }
 `);

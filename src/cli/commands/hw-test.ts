@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/load.js';
 import { SystemClock } from '../../hal/clock.js';
@@ -11,6 +12,7 @@ import { supervisorViolation } from '../../domain/supervisor.js';
 import type { FaultKind } from '../../domain/types.js';
 import { openDb } from '../../store/db.js';
 import { LockoutStore } from '../../store/lockouts.js';
+import { LatchFile, latchPath } from '../../hal/safety-core/latch-file.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 
 const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID]';
@@ -124,11 +126,19 @@ function systemdServiceState(): Promise<string | undefined> {
  * error, and the contactor then stays open.
  */
 function storedLatches(dbFile: string, connectorId: number): FaultKind[] | Error {
-  if (!existsSync(dbFile)) return [];
+  const kinds = new Set<FaultKind>();
+  try {
+    // The safety core's latch file: written before the output changed, so it may hold a latch the store has not seen.
+    for (const k of new LatchFile(latchPath(dirname(dbFile), connectorId)).kinds()) kinds.add(k);
+  } catch (err) {
+    return new Error(`cannot read the safety latches: ${(err as Error).message}`);
+  }
+  if (!existsSync(dbFile)) return [...kinds];
   try {
     const db = openDb(dbFile, [], { readonly: true });
     try {
-      return new LockoutStore(db).list(connectorId).map((l) => l.kind);
+      for (const l of new LockoutStore(db).list(connectorId)) kinds.add(l.kind);
+      return [...kinds];
     } finally {
       db.close();
     }
@@ -249,8 +259,9 @@ async function closeThroughVeto(hw: GpioHardware, cfg: GpioHardwareConfig, latch
     };
     const deadline = performance.now() + sense.debounceMs + 20 * sense.samplePeriodMs;
     while (!settled() && performance.now() < deadline) await sleep(sense.samplePeriodMs);
-    const inputs = () => ({ pilot: hw.pilot.read(), boardFaults: hw.faults.active(), latchedFaults: latched, authorised: true });
-    const veto = supervisorViolation(inputs(), true);
+    // As the daemon: everything but the lock first, then lock the cable, then the whole rule again.
+    const inputs = (withLock = true) => ({ pilot: hw.pilot.read(), boardFaults: hw.faults.active(), latchedFaults: latched, authorised: true, cableLocked: hw.lock && withLock ? hw.lock.isLocked() === true : null });
+    const veto = supervisorViolation(inputs(false), true);
     if (veto) return { ok: false, result: `refused: ${veto}${vetoHint(veto)}` };
     if (hw.lock) {
       try {
@@ -258,6 +269,8 @@ async function closeThroughVeto(hw: GpioHardware, cfg: GpioHardwareConfig, latch
       } catch (err) {
         return { ok: false, result: `refused: ${(err as Error).message}` };
       }
+      const locked = supervisorViolation(inputs(), true);
+      if (locked) return { ok: false, result: `refused: ${locked}${vetoHint(locked)}` };
     }
 
     let opened: string | undefined;

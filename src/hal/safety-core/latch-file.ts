@@ -1,7 +1,12 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FAULTS } from '../../domain/faults.js';
 import type { FaultKind } from '../../domain/types.js';
+
+/** The latch file of one connector in the state directory. */
+export function latchPath(stateDir: string, connectorId: number): string {
+  return join(stateDir, `safety-latches-${connectorId}.json`);
+}
 
 export interface Latch {
   kind: FaultKind;
