@@ -17,5 +17,9 @@ export async function createConnectorHardware(cfg: ConnectorConfig, log: Logger,
       const { createGpioHardware } = await import('./gpio/index.js');
       return createGpioHardware(hw, { ...gpioHooks, connectorId: cfg.id, log });
     }
+    case 'pilot-board': {
+      const { createPilotBoardHardware } = await import('./pilot-board/index.js');
+      return createPilotBoardHardware(hw, { connectorId: cfg.id, log });
+    }
   }
 }
