@@ -121,7 +121,27 @@ describe.skipIf(!hasSocat)('pilot-board driver against the simulated EVSE DIN ov
     r.hw.safe();
     expect(r.hw.contactor.commanded()).toBe(false); // at once, synchronously
     await until(() => !r.sim.relayOn(), 'relay open');
-    expect(r.sim.writes.slice(before, before + 2)).toEqual([{ address: 1004, words: [1] }, { address: 1000, words: [0] }]);
+    await until(() => r.sim.offeredA() === 0 && r.sim.read(3, 1000, 1)?.toString() === '0', 'no current');
+    const after = r.sim.writes.slice(before);
+    expect(after[0]).toEqual({ address: 1004, words: [1] });
+    // A write in flight when safe() ran may make the turn-off come twice; never an enable.
+    expect(after.filter((w) => w.address === 1004).every((w) => w.words[0] === 1)).toBe(true);
+    expect(after.at(-1)).toEqual({ address: 1000, words: [0] });
+  });
+
+  it('safe() right after an offer: the writes still under way never enable the board', async () => {
+    const r = await rig();
+    r.sim.ev.plug();
+    await until(() => reading(r.hw).state === 'B', 'B');
+    await until(() => r.sim.read(3, 1004, 1)?.toString() === '1', 'turned off at start');
+    const before = r.sim.writes.length;
+    r.hw.pilot.setOutput({ mode: 'pwm', dutyPermille: 266 }); // the current goes out first, the enable would follow
+    r.hw.safe();
+    await until(() => r.sim.read(3, 1000, 1)?.toString() === '0' && r.sim.writes.length > before + 1, 'settled');
+    await new Promise((res) => setTimeout(res, 200));
+    const after = r.sim.writes.slice(before);
+    expect(after).not.toContainEqual({ address: 1004, words: [0] });
+    expect(r.sim.offeredA()).toBe(0);
   });
 
   it('the board stops answering mid-charge: fault pilot after offlineAfterPolls, with a log; it charges on (no watchdog) until it answers, then is turned off', async () => {

@@ -141,7 +141,9 @@ export class PilotBoardHardware implements ConnectorHardware {
     this.commanded = false;
     this.output = { mode: 'x1' };
     this.refused = true;
-    this.syncWrites();
+    // A write in flight must not hold the turn-off back: queue it now (the writer may repeat it, harmlessly).
+    if (this.writing) void this.send({ register: 'commands', value: 1 << this.model.bit.turnOffCharging });
+    else this.syncWrites();
   }
 
   /**
@@ -302,45 +304,50 @@ export class PilotBoardHardware implements ConnectorHardware {
   }
 
   /**
-   * Bring the board's two registers to what evsed wants, one write at a time, before every waiting
-   * request on the line. A turn-off goes first (it stops charging at once); a new offer is written
-   * before the board is enabled.
+   * Bring the board's two registers to what evsed wants, one write at a time, each before every
+   * waiting request on the line. What is wanted is judged again before each write, so a turn-off
+   * asked for meanwhile comes next; a turn-off goes before a new current, a new current before the
+   * board is enabled. The first write is queued synchronously.
    */
   private syncWrites(): void {
     if (this.closed || this.writing) return;
+    if (!this.nextWrite()) return;
+    const run = (async () => {
+      for (let step = this.nextWrite(); step && !this.closed; step = this.nextWrite()) {
+        if (!(await this.send(step))) return; // the next poll tries again
+      }
+    })();
+    this.writing = run.finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  private nextWrite(): { register: 'current' | 'commands'; value: number } | undefined {
     const want = desiredCommand({ output: this.output, contactorCommanded: this.commanded, refused: this.refused, highResolution: this.config?.highResolution });
     const k = this.known;
-    const steps: ('turnOff' | 'current' | 'enable')[] = [];
-    if (want.turnOff && k?.turnOff !== true) steps.push('turnOff');
-    if (want.currentRaw !== k?.currentRaw) steps.push('current');
-    if (!want.turnOff && k?.turnOff !== false) steps.push('enable');
-    if (!steps.length) return;
-    const run = (async () => {
-      let ok = true;
-      for (const step of steps) {
-        const addr = step === 'current' ? this.model.reg.configuredCurrent : this.model.reg.commands;
-        const value = step === 'current' ? want.currentRaw : step === 'turnOff' ? 1 << this.model.bit.turnOffCharging : 0;
-        try {
-          const { monoMs } = await this.handle.bus.write(this.o.unitId, addr, [value], { urgent: true, spacingMs: this.o.requestGapMs });
-          this.lastWriteAckMs = monoMs;
-          if (step === 'current') this.known.currentRaw = value;
-          else this.known.turnOff = step === 'turnOff';
-          if (step === 'turnOff') this.turnOffAckMs = monoMs;
-          this.log.debug({ register: addr, value }, 'pilot board register written');
-        } catch (err) {
-          ok = false;
-          this.known = {};
-          this.log.debug({ register: addr, value, err: (err as Error).message }, 'pilot board write failed');
-          break;
-        }
+    if (want.turnOff && k.turnOff !== true) return { register: 'commands', value: 1 << this.model.bit.turnOffCharging };
+    if (want.currentRaw !== k.currentRaw) return { register: 'current', value: want.currentRaw };
+    if (!want.turnOff && k.turnOff !== false) return { register: 'commands', value: 0 };
+    return undefined;
+  }
+
+  /** One write; true when the board acknowledged it. */
+  private async send(w: { register: 'current' | 'commands'; value: number }): Promise<boolean> {
+    const address = w.register === 'current' ? this.model.reg.configuredCurrent : this.model.reg.commands;
+    try {
+      const { monoMs } = await this.handle.bus.write(this.o.unitId, address, [w.value], { urgent: true, spacingMs: this.o.requestGapMs });
+      this.lastWriteAckMs = monoMs;
+      if (w.register === 'current') this.known.currentRaw = w.value;
+      else {
+        this.known.turnOff = w.value !== 0;
+        if (w.value !== 0) this.turnOffAckMs = monoMs;
       }
-      return ok;
-    })();
-    this.writing = run.then(() => undefined);
-    void run.then((ok) => {
-      this.writing = undefined;
-      // What evsed wants may have changed meanwhile; after a failure the next poll tries again.
-      if (ok) this.syncWrites();
-    });
+      this.log.debug({ register: address, value: w.value }, 'pilot board register written');
+      return true;
+    } catch (err) {
+      this.known = {};
+      this.log.debug({ register: address, value: w.value, err: (err as Error).message }, 'pilot board write failed');
+      return false;
+    }
   }
 }
