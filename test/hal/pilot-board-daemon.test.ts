@@ -38,6 +38,8 @@ interface Station {
   meter: MeterUnit;
   logs: Record<string, unknown>[];
   connector(): Promise<any>;
+  /** Stop the daemon (SIGTERM's path) and start it again on the same line and data; the board and the EV stay as they are. */
+  restart(): Promise<void>;
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -87,10 +89,19 @@ connectors:
   const loaded: LoadedConfig = { config: parseConfig(yaml), file: join(dir, 'evsed.yaml'), storageDir: dataDir, dbFile: join(dataDir, 'evsed.db') };
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l) as Record<string, unknown>) });
-  const daemon = await startDaemon(loaded, log);
-  cleanups.push(() => daemon.stop());
-  const base = `http://127.0.0.1:${daemon.address.port}`;
-  return { daemon, base, board, meter, logs, connector: async () => (await api(base, '/api/status')).body.connectors[0] };
+  const s = { board, meter, logs } as Station;
+  const start = async () => {
+    s.daemon = await startDaemon(loaded, log);
+    s.base = `http://127.0.0.1:${s.daemon.address.port}`;
+  };
+  await start();
+  cleanups.push(() => s.daemon.stop());
+  s.connector = async () => (await api(s.base, '/api/status')).body.connectors[0];
+  s.restart = async () => {
+    await s.daemon.stop();
+    await start();
+  };
+  return s;
 }
 
 /** Plug in, present the tag, the EV asks for energy: Charging with the board's relay closed. */
@@ -146,5 +157,20 @@ describe.skipIf(!hasSocat)('daemon with hardware.driver pilot-board (simulated E
     s.board.ev.unplug();
     await until(async () => (await s.connector()).status === 'Available', 'Available after unplug', 5000);
     expect((await s.connector()).faults).toEqual([]);
+  }, 30_000);
+
+  it('a restart of the daemon with the EV plugged: the board keeps the physical world, the new daemon sees the EV and charges again after the tag', async () => {
+    const s = await station();
+    await charging(s);
+    await s.restart();
+    expect(s.board.relayOn()).toBe(false); // the stopping daemon turned the board off
+    expect(s.board.ev.plugged).toBe(true);
+    await until(async () => ['Preparing', 'Finishing'].includes((await s.connector()).status), 'the plugged EV seen after the restart', 5000);
+    await until(async () => (await s.connector()).pilot === 'B', 'the EV went to B without PWM', 5000); // no offer without a session
+    expect((await s.connector()).contactorClosed).toBe(false);
+    expect((await api(s.base, '/api/connectors/1/tag', { idTag: 'TAG-1' })).status).toBeLessThan(300);
+    await until(async () => (await s.connector()).contactorClosed === true, 'charging again', 5000);
+    expect(s.board.relayOn()).toBe(true);
+    expect(s.daemon.sessions.list({}).map((r) => r.status).sort()).toEqual(['active', 'completed']);
   }, 30_000);
 });

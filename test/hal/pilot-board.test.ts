@@ -31,11 +31,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function rig(simOpts: PilotBoardSimOptions = {}, cfg: Record<string, unknown> = {}): Promise<Rig> {
+async function rig(simOpts: PilotBoardSimOptions = {}, cfg: Record<string, unknown> = {}, answering = true): Promise<Rig> {
   const pty = new SocatPtyPair();
   await pty.up();
   cleanups.push(() => pty.dispose());
   const sim = new PilotBoardSim({ ev: { maxCurrentA: 16 }, ...simOpts });
+  sim.answering = answering;
   cleanups.push(async () => sim.dispose());
   const line = new RtuSlaveLine([[1, sim]]);
   const served = await line.openSerial(pty.deviceEnd);
@@ -162,6 +163,16 @@ describe.skipIf(!hasSocat)('pilot-board driver against the simulated EVSE DIN ov
     await until(() => !r.sim.relayOn(), 'turned off once it answers', 3000);
     expect(r.faults()).toEqual([]); // the input clears; the connector keeps it latched until unplug (fault table)
     expect(r.logs.some((l) => l.msg === 'pilot board answers again')).toBe(true);
+  });
+
+  it('a board that never answers: the driver starts anyway, fault pilot after offlineAfterPolls, its loop stays alive', async () => {
+    const r = await rig({}, {}, false);
+    await until(() => r.faults().includes('pilot'), 'fault pilot', 3000);
+    expect(r.hw.health()).toEqual({ ok: true });
+    expect(reading(r.hw)).toEqual({ state: 'A', diodeOk: true, diodeChecked: false });
+    r.sim.answering = true;
+    await until(() => r.faults().length === 0, 'found', 3000);
+    expect(r.sim.read(3, 1004, 1)).toEqual([1]); // told to turn off as soon as it answered
   });
 
   it('board faults: a diode check failure is the reading\'s diodeOk, an RCD error is fault rcd', async () => {

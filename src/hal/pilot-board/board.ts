@@ -163,8 +163,10 @@ export class PilotBoardHardware implements ConnectorHardware {
     this.safe();
     this.running = false;
     this.sleepTimer?.cancel();
-    const bound = new Promise<void>((r) => this.clock.setTimeout(r, 3 * (this.o.timeoutMs + this.o.requestGapMs) + 500));
+    let timer: { cancel(): void } | undefined;
+    const bound = new Promise<void>((r) => (timer = this.clock.setTimeout(r, 3 * (this.o.timeoutMs + this.o.requestGapMs) + 500)));
     await Promise.race([this.writing ?? Promise.resolve(), bound]);
+    timer?.cancel();
     this.closed = true;
     await this.handle.release();
   }
