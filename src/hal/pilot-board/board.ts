@@ -83,6 +83,7 @@ export class PilotBoardHardware implements ConnectorHardware {
   /** The poll that first showed a checked C/D with the contactor not commanded. */
   private unconfirmedSincePoll?: number;
   private disobeyedPolls = 0;
+  private differenceLogged = false;
   private running = false;
   private closed = false;
   private lastLoopMono = -Infinity;
@@ -152,7 +153,8 @@ export class PilotBoardHardware implements ConnectorHardware {
    */
   health(): HealthResult {
     if (!this.running) return { ok: false, reason: 'pilot board poll loop not running' };
-    const limit = Math.max(5000, 10 * (this.o.pollMs + this.o.timeoutMs + this.o.requestGapMs));
+    // Generous: on a line shared with meters that time out too, one poll can wait behind several of their tries.
+    const limit = Math.max(30_000, 10 * (this.o.pollMs + this.o.timeoutMs + this.o.requestGapMs));
     const age = this.clock.monoMs() - this.lastLoopMono;
     return age <= limit ? { ok: true } : { ok: false, reason: `pilot board poll loop silent for ${Math.round(age)} ms` };
   }
@@ -256,9 +258,12 @@ export class PilotBoardHardware implements ConnectorHardware {
       this.faults.update('link', new Map());
     }
     const k = this.known;
-    if (!this.writing && k.currentRaw !== undefined && k.turnOff !== undefined && (s.currentRaw !== k.currentRaw || s.turnOff !== k.turnOff)) {
+    const differs = !this.writing && k.currentRaw !== undefined && k.turnOff !== undefined && (s.currentRaw !== k.currentRaw || s.turnOff !== k.turnOff);
+    // Once per episode: a board whose turn-off bit clears itself would otherwise repeat this every poll.
+    if (differs && !this.differenceLogged) {
       this.log.warn({ board: { current: s.currentRaw, turnOff: s.turnOff }, evsed: k }, 'the pilot board holds other values than evsed wrote (it restarted, or another master wrote them): writing them again');
     }
+    if (!this.writing) this.differenceLogged = differs;
     if (!this.writing) this.known = { currentRaw: s.currentRaw, turnOff: s.turnOff };
     this.status = s;
     this.polls++;
