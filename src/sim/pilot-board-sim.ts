@@ -47,6 +47,8 @@ export class PilotBoardSim implements RtuUnit {
   readonly ev: SimEv;
   /** false: the board does not answer on the line (cable cut, board unpowered for the bus); its firmware runs on. */
   answering = true;
+  /** A relay driver stage that stays on once on, whatever the firmware wants (and reports it on). */
+  relayStuck = false;
   /** The RCD module's fault input. */
   private rcdInput = false;
   private configured: number;
@@ -138,7 +140,7 @@ export class PilotBoardSim implements RtuUnit {
     const offering = pwm && this.error === null;
     this.pwmAmps = offering ? this.configuredA() : 0;
     const output: PilotOutput = offering ? { mode: 'pwm', dutyPermille: dutyForCurrent(this.pwmAmps) } : { mode: 'x1' };
-    const relay = offering && (state === 'C' || state === 'D');
+    const relay = (offering && (state === 'C' || state === 'D')) || (this.relayStuck && this.relay);
     if (relay !== this.relay) {
       this.relay = relay;
       this.relayLog.push({ on: relay, monoMs: performance.now() });

@@ -191,6 +191,20 @@ describe.skipIf(!hasSocat)('pilot-board driver against the simulated EVSE DIN ov
     await until(() => r.faults().length === 0, 'rcd clear');
   });
 
+  it('a relay that stays on after the turn-off was acknowledged: fault contactor after two polls, with a log', async () => {
+    const r = await rig();
+    await charging(r);
+    r.sim.relayStuck = true;
+    r.hw.contactor.set(false);
+    r.hw.pilot.setOutput({ mode: 'x1' });
+    await until(() => r.faults().includes('contactor'), 'fault contactor', 3000);
+    expect(r.sim.read(3, 1004, 1)).toEqual([1]);
+    expect(r.logs.some((l) => l.msg === 'the pilot board keeps its relay on although told to turn charging off: fault contactor' && l.level === 50)).toBe(true);
+    r.sim.relayStuck = false;
+    r.sim.ev.unplug(); // the firmware re-evaluates: the relay drops
+    await until(() => r.faults().length === 0, 'relay off: input clear');
+  });
+
   it('a board that restarts gets evsed\'s values again at the next poll', async () => {
     const r = await rig({ currentAfterBootA: 32 });
     r.sim.ev.plug();

@@ -69,7 +69,6 @@ export class PilotBoardHardware implements ConnectorHardware {
   private refused = false;
   private reading: PilotReading = { state: 'A', diodeOk: true, diodeChecked: false };
   private readonly readingListeners: ((r: PilotReading) => void)[] = [];
-  private status?: BoardStatus;
   private config?: BoardConfig;
   /** The two registers as the board holds them (last poll or acknowledged write); a missing one is unknown. */
   private known: Partial<BoardCommand> = {};
@@ -117,11 +116,6 @@ export class PilotBoardHardware implements ConnectorHardware {
       feedback: () => undefined,
       onFeedback: () => undefined,
     };
-  }
-
-  /** The board's last status (diagnostics and tests). */
-  lastStatus(): BoardStatus | undefined {
-    return this.status;
   }
 
   /** Start polling. */
@@ -265,7 +259,6 @@ export class PilotBoardHardware implements ConnectorHardware {
     }
     if (!this.writing) this.differenceLogged = differs;
     if (!this.writing) this.known = { currentRaw: s.currentRaw, turnOff: s.turnOff };
-    this.status = s;
     this.polls++;
 
     this.faults.update('board', boardFaults(s));
