@@ -2,7 +2,7 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import { loadModels } from '../src/meter/modbus/model.js';
 import { planForModel, rtuBusTimeMs, bitsPerChar } from '../src/meter/modbus/plan.js';
-import { acquireBus } from '../src/meter/modbus/bus.js';
+import { acquireBus } from '../src/hal/modbus/bus.js';
 import { ModbusMeter } from '../src/meter/modbus/meter.js';
 
 const crc16 = createRequire(import.meta.url)('modbus-serial/utils/crc16') as (b: Buffer) => number;

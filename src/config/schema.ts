@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { intBetween, listenAddress, nonEmptyString, oneOf } from './zod-helpers.js';
 import { simHardwareSchema } from './sim.js';
 import { gpioHardwareSchema } from './gpio.js';
+import { duplicatePilotBoardUnits, pilotBoardHardwareSchema } from './pilot-board.js';
 import { meterConfigSchema } from './meter.js';
 import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
@@ -52,8 +53,8 @@ const apiSchema = z.strictObject({
   token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
 });
 
-const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHardwareSchema], {
-  error: 'driver must be one of sim | gpio',
+const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHardwareSchema, pilotBoardHardwareSchema], {
+  error: 'driver must be one of sim | gpio | pilot-board',
 });
 type HardwareConfig = z.infer<typeof hardwareSchema>;
 
@@ -128,6 +129,9 @@ export const configSchema = z
       }
       seen.add(c.id);
     });
+    for (const d of duplicatePilotBoardUnits(cfg.connectors)) {
+      ctx.addIssue({ code: 'custom', path: ['connectors', d.index, 'hardware', 'unitId'], input: d.unitId, message: `unit ${d.unitId} on ${d.path} is already connectors[${d.first}]'s pilot board: give each board on one line its own unit id` });
+    }
     // Tags match case-insensitively (OCPP IdToken), so two spellings of one tag are one tag twice.
     const tags = new Map<string, number>();
     cfg.auth.tags.forEach((t, i) => {

@@ -24,7 +24,8 @@ export interface HardwareContext {
  * Builds the board of one connector from `connectors[].hardware`, wrapped in its safety core.
  * gpio: the core and the driver run in a worker thread of their own (src/hal/safety-core/worker.ts);
  * in-process only when tests hand in fake interrupts, ADC or clock objects (which cannot cross a
- * thread). sim: in-process (a simulated board's loop is the main loop anyway).
+ * thread). sim: in-process (a simulated board's loop is the main loop anyway). pilot-board: in-process
+ * in front of the board's own microcontroller.
  */
 export async function createConnectorHardware(cfg: ConnectorConfig, ctx: HardwareContext): Promise<ConnectorHardware> {
   const hw = cfg.hardware;
@@ -50,6 +51,13 @@ export async function createConnectorHardware(cfg: ConnectorConfig, ctx: Hardwar
         log,
         { valuePath: contactorValuePath(hw.root, hw.gpio.contactor), activeLow: hw.gpio.activeLow.includes('contactor') },
       );
+    }
+    case 'pilot-board': {
+      // The board's microcontroller does the real-time part (pilot, relay, its RCD input); the core
+      // adds evsed's veto and latches in front of it, on the main loop, which the board does not need.
+      const { createPilotBoardHardware } = await import('./pilot-board/index.js');
+      const board = await createPilotBoardHardware(hw, { connectorId: cfg.id, log });
+      return new SafetyCore(board, { latches: latches(), clock: realTimeClock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: true });
     }
   }
 }

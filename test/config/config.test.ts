@@ -53,7 +53,7 @@ describe('config: bad files name the key, what is wrong and what is right', () =
     ['a typo in a key', VALID.replace('maxCurrentA', 'maxCurentA'), ['connectors[0].maxCurrentA: is required (must be a number between 6 and 80)', 'connectors[0].maxCurentA: unknown key (did you mean maxCurrentA?)']],
     ['an unknown top-level key', VALID + 'mqqt: { url: x }\n', ['mqqt: unknown key (did you mean mqtt?)']],
     ['phases 2', VALID.replace('phases: 3', 'phases: 2'), ['connectors[0].phases: must be 1 or 3 (got 2)']],
-    ['unknown hardware driver', VALID.replace('driver: sim', 'driver: arduino'), ['connectors[0].hardware.driver: driver must be one of sim | gpio (got "arduino")']],
+    ['unknown hardware driver', VALID.replace('driver: sim', 'driver: arduino'), ['connectors[0].hardware.driver: driver must be one of sim | gpio | pilot-board (got "arduino")']],
     ['bad auth mode', VALID.replace('mode: free', 'mode: open'), ['auth.mode: must be one of free | local | ocpp (got "open")']],
     ['local mode without tags', VALID.replace('mode: free', 'mode: local'), ['auth.tags: auth.mode local needs at least one enabled tag (or use mode free)']],
     ['bad listen address', VALID.replace('127.0.0.1:8080', 'localhost'), ['api.listen: must be host:port, e.g. 127.0.0.1:8080 (got "localhost")']],

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getModel } from '../../src/meter/modbus/model.js';
-import { acquireBus, type BusHandle } from '../../src/meter/modbus/bus.js';
+import { acquireBus, type BusHandle } from '../../src/hal/modbus/bus.js';
 import { ModbusMeter } from '../../src/meter/modbus/meter.js';
 import type { MeterSnapshot } from '../../src/hal/types.js';
 import { RegisterFile, loadKnownValues } from '../meter/helpers/registers.js';

@@ -2,7 +2,7 @@ import type { Meter } from '../../hal/types.js';
 import type { MeterConfig, ModbusMeterConfig } from '../../config/meter.js';
 import type { Logger } from '../../log.js';
 import { getModel, type MeterModel } from './model.js';
-import { acquireBus, type BusSpec } from './bus.js';
+import { acquireBus, type BusSpec } from '../../hal/modbus/bus.js';
 import { ModbusMeter } from './meter.js';
 import { bitsPerChar, planForModel, rtuBusTimeMs } from './plan.js';
 
@@ -46,4 +46,4 @@ export async function createModbusMeter(cfg: MeterConfig, ctx: { connectorId: nu
 }
 
 export { ModbusMeter, MeterReadError } from './meter.js';
-export { acquireBus, ModbusBus, describeBus } from './bus.js';
+export { acquireBus, ModbusBus, describeBus } from '../../hal/modbus/bus.js';

@@ -3,7 +3,7 @@ import type { Logger } from '../../log.js';
 import type { MeterModel, Quantity } from './model.js';
 import { decodeSnapshot } from './codec.js';
 import { planForModel, quantitiesIn, splitBlock, type ReadBlock } from './plan.js';
-import { ModbusError, type BusHandle } from './bus.js';
+import { ModbusError, type BusHandle } from '../../hal/modbus/bus.js';
 import { loadModels } from './model.js';
 import { selfCheckProblem } from './self-check.js';
 

@@ -115,7 +115,5 @@ export function rtuBusTimeMs(count: number, baudRate: number, bitsPerChar: numbe
   return (8 + 5 + 2 * count) * charMs + 2 * t35;
 }
 
-/** Bits per RTU character: start + data + parity + stop bits. */
-export function bitsPerChar(dataBits: number, parity: 'none' | 'even' | 'odd', stopBits: number): number {
-  return 1 + dataBits + (parity === 'none' ? 0 : 1) + stopBits;
-}
+/** Bits per RTU character (the line's own rule, kept with the bus). */
+export { bitsPerChar } from '../../hal/modbus/bus.js';

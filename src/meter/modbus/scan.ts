@@ -1,6 +1,6 @@
 import type { MeterSnapshot } from '../../hal/types.js';
 import { loadModels, type MeterModel } from './model.js';
-import { ModbusBus, ModbusError, describeBus, type BusSpec } from './bus.js';
+import { ModbusBus, ModbusError, describeBus, type BusSpec } from '../../hal/modbus/bus.js';
 import { ModbusMeter } from './meter.js';
 
 export interface ScanTarget {

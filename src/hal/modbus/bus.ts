@@ -1,14 +1,14 @@
 import { createRequire } from 'node:module';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import type { Logger } from '../../log.js';
-import { bitsPerChar } from './plan.js';
 import type { MeterTransport } from '../../config/meter.js';
 
 /**
  * One physical Modbus line (an RS-485 adapter, or one gateway/meter socket) with one FIFO request
  * queue. RTU has no transaction ids and modbus-serial's RTU ports remember only one pending
  * request, so every request on a line goes through this queue, unit id set inside it; requests
- * of several meters on the same line never interleave.
+ * of several devices on the same line (meters, a pilot board) never interleave. An urgent request
+ * (a pilot board told to stop charging) goes before every waiting one, after the one in flight.
  *
  * After a timeout or a broken answer the line is left silent (as long as the timeout) and the
  * port's receive buffer is emptied before the next request, so a late or partial frame cannot be
@@ -51,6 +51,11 @@ const ModbusClient = createRequire(import.meta.url)('modbus-serial') as { new ()
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Bits per RTU character: start + data + parity + stop bits. */
+export function bitsPerChar(dataBits: number, parity: 'none' | 'even' | 'odd', stopBits: number): number {
+  return 1 + dataBits + (parity === 'none' ? 0 : 1) + stopBits;
+}
+
 export function describeBus(s: Pick<BusSpec, 'transport' | 'path' | 'baudRate' | 'parity' | 'dataBits' | 'stopBits' | 'host' | 'port'>): string {
   if (s.transport === 'serial') {
     const p = (s.parity ?? 'none')[0]!.toUpperCase();
@@ -77,7 +82,9 @@ function classify(err: unknown): ModbusError {
 export class ModbusBus {
   readonly description: string;
   private client?: ModbusRTU;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly jobs: (() => Promise<void>)[] = [];
+  private readonly urgentJobs: (() => Promise<void>)[] = [];
+  private pumping = false;
   private lastEndMs = 0;
   private quietUntilMs = 0;
   private consecutiveFailures = 0;
@@ -98,11 +105,23 @@ export class ModbusBus {
     return Math.ceil((3.5 * bits * 1000) / baud);
   }
 
-  /** Run `fn` alone on the line. */
-  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
+  /** Run `fn` alone on the line: after the request in flight and, unless urgent, after every waiting one. */
+  private enqueue<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job = () => fn().then(resolve, reject);
+      (urgent ? this.urgentJobs : this.jobs).push(job);
+      queueMicrotask(() => void this.pump());
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let job = this.urgentJobs.shift() ?? this.jobs.shift(); job; job = this.urgentJobs.shift() ?? this.jobs.shift()) await job();
+    } finally {
+      this.pumping = false;
+    }
   }
 
   /**
@@ -110,6 +129,29 @@ export class ModbusBus {
    * monotonic time the answer arrived; rejects with a ModbusError.
    */
   read(unitId: number, fc: 3 | 4, start: number, count: number, opts: { spacingMs?: number } = {}): Promise<{ words: number[]; monoMs: number }> {
+    return this.request(unitId, opts, false, async (client) => {
+      const res: { data: number[] } = await this.guarded<{ data: number[] }>(fc === 3 ? client.readHoldingRegisters(start, count) : client.readInputRegisters(start, count));
+      if (!Array.isArray(res.data) || res.data.length !== count) throw new ModbusError('garbage', `expected ${count} registers, got ${res.data?.length}`);
+      return res.data;
+    });
+  }
+
+  /**
+   * Write holding registers from `start` with FC16 (write multiple registers) to one unit.
+   * `urgent`: sent before every waiting request (after the one in flight). Resolves with the
+   * monotonic time the answer arrived; rejects with a ModbusError.
+   */
+  write(unitId: number, start: number, words: number[], opts: { spacingMs?: number; urgent?: boolean } = {}): Promise<{ monoMs: number }> {
+    return this.request(unitId, opts, opts.urgent === true, async (client) => {
+      const res: { address?: number; length?: number } = await this.guarded<{ address?: number; length?: number }>(client.writeRegisters(start, words));
+      if (res?.address !== undefined && (res.address !== start || res.length !== words.length)) {
+        throw new ModbusError('garbage', `write echo names registers ${res.address} x ${res.length}, not ${start} x ${words.length}`);
+      }
+      return undefined;
+    }).then(({ monoMs }) => ({ monoMs }));
+  }
+
+  private request<T>(unitId: number, opts: { spacingMs?: number }, urgent: boolean, send: (client: ModbusRTU) => Promise<T>): Promise<{ words: T; monoMs: number }> {
     return this.enqueue(async () => {
       if (this.closed) throw new ModbusError('port', 'bus closed');
       const client = await this.ensureOpen();
@@ -120,11 +162,10 @@ export class ModbusBus {
       client.setTimeout(this.spec.timeoutMs);
       this.counters.requests++;
       try {
-        const res: { data: number[] } = await this.guarded<{ data: number[] }>(fc === 3 ? client.readHoldingRegisters(start, count) : client.readInputRegisters(start, count));
-        if (!Array.isArray(res.data) || res.data.length !== count) throw new ModbusError('garbage', `expected ${count} registers, got ${res.data?.length}`);
+        const words = await send(client);
         this.consecutiveFailures = 0;
         this.lastEndMs = performance.now();
-        return { words: res.data, monoMs: this.lastEndMs };
+        return { words, monoMs: this.lastEndMs };
       } catch (err) {
         const e = err instanceof ModbusError ? err : classify(err);
         this.lastEndMs = performance.now();
@@ -146,7 +187,7 @@ export class ModbusBus {
         }
         throw e;
       }
-    });
+    }, urgent);
   }
 
   /** modbus-serial's own timeout normally settles the request; this is the backstop if it never does. */
@@ -248,7 +289,7 @@ export function acquireBus(spec: BusSpec, opts: BusOptions = {}): BusHandle {
   if (entry) {
     const a = entry.bus.spec;
     if (spec.transport === 'serial' && describeBus(a) !== describeBus(spec)) {
-      throw new Error(`meters on ${spec.path} disagree on the line settings: ${describeBus(a)} vs ${describeBus(spec)} (all meters on one RS-485 bus must use the same baud rate, parity and stop bits)`);
+      throw new Error(`devices on ${spec.path} disagree on the line settings: ${describeBus(a)} vs ${describeBus(spec)} (all meters and pilot boards on one RS-485 bus must use the same baud rate, parity and stop bits)`);
     }
   } else {
     entry = { bus: new ModbusBus(spec, opts), users: 0 };
