@@ -208,6 +208,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   };
   const gpio = new SysfsGpio({ root: cfg.root, edges: edgeSource });
   log.info({ chip: gpio.chip.label, base: gpio.chip.base }, 'GPIO header chip');
+  if (cfg.benchWithoutMains) log.warn('hardware.benchWithoutMains: BENCH WITHOUT MAINS, the interlock, the contactor feedback and the 100 ms budget are not required. Never connect mains like this.');
 
   // 1. Outputs at their safe level.
   const contactorLine = await gpio.output('gpio.contactor', g.contactor, { activeLow: low('contactor'), safe: 0 });
