@@ -76,7 +76,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   };
   try {
     for (const cfg of config.connectors) {
-      const hardware = await createConnectorHardware(cfg, log, opts.gpio);
+      const hardware = await createConnectorHardware(cfg, log, opts.gpio, loaded.storageDir);
       hardware.safe();
       boards.push({ cfg, hardware });
     }
