@@ -180,7 +180,6 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
       for (const b of exposed) station.reportStall(b.cfg.id);
     },
   });
-  stall.start();
 
   const { host, port } = parseListen(config.api.listen);
   const api = new ApiServer({
@@ -205,6 +204,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     storeWatch.afterClose();
     throw new Error(`cannot listen on ${config.api.listen} (api.listen): ${(err as Error).message}`);
   }
+  // Started once the start-up work is done: its first reading would count that work as a stall.
+  stall.start();
   log.info({ station: config.station.id, connectors: config.connectors.length, startupMs: Math.round(performance.now() - started) }, 'evsed ready');
 
   let stopping: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intBetween, numberBetween } from './zod-helpers.js';
+import { intBetween, numberBetween, oneOf } from './zod-helpers.js';
 
 /** The simulated EV and supply behind `hardware.driver: sim`. */
 export const simEvSchema = z.strictObject({
@@ -18,9 +18,19 @@ export const simEvSchema = z.strictObject({
 });
 export type SimEvConfig = z.infer<typeof simEvSchema>;
 
+/**
+ * What a restart of the daemon does to the simulated world. `persist`: nothing, as in the real
+ * world: the EV stays plugged in (and keeps its state and battery), asserted fault inputs stay
+ * asserted, a welded contactor stays welded (kept in the storage directory, sim-world-<id>.json).
+ * `fresh`: every start begins with the EV unplugged and no fault input asserted.
+ */
+export const SIM_WORLD_MODES = ['persist', 'fresh'] as const;
+export type SimWorldMode = (typeof SIM_WORLD_MODES)[number];
+
 export const simHardwareSchema = z.strictObject({
   driver: z.literal('sim'),
   ev: simEvSchema.default({ maxCurrentA: 16, phases: 3, voltageV: 230 }),
+  world: oneOf(SIM_WORLD_MODES).default('persist'),
 });
 export type SimHardwareConfig = z.infer<typeof simHardwareSchema>;
 

@@ -2,6 +2,7 @@ import type { ConnectorConfig } from '../config/schema.js';
 import type { ConnectorHardware } from './types.js';
 import type { Logger } from '../log.js';
 import { SimHardware } from '../sim/hardware.js';
+import { SimWorld, simWorldFile } from '../sim/world.js';
 import type { GpioHardwareContext } from './gpio/index.js';
 import { realTimeClock } from './clock.js';
 import { SafetyCore } from './safety-core/core.js';
@@ -34,8 +35,10 @@ export async function createConnectorHardware(cfg: ConnectorConfig, ctx: Hardwar
   const stopTimeoutMs = cfg.stopTimeoutS * 1000 + 1000;
   const latches = () => new LatchFile(latchFile, (err) => log.error({ connector: cfg.id, err: err.message }, 'cannot write the safety latch file'));
   switch (hw.driver) {
-    case 'sim':
-      return new SafetyCore(new SimHardware(hw.ev), { latches: latches(), clock: realTimeClock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false });
+    case 'sim': {
+      const world = ctx.stateDir === null ? undefined : SimWorld.open(simWorldFile(ctx.stateDir, cfg.id), { mode: hw.world, ev: hw.ev, log: log.child({ connectorId: cfg.id }) });
+      return new SafetyCore(new SimHardware(hw.ev, undefined, world), { latches: latches(), clock: realTimeClock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false });
+    }
     case 'gpio': {
       const { worker, ...hooks } = ctx.gpio ?? {};
       const inProcess = !worker && (hooks.edges !== undefined || hooks.adc !== undefined || hooks.clock !== undefined);

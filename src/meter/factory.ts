@@ -7,7 +7,8 @@ import { SimMeter } from '../sim/meter.js';
 
 /**
  * Builds the meter of one connector from `connectors[].meter`. A sim meter measures the sim EV
- * when the connector's hardware is simulated; `lastKnownWh` continues the register across restarts.
+ * when the connector's hardware is simulated, and its register is part of that board's world;
+ * `lastKnownWh` (the store's last record) is the least it continues from across restarts.
  */
 export async function createMeter(
   cfg: ConnectorConfig,
@@ -16,9 +17,9 @@ export async function createMeter(
 ): Promise<Meter> {
   const m = cfg.meter;
   if (m.model === 'sim' && 'initialEnergyWh' in m) {
-    const ev = hardware instanceof SimHardware ? hardware.ev : null;
+    const sim = hardware instanceof SimHardware ? hardware : null;
     const voltage = cfg.hardware.driver === 'sim' ? cfg.hardware.ev.voltageV : 230;
-    return new SimMeter(ctx.clock, ev, Math.max(m.initialEnergyWh, ctx.lastKnownWh ?? 0), voltage);
+    return new SimMeter(ctx.clock, sim?.ev ?? null, Math.max(m.initialEnergyWh, ctx.lastKnownWh ?? 0), voltage, sim?.world);
   }
   const { createModbusMeter } = await import('./modbus/index.js');
   return createModbusMeter(m, { connectorId: cfg.id, log: ctx.log });

@@ -4,6 +4,7 @@ import { currentForDuty } from '../domain/pwm.js';
 import type { SimEvConfig } from '../config/sim.js';
 import type { Clock } from '../hal/clock.js';
 import { realTimeClock } from '../hal/clock.js';
+import type { EvWorld } from './world.js';
 
 /**
  * A simulated EV at the end of the cable. It sees the pilot output and the contactor, and
@@ -12,6 +13,8 @@ import { realTimeClock } from '../hal/clock.js';
  * - offer withdrawn (X1) while in C: it goes to B after `reactionMs` (or never, `ignoreStop`);
  * - it draws min(offer, its own max) per phase while the contactor is closed in C;
  * - with a battery model it tapers above `taperAbovePercent` and goes to B when full.
+ * What outlives a restart of the daemon (plugged, wanting to charge, SoC, a diode fault) is given
+ * at construction and announced as 'world' on every change (SimWorld keeps it).
  */
 export class SimEv extends EventEmitter {
   plugged = false;
@@ -19,21 +22,42 @@ export class SimEv extends EventEmitter {
   wantsCharge = false;
   /** Test knob: an EV that ignores the withdrawn offer and stays in C (forces the 6 s open). */
   ignoreStop = false;
-  /** Test knob: an EV whose diode is missing or shorted. */
-  diodeFault = false;
   /** Test knob: the EV draws more than offered (A), for overcurrent tests. */
   overdrawA = 0;
   reactionMs = 200;
   socPercent: number | null;
-  private energyIntoBatteryWh = 0;
+  private diodeBroken = false;
   private state: PilotState = 'A';
   private output: PilotOutput = { mode: 'x1' };
   private contactorClosed = false;
   private reaction?: { cancel(): void };
 
-  constructor(readonly cfg: SimEvConfig, private readonly clock: Pick<Clock, 'setTimeout'> = realTimeClock) {
+  constructor(readonly cfg: SimEvConfig, private readonly clock: Pick<Clock, 'setTimeout'> = realTimeClock, world?: EvWorld) {
     super();
     this.socPercent = cfg.battery ? cfg.battery.startSocPercent : null;
+    if (world) {
+      this.plugged = world.plugged;
+      this.wantsCharge = world.plugged && world.wantsCharge;
+      if (cfg.battery && world.socPercent !== null) this.socPercent = world.socPercent;
+      this.diodeBroken = world.diodeFault;
+      this.state = this.targetState(); // as found at start: nobody listens yet
+    }
+  }
+
+  /** Test knob: an EV whose diode is missing or shorted. */
+  get diodeFault(): boolean {
+    return this.diodeBroken;
+  }
+
+  set diodeFault(broken: boolean) {
+    if (broken === this.diodeBroken) return;
+    this.diodeBroken = broken;
+    this.emit('world');
+  }
+
+  /** What of this EV outlives a restart of the daemon. */
+  world(): EvWorld {
+    return { plugged: this.plugged, wantsCharge: this.wantsCharge, socPercent: this.socPercent, diodeFault: this.diodeBroken };
   }
 
   pilotState(): PilotState {
@@ -53,22 +77,28 @@ export class SimEv extends EventEmitter {
 
   plug(): void {
     this.plugged = true;
-    this.reevaluate();
+    this.changed();
   }
 
   unplug(): void {
     this.plugged = false;
     this.wantsCharge = false;
-    this.reevaluate();
+    this.changed();
   }
 
   ready(): void {
     this.wantsCharge = true;
-    this.reevaluate();
+    this.changed();
   }
 
   pause(): void {
     this.wantsCharge = false;
+    this.changed();
+  }
+
+  /** The driver or the car changed something: it outlives a restart, and it may change the pilot. */
+  private changed(): void {
+    this.emit('world');
     this.reevaluate();
   }
 
@@ -96,13 +126,11 @@ export class SimEv extends EventEmitter {
   /** Tell the EV how much energy went in (from the sim meter's integration). */
   addEnergy(wh: number): void {
     if (this.socPercent === null || !this.cfg.battery) return;
-    this.energyIntoBatteryWh += wh;
-    const soc = this.cfg.battery.startSocPercent + (this.energyIntoBatteryWh / this.cfg.battery.capacityWh) * 100;
-    this.socPercent = Math.min(100, soc);
+    this.socPercent = Math.min(100, this.socPercent + (wh / this.cfg.battery.capacityWh) * 100);
     if (this.socPercent >= 100 && this.wantsCharge) {
       this.wantsCharge = false; // full: the EV opens S2
-      this.reevaluate();
-    }
+      this.changed();
+    } else this.emit('world');
   }
 
   private reevaluate(): void {

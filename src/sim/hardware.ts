@@ -5,6 +5,7 @@ import { ContactorMonitor, type MonitorClock } from '../hal/contactor-check.js';
 import { realTimeClock } from '../hal/clock.js';
 import { SimEv } from './ev.js';
 import type { SimEvConfig } from '../config/sim.js';
+import { SimWorld } from './world.js';
 
 /** How long PWM runs before the simulated sense has a diode verdict (the gpio driver: 2 sample periods). */
 export const SIM_DIODE_CHECK_MS = 20;
@@ -12,9 +13,12 @@ export const SIM_DIODE_CHECK_MS = 20;
 /**
  * The board of a simulated connector, wired to a simulated EV. Listeners are called on a later
  * turn of the event loop, as interrupts from real inputs would be, never re-entrantly from a command.
+ * The physical world it is built in (`world`: EV plugged or not, asserted fault inputs, a welded
+ * contactor, the meter's register) outlives the board object, as it outlives a restart of the daemon.
  */
 export class SimHardware implements ConnectorHardware {
   readonly ev: SimEv;
+  readonly world: SimWorld;
   readonly pilot: ControlPilot;
   readonly contactor: Contactor & { welded: boolean; feedbackWired: boolean };
   readonly lock: CableLock;
@@ -30,9 +34,12 @@ export class SimHardware implements ConnectorHardware {
   private readonly monitor: ContactorMonitor;
   private disposed = false;
 
-  constructor(evCfg: SimEvConfig, clock: MonitorClock = realTimeClock) {
-    this.ev = new SimEv(evCfg, clock);
+  constructor(evCfg: SimEvConfig, clock: MonitorClock = realTimeClock, world: SimWorld = SimWorld.inMemory(evCfg)) {
+    this.world = world;
+    const found = world.current;
+    this.ev = new SimEv(evCfg, clock, found.ev);
     const ev = this.ev;
+    ev.on('world', () => world.update({ ev: ev.world() }));
     const bus = this.bus;
     const reading = (): PilotReading => {
       const state = ev.pilotState();
@@ -65,11 +72,20 @@ export class SimHardware implements ConnectorHardware {
     };
 
     let closed = false;
+    let welded = found.contactorWelded;
     const log = this.contactorLog;
     const monitor = () => this.monitor;
     const disposed = () => this.disposed;
     this.contactor = {
-      welded: false,
+      /** Test knob, and a physical fact: a welded contact stays welded across a restart. */
+      get welded() {
+        return welded;
+      },
+      set welded(w: boolean) {
+        if (w === welded) return;
+        welded = w;
+        world.update({ contactorWelded: w });
+      },
       feedbackWired: true,
       set(c: boolean) {
         if (c !== closed) log.push({ closed: c, monoMs: performance.now() });
@@ -100,7 +116,10 @@ export class SimHardware implements ConnectorHardware {
       isLocked: () => locked,
     };
 
-    const active = new Set<FaultKind>();
+    // Inputs asserted from outside are part of the world (still asserted after a restart, reported
+    // as active from the first reading); the board's own verdicts below are judged afresh.
+    const inputs = new Set<FaultKind>(found.faultInputs);
+    const active = new Set<FaultKind>(inputs);
     /** Inputs arrive on a later turn, as interrupts would; the board's own verdicts at once. */
     const setFault = (kind: FaultKind, on: boolean, deliver: 'later' | 'now') => {
       if (on === active.has(kind)) return;
@@ -112,7 +131,12 @@ export class SimHardware implements ConnectorHardware {
     this.faults = {
       active: () => active,
       onChange: (l) => void bus.on('fault', l),
-      set: (kind, on) => setFault(kind, on, 'later'),
+      set: (kind, on) => {
+        if (on) inputs.add(kind);
+        else inputs.delete(kind);
+        world.update({ faultInputs: [...inputs] });
+        setFault(kind, on, 'later');
+      },
     };
 
     // The board's own welding check, as on the gpio board: its verdicts are board faults, reported
@@ -167,6 +191,7 @@ export class SimHardware implements ConnectorHardware {
 
   async close(): Promise<void> {
     this.safe();
+    this.world.close();
     this.disposed = true;
     this.monitor.close();
     this.diodeTimer?.cancel();

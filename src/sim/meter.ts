@@ -1,11 +1,14 @@
 import type { Meter, MeterSnapshot } from '../hal/types.js';
 import type { Clock } from '../hal/clock.js';
 import type { SimEv } from './ev.js';
+import type { SimWorld } from './world.js';
 
 /**
  * A simulated energy meter. Its register integrates the simulated EV's power exactly: every change
  * of draw closes the previous interval at the previous power, so the register is the true energy
- * (kept in mWh internally, reported as whole Wh like a real register).
+ * (kept in mWh internally, reported as whole Wh like a real register). With a `world` the register
+ * is part of it: it goes on after a restart of the daemon from where it was, never from less than
+ * `initialEnergyWh` (the configured first value, or what the station last recorded).
  */
 export class SimMeter implements Meter {
   private registerMWh: number;
@@ -19,8 +22,9 @@ export class SimMeter implements Meter {
     private readonly ev: SimEv | null,
     initialEnergyWh = 0,
     private readonly voltageV = 230,
+    private readonly world?: SimWorld,
   ) {
-    this.registerMWh = initialEnergyWh * 1000;
+    this.registerMWh = Math.max(initialEnergyWh * 1000, world?.current.meterRegisterMWh ?? 0);
     this.lastMono = clock.monoMs();
     ev?.on('draw', () => this.integrate());
   }
@@ -34,6 +38,7 @@ export class SimMeter implements Meter {
     this.lastMono = now;
     if (wh > 0) this.ev?.addEnergy(wh);
     this.powerW = this.ev ? this.ev.currentA() * this.ev.phases() * this.voltageV : 0;
+    this.world?.update({ meterRegisterMWh: Math.floor(this.registerMWh) });
   }
 
   registerWh(): number {
@@ -59,6 +64,7 @@ export class SimMeter implements Meter {
   }
 
   async close(): Promise<void> {
+    this.integrate();
     this.ev?.removeAllListeners('draw');
   }
 }

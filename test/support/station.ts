@@ -18,6 +18,8 @@ export interface SimConfigOptions {
   flushIntervalS?: number;
   sampleIntervalS?: number;
   evMaxCurrentA?: number;
+  /** hardware.world of every connector (default: the schema's, persist). */
+  world?: 'persist' | 'fresh';
   extra?: string;
 }
 
@@ -28,7 +30,7 @@ export function writeSimConfig(dir: string, o: SimConfigOptions = {}): string {
   - id: ${i + 1}
     maxCurrentA: 32
     phases: 3
-    hardware: { driver: sim, ev: { maxCurrentA: ${o.evMaxCurrentA ?? 16}, phases: 3 } }
+    hardware: { driver: sim, ev: { maxCurrentA: ${o.evMaxCurrentA ?? 16}, phases: 3 }${o.world ? `, world: ${o.world}` : ''} }
     meter: { model: sim, initialEnergyWh: 1000 }`).join('');
   const text = `station: { id: CP-TEST, vendor: evsed, model: test }
 storage: { dir: ${JSON.stringify(join(dir, 'data'))}, flushIntervalS: ${o.flushIntervalS ?? 1}, sampleIntervalS: ${o.sampleIntervalS ?? 1} }

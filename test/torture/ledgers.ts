@@ -54,14 +54,13 @@ export function maxPowerW(evMaxCurrentA: number, phases = 3, voltageV = 230): nu
 }
 
 /**
- * The documented bound between the sim meter's register at a kill and the meterStop of the session
- * recovered after it: the sim meter restarts from the last register the station stored, which is
- * committed every flushIntervalS (checked by a 1 s housekeeping tick) from a reading up to one poll
- * interval (1 s) old. Energy that flowed after that is lost to the simulation (a real meter keeps it).
+ * The documented bound between the register shown before a kill and the meterStop of the session
+ * recovered after it: none. The sim meter's register is part of the simulated world (src/sim/world.ts),
+ * on disk before any reading of it leaves the process, and the recovery reads that register; so no
+ * register anyone saw is lost. (Energy that flowed after the last reading and before the kill is lost
+ * to the simulation, where a real meter keeps counting; nobody saw it, and the upper check allows it.)
  */
-export function recoveryBoundWh(flushIntervalS: number, powerW: number): number {
-  return Math.ceil(((flushIntervalS + 2) * powerW) / 3600);
-}
+export const RECOVERY_BOUND_WH = 0;
 
 /** The energy register values (Wh) of a MeterValues payload. */
 export function registerValues(params: any): number[] {
