@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeSysfs, gpioStationYaml } from '../hal/fake-sysfs.js';
 import { TreeEv } from '../hal/tree-ev.js';
+import { loadTolerantYaml } from '../hal/fake-board.js';
 import { runCli, spawnDaemon, tempDir, until } from '../support/station.js';
 
 /**
@@ -25,7 +26,8 @@ async function chargingDaemon(hardware = '') {
   tree.setPilot(12, 0);
   const dir = tempDir();
   const file = join(dir, 'evsed.yaml');
-  writeFileSync(file, gpioStationYaml(tree.root, join(dir, 'data'), { hardware }));
+  // Timing relaxed for a busy test machine (a bench without mains): this is about the order X1 -> B -> open, not the 100 ms budget.
+  writeFileSync(file, loadTolerantYaml(gpioStationYaml(tree.root, join(dir, 'data'), { hardware })));
   ev = new TreeEv(tree).start();
   const d = await spawnDaemon(file);
   ev.state = 'B'; // plugged in: free charging starts a session, the plug is locked, PWM offered
@@ -67,7 +69,7 @@ describe('SIGTERM under load (real daemon process, fake sysfs tree)', () => {
     expect(opened).toBeDefined();
     expect(ev.state).toBe('C'); // opened under load: the EV never went to B
     // At the pins (polled every ms by this busy process, so a little slack), and by the daemon's clock.
-    expect(opened! - x1!).toBeGreaterThanOrEqual(900);
+    expect(opened! - x1!, d.lines.filter((l) => /contactor|safety|stopping|heartbeat|fault/.test(l)).join('\n')).toBeGreaterThanOrEqual(900);
     const logged = d.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { time: string; msg: string });
     const at = (msg: RegExp) => Date.parse(logged.findLast((j) => msg.test(j.msg))!.time);
     expect(at(/^contactor opened$/) - at(/^stopping under load/)).toBeGreaterThanOrEqual(1000);
