@@ -138,3 +138,42 @@ describe('latches survive a restart', () => {
     await charge(bench);
   });
 });
+
+describe('the cable lock and the RDC-DD at the pin, core in its thread', () => {
+  it('a jammed lock: no close, fault lock, the EV is never energised', async () => {
+    bench = new GpioBench();
+    await bench.start();
+    await bench.set({ lockJam: true, ev: 'B' });
+    await bench.set({ ev: 'C' });
+    await until(() => faults().includes('lock'), 'fault lock', 10_000);
+    const log = await bench.log();
+    expect(log.filter((e) => e.what === 'coil' && e.value === '1')).toEqual([]);
+    expect(coil()).toBe('0');
+  });
+
+  it('weld, then the session stops: the plug stays locked (the unlock motor never runs)', async () => {
+    bench = new GpioBench();
+    const d = await bench.start();
+    await charge(bench);
+    await until(() => bench!.level(PINS.lockFeedback) === '1', 'the cable locked');
+    await bench.set({ welded: true });
+    await d.station.stopSession(1, 'Local');
+    await bench.set({ ev: 'B' }); // the EV stops drawing when the offer is withdrawn
+    await until(() => faults().includes('welded'), 'fault welded', 5000);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(bench.level(PINS.motorB)).toBe('0');
+    expect(bench.level(PINS.lockFeedback)).toBe('1');
+  });
+
+  it('an RDC-DD fault line chattering every 8 ms trips at once and latches rcd', async () => {
+    bench = new GpioBench();
+    await bench.start();
+    await charge(bench);
+    await bench.set({ chatterRcdMs: 2000 });
+    await until(() => coil() === '0', 'the coil released', 3000);
+    await until(() => faults().includes('rcd'), 'fault rcd', 3000);
+    await new Promise((r) => setTimeout(r, 2200));
+    expect(faults()).toContain('rcd'); // latched while plugged, after the chatter stopped
+    expect(coil()).toBe('0');
+  });
+});
