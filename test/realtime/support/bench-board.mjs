@@ -44,9 +44,10 @@ function pilot() {
     hi = -12; // our own -12 V: state F
     lo = -12;
   } else {
-    const pwm = period > 0 && duty < period;
+    // The low level as with PWM running, also in X1 (where the driver ignores it: no diode check
+    // without PWM): so the moment PWM starts never depends on this thread's next tick.
     hi = high;
-    lo = pwm ? (world.ev === 'A' || world.diode ? -12 : -high) : 0;
+    lo = world.ev === 'A' || world.diode ? -12 : -high;
   }
   write(d.iio.high, counts(hi, 4.3));
   write(d.iio.low, counts(lo, -4.3));
