@@ -2,7 +2,7 @@ import { loadConfig } from '../../config/load.js';
 import type { PilotBoardHardwareConfig } from '../../config/pilot-board.js';
 import { acquireBus, type BusHandle } from '../../hal/modbus/bus.js';
 import { loadPilotBoardModel } from '../../hal/pilot-board/model.js';
-import { pilotBoardLine, turnBoardOff } from '../../hal/pilot-board/index.js';
+import { pilotBoardBus, turnBoardOff } from '../../hal/pilot-board/index.js';
 import { DEFAULT_CONFIG, parse } from './args.js';
 
 const USAGE = 'usage: evsed boards-off --config FILE';
@@ -48,7 +48,7 @@ export async function boardsOffCommand(argv: string[], io?: BoardsOffIo): Promis
     let where = cfg.path;
     try {
       const model = loadPilotBoardModel(cfg.model);
-      const line = pilotBoardLine({ ...cfg, timeoutMs: Math.min(cfg.timeoutMs, MAX_REQUEST_TIMEOUT_MS) }, model);
+      const line = pilotBoardBus({ ...cfg, timeoutMs: Math.min(cfg.timeoutMs, MAX_REQUEST_TIMEOUT_MS) }, model);
       where = line.where;
       const handle = acquireBus(line.spec, { connectTimeoutMs: 1000 });
       handles.push(handle);

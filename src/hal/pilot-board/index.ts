@@ -15,7 +15,7 @@ export interface PilotBoardContext {
 }
 
 /** The board's line and unit: the config's values, else the model file's defaults. */
-export function pilotBoardLine(cfg: PilotBoardHardwareConfig, model: PilotBoardModel): { spec: BusSpec; unitId: number; requestGapMs: number; where: string } {
+export function pilotBoardBus(cfg: PilotBoardHardwareConfig, model: PilotBoardModel): { spec: BusSpec; unitId: number; requestGapMs: number; where: string } {
   const d = model.defaults;
   const spec: BusSpec = {
     transport: 'serial',
@@ -37,7 +37,7 @@ export function pilotBoardLine(cfg: PilotBoardHardwareConfig, model: PilotBoardM
  */
 export function createPilotBoardHardware(cfg: PilotBoardHardwareConfig, ctx: PilotBoardContext): PilotBoardHardware {
   const model = loadPilotBoardModel(cfg.model);
-  const { spec, unitId, requestGapMs, where } = pilotBoardLine(cfg, model);
+  const { spec, unitId, requestGapMs, where } = pilotBoardBus(cfg, model);
   const log = ctx.log.child({ connector: ctx.connectorId, driver: 'pilot-board' });
   const handle = acquireBus(spec, { log });
   log.info({ model: model.model, board: where, pollMs: cfg.pollMs }, 'pilot board configured');
