@@ -10,6 +10,8 @@ const USAGE = `usage: evsed <command> [options]
   sessions export --format csv|json [--from DATE] [--to DATE] [--config FILE] [--out FILE]
   meter read|scan ...                    technician's Modbus meter tools (evsed meter --help)
   hw test --config FILE                  technician's hardware self-test
+  boards-off --config FILE               turn every pilot board off (the unit's ExecStopPost: a board
+                                         has no Modbus watchdog and charges on after the daemon died)
   report --month YYYY-MM --format csv|html [--id-tag TAG] [--config FILE]
 
   --config defaults to config/sim.yaml; dates are YYYY-MM-DD (UTC) or ISO timestamps.`;
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, { module: string; fn: string; sub?: string }> = {
   meter: { module: './commands/meter.js', fn: 'meterCommand' },
   hw: { module: './commands/hw-test.js', fn: 'hwTestCommand', sub: 'test' },
   report: { module: './commands/report.js', fn: 'reportCommand' },
+  'boards-off': { module: './commands/boards-off.js', fn: 'boardsOffCommand' },
 };
 
 async function main(argv: string[]): Promise<number> {

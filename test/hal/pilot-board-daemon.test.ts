@@ -3,33 +3,18 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig, type LoadedConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { loadModels } from '../../src/meter/modbus/model.js';
-import { PilotBoardSim } from '../../src/sim/pilot-board-sim.js';
-import { RtuSlaveLine, type RtuUnit } from '../../src/sim/modbus-rtu-slave.js';
-import { RegisterFile, loadKnownValues, setEnergyWh } from '../meter/helpers/registers.js';
-import { hasSocat, SocatPtyPair } from '../support/pty.js';
+import type { PilotBoardSim } from '../../src/sim/pilot-board-sim.js';
+import { hasSocat } from '../support/pty.js';
 import { api, tempDir, until } from '../support/station.js';
+import { pilotBoardLine, type MeterUnit } from './pilot-board-line.js';
 
 /**
  * The daemon with `hardware.driver: pilot-board`: a simulated EVSE DIN board (unit 1) and an
- * SDM630 (unit 2) on one RS-485 line, a socat pty pair standing in for the USB adapter. The
- * meter's energy register follows what the board's relay lets the simulated EV draw.
+ * SDM630 (unit 2) on one RS-485 line, a socat pty pair standing in for the USB adapter
+ * (pilot-board-line.ts).
  */
 
 if (!hasSocat) console.log('SKIPPED: socat not installed: the daemon tests with a pilot board on a pty pair did not run (apt-get install socat)');
-
-const sdm630 = loadModels().get('sdm630')!;
-
-/** The SDM630's registers as a unit on the simulated line (reads only, as the driver needs). */
-class MeterUnit implements RtuUnit {
-  readonly regs = new RegisterFile();
-  read(fc: 3 | 4, address: number, count: number) {
-    return Array.from({ length: count }, (_, i) => this.regs.get(fc, address + i));
-  }
-  write() {
-    return { exception: 1 };
-  }
-}
 
 interface Station {
   daemon: Daemon;
@@ -48,44 +33,12 @@ afterEach(async () => {
 });
 
 async function station(): Promise<Station> {
-  const pty = new SocatPtyPair();
-  await pty.up();
-  cleanups.push(() => pty.dispose());
-  const board = new PilotBoardSim({ ev: { maxCurrentA: 16, phases: 3 } });
-  cleanups.push(() => board.dispose());
-  const meter = new MeterUnit();
-  loadKnownValues(sdm630, meter.regs, 100_000);
-  // The meter integrates what the EV draws through the board's relay.
-  let wh = 100_000;
-  let last = performance.now();
-  const integrate = setInterval(() => {
-    const now = performance.now();
-    wh += (board.ev.currentA() * 3 * 230 * (now - last)) / 3_600_000;
-    last = now;
-    setEnergyWh(sdm630, meter.regs, Math.floor(wh));
-  }, 50);
-  cleanups.push(() => clearInterval(integrate));
-  const line = new RtuSlaveLine([[1, board], [2, meter]]);
-  const served = await line.openSerial(pty.deviceEnd);
-  cleanups.push(() => served.close());
-
+  const l = await pilotBoardLine();
+  cleanups.push(() => l.dispose());
+  const { board, meter } = l;
   const dir = tempDir();
   const dataDir = join(dir, 'data');
-  const yaml = `station: { id: CP-BOARD, vendor: evsed, model: test }
-storage: { dir: ${JSON.stringify(dataDir)}, flushIntervalS: 1, sampleIntervalS: 1 }
-auth: { mode: local, tags: [{ idTag: TAG-1 }] }
-api: { listen: 127.0.0.1:0 }
-clock: { trust: always }
-# The test process also runs vitest, socat's other end and the simulated board and meter: a stall
-# there is not the subject here (test/supervision covers the stall fault).
-supervision: { stallThresholdMs: 10000 }
-connectors:
-  - id: 1
-    maxCurrentA: 16
-    phases: 3
-    hardware: { driver: pilot-board, model: evse-din, path: ${pty.evsedEnd}, unitId: 1, pollMs: 50, timeoutMs: 150, requestGapMs: 2, offlineAfterPolls: 3 }
-    meter: { model: sdm630, transport: serial, path: ${pty.evsedEnd}, unitId: 2, baudRate: 9600, parity: none, stopBits: 1, pollIntervalMs: 200, timeoutMs: 150, tries: 1 }
-`;
+  const yaml = l.yaml(dataDir);
   const loaded: LoadedConfig = { config: parseConfig(yaml), file: join(dir, 'evsed.yaml'), storageDir: dataDir, dbFile: join(dataDir, 'evsed.db') };
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l) as Record<string, unknown>) });

@@ -20,6 +20,15 @@ describe('systemd/evsed.service', () => {
     expect(u).toMatch(/^WatchdogSec=\d+s$/m);
     // after every stop, however the process ended: the outputs safe through sysfs (test/supervision/exit-paths.test.ts)
     expect(u).toMatch(/^ExecStopPost=\/opt\/evsed\/systemd\/evsed-safe-outputs \/var\/lib\/evsed\/safe-outputs$/m);
+    // then every pilot board told to turn charging off (no Modbus watchdog: test/supervision/exit-paths-pilot-board.test.ts);
+    // '-': a board that does not answer is logged, the stop and the restart go on
+    const execStart = u.match(/^ExecStart=(\S+) (.*) run --config (\S+)$/m);
+    expect(execStart).not.toBeNull();
+    const [, node, options, config] = execStart!;
+    expect(u.match(/^ExecStopPost=.*$/gm)).toEqual([
+      'ExecStopPost=/opt/evsed/systemd/evsed-safe-outputs /var/lib/evsed/safe-outputs',
+      `ExecStopPost=-${node} ${options} boards-off --config ${config}`,
+    ]);
     expect(u).toMatch(/^StateDirectory=evsed$/m); // the /var/lib/evsed above
     // these would break sysfs GPIO/PWM or the serial/I2C devices
     expect(u).not.toMatch(/^ProtectKernelTunables=yes/m);
@@ -50,9 +59,9 @@ describe('systemd/evsed.service', () => {
   });
 
   if (!hasAnalyze) console.log('SKIPPED: systemd-analyze not installed: systemd-analyze verify of the unit did not run (apt-get install systemd)');
-  it.skipIf(!hasAnalyze)('passes systemd-analyze verify without warnings (ExecStart pointed at this node binary, ExecStopPost at the script in this checkout)', () => {
+  it.skipIf(!hasAnalyze)('passes systemd-analyze verify without warnings (ExecStart and the boards-off ExecStopPost pointed at this node binary, ExecStopPost at the script in this checkout)', () => {
     const copy = join(dir, 'evsed.service');
-    writeFileSync(copy, readFileSync(UNIT, 'utf8').replace('/usr/bin/node', process.execPath).replace('/opt/evsed/systemd/evsed-safe-outputs', resolve('systemd/evsed-safe-outputs')));
+    writeFileSync(copy, readFileSync(UNIT, 'utf8').replaceAll('/usr/bin/node', process.execPath).replace('/opt/evsed/systemd/evsed-safe-outputs', resolve('systemd/evsed-safe-outputs')));
     const r = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
     const warnings = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('evsed.service'));
     expect(warnings).toEqual([]);
