@@ -27,6 +27,7 @@ const optional: [string, string, string][] = [
   ['ocpp', './ocpp.js', 'benchOcpp'],
   ['ocppReplayRtt50ms', './ocpp-latency.js', 'benchOcppLatency'],
   ['load', './load.js', 'benchLoad'],
+  ['floods', './floods.js', 'benchFloods'],
 ];
 
 async function main(): Promise<number> {
