@@ -171,44 +171,53 @@ export async function benchFloods(o: { quick?: boolean } = {}): Promise<Record<s
   const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-floods-'));
   const broker = await startBroker(dir);
   try {
-    // One daemon for all three windows: the idle figures are the same loop, undisturbed.
-    const d = await chargingDaemon(dir, `mqtt: { url: "mqtt://127.0.0.1:${broker.port}", publishIntervalS: 1, commands: true }`);
-    try {
-      await new Promise((r) => setTimeout(r, 1000));
-      const idle = await measure(d, () => new Promise((r) => setTimeout(r, idleS * 1000)));
-      const http = await measure(d, () => httpFlood(d, quick));
-      const httpCharging = stillCharging(d);
-      const onlines = quick ? 200 : 500;
-      const commands = quick ? 500 : 2000;
-      const mqtt = await measure(d, async () => {
+    // A daemon per attack, so each window starts from a charging session (a stall in one does not carry over).
+    const mqttYaml = `mqtt: { url: "mqtt://127.0.0.1:${broker.port}", publishIntervalS: 1, commands: true }`;
+    const withDaemon = async <T>(fn: (d: Daemon) => Promise<T>): Promise<T> => {
+      const d = await chargingDaemon(dir, mqttYaml);
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        return await fn(d);
+      } finally {
+        await d.stop();
+      }
+    };
+    const [idle, http] = await withDaemon(async (d) => {
+      const quiet = await measure(d, () => new Promise((r) => setTimeout(r, idleS * 1000)));
+      const flood = await measure(d, () => httpFlood(d, quick));
+      return [quiet, { ...flood, stillCharging: stillCharging(d) }] as const;
+    });
+    const onlines = quick ? 200 : 500;
+    const commands = quick ? 500 : 2000;
+    const mqtt = await withDaemon(async (d) => {
+      const m = await measure(d, async () => {
         await storm(broker.port, 'homeassistant/status', 'online', onlines);
         await storm(broker.port, 'evsed/CP-BENCH/connector/1/current_limit/set', '16', commands);
         // The debounced republish comes a second after the first online: let it run inside the window.
         await new Promise((r) => setTimeout(r, 2000));
       });
-      return {
-        stallThresholdMs: DEFAULT_STALL_THRESHOLD_MS,
-        idle: { what: 'a session charging, nothing else', seconds: idle.seconds, eventLoopLagMs: idle.eventLoopLagMs, stalls: idle.stalls },
-        httpFlood: {
-          what: `${quick ? 2000 : 5000} half-sent requests from one client, 30 slowloris connections, 30 slow bodies, 30 idle event streams (each from its own address); API polled on new connections every 100 ms`,
-          seconds: http.seconds,
-          eventLoopLagMs: http.eventLoopLagMs,
-          stalls: http.stalls,
-          stillCharging: httpCharging,
-          ...http.result,
-        },
-        mqttStorm: {
-          broker: broker.name,
-          what: `${onlines} "homeassistant/status online", then ${commands} current_limit/set commands, each in one burst`,
-          seconds: mqtt.seconds,
-          eventLoopLagMs: mqtt.eventLoopLagMs,
-          stalls: mqtt.stalls,
-          stillCharging: stillCharging(d),
-        },
-      };
-    } finally {
-      await d.stop();
-    }
+      return { ...m, stillCharging: stillCharging(d) };
+    });
+    return {
+      stallThresholdMs: DEFAULT_STALL_THRESHOLD_MS,
+      idle: { what: 'a session charging, nothing else', seconds: idle.seconds, eventLoopLagMs: idle.eventLoopLagMs, stalls: idle.stalls },
+      httpFlood: {
+        what: `${quick ? 2000 : 5000} half-sent requests from one client, 30 slowloris connections, 30 slow bodies, 30 idle event streams (each from its own address); API polled on new connections every 100 ms`,
+        seconds: http.seconds,
+        eventLoopLagMs: http.eventLoopLagMs,
+        stalls: http.stalls,
+        stillCharging: http.stillCharging,
+        ...http.result,
+      },
+      mqttStorm: {
+        broker: broker.name,
+        what: `${onlines} "homeassistant/status online", then ${commands} current_limit/set commands, each in one burst`,
+        seconds: mqtt.seconds,
+        eventLoopLagMs: mqtt.eventLoopLagMs,
+        stalls: mqtt.stalls,
+        stillCharging: mqtt.stillCharging,
+      },
+    };
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
