@@ -61,6 +61,21 @@ export class SseHub {
     req.on('close', () => this.clients.delete(res));
   }
 
+  count(): number {
+    return this.clients.size;
+  }
+
+  broadcast(event: string, data: unknown): void {
+    if (this.clients.size) this.write(frame(event, data));
+  }
+
+  close(): void {
+    clearInterval(this.keepAlive);
+    this.subs.clear();
+    for (const c of this.clients.keys()) c.end();
+    this.clients.clear();
+  }
+
   /** Closes the stream a new one of `key` replaces, or throws 429 when none may be replaced. */
   private makeRoom(key: string, res: ServerResponse): void {
     const perClient = new Map<string, ServerResponse[]>();
@@ -78,28 +93,16 @@ export class SseHub {
     }
     if (victim) {
       this.clients.delete(victim);
-      victim.end();
+      // Ended properly (an EventSource reconnects), and its connection freed at once (the
+      // response lets go of its socket when it finishes: hold on to it here).
+      const socket = victim.socket;
+      victim.end(() => socket?.destroy());
       return;
     }
     if (this.clients.size >= MAX_STREAMS) {
       res.setHeader('Retry-After', '5');
       throw new HttpError(429, `too many event streams (${MAX_STREAMS} clients): try again later`);
     }
-  }
-
-  count(): number {
-    return this.clients.size;
-  }
-
-  broadcast(event: string, data: unknown): void {
-    if (this.clients.size) this.write(frame(event, data));
-  }
-
-  close(): void {
-    clearInterval(this.keepAlive);
-    this.subs.clear();
-    for (const c of this.clients.keys()) c.end();
-    this.clients.clear();
   }
 
   private write(text: string): void {
