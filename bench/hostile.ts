@@ -24,6 +24,8 @@ export interface HostileOptions {
   count: number;
   /** slowloris / slow-body: ms between the bytes trickled in. */
   intervalMs?: number;
+  /** HTTP kinds: connections opened per second (default: as fast as the client can). */
+  ratePerS?: number;
   /** mqtt-storm: topic and payload of every message. */
   topic?: string;
   payload?: string;
@@ -115,10 +117,15 @@ function open(i) {
 if (o.kind === 'mqtt-storm') {
   mqttStorm().catch((err) => { console.error(err); process.exit(1); });
 } else {
+  // In batches of 50, as fast as the client can or at the rate asked for.
+  const pauseMs = o.ratePerS ? (50 * 1000) / o.ratePerS : 1;
+  const t0 = performance.now();
   for (let i = 0; i < o.count; i++) {
     open(i);
-    // In batches, as a client on the LAN would get them out: the listen backlog takes the rest.
-    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 2));
+    if (i % 50 === 49) {
+      const due = o.ratePerS ? t0 + ((i + 1) / o.ratePerS) * 1000 - performance.now() : pauseMs;
+      await new Promise((r) => setTimeout(r, Math.max(1, due)));
+    }
   }
 }
 process.send({ started: true });

@@ -34,7 +34,9 @@ describe('hostile HTTP clients against the running daemon while it charges', () 
     const c = await daemon();
     const lag = watchLag(c);
     const probe = probeApi(c.port);
-    const flood = await hostile({ kind: 'flood', port: c.port, localAddress: '127.0.0.2', count: FLOOD });
+    // 2,500 a second: a flood, paced so that the test's CPU use beside other tests stays modest
+    // (what stalled today's code was closing them, all at once, not their arrival).
+    const flood = await hostile({ kind: 'flood', port: c.port, localAddress: '127.0.0.2', count: FLOOD, ratePerS: 2500 });
     await flood.until('every flood connection made', (s) => s.opened + s.errors === FLOOD, 30_000);
     // Today's code held them until its 30 s sweep, which then closed them all in one go.
     const s = await flood.until('the server to close every flood connection', (x) => x.closed === x.opened, 45_000);
