@@ -76,9 +76,4 @@ export class InboundThrottle<V> {
     for (const k of this.keys.values()) if (k.pending && (due === null || k.pending.dueMs < due)) due = k.pending.dueMs;
     return due;
   }
-
-  /** Forget what waits (the connection it came over is gone). */
-  clear(): void {
-    for (const k of this.keys.values()) k.pending = undefined;
-  }
 }
