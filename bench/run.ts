@@ -28,6 +28,7 @@ const optional: [string, string, string][] = [
   ['ocppReplayRtt50ms', './ocpp-latency.js', 'benchOcppLatency'],
   ['load', './load.js', 'benchLoad'],
   ['safetyCoreLatency', './safety-core.js', 'benchSafetyCore'],
+  ['floods', './floods.js', 'benchFloods'],
 ];
 
 async function main(): Promise<number> {

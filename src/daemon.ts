@@ -189,6 +189,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     host,
     port,
     token: config.api.token,
+    allowedHosts: config.api.allowedHosts,
     sessionColumns: sessionCostColumns(ledger),
     live,
     tagNames: new TagNameRepository(db),

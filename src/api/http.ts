@@ -16,6 +16,16 @@ export interface RouteRegistry {
 
 const MAX_BODY = 64 * 1024;
 
+/**
+ * application/json, optionally with charset=utf-8 (JSON is UTF-8: RFC 8259), and nothing else: a
+ * browser sends this type across origins only after a preflight, which the API refuses.
+ */
+const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+export function isJsonContentType(value: string | undefined): boolean {
+  return value !== undefined && JSON_TYPE.test(value);
+}
+
 export function decodePathSegment(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -26,13 +36,12 @@ export function decodePathSegment(s: string): string {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'] ?? '';
-  if (!type.includes('application/json')) throw new HttpError(415, 'send a JSON body with Content-Type: application/json');
+  if (!isJsonContentType(req.headers['content-type'])) throw new HttpError(415, 'send a JSON body with Content-Type: application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

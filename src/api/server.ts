@@ -12,6 +12,10 @@ import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { decodePathSegment, HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
+import { isLoopbackHost } from '../config/api.js';
+import { BrowserGuard, SAFE_METHODS } from './browser-guard.js';
+import { ClientConnections, clientKey } from './clients.js';
+import { HTTP_LIMITS, httpServerOptions } from './limits.js';
 
 /** The session store as the API reads it. */
 export type SessionReader = Pick<SessionStore, 'list' | 'get' | 'samples'>;
@@ -24,6 +28,8 @@ export interface ApiOptions {
   host: string;
   port: number;
   token?: string;
+  /** Host names besides IP addresses and localhost (api.allowedHosts). */
+  allowedHosts?: readonly string[];
   /** Extra per-session export columns (billing). */
   sessionColumns?: ExtraColumns;
   /** Time-to-finish targets (billing/live.ts). */
@@ -41,9 +47,14 @@ export class ApiServer implements RouteRegistry {
   private server?: Server;
   readonly sse: SseHub;
   private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; public: boolean }[] = [];
+  private readonly guard: BrowserGuard;
+  private readonly connections = new ClientConnections(HTTP_LIMITS.maxConnectionsPerClient);
+  /** Connections closed at once for a limit, since the last warning (one a minute at most). */
+  private readonly refused = { count: 0, loggedAtMs: -Infinity };
 
   constructor(private readonly o: ApiOptions) {
     this.sse = new SseHub(o.station, o.log);
+    this.guard = new BrowserGuard({ listenHost: o.host, allowedHosts: o.allowedHosts ?? [] });
     this.addRoutes();
   }
 
@@ -60,13 +71,21 @@ export class ApiServer implements RouteRegistry {
 
   async listen(): Promise<AddressInfo> {
     const { host, port, token, log } = this.o;
-    // Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost.
-    const local = host === 'localhost' || host === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/i.test(host);
-    if (!local && !token) log.warn({ host, port }, 'the API listens beyond localhost without api.token: anyone on the network can control the station');
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5000;
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 30_000;
+    // The config refuses this unless api.trustedNetwork says it is meant.
+    if (!isLoopbackHost(host) && !token) log.warn({ host, port }, 'the API listens beyond localhost without api.token (api.trustedNetwork): anyone on the network can control the station');
+    this.server = createServer(httpServerOptions(), (req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
+    this.server.maxConnections = HTTP_LIMITS.maxConnections;
+    this.server.on('drop', () => this.refusedConnection('all', `more than ${HTTP_LIMITS.maxConnections} connections open`));
+    this.server.on('connection', (socket) => {
+      const key = clientKey(socket.remoteAddress);
+      if (!this.connections.admit(key)) {
+        socket.destroy();
+        this.refusedConnection(key, `more than ${HTTP_LIMITS.maxConnectionsPerClient} connections from one client`);
+        return;
+      }
+      socket.once('close', () => this.connections.release(key));
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -87,9 +106,20 @@ export class ApiServer implements RouteRegistry {
     });
   }
 
+  /** A connection closed at accept for a limit: counted, and warned about once a minute at most. */
+  private refusedConnection(client: string, why: string): void {
+    this.refused.count++;
+    const now = performance.now();
+    if (now - this.refused.loggedAtMs < 60_000) return;
+    this.o.log.warn({ client, refused: this.refused.count }, `API: connections closed at once: ${why}`);
+    this.refused.count = 0;
+    this.refused.loggedAtMs = now;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     try {
+      this.guard.checkRequest(req);
       let url: URL;
       try {
         url = new URL(req.url ?? '/', 'http://localhost');
@@ -109,6 +139,7 @@ export class ApiServer implements RouteRegistry {
           allowed.push(r.method);
           continue;
         }
+        if (!SAFE_METHODS.has(method)) this.guard.checkWrite(req);
         const params: Record<string, string> = {};
         r.keys.forEach((k, i) => (params[k] = decodePathSegment(m[i + 1]!)));
         await r.handler(req, res, params, url);
@@ -187,19 +218,33 @@ export class ApiServer implements RouteRegistry {
       if (result.action === 'rejected') sendJson(res, 403, { error: `tag ${idTag} refused (${result.status})`, ...result });
       else sendJson(res, 200, result);
     });
-    this.route('POST', '/api/connectors/:id/stop', async (_q, res, p) => {
-      const ok = await st.stopSession(this.connectorId(p), 'Local');
+    // Commands without parameters still take a JSON object body ({}), like every write.
+    this.route('POST', '/api/connectors/:id/stop', async (req, res, p) => {
+      const id = this.connectorId(p);
+      await readJson(req);
+      const ok = await st.stopSession(id, 'Local');
       if (!ok) throw new HttpError(409, 'no session or authorisation to stop on this connector');
       sendJson(res, 202, { stopping: true });
     });
-    this.route('POST', '/api/connectors/:id/pause', (_q, res, p) => sendJson(res, 200, { paused: st.pause(this.connectorId(p)) }));
-    this.route('POST', '/api/connectors/:id/resume', (_q, res, p) => sendJson(res, 200, { resumed: st.resume(this.connectorId(p)) }));
-    this.route('POST', '/api/connectors/:id/wake', (_q, res, p) => {
-      if (!st.wake(this.connectorId(p))) throw new HttpError(409, 'only an EV plugged in (state B) with a session can be woken');
+    this.route('POST', '/api/connectors/:id/pause', async (req, res, p) => {
+      const id = this.connectorId(p);
+      await readJson(req);
+      sendJson(res, 200, { paused: st.pause(id) });
+    });
+    this.route('POST', '/api/connectors/:id/resume', async (req, res, p) => {
+      const id = this.connectorId(p);
+      await readJson(req);
+      sendJson(res, 200, { resumed: st.resume(id) });
+    });
+    this.route('POST', '/api/connectors/:id/wake', async (req, res, p) => {
+      const id = this.connectorId(p);
+      await readJson(req);
+      if (!st.wake(id)) throw new HttpError(409, 'only an EV plugged in (state B) with a session can be woken');
       sendJson(res, 202, { waking: true });
     });
-    this.route('POST', '/api/connectors/:id/clear-faults', (_q, res, p) => {
+    this.route('POST', '/api/connectors/:id/clear-faults', async (req, res, p) => {
       const id = this.connectorId(p);
+      await readJson(req);
       const cleared = st.clearFaults(id);
       // What is still active (e.g. 'welded' while the contactor's feedback reads closed).
       sendJson(res, 200, { cleared, faults: st.connectorView(id)!.faults });

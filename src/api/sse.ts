@@ -4,8 +4,12 @@ import type { Logger } from '../log.js';
 import { sessionRow } from '../store/export.js';
 import { Subscriptions } from '../util/subscriptions.js';
 import { HttpError } from './http.js';
+import { clientKey } from './clients.js';
 
-const MAX_CLIENTS = 32;
+/** Event streams in all (memory and loop time per broadcast are per stream). */
+const MAX_STREAMS = 32;
+/** Event streams per client (clients.ts): a few tabs; a reloaded page's old stream may linger until its socket closes. */
+const MAX_STREAMS_PER_CLIENT = 4;
 /** A client that cannot take this much buffered output is dropped rather than letting memory grow. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
@@ -14,9 +18,15 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
  * meter reading), `session-started`, `session-stopped`, `session-corrected` (a provisional meter value
  * replaced by the register). A comment line every 15 s keeps proxies
  * from closing idle streams. Slow clients are dropped, not buffered without bound.
+ *
+ * Streams are bounded per client, not only in all, so no client can lock the others out: a
+ * client's new stream beyond its bound closes that client's oldest one; when the hub is full, a new
+ * client's stream closes the oldest stream of the client holding the most. Only when every stream
+ * belongs to a different client is a new one refused (429).
  */
 export class SseHub {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each stream and its client, oldest first. */
+  private readonly clients = new Map<ServerResponse, string>();
   private readonly keepAlive: NodeJS.Timeout;
   private readonly subs = new Subscriptions();
 
@@ -32,10 +42,8 @@ export class SseHub {
   }
 
   attach(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= MAX_CLIENTS) {
-      res.setHeader('Retry-After', '5');
-      throw new HttpError(429, `too many event streams (max ${MAX_CLIENTS}): try again later`);
-    }
+    const key = clientKey(req.socket.remoteAddress);
+    if (req.method !== 'HEAD') this.makeRoom(key, res);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -49,7 +57,7 @@ export class SseHub {
     res.write('retry: 2000\n\n');
     // Start with the full picture so a client never waits for the next change.
     for (const c of this.station.view().connectors) res.write(frame('status', c));
-    this.clients.add(res);
+    this.clients.set(res, key);
     req.on('close', () => this.clients.delete(res));
   }
 
@@ -64,12 +72,41 @@ export class SseHub {
   close(): void {
     clearInterval(this.keepAlive);
     this.subs.clear();
-    for (const c of this.clients) c.end();
+    for (const c of this.clients.keys()) c.end();
     this.clients.clear();
   }
 
+  /** Closes the stream a new one of `key` replaces, or throws 429 when none may be replaced. */
+  private makeRoom(key: string, res: ServerResponse): void {
+    const perClient = new Map<string, ServerResponse[]>();
+    for (const [stream, k] of this.clients) {
+      const list = perClient.get(k);
+      if (list) list.push(stream);
+      else perClient.set(k, [stream]);
+    }
+    const mine = perClient.get(key) ?? [];
+    let victim: ServerResponse | undefined;
+    if (mine.length >= MAX_STREAMS_PER_CLIENT) victim = mine[0];
+    else if (this.clients.size >= MAX_STREAMS) {
+      const heaviest = [...perClient.values()].reduce((a, b) => (b.length > a.length ? b : a));
+      if (heaviest.length > 1) victim = heaviest[0];
+    }
+    if (victim) {
+      this.clients.delete(victim);
+      // Ended properly (an EventSource reconnects), and its connection freed at once (the
+      // response lets go of its socket when it finishes: hold on to it here).
+      const socket = victim.socket;
+      victim.end(() => socket?.destroy());
+      return;
+    }
+    if (this.clients.size >= MAX_STREAMS) {
+      res.setHeader('Retry-After', '5');
+      throw new HttpError(429, `too many event streams (${MAX_STREAMS} clients): try again later`);
+    }
+  }
+
   private write(text: string): void {
-    for (const c of this.clients) {
+    for (const c of this.clients.keys()) {
       if (c.writableLength > MAX_BUFFERED_BYTES) {
         this.log.warn('dropping a slow event-stream client');
         this.clients.delete(c);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { intBetween, listenAddress, nonEmptyString, oneOf } from './zod-helpers.js';
+import { intBetween, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
+import { apiConfigSchema } from './api.js';
 import { simHardwareSchema } from './sim.js';
 import { gpioHardwareSchema } from './gpio.js';
 import { duplicatePilotBoardUnits, pilotBoardHardwareSchema } from './pilot-board.js';
@@ -45,12 +46,6 @@ const authSchema = z.strictObject({
   tags: z.array(tagSchema).default([]),
   /** The idTag recorded for sessions started in `free` mode. */
   freeIdTag: z.string().max(20).default('FREE'),
-});
-
-const apiSchema = z.strictObject({
-  listen: listenAddress,
-  /** Bearer token required on every request when set. */
-  token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
 });
 
 const hardwareSchema = z.discriminatedUnion('driver', [simHardwareSchema, gpioHardwareSchema, pilotBoardHardwareSchema], {
@@ -112,7 +107,7 @@ export const configSchema = z
     station: stationSchema,
     storage: storageSchema,
     auth: authSchema,
-    api: apiSchema.default({ listen: '127.0.0.1:8080' }),
+    api: apiConfigSchema.prefault({ listen: '127.0.0.1:8080' }),
     connectors: z.array(connectorSchema).min(1, { error: 'must list at least one connector' }),
     log: logSchema.default({ level: 'info', format: 'auto' }),
     clock: clockSchema.default({ trust: 'auto' }),

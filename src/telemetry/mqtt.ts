@@ -16,6 +16,7 @@ import type { MqttConfig } from '../config/mqtt.js';
 import { discoveryMessages } from './discovery.js';
 import { connectorState, stationInfo, type FinalSession } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
+import { InboundThrottle } from './inbound.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -37,6 +38,14 @@ export interface MqttService extends Service {
 
 /** Bad command messages logged per minute at most; the rest are counted. */
 const BAD_COMMAND_LOG_PER_MIN = 10;
+/**
+ * Home Assistant's `online`: discovery is republished this long after the first one (a burst is
+ * over by then), and at most once per interval however many arrive: a storm costs one republish.
+ */
+export const HA_ONLINE_DELAY_MS = 1000;
+export const HA_ONLINE_INTERVAL_MS = 10_000;
+/** Commands per topic: the first at once, a burst after it once more per interval with its last value. */
+export const COMMAND_INTERVAL_MS = 500;
 
 /**
  * Publish the station to an MQTT broker (retained state, Home Assistant discovery) and, with
@@ -69,6 +78,9 @@ class MqttBridge implements MqttService {
   private outageLogged = false;
   private stopping = false;
   private badCommands = { windowStartMs: 0, logged: 0, suppressed: 0 };
+  private readonly haOnline = new InboundThrottle<true>({ intervalMs: HA_ONLINE_INTERVAL_MS, leading: false, delayMs: HA_ONLINE_DELAY_MS });
+  private readonly commandThrottle = new InboundThrottle<Command>({ intervalMs: COMMAND_INTERVAL_MS, leading: true });
+  private inboundTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly ctx: MqttContext,
@@ -147,6 +159,7 @@ class MqttBridge implements MqttService {
     clearInterval(this.tick);
     clearTimeout(this.flushTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.inboundTimer);
     const client = this.client;
     if (!client) return;
     if (this.isConnected) {
@@ -207,14 +220,18 @@ class MqttBridge implements MqttService {
     }
   }
 
+  /**
+   * Anyone who can publish to the broker reaches this: every message costs little (a length check,
+   * a parse) and whatever it asks for goes through a throttle (inbound.ts), so a storm costs a
+   * bounded amount of work.
+   */
   private onMessage(topic: string, payload: Buffer, retained: boolean): void {
     try {
       if (topic === `${this.cfg.discoveryPrefix}/status`) {
-        if (payload.toString('utf8').trim() === 'online') {
-          this.log.info('MQTT: Home Assistant came online; announcing again');
-          this.announce();
-          this.coalescer.resendAll();
-          this.update();
+        // Only "online" matters: anything longer is something else, not worth decoding.
+        if (payload.length <= 16 && payload.toString('utf8').trim() === 'online') {
+          this.haOnline.offer('online', true, performance.now());
+          this.scheduleInbound();
         }
         return;
       }
@@ -224,10 +241,41 @@ class MqttBridge implements MqttService {
         this.badCommand(topic, parsed.reason);
         return;
       }
-      this.execute(parsed.command);
+      const offer = this.commandThrottle.offer(topic, parsed.command, performance.now());
+      if (offer.act === 'now') this.execute(offer.value);
+      else if (offer.act === 'later') this.scheduleInbound();
+      else this.badCommand(topic, 'too many command topics at once');
     } catch (err) {
       this.log.error({ err: (err as Error).message, topic }, 'MQTT: message handling failed; ignored');
     }
+  }
+
+  /** Runs what the throttles held back once it is due. */
+  private scheduleInbound(): void {
+    const dues = [this.haOnline.nextDueMs(), this.commandThrottle.nextDueMs()].filter((d): d is number => d !== null);
+    clearTimeout(this.inboundTimer);
+    this.inboundTimer = undefined;
+    if (!dues.length || this.stopping) return;
+    this.inboundTimer = setTimeout(() => this.runInbound(), Math.max(0, Math.min(...dues) - performance.now()) + 1);
+    this.inboundTimer.unref();
+  }
+
+  private runInbound(): void {
+    const now = performance.now();
+    for (const { count } of this.haOnline.take(now)) {
+      this.log.info({ messages: count }, 'MQTT: Home Assistant came online; announcing again');
+      this.announce();
+      this.coalescer.resendAll();
+      this.update();
+    }
+    for (const { value } of this.commandThrottle.take(now)) {
+      try {
+        this.execute(value);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, connectorId: value.connectorId }, 'MQTT: command failed');
+      }
+    }
+    this.scheduleInbound();
   }
 
   private execute(cmd: Command): void {

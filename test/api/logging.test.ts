@@ -33,7 +33,7 @@ async function daemonWith(api: string, log: Logger): Promise<Daemon> {
   return startDaemon(loadConfig(file), log);
 }
 
-const WARNING = 'the API listens beyond localhost without api.token: anyone on the network can control the station';
+const WARNING = 'the API listens beyond localhost without api.token (api.trustedNetwork): anyone on the network can control the station';
 
 describe('API logging', () => {
   const daemons: Daemon[] = [];
@@ -71,9 +71,9 @@ describe('API logging', () => {
     expect(cap.raw().toLowerCase()).not.toContain(token);
   });
 
-  it('warns when api.listen is beyond localhost without api.token, and only then', async () => {
+  it('warns when api.listen is beyond localhost without api.token (allowed only with api.trustedNetwork), and only then', async () => {
     const cases: [api: string, warns: boolean][] = [
-      ['{ listen: "0.0.0.0:0" }', true],
+      ['{ listen: "0.0.0.0:0", trustedNetwork: true }', true],
       ['{ listen: "0.0.0.0:0", token: a-long-enough-token-1234 }', false],
       ['{ listen: "127.0.0.1:0" }', false],
       ['{ listen: "[::1]:0" }', false],

@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { insertFixtureIds, type FixtureSession } from './fixture.js';
-import { startTestDaemon, TAG, until, type TestDaemon } from './helpers.js';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS, startTestDaemon, TAG, until, type TestDaemon } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = join(process.cwd(), 'test-output');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** data-value of a connector card field, as a number (or null when absent). */
 async function field(page: Page, name: string, connector = 1): Promise<number | null> {
@@ -480,22 +479,30 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     afterAll(() => d?.close());
 
     it('tries again by itself when the station had no stream to spare (429)', async () => {
-      // Take every event stream the daemon allows, so the page's is refused.
-      const taken: AbortController[] = [];
-      for (;;) {
-        const ac = new AbortController();
-        const res = await fetch(`${d.base}/api/events`, { signal: ac.signal });
-        if (res.status === 429) {
-          await res.body?.cancel();
-          break;
-        }
-        taken.push(ac);
+      // Take every event stream the daemon allows, so the page's is refused. Streams are bounded
+      // per client (a client's new stream replaces its oldest): it takes one stream from each of
+      // many clients, here other loopback addresses (127.0.0.2 ...), to fill the station.
+      const taken: ClientRequest[] = [];
+      for (let i = 2; ; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          let answered = false;
+          const req = request({ host: '127.0.0.1', port: d.daemon.address.port, path: '/api/events', localAddress: `127.0.0.${i}`, agent: false }, (res) => {
+            answered = true;
+            resolve(res.statusCode!);
+            if (res.statusCode === 429) res.resume();
+          });
+          // Destroyed at the end of the test: only an error before the answer counts.
+          req.on('error', (err) => (answered ? undefined : reject(err)));
+          req.end();
+          taken.push(req);
+        });
+        if (status === 429) break;
       }
-      expect(taken.length).toBeGreaterThan(0);
+      expect(taken.length).toBeGreaterThan(1);
       const { page, problems } = await open(d);
       await page.locator('article[data-connector="1"]').waitFor();
       await until('the refusal shown', async () => ((await page.locator('#link').getAttribute('data-state')) === 'offline' ? true : undefined));
-      for (const ac of taken) ac.abort();
+      for (const req of taken) req.destroy();
       await until('the stream after the retry', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined), 20_000);
       await d.post('/api/connectors/1/sim', { action: 'plug' });
       await until('a live change', async () => ((await text(page, 'article[data-connector="1"] [data-field="status"]')) === 'Preparing' ? true : undefined));

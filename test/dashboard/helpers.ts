@@ -7,6 +7,10 @@ import { silentLogger } from '../../src/log.js';
 
 export const TAG = 'DASH-TAG-1';
 
+/** The browser the dashboard tests drive (they say plainly when it is not installed). */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 export interface TestDaemon {
   daemon: Daemon;
   config: LoadedConfig['config'];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Coalescer } from '../../src/telemetry/coalescer.js';
+import { InboundThrottle } from '../../src/telemetry/inbound.js';
 import { parseCommand } from '../../src/telemetry/commands.js';
 import { Topics } from '../../src/telemetry/topics.js';
 import { connectorState } from '../../src/telemetry/state.js';
@@ -48,6 +49,45 @@ describe('Coalescer', () => {
     c.resendAll();
     expect(c.nextDueMs()).toBe(0);
     expect(c.take(10)).toEqual([['a', '1'], ['b', '2']]);
+  });
+});
+
+describe('InboundThrottle', () => {
+  it('trailing (Home Assistant online): a burst acts once, after the delay; then at most once per interval', () => {
+    const t = new InboundThrottle<true>({ intervalMs: 10_000, leading: false, delayMs: 1000 });
+    for (let ms = 0; ms < 500; ms++) expect(t.offer('online', true, ms).act).toBe('later');
+    expect(t.nextDueMs()).toBe(1000);
+    expect(t.take(999)).toEqual([]);
+    expect(t.take(1000)).toEqual([{ key: 'online', value: true, count: 500 }]);
+    expect(t.nextDueMs()).toBeNull();
+    // Another one soon after: held until the interval has passed.
+    t.offer('online', true, 2000);
+    expect(t.nextDueMs()).toBe(11_000);
+    expect(t.take(10_999)).toEqual([]);
+    expect(t.take(11_000)).toHaveLength(1);
+    // Much later: the delay again.
+    t.offer('online', true, 60_000);
+    expect(t.nextDueMs()).toBe(61_000);
+  });
+
+  it('leading (commands): the first acts at once, a burst once more per interval with its last value, per key', () => {
+    const t = new InboundThrottle<number>({ intervalMs: 500, leading: true });
+    expect(t.offer('c1/limit', 16, 0)).toEqual({ act: 'now', value: 16 });
+    expect(t.offer('c2/limit', 8, 1)).toEqual({ act: 'now', value: 8 });
+    for (let v = 6; v <= 12; v++) expect(t.offer('c1/limit', v, 10 + v).act).toBe('later');
+    expect(t.nextDueMs()).toBe(500);
+    expect(t.take(500)).toEqual([{ key: 'c1/limit', value: 12, count: 7 }]);
+    expect(t.offer('c1/limit', 7, 700).act).toBe('later'); // ran at 500: next at 1000
+    expect(t.take(1000)).toEqual([{ key: 'c1/limit', value: 7, count: 1 }]);
+    expect(t.offer('c1/limit', 9, 5000)).toEqual({ act: 'now', value: 9 });
+  });
+
+  it('holds a bounded number of keys', () => {
+    const t = new InboundThrottle<number>({ intervalMs: 500, leading: true, maxKeys: 2 });
+    t.offer('a', 1, 0);
+    t.offer('b', 1, 0);
+    expect(t.offer('c', 1, 0).act).toBe('dropped');
+    expect(t.offer('a', 2, 1).act).toBe('later');
   });
 });
 

@@ -34,6 +34,11 @@ async function api(path, init = {}) {
   return body;
 }
 
+/** A write as the API takes it: a JSON object body with exactly Content-Type: application/json. */
+function postJson(body) {
+  return { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
 /** Runs `fn`; when the station wants a token, asks for it once and runs `fn` again. */
 async function authed(fn) {
   for (;;) {
@@ -264,7 +269,7 @@ async function onAction(ev) {
   const action = btn.dataset.action;
   if (action === 'stop' && !confirm(`Stop the session on connector ${id}?`)) return;
   try {
-    await authed(() => api(`/api/connectors/${id}/${action}`, { method: 'POST' }));
+    await authed(() => api(`/api/connectors/${id}/${action}`, postJson({})));
   } catch (err) {
     showError(err);
   }

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { listenAddress, parseListen } from './zod-helpers.js';
+
+/** Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/i.test(host);
+}
+
+/** A DNS name as it appears in a Host header, without port: evse.local, charger.fritz.box. */
+const hostName = z
+  .string({ error: 'must be a host name such as evse.local' })
+  .max(253, { error: 'must be at most 253 characters' })
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/, {
+    error: 'must be a host name without scheme, port or path, e.g. evse.local',
+  });
+
+/**
+ * The `api` section. Safe by default in a browser and on a network: loopback only unless a token
+ * is set or the network is declared trusted; Host names other than IP addresses and localhost
+ * must be listed (DNS rebinding). docs/security.md says what each key protects.
+ */
+export const apiConfigSchema = z
+  .strictObject({
+    listen: listenAddress,
+    /** Bearer token required on every request when set. */
+    token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    /**
+     * Host names the station is reached by (besides its IP addresses and localhost, always
+     * allowed): a request with any other Host header is refused, so a web page whose name was
+     * made to resolve to the station (DNS rebinding) cannot read or control it.
+     */
+    allowedHosts: z.array(hostName, { error: 'must be a list of host names, e.g. [evse.local]' }).default([]),
+    /**
+     * true: anyone who can reach api.listen may control the station without a token. Needed to
+     * listen beyond localhost without api.token; only for a network where every device and person
+     * is trusted.
+     */
+    trustedNetwork: z.boolean({ error: 'must be true or false' }).default(false),
+  })
+  .superRefine((api, ctx) => {
+    if (api.token !== undefined || api.trustedNetwork) return;
+    const { host } = parseListen(api.listen);
+    if (!isLoopbackHost(host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen'],
+        input: api.listen,
+        message:
+          'listens beyond localhost without api.token, so anyone on the network could control the station: set api.token (16 characters or more), listen on 127.0.0.1, or set api.trustedNetwork: true if everyone on this network may',
+      });
+    }
+  });
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
