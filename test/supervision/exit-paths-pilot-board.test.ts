@@ -61,7 +61,10 @@ describe.skipIf(!hasSocat)('exit paths with a pilot board: evsed boards-off afte
     expect((await api(daemon.url, '/api/connectors/1/tag', { idTag: 'TAG-1' })).status).toBeLessThan(300);
     await until(() => board.offeredA() === 16, 'the board offers 16 A');
     board.ev.ready();
-    await until(async () => (await connector()).contactorClosed === true, 'Charging with the contactor closed');
+    await until(async () => (await connector()).contactorClosed === true, 'Charging with the contactor closed', 20_000).catch(async (err: Error) => {
+      const c = await connector();
+      throw new Error(`${err.message}; status ${c.status}, faults ${c.faults}; ${daemon.lines.filter((x) => /refused|safety|fault|contactor/.test(x)).slice(-8).join('\n')}`);
+    });
     expect(board.relayOn()).toBe(true);
 
     await daemon.kill();
