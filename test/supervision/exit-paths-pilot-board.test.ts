@@ -63,7 +63,7 @@ describe.skipIf(!hasSocat)('exit paths with a pilot board: evsed boards-off afte
     board.ev.ready();
     await until(async () => (await connector()).contactorClosed === true, 'Charging with the contactor closed', 20_000).catch(async (err: Error) => {
       const c = await connector();
-      throw new Error(`${err.message}; status ${c.status}, faults ${c.faults}; ${daemon.lines.filter((x) => /refused|safety|fault|contactor/.test(x)).slice(-8).join('\n')}`);
+      throw new Error(`${err.message}; status ${c.status}, faults ${c.faults}; ${daemon.lines.filter((x) => /refused|safety|fault|contactor/.test(x)).slice(-25).join('\n')}`);
     });
     expect(board.relayOn()).toBe(true);
 

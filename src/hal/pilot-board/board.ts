@@ -9,6 +9,8 @@ import { desiredCommand, type BoardCommand } from './command.js';
 
 /** Polls in a row that show the board's relay on although it was told to turn charging off: fault 'contactor'. */
 export const DISOBEYED_POLLS = 2;
+/** How long the board's own close may wait for evsed's confirmation (within IEC 61851-1's 3 s from C). */
+export const CONFIRM_WINDOW_MS = 2000;
 
 export interface PilotBoardOptions {
   unitId: number;
@@ -81,6 +83,7 @@ export class PilotBoardHardware implements ConnectorHardware {
   private polls = 0;
   /** The poll that first showed a checked C/D with the contactor not commanded. */
   private unconfirmedSincePoll?: number;
+  private unconfirmedSinceMs = 0;
   private disobeyedPolls = 0;
   private differenceLogged = false;
   private running = false;
@@ -273,9 +276,10 @@ export class PilotBoardHardware implements ConnectorHardware {
   }
 
   /**
-   * The board closed (or will close) its relay on its own at C with PWM running. evsed gets one
-   * poll to confirm with a close command; if it does not, it refuses, and the board is told to
-   * turn off. The EV leaving C/D ends the refusal: a new C is a new request.
+   * The board closed (or will close) its relay on its own at C with PWM running. evsed gets a poll
+   * and CONFIRM_WINDOW_MS to confirm with a close command (its state machine debounces C and may
+   * run an RCD self-test first; IEC 61851-1 gives the EVSE 3 s from C to close); if it does not,
+   * it refuses, and the board is told to turn off. The EV leaving C/D ends the refusal: a new C is a new request.
    */
   private judgeBoardClose(r: PilotReading): void {
     if (!inCD(r)) {
@@ -287,8 +291,10 @@ export class PilotBoardHardware implements ConnectorHardware {
       this.unconfirmedSincePoll = undefined;
       return;
     }
-    if (this.unconfirmedSincePoll === undefined) this.unconfirmedSincePoll = this.polls;
-    else if (this.polls > this.unconfirmedSincePoll && !this.refused) {
+    if (this.unconfirmedSincePoll === undefined) {
+      this.unconfirmedSincePoll = this.polls;
+      this.unconfirmedSinceMs = this.clock.monoMs();
+    } else if (this.polls > this.unconfirmedSincePoll && this.clock.monoMs() - this.unconfirmedSinceMs >= CONFIRM_WINDOW_MS && !this.refused) {
       this.refused = true;
       this.log.warn({ pilot: r.state }, 'evsed did not confirm the pilot board\'s close within a poll: the board is told to turn charging off');
     }
@@ -340,7 +346,8 @@ export class PilotBoardHardware implements ConnectorHardware {
       if (w.register === 'current') this.known.currentRaw = w.value;
       else {
         this.known.turnOff = w.value !== 0;
-        if (w.value !== 0) this.turnOffAckMs = monoMs;
+        // Only a turn-off in force is one the relay must obey: clearing it ends the last one.
+        this.turnOffAckMs = w.value !== 0 ? monoMs : undefined;
       }
       this.log.debug({ register: address, value: w.value }, 'pilot board register written');
       return true;
