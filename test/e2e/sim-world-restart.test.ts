@@ -57,7 +57,7 @@ describe('the simulated world survives a restart of the daemon', () => {
 
     // The EV never stopped asking: a tag is all it takes, no unplug and plug again.
     await api(base(daemon), '/api/connectors/1/tag', { idTag: 'TAG-1' });
-    await until(() => view(daemon!).status === 'Charging' && view(daemon!).contactorClosed, 'Charging again after the restart');
+    await until(() => view(daemon!).status === 'Charging' && view(daemon!).contactorClosed, `Charging again after the restart (status ${view(daemon!).status}, pilot ${view(daemon!).pilot}, faults ${view(daemon!).faults})`, 20_000);
     expect(daemon.station.sessionOn(1)!.meterStartWh).toBe(stopped.meterStopWh);
   });
 
