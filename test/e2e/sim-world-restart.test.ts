@@ -57,7 +57,10 @@ describe('the simulated world survives a restart of the daemon', () => {
 
     // The EV never stopped asking: a tag is all it takes, no unplug and plug again.
     await api(base(daemon), '/api/connectors/1/tag', { idTag: 'TAG-1' });
-    await until(() => view(daemon!).status === 'Charging' && view(daemon!).contactorClosed, `Charging again after the restart (status ${view(daemon!).status}, pilot ${view(daemon!).pilot}, faults ${view(daemon!).faults})`, 20_000);
+    await until(() => view(daemon!).status === 'Charging' && view(daemon!).contactorClosed, 'Charging again after the restart', 20_000).catch((err: Error) => {
+      const v = view(daemon!);
+      throw new Error(`${err.message}: status ${v.status}, pilot ${v.pilot}, faults ${v.faults}`);
+    });
     expect(daemon.station.sessionOn(1)!.meterStartWh).toBe(stopped.meterStopWh);
   });
 
