@@ -118,6 +118,9 @@ export class SafetyCore implements ConnectorHardware {
   latch(kind: FaultKind): void {
     if (this.o.latches.add(kind)) this.o.log.error({ kind }, `fault ${kind} latched`);
     this.enforce();
+    // With nothing plugged in there is no one to protect until the next plug-in: an
+    // unplug-cleared latch raised now ends at once (it has no input to wait for).
+    if (this.inner.pilot.read().state === 'A') this.clearUnplugLatches();
     this.reportFaultChanges();
   }
 
