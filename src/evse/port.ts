@@ -111,7 +111,28 @@ export interface CurrentClaim {
    * over a TxDefaultProfile, a driver's boost over a schedule). Hard bounds cap the result either way.
    */
   priority?: number;
+  /**
+   * A lease (ms): the claim ends by itself unless set again within this time, so a limit from an
+   * energy manager that crashed or lost its link falls back (to the remaining claims) on its own.
+   */
+  leaseMs?: number;
 }
+
+/**
+ * A bound on what all connectors together may draw, per phase of the site supply (L1, L2, L3), in
+ * A: an OCPP ChargePointMaxProfile, the main fuse minus the house load, the PV surplus. The core
+ * shares the tightest of them out among the connectors (per phase: a 1-phase EV loads one phase)
+ * and offers each its share, or suspends one that cannot get the IEC 61851 minimum.
+ */
+export interface StationBudget {
+  /** Unique; setting the same source again replaces it. e.g. "ocpp:ChargePointMaxProfile", "site", "pv". */
+  source: string;
+  phaseA: readonly [number, number, number];
+}
+
+export type PhaseCount = 1 | 3;
+/** Accepted: the connector now offers on that many phases (or already did). */
+export type PhaseSwitchResult = 'Accepted' | 'Rejected' | 'NotSupported';
 
 /** Station events, as passed to `station.on(name, listener)`. */
 export interface StationEvents {
@@ -233,6 +254,17 @@ export interface StationPort {
   clearFaults(connectorId: number): boolean;
   setClaim(claim: CurrentClaim): void;
   clearClaim(source: string, connectorId: number): void;
+  /** A station-wide per-phase budget (see StationBudget); the core shares it out at once. */
+  setBudget(budget: StationBudget): void;
+  clearBudget(source: string): void;
+  budgets(): readonly StationBudget[];
+  /**
+   * Switch the phases a connector offers (1p/3p relay). The core runs the only allowed sequence
+   * (suspend, wait for the EV to stop drawing, open, pause, switch, close, resume) and resolves when
+   * it ended; NotSupported without a phase relay; Rejected with a fault, or past the switches
+   * allowed per session.
+   */
+  setPhases(connectorId: number, phases: PhaseCount, source: string): Promise<PhaseSwitchResult>;
   /** connectorId 0 = the whole station; Scheduled while a session runs. */
   setAvailability(connectorId: number, available: boolean): 'Accepted' | 'Scheduled' | 'Rejected';
   /** How long an authorisation given before plugging in stays valid (OCPP ConnectionTimeOut); at once. */

@@ -18,6 +18,7 @@ import { StatusView } from './status-view.js';
 import type {
   Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, LiveDurations, MeterSample, ResetKind, SessionExtrasProvider,
   SimulatorControls, StationEvents, StationInfo, StationPort, StationView, StopReason, TagOutcome, VehicleInfo,
+  PhaseCount, PhaseSwitchResult, StationBudget,
 } from './port.js';
 
 import { FIRMWARE_VERSION } from '../domain/version.js';
@@ -63,6 +64,8 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   private readonly statusProviders = new Map<string, () => unknown>();
   private readonly log: Logger;
   private resetHandler?: (kind: ResetKind) => void;
+  private readonly leases = new Map<string, { cancel(): void }>();
+  private readonly stationBudgets = new Map<string, StationBudget>();
 
   constructor(o: StationOptions) {
     super();
@@ -335,11 +338,43 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
 
   setClaim(claim: CurrentClaim): void {
     this.arbiter.set(claim);
+    this.renewLease(claim);
     this.applyOffers(claim.connectorId);
   }
 
   clearClaim(source: string, connectorId: number): void {
+    this.leases.get(leaseKey(source, connectorId))?.cancel();
+    this.leases.delete(leaseKey(source, connectorId));
     if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
+  }
+
+  private renewLease(claim: CurrentClaim): void {
+    const k = leaseKey(claim.source, claim.connectorId);
+    this.leases.get(k)?.cancel();
+    this.leases.delete(k);
+    if (claim.leaseMs === undefined) return;
+    this.leases.set(k, this.clock.setTimeout(() => {
+      this.leases.delete(k);
+      this.log.warn({ source: claim.source, connectorId: claim.connectorId, leaseMs: claim.leaseMs }, 'current claim lease ran out: the limit falls back');
+      if (this.arbiter.clear(claim.source, claim.connectorId)) this.applyOffers(claim.connectorId);
+    }, claim.leaseMs));
+  }
+
+  setBudget(budget: StationBudget): void {
+    // Shared out by the allocator (issue 13, evse/allocator.ts); until then only recorded.
+    this.stationBudgets.set(budget.source, { source: budget.source, phaseA: [...budget.phaseA] as [number, number, number] });
+  }
+
+  clearBudget(source: string): void {
+    this.stationBudgets.delete(source);
+  }
+
+  budgets(): readonly StationBudget[] {
+    return [...this.stationBudgets.values()];
+  }
+
+  async setPhases(connectorId: number, _phases: PhaseCount, _source: string): Promise<PhaseSwitchResult> {
+    return this.connectors.has(connectorId) ? 'NotSupported' : 'Rejected';
   }
 
   requestReset(kind: ResetKind): void {
@@ -371,4 +406,8 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     const n = this.sessions.repairBoot(this.clock.bootId, ev.monoToWallMs, ev.source);
     this.log.info({ source: ev.source, repaired: n }, 'wall clock synchronised; earlier timestamps of this boot repaired');
   }
+}
+
+function leaseKey(source: string, connectorId: number): string {
+  return `${connectorId}\u0000${source}`;
 }

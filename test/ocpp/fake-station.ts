@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SystemClock } from '../../src/hal/clock.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import type { Db } from '../../src/store/db.js';
-import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
+import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, PhaseCount, PhaseSwitchResult, StationBudget, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
 import type { FaultKind } from '../../src/domain/types.js';
 
 interface FakeConnector {
@@ -240,6 +240,21 @@ export class FakeStation extends EventEmitter implements StationPort {
   clearClaim(source: string, connectorId: number): void {
     const i = this.claimed.findIndex((c) => c.source === source && c.connectorId === connectorId);
     if (i >= 0) this.claimed.splice(i, 1);
+  }
+  readonly budgetsSet = new Map<string, StationBudget>();
+  setBudget(b: StationBudget): void {
+    this.budgetsSet.set(b.source, b);
+  }
+  clearBudget(source: string): void {
+    this.budgetsSet.delete(source);
+  }
+  budgets(): readonly StationBudget[] {
+    return [...this.budgetsSet.values()];
+  }
+  readonly phaseRequests: { connectorId: number; phases: PhaseCount; source: string }[] = [];
+  async setPhases(connectorId: number, phases: PhaseCount, source: string): Promise<PhaseSwitchResult> {
+    this.phaseRequests.push({ connectorId, phases, source });
+    return 'NotSupported';
   }
 
   requestReset(kind: 'Soft' | 'Hard'): void {
