@@ -19,7 +19,7 @@ export const RULES: ArchitectureRules = {
     { name: 'store', modules: ['store'] },
     { name: 'meter', modules: ['meter'] },
     { name: 'core', modules: ['evse'] },
-    { name: 'protocols', modules: ['ocpp', 'billing'] },
+    { name: 'protocols', modules: ['ocpp', 'billing', 'energy', 'panel'] },
     { name: 'edges', modules: ['api', 'telemetry'] },
     { name: 'composition', modules: ['daemon', 'cli'] },
   ],
