@@ -117,6 +117,8 @@ describe('GetConfiguration / ChangeConfiguration', () => {
     expect(await r.csms.call('ChangeConfiguration', { key: 'AuthorizationKey', value: key })).toEqual({ status: 'Accepted' });
     await waitFor(() => r.csms.auths.length >= 2, 'reconnect');
     expect(r.csms.auths[1]!.password).toBe('0123456789abcdef0123');
+    // The reply went out before the socket closed, with a close frame (not dropped: 1006).
+    expect(r.csms.closes.map((c) => c.code)).toEqual([1000]);
     // a reconnect is not a reboot: no second BootNotification
     await waitFor(() => r.csms.client(), 'connected again');
     expect(r.csms.of('BootNotification')).toHaveLength(1);

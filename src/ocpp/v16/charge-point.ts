@@ -24,6 +24,8 @@ import { StatusReporter } from './status.js';
 
 /** On stop, how long a transaction message already sent may take to be answered before the link closes. */
 const STOP_IN_FLIGHT_GRACE_MS = 2000;
+/** On stop, how long the queue may drain before the link closes (what is left goes after the restart). */
+const STOP_SETTLE_MS = 5000;
 
 export interface ChargePointDeps {
   station: StationPort;
@@ -182,6 +184,9 @@ export class ChargePoint {
   }
 
   async stop(): Promise<void> {
+    // Transaction messages of sessions the stop just ended go out first, while the boot is still
+    // accepted (a StopTransaction behind a slow StatusNotification was lost to the close before).
+    await this.outbox.settle(STOP_SETTLE_MS);
     this.lifecycle.stop();
     await this.outbox.stop(STOP_IN_FLIGHT_GRACE_MS);
     this.timers.stop();
