@@ -215,7 +215,8 @@ export class ApiServer implements RouteRegistry {
       const idTag = body.idTag;
       if (typeof idTag !== 'string' || idTag.length < 1 || idTag.length > 20) throw new HttpError(400, 'idTag: must be a text of 1 to 20 characters');
       const result = await st.presentTag(id, idTag);
-      if (result.action === 'rejected') sendJson(res, 403, { error: `tag ${idTag} refused (${result.status})`, ...result });
+      if (result.action === 'unavailable') sendJson(res, 409, { error: `connector ${id} cannot charge now (unavailable or faulted): the tag was not checked`, ...result });
+      else if (result.action === 'rejected') sendJson(res, 403, { error: `tag ${idTag} refused (${result.status})`, ...result });
       else sendJson(res, 200, result);
     });
     // Commands without parameters still take a JSON object body ({}), like every write.

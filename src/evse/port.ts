@@ -213,8 +213,8 @@ export interface LiveDurations {
   meterGapMs: number;
 }
 
-/** What a tag presented at a reader did. */
-export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' };
+/** What a tag presented at a reader did; `unavailable`: the connector cannot charge now (Unavailable, Faulted), nobody was asked. */
+export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' | 'unavailable' };
 
 export type ResetKind = 'Soft' | 'Hard';
 

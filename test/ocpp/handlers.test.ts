@@ -202,6 +202,23 @@ describe('authorization', () => {
     expect(stop).toMatchObject({ transactionId: 7, reason: 'DeAuthorized' });
   });
 
+  it('a tag Accepted in the local list but Blocked in StartTransaction.conf: StatusNotification connector 0 LocalListConflict (S16 §3.5.2)', async () => {
+    await online({ keys: { LocalPreAuthorize: true } });
+    await r.csms.call('SendLocalList', { listVersion: 1, updateType: 'Full', localAuthorizationList: [{ idTag: 'LISTED', idTagInfo: { status: 'Accepted' } }] });
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 9, idTagInfo: { status: 'Blocked' } }));
+    expect(await r.station.presentTag(1, 'LISTED')).toMatchObject({ status: 'Accepted', source: 'local-list' });
+    r.station.startSession(1, 'LISTED');
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 9, reason: 'DeAuthorized' });
+    const conflict = await waitFor(() => r.csms.of('StatusNotification').find((s) => s.errorCode === 'LocalListConflict'), 'LocalListConflict');
+    expect(conflict).toMatchObject({ connectorId: 0, errorCode: 'LocalListConflict' });
+    // and the same when Authorize.conf contradicts the list (LocalPreAuthorize off: the CSMS is asked)
+    r.csms.received.length = 0;
+    await r.csms.call('ChangeConfiguration', { key: 'LocalPreAuthorize', value: 'false' });
+    r.csms.responders.set('Authorize', () => ({ idTagInfo: { status: 'Invalid' } }));
+    expect(await r.station.presentTag(2, 'LISTED')).toMatchObject({ status: 'Invalid' });
+    await waitFor(() => r.csms.of('StatusNotification').find((s) => s.errorCode === 'LocalListConflict'), 'LocalListConflict after Authorize');
+  });
+
   it('StartTransaction.conf Invalid with StopTransactionOnInvalidId=false only suspends the energy', async () => {
     await online({ keys: { StopTransactionOnInvalidId: false } });
     r.csms.responders.set('StartTransaction', () => ({ transactionId: 8, idTagInfo: { status: 'Invalid' } }));

@@ -113,7 +113,12 @@ export class ChargePoint {
       },
     });
     const lc = this.lifecycle;
-    this.tags = new TagAuthorization({ auth: this.auth, keys: this.keys, clock: st.clock, online: () => lc.online, ask: (t) => this.askAuthorize(t) });
+    this.tags = new TagAuthorization({ auth: this.auth, keys: this.keys, clock: st.clock, online: () => lc.online, ask: (t) => this.askAuthorize(t),
+      conflict: (idTag, listed, csms) => {
+        d.log.warn({ idTag, listed, csms }, 'OCPP: the CSMS contradicts the local authorisation list (LocalListConflict)');
+        if (lc.online) void this.statusReporter.sendLocalListConflict();
+      },
+    });
     this.outbox = new Outbox({
       queue: this.queue,
       link: { online: () => lc.online, accepted: () => lc.bootStatus === 'Accepted', call: (a, p, g) => this.link.call(a, p, g), noteOutcome: (a, o) => lc.noteOutcome(a, o) },

@@ -66,6 +66,12 @@ export class StatusReporter {
     await this.send(c ? this.statusOf(c) : this.stationStatus(), opts);
   }
 
+  /** S16 §3.5.2: connector 0 with errorCode LocalListConflict (its status as it is). */
+  async sendLocalListConflict(): Promise<void> {
+    const s = this.stationStatus();
+    await this.send({ connectorId: 0, status: s.status, errorCode: 'LocalListConflict', info: 'CSMS answer differs from the local list' }, { force: true });
+  }
+
   private async send(m: StatusMsg, opts: { force?: boolean; triggered?: boolean } = {}): Promise<void> {
     const sig = `${m.status}/${m.errorCode}`;
     if (!opts.force && this.lastSent.get(m.connectorId) === sig) return;
