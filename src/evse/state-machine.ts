@@ -55,6 +55,12 @@ export interface StateMachineOptions {
    * (fReadbackGraceMs()).
    */
   fReadbackGraceMs: number;
+  /**
+   * A session's first offer: an EV that is ready goes to C within about a second of seeing the
+   * PWM. For this long the connector stays Preparing instead of reporting SuspendedEV for a moment
+   * between StartTransaction and Charging; an EV still in B after it is SuspendedEV.
+   */
+  evReactionMs: number;
 }
 
 export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
@@ -67,6 +73,7 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
   wakeX1Ms: 750,
   lockTimeoutMs: 6000,
   fReadbackGraceMs: 500,
+  evReactionMs: 3000,
 };
 
 /**
@@ -311,6 +318,7 @@ export class ConnectorStateMachine {
     if (this.withdrawnSinceMs !== null && this.contactor) ds.push(this.withdrawnSinceMs + this.o.stopTimeoutMs);
     if (this.lockPendingSinceMs !== null) ds.push(this.lockPendingSinceMs + this.o.lockTimeoutMs);
     if (this.efCheckAtMs !== null) ds.push(this.efCheckAtMs);
+    if (this.session && !this.seenC && this.pilot === 'B' && this.offerSinceMs !== null && this.status === 'Preparing') ds.push(this.offerSinceMs + this.o.evReactionMs);
     if (this.auth && !this.session && !this.starting && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
     const want = this.desiredOutput(Infinity);
     if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille !== this.output.dutyPermille) {
@@ -531,7 +539,7 @@ export class ConnectorStateMachine {
 
     this.commandLock(now, out);
 
-    const status = this.deriveStatus();
+    const status = this.deriveStatus(now);
     if (status !== this.status) {
       out.push({ type: 'status', status, previous: this.status });
       this.status = status;
@@ -596,7 +604,12 @@ export class ConnectorStateMachine {
     out.push({ type: 'pilot', output: want });
   }
 
-  private deriveStatus(): ConnectorStatus {
+  /** The session's first offer runs and the EV has not had the time to react to it yet. */
+  private awaitingFirstReaction(now: number): boolean {
+    return !this.seenC && this.pilot === 'B' && this.offerSinceMs !== null && now < this.offerSinceMs + this.o.evReactionMs;
+  }
+
+  private deriveStatus(now: number): ConnectorStatus {
     if (!this.available && !this.session) return 'Unavailable';
     const fault = this.firstFault();
     if (fault) return FAULTS[fault].status;
@@ -606,7 +619,7 @@ export class ConnectorStateMachine {
       if (this.wake) return 'SuspendedEV';
       if (this.contactor) return 'Charging';
       if (this.paused || this.offerA < MIN_CURRENT_A || !this.available) return 'SuspendedEVSE';
-      if (this.pilot === 'B') return 'SuspendedEV';
+      if (this.pilot === 'B') return this.awaitingFirstReaction(now) ? 'Preparing' : 'SuspendedEV';
       return 'Charging';
     }
     return this.sessionEnded ? 'Finishing' : 'Preparing';

@@ -118,6 +118,9 @@ describe('daemon process with OCPP', () => {
 
   it('SIGTERM (service stop/restart) ends the transaction with reason Reboot', async () => {
     const { d, file, answered } = await charging();
+    // The EV went to C right after the offer: Preparing → Charging, no SuspendedEV blip in between.
+    await waitFor(() => csms!.of('StatusNotification').some((s) => s.status === 'Charging'), 'Charging');
+    expect(csms!.of('StatusNotification').filter((s) => s.connectorId === 1).map((s) => s.status)).toEqual(['Available', 'Preparing', 'Charging']);
     expect(await d.stop()).toBe(0);
     // The socket ended with a close frame (1001 going away), not dropped (1006).
     expect(csms!.closes.map((c) => c.code)).toEqual([1001]);
