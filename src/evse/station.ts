@@ -207,6 +207,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       c.start();
       this.applyOffer(c.id);
     }
+    this.sharing.update();
   }
 
   /** Every output safe at once (stall detector, signals, fatal errors): synchronous. */
