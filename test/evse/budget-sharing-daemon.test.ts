@@ -135,4 +135,23 @@ describe('station budget shared by two simulated connectors', () => {
     watch.stop();
     expect(watch.worst()).toBeLessThanOrEqual(0);
   });
+  it('priority: a higher-priority arrival takes the budget, the lower one is suspended; it resumes when the other leaves', async () => {
+    await station({ connectorExtra: ['priority: 0', 'priority: 1'], extra: 'sharing: { mode: priority, resumeHoldS: 0 }\n' });
+    d!.station.setBudget({ source: 'site', phaseA: [20, 20, 20] });
+    const watch = watchDraw([20, 20, 20]);
+    ev(1).plug();
+    ev(1).ready();
+    await until(() => near(ev(1).currentA(), 16), 'connector 1 at 16 A alone');
+    ev(2).plug();
+    ev(2).ready();
+    // Connector 2 is served first (20 A, its EV takes 16): no 6 A left, so connector 1 is suspended rather than offered less.
+    await until(() => near(ev(2).currentA(), 16) && d!.station.connectorView(1)!.status === 'SuspendedEVSE', 'connector 2 charging, 1 suspended');
+    expect(ev(1).currentA()).toBe(0);
+    expect(d!.station.view().sharing!.allowances.map((a) => [a.connectorId, a.amps, a.suspended])).toEqual([[1, 0, true], [2, 20, false]]); // its EV takes 16 A of them
+    // The session on connector 2 ends: connector 1 has the budget again (no resume hold configured).
+    ev(2).unplug();
+    await until(() => d!.station.connectorView(1)!.status === 'Charging' && near(ev(1).currentA(), 16), 'connector 1 charging again');
+    watch.stop();
+    expect(watch.worst()).toBeLessThanOrEqual(0);
+  });
 });
