@@ -125,7 +125,7 @@ export type SmEvent =
   /** The lock actuator did not confirm a lock command (jammed, no plug, broken feedback). */
   | { type: 'lock-failed'; why: string }
   /** Switch the phase relay (the controller checked that the board has one and it is on the other phases). */
-  | { type: 'phase-switch'; phases: RelayPhases }
+  | { type: 'phase-switch'; phases: RelayPhases; requestId?: number }
   /** The safety core's answer to a phase-relay command. */
   | { type: 'phase-relay-done'; phases: RelayPhases; ok: boolean; why?: string }
   /** The highest phase current measured now (A), while a phase switch waits for the EV to stop drawing. */
@@ -143,7 +143,7 @@ export type SmAction =
   /** Command the phase relay (the contactor is open); the answer comes back as phase-relay-done. */
   | { type: 'phase-relay'; phases: RelayPhases }
   /** A phase-switch request ended: Accepted once the relay switched, else Rejected (with why). */
-  | { type: 'phase-switch-ended'; phases: RelayPhases; result: 'Accepted' | 'Rejected'; why: string }
+  | { type: 'phase-switch-ended'; phases: RelayPhases; result: 'Accepted' | 'Rejected'; why: string; requestId?: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string };
 
 export interface SmSnapshot {
@@ -185,6 +185,7 @@ interface PhaseSwitchRun {
   withSession: boolean;
   /** End of the pause or of the settle time. */
   untilMs: number | null;
+  requestId?: number;
 }
 
 interface Auth {
@@ -345,7 +346,7 @@ export class ConnectorStateMachine {
         }
         break;
       case 'phase-switch':
-        this.requestPhaseSwitch(ev.phases, out);
+        this.requestPhaseSwitch(ev.phases, ev.requestId, out);
         break;
       case 'phase-relay-done':
         this.onPhaseRelayDone(ev, now, out);
@@ -610,10 +611,10 @@ export class ConnectorStateMachine {
     }
   }
 
-  private requestPhaseSwitch(phases: RelayPhases, out: SmAction[]): void {
+  private requestPhaseSwitch(phases: RelayPhases, requestId: number | undefined, out: SmAction[]): void {
     const reject = (why: string) => {
       out.push({ type: 'log', level: 'warn', msg: `phase switch to ${phases} refused: ${why}` });
-      out.push({ type: 'phase-switch-ended', phases, result: 'Rejected', why });
+      out.push({ type: 'phase-switch-ended', phases, result: 'Rejected', why, requestId });
     };
     if (this.phaseSwitch) return reject('a phase switch is already under way');
     if (this.hasFault()) return reject(`fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}`);
@@ -623,7 +624,7 @@ export class ConnectorStateMachine {
     if (withSession && this.switchesThisSession >= this.o.phaseMaxPerSession) {
       return reject(`already ${this.switchesThisSession} phase switches in this session (connectors[].phaseSwitch.maxPerSession)`);
     }
-    this.phaseSwitch = { phases, step: withSession ? 'withdraw' : 'switch', withSession, untilMs: null };
+    this.phaseSwitch = { phases, step: withSession ? 'withdraw' : 'switch', withSession, untilMs: null, requestId };
     out.push({ type: 'log', level: 'info', msg: withSession ? `phase switch to ${phases}: offer withdrawn, waiting for the EV to stop drawing` : `phase switch to ${phases}: no session, switching the relay` });
     if (!withSession) out.push({ type: 'phase-relay', phases });
   }
@@ -667,10 +668,10 @@ export class ConnectorStateMachine {
   }
 
   private endPhaseSwitch(result: 'Accepted' | 'Rejected', why: string, out: SmAction[]): void {
-    const phases = this.phaseSwitch!.phases;
+    const { phases, requestId } = this.phaseSwitch!;
     this.phaseSwitch = null;
     out.push({ type: 'log', level: result === 'Accepted' ? 'info' : 'warn', msg: `phase switch to ${phases}: ${why}` });
-    out.push({ type: 'phase-switch-ended', phases, result, why });
+    out.push({ type: 'phase-switch-ended', phases, result, why, requestId });
   }
 
   /** A Scheduled availability change takes effect once no session is running or being started. */

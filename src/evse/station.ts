@@ -111,7 +111,10 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
         stopTimeoutMs: cfg.stopTimeoutS * 1000,
         // Our own F is read back through the pilot sense's debounce (gpio); the sim reports at once.
         fReadbackGraceMs: fReadbackGraceMs(cfg.hardware.driver === 'gpio' ? cfg.hardware.pilotSense : undefined),
+        phasePauseMs: cfg.phaseSwitch.pauseS * 1000,
+        phaseMaxPerSession: cfg.phaseSwitch.maxPerSession,
       },
+      phases: cfg.phases,
       sampleIntervalMs: config.storage.sampleIntervalS * 1000,
       flushIntervalMs: config.storage.flushIntervalS * 1000,
       freeIdTag: config.auth.mode === 'free' ? config.auth.freeIdTag : null,
@@ -122,6 +125,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     const emitStatus = () => this.emit('status', this.viewOf(c), c.status());
     c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.viewOf(c), prev));
     c.on('contactor', emitStatus);
+    c.on('phases', emitStatus);
     c.on('faults', (now: FaultKind[], before: FaultKind[]) => {
       // A fault is a 0 A claim as well (the state machine refuses to offer on its own): the status names it.
       if (now.length && !before.length) this.setClaim({ source: 'fault', connectorId: cfg.id, maxA: 0 });
@@ -373,8 +377,10 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     return [...this.stationBudgets.values()];
   }
 
-  async setPhases(connectorId: number, _phases: PhaseCount, _source: string): Promise<PhaseSwitchResult> {
-    return this.connectors.has(connectorId) ? 'NotSupported' : 'Rejected';
+  /** The 1p/3p sequence of the connector (Connector.setPhases); Rejected for an unknown connector. */
+  async setPhases(connectorId: number, phases: PhaseCount, source: string): Promise<PhaseSwitchResult> {
+    const c = this.connectors.get(connectorId)?.c;
+    return c ? c.setPhases(phases, source) : 'Rejected';
   }
 
   requestReset(kind: ResetKind): void {

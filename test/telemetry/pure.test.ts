@@ -156,6 +156,7 @@ function view(over: Partial<ConnectorView> = {}, meter: Partial<ConnectorView['m
     contactorClosed: true,
     currentLimitA: 16,
     limitSource: 'config',
+    phases: { installed: 3, active: 3, switchable: false, switching: false, switchesThisSession: 0 },
     faults: [],
     available: true,
     paused: false,
