@@ -126,6 +126,20 @@ describe('1p/3p switching with the simulator', () => {
     expect(await d.station.setPhases(1, 1, 'test')).toBe('Rejected');
   });
 
+  it('POST /api/connectors/:id/phases: 400 for a bad body, 409 without a relay, 200 when done, 202 while a switch runs', async () => {
+    const { d, hw } = await daemon();
+    const post = async (id: number, body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${d.address.port}/api/connectors/${id}/phases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { result?: string; error?: string; phases?: { active: number; switching: boolean } } };
+    };
+    expect((await post(1, { phases: 2 })).status).toBe(400);
+    expect(await post(2, { phases: 1 })).toMatchObject({ status: 409, body: { result: 'NotSupported' } });
+    expect(await post(1, { phases: 1 })).toMatchObject({ status: 200, body: { result: 'Accepted', phases: { active: 1, switching: false } } });
+    await charging(d, hw);
+    expect(await post(1, { phases: 3 })).toMatchObject({ status: 202, body: { result: 'Pending', phases: { active: 1, switching: true } } });
+    await until(() => d.station.connectorView(1)!.contactorClosed && d.station.connectorView(1)!.phases.active === 3, 'charging on 3 phases');
+  });
+
   it('the relay position survives a restart; without a relay NotSupported; an unknown connector Rejected', async () => {
     const a = await daemon();
     expect(await a.d.station.setPhases(1, 1, 'test')).toBe('Accepted'); // no session: at once, not counted
