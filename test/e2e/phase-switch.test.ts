@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import type { ConnectorStatus } from '../../src/evse/port.js';
 import { tempDir, until } from '../support/station.js';
+import { AedesBroker, freePort, Subscriber } from '../telemetry/helpers.js';
 
 /**
  * 1p/3p switching end to end: the in-process daemon, the simulated board with its phase relay
@@ -23,7 +24,7 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function config(dir: string): string {
+function config(dir: string, extra = ''): string {
   const file = join(dir, 'evsed.yaml');
   writeFileSync(file, `station: { id: CP-PHASES, vendor: evsed, model: test }
 storage: { dir: ${JSON.stringify(join(dir, 'data'))}, flushIntervalS: 1, sampleIntervalS: 1 }
@@ -43,14 +44,14 @@ connectors:
     phases: 3
     hardware: { driver: sim, world: fresh }
     meter: { model: sim, initialEnergyWh: 1000 }
-`);
+${extra}`);
   return file;
 }
 
-async function daemon(dir?: string) {
+async function daemon(dir?: string, extra = '') {
   const d0 = dir ?? tempDir('evsed-phases-');
   if (!dir) dirs.push(d0);
-  const loaded = loadConfig(config(d0));
+  const loaded = loadConfig(config(d0, extra));
   loaded.config.connectors[0]!.phaseSwitch.pauseS = PAUSE_MS / 1000; // test only: the schema asks for >= 5 s
   const d = await startDaemon(loaded, silentLogger());
   daemons.push(d);
@@ -138,6 +139,28 @@ describe('1p/3p switching with the simulator', () => {
     await charging(d, hw);
     expect(await post(1, { phases: 3 })).toMatchObject({ status: 202, body: { result: 'Pending', phases: { active: 1, switching: true } } });
     await until(() => d.station.connectorView(1)!.contactorClosed && d.station.connectorView(1)!.phases.active === 3, 'charging on 3 phases');
+  });
+
+  it('MQTT: phases/set switches, the phases topic follows, Home Assistant gets a select for the connector with a relay only', async () => {
+    const broker = new AedesBroker(await freePort());
+    await broker.start();
+    const sub = await Subscriber.open(broker.url, ['evsed/#', 'homeassistant/#']);
+    try {
+      const { d } = await daemon(undefined, `mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`);
+      const base = 'evsed/CP-PHASES/connector';
+      const select = JSON.parse(await sub.waitFor('homeassistant/select/evsed_CP-PHASES/c1_phases/config')) as Record<string, unknown>;
+      expect(select).toMatchObject({ options: ['1', '3'], state_topic: `${base}/1/phases`, command_topic: `${base}/1/phases/set` });
+      await sub.waitFor(`${base}/1/phases`, (p) => p === '3');
+      await sub.waitFor(`${base}/2/phases`, (p) => p === '3');
+      expect(sub.value('homeassistant/select/evsed_CP-PHASES/c2_phases/config') ?? '').toBe('');
+      await sub.publish(`${base}/1/phases/set`, '1');
+      await sub.waitFor(`${base}/1/phases`, (p) => p === '1');
+      expect(d.station.connectorView(1)!.phases.active).toBe(1);
+    } finally {
+      await sub.close();
+      for (const d of daemons.splice(0)) await d.stop();
+      await broker.stop();
+    }
   });
 
   it('the relay position survives a restart; without a relay NotSupported; an unknown connector Rejected', async () => {
