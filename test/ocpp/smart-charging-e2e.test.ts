@@ -127,13 +127,17 @@ describe('SetChargingProfile, GetCompositeSchedule, ClearChargingProfile on the 
     expect(inW.chargingSchedule.chargingSchedulePeriod[0].limit).toBeGreaterThan(10 * 3 * 200);
     expect(await r.csms.call('GetCompositeSchedule', { connectorId: 9, duration: 60 })).toEqual({ status: 'Rejected' });
 
+    // connector 1's own TxDefaultProfile overrides connector 0's, whatever its stack level
+    expect(await r.csms.call('SetChargingProfile', { connectorId: 0, csChargingProfiles: profile({ id: 9, purpose: 'TxDefaultProfile', stackLevel: 5, periods: [{ startPeriod: 0, limit: 6 }] }) })).toEqual({ status: 'Accepted' });
     // a higher stack level wins; clearing it by purpose + stackLevel falls back to the lower one
-    expect(await r.csms.call('SetChargingProfile', { connectorId: 0, csChargingProfiles: profile({ id: 8, purpose: 'TxDefaultProfile', stackLevel: 2, periods: [{ startPeriod: 0, limit: 8 }] }) })).toEqual({ status: 'Accepted' });
-    await waitFor(() => offered(r) === 8, 'stack level 2 on connector 0');
+    expect(await r.csms.call('SetChargingProfile', { connectorId: 1, csChargingProfiles: profile({ id: 8, purpose: 'TxDefaultProfile', stackLevel: 2, periods: [{ startPeriod: 0, limit: 8 }] }) })).toEqual({ status: 'Accepted' });
+    await waitFor(() => offered(r) === 8, 'stack level 2');
     expect(await r.csms.call('ClearChargingProfile', { chargingProfilePurpose: 'TxDefaultProfile', stackLevel: 2 })).toEqual({ status: 'Accepted' });
     await waitFor(() => offered(r) === 10, 'back to stack level 0');
 
     expect(await r.csms.call('ClearChargingProfile', { id: 7 })).toEqual({ status: 'Accepted' });
+    await waitFor(() => offered(r) === 6, "connector 0's TxDefaultProfile");
+    expect(await r.csms.call('ClearChargingProfile', { connectorId: 0, chargingProfilePurpose: 'TxDefaultProfile' })).toEqual({ status: 'Accepted' });
     await waitFor(() => offered(r) === before, 'no profile: the offer is back');
     expect(r.d.station.claims(1).some((c) => c.source === 'ocpp:profile')).toBe(false);
     expect(await r.csms.call('ClearChargingProfile', { id: 7 })).toEqual({ status: 'Unknown' });
@@ -217,7 +221,7 @@ describe('SetChargingProfile, GetCompositeSchedule, ClearChargingProfile on the 
     let r = await start();
     expect(await r.csms.call('SetChargingProfile', { connectorId: 1, csChargingProfiles: profile({ id: 3, purpose: 'TxDefaultProfile', periods: [{ startPeriod: 0, limit: 9 }] }) })).toEqual({ status: 'Accepted' });
     expect(await r.csms.call('SetChargingProfile', { connectorId: 0, csChargingProfiles: profile({ id: 4, purpose: 'ChargePointMaxProfile', periods: [{ startPeriod: 0, limit: 25 }] }) })).toEqual({ status: 'Accepted' });
-    await waitFor(() => offered(r) === 9, 'applied');
+    await waitFor(() => r.d.station.claims(1).find((c) => c.source === 'ocpp:profile')?.maxA === 9, 'applied');
     r = await restart(r);
     expect(r.d.station.claims(1).find((c) => c.source === 'ocpp:profile')?.maxA).toBe(9);
     expect(r.d.station.budgets().find((b) => b.source === 'ocpp:ChargePointMaxProfile')?.phaseA).toEqual([25, 25, 25]);
