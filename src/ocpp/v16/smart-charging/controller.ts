@@ -8,7 +8,7 @@ import type { KeyStore } from '../key-store.js';
 import { compositeSchedule, limitAt, stationLimitAt, type CompositeSchedule, type StationContext } from './composite.js';
 import { clearProfiles, installProfile, profilesEndingWith, type ClearCriteria } from './install.js';
 import type { ChargingProfile, ChargingRateUnit, InstalledProfile, LimitNow, ScheduleContext } from './types.js';
-import { validateProfile, type ValidationContext, type ValidationResult } from './validate.js';
+import { validateProfile, validateRemoteStartProfile, type ValidationContext, type ValidationResult } from './validate.js';
 
 export type { ClearCriteria } from './install.js';
 
@@ -157,18 +157,17 @@ export class SmartCharging implements SmartChargingPort {
   }
 
   checkRemoteStartProfile(connectorId: number | undefined, profile: ChargingProfile): ValidationResult {
-    if (profile.chargingProfilePurpose !== 'TxProfile') return { status: 'Rejected', reason: 'a RemoteStartTransaction profile must be a TxProfile' };
     const target = connectorId ?? this.d.station.connectorIds()[0]!;
-    // As it will be installed: on its connector, for the transaction about to start (id not known yet).
-    const { transactionId: _, ...rest } = profile;
-    const count = installProfile(this.list, target, rest, UNANSWERED_TX).length;
-    return validateProfile(target, rest, this.validationContext((id) => (id === target ? UNANSWERED_TX : undefined), count));
+    // As it will be installed: on its connector, for the transaction about to start (its id not known yet).
+    const count = installProfile(this.list, target, profile, UNANSWERED_TX).length;
+    const v = validateRemoteStartProfile(target, profile, this.validationContext((id) => (id === target ? UNANSWERED_TX : undefined), count));
+    if (v.status !== 'Accepted') this.d.log.info({ connectorId, chargingProfileId: profile.chargingProfileId, reason: v.reason }, 'OCPP: RemoteStartTransaction profile rejected');
+    return v;
   }
 
   holdForRemoteStart(connectorId: number | undefined, idTag: string, profile: ChargingProfile): () => void {
-    const { transactionId: _, ...rest } = profile;
     const key = idTagKey(idTag);
-    const held = { connectorId, profile: rest };
+    const held = { connectorId, profile };
     this.pending.set(key, held);
     return () => {
       if (this.pending.get(key) === held) this.pending.delete(key);
