@@ -38,6 +38,19 @@ describe('charging profile store (SQLite file)', () => {
     third.db.close();
   });
 
+  it('an existing station database (ocpp schema 3) gets the table on upgrade and keeps its data', () => {
+    const file = join(tempDir(), 'evsed.db');
+    const before = openDb(file, [coreMigrations, { ...ocppMigrations, migrations: ocppMigrations.migrations.filter((m) => m.version <= 3) }]);
+    before.prepare("INSERT INTO ocpp_keys (key, value) VALUES ('HeartbeatInterval', '60')").run();
+    expect(before.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'ocpp_charging_profiles'").pluck().get()).toBe(0);
+    before.close();
+    const { db, repo } = open(file);
+    expect(repo.all()).toEqual([]);
+    expect(db.prepare('SELECT value FROM ocpp_keys').pluck().all()).toEqual(['60']);
+    expect(db.prepare("SELECT max(version) FROM schema_migrations WHERE module = 'ocpp'").pluck().get()).toBe(4);
+    db.close();
+  });
+
   it('replaceAll is one transaction: a list it cannot store leaves the previous one', () => {
     const file = join(tempDir(), 'evsed.db');
     const { db, repo } = open(file);
