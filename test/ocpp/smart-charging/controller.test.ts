@@ -115,6 +115,16 @@ describe('transactions', () => {
     expect(r.repos.chargingProfiles.all()[0]!.profile.transactionId).toBe(4242);
     expect(claimA(1)).toBe(7);
   });
+
+  it("a RemoteStartTransaction profile lapses with the authorisation (ConnectionTimeOut) when no session starts", () => {
+    r = handlerRig();
+    const tx = txDefault(5, [{ startPeriod: 0, limit: 7 }], { chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Relative' });
+    r.smart.holdForRemoteStart(1, 'TAG-A', tx);
+    r.clock.advance(r.keys.int('ConnectionTimeOut') * 1000 + 1000);
+    r.station.startSession(1, 'TAG-A');
+    expect(claimA(1)).toBeUndefined();
+    expect(r.smart.profiles()).toEqual([]);
+  });
 });
 
 describe('restart', () => {

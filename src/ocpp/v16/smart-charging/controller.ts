@@ -169,9 +169,12 @@ export class SmartCharging implements SmartChargingPort {
     const key = idTagKey(idTag);
     const held = { connectorId, profile };
     this.pending.set(key, held);
-    return () => {
+    const release = () => {
       if (this.pending.get(key) === held) this.pending.delete(key);
     };
+    // the remote start's authorisation lapses after ConnectionTimeOut without a plug-in; so does its profile
+    this.d.timers.later(this.d.keys.int('ConnectionTimeOut') * 1000 + 1000, release);
+    return release;
   }
 
   /** The StartTransaction of a session was answered: the TxProfiles bound to it before get its id. */
