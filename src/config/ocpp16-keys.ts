@@ -17,12 +17,19 @@ export type Measurand = (typeof SUPPORTED_MEASURANDS)[number];
 
 export const MEASURANDS_MAX = SUPPORTED_MEASURANDS.length;
 
+/** Smart Charging bounds (each profile is small; the limits keep the store and the math bounded). */
+export const CHARGE_PROFILE_MAX_STACK_LEVEL = 8;
+export const CHARGING_SCHEDULE_MAX_PERIODS = 48;
+export const MAX_CHARGING_PROFILES_INSTALLED = 32;
+
 export interface KeyContext {
   connectorIds: number[];
   phases: Map<number, 1 | 3>;
   securityProfile: number;
   /** Some connector has a cable lock (a socket); false = fixed cables only. */
   cableLock: boolean;
+  /** Some connector can switch between 1 and 3 phases (a phase relay): ConnectorSwitch3to1PhaseSupported. */
+  phaseSwitching?: boolean;
 }
 
 /**
@@ -105,7 +112,7 @@ const TABLE = {
   StopTxnAlignedDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
   StopTxnSampledData: { readonly: false, kind: 'csl', initial: () => '', check: measurandList },
   StopTxnSampledDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
-  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,LocalAuthListManagement,RemoteTrigger', check: readonlyValue },
+  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,LocalAuthListManagement,RemoteTrigger,SmartCharging', check: readonlyValue },
   SupportedFeatureProfilesMaxLength: { readonly: true, kind: 'int', initial: () => '6', check: readonlyValue },
   TransactionMessageAttempts: rwInt(1, 100, '3'),
   TransactionMessageRetryInterval: rwInt(1, 86_400, '60'),
@@ -122,9 +129,18 @@ const TABLE = {
     check: (v) => (/^([0-9a-fA-F]{2}){16,20}$/.test(v) ? undefined : 'must be 16-20 bytes written as 32-40 hex digits'),
   },
   SecurityProfile: { readonly: true, kind: 'int', initial: (c) => String(c.securityProfile), check: readonlyValue },
+  // Smart Charging profile
+  ChargeProfileMaxStackLevel: { readonly: true, kind: 'int', initial: () => String(CHARGE_PROFILE_MAX_STACK_LEVEL), check: readonlyValue },
+  // Power too: energy managers (evcc with "Power") and operators steer in W; converted with the phases
+  // in use and the measured voltage. evcc reads "Current,Power" as current control.
+  ChargingScheduleAllowedChargingRateUnit: { readonly: true, kind: 'csl', initial: () => 'Current,Power', check: readonlyValue },
+  ChargingScheduleMaxPeriods: { readonly: true, kind: 'int', initial: () => String(CHARGING_SCHEDULE_MAX_PERIODS), check: readonlyValue },
+  // Only where a connector has a phase relay: evcc offers 1p/3p switching when it reads true.
+  ConnectorSwitch3to1PhaseSupported: { readonly: true, kind: 'bool', initial: (c) => String(c.phaseSwitching ?? false), check: readonlyValue },
+  MaxChargingProfilesInstalled: { readonly: true, kind: 'int', initial: () => String(MAX_CHARGING_PROFILES_INSTALLED), check: readonlyValue },
 } as const satisfies Record<string, KeyMeta>;
 
-/** Every configuration key evsed supports (OCPP 1.6 Core, LocalAuthListManagement, security whitepaper). */
+/** Every configuration key evsed supports (OCPP 1.6 Core, LocalAuthListManagement, SmartCharging, security whitepaper). */
 export type ConfigKey = keyof typeof TABLE;
 
 /** The one table: every key with its metadata, in the order GetConfiguration lists them. */

@@ -35,6 +35,7 @@ export async function startOcpp(ctx: OcppContext): Promise<{ stop(): Promise<voi
     freeIdTag: ctx.config.auth.freeIdTag,
     authorizeTags: ctx.config.auth.mode === 'ocpp',
     phases: new Map(ctx.config.connectors.map((c) => [c.id, c.phases])),
+    connectorMaxA: Math.max(...ctx.config.connectors.map((c) => c.maxCurrentA ?? 32)),
     log: ctx.log.child({ module: 'ocpp' }),
   });
   cp.start();

@@ -235,7 +235,9 @@ export class FakeStation extends EventEmitter implements StationPort {
     return 'Unlocked';
   }
 
+  /** Setting the same source on the same connector again replaces it (as the port says). */
   setClaim(c: CurrentClaim): void {
+    this.clearClaim(c.source, c.connectorId);
     this.claimed.push(c);
   }
   clearClaim(source: string, connectorId: number): void {

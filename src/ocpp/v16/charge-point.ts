@@ -21,6 +21,7 @@ import { Lifecycle, type BootStatus } from './lifecycle.js';
 import type { AuthorizeConf, AuthorizeReq, IdTagInfo } from './messages.js';
 import { MeterValuesReporter } from './meter-values.js';
 import { StatusReporter } from './status.js';
+import { SmartCharging } from './smart-charging/controller.js';
 
 /** On stop, how long a transaction message already sent may take to be answered before the link closes. */
 const STOP_IN_FLIGHT_GRACE_MS = 2000;
@@ -41,6 +42,8 @@ export interface ChargePointDeps {
   authorizeTags: boolean;
   /** phases per connector id (for ConnectorPhaseRotation) */
   phases: Map<number, 1 | 3>;
+  /** The highest configured connector maximum (A): what GetCompositeSchedule says where no profile limits. */
+  connectorMaxA?: number;
   log: Logger;
 }
 
@@ -70,6 +73,7 @@ export class ChargePoint {
   private readonly statusReporter: StatusReporter;
   private readonly meterValues: MeterValuesReporter;
   private readonly tags: TagAuthorization;
+  readonly smartCharging: SmartCharging;
   private readonly subs = new Subscriptions();
 
   constructor(private readonly d: ChargePointDeps) {
@@ -83,6 +87,7 @@ export class ChargePoint {
       phases: d.phases,
       securityProfile: d.ocpp.securityProfile,
       cableLock: st.connectorIds().some((id) => st.hasLock(id)),
+      phaseSwitching: st.connectorIds().some((id) => (st.connectorView(id) as { phases?: { switchable?: boolean } } | undefined)?.phases?.switchable === true),
     }, d.ocpp.keys);
     this.ledger = new TxLedger(repos.transactions, this.queue);
     this.time = new TimeResolver(repos.clockOffsets);
@@ -122,10 +127,17 @@ export class ChargePoint {
     this.outbox = new Outbox({
       queue: this.queue,
       link: { online: () => lc.online, accepted: () => lc.bootStatus === 'Accepted', call: (a, p, g) => this.link.call(a, p, g), noteOutcome: (a, o) => lc.noteOutcome(a, o) },
-      protocol: new Delivery16({ station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, time: this.time, tags: this.tags, authorizeTags: d.authorizeTags, log: d.log }),
+      protocol: new Delivery16({
+        station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, time: this.time, tags: this.tags, authorizeTags: d.authorizeTags, log: d.log,
+        onTransactionKnown: (sessionId, transactionId) => this.smartCharging.transactionKnown(sessionId, transactionId),
+      }),
       clock: st.clock,
       timers: this.timers,
       log: d.log,
+    });
+    this.smartCharging = new SmartCharging({
+      station: st, store: repos.chargingProfiles, keys: this.keys, phases: d.phases, timers: this.timers, log: d.log, connectorMaxA: d.connectorMaxA ?? 32,
+      transactionIdOf: (sessionId) => this.ledger.transactionIdFor(sessionId),
     });
     this.statusReporter = new StatusReporter(st, lc);
     this.meterValues = new MeterValuesReporter({
@@ -174,6 +186,8 @@ export class ChargePoint {
     };
     this.subs.on(st.clock, 'sync', onSync);
     restoreAvailability(st, this.d.repos.availability);
+    // before the first offer: the station starts its connectors after the charge point
+    this.smartCharging.start();
     st.setConnectionTimeout(this.keys.int('ConnectionTimeOut'));
     this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));
     this.keys.onChange('WebSocketPingInterval', (v) => this.link.setPingInterval(Number(v)));
@@ -192,6 +206,7 @@ export class ChargePoint {
     // Transaction messages of sessions the stop just ended go out first, while the boot is still
     // accepted (a StopTransaction behind a slow StatusNotification was lost to the close before).
     await this.outbox.settle(STOP_SETTLE_MS);
+    this.smartCharging.stop();
     this.lifecycle.stop();
     await this.outbox.stop(STOP_IN_FLIGHT_GRACE_MS);
     this.timers.stop();
@@ -220,6 +235,7 @@ export class ChargePoint {
       authorize: (idTag) => this.tags.authorize(idTag),
       afterReply: (fn) => void setImmediate(fn),
       later: (ms, fn) => this.timers.later(ms, fn),
+      smartCharging: this.smartCharging,
       triggers: {
         bootNotification: () => lc.triggerBoot(),
         heartbeat: () => lc.heartbeat({ triggered: true }),
@@ -254,6 +270,7 @@ export class ChargePoint {
       },
       link: { ...this.link.counters, lastError: this.link.lastError },
       lastCallError: this.lifecycle.lastCallError,
+      smartCharging: this.smartCharging.status(),
     };
   }
 }

@@ -20,6 +20,8 @@ export interface DeliveryDeps {
   tags: Pick<TagAuthorization, 'remember'>;
   /** auth.mode ocpp: tags are authorised over OCPP (the lock is held for the refused tag's owner). */
   authorizeTags: boolean;
+  /** A session's StartTransaction.conf was recorded (a TxProfile can now name its transaction). */
+  onTransactionKnown?(sessionId: number, transactionId: number): void;
   log: Logger;
 }
 
@@ -59,6 +61,7 @@ export class Delivery16 implements OutboxProtocol {
       tags.remember(String(row.payload.idTag), r.idTagInfo);
       this.d.log.info({ sessionId: row.sessionId, transactionId: r.transactionId, idTagStatus: r.idTagInfo.status }, 'OCPP: StartTransaction accepted by the CSMS');
       if (r.idTagInfo.status !== 'Accepted') this.deauthorize(row.sessionId, Number(row.payload.connectorId));
+      else this.d.onTransactionKnown?.(row.sessionId, r.transactionId);
       return;
     }
     this.d.queue.delivered(row.id);

@@ -6,6 +6,7 @@
  */
 import type { AuthStatus, ConnectorStatus } from '../../domain/types.js';
 import type { Ocpp16ErrorCode } from '../../domain/faults.js';
+import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule } from './smart-charging/types.js';
 
 /** CiString20Type: idTag, parentIdTag. */
 export type IdToken = string;
@@ -94,8 +95,8 @@ export interface ResetConf {
 export interface RemoteStartTransactionReq {
   connectorId?: number;
   idTag: IdToken;
-  /** Smart Charging profile evsed does not implement; accepted by the schema and ignored. */
-  chargingProfile?: unknown;
+  /** Only a TxProfile: it applies to the transaction this request starts (S16 §5.11). */
+  chargingProfile?: ChargingProfile;
 }
 export interface RemoteStartTransactionConf {
   status: 'Accepted' | 'Rejected';
@@ -117,6 +118,38 @@ export interface TriggerMessageConf {
   status: 'Accepted' | 'Rejected' | 'NotImplemented';
 }
 
+export interface SetChargingProfileReq {
+  connectorId: number;
+  csChargingProfiles: ChargingProfile;
+}
+export interface SetChargingProfileConf {
+  status: 'Accepted' | 'Rejected' | 'NotSupported';
+}
+
+export interface ClearChargingProfileReq {
+  id?: number;
+  connectorId?: number;
+  chargingProfilePurpose?: ChargingProfilePurpose;
+  stackLevel?: number;
+}
+export interface ClearChargingProfileConf {
+  status: 'Accepted' | 'Unknown';
+}
+
+export interface GetCompositeScheduleReq {
+  connectorId: number;
+  /** seconds */
+  duration: number;
+  chargingRateUnit?: ChargingRateUnit;
+}
+export interface GetCompositeScheduleConf {
+  status: 'Accepted' | 'Rejected';
+  connectorId?: number;
+  scheduleStart?: string;
+  /** startSchedule left out: scheduleStart says it (E16 §3.57). */
+  chargingSchedule?: ChargingSchedule;
+}
+
 /** Every CSMS-initiated action evsed answers with a handler, request and response. */
 export interface CsmsActions {
   GetConfiguration: [GetConfigurationReq, GetConfigurationConf];
@@ -131,11 +164,14 @@ export interface CsmsActions {
   RemoteStartTransaction: [RemoteStartTransactionReq, RemoteStartTransactionConf];
   RemoteStopTransaction: [RemoteStopTransactionReq, RemoteStopTransactionConf];
   TriggerMessage: [TriggerMessageReq, TriggerMessageConf];
+  SetChargingProfile: [SetChargingProfileReq, SetChargingProfileConf];
+  ClearChargingProfile: [ClearChargingProfileReq, ClearChargingProfileConf];
+  GetCompositeSchedule: [GetCompositeScheduleReq, GetCompositeScheduleConf];
 }
 export type CsmsAction = keyof CsmsActions;
 
 /** Actions of profiles evsed does not implement: answered with a NotSupported CALLERROR, not NotImplemented. */
-export const UNSUPPORTED_ACTIONS = ['SetChargingProfile', 'ClearChargingProfile', 'GetCompositeSchedule', 'ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'] as const;
+export const UNSUPPORTED_ACTIONS = ['ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'] as const;
 
 // ------------------------------------------------------------------ charge point → CSMS
 

@@ -5,8 +5,10 @@ import { KeyRepository } from './keys.js';
 import { AuthRepository } from './auth.js';
 import { ClockOffsetRepository } from './clock-offsets.js';
 import { AvailabilityRepository } from './availability.js';
+import { ChargingProfileRepository } from './charging-profiles.js';
 
 export { ocppMigrations } from './migrations.js';
+export type { StoredChargingProfile, StoredProfileFields } from './charging-profiles.js';
 
 /**
  * Everything the OCPP layer keeps in the station database, as repositories. Protocol-neutral at
@@ -21,6 +23,7 @@ export interface OcppRepositories {
   auth: AuthRepository;
   clockOffsets: ClockOffsetRepository;
   availability: AvailabilityRepository;
+  chargingProfiles: ChargingProfileRepository;
 }
 
 export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }): OcppRepositories {
@@ -33,5 +36,6 @@ export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }):
     auth: new AuthRepository(db),
     clockOffsets: new ClockOffsetRepository(db),
     availability: new AvailabilityRepository(db),
+    chargingProfiles: new ChargingProfileRepository(db),
   };
 }

@@ -93,5 +93,24 @@ export const ocppMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 4,
+      name: 'installed charging profiles',
+      up: (db) => {
+        // OCPP 1.6 Smart Charging profiles as installed (E16 §3.37: they survive a reboot). The whole list
+        // is rewritten on each change; the indexed columns mirror the JSON for queries and checks.
+        db.exec(`
+          CREATE TABLE ocpp_charging_profiles (
+            position INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL UNIQUE,
+            connector_id INTEGER NOT NULL CHECK (connector_id >= 0),
+            purpose TEXT NOT NULL,
+            stack_level INTEGER NOT NULL,
+            transaction_id INTEGER,
+            profile TEXT NOT NULL
+          );
+        `);
+      },
+    },
   ],
 };

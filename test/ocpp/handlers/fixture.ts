@@ -11,6 +11,8 @@ import { KeyStore } from '../../../src/ocpp/v16/key-store.js';
 import { TxLedger } from '../../../src/ocpp/v16/ledger.js';
 import type { BootStatus } from '../../../src/ocpp/v16/lifecycle.js';
 import type { Sample } from '../../../src/ocpp/v16/sampled-values.js';
+import { SmartCharging } from '../../../src/ocpp/v16/smart-charging/controller.js';
+import { Timers } from '../../../src/ocpp/timers.js';
 import { FakeStation } from '../fake-station.js';
 import { openTestDb, tempDir } from '../helpers.js';
 
@@ -52,6 +54,8 @@ export interface HandlerRig {
   repos: OcppRepositories;
   keys: KeyStore;
   ledger: TxLedger;
+  /** The real smart-charging controller over the real profile repository. */
+  smart: SmartCharging;
   ctx: HandlerContext;
   boot: BootStatus;
   /** What ctx.authorize answers. */
@@ -82,8 +86,13 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
   const keys = new KeyStore(repos.keys, { connectorIds: station.connectorIds(), phases: new Map([[1, 1], [2, 3]]), securityProfile: opts.securityProfile ?? 0, cableLock: opts.locks ?? true }, opts.keys ?? {});
   const ledger = new TxLedger(repos.transactions, repos.queue);
   station.sessions.addHooks({ onStart: (s) => ledger.onStart(s, s.idTag ?? 'FREE'), onStop: (s) => void ledger.onStop(s, undefined) });
+  const smart = new SmartCharging({
+    station, store: repos.chargingProfiles, keys, phases: new Map([[1, 1], [2, 3]]), connectorMaxA: 32, timers: new Timers(clock), log: silentLogger(),
+    transactionIdOf: (sessionId) => ledger.transactionIdFor(sessionId),
+  });
+  smart.start();
   const rig: HandlerRig = {
-    db, clock, station, repos, keys, ledger,
+    db, clock, station, repos, keys, ledger, smart,
     boot: 'Accepted',
     authorizeAs: 'Accepted',
     authorized: [],
@@ -102,6 +111,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
       return s.id;
     },
     cleanup() {
+      smart.stop();
       db.close();
       tmp.cleanup();
     },
@@ -118,6 +128,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     },
     afterReply: (fn) => void rig.deferred.push(fn),
     later: (ms, fn) => void clock.setTimeout(fn, ms),
+    smartCharging: smart,
     triggers: {
       bootNotification: async () => void rig.triggered.push(['bootNotification']),
       heartbeat: async () => void rig.triggered.push(['heartbeat']),

@@ -6,6 +6,7 @@ import type { KeyStore } from '../key-store.js';
 import type { TxLedger } from '../ledger.js';
 import type { BootStatus } from '../lifecycle.js';
 import type { Sample } from '../sampled-values.js';
+import type { SmartChargingPort } from '../smart-charging/controller.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -37,6 +38,8 @@ export interface HandlerContext {
   /** Runs `fn` after `ms` on the station's clock, unless the charge point stops first. */
   later(ms: number, fn: () => void): void;
   triggers: Triggers;
+  /** The installed charging profiles and what they decide (SetChargingProfile, RemoteStartTransaction's profile). */
+  smartCharging: SmartChargingPort;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {

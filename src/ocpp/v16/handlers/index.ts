@@ -9,6 +9,7 @@ import { unlockConnector } from './unlock-connector.js';
 import { reset } from './reset.js';
 import { remoteStartTransaction, remoteStopTransaction } from './remote.js';
 import { triggerMessage } from './trigger-message.js';
+import { clearChargingProfile, getCompositeSchedule, setChargingProfile } from './smart-charging.js';
 import { notSupported } from './unsupported.js';
 
 export type { HandlerContext, Triggers } from './context.js';
@@ -17,7 +18,7 @@ const { NOREPLY } = rpc;
 
 export type Handler<A extends CsmsAction> = (ctx: HandlerContext, req: CsmsActions[A][0]) => CsmsActions[A][1] | Promise<CsmsActions[A][1]>;
 
-/** One typed handler per CSMS action (Core, LocalAuthListManagement, RemoteTrigger). */
+/** One typed handler per CSMS action (Core, LocalAuthListManagement, RemoteTrigger, SmartCharging). */
 export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   GetConfiguration: getConfiguration,
   ChangeConfiguration: changeConfiguration,
@@ -31,6 +32,9 @@ export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   RemoteStartTransaction: remoteStartTransaction,
   RemoteStopTransaction: remoteStopTransaction,
   TriggerMessage: triggerMessage,
+  SetChargingProfile: setChargingProfile,
+  ClearChargingProfile: clearChargingProfile,
+  GetCompositeSchedule: getCompositeSchedule,
 };
 
 /** The part of the ocpp-rpc client handlers are registered on. */
