@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
@@ -33,7 +33,7 @@ interface Rig {
   view: (id: number) => ReturnType<Daemon['station']['connectorView']> & object;
 }
 
-async function start(o: { connectors?: number; file?: string; keys?: Record<string, unknown> } = {}): Promise<Rig> {
+async function start(o: { connectors?: number; file?: string; keys?: Record<string, unknown>; phaseRelay?: boolean } = {}): Promise<Rig> {
   if (!csms) {
     csms = new Csms();
     await csms.listen();
@@ -59,7 +59,11 @@ async function start(o: { connectors?: number; file?: string; keys?: Record<stri
   const c = csms;
   const boots = c.of('BootNotification').length;
   const statuses = c.of('StatusNotification').length;
-  daemon = await startDaemon(loadConfig(file), silentLogger());
+  if (o.phaseRelay) writeFileSync(file, readFileSync(file, 'utf8').replaceAll('driver: sim,', 'driver: sim, phaseRelay: true,'));
+  const loaded = loadConfig(file);
+  // test only: the schema asks for a pause of at least 5 s before the relay changes
+  if (o.phaseRelay) for (const c of loaded.config.connectors) c.phaseSwitch.pauseS = 0.3;
+  daemon = await startDaemon(loaded, silentLogger());
   const d = daemon;
   await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
   return { d, csms: c, file, hw: (id) => d.hardware(id) as SimHardware, view: (id) => d.station.connectorView(id)! };
@@ -337,3 +341,38 @@ describe("evcc's OCPP sequence, replayed", () => {
     expect((r.d.station.extraStatus().ocpp as any).smartCharging.profiles).toHaveLength(1);
   });
 });
+
+describe('Smart Charging across the station', () => {
+  it('ChargePointMaxProfile caps the sum of two charging connectors per phase, each at 6 A or more (or suspended)', async () => {
+    const r = await start({ connectors: 2 });
+    await charge(r, 1, 'TAG-A');
+    await charge(r, 2, 'TAG-B');
+    expect(offered(r, 1) + offered(r, 2)).toBe(64); // each connector's own 32 A
+    expect(await r.csms.call('SetChargingProfile', { connectorId: 0, csChargingProfiles: profile({ id: 200, purpose: 'ChargePointMaxProfile', periods: [{ startPeriod: 0, limit: 20 }] }) })).toEqual({ status: 'Accepted' });
+    // A decrease applies at once.
+    await waitFor(() => offered(r, 1) + offered(r, 2) <= 20, 'the sum within the station maximum');
+    for (const id of [1, 2]) expect(offered(r, id) === 0 || offered(r, id) >= 6).toBe(true);
+    expect([r.view(1).limitSource, r.view(2).limitSource]).toContain('ocpp:ChargePointMaxProfile');
+    // What the EVs draw follows within their reaction time.
+    await waitFor(() => r.hw(1).ev.currentA() + r.hw(2).ev.currentA() <= 20 + 0.5, 'the EVs draw within the station maximum', 10_000);
+    // 8 A for the station: only one can get the 6 A minimum; the other is suspended (SuspendedEVSE).
+    expect(await r.csms.call('SetChargingProfile', { connectorId: 0, csChargingProfiles: profile({ id: 200, purpose: 'ChargePointMaxProfile', periods: [{ startPeriod: 0, limit: 8 }] }) })).toEqual({ status: 'Accepted' });
+    await waitFor(() => [offered(r, 1), offered(r, 2)].sort().join() === '0,8', 'one at 8 A, one suspended');
+    await waitFor(() => r.csms.of('StatusNotification').some((s) => s.status === 'SuspendedEVSE'), 'SuspendedEVSE reported');
+  });
+
+  it('numberPhases 1 in a TxDefaultProfile switches a connector with a phase relay to one phase (ConnectorSwitch3to1PhaseSupported)', async () => {
+    const r = await start({ phaseRelay: true });
+    const keys = await r.csms.call('GetConfiguration', { key: ['ConnectorSwitch3to1PhaseSupported'] });
+    expect(keys.configurationKey[0].value).toBe('true');
+    await charge(r, 1, 'TAG-P');
+    expect(r.view(1).phases?.active).toBe(3);
+    expect(await r.csms.call('SetChargingProfile', { connectorId: 1, csChargingProfiles: profile({ id: 300, purpose: 'TxDefaultProfile', periods: [{ startPeriod: 0, limit: 16, numberPhases: 1 }] }) })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.view(1).phases?.active === 1 && r.view(1).contactorClosed, 'charging again on one phase', 15_000);
+    expect(r.d.station.sessionOn(1)).toBeDefined(); // one session through the switch
+    expect(r.csms.of('StopTransaction')).toHaveLength(0);
+    // never switched under load
+    for (const e of r.hw(1).phaseLog) expect(e.contactorCommanded).toBe(false);
+  });
+});
+

@@ -87,7 +87,7 @@ export class ChargePoint {
       phases: d.phases,
       securityProfile: d.ocpp.securityProfile,
       cableLock: st.connectorIds().some((id) => st.hasLock(id)),
-      phaseSwitching: st.connectorIds().some((id) => (st.connectorView(id) as { phases?: { switchable?: boolean } } | undefined)?.phases?.switchable === true),
+      phaseSwitching: st.connectorIds().some((id) => st.connectorView(id)?.phases?.switchable === true),
     }, d.ocpp.keys);
     this.ledger = new TxLedger(repos.transactions, this.queue);
     this.time = new TimeResolver(repos.clockOffsets);
