@@ -68,6 +68,8 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   private readonly log: Logger;
   private resetHandler?: (kind: ResetKind) => void;
   private readonly leases = new Map<string, { cancel(): void }>();
+  /** currentLimitA/limitSource last shown per connector (a change emits a status event). */
+  private readonly offerShown = new Map<number, string>();
   private readonly sharing: BudgetSharing;
 
   constructor(o: StationOptions) {
@@ -158,13 +160,18 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       for (const kind of before) if (!now.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: false });
       emitStatus();
     });
+    // A session appearing or ending changes the view even when the status does not (it may have
+    // changed before the store recorded the stop): a status event follows, so no client keeps a
+    // ghost session.
     c.on('session-started', (rec: SessionRecord) => {
       reshare();
       this.emit('session-started', rec);
+      emitStatus();
     });
     c.on('session-stopped', (rec: SessionRecord) => {
       reshare();
       this.emit('session-stopped', rec);
+      emitStatus();
     });
     c.on('session-corrected', (rec: SessionRecord, before: SessionRecord) => this.emit('session-corrected', rec, before));
     poller.on('snapshot', (snap) => {
@@ -465,7 +472,18 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   }
 
   private applyOffer(id: number): void {
-    this.connectors.get(id)?.c.dispatch({ type: 'offer', amps: offerableCurrent(this.arbiter.decide(id).amps) });
+    const c = this.connectors.get(id)?.c;
+    if (!c) return;
+    const before = this.offerShown.get(id);
+    const decision = this.arbiter.decide(id);
+    c.dispatch({ type: 'offer', amps: offerableCurrent(decision.amps) });
+    // A new limit or a new source of it is a change of the view: pushed, not left to the next poll.
+    const view = this.viewOf(c);
+    const shown = `${view.currentLimitA}/${view.limitSource}`;
+    if (shown !== before) {
+      this.offerShown.set(id, shown);
+      if (before !== undefined) this.emit('status', view, c.status());
+    }
   }
 
   private onClockSync(ev: SyncEvent): void {
