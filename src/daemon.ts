@@ -207,6 +207,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     sessionColumns: sessionCostColumns(ledger),
     live,
     tagNames: new TagNameRepository(db),
+    owner,
   });
   mountDashboard(api, station, new StationStatsRepository(db));
   let address: AddressInfo;

@@ -1,5 +1,6 @@
 import { isoSeconds } from '../hal/clock.js';
 import { wholeSeconds, type SessionRecord } from './sessions.js';
+import { STOP_REASON_TEXT } from '../domain/types.js';
 
 /** Extra columns contributed by other modules (e.g. billing adds cost). */
 export type ExtraColumns = (s: SessionRecord) => Record<string, string | number | null>;
@@ -25,6 +26,7 @@ export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<strin
     meterStopWh: s.meterStopWh,
     energyWh: s.energyWh,
     stopReason: s.stopReason,
+    stopReasonText: s.stopReason === null ? null : (STOP_REASON_TEXT[s.stopReason] ?? s.stopReason),
     recovered: s.recovered,
     meterGapS: secs.meterGapS,
     // true: the register could not be read then; the value is the last good one (energyWh may be low).
