@@ -160,7 +160,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner }));
 
   await station.start();
 
