@@ -143,8 +143,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   });
   station.setSessionExtras((connectorId, sessionId) => {
     const x = live.extras(connectorId, sessionId);
-    const { targetMode, limits } = owner.extras(connectorId);
-    return { ...x, target: { ...x.target, mode: targetMode }, limits };
+    const { targetMode, ...more } = owner.extras(connectorId);
+    return { ...x, target: { ...x.target, mode: targetMode }, ...more };
   });
   // The station repairs this boot's timestamps on the clock's sync (it listens first); then costs
   // that were computed from unsynced times (time-of-use windows) are computed again.

@@ -12,7 +12,7 @@ export interface OwnerControls {
   timers: ChargingTimers;
   chargeNow: ChargeNow;
   /** What a running session's view shows of them (target mode, stop conditions). */
-  extras(connectorId: number): Pick<SessionExtras, 'limits'> & { targetMode: 'estimate' | 'stop' };
+  extras(connectorId: number): Pick<SessionExtras, 'limits' | 'chargeNow'> & { targetMode: 'estimate' | 'stop' };
   stop(): void;
 }
 
@@ -37,7 +37,7 @@ export function startOwnerControls(
     limits,
     timers,
     chargeNow,
-    extras: (connectorId) => ({ targetMode: limits.targetMode(connectorId), limits: limits.limits(connectorId) }),
+    extras: (connectorId) => ({ targetMode: limits.targetMode(connectorId), limits: limits.limits(connectorId), chargeNow: chargeNow.active(connectorId) }),
     stop() {
       timers.stop();
       limits.stop();

@@ -72,6 +72,8 @@ export interface LiveSession {
   target?: { energyWh: number | null; socPercent: number | null; mode?: 'estimate' | 'stop' };
   /** The owner's stop conditions of this session (energy/session-limits.ts); null = none. */
   limits?: { energyWh: number | null; durationS: number | null; socPercent: number | null };
+  /** "Charge now" is on for this session (it overrides the charging timers). */
+  chargeNow?: boolean;
 }
 
 export interface ConnectorView {
@@ -189,6 +191,7 @@ export interface SessionExtras {
   socPercent?: number | null;
   target?: { energyWh?: number | null; socPercent?: number | null; mode?: 'estimate' | 'stop' };
   limits?: { energyWh: number | null; durationS: number | null; socPercent: number | null };
+  chargeNow?: boolean;
 }
 export type SessionExtrasProvider = (connectorId: number, sessionId: number) => SessionExtras | undefined;
 

@@ -77,6 +77,7 @@ export class StatusView {
             socPercent: x?.socPercent ?? c.vehicle().socPercent,
             target: { energyWh: x?.target?.energyWh ?? null, socPercent: x?.target?.socPercent ?? null, ...(x?.target?.mode ? { mode: x.target.mode } : {}) },
             ...(x?.limits ? { limits: x.limits } : {}),
+            ...(x?.chargeNow !== undefined ? { chargeNow: x.chargeNow } : {}),
           }
         : null,
     };
