@@ -2,24 +2,29 @@ import { z } from 'zod';
 import { intBetween } from './zod-helpers.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 
-/** Days as the timers name them; index = Date.getUTCDay (0 = Sunday). */
-export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
-/** Shorthands a timer's `days` may use beside single days. */
+import { expandDays, WEEKDAYS, type Weekday } from './tariff.js';
+
+export { WEEKDAYS, type Weekday };
+/** Shorthands a timer's `days` may use beside single days and ranges (mon-fri, as the tariff's windows). */
 export const DAY_GROUPS: Record<string, readonly Weekday[]> = {
   daily: WEEKDAYS,
   weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'],
   weekend: ['sat', 'sun'],
 };
 
+/** A day item of a timer: a day, a range (mon-fri, fri-mon) or a group; null when none. */
+function dayItem(item: string): readonly Weekday[] | null {
+  return DAY_GROUPS[item.trim().toLowerCase()] ?? expandDays(item);
+}
+
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const localTime = z.string({ error: 'must be a local time HH:MM, e.g. 22:00' }).regex(HHMM, { error: 'must be a local time HH:MM (00:00 to 23:59), e.g. 22:00' });
 
-const dayNames = [...WEEKDAYS, ...Object.keys(DAY_GROUPS)];
+const DAY_HINT = 'must be a day (mon .. sun), a range such as mon-fri, or weekdays | weekend | daily';
 const days = z
-  .array(z.string().refine((d) => dayNames.includes(d.toLowerCase()), { error: `must be one of ${dayNames.join(' | ')}` }), { error: 'must be a list of days, e.g. [weekdays] or [mon, tue, sat]' })
+  .array(z.string({ error: DAY_HINT }).refine((d) => dayItem(d) !== null, { error: DAY_HINT }), { error: 'must be a list of days, e.g. [weekdays] or [mon-fri, sun]' })
   .min(1, { error: 'must list at least one day (e.g. [daily]); to switch the timer off, remove it' })
-  .transform((list) => WEEKDAYS.filter((w) => list.some((d) => (DAY_GROUPS[d.toLowerCase()] ?? [d.toLowerCase()]).includes(w))));
+  .transform((list) => WEEKDAYS.filter((w) => list.some((d) => dayItem(d)!.includes(w))));
 
 /**
  * One charging window: on the given days (the day the window starts), from `start` to `end` local

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { timerState } from '../../src/energy/timers.js';
 import { fromLocal, offsetMs, toLocal } from '../../src/energy/local-time.js';
 import { chargingTimersSchema, type ChargingTimer } from '../../src/config/timers.js';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/errors.js';
 
 const BERLIN = 'Europe/Berlin';
 const NEW_YORK = 'America/New_York';
@@ -100,10 +102,49 @@ describe('charging timer windows (pure, any instant)', () => {
   });
 
   it('the config schema expands day groups and names what is wrong', () => {
-    expect(timers([{ days: ['weekend', 'MON'], start: '22:00', end: '06:00' }])[0]!.days).toEqual(['sun', 'mon', 'sat']);
+    expect(timers([{ days: ['weekend', 'MON', 'tue-wed'], start: '22:00', end: '06:00' }])[0]!.days).toEqual(['sun', 'mon', 'tue', 'wed', 'sat']);
     const empty = chargingTimersSchema.safeParse([{ days: [], start: '22:00', end: '06:00' }]);
     expect(empty.success || empty.error.issues[0]!.message).toMatch(/at least one day/);
     const bad = chargingTimersSchema.safeParse([{ start: '24:00', end: '6:00' }]);
     expect(bad.success || bad.error.issues.map((i) => i.path.join('.'))).toEqual(['0.start', '0.end']);
+  });
+});
+
+describe('owner config', () => {
+  const base = `station: { id: CP-1, vendor: v, model: m, timeZone: Europe/Berlin }
+storage: { dir: /tmp/x }
+auth: { mode: free }
+connectors:
+  - id: 1
+    maxCurrentA: 16
+    phases: 3
+    hardware: { driver: sim }
+    meter: { model: sim }
+    sessionLimits: { energyWh: 20000, durationS: 3600 }
+    energyTargetStops: true
+`;
+  const problems = (text: string): string => {
+    try {
+      parseConfig(text);
+      return '';
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+  };
+
+  it('reads the time zone, timers and session limits', () => {
+    const c = parseConfig(`${base}timers:\n  - { days: [mon-fri], start: "22:00", end: "06:00", maxA: 10 }\n`);
+    expect(c.station.timeZone).toBe('Europe/Berlin');
+    expect(c.timers).toEqual([{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '06:00', maxA: 10 }]);
+    expect(c.connectors[0]).toMatchObject({ sessionLimits: { energyWh: 20000, durationS: 3600 }, energyTargetStops: true });
+  });
+
+  it('names the key and the fix of a bad time zone, timer or limit', () => {
+    expect(problems(base.replace('Europe/Berlin', 'Europe/Bonn'))).toMatch(/station\.timeZone: must be an IANA time zone name/);
+    expect(problems(`${base}timers:\n  - { days: [someday], start: "22:00", end: "06:00" }\n`)).toMatch(/timers\[0\]\.days\[0\]: must be a day/);
+    expect(problems(`${base}timers:\n  - { start: "22:00", end: "06:00", connectors: [2] }\n`)).toMatch(/timers\[0\]\.connectors\[0\]: no connector 2/);
+    expect(problems(`${base}timers:\n  - { start: "22:00", end: "06:00", maxA: 32 }\n`)).toMatch(/timers\[0\]\.maxA: must be at most 16 A/);
+    expect(problems(base.replace('durationS: 3600', 'durationS: 5'))).toMatch(/connectors\[0\]\.sessionLimits\.durationS: must be between 60 and 604800/);
   });
 });
