@@ -26,12 +26,13 @@ export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<strin
     meterStopWh: s.meterStopWh,
     energyWh: s.energyWh,
     stopReason: s.stopReason,
-    stopReasonText: s.stopReason === null ? null : (STOP_REASON_TEXT[s.stopReason] ?? s.stopReason),
     recovered: s.recovered,
     meterGapS: secs.meterGapS,
     // true: the register could not be read then; the value is the last good one (energyWh may be low).
     meterStartProvisional: s.meterStartProvisional,
     meterStopProvisional: s.meterStopProvisional,
+    // Added last: the earlier columns keep their places in the CSV.
+    stopReasonText: s.stopReason === null ? null : (STOP_REASON_TEXT[s.stopReason] ?? s.stopReason),
     ...(extra ? extra(s) : {}),
   };
 }
