@@ -27,6 +27,8 @@ import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
 import { LiveSessionInfo } from './billing/live.js';
 import type { SyncEvent } from './hal/clock.js';
 import type { Service } from './util/service.js';
+import { startOwnerControls, type OwnerControls } from './energy/owner.js';
+import { energyMigrations, EnergySettingsRepository } from './store/energy/settings.js';
 
 export interface Daemon {
   station: StationPort;
@@ -35,6 +37,8 @@ export interface Daemon {
   db: Db;
   ledger: BillingLedger;
   live: LiveSessionInfo;
+  /** Owner limits, charging timers, "charge now" (src/energy). */
+  owner: OwnerControls;
   /** Every output safe at once (signals, fatal errors): synchronous. */
   safeOutputs(): void;
   /** The session store (tests and benchmarks read what was recorded). */
@@ -61,7 +65,7 @@ export interface Daemon {
 
 /** The migration sets of every module that keeps tables in the station database. */
 export async function migrationSets(): Promise<MigrationSet[]> {
-  const sets: MigrationSet[] = [coreMigrations, billingMigrations];
+  const sets: MigrationSet[] = [coreMigrations, billingMigrations, energyMigrations];
   const { ocppMigrations } = await import('./store/ocpp/migrations.js');
   sets.push(ocppMigrations);
   return sets;
@@ -131,7 +135,17 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const station = new Station({ config, parts, sessions, lockouts: new LockoutStore(db), clock, log });
   const energyTargetWh = new Map(config.connectors.flatMap((c) => (c.energyTargetWh !== undefined ? [[c.id, c.energyTargetWh] as const] : [])));
   const live = new LiveSessionInfo(station, sessions, config.tariff ? ledger : null, { energyTargetWh });
-  station.setSessionExtras((connectorId, sessionId) => live.extras(connectorId, sessionId));
+  const settings = new EnergySettingsRepository(db);
+  const owner = startOwnerControls(station, config, {
+    energyTargetWh: (id) => live.energyTargetWh(id),
+    timerStore: { load: () => settings.get('timers'), save: (timers) => settings.set('timers', timers) },
+    log: log.child({ module: 'energy' }),
+  });
+  station.setSessionExtras((connectorId, sessionId) => {
+    const x = live.extras(connectorId, sessionId);
+    const { targetMode, ...more } = owner.extras(connectorId);
+    return { ...x, target: { ...x.target, mode: targetMode }, ...more };
+  });
   // The station repairs this boot's timestamps on the clock's sync (it listens first); then costs
   // that were computed from unsynced times (time-of-use windows) are computed again.
   clock.on('sync', (_ev: SyncEvent) => {
@@ -146,7 +160,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner }));
 
   await station.start();
 
@@ -193,12 +207,14 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     sessionColumns: sessionCostColumns(ledger),
     live,
     tagNames: new TagNameRepository(db),
+    owner,
   });
   mountDashboard(api, station, new StationStatsRepository(db));
   let address: AddressInfo;
   try {
     address = await api.listen();
   } catch (err) {
+    owner.stop();
     await station.shutdown('Other');
     await storeWatch.beforeClose();
     db.close();
@@ -217,6 +233,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     db,
     ledger,
     live,
+    owner,
     sessions,
     safeOutputs: () => station.safe(),
     hardware: (id) => {
@@ -235,6 +252,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
         stall.stop();
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
         live.stop();
+        owner.stop();
         await api.close();
         await storeWatch.beforeClose();
         clock.close();

@@ -16,6 +16,8 @@ import { isLoopbackHost } from '../config/api.js';
 import { BrowserGuard, SAFE_METHODS } from './browser-guard.js';
 import { ClientConnections, clientKey } from './clients.js';
 import { HTTP_LIMITS, httpServerOptions } from './limits.js';
+import type { OwnerControls } from '../energy/owner.js';
+import { mountOwnerRoutes, parseMode } from './owner-routes.js';
 
 /** The session store as the API reads it. */
 export type SessionReader = Pick<SessionStore, 'list' | 'get' | 'samples'>;
@@ -36,7 +38,12 @@ export interface ApiOptions {
   live?: LiveSessionInfo;
   /** Names for tags (GET/PUT /api/tags). */
   tagNames?: TagNameRepository;
+  /** Stop conditions, charging timers, charge now (owner-routes.ts). */
+  owner?: OwnerControls;
 }
+
+/** Longest lease of an API limit (s): a manager refreshes far more often. */
+export const MAX_LEASE_S = 3600;
 
 /**
  * The local HTTP API: status, sessions, CSV export, Server-Sent Events, and in simulation the
@@ -56,6 +63,7 @@ export class ApiServer implements RouteRegistry {
     this.sse = new SseHub(o.station, o.log);
     this.guard = new BrowserGuard({ listenHost: o.host, allowedHosts: o.allowedHosts ?? [] });
     this.addRoutes();
+    if (o.owner) mountOwnerRoutes(this, o.station, o.owner);
   }
 
   /**
@@ -266,8 +274,11 @@ export class ApiServer implements RouteRegistry {
     this.route('POST', '/api/connectors/:id/limit', async (req, res, p) => {
       const id = this.connectorId(p);
       const body = await readJson(req);
+      // A lease: an energy manager refreshes the limit within leaseS, else it ends and the other claims decide again.
+      const leaseS = body.leaseS;
+      if (leaseS !== undefined && (typeof leaseS !== 'number' || !Number.isInteger(leaseS) || leaseS < 1 || leaseS > MAX_LEASE_S)) throw new HttpError(400, `leaseS: must be a whole number of seconds from 1 to ${MAX_LEASE_S} (or left out: the limit stays until removed)`);
       if (body.maxA === null) st.clearClaim('api', id);
-      else if (typeof body.maxA === 'number' && Number.isFinite(body.maxA) && body.maxA >= 0 && body.maxA <= 80) st.setClaim({ source: 'api', connectorId: id, maxA: body.maxA });
+      else if (typeof body.maxA === 'number' && Number.isFinite(body.maxA) && body.maxA >= 0 && body.maxA <= 80) st.setClaim({ source: 'api', connectorId: id, maxA: body.maxA, ...(leaseS !== undefined ? { leaseMs: leaseS * 1000 } : {}) });
       else throw new HttpError(400, 'maxA: must be a number of amperes between 0 and 80, or null to remove the limit');
       const { currentLimitA, limitSource } = st.connectorView(id)!;
       sendJson(res, 200, { currentLimitA, limitSource });
@@ -287,8 +298,12 @@ export class ApiServer implements RouteRegistry {
       // Energy is whole Wh everywhere (config and MQTT take the same bound).
       const energyWh = num('energyWh', MAX_ENERGY_TARGET_WH, 'a whole number of Wh from 1');
       const socPercent = num('socPercent', 100, 'a percentage above 0');
-      if (energyWh === undefined && socPercent === undefined) throw new HttpError(400, 'give energyWh (session energy target) and/or socPercent');
-      this.o.live.setTarget(id, { ...(energyWh !== undefined ? { energyWh } : {}), ...(socPercent !== undefined ? { socPercent } : {}) });
+      // mode stop: the energy target also ends the session (energy/session-limits.ts).
+      const mode = this.o.owner ? parseMode(body.mode, 'mode') : undefined;
+      if (energyWh === undefined && socPercent === undefined && mode === undefined) throw new HttpError(400, `give energyWh (session energy target) and/or socPercent${this.o.owner ? ', and/or mode (estimate | stop)' : ''}`);
+      if (mode) this.o.owner!.limits.setTargetMode(id, mode);
+      if (energyWh !== undefined || socPercent !== undefined) this.o.live.setTarget(id, { ...(energyWh !== undefined ? { energyWh } : {}), ...(socPercent !== undefined ? { socPercent } : {}) });
+      if (mode || energyWh !== undefined) this.o.owner?.limits.check(id);
       sendJson(res, 200, st.connectorView(id)!.session ?? { target: { energyWh, socPercent } });
     });
     this.route('GET', '/api/tags', (_q, res) => {

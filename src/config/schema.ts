@@ -11,6 +11,17 @@ import { tariffConfigSchema } from './tariff.js';
 import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
+import { chargingTimersSchema, sessionLimitsSchema } from './timers.js';
+
+/** true when the platform's tz database knows the name. */
+function knownTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -25,6 +36,8 @@ const stationSchema = z.strictObject({
   model: nonEmptyString().max(20, { error: 'must be at most 20 characters (OCPP chargePointModel)' }),
   serialNumber: z.string().max(25, { error: 'must be at most 25 characters (OCPP chargePointSerialNumber)' }).optional(),
   firmwareVersion: z.string().max(50).optional(),
+  /** IANA zone of the charging timers' local times (e.g. Europe/Berlin); absent = the system's. */
+  timeZone: z.string().refine(knownTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin or UTC (see timedatectl list-timezones)' }).optional(),
 });
 
 const storageSchema = z.strictObject({
@@ -95,6 +108,10 @@ const connectorSchema = z.strictObject({
   /** With sharing.mode priority, higher is served first; in fair mode it only decides who is suspended first (lower). */
   priority: intBetween(-100, 100).default(0),
   phaseSwitch: phaseSwitchSchema.default({ pauseS: 10, maxPerSession: 4 }),
+  /** true: the energy target also ends the session when reached (a limit); false: it only feeds the time to finish. The API/MQTT change it per session. */
+  energyTargetStops: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Stop conditions of every session on this connector; see config/timers.ts. */
+  sessionLimits: sessionLimitsSchema.optional(),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -138,6 +155,8 @@ export const configSchema = z
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
+    /** Charging windows (local time of station.timeZone); outside every window that applies to a connector it does not charge. */
+    timers: chargingTimersSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
@@ -149,6 +168,13 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
       }
       seen.add(c.id);
+    });
+    cfg.timers?.forEach((t, i) => {
+      (t.connectors ?? []).forEach((id, j) => {
+        if (!seen.has(id)) ctx.addIssue({ code: 'custom', path: ['timers', i, 'connectors', j], input: id, message: `no connector ${id}: use the id of one of connectors[] (${[...seen].join(', ')})` });
+      });
+      const max = Math.min(...cfg.connectors.filter((c) => !t.connectors || t.connectors.includes(c.id)).map((c) => c.maxCurrentA));
+      if (t.maxA !== undefined && t.maxA > max) ctx.addIssue({ code: 'custom', path: ['timers', i, 'maxA'], input: t.maxA, message: `must be at most ${max} A, the connectors' maxCurrentA (or leave maxA out)` });
     });
     for (const d of duplicatePilotBoardUnits(cfg.connectors)) {
       ctx.addIssue({ code: 'custom', path: ['connectors', d.index, 'hardware', 'unitId'], input: d.unitId, message: `unit ${d.unitId} on ${d.path} is already connectors[${d.first}]'s pilot board: give each board on one line its own unit id` });

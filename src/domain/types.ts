@@ -15,7 +15,10 @@ export type ConnectorStatus =
   | 'Unavailable'
   | 'Faulted';
 
-/** Why a session ended; the names are OCPP 1.6 StopTransaction reasons. */
+/**
+ * Why a session ended. The names are OCPP 1.6 StopTransaction reasons, and the owner's stop
+ * conditions as OCPP 2.0.1 spells them (1.6 has no such reasons: its layer sends them as Other).
+ */
 export type StopReason =
   | 'Local'
   | 'Remote'
@@ -27,7 +30,28 @@ export type StopReason =
   | 'DeAuthorized'
   | 'EmergencyStop'
   | 'UnlockCommand'
+  | 'EnergyLimitReached'
+  | 'TimeLimitReached'
+  | 'SOCLimitReached'
   | 'Other';
+
+/** Each stop reason in words, for people (API rows, dashboard, history). */
+export const STOP_REASON_TEXT: Record<StopReason, string> = {
+  Local: 'stopped at the station (tag, button or API)',
+  Remote: 'stopped remotely',
+  EVDisconnected: 'EV unplugged',
+  PowerLoss: 'power loss',
+  Reboot: 'station restarted',
+  SoftReset: 'soft reset',
+  HardReset: 'hard reset',
+  DeAuthorized: 'authorisation withdrawn',
+  EmergencyStop: 'emergency stop',
+  UnlockCommand: 'unlocked remotely',
+  EnergyLimitReached: 'energy limit reached',
+  TimeLimitReached: 'time limit reached',
+  SOCLimitReached: 'state-of-charge limit reached',
+  Other: 'other reason',
+};
 
 /** Who authorised a session. */
 export type AuthSource = 'free' | 'local' | 'ocpp' | 'cache' | 'local-list' | 'offline' | 'remote';

@@ -64,8 +64,16 @@ export interface LiveSession {
   etaS: number | null;
   etaBasis: 'energy' | 'soc' | 'unknown';
   socPercent: number | null;
-  /** The targets the estimate works to (energy: config default, API or MQTT; SoC: 100 % when the SoC is known); null = none. */
-  target?: { energyWh: number | null; socPercent: number | null };
+  /**
+   * The targets the estimate works to (energy: config default, API or MQTT; SoC: 100 % when the SoC
+   * is known); null = none. mode 'stop': the energy target also ends the session (a limit);
+   * 'estimate' (or absent): it only feeds the time to finish.
+   */
+  target?: { energyWh: number | null; socPercent: number | null; mode?: 'estimate' | 'stop' };
+  /** The owner's stop conditions of this session (energy/session-limits.ts); null = none. */
+  limits?: { energyWh: number | null; durationS: number | null; socPercent: number | null };
+  /** "Charge now" is on for this session (it overrides the charging timers). */
+  chargeNow?: boolean;
 }
 
 export interface ConnectorView {
@@ -214,7 +222,9 @@ export interface SessionExtras {
   etaS?: number | null;
   etaBasis?: 'energy' | 'soc' | 'unknown';
   socPercent?: number | null;
-  target?: { energyWh?: number | null; socPercent?: number | null };
+  target?: { energyWh?: number | null; socPercent?: number | null; mode?: 'estimate' | 'stop' };
+  limits?: { energyWh: number | null; durationS: number | null; socPercent: number | null };
+  chargeNow?: boolean;
 }
 export type SessionExtrasProvider = (connectorId: number, sessionId: number) => SessionExtras | undefined;
 

@@ -76,7 +76,9 @@ export class StatusView {
             etaS: x?.etaS ?? null,
             etaBasis: x?.etaBasis ?? 'unknown',
             socPercent: x?.socPercent ?? c.vehicle().socPercent,
-            target: { energyWh: x?.target?.energyWh ?? null, socPercent: x?.target?.socPercent ?? null },
+            target: { energyWh: x?.target?.energyWh ?? null, socPercent: x?.target?.socPercent ?? null, ...(x?.target?.mode ? { mode: x.target.mode } : {}) },
+            ...(x?.limits ? { limits: x.limits } : {}),
+            ...(x?.chargeNow !== undefined ? { chargeNow: x.chargeNow } : {}),
           }
         : null,
     };

@@ -1,5 +1,6 @@
 import { isoSeconds } from '../hal/clock.js';
 import { wholeSeconds, type SessionRecord } from './sessions.js';
+import { STOP_REASON_TEXT } from '../domain/types.js';
 
 /** Extra columns contributed by other modules (e.g. billing adds cost). */
 export type ExtraColumns = (s: SessionRecord) => Record<string, string | number | null>;
@@ -30,6 +31,8 @@ export function sessionRow(s: SessionRecord, extra?: ExtraColumns): Record<strin
     // true: the register could not be read then; the value is the last good one (energyWh may be low).
     meterStartProvisional: s.meterStartProvisional,
     meterStopProvisional: s.meterStopProvisional,
+    // Added last: the earlier columns keep their places in the CSV.
+    stopReasonText: s.stopReason === null ? null : (STOP_REASON_TEXT[s.stopReason] ?? s.stopReason),
     ...(extra ? extra(s) : {}),
   };
 }

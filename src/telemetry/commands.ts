@@ -1,12 +1,18 @@
 import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
+import { parseOwnerCommand, type OwnerCommand } from './owner.js';
 
 /** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
 export const MIN_OFFER_A = 6;
 
 
+/** Longest lease of an MQTT limit (s), as the API's. */
+export const MAX_LEASE_S = 3600;
+
 export type Command =
-  | { kind: 'current_limit'; connectorId: number; amps: number }
+  /** leaseS: the limit ends unless sent again within it (an energy manager's heartbeat). */
+  | { kind: 'current_limit'; connectorId: number; amps: number; leaseS?: number }
+  | OwnerCommand
   | { kind: 'button'; connectorId: number; action: ButtonCommand }
   /** energyWh null: no target for this session (also not the connector's default). */
   | { kind: 'target_energy'; connectorId: number; energyWh: number | null }
@@ -60,12 +66,34 @@ export function parseCommand(ctx: CommandContext, topic: string, payload: Buffer
     return { ok: true, command: { kind: 'target_energy', connectorId: t.connectorId, energyWh: wh === 0 ? null : wh } };
   }
 
-  if (!/^\d{1,3}(\.\d{1,3})?$/.test(text)) {
+  if (t.kind !== 'current_limit') return parseOwnerCommand(t.connectorId, t.kind, text);
+
+  // A plain number, or JSON with a lease: {"amps": 10, "leaseS": 60}.
+  let ampsText = text;
+  let leaseS: number | undefined;
+  if (text.startsWith('{')) {
+    let j: unknown;
+    try {
+      j = JSON.parse(text);
+    } catch {
+      return { ok: false, reason: 'current limit JSON is not valid (send e.g. {"amps": 10, "leaseS": 60})' };
+    }
+    const o = j as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o.amps !== 'number' || Object.keys(o).some((k) => k !== 'amps' && k !== 'leaseS')) {
+      return { ok: false, reason: 'current limit JSON must be {"amps": <A>, "leaseS": <s>} (leaseS optional)' };
+    }
+    if (o.leaseS !== undefined && (typeof o.leaseS !== 'number' || !Number.isInteger(o.leaseS) || o.leaseS < 1 || o.leaseS > MAX_LEASE_S)) {
+      return { ok: false, reason: `leaseS must be a whole number of seconds from 1 to ${MAX_LEASE_S}` };
+    }
+    leaseS = o.leaseS as number | undefined;
+    ampsText = String(o.amps);
+  }
+  if (!/^\d{1,3}(\.\d{1,3})?$/.test(ampsText)) {
     return { ok: false, reason: `current limit must be a number of amperes, e.g. 16 (got ${JSON.stringify(text.slice(0, 20))})` };
   }
-  const amps = Number(text);
+  const amps = Number(ampsText);
   if (amps !== 0 && (amps < MIN_OFFER_A || amps > max)) {
-    return { ok: false, reason: `current limit must be 0 (suspend) or between ${MIN_OFFER_A} and ${max} A (got ${text})` };
+    return { ok: false, reason: `current limit must be 0 (suspend) or between ${MIN_OFFER_A} and ${max} A (got ${ampsText})` };
   }
-  return { ok: true, command: { kind: 'current_limit', connectorId: t.connectorId, amps } };
+  return { ok: true, command: { kind: 'current_limit', connectorId: t.connectorId, amps, ...(leaseS !== undefined ? { leaseS } : {}) } };
 }

@@ -1,6 +1,7 @@
 import type { ConnectorStatus } from '../evse/port.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
+import { ownerEntities } from './owner.js';
 
 /**
  * Home Assistant MQTT discovery, as data: one device per station, entities per connector.
@@ -19,6 +20,11 @@ export interface DiscoveryInput {
   commands: boolean;
   /** Energy targets can be set (the daemon's time-to-finish estimate is connected): announce the energy target number with the commands. */
   energyTarget?: boolean;
+  /**
+   * Owner limits, timers and charge now are connected: announce their entities (with the commands).
+   * targetStops: connectors whose energy target ends the session; its entity is then called a limit.
+   */
+  owner?: { targetStops: ReadonlyMap<number, boolean> };
   /** The tariff currency; without it there is no cost sensor. */
   currency?: string;
   /** evsed's version, for HA's "origin". */
@@ -31,7 +37,7 @@ export interface DiscoveryMessage {
   payload: string;
 }
 
-type Component = 'sensor' | 'binary_sensor' | 'number' | 'button' | 'select';
+type Component = 'sensor' | 'binary_sensor' | 'number' | 'button' | 'select' | 'switch';
 
 interface Entity {
   component: Component;
@@ -64,7 +70,7 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   const announced = new Map<string, string>();
   const all = new Set<string>();
   for (const c of input.connectors) {
-    const full = connectorEntities(input, c, { ...input, commands: true, energyTarget: true, currency: input.currency ?? 'EUR' }, { ...c, phases: 3, phaseRelay: true });
+    const full = connectorEntities(input, c, { ...input, commands: true, energyTarget: true, owner: input.owner, currency: input.currency ?? 'EUR' }, { ...c, phases: 3, phaseRelay: true });
     for (const e of full) all.add(configTopic(input.discoveryPrefix, e.component, node, e.objectId));
     for (const e of connectorEntities(input, c, input, c)) {
       const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
@@ -93,7 +99,7 @@ function configTopic(prefix: string, component: Component, node: string, objectI
 function connectorEntities(
   base: DiscoveryInput,
   c: { id: number; maxCurrentA: number },
-  opts: { commands: boolean; energyTarget?: boolean; currency?: string },
+  opts: { commands: boolean; energyTarget?: boolean; owner?: DiscoveryInput['owner']; currency?: string },
   shape: { phases: 1 | 3; phaseRelay?: boolean },
 ): Entity[] {
   const t = base.topics;
@@ -172,7 +178,8 @@ function connectorEntities(
         component: 'number',
         objectId: oid('target_energy'),
         config: {
-          name: name('Energy target'),
+          // A target that does not end the session is not called a limit.
+          name: name(opts.owner?.targetStops.get(c.id) ? 'Energy limit' : 'Energy target'),
           state_topic: st('session/target_energy'),
           command_topic: t.targetEnergySet(c.id),
           min: 0,
@@ -191,6 +198,9 @@ function connectorEntities(
         objectId: oid('phases'),
         config: { name: name('Phases'), state_topic: st('phases'), command_topic: t.phasesSet(c.id), options: ['1', '3'], icon: 'mdi:sine-wave' },
       });
+    }
+    if (opts.owner) {
+      for (const e of ownerEntities(t, c.id)) list.push({ component: e.component, objectId: oid(e.key), config: { ...e.config, name: name(e.config.name as string) } });
     }
     for (const [action, label, icon] of [
       ['pause', 'Pause charging', 'mdi:pause'],

@@ -17,6 +17,8 @@ import { discoveryMessages } from './discovery.js';
 import { connectorState, stationInfo, type FinalSession } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
+import type { OwnerControls } from '../energy/owner.js';
+import { executeOwnerCommand, ownerState } from './owner.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -29,6 +31,8 @@ export interface MqttContext {
   liveExtras?: SessionExtrasProvider;
   /** The energy target per connector (the daemon passes LiveSessionInfo.energyTargets()); without it there is no target topic or command. */
   energyTargets?: EnergyTargets;
+  /** Owner limits, timers, charge now (src/energy); without it there are no such topics, commands or entities. */
+  owner?: OwnerControls;
 }
 
 export interface MqttService extends Service {
@@ -285,8 +289,9 @@ class MqttBridge implements MqttService {
       const max = this.commandCtx.maxCurrentA.get(id)!;
       // The connector's maximum is no limit at all: drop the claim rather than pin it.
       if (cmd.amps >= max) station.clearClaim('mqtt', id);
-      else station.setClaim({ source: 'mqtt', connectorId: id, maxA: cmd.amps });
-      this.log.info({ connectorId: id, amps: cmd.amps }, 'MQTT: current limit set');
+      else station.setClaim({ source: 'mqtt', connectorId: id, maxA: cmd.amps, ...(cmd.leaseS !== undefined ? { leaseMs: cmd.leaseS * 1000 } : {}) });
+      // A lease is renewed by every message: logged at debug so a manager's heartbeat does not fill the journal.
+      this.log[cmd.leaseS !== undefined ? 'debug' : 'info']({ connectorId: id, amps: cmd.amps, leaseS: cmd.leaseS }, 'MQTT: current limit set');
     } else if (cmd.kind === 'phases') {
       // The switch takes the stop, the pause and the settle time; its progress shows on the phases topic.
       void station.setPhases(id, cmd.phases, 'mqtt').then(
@@ -304,6 +309,10 @@ class MqttBridge implements MqttService {
       }
       this.ctx.energyTargets.setEnergyWh(id, cmd.energyWh);
       this.log.info({ connectorId: id, energyWh: cmd.energyWh }, 'MQTT: energy target set');
+    } else if (cmd.kind === 'owner_limit' || cmd.kind === 'target_mode' || cmd.kind === 'charge_now') {
+      const refused = this.ctx.owner ? executeOwnerCommand(this.ctx.owner, cmd) : 'owner limits are not available';
+      if (refused) this.badCommand(`${this.topics.base}/connector/${id}`, refused);
+      else this.log.info({ command: cmd }, 'MQTT: owner setting');
     } else {
       const ok =
         cmd.action === 'pause' ? station.pause(id) : cmd.action === 'resume' ? station.resume(id) : undefined;
@@ -345,6 +354,7 @@ class MqttBridge implements MqttService {
       connectors: this.connectors,
       commands: this.cfg.commands,
       energyTarget: this.ctx.energyTargets !== undefined,
+      ...(this.ctx.owner ? { owner: { targetStops: this.announcedModes() } } : {}),
       currency: this.ctx.config.tariff?.currency,
       version: FIRMWARE_VERSION,
     });
@@ -381,7 +391,21 @@ class MqttBridge implements MqttService {
         targetEnergyWh: this.targetEnergyWh(cv.id),
       });
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
+      if (this.ctx.owner) for (const [leaf, payload] of ownerState(this.ctx.owner, cv.id)) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
     }
+    // The energy target's entity is named for what it does (a target, or a limit that stops): announce again when that changes.
+    if (this.ctx.owner && this.modesAnnounced !== null && this.modeKey() !== this.modesAnnounced) this.announce();
+  }
+
+  private modesAnnounced: string | null = null;
+
+  private modeKey(): string {
+    return this.connectors.map((c) => this.ctx.owner!.limits.targetMode(c.id)).join(',');
+  }
+
+  private announcedModes(): Map<number, boolean> {
+    this.modesAnnounced = this.modeKey();
+    return new Map(this.connectors.map((c) => [c.id, this.ctx.owner!.limits.targetMode(c.id) === 'stop']));
   }
 
   private targetEnergyWh(connectorId: number): number | null | undefined {

@@ -42,8 +42,20 @@ export const CONNECTOR_TOPICS = [
   'session/eta',
   'session/target_energy',
   'phases',
+  // owner limits, timers, charge now (telemetry/owner.ts)
+  'session/target_mode',
+  'session/limit_energy',
+  'session/limit_time',
+  'session/limit_soc',
+  'charge_now',
+  'timer',
+  'timer/until',
 ] as const;
 export type ConnectorTopic = (typeof CONNECTOR_TOPICS)[number];
+
+/** Owner settings a connector accepts on .../connector/<id>/<leaf>/set (telemetry/owner.ts parses them). */
+export const OWNER_SET_LEAVES = ['session/target_mode', 'session/limit_energy', 'session/limit_time', 'session/limit_soc', 'charge_now'] as const;
+export type OwnerSetLeaf = (typeof OWNER_SET_LEAVES)[number];
 
 /** Commands a connector accepts on .../connector/<id>/command. */
 export const BUTTON_COMMANDS = ['pause', 'resume', 'stop'] as const;
@@ -95,13 +107,24 @@ export class Topics {
     return `${this.base}/connector/${id}/phases/set`;
   }
 
+  /** An owner setting's command topic (OWNER_SET_LEAVES). */
+  ownerSet(id: number, leaf: OwnerSetLeaf): string {
+    return `${this.base}/connector/${id}/${leaf}/set`;
+  }
+
   /** The subscriptions that receive commands. */
   get commandFilters(): string[] {
-    return [`${this.base}/connector/+/command`, `${this.base}/connector/+/current_limit/set`, `${this.base}/connector/+/session/target_energy/set`, `${this.base}/connector/+/phases/set`];
+    return [
+      `${this.base}/connector/+/command`,
+      `${this.base}/connector/+/current_limit/set`,
+      `${this.base}/connector/+/session/target_energy/set`,
+      `${this.base}/connector/+/phases/set`,
+      ...OWNER_SET_LEAVES.map((l) => `${this.base}/connector/+/${l}/set`),
+    ];
   }
 
   /** The connector id and kind of a command topic, or null if it is not one. */
-  parseCommandTopic(topic: string): { connectorId: number; kind: 'current_limit' | 'command' | 'target_energy' | 'phases' } | null {
+  parseCommandTopic(topic: string): { connectorId: number; kind: 'current_limit' | 'command' | 'target_energy' | 'phases' | OwnerSetLeaf } | null {
     const prefix = `${this.base}/connector/`;
     if (!topic.startsWith(prefix)) return null;
     const rest = topic.slice(prefix.length).split('/');
@@ -111,6 +134,8 @@ export class Topics {
     if (rest.length === 3 && rest[1] === 'current_limit' && rest[2] === 'set') return { connectorId: id, kind: 'current_limit' };
     if (rest.length === 3 && rest[1] === 'phases' && rest[2] === 'set') return { connectorId: id, kind: 'phases' };
     if (rest.length === 4 && rest[1] === 'session' && rest[2] === 'target_energy' && rest[3] === 'set') return { connectorId: id, kind: 'target_energy' };
+    const leaf = rest.at(-1) === 'set' ? rest.slice(1, -1).join('/') : '';
+    if ((OWNER_SET_LEAVES as readonly string[]).includes(leaf)) return { connectorId: id, kind: leaf as OwnerSetLeaf };
     return null;
   }
 }

@@ -22,5 +22,7 @@ describe('config/evsed.example.yaml', () => {
     expect(cfg.ocpp?.keys).toEqual({ HeartbeatInterval: '300', MeterValueSampleInterval: '60' }); // OCPP values are strings
     expect(cfg.mqtt?.topicPrefix).toBe('evsed');
     expect(cfg.tariff?.currency).toBe('EUR');
+    expect(cfg.connectors[0]!.sessionLimits).toEqual({ energyWh: 30_000, durationS: 28_800, socPercent: 80 });
+    expect(cfg.timers).toEqual([{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '06:00' }]);
   });
 });

@@ -307,7 +307,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
         const s = (await d.json('/api/status')).connectors[0].session;
         return s.cost && typeof s.etaS === 'number' && s.etaS > 0 && (await field(page, 'cost')) === s.cost.grossMinor && (await field(page, 'eta')) === s.etaS ? s : undefined;
       }, 30_000);
-      expect(seen.target).toEqual({ energyWh: 50_000, socPercent: null });
+      expect(seen.target).toEqual({ energyWh: 50_000, socPercent: null, mode: 'estimate' });
       const minor = seen.cost.grossMinor as number;
       const costText = `€${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
       expect(await text(page, 'article[data-connector="1"] [data-field="cost"]')).toBe(costText);

@@ -221,7 +221,8 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
       ['current_limit/set', '3', false],
       ['current_limit/set', '33', false],
       ['current_limit/set', '-6', false],
-      ['current_limit/set', '{"amps":12}', false],
+      // JSON carries a lease ({"amps": 12, "leaseS": 60}); nothing else.
+      ['current_limit/set', '{"amps":12,"watts":1}', false],
       ['current_limit/set', 'x'.repeat(5000), false],
       ['command', 'explode', false],
     ];

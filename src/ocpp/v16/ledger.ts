@@ -5,6 +5,21 @@ import type { TransactionRepository, TxRow } from '../../store/ocpp/transactions
 import { sessionStartStamp, sessionStopStamp, stampRef } from '../stamps.js';
 import type { SampledValue } from './sampled-values.js';
 
+/** OCPP 1.6 StopTransaction reasons (S16 §7.36). */
+const REASONS_16 = new Set(['Local', 'Remote', 'EVDisconnected', 'PowerLoss', 'Reboot', 'SoftReset', 'HardReset', 'DeAuthorized', 'EmergencyStop', 'UnlockCommand', 'Other']);
+
+/**
+ * A station stop reason as OCPP 1.6 can say it. The owner's stop conditions (EnergyLimitReached,
+ * TimeLimitReached, SOCLimitReached, 2.0.1's names) have no 1.6 reason: they go as `Other`, not
+ * `Local`, which 1.6 defines as a stop on request of the user at the charge point (a tag, a
+ * button) and a CSMS records as the driver's act; nobody acted when a limit was reached. The
+ * exact reason stays in the station's history and API.
+ */
+export function stopReason16(reason: string | null): string {
+  if (reason === null) return 'Local';
+  return REASONS_16.has(reason) ? reason : 'Other';
+}
+
 /**
  * Maps station sessions to CSMS transactions. StartTransaction/StopTransaction are enqueued from
  * the session store's hooks, i.e. inside the same SQLite transaction as the session write.
@@ -36,7 +51,7 @@ export class TxLedger {
     const payload: Record<string, unknown> = {
       meterStop: s.meterStopWh ?? s.meterStartWh,
       timestamp: stampRef(at),
-      reason: s.stopReason ?? 'Local',
+      reason: stopReason16(s.stopReason),
     };
     if (s.stopIdTag) payload.idTag = s.stopIdTag.slice(0, 20);
     if (transactionData?.length) payload.transactionData = transactionData;

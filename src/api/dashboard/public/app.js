@@ -18,6 +18,8 @@ const state = {
   curves: new Map(),
   events: null,
   tick: null,
+  /** connector id -> its charging timer state (GET /api/status, section timers) */
+  timers: new Map(),
 };
 
 // ---------------------------------------------------------------- API and token
@@ -151,6 +153,7 @@ function card(id) {
     el = $('#connector-card').content.firstElementChild.cloneNode(true);
     el.dataset.connector = String(id);
     el.addEventListener('click', onAction);
+    el.querySelector('[data-form="limits"]').addEventListener('submit', onLimits);
     $('#connectors').append(el);
   }
   return el;
@@ -204,6 +207,8 @@ function renderConnector(id) {
   setField(el, 'powerW', fmt.kW(v.meter.powerW), v.meter.powerW);
   setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
   setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
+  const timer = state.timers.get(id);
+  showOpt(el, 'timer', timer && timer.applies ? `${timer.open ? 'open' : 'waiting'}${timer.until ? ` until ${fmt.time(timer.until)}` : ''}` : undefined, timer && timer.applies ? String(timer.open) : undefined);
 
   const s = v.session;
   el.querySelector('[data-field="session"]').hidden = !s;
@@ -228,11 +233,47 @@ function renderConnector(id) {
     showOpt(el, 'soc', soc === undefined ? undefined : `${Math.round(soc)} %`, soc);
     el.querySelector('[data-action="pause"]').hidden = v.paused;
     el.querySelector('[data-action="resume"]').hidden = !v.paused;
+    setField(el, 'limits', limitsText(s));
+    const now = el.querySelector('[data-action="charge-now"]');
+    now.dataset.on = String(s.chargeNow === true);
+    now.textContent = s.chargeNow ? 'Charge now: on' : 'Charge now';
+    now.title = s.chargeNow ? 'Charging at full current whatever the timers say, until this session ends; press to end it' : 'Charge at full current now, whatever the timers say (for this session)';
+  }
+}
+
+/** The session's stop conditions in words (and whether the energy target stops it). */
+function limitsText(s) {
+  const l = s.limits || {};
+  const parts = [];
+  if (typeof l.energyWh === 'number') parts.push(`at ${fmt.kWh(l.energyWh)}`);
+  if (s.target && s.target.mode === 'stop' && typeof s.target.energyWh === 'number') parts.push(`at the target ${fmt.kWh(s.target.energyWh)}`);
+  if (typeof l.durationS === 'number') parts.push(`after ${fmt.duration(l.durationS)}`);
+  if (typeof l.socPercent === 'number') parts.push(`at ${l.socPercent} % battery`);
+  return parts.length ? parts.join(', ') : 'when you stop it';
+}
+
+/** The limits form: empty fields stay as they are, 0 removes a limit. */
+async function onLimits(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const id = form.closest('article').dataset.connector;
+  const body = {};
+  const kwh = form.elements.energyKWh.value;
+  const min = form.elements.durationMin.value;
+  if (kwh !== '') body.energyWh = Number(kwh) > 0 ? Math.round(Number(kwh) * 1000) : null;
+  if (min !== '') body.durationS = Number(min) > 0 ? Math.round(Number(min)) * 60 : null;
+  if (!Object.keys(body).length) return;
+  try {
+    await authed(() => api(`/api/connectors/${id}/limits`, postJson(body)));
+    form.reset();
+    await loadStatus();
+  } catch (err) {
+    showError(err);
   }
 }
 
 /** Fields billing adds to a live session; kept across events that do not carry them (they come with the status poll). */
-const EXTRAS = ['cost', 'costMinor', 'currency', 'costExponent', 'eta', 'etaS', 'etaBasis', 'socPercent'];
+const EXTRAS = ['cost', 'costMinor', 'currency', 'costExponent', 'eta', 'etaS', 'etaBasis', 'socPercent', 'limits', 'chargeNow', 'target'];
 
 function onStatus(view) {
   const prev = state.connectors.get(view.id);
@@ -269,7 +310,9 @@ async function onAction(ev) {
   const action = btn.dataset.action;
   if (action === 'stop' && !confirm(`Stop the session on connector ${id}?`)) return;
   try {
-    await authed(() => api(`/api/connectors/${id}/${action}`, postJson({})));
+    const body = action === 'charge-now' ? { on: btn.dataset.on !== 'true' } : {};
+    await authed(() => api(`/api/connectors/${id}/${action}`, postJson(body)));
+    if (action === 'charge-now') await loadStatus();
   } catch (err) {
     showError(err);
   }
@@ -422,6 +465,7 @@ async function loadStatus() {
   $('#station').textContent = st.id;
   document.title = `${st.id} · evsed`;
   $('#station-meta').textContent = `${st.vendor} ${st.model} · ${st.firmwareVersion}${st.clock.quality === 'unsynced' ? ' · clock not synced' : ''}`;
+  state.timers = new Map(((st.timers && st.timers.connectors) || []).map((t) => [t.id, t]));
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
   return st;
@@ -505,7 +549,7 @@ async function loadHistory() {
       [running ? '–' : fmt.duration(s.chargingS), 'charging'],
       [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num energy', s.energyWh],
       [cost ? cost.text : '', 'num cost-col'],
-      [s.status === 'active' ? 'running' : (s.stopReason ?? '')],
+      [s.status === 'active' ? 'running' : (s.stopReasonText ?? s.stopReason ?? '')],
     ];
     for (const [text, cls, value] of cells) {
       const td = document.createElement('td');
