@@ -10,6 +10,7 @@ import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
+import { readerConfigSchema, readerIssues } from './readers.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -73,6 +74,8 @@ const connectorSchema = z.strictObject({
    * or MQTT can change or remove it per session. Absent = no default target.
    */
   energyTargetWh: intBetween(1, MAX_ENERGY_TARGET_WH).optional(),
+  /** This connector's own card reader (shorthand for an entry of `readers:` serving it). */
+  reader: readerConfigSchema.optional(),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -115,6 +118,8 @@ export const configSchema = z
     ocpp: ocppConfigSchema.optional(),
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
+    /** Card readers at the station, each serving one connector (src/config/readers.ts). */
+    readers: z.array(readerConfigSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
@@ -138,6 +143,7 @@ export const configSchema = z
     if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }
+    for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }

@@ -4,8 +4,9 @@
  * mapped (digits, letters, the keypad, - and space); anything else is a stray key.
  */
 
-export const KEYBOARD_LAYOUTS = ['us', 'de'] as const;
-export type KeyboardLayout = (typeof KEYBOARD_LAYOUTS)[number];
+import { KEYBOARD_LAYOUTS, type KeyboardLayout } from '../../config/readers.js';
+
+export type { KeyboardLayout } from '../../config/readers.js';
 
 export const KEY = {
   ENTER: 28,

@@ -1,4 +1,7 @@
 import type { CardRead } from './types.js';
+import type { IdTagFormat } from '../../config/readers.js';
+
+export { ID_TAG_FORMATS, type IdTagFormat } from '../../config/readers.js';
 
 /** OCPP 1.6 IdToken: at most 20 characters. */
 export const MAX_ID_TAG_LENGTH = 20;
@@ -11,9 +14,6 @@ export const MAX_ID_TAG_LENGTH = 20;
  * - `decimal10`: the last 4 bytes as a 10-digit zero-padded decimal (how many 125 kHz readers
  *   and card prints show an EM4100 / Mifare 4-byte id).
  */
-export const ID_TAG_FORMATS = ['hex', 'decimal', 'decimal10'] as const;
-export type IdTagFormat = (typeof ID_TAG_FORMATS)[number];
-
 export interface NormaliseOptions {
   format: IdTagFormat;
   /** Reverse the UID's bytes first (a reader or backend that reads them the other way round). */
@@ -53,9 +53,13 @@ function fromUid(uid: Uint8Array, o: NormaliseOptions): string {
 
 /**
  * A reader that types its own text (keyboard readers, the simulator) has already chosen the
- * format (set on the reader itself, often by DIP switch or its maker's tool): separators (space,
- * :, -) go and hex letters are uppercased, nothing else; its digits cannot tell hex from decimal.
+ * format (set on the reader itself, often by DIP switch or its maker's tool). Hex is uppercased
+ * and hex bytes separated by : - or spaces are joined (04:A2:B3 -> 04A2B3); any other text is
+ * kept as typed (its digits cannot tell hex from decimal, and a simulated tag may be TAG-1).
  */
 function fromText(text: string): string {
-  return text.replace(/[\s:-]/g, '').toUpperCase();
+  const t = text.trim();
+  if (/^[0-9A-Fa-f]{2}([:\- ][0-9A-Fa-f]{2})+$/.test(t)) return t.replace(/[:\- ]/g, '').toUpperCase();
+  if (/^[0-9A-Fa-f]+$/.test(t)) return t.toUpperCase();
+  return t;
 }
