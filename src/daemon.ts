@@ -153,7 +153,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
   const readers = new ReaderService({ station, readers: stationReaders(config), log: log.child({ module: 'readers' }) });
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), readers }));
 
   await station.start();
   // After the station: a card read at once has a station to go to. A reader that is absent is a
