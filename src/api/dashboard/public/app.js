@@ -18,6 +18,8 @@ const state = {
   curves: new Map(),
   events: null,
   tick: null,
+  /** The card readers (GET /api/status `readers`), refreshed with the status. */
+  readers: [],
 };
 
 // ---------------------------------------------------------------- API and token
@@ -201,6 +203,11 @@ function renderConnector(id) {
   faults.hidden = !v.faults.length;
   faults.textContent = v.faults.length ? `Fault: ${v.faults.join(', ')}` : '';
   el.querySelector('[data-field="stale"]').hidden = !v.meter.stale;
+  const mine = state.readers.filter((r) => r.connectorId === id);
+  const readers = el.querySelector('[data-field="readers"]');
+  readers.hidden = !mine.length;
+  readers.className = mine.some((r) => r.state === 'fault') ? 'warn' : 'muted';
+  readers.textContent = mine.map((r) => `Reader ${r.id}: ${r.state === 'fault' ? `fault (${r.fault})` : r.state}`).join(' · ');
   setField(el, 'powerW', fmt.kW(v.meter.powerW), v.meter.powerW);
   setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
   setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
@@ -422,6 +429,7 @@ async function loadStatus() {
   $('#station').textContent = st.id;
   document.title = `${st.id} · evsed`;
   $('#station-meta').textContent = `${st.vendor} ${st.model} · ${st.firmwareVersion}${st.clock.quality === 'unsynced' ? ' · clock not synced' : ''}`;
+  state.readers = Array.isArray(st.readers) ? st.readers : [];
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
   return st;
