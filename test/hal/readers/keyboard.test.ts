@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyboardCardReader } from '../../../src/hal/readers/keyboard.js';
 import { KeystrokeAssembler } from '../../../src/hal/readers/keystrokes.js';
@@ -8,29 +7,11 @@ import { decodeInputEvents, encodeInputEvent, nativeInputEventBytes, type InputE
 import { normaliseCard } from '../../../src/hal/readers/normalise.js';
 import type { KeyboardLayout } from '../../../src/hal/readers/keymaps.js';
 import type { CardRead } from '../../../src/hal/readers/types.js';
-import { tempDir, until } from '../../support/station.js';
+import { until } from '../../support/station.js';
+import { FakeInputDevice } from '../../support/input-device.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
-
-/** A FIFO standing in for /dev/input/eventN: the test writes what the kernel would hand out. */
-class FakeInputDevice {
-  readonly path = join(tempDir('evsed-kbd-'), 'event-kbd');
-  private fd: number | undefined;
-  constructor() {
-    execFileSync('mkfifo', [this.path]);
-    // O_RDWR: the FIFO is open for writing before the reader opens it (no EOF), without blocking.
-    this.fd = openSync(this.path, constants.O_RDWR | constants.O_NONBLOCK);
-  }
-  write(bytes: Buffer): void {
-    writeSync(this.fd!, bytes);
-  }
-  /** The reader is unplugged: no writer is left, the next read ends. */
-  unplug(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
 
 interface Harness {
   dev: FakeInputDevice;
