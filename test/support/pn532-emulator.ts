@@ -75,7 +75,7 @@ export class Pn532Emulator {
     } else answer = ERROR_FRAME;
     if (fault.corruptDcs) {
       answer = Buffer.from(answer);
-      answer[answer.length - 2] ^= 0x5a;
+      answer[answer.length - 2] = answer[answer.length - 2]! ^ 0x5a;
     }
     const out = Buffer.concat([ACK_FRAME, fault.garbage ?? Buffer.alloc(0), answer]);
     // as a UART delivers it: the ACK first, the answer a little later

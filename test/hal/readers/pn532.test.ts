@@ -18,7 +18,7 @@ describe('PN532 frames (UM0701-02 §6.2)', () => {
     const answer = encodeFrame(TFI_PN532, Uint8Array.from([0x4b, 0x01, 0x01, 0x00, 0x04, 0x08, 0x04, 0xde, 0xad, 0xbe, 0xef]));
     const badLcs = Buffer.from([0x00, 0x00, 0xff, 0x03, 0x00, 0xd5, 0x15, 0x16, 0x00]);
     const badDcs = Buffer.from(encodeFrame(TFI_PN532, Uint8Array.from([0x15])));
-    badDcs[badDcs.length - 2] ^= 1;
+    badDcs[badDcs.length - 2] = badDcs[badDcs.length - 2]! ^ 1;
     const stream = Buffer.concat([Buffer.from([0x12, 0xff, 0x00]), ACK_FRAME, badLcs, badDcs, ERROR_FRAME, answer]);
     const got = [];
     // fed one byte at a time, as a slow UART may deliver it
