@@ -153,6 +153,7 @@ function card(id) {
     el = $('#connector-card').content.firstElementChild.cloneNode(true);
     el.dataset.connector = String(id);
     el.addEventListener('click', onAction);
+    el.querySelector('form[data-field="simCard"]').addEventListener('submit', onSimCard);
     $('#connectors').append(el);
   }
   return el;
@@ -208,6 +209,11 @@ function renderConnector(id) {
   readers.hidden = !mine.length;
   readers.className = mine.some((r) => r.state === 'fault') ? 'warn' : 'muted';
   readers.textContent = mine.map((r) => `Reader ${r.id}: ${r.state === 'fault' ? `fault (${r.fault})` : r.state}`).join(' · ');
+  // The simulator's reader: a card can be held to it from here (POST /api/sim/readers/:id/card).
+  const sim = mine.find((r) => r.driver === 'sim');
+  const simCard = el.querySelector('form[data-field="simCard"]');
+  simCard.hidden = !sim;
+  if (sim) simCard.dataset.reader = sim.id;
   setField(el, 'powerW', fmt.kW(v.meter.powerW), v.meter.powerW);
   setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
   setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
@@ -277,6 +283,20 @@ async function onAction(ev) {
   if (action === 'stop' && !confirm(`Stop the session on connector ${id}?`)) return;
   try {
     await authed(() => api(`/api/connectors/${id}/${action}`, postJson({})));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function onSimCard(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const idTag = form.elements.idTag.value.trim();
+  const result = form.querySelector('[data-field="simCardResult"]');
+  if (!idTag || !form.dataset.reader) return;
+  try {
+    const r = await authed(() => api(`/api/sim/readers/${encodeURIComponent(form.dataset.reader)}/card`, postJson({ idTag })));
+    result.textContent = r.outcome ? `${r.idTag}: ${r.outcome.action} (${r.outcome.status})` : `${r.idTag}: ignored (the same card again at once)`;
   } catch (err) {
     showError(err);
   }
