@@ -27,6 +27,11 @@ const common = {
   format: oneOf(ID_TAG_FORMATS).default('hex'),
   /** Reverse the UID's bytes before formatting (readers and backends disagree on the order). */
   reverse: z.boolean({ error: 'must be true or false' }).default(false),
+  /**
+   * The same card again within this time (ms) is the same presentation: some keyboard readers type
+   * the id again every second while the card is held, which would stop the session it started. 0 = off.
+   */
+  sameCardGuardMs: intBetween(0, 10_000).default(2000),
 };
 
 const keyboardReaderSchema = z.strictObject({

@@ -9,11 +9,6 @@ import { Backoff, type BackoffOptions } from '../util/backoff.js';
 
 /** Re-opening a reader that went away: 1 s, 2 s, 4 s ... up to 30 s. */
 export const READER_REOPEN_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
-/**
- * The same card from the same reader within this time is one presentation: some keyboard readers
- * type the id again every second while the card is held, which would stop the session it started.
- */
-export const SAME_CARD_GUARD_MS = 2000;
 
 /** A card read at a reader, as its idTag. */
 export interface TagRead {
@@ -218,7 +213,8 @@ export class ReaderService extends EventEmitter<ReaderServiceEvents> {
       return;
     }
     const now = this.o.station.clock.monoMs();
-    if (s.last && s.last.idTag === idTag && now - s.last.monoMs < SAME_CARD_GUARD_MS) return;
+    // A reader that repeats a held card (readers[].sameCardGuardMs): one presentation.
+    if (s.last && s.last.idTag === idTag && now - s.last.monoMs < s.cfg.sameCardGuardMs) return;
     s.last = { idTag, monoMs: now };
     s.status.cards++;
     const read: TagRead = { readerId: s.cfg.id, connectorId: s.cfg.connector, idTag };

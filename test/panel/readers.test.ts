@@ -6,7 +6,9 @@ import type { ResolvedReader } from '../../src/config/readers.js';
 import type { CardReaderEvents } from '../../src/hal/readers/types.js';
 import { silentLogger } from '../../src/log.js';
 import { SimCardReader } from '../../src/hal/readers/sim.js';
-import { ReaderService, SAME_CARD_GUARD_MS, type ReaderStatus, type TagRead } from '../../src/panel/readers.js';
+import { ReaderService, type ReaderStatus, type TagRead } from '../../src/panel/readers.js';
+
+const SAME_CARD_GUARD_MS = 2000;
 
 /** A reader driver under the test's control: whether its device is there, a card, an unplug. */
 class ScriptedReader extends EventEmitter<CardReaderEvents> {
@@ -57,7 +59,7 @@ function rig(readers: ResolvedReader[]) {
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
-const KBD: ResolvedReader = { id: 'door', driver: 'keyboard', connector: 1, device: '/dev/input/by-id/usb-reader-event-kbd', layout: 'us', format: 'hex', reverse: false };
+const KBD: ResolvedReader = { id: 'door', driver: 'keyboard', connector: 1, device: '/dev/input/by-id/usb-reader-event-kbd', layout: 'us', format: 'hex', reverse: false, sameCardGuardMs: SAME_CARD_GUARD_MS };
 
 describe('reader service', () => {
   it('a reader missing at start is a reader fault, retried with back-off until it is plugged in; then its cards go to the station', async () => {
@@ -115,7 +117,7 @@ describe('reader service', () => {
   });
 
   it('emits every card as "tag read"; interceptNext takes the next card instead of the station, once', async () => {
-    const r = rig([{ ...KBD }, { id: 'gate', driver: 'sim', connector: 2, format: 'hex', reverse: false }]);
+    const r = rig([{ ...KBD }, { id: 'gate', driver: 'sim', connector: 2, format: 'hex', reverse: false, sameCardGuardMs: SAME_CARD_GUARD_MS }]);
     await r.service.start();
     const reads: TagRead[] = [];
     r.service.on('tag read', (x) => reads.push(x));
@@ -141,7 +143,7 @@ describe('reader service', () => {
   });
 
   it('a card whose id cannot be an OCPP idTag is not presented and is shown as the reader\'s last error', async () => {
-    const r = rig([{ id: 'gate', driver: 'sim', connector: 1, format: 'hex', reverse: false }]);
+    const r = rig([{ id: 'gate', driver: 'sim', connector: 1, format: 'hex', reverse: false, sameCardGuardMs: SAME_CARD_GUARD_MS }]);
     await r.service.start();
     r.service.simulated('gate')!.present('X'.repeat(21));
     await flush();
