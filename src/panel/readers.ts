@@ -224,7 +224,11 @@ export class ReaderService extends EventEmitter<ReaderServiceEvents> {
       const [x] = this.interceptors.splice(i, 1);
       s.status.lastCard = { idTag, action: 'intercepted', status: null, monoMs: now };
       this.o.log.info({ reader: s.cfg.id, idTag }, 'card taken by a waiting request (learn mode), not presented');
-      x!.handler(read);
+      try {
+        x!.handler(read);
+      } catch (err) {
+        this.o.log.error({ reader: s.cfg.id, idTag, err: (err as Error).message }, 'the request waiting for a card failed');
+      }
       return;
     }
     const done = s.chain.then(() => this.present(s, read, now));
