@@ -22,6 +22,7 @@ function knownTimeZone(tz: string): boolean {
     return false;
   }
 }
+import { readerConfigSchema, readerIssues } from './readers.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -112,6 +113,8 @@ const connectorSchema = z.strictObject({
   energyTargetStops: z.boolean({ error: 'must be true or false' }).default(false),
   /** Stop conditions of every session on this connector; see config/timers.ts. */
   sessionLimits: sessionLimitsSchema.optional(),
+  /** This connector's own card reader (shorthand for an entry of `readers:` serving it). */
+  reader: readerConfigSchema.optional(),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -157,6 +160,8 @@ export const configSchema = z
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
     /** Charging windows (local time of station.timeZone); outside every window that applies to a connector it does not charge. */
     timers: chargingTimersSchema.optional(),
+    /** Card readers at the station, each serving one connector (src/config/readers.ts). */
+    readers: z.array(readerConfigSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
@@ -190,6 +195,7 @@ export const configSchema = z
     if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }
+    for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }
