@@ -8,6 +8,7 @@ import { meterConfigSchema } from './meter.js';
 import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
+import { siteConfigSchema } from './site.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
 
@@ -115,6 +116,7 @@ export const configSchema = z
     ocpp: ocppConfigSchema.optional(),
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
+    site: siteConfigSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
