@@ -10,11 +10,9 @@
  * load is unknown, and the budget is the configured fallback.
  */
 
-export type Phases = readonly [number, number, number];
+import { toSitePhases, type Phases, type PhaseRotation } from '../domain/phases.js';
 
-/** How a connector's L1, L2, L3 are wired to the site's phases: L2L3L1 = its L1 is the site's L2. */
-export const PHASE_ROTATIONS = ['L1L2L3', 'L2L3L1', 'L3L1L2'] as const;
-export type PhaseRotation = (typeof PHASE_ROTATIONS)[number];
+export { PHASE_ROTATIONS, sitePhase, toSitePhases, type Phases, type PhaseRotation } from '../domain/phases.js';
 
 export interface LoadSettings {
   /** Main fuse per phase, A. */
@@ -60,20 +58,6 @@ export interface LoadDecision {
   houseA: Phases | null;
   /** Age of the grid reading, ms (null before the first). */
   ageMs: number | null;
-}
-
-/** The site phase (0..2) that a connector's phase `i` is wired to. */
-export function sitePhase(i: number, rotation: PhaseRotation): number {
-  return (i + PHASE_ROTATIONS.indexOf(rotation)) % 3;
-}
-
-/** A connector's currents on the site's phases. */
-export function toSitePhases(currentA: readonly number[], rotation: PhaseRotation): [number, number, number] {
-  const out: [number, number, number] = [0, 0, 0];
-  currentA.slice(0, 3).forEach((a, i) => {
-    if (Number.isFinite(a)) out[sitePhase(i, rotation)] += a;
-  });
-  return out;
 }
 
 /**
