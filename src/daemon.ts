@@ -7,7 +7,6 @@ import { SafetyCore } from './hal/safety-core/core.js';
 import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
 import { createGridMeter, createMeter } from './meter/factory.js';
 import { LoadService } from './energy/load-service.js';
-import { rotationOf } from './domain/phases.js';
 import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
@@ -129,7 +128,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     }
     // On the same RS-485 line as a connector meter, the grid meter shares its bus object.
     if (config.site) {
-      const connectors = boards.map((b) => ({ hardware: boardOf(b.hardware), rotation: rotationOf(b.cfg) }));
+      const connectors = boards.map((b) => ({ hardware: boardOf(b.hardware), rotation: b.cfg.phaseRotation }));
       gridMeter = await createGridMeter(config.site.gridMeter, connectors, { clock, log });
     }
   } catch (err) {
@@ -167,7 +166,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   // answers) is shared among connectors that exist.
   let load: LoadService | undefined;
   if (config.site && gridMeter) {
-    const rotations = new Map(config.connectors.map((c) => [c.id, rotationOf(c)] as const));
+    const rotations = new Map(config.connectors.map((c) => [c.id, c.phaseRotation] as const));
     load = new LoadService({ station, site: config.site, meter: gridMeter, rotations, clock, log: log.child({ module: 'load' }) });
     load.start();
     services.push(load);

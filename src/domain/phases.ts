@@ -1,7 +1,8 @@
 /**
  * How a connector's phases are wired to the site's supply. A station rotates the phases of its
  * connectors (L2L3L1 = the connector's L1 is the site's L2) so that 1-phase EVs, which all load
- * their L1, do not all load the same site phase.
+ * their L1, do not all load the same site phase. (config/sharing.ts lists the same values for the
+ * key `connectors[].phaseRotation`: domain imports nothing.)
  */
 export const PHASE_ROTATIONS = ['L1L2L3', 'L2L3L1', 'L3L1L2'] as const;
 export type PhaseRotation = (typeof PHASE_ROTATIONS)[number];
@@ -22,10 +23,4 @@ export function toSitePhases(currentA: readonly number[], rotation: PhaseRotatio
     if (Number.isFinite(a)) out[p] += a;
   });
   return out;
-}
-
-/** A connector config's `phaseRotation` (issue 13), read defensively: absent or unknown = L1L2L3. */
-export function rotationOf(connector: object): PhaseRotation {
-  const r = (connector as { phaseRotation?: unknown }).phaseRotation;
-  return (PHASE_ROTATIONS as readonly unknown[]).includes(r) ? (r as PhaseRotation) : 'L1L2L3';
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../hal/clock.js';
+import { withTimeout, type Clock } from '../hal/clock.js';
 import type { Meter, MeterSnapshot } from '../hal/types.js';
 import type { Logger } from '../log.js';
 import type { Service } from '../util/service.js';
@@ -11,8 +11,11 @@ import { signedCurrents, siteBudget, type EvDraw, type GridReading, type LoadDec
 /** The station budget's source name (StationBudget.source) and the status section's name. */
 export const SITE_BUDGET_SOURCE = 'site';
 
+/** How long a grid reading waits for the connector meters' fresh readings (a dead connector meter must not hold the budget up). */
+export const EV_READ_WAIT_MS = 500;
+
 export interface LoadServiceOptions {
-  station: Pick<StationPort, 'registerStatus' | 'connectorIds' | 'connectorView' | 'setBudget'>;
+  station: Pick<StationPort, 'registerStatus' | 'connectorIds' | 'connectorView' | 'readMeter' | 'setBudget'>;
   site: SiteConfig;
   /** The grid meter (meter/factory.ts createGridMeter). */
   meter: Meter;
@@ -49,6 +52,7 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
   private last: LoadDecision;
   private grid: GridReading | null = null;
   private running = false;
+  private gridSeq = 0;
   /** Logged once per episode of fallback, not per reading. */
   private inFallback = false;
 
@@ -117,9 +121,22 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
     };
   }
 
+  /**
+   * house = grid - EVs holds only for readings taken together: an EV meter read a second earlier
+   * than the grid meter misses an EV that just started (the house would seem to jump by its
+   * current, the budget drop to 0 and suspend it). So every grid reading is followed by a fresh
+   * reading of the connector meters, waited for at most EV_READ_WAIT_MS.
+   */
   private readonly onSnapshot = (snap: MeterSnapshot): void => {
-    this.grid = { currentA: signedCurrents(snap.currentA, snap.powerPhaseW), monoMs: snap.monoMs };
-    this.apply();
+    const seq = ++this.gridSeq;
+    const reads = this.o.station.connectorIds().map((id) => this.o.station.readMeter(id).catch(() => undefined));
+    void withTimeout(Promise.all(reads), EV_READ_WAIT_MS, this.o.clock)
+      .catch(() => undefined)
+      .then(() => {
+        if (seq !== this.gridSeq) return; // a newer grid reading is on its way
+        this.grid = { currentA: signedCurrents(snap.currentA, snap.powerPhaseW), monoMs: snap.monoMs };
+        this.apply();
+      });
   };
 
   private readonly onHealth = (): void => this.apply();

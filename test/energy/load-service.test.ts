@@ -11,15 +11,24 @@ function fakeStation() {
   const meters = new Map<number, { currentA: number[]; stale: boolean }>();
   const budgets: StationBudget[] = [];
   const status = new Map<string, () => unknown>();
-  return {
+  const station = {
     meters,
     budgets,
     status,
     registerStatus: (name: string, p: () => unknown) => void status.set(name, p),
     connectorIds: () => [...meters.keys()],
+    /** What a fresh read of a connector meter would show (the view shows it only after a read); unset = the view. */
+    truth: new Map<number, number[]>(),
+    readMeter: async (id: number) => {
+      if (!meters.has(id)) throw new Error('no connector');
+      const t = station.truth.get(id);
+      if (t) meters.set(id, { currentA: t, stale: false });
+      return {} as never;
+    },
     connectorView: (id: number) => (meters.has(id) ? ({ id, meter: meters.get(id) } as unknown as ConnectorView) : undefined),
     setBudget: (b: StationBudget) => void budgets.push({ source: b.source, phaseA: [...b.phaseA] as [number, number, number] }),
   };
+  return station;
 }
 
 async function setup(evs: SimGridLoad[] = []) {
@@ -74,6 +83,22 @@ describe('load service (grid meter poller -> site budget), fake clock', () => {
     t.station.meters.set(2, { currentA: [16, 0, 0], stale: true });
     await t.step(1000);
     expect(t.status()).toMatchObject({ evA: [10, 10, 10], houseA: [4, 18, 2], budgetA: [20, 6, 22] });
+    await t.svc.stop();
+  });
+
+  it('house = grid - EVs from readings taken together: an EV that just started is not taken for house load', async () => {
+    const ev = { a: 0, currentA() { return this.a; }, phases: () => 3, rotation: 'L1L2L3' as const };
+    const t = await setup([ev]);
+    t.station.meters.set(1, { currentA: [0, 0, 0], stale: false });
+    t.svc.start();
+    await t.flush();
+    expect(t.budget()).toEqual([20, 22, 22]);
+    // The EV starts drawing 16 A; its connector meter's last poll still says 0.
+    ev.a = 16;
+    t.station.truth.set(1, [16, 16, 16]);
+    await t.step(1000);
+    expect(t.status()).toMatchObject({ gridA: [20, 18, 18], evA: [16, 16, 16], houseA: [4, 2, 2] });
+    expect(t.budget()).toEqual([20, 22, 22]);
     await t.svc.stop();
   });
 
