@@ -128,13 +128,17 @@ sharing: { mode: fair, resumeHoldS: 0 }
     await until(() => offered().every((a) => a === 11), `fair shares of 22 A (offered ${offered()})`);
 
     // Step 1: the house takes 10 A more on L1. 2 + 11 + 11 is fine; 12 + 22 is not.
+    sample(); // the episode starts with the step, however fast the reaction (and a previous one ends before)
     house[0] = 12;
+    sample();
     await until(() => siteBudget()?.[0] === 12, 'the budget follows the step', 5000);
     await until(() => offered().every((a) => a === 6), `both EVs down to 6 A (offered ${offered()})`, 5000);
     expect(gridA()[0]).toBeLessThanOrEqual(FUSE_A);
 
     // Step 2: 16 A on L1 leaves 8 A: not enough for two EVs at the IEC minimum, one is suspended.
+    sample();
     house[0] = 16;
+    sample();
     await until(() => siteBudget()?.[0] === 8, 'budget 8 A', 5000);
     await until(() => offered().filter((a) => a > 0).length === 1 && offered().every((a) => a <= 8), `one EV suspended (offered ${offered()})`, 5000);
     expect(gridA()[0]).toBeLessThanOrEqual(FUSE_A);
@@ -159,7 +163,7 @@ sharing: { mode: fair, resumeHoldS: 0 }
     sample();
     if (overSince !== null) episodes.push(performance.now() - overSince);
     const worst = Math.max(0, ...episodes);
-    expect(episodes.length, 'the steps put the grid over the fuse at least once (the test would prove nothing otherwise)').toBeGreaterThanOrEqual(2);
+    expect(episodes.length, 'both steps put the grid over the fuse (the test would prove nothing otherwise)').toBeGreaterThanOrEqual(2);
     expect(worst, `over-fuse episodes (ms): ${episodes.map((e) => Math.round(e)).join(', ')}`).toBeLessThanOrEqual(ALLOWED_REACTION_MS);
   }
 });
