@@ -176,7 +176,7 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
       this.o.log[level]({ reason: d.fallback, budgetA: d.budgetA }, 'load management: no usable grid meter reading, the EVs share the fallback current');
     } else if (d.fallback === null && this.inFallback) {
       this.inFallback = false;
-      this.o.log.info({ budgetA: d.budgetA, houseA: d.houseA }, 'load management: budget from the grid meter (house load) again');
+      this.o.log.info({ budgetA: d.budgetA, houseA: d.houseA }, 'load management: budget from the house load (grid meter reading)');
     }
     this.o.station.setBudget({ source: SITE_BUDGET_SOURCE, phaseA: d.budgetA });
     this.emit('decision', d);

@@ -5,6 +5,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SiteStatus } from '../../src/energy/load-service.js';
+import type { SimGridMeter } from '../../src/sim/grid-meter.js';
 import { loadModels } from '../../src/meter/modbus/model.js';
 import { tempDir, until, writeSimConfig } from '../support/station.js';
 import { RegisterFile, encodeRaw, loadKnownValues } from '../meter/helpers/registers.js';
@@ -166,4 +167,32 @@ sharing: { mode: fair, resumeHoldS: 0 }
     expect(episodes.length, 'both steps put the grid over the fuse (the test would prove nothing otherwise)').toBeGreaterThanOrEqual(2);
     expect(worst, `over-fuse episodes (ms): ${episodes.map((e) => Math.round(e)).join(', ')}`).toBeLessThanOrEqual(ALLOWED_REACTION_MS);
   }
+});
+
+describe('load management: the simulated grid meter (driver sim) measures the house and the sim EVs', () => {
+  it('house + EV on the grid meter, the house load alone in the status; a house step lowers the offer', async () => {
+    const dir = tempDir('evsed-load-sim-');
+    const extra = `site:
+  fuseA: 25
+  fallbackA: 6
+  gridMeter: { model: sim, houseLoadA: [3, 2, 2], pollIntervalMs: 100, staleAfterS: 2 }
+`;
+    const d = await startDaemon(loadConfig(writeSimConfig(dir, { authMode: 'free', extra })), silentLogger());
+    try {
+      const site = () => d.station.extraStatus().site as SiteStatus;
+      const ev = (d.hardware(1) as SimHardware).ev;
+      ev.plug();
+      ev.ready();
+      await until(() => ev.currentA() > 15, 'charging at 16 A');
+      await until(() => site().evA[0]! > 15 && site().gridA![0]! > 18, `the EV on the grid meter (${JSON.stringify(site())})`);
+      expect(site().houseA).toEqual([3, 2, 2]);
+      expect(site().budgetA).toEqual([21, 22, 22]);
+      (d.gridMeter as SimGridMeter).setHouseLoad([14, 2, 2]);
+      await until(() => d.station.connectorView(1)!.currentLimitA === 10, 'offer 25 - 1 - 14 = 10 A');
+      expect(ev.currentA()).toBeLessThanOrEqual(10);
+    } finally {
+      await d.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
