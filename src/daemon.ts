@@ -158,13 +158,15 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
+  // Load management starts after the station (below); MQTT reads its status once it runs.
+  let load: LoadService | undefined;
+  const site = config.site ? () => load?.status() : undefined;
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), site }));
 
   await station.start();
 
   // Load management starts after the station: its first budget (the fallback until the grid meter
   // answers) is shared among connectors that exist.
-  let load: LoadService | undefined;
   if (config.site && gridMeter) {
     const rotations = new Map(config.connectors.map((c) => [c.id, c.phaseRotation] as const));
     load = new LoadService({ station, site: config.site, meter: gridMeter, rotations, clock, log: log.child({ module: 'load' }) });

@@ -17,6 +17,8 @@ import { discoveryMessages } from './discovery.js';
 import { connectorState, stationInfo, type FinalSession } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
+import { siteState, siteTopic } from './site.js';
+import type { SiteStatus } from '../energy/load-service.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -29,6 +31,8 @@ export interface MqttContext {
   liveExtras?: SessionExtrasProvider;
   /** The energy target per connector (the daemon passes LiveSessionInfo.energyTargets()); without it there is no target topic or command. */
   energyTargets?: EnergyTargets;
+  /** Load management's status (the daemon passes LoadService.status()); without it there are no site topics. */
+  site?: () => SiteStatus | undefined;
 }
 
 export interface MqttService extends Service {
@@ -337,6 +341,7 @@ class MqttBridge implements MqttService {
       energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
       version: FIRMWARE_VERSION,
+      site: this.ctx.site !== undefined,
     });
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
@@ -372,6 +377,8 @@ class MqttBridge implements MqttService {
       });
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
     }
+    const site = this.ctx.site?.();
+    if (site) for (const [leaf, payload] of siteState(site)) if (payload !== null) this.coalescer.set(siteTopic(this.topics, leaf), payload);
   }
 
   private targetEnergyWh(connectorId: number): number | null | undefined {
