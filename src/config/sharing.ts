@@ -19,7 +19,12 @@ export const sharingConfigSchema = z.strictObject({
   /** fair: an equal share per phase among the connectors that want current; priority: connectors[].priority, higher first. */
   mode: oneOf(['fair', 'priority'] as const).default('fair'),
   /** A connector's allowance rises at most this often (s); decreases apply at once. */
-  increaseIntervalS: intBetween(MIN_INCREASE_INTERVAL_S, 600).default(MIN_INCREASE_INTERVAL_S),
+  increaseIntervalS: z
+    .number({ error: `must be a whole number of seconds between ${MIN_INCREASE_INTERVAL_S} and 600` })
+    .int({ error: `must be a whole number of seconds between ${MIN_INCREASE_INTERVAL_S} and 600` })
+    .min(MIN_INCREASE_INTERVAL_S, { error: `must be at least ${MIN_INCREASE_INTERVAL_S} s: IEC 61851-1 lets the PWM offer rise at most every ${MIN_INCREASE_INTERVAL_S} s (the EV needs the time to follow); use ${MIN_INCREASE_INTERVAL_S} or more` })
+    .max(600, { error: 'must be at most 600 s: a connector would wait 10 minutes for current it could have' })
+    .default(MIN_INCREASE_INTERVAL_S),
   /** A connector suspended for want of current resumes only when it can get 6 A plus this margin (A)... */
   resumeMarginA: intBetween(0, 32).default(1),
   /** ...for this long (s) without interruption: no flapping around the 6 A floor. */

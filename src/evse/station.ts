@@ -171,7 +171,8 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   private sharingInput({ c, cfg }: Entry): Omit<ConnectorInput, 'capA'> {
     const snap = c.snapshot();
     const plugged = snap.pilot === 'B' || snap.pilot === 'C' || snap.pilot === 'D';
-    const wants = c.session() !== null && plugged && !snap.stopping && !snap.paused && snap.available && snap.faults.length === 0;
+    // A recorded session still authorised (the state machine drops the authorisation as it ends one).
+    const wants = c.session() !== null && snap.auth !== null && plugged && !snap.stopping && !snap.paused && snap.available && snap.faults.length === 0;
     return {
       id: c.id,
       wants,
@@ -207,6 +208,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       c.start();
       this.applyOffer(c.id);
     }
+    this.sharing.update();
   }
 
   /** Every output safe at once (stall detector, signals, fatal errors): synchronous. */
