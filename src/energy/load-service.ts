@@ -52,7 +52,6 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
   private last: LoadDecision;
   private grid: GridReading | null = null;
   private running = false;
-  private gridSeq = 0;
   /** Logged once per episode of fallback, not per reading. */
   private inFallback = false;
 
@@ -128,12 +127,12 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
    * reading of the connector meters, waited for at most EV_READ_WAIT_MS.
    */
   private readonly onSnapshot = (snap: MeterSnapshot): void => {
-    const seq = ++this.gridSeq;
     const reads = this.o.station.connectorIds().map((id) => this.o.station.readMeter(id).catch(() => undefined));
     void withTimeout(Promise.all(reads), EV_READ_WAIT_MS, this.o.clock)
       .catch(() => undefined)
       .then(() => {
-        if (seq !== this.gridSeq) return; // a newer grid reading is on its way
+        // Readings may finish out of order (a slow connector meter): never replace a newer one.
+        if (this.grid && this.grid.monoMs > snap.monoMs) return;
         this.grid = { currentA: signedCurrents(snap.currentA, snap.powerPhaseW), monoMs: snap.monoMs };
         this.apply();
       });

@@ -102,6 +102,25 @@ describe('load service (grid meter poller -> site budget), fake clock', () => {
     await t.svc.stop();
   });
 
+  it('slow connector meters (slower than the grid poll) do not starve the budget: each reading counts, none replaces a newer one', async () => {
+    const clock = new FakeClock();
+    const site = siteConfigSchema.parse({ fuseA: 25, fallbackA: 0, gridMeter: { model: 'sim', houseLoadA: 2, pollIntervalMs: 100, staleAfterS: 2 } });
+    const meter = new SimGridMeter(clock, site.gridMeter as never, []);
+    const station = fakeStation();
+    station.meters.set(1, { currentA: [0, 0, 0], stale: false });
+    // Every connector meter read takes 300 ms: three grid readings arrive meanwhile.
+    station.readMeter = (id: number) => new Promise((resolve) => clock.setTimeout(() => resolve({ id } as never), 300));
+    const svc = new LoadService({ station, site, meter, rotations: new Map(), clock, log: silentLogger() });
+    svc.start();
+    for (let i = 0; i < 30; i++) {
+      clock.advance(100);
+      for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
+    }
+    expect(station.budgets.at(-1)!.phaseA).toEqual([22, 22, 22]);
+    expect((station.status.get('site')!() as SiteStatus).fallbackActive).toBe(false);
+    await svc.stop();
+  });
+
   it('a meter that stops answering: fallback once its reading is stale (and when offline), back when it answers', async () => {
     const t = await setup();
     t.svc.start();
