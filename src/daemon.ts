@@ -16,6 +16,8 @@ import { StoreFileWatch } from './store/file-watch.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
+import { mountSimSite } from './api/sim-site.js';
+import { SimGridMeter } from './sim/grid-meter.js';
 import type { StationPort, StopReason } from './evse/port.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
@@ -219,6 +221,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     tagNames: new TagNameRepository(db),
   });
   mountDashboard(api, station, new StationStatsRepository(db));
+  if (gridMeter instanceof SimGridMeter) mountSimSite(api, gridMeter);
   let address: AddressInfo;
   try {
     address = await api.listen();

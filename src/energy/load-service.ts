@@ -3,7 +3,7 @@ import { withTimeout, type Clock } from '../hal/clock.js';
 import type { Meter, MeterSnapshot } from '../hal/types.js';
 import type { Logger } from '../log.js';
 import type { Service } from '../util/service.js';
-import type { StationPort } from '../evse/port.js';
+import type { ConnectorView, StationPort } from '../evse/port.js';
 import { phaseTriple, type SiteConfig } from '../config/site.js';
 import { MeterPoller, type PollerStatus } from '../meter/poller.js';
 import { signedCurrents, siteBudget, type EvDraw, type GridReading, type LoadDecision, type PhaseRotation } from './load-manager.js';
@@ -15,7 +15,7 @@ export const SITE_BUDGET_SOURCE = 'site';
 export const EV_READ_WAIT_MS = 500;
 
 export interface LoadServiceOptions {
-  station: Pick<StationPort, 'registerStatus' | 'connectorIds' | 'connectorView' | 'readMeter' | 'setBudget'>;
+  station: Pick<StationPort, 'registerStatus' | 'connectorIds' | 'connectorView' | 'readMeter' | 'setBudget' | 'on' | 'off'>;
   site: SiteConfig;
   /** The grid meter (meter/factory.ts createGridMeter). */
   meter: Meter;
@@ -52,6 +52,9 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
   private last: LoadDecision;
   private grid: GridReading | null = null;
   private running = false;
+  /** Per connector the offer and the contactor as last seen, and when one of them last changed (monotonic ms). */
+  private readonly drawn = new Map<number, string>();
+  private drawChangedMono = -Infinity;
   /** Logged once per episode of fallback, not per reading. */
   private inFallback = false;
 
@@ -74,6 +77,7 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
     if (this.running) return;
     this.running = true;
     this.o.station.registerStatus(SITE_BUDGET_SOURCE, () => this.status());
+    this.o.station.on('status', this.onStatus);
     this.poller.on('snapshot', this.onSnapshot);
     this.poller.on('health', this.onHealth);
     // No reading yet: the fallback applies until the first one.
@@ -84,6 +88,7 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.o.station.off('status', this.onStatus);
     this.poller.off('snapshot', this.onSnapshot);
     this.poller.off('health', this.onHealth);
     await this.poller.close();
@@ -124,7 +129,9 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
    * house = grid - EVs holds only for readings taken together: an EV meter read a second earlier
    * than the grid meter misses an EV that just started (the house would seem to jump by its
    * current, the budget drop to 0 and suspend it). So every grid reading is followed by a fresh
-   * reading of the connector meters, waited for at most EV_READ_WAIT_MS.
+   * reading of the connector meters, waited for at most EV_READ_WAIT_MS. A pair of readings
+   * between which an offer or a contactor changed is not used either (the EV's draw jumped
+   * between the two: the house would seem to jump by the difference); the next reading is.
    */
   private readonly onSnapshot = (snap: MeterSnapshot): void => {
     const reads = this.o.station.connectorIds().map((id) => this.o.station.readMeter(id).catch(() => undefined));
@@ -133,9 +140,20 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
       .then(() => {
         // Readings may finish out of order (a slow connector meter): never replace a newer one.
         if (this.grid && this.grid.monoMs > snap.monoMs) return;
+        if (this.drawChangedMono >= snap.monoMs) {
+          this.o.log.debug({ gridMonoMs: snap.monoMs, changedMonoMs: this.drawChangedMono }, 'load management: an offer changed while the meters were read; waiting for the next reading');
+          return;
+        }
         this.grid = { currentA: signedCurrents(snap.currentA, snap.powerPhaseW), monoMs: snap.monoMs };
         this.apply();
       });
+  };
+
+  private readonly onStatus = (view: ConnectorView): void => {
+    const drawn = `${view.currentLimitA}/${view.contactorClosed}`;
+    if (this.drawn.get(view.id) === drawn) return;
+    this.drawn.set(view.id, drawn);
+    this.drawChangedMono = this.o.clock.monoMs();
   };
 
   private readonly onHealth = (): void => this.apply();

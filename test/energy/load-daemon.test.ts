@@ -7,7 +7,7 @@ import type { SimHardware } from '../../src/sim/hardware.js';
 import type { SiteStatus } from '../../src/energy/load-service.js';
 import type { SimGridMeter } from '../../src/sim/grid-meter.js';
 import { loadModels } from '../../src/meter/modbus/model.js';
-import { tempDir, until, writeSimConfig } from '../support/station.js';
+import { api, tempDir, until, writeSimConfig } from '../support/station.js';
 import { RegisterFile, encodeRaw, loadKnownValues } from '../meter/helpers/registers.js';
 import { RtuTcpServer } from '../meter/helpers/servers.js';
 
@@ -187,9 +187,14 @@ describe('load management: the simulated grid meter (driver sim) measures the ho
       await until(() => site().evA[0]! > 15 && site().gridA![0]! > 18, `the EV on the grid meter (${JSON.stringify(site())})`);
       expect(site().houseA).toEqual([3, 2, 2]);
       expect(site().budgetA).toEqual([21, 22, 22]);
-      (d.gridMeter as SimGridMeter).setHouseLoad([14, 2, 2]);
+      // The house load through the API (what `npm start` users step with curl).
+      const base = `http://127.0.0.1:${d.address.port}`;
+      expect((await api(base, '/api/sim/site', { houseLoadA: [14, 2] })).status).toBe(400);
+      expect(await api(base, '/api/sim/site', { houseLoadA: [14, 2, 2] })).toEqual({ status: 200, body: { houseLoadA: [14, 2, 2] } });
       await until(() => d.station.connectorView(1)!.currentLimitA === 10, 'offer 25 - 1 - 14 = 10 A');
       expect(ev.currentA()).toBeLessThanOrEqual(10);
+      expect((d.gridMeter as SimGridMeter).houseLoadA()).toEqual([14, 2, 2]);
+      expect((await api(base, '/api/sim/site', { houseLoadA: null })).body).toEqual({ houseLoadA: [3, 2, 2] });
     } finally {
       await d.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -4,14 +4,21 @@ import { silentLogger } from '../../src/log.js';
 import { siteConfigSchema } from '../../src/config/site.js';
 import { SimGridMeter, type SimGridLoad } from '../../src/sim/grid-meter.js';
 import { LoadService, type SiteStatus } from '../../src/energy/load-service.js';
-import type { ConnectorView, StationBudget } from '../../src/evse/port.js';
+import type { ConnectorView, StationBudget, StationPort } from '../../src/evse/port.js';
 
 /** The part of the station the service uses: connector meters as the test sets them, budgets recorded. */
 function fakeStation() {
   const meters = new Map<number, { currentA: number[]; stale: boolean }>();
   const budgets: StationBudget[] = [];
   const status = new Map<string, () => unknown>();
+  const listeners = new Set<(v: ConnectorView) => void>();
   const station = {
+    on: ((_e: string, l: (v: ConnectorView) => void) => listeners.add(l)) as unknown as StationPort['on'],
+    off: ((_e: string, l: (v: ConnectorView) => void) => listeners.delete(l)) as unknown as StationPort['off'],
+    /** A connector's offer or contactor changed (the station's 'status' event). */
+    emitStatus: (v: Partial<ConnectorView> & { id: number }) => {
+      for (const l of listeners) l({ currentLimitA: 16, contactorClosed: true, ...v } as ConnectorView);
+    },
     meters,
     budgets,
     status,
@@ -99,6 +106,32 @@ describe('load service (grid meter poller -> site budget), fake clock', () => {
     await t.step(1000);
     expect(t.status()).toMatchObject({ gridA: [20, 18, 18], evA: [16, 16, 16], houseA: [4, 2, 2] });
     expect(t.budget()).toEqual([20, 22, 22]);
+    await t.svc.stop();
+  });
+
+  it('a pair of readings between which an offer changed is not used (the EV\'s draw jumped between them)', async () => {
+    const ev = { a: 16, currentA() { return this.a; }, phases: () => 3, rotation: 'L1L2L3' as const };
+    const t = await setup([ev]);
+    t.station.meters.set(1, { currentA: [16, 16, 16], stale: false });
+    t.station.emitStatus({ id: 1, currentLimitA: 16 });
+    t.svc.start();
+    await t.flush();
+    expect(t.status()).toMatchObject({ houseA: [4, 2, 2], budgetA: [20, 22, 22] });
+    // The grid meter has just been read with the EV at 16 A; while the connector meter is read, its offer drops to 10 A and it follows at once.
+    const readMeter = t.station.readMeter;
+    t.station.readMeter = async (id: number) => {
+      t.station.readMeter = readMeter;
+      ev.a = 10;
+      t.station.truth.set(1, [10, 10, 10]);
+      t.station.emitStatus({ id: 1, currentLimitA: 10 });
+      return readMeter(id);
+    };
+    await t.step(1000);
+    expect(t.status()).toMatchObject({ gridA: [20, 18, 18], budgetA: [20, 22, 22] }); // the previous pair still
+    await t.step(1000);
+    // Not grid 20 - EV 10 = house 10: that pair was dropped; the next one is consistent.
+    expect(t.status()).toMatchObject({ gridA: [14, 12, 12], evA: [10, 10, 10], houseA: [4, 2, 2], budgetA: [20, 22, 22] });
+    expect(t.station.budgets.every((b) => b.phaseA[0] === 20 || b.phaseA[0] === 6)).toBe(true);
     await t.svc.stop();
   });
 
