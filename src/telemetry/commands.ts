@@ -9,7 +9,8 @@ export type Command =
   | { kind: 'current_limit'; connectorId: number; amps: number }
   | { kind: 'button'; connectorId: number; action: ButtonCommand }
   /** energyWh null: no target for this session (also not the connector's default). */
-  | { kind: 'target_energy'; connectorId: number; energyWh: number | null };
+  | { kind: 'target_energy'; connectorId: number; energyWh: number | null }
+  | { kind: 'phases'; connectorId: number; phases: 1 | 3 };
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; reason: string };
 
@@ -42,6 +43,11 @@ export function parseCommand(ctx: CommandContext, topic: string, payload: Buffer
       return { ok: false, reason: `unknown command ${JSON.stringify(text.slice(0, 20))} (expected ${BUTTON_COMMANDS.join(' | ')})` };
     }
     return { ok: true, command: { kind: 'button', connectorId: t.connectorId, action: action as ButtonCommand } };
+  }
+
+  if (t.kind === 'phases') {
+    if (text !== '1' && text !== '3') return { ok: false, reason: `phases must be 1 or 3 (got ${JSON.stringify(text.slice(0, 20))})` };
+    return { ok: true, command: { kind: 'phases', connectorId: t.connectorId, phases: text === '1' ? 1 : 3 } };
   }
 
   if (t.kind === 'target_energy') {
