@@ -5,7 +5,8 @@ import { SystemClock } from './hal/clock.js';
 import { createConnectorHardware, type GpioTestHooks } from './hal/factory.js';
 import { SafetyCore } from './hal/safety-core/core.js';
 import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
-import { createMeter } from './meter/factory.js';
+import { createGridMeter, createMeter } from './meter/factory.js';
+import { LoadService } from './energy/load-service.js';
 import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
@@ -15,6 +16,8 @@ import { StoreFileWatch } from './store/file-watch.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
+import { mountSimSite } from './api/sim-site.js';
+import { SimGridMeter } from './sim/grid-meter.js';
 import type { StationPort, StopReason } from './evse/port.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
@@ -52,6 +55,10 @@ export interface Daemon {
   safetyCore(connectorId: number): ConnectorHardware | undefined;
   /** A connector's meter, for tests that make the simulated meter fail. */
   meter(connectorId: number): Meter | undefined;
+  /** Load management (`site:` in the config); undefined without a site section. */
+  load?: LoadService;
+  /** The grid meter of `site:` (tests make the simulated one step or fail). */
+  gridMeter?: Meter;
   /** For the systemd watchdog: is every control loop alive? */
   health(): HealthResult;
   /** The card readers at the station (their cards go to presentTag). */
@@ -124,13 +131,20 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const services: Service[] = [];
 
   const parts: ConnectorParts[] = [];
+  let gridMeter: Meter | undefined;
   try {
     for (const { cfg, hardware } of boards) {
       const meter = await createMeter(cfg, boardOf(hardware), { clock, log, lastKnownWh: sessions.lastKnownRegister(cfg.id) });
       parts.push({ cfg, hardware, meter });
     }
+    // On the same RS-485 line as a connector meter, the grid meter shares its bus object.
+    if (config.site) {
+      const connectors = boards.map((b) => ({ hardware: boardOf(b.hardware), rotation: b.cfg.phaseRotation }));
+      gridMeter = await createGridMeter(config.site.gridMeter, connectors, { clock, log });
+    }
   } catch (err) {
     for (const p of parts) await p.meter.close().catch(() => undefined);
+    await gridMeter?.close().catch(() => undefined);
     await releaseBoards();
     clock.close();
     db.close();
@@ -165,14 +179,26 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
+  // Load management starts after the station (below); MQTT reads its status once it runs.
+  let load: LoadService | undefined;
+  const site = config.site ? () => load?.status() : undefined;
   const readers = new ReaderService({ station, readers: stationReaders(config), log: log.child({ module: 'readers' }) });
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site }));
 
   await station.start();
   // After the station: a card read at once has a station to go to. A reader that is absent is a
   // reader fault (retried), never a reason not to start.
   await readers.start();
+
+  // Load management starts after the station: its first budget (the fallback until the grid meter
+  // answers) is shared among connectors that exist.
+  if (config.site && gridMeter) {
+    const rotations = new Map(config.connectors.map((c) => [c.id, c.phaseRotation] as const));
+    load = new LoadService({ station, site: config.site, meter: gridMeter, rotations, clock, log: log.child({ module: 'load' }) });
+    load.start();
+    services.push(load);
+  }
 
   let restartHandler: ((why: string) => void) | undefined;
   const storeWatch = new StoreFileWatch({
@@ -221,6 +247,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   });
   mountDashboard(api, station, new StationStatsRepository(db));
   mountReaderRoutes(api, readers);
+  if (gridMeter instanceof SimGridMeter) mountSimSite(api, gridMeter);
   let address: AddressInfo;
   try {
     address = await api.listen();
@@ -255,6 +282,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     },
     safetyCore: (id) => boards.find((b) => b.cfg.id === id)?.hardware,
     meter: (id) => parts.find((p) => p.cfg.id === id)?.meter,
+    load,
+    gridMeter,
     health: () => station.health(),
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {

@@ -8,6 +8,7 @@ import { meterConfigSchema } from './meter.js';
 import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
+import { siteConfigSchema } from './site.js';
 import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
@@ -157,6 +158,7 @@ export const configSchema = z
     ocpp: ocppConfigSchema.optional(),
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
+    site: siteConfigSchema.optional(),
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
     /** Charging windows (local time of station.timeZone); outside every window that applies to a connector it does not charge. */
     timers: chargingTimersSchema.optional(),

@@ -1,12 +1,8 @@
 import { z } from 'zod';
 import { intBetween, oneOf } from './zod-helpers.js';
 
-/**
- * How a connector's phases are wired to the site supply: which site phase its L1 is. Installers
- * rotate the phases of neighbouring connectors so 1-phase EVs spread over the supply.
- */
-export const PHASE_ROTATIONS = ['L1L2L3', 'L2L3L1', 'L3L1L2'] as const;
-export type PhaseRotation = (typeof PHASE_ROTATIONS)[number];
+// How a connector's phases are wired to the site supply (which site phase its L1 is): domain/phases.ts.
+export { PHASE_ROTATIONS, type PhaseRotation } from '../domain/phases.js';
 
 /** IEC 61851-1: the PWM changes at most every 5 s, so no sharer may raise an offer more often. */
 export const MIN_INCREASE_INTERVAL_S = 5;

@@ -19,6 +19,8 @@ import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
 import type { OwnerControls } from '../energy/owner.js';
 import { executeOwnerCommand, ownerState } from './owner.js';
+import { siteState, siteTopic } from './site.js';
+import type { SiteStatus } from '../energy/load-service.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -35,6 +37,8 @@ export interface MqttContext {
   owner?: OwnerControls;
   /** The card readers (the daemon passes its ReaderService): state topics and a problem entity each. */
   readers?: ReaderSource;
+  /** Load management's status (the daemon passes LoadService.status()); without it there are no site topics. */
+  site?: () => SiteStatus | undefined;
 }
 
 /** What MQTT needs of the readers (src/panel/readers.ts ReaderService). */
@@ -368,6 +372,7 @@ class MqttBridge implements MqttService {
       currency: this.ctx.config.tariff?.currency,
       version: FIRMWARE_VERSION,
       readers: this.ctx.readers?.status().map((r) => ({ id: r.id })),
+      site: this.ctx.site !== undefined,
     });
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
@@ -404,6 +409,8 @@ class MqttBridge implements MqttService {
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
       if (this.ctx.owner) for (const [leaf, payload] of ownerState(this.ctx.owner, cv.id)) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
     }
+    const site = this.ctx.site?.();
+    if (site) for (const [leaf, payload] of siteState(site)) if (payload !== null) this.coalescer.set(siteTopic(this.topics, leaf), payload);
     for (const r of this.ctx.readers?.status() ?? []) {
       for (const [leaf, payload] of readerState(r)) this.coalescer.set(this.topics.reader(r.id, leaf), payload);
     }

@@ -24,5 +24,6 @@ describe('config/evsed.example.yaml', () => {
     expect(cfg.tariff?.currency).toBe('EUR');
     expect(cfg.connectors[0]!.sessionLimits).toEqual({ energyWh: 30_000, durationS: 28_800, socPercent: 80 });
     expect(cfg.timers).toEqual([{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '06:00' }]);
+    expect(cfg.site).toMatchObject({ fuseA: 35, marginA: 1, fallbackA: 6, gridMeter: { model: 'sdm630', unitId: 2 } });
   });
 });
