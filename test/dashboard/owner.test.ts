@@ -63,4 +63,28 @@ describe.skipIf(!hasChromium)('dashboard: limits, charge now, timer', () => {
       await ctx.close();
     }
   }, 60_000);
+
+  it('sets a charging timer from the page, shows it, and goes back to the config\'s', async () => {
+    const ctx = await browser.newContext({ locale: 'en-US' });
+    const page = await ctx.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    try {
+      await d.json('/api/timers', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ timers: null }) });
+      await page.goto(`${d.base}/`);
+      await until('no timer shown', async () => (((await page.locator('#timers-now').textContent()) ?? '').startsWith('No timer') ? true : undefined));
+      await page.locator('#timers select[name="days"]').selectOption('weekdays');
+      await page.locator('#timers input[name="start"]').fill('23:00');
+      await page.locator('#timers input[name="end"]').fill('05:30');
+      await page.locator('#timers button[type="submit"]').click();
+      await until('the timer in force', async () => ((await d.json('/api/timers')).source === 'api' ? true : undefined));
+      expect((await d.json('/api/timers')).timers).toEqual([{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '23:00', end: '05:30' }]);
+      await until('the timer shown', async () => (((await page.locator('#timers-now').textContent()) ?? '').includes('mon, tue, wed, thu, fri 23:00–05:30') ? true : undefined));
+      await page.locator('#timers-clear').click();
+      await until('back to the config (none)', async () => ((await d.json('/api/timers')).source === 'config' ? true : undefined));
+      expect(problems).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+  }, 60_000);
 });

@@ -493,6 +493,7 @@ async function loadStatus() {
   document.title = `${st.id} · evsed`;
   $('#station-meta').textContent = `${st.vendor} ${st.model} · ${st.firmwareVersion}${st.clock.quality === 'unsynced' ? ' · clock not synced' : ''}`;
   state.timers = new Map(((st.timers && st.timers.connectors) || []).map((t) => [t.id, t]));
+  renderTimers(st.timers);
   state.readers = Array.isArray(st.readers) ? st.readers : [];
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
@@ -510,6 +511,39 @@ function connectorOptions(ids) {
     select.value = ids.map(String).includes(chosen) ? chosen : '';
   }
   $('#connector-filter').hidden = ids.length < 2;
+}
+
+/** The charging windows in force (config or set here), in the station's time zone. */
+function renderTimers(t) {
+  const el = $('#timers-now');
+  if (!t) {
+    $('#timers-section').hidden = true;
+    return;
+  }
+  const list = (t.timers || []).map((w) => `${w.days.length === 7 ? 'every day' : w.days.join(', ')} ${w.start}–${w.end}${w.connectors ? ` (connector ${w.connectors.join(', ')})` : ''}${w.maxA ? `, at most ${w.maxA} A` : ''}`);
+  el.textContent = list.length
+    ? `Charging only ${list.join('; ')} (${t.timeZone}; ${t.source === 'api' ? 'set here or over the API' : 'from the config'}). "Charge now" on a session overrides them.`
+    : `No timer: sessions charge at any time (${t.timeZone}).`;
+}
+
+async function onTimers(ev) {
+  ev.preventDefault();
+  const f = ev.currentTarget.elements;
+  try {
+    await authed(() => api('/api/timers', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ timers: [{ days: [f.days.value], start: f.start.value, end: f.end.value }] }) }));
+    await loadStatus();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function onTimersClear() {
+  try {
+    await authed(() => api('/api/timers', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ timers: null }) }));
+    await loadStatus();
+  } catch (err) {
+    showError(err);
+  }
 }
 
 // ---------------------------------------------------------------- period, history, operator views
@@ -696,6 +730,8 @@ async function main() {
     state.token = '';
     location.reload();
   };
+  $('#timers').addEventListener('submit', onTimers);
+  $('#timers-clear').addEventListener('click', onTimersClear);
   $('#period').addEventListener('submit', (e) => {
     e.preventDefault();
     refreshData();
