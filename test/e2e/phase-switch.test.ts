@@ -137,7 +137,8 @@ describe('1p/3p switching with the simulator', () => {
     expect(await post(2, { phases: 1 })).toMatchObject({ status: 409, body: { result: 'NotSupported' } });
     expect(await post(1, { phases: 1 })).toMatchObject({ status: 200, body: { result: 'Accepted', phases: { active: 1, switching: false } } });
     await charging(d, hw);
-    expect(await post(1, { phases: 3 })).toMatchObject({ status: 202, body: { result: 'Pending', phases: { active: 1, switching: true } } });
+    // Still running when the answer goes (the relay itself may already have moved: the pause is short here).
+    expect(await post(1, { phases: 3 })).toMatchObject({ status: 202, body: { result: 'Pending', phases: { switching: true } } });
     await until(() => d.station.connectorView(1)!.contactorClosed && d.station.connectorView(1)!.phases.active === 3, 'charging on 3 phases');
   });
 
