@@ -15,6 +15,7 @@ import { StoreFileWatch } from './store/file-watch.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
+import { mountPvRoutes } from './api/pv-routes.js';
 import type { StationPort, StopReason } from './evse/port.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
@@ -27,6 +28,7 @@ import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
 import { LiveSessionInfo } from './billing/live.js';
 import type { SyncEvent } from './hal/clock.js';
 import type { Service } from './util/service.js';
+import { createPvService } from './energy/pv-service.js';
 
 export interface Daemon {
   station: StationPort;
@@ -146,9 +148,13 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
+  const pv = config.pv ? createPvService({ config, station, storageDir: loaded.storageDir, log: log.child({ module: 'pv' }) }) : undefined;
+  if (pv) services.push(pv);
+
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), pv }));
 
   await station.start();
+  pv?.start();
 
   let restartHandler: ((why: string) => void) | undefined;
   const storeWatch = new StoreFileWatch({
@@ -195,6 +201,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     tagNames: new TagNameRepository(db),
   });
   mountDashboard(api, station, new StationStatsRepository(db));
+  if (pv) mountPvRoutes(api, pv);
   let address: AddressInfo;
   try {
     address = await api.listen();
