@@ -175,7 +175,8 @@ export class PvController {
 
     if (this.pendingPhases === input.phases) this.pendingPhases = null;
     const phases = this.pendingPhases ?? input.phases;
-    const canSwitch = this.s.phaseSwitching === 'auto' && input.switchable && !this.relayUnsupported;
+    // Past the bound the phases in use are the phases for the rest of the session (thresholds included).
+    const canSwitch = this.s.phaseSwitching === 'auto' && input.switchable && !this.relayUnsupported && this.switches < this.s.maxSwitchesPerSession;
     const p1 = minPowerW(1, this.s.voltageV);
     const p3 = minPowerW(3, this.s.voltageV);
     const fewest: Phases = canSwitch ? 1 : phases;

@@ -174,6 +174,15 @@ describe('PV surplus logic (pure, fake clock)', () => {
       expect(r.hold(2003, 2010, 9000, { phases: 1 }).phaseRequest).toBe(3);
     });
 
+    it('past the bound the phases in use decide the stop threshold (no charging on 3 phases from a 1-phase surplus)', () => {
+      const r = rig('pv', { startDelayS: 0, stopDelayS: 60, phaseUpDelayS: 1, maxSwitchesPerSession: 1 }, { ...sw, phases: 1 });
+      expect(r.at(0, 5000).phaseRequest).toBe(3); // starts on 3 phases: the one switch allowed
+      r.c.phaseSwitchEnded('Accepted');
+      // 2 kW: enough for 1 phase, not for 3; no switch left, so 6 A on 3 phases would take 2.1 kW from the grid for ever.
+      expect(r.at(3, 2000, { phases: 3, evW: 5000 })).toMatchObject({ state: 'stopping', phaseRequest: null });
+      expect(r.hold(4, 63, 2000, { phases: 3, evW: 4140 })).toMatchObject({ state: 'idle', budgetA: 0 });
+    });
+
     it('a station without a relay (NotSupported) is never asked again; phaseSwitching off never asks', () => {
       const r = rig('minpv', { phaseDownDelayS: 1 }, { ...sw, phases: 3 });
       expect(r.hold(0, 2, 0).phaseRequest).toBe(1);
