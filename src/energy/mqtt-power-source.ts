@@ -31,6 +31,7 @@ export class MqttPowerSource implements GridPowerSource {
   private lastError: string | null = null;
   private badWindow = { startMs: 0, logged: 0 };
   private connected = false;
+  private warned = false;
 
   constructor(private readonly o: MqttPowerSourceOptions) {
     this.fresh = new FreshValue(o.cfg.staleAfterS * 1000);
@@ -55,6 +56,7 @@ export class MqttPowerSource implements GridPowerSource {
     this.client = connect(url, opts);
     this.client.on('connect', () => {
       this.connected = true;
+      this.warned = false;
       this.client.subscribe(o.cfg.topic, { qos: 0 }, (err) => {
         if (err) o.log.warn({ err: err.message, topic: o.cfg.topic }, 'PV: cannot subscribe to the grid power topic');
       });
@@ -63,7 +65,10 @@ export class MqttPowerSource implements GridPowerSource {
     this.client.on('close', () => (this.connected = false));
     this.client.on('error', (err) => {
       this.lastError = err.message;
-      o.log.debug({ err: err.message }, 'PV: grid power broker error');
+      // One warning per outage (connected again resets it); the retries every 5 s at debug level.
+      if (this.warned) o.log.debug({ err: err.message }, 'PV: grid power broker error');
+      else o.log.warn({ err: err.message, topic: o.cfg.topic }, 'PV: cannot reach the broker of the grid power topic; no surplus is assumed until it answers');
+      this.warned = true;
     });
     this.client.on('message', (topic, payload, packet) => {
       if (topic !== o.cfg.topic) return;
