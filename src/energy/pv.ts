@@ -121,6 +121,8 @@ export class PvController {
   private pendingPhases: Phases | null = null;
   /** The relay answered NotSupported: never ask again. */
   private relayUnsupported = false;
+  /** Charging started with a phase request still pending. */
+  private startedBySwitch = false;
 
   constructor(
     private readonly s: PvSettings,
@@ -143,6 +145,9 @@ export class PvController {
   /** The station's answer to a phase request. */
   phaseSwitchEnded(result: 'Accepted' | 'Rejected' | 'NotSupported'): void {
     if (result === 'NotSupported') this.relayUnsupported = true;
+    // A start that needed fewer phases did not get them: not started (the start delay runs again on the phases there are).
+    if (result !== 'Accepted' && this.startedBySwitch) this.charging = false;
+    this.startedBySwitch = false;
     this.pendingPhases = null;
   }
 
@@ -195,6 +200,7 @@ export class PvController {
       this.startHold.reset();
       this.stopHold.reset();
       const request = this.requestPhases(startPhases, phases, nowMs, canSwitch);
+      this.startedBySwitch = request !== null;
       return this.follow(base, surplusW, request ?? phases, request, 'charging', `started: surplus ${surplusW} W`, null);
     }
 
