@@ -8,9 +8,11 @@ import { parseCsv, STEP_S, type DayKind, type DayRow } from './pv-day-profile.js
  * The PV day: the daemon's PV logic (src/energy/pv.ts) on a fake clock through a whole day of
  * PV production and house load (test/fixtures/pv-day-*.csv), with a simple EV: 1p/3p, up to 16 A,
  * following the offer 5 s late, a 60 kWh battery from 30 %. A phase switch takes the station's
- * sequence (offer withdrawn, pause, switch) as a 15 s gap. Beside it an oracle that knows the
- * whole day: all surplus above the 1-phase minimum at any time, capped by the EV (16 A on 3
- * phases) and its battery; the ratio of the two is how much of the usable sun the logic caught.
+ * sequence (offer withdrawn, pause, switch) as a 15 s gap. Beside it two oracles that know the
+ * whole day, capped by the EV (16 A on 3 phases) and its battery: all surplus above the 1-phase
+ * minimum at any time (what a station can use without the grid), and all surplus at all (a strict
+ * upper bound: a station charging at the minimum uses a smaller surplus too, with some grid).
+ * The ratios say how much of the sun the logic caught.
  */
 
 const VOLTAGE_V = 230;
@@ -45,9 +47,14 @@ export interface PvDayResult {
   stops: number;
   phaseSwitches: number;
   maxSwitchesPerSession: number;
+  /** All surplus at or above the 1-phase minimum (1.38 kW), capped by the EV and its battery. */
   oracleWh: number;
   /** fromSurplusWh / oracleWh. */
   ratio: number;
+  /** All surplus at all, capped by the EV and its battery: no station charges more from the sun. */
+  oracleAllWh: number;
+  /** fromSurplusWh / oracleAllWh: at most 1 by construction. */
+  ratioAll: number;
   endSocPercent: number;
 }
 
@@ -68,8 +75,9 @@ export function simulateDay(rows: readonly DayRow[], o: PvDayOptions): PvDayResu
   let evA = 0;
   let switchingUntil = -1;
   let pendingPhases: Phases | null = null;
-  const r: PvDayResult = { mode: o.mode, phaseSwitching: o.phaseSwitching, chargedWh: 0, fromSurplusWh: 0, gridImportForChargingWh: 0, nightChargedWh: 0, starts: 0, stops: 0, phaseSwitches: 0, maxSwitchesPerSession: settings.maxSwitchesPerSession, oracleWh: 0, ratio: 0, endSocPercent: 0 };
+  const r: PvDayResult = { mode: o.mode, phaseSwitching: o.phaseSwitching, chargedWh: 0, fromSurplusWh: 0, gridImportForChargingWh: 0, nightChargedWh: 0, starts: 0, stops: 0, phaseSwitches: 0, maxSwitchesPerSession: settings.maxSwitchesPerSession, oracleWh: 0, ratio: 0, oracleAllWh: 0, ratioAll: 0, endSocPercent: 0 };
   let oracleLeftWh = BATTERY_WH - storedWh;
+  let oracleAllLeftWh = oracleLeftWh;
 
   for (let t = 0; t < 86_400; t++) {
     const row = rows[Math.min(rows.length - 1, Math.floor(t / STEP_S))]!;
@@ -79,10 +87,16 @@ export function simulateDay(rows: readonly DayRow[], o: PvDayOptions): PvDayResu
 
     // The oracle: all surplus above the 1-phase minimum, capped by the EV and what its battery takes.
     const surplus = row.pvW - row.houseW;
+    const usable = Math.min(surplus, EV_MAX_A * VOLTAGE_V * 3) / 3600;
     if (plugged && surplus >= minPowerW(1, VOLTAGE_V) && oracleLeftWh > 0) {
-      const wh = Math.min(oracleLeftWh, Math.min(surplus, EV_MAX_A * VOLTAGE_V * 3) / 3600);
+      const wh = Math.min(oracleLeftWh, usable);
       r.oracleWh += wh;
       oracleLeftWh -= wh;
+    }
+    if (plugged && surplus > 0 && oracleAllLeftWh > 0) {
+      const wh = Math.min(oracleAllLeftWh, usable);
+      r.oracleAllWh += wh;
+      oracleAllLeftWh -= wh;
     }
 
     // The station: the PV logic on this second's grid reading (import positive), then its offer.
@@ -119,8 +133,9 @@ export function simulateDay(rows: readonly DayRow[], o: PvDayOptions): PvDayResu
     if (row.pvW === 0) r.nightChargedWh += wh;
   }
   r.ratio = r.oracleWh > 0 ? +(r.fromSurplusWh / r.oracleWh).toFixed(3) : 0;
+  r.ratioAll = r.oracleAllWh > 0 ? +(r.fromSurplusWh / r.oracleAllWh).toFixed(3) : 0;
   r.endSocPercent = Math.round((Math.min(storedWh, BATTERY_WH) / BATTERY_WH) * 100);
-  for (const k of ['chargedWh', 'fromSurplusWh', 'gridImportForChargingWh', 'nightChargedWh', 'oracleWh'] as const) r[k] = Math.round(r[k]);
+  for (const k of ['chargedWh', 'fromSurplusWh', 'gridImportForChargingWh', 'nightChargedWh', 'oracleWh', 'oracleAllWh'] as const) r[k] = Math.round(r[k]);
   return r;
 }
 

@@ -40,8 +40,10 @@ describe('the PV day through the PV logic', () => {
       // Grid import only while a dip is bridged at the minimum current (stop delay) and during the EV's 5 s reaction.
       expect(r.gridImportForChargingWh).toBeLessThan(0.1 * r.chargedWh);
       expect(r.phaseSwitches).toBeLessThanOrEqual(r.maxSwitchesPerSession);
-      expect(r.ratio).toBeGreaterThan(0);
-      expect(r.ratio).toBeLessThanOrEqual(1);
+      // Against the oracle that knows the whole day (all surplus, capped by the EV and its battery).
+      expect(r.ratioAll).toBeGreaterThan(0);
+      expect(r.ratioAll).toBeLessThanOrEqual(1);
+      expect(r.oracleAllWh).toBeGreaterThanOrEqual(r.oracleWh);
       expect(r.stops).toBeLessThanOrEqual(r.starts);
 
       // The same day without PV logic charges at night at once: the night check above can fail.
