@@ -30,6 +30,7 @@ const optional: [string, string, string][] = [
   ['safetyCoreLatency', './safety-core.js', 'benchSafetyCore'],
   ['floods', './floods.js', 'benchFloods'],
   ['pvDay', './pv-day.js', 'benchPvDay'],
+  ['loadManagement', './load-management.js', 'benchLoadManagement'],
 ];
 
 async function main(): Promise<number> {

@@ -5,7 +5,8 @@ import { SystemClock } from './hal/clock.js';
 import { createConnectorHardware, type GpioTestHooks } from './hal/factory.js';
 import { SafetyCore } from './hal/safety-core/core.js';
 import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
-import { createMeter } from './meter/factory.js';
+import { createGridMeter, createMeter } from './meter/factory.js';
+import { LoadService } from './energy/load-service.js';
 import type { Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
@@ -47,6 +48,10 @@ export interface Daemon {
   safetyCore(connectorId: number): ConnectorHardware | undefined;
   /** A connector's meter, for tests that make the simulated meter fail. */
   meter(connectorId: number): Meter | undefined;
+  /** Load management (`site:` in the config); undefined without a site section. */
+  load?: LoadService;
+  /** The grid meter of `site:` (tests make the simulated one step or fail). */
+  gridMeter?: Meter;
   /** For the systemd watchdog: is every control loop alive? */
   health(): HealthResult;
   /** Event-loop lag figures from the stall detector. */
@@ -117,13 +122,20 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const services: Service[] = [];
 
   const parts: ConnectorParts[] = [];
+  let gridMeter: Meter | undefined;
   try {
     for (const { cfg, hardware } of boards) {
       const meter = await createMeter(cfg, boardOf(hardware), { clock, log, lastKnownWh: sessions.lastKnownRegister(cfg.id) });
       parts.push({ cfg, hardware, meter });
     }
+    // On the same RS-485 line as a connector meter, the grid meter shares its bus object.
+    if (config.site) {
+      const connectors = boards.map((b) => ({ hardware: boardOf(b.hardware), rotation: b.cfg.phaseRotation }));
+      gridMeter = await createGridMeter(config.site.gridMeter, connectors, { clock, log });
+    }
   } catch (err) {
     for (const p of parts) await p.meter.close().catch(() => undefined);
+    await gridMeter?.close().catch(() => undefined);
     await releaseBoards();
     clock.close();
     db.close();
@@ -148,13 +160,24 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
+  // Load management starts after the station (below); MQTT reads its status once it runs.
+  let load: LoadService | undefined;
+  const site = config.site ? () => load?.status() : undefined;
   const pv = config.pv ? createPvService({ config, station, storageDir: loaded.storageDir, log: log.child({ module: 'pv' }) }) : undefined;
   if (pv) services.push(pv);
-
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), pv }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), site, pv }));
 
   await station.start();
   pv?.start();
+
+  // Load management starts after the station: its first budget (the fallback until the grid meter
+  // answers) is shared among connectors that exist.
+  if (config.site && gridMeter) {
+    const rotations = new Map(config.connectors.map((c) => [c.id, c.phaseRotation] as const));
+    load = new LoadService({ station, site: config.site, meter: gridMeter, rotations, clock, log: log.child({ module: 'load' }) });
+    load.start();
+    services.push(load);
+  }
 
   let restartHandler: ((why: string) => void) | undefined;
   const storeWatch = new StoreFileWatch({
@@ -232,6 +255,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     },
     safetyCore: (id) => boards.find((b) => b.cfg.id === id)?.hardware,
     meter: (id) => parts.find((p) => p.cfg.id === id)?.meter,
+    load,
+    gridMeter,
     health: () => station.health(),
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {

@@ -9,6 +9,8 @@ import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
 import { pvConfigSchema } from './pv.js';
+import { siteConfigSchema } from './site.js';
+import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
 
@@ -74,6 +76,10 @@ const connectorSchema = z.strictObject({
    * or MQTT can change or remove it per session. Absent = no default target.
    */
   energyTargetWh: intBetween(1, MAX_ENERGY_TARGET_WH).optional(),
+  /** Which site phase this connector's L1 is wired to (station budgets are per site phase). */
+  phaseRotation: oneOf(PHASE_ROTATIONS).default('L1L2L3'),
+  /** With sharing.mode priority, higher is served first; in fair mode it only decides who is suspended first (lower). */
+  priority: intBetween(-100, 100).default(0),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -117,6 +123,8 @@ export const configSchema = z
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
     pv: pvConfigSchema.optional(),
+    site: siteConfigSchema.optional(),
+    sharing: sharingConfigSchema.default(DEFAULT_SHARING),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();

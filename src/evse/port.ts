@@ -95,6 +95,33 @@ export interface StationView {
   clock: { wall: string; quality: 'synced' | 'unsynced' };
   uptimeS: number;
   connectors: ConnectorView[];
+  /** The station budgets and how they are shared out now (absent where the core does not share). */
+  sharing?: SharingView;
+}
+
+/** The station budgets and each connector's allowance from them. */
+export interface SharingView {
+  mode: 'fair' | 'priority';
+  budgets: StationBudget[];
+  /** The tightest budget on each site phase L1, L2, L3 (A), and its source; null where no budget is set. */
+  phaseA: [number | null, number | null, number | null];
+  phaseSource: [string | null, string | null, string | null];
+  /** Per connector while a budget is set: its allowance (A, a hard claim named after `source`). */
+  allowances: SharingAllowance[];
+}
+
+export interface SharingAllowance {
+  connectorId: number;
+  /** 0 = no current from the budget. */
+  amps: number;
+  /** What it gets once the increase interval or the resume hold has passed. */
+  targetA: number;
+  /** The budget that bounds it. */
+  source: string;
+  /** It wants current but cannot get the IEC 61851 minimum of 6 A: suspended (SuspendedEVSE) until it can. */
+  suspended: boolean;
+  /** The site phases it loads. */
+  sitePhases: ('L1' | 'L2' | 'L3')[];
 }
 
 /** A bound on the current offered to one connector, or to all (connectorId 0). */

@@ -26,12 +26,21 @@ export interface OvercurrentVerdict {
   overSinceMs?: number;
 }
 
-/** Measured current above the offer beyond the IEC tolerance for longer than the EV's reaction window. */
+/** IEC 61851-1: the EV follows a new PWM duty within 5 s. */
+const EV_REACTION_MS = 5000;
+
+/**
+ * Measured current above the offer beyond the IEC tolerance for longer than the EV's reaction
+ * window. After a lower offer the EV may draw up to the earlier one for its reaction time.
+ */
 export class OvercurrentCheck {
   readonly tolerancePct: number;
   readonly noiseA: number;
   readonly windowMs: number;
   private overSince?: number;
+  private lastOfferA?: number;
+  /** After a lower offer: the limit of the offers before it, until the EV's reaction time has passed. */
+  private grace?: { limitA: number; untilMs: number };
 
   constructor(opts: OvercurrentOptions = {}) {
     this.tolerancePct = opts.tolerancePct ?? 10;
@@ -46,7 +55,13 @@ export class OvercurrentCheck {
 
   /** `offerA` = current the PWM offers now (0 in X1); `phaseCurrentsA` = meter reading. */
   update(phaseCurrentsA: readonly number[], offerA: number, nowMs: number): OvercurrentVerdict {
-    const limitA = this.limitFor(offerA);
+    if (this.grace && nowMs >= this.grace.untilMs) this.grace = undefined;
+    if (this.lastOfferA !== undefined && offerA < this.lastOfferA) {
+      // The EV has its reaction time to follow a lower offer; a staircase of them keeps the highest.
+      this.grace = { limitA: Math.max(this.grace?.limitA ?? 0, this.limitFor(this.lastOfferA)), untilMs: nowMs + EV_REACTION_MS };
+    }
+    this.lastOfferA = offerA;
+    const limitA = Math.max(this.limitFor(offerA), this.grace?.limitA ?? 0);
     const over = phaseCurrentsA.some((a) => a > limitA);
     if (!over) {
       this.overSince = undefined;
@@ -58,5 +73,7 @@ export class OvercurrentCheck {
 
   reset(): void {
     this.overSince = undefined;
+    this.lastOfferA = undefined;
+    this.grace = undefined;
   }
 }

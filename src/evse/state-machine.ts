@@ -22,7 +22,8 @@ import { dutyForCurrent, MIN_CURRENT_A } from '../domain/pwm.js';
  *     Table A.6 seq. 10.2: 6 s) to go to B, then the contactor opens under load;
  *  S7 a fault drives state F for faultFMs (300 ms) and then X1; faults latch until the EV is unplugged
  *     (welding until a technician clears it);
- *  S8 "no offer" is X1 (steady +12 V), never 0 % duty; the PWM duty changes at most every 5 s;
+ *  S8 "no offer" is X1 (steady +12 V), never 0 % duty; the PWM duty rises at most every 5 s (the EV
+ *     needs time to follow); a lower duty goes out at once, like X1 (a station budget, the fuse first);
  *  S9 with a cable lock (a socket; `lock-state` other than null), the contactor closes only once the
  *     lock reads locked, and opens at once when it reads unlocked (fault 'lock'). The plug is locked
  *     when a session starts, before any close; a lock that does not confirm (the driver rejects, or
@@ -313,7 +314,7 @@ export class ConnectorStateMachine {
     if (this.efCheckAtMs !== null) ds.push(this.efCheckAtMs);
     if (this.auth && !this.session && !this.starting && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
     const want = this.desiredOutput(Infinity);
-    if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille !== this.output.dutyPermille) {
+    if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille > this.output.dutyPermille) {
       ds.push(this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs);
     }
     return ds.length ? Math.min(...ds) : null;
@@ -579,8 +580,9 @@ export class ConnectorStateMachine {
   private setOutput(want: PilotOutput, now: number, out: SmAction[]): void {
     const cur = this.output;
     if (samePilot(cur, want)) return;
-    if (cur.mode === 'pwm' && want.mode === 'pwm') {
-      // IEC 61851-1: change the offer at most every 5 s (the EV needs time to follow).
+    if (cur.mode === 'pwm' && want.mode === 'pwm' && want.dutyPermille > cur.dutyPermille) {
+      // IEC 61851-1: raise the offer at most every 5 s (the EV needs time to follow). A decrease is
+      // not held: a budget that drops (the main fuse) comes first, as a withdrawal (X1) does.
       if (now < this.lastDutyChangeMs + this.o.pwmMinChangeIntervalMs) return;
     }
     if (want.mode === 'pwm') this.lastDutyChangeMs = now;

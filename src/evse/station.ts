@@ -15,6 +15,9 @@ import { fReadbackGraceMs, type SmEvent } from './state-machine.js';
 import { Authorization } from './authorization.js';
 import { LockoutKeeper, recoverOpenSessions } from './recovery.js';
 import { StatusView } from './status-view.js';
+import { BudgetSharing } from './budget-sharing.js';
+import type { ConnectorInput } from './allocator.js';
+import { DEFAULT_SHARING } from '../config/sharing.js';
 import type {
   Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, LiveDurations, MeterSample, ResetKind, SessionExtrasProvider,
   SimulatorControls, StationEvents, StationInfo, StationPort, StationView, StopReason, TagOutcome, VehicleInfo,
@@ -65,7 +68,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   private readonly log: Logger;
   private resetHandler?: (kind: ResetKind) => void;
   private readonly leases = new Map<string, { cancel(): void }>();
-  private readonly stationBudgets = new Map<string, StationBudget>();
+  private readonly sharing: BudgetSharing;
 
   constructor(o: StationOptions) {
     super();
@@ -82,6 +85,14 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       connectorIds: () => this.connectorIds(),
       rejected: (info) => this.emit('auth-rejected', info),
       log: o.log,
+    });
+    this.sharing = new BudgetSharing({
+      config: o.config.sharing ?? DEFAULT_SHARING,
+      arbiter: this.arbiter,
+      clock: o.clock,
+      log: o.log.child({ module: 'sharing' }),
+      connectors: () => [...this.connectors.values()].map((e) => this.sharingInput(e)),
+      applyOffer: (id) => this.applyOffer(id),
     });
     this.clock.on('sync', (ev: SyncEvent) => this.onClockSync(ev));
     for (const parts of o.parts) this.add(o.config, parts);
@@ -120,22 +131,57 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     this.connectors.set(cfg.id, { c, cfg, sim: hardware.simulator?.() });
     this.arbiter.set({ source: 'config', connectorId: cfg.id, maxA: cfg.maxCurrentA });
     const emitStatus = () => this.emit('status', this.viewOf(c), c.status());
-    c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => this.emit('status', this.viewOf(c), prev));
-    c.on('contactor', emitStatus);
+    // Whatever can move a share of the station budgets shares them out again (a no-op without budgets).
+    const reshare = () => this.sharing.update();
+    c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => {
+      reshare();
+      this.emit('status', this.viewOf(c), prev);
+    });
+    c.on('contactor', () => {
+      reshare();
+      emitStatus();
+    });
     c.on('faults', (now: FaultKind[], before: FaultKind[]) => {
       // A fault is a 0 A claim as well (the state machine refuses to offer on its own): the status names it.
       if (now.length && !before.length) this.setClaim({ source: 'fault', connectorId: cfg.id, maxA: 0 });
       if (!now.length && before.length) this.clearClaim('fault', cfg.id);
       this.lockouts.track(cfg.id, now, before);
+      reshare();
       for (const kind of now) if (!before.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: true });
       for (const kind of before) if (!now.includes(kind)) this.emit('fault', { connectorId: cfg.id, kind, active: false });
       emitStatus();
     });
-    c.on('session-started', (rec: SessionRecord) => this.emit('session-started', rec));
-    c.on('session-stopped', (rec: SessionRecord) => this.emit('session-stopped', rec));
+    c.on('session-started', (rec: SessionRecord) => {
+      reshare();
+      this.emit('session-started', rec);
+    });
+    c.on('session-stopped', (rec: SessionRecord) => {
+      reshare();
+      this.emit('session-stopped', rec);
+    });
     c.on('session-corrected', (rec: SessionRecord, before: SessionRecord) => this.emit('session-corrected', rec, before));
-    poller.on('snapshot', (snap) => this.emit('sample', this.sampleOf(cfg.id, snap)));
+    poller.on('snapshot', (snap) => {
+      reshare(); // measured currents: what the EV uses, and on which phases
+      this.emit('sample', this.sampleOf(cfg.id, snap));
+    });
     poller.on('health', emitStatus);
+  }
+
+  /** A connector as the budget sharing sees it (its own cap is the arbiter's, filled in by BudgetSharing). */
+  private sharingInput({ c, cfg }: Entry): Omit<ConnectorInput, 'capA'> {
+    const snap = c.snapshot();
+    const plugged = snap.pilot === 'B' || snap.pilot === 'C' || snap.pilot === 'D';
+    // A recorded session still authorised (the state machine drops the authorisation as it ends one).
+    const wants = c.session() !== null && snap.auth !== null && plugged && !snap.stopping && !snap.paused && snap.available && snap.faults.length === 0;
+    return {
+      id: c.id,
+      wants,
+      // The phases in use: the config's until the 1p/3p switch (issue 13, setPhases) reports its own.
+      phases: cfg.phases,
+      rotation: cfg.phaseRotation ?? 'L1L2L3',
+      priority: cfg.priority ?? 0,
+      measuredA: c.meter().fresh?.currentA ?? null,
+    };
   }
 
   private sampleOf(id: number, snap: MeterSnapshot): MeterSample {
@@ -162,6 +208,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       c.start();
       this.applyOffer(c.id);
     }
+    this.sharing.update();
   }
 
   /** Every output safe at once (stall detector, signals, fatal errors): synchronous. */
@@ -175,6 +222,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
    * Emergencies use safe() instead.
    */
   async shutdown(reason: StopReason = 'Other'): Promise<void> {
+    this.sharing.dispose();
     await Promise.all([...this.connectors.values()].map(({ c }) => c.shutdown(reason)));
     for (const { c } of this.connectors.values()) await c.release();
   }
@@ -186,7 +234,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   }
 
   view(): StationView {
-    return this.statusView.station([...this.connectors.values()].map(({ c }) => this.viewOf(c)));
+    return { ...this.statusView.station([...this.connectors.values()].map(({ c }) => this.viewOf(c))), sharing: this.sharing.view() };
   }
 
   connectorView(id: number): ConnectorView | undefined {
@@ -337,15 +385,21 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   }
 
   setClaim(claim: CurrentClaim): void {
+    if (this.sharing.isAllowance(claim.source, claim.connectorId)) throw new RangeError(`claim ${claim.source} on connector ${claim.connectorId}: the station budget of that name holds it`);
     this.arbiter.set(claim);
     this.renewLease(claim);
+    this.sharing.update();
     this.applyOffers(claim.connectorId);
   }
 
   clearClaim(source: string, connectorId: number): void {
     this.leases.get(leaseKey(source, connectorId))?.cancel();
     this.leases.delete(leaseKey(source, connectorId));
-    if (this.arbiter.clear(source, connectorId)) this.applyOffers(connectorId);
+    if (this.sharing.isAllowance(source, connectorId)) return;
+    if (this.arbiter.clear(source, connectorId)) {
+      this.sharing.update();
+      this.applyOffers(connectorId);
+    }
   }
 
   private renewLease(claim: CurrentClaim): void {
@@ -356,21 +410,24 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     this.leases.set(k, this.clock.setTimeout(() => {
       this.leases.delete(k);
       this.log.warn({ source: claim.source, connectorId: claim.connectorId, leaseMs: claim.leaseMs }, 'current claim lease ran out: the limit falls back');
-      if (this.arbiter.clear(claim.source, claim.connectorId)) this.applyOffers(claim.connectorId);
+      if (this.arbiter.clear(claim.source, claim.connectorId)) {
+        this.sharing.update();
+        this.applyOffers(claim.connectorId);
+      }
     }, claim.leaseMs));
   }
 
+  /** Shared out at once among the connectors (budget-sharing.ts, allocator.ts): each gets a hard claim named after the budget. */
   setBudget(budget: StationBudget): void {
-    // Shared out by the allocator (issue 13, evse/allocator.ts); until then only recorded.
-    this.stationBudgets.set(budget.source, { source: budget.source, phaseA: [...budget.phaseA] as [number, number, number] });
+    this.sharing.set(budget);
   }
 
   clearBudget(source: string): void {
-    this.stationBudgets.delete(source);
+    this.sharing.clear(source);
   }
 
   budgets(): readonly StationBudget[] {
-    return [...this.stationBudgets.values()];
+    return this.sharing.list();
   }
 
   async setPhases(connectorId: number, _phases: PhaseCount, _source: string): Promise<PhaseSwitchResult> {

@@ -1,6 +1,7 @@
 import type { ConnectorStatus } from '../evse/port.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
+import { siteEntities, siteTopic } from './site.js';
 
 /**
  * Home Assistant MQTT discovery, as data: one device per station, entities per connector.
@@ -22,6 +23,8 @@ export interface DiscoveryInput {
   currency?: string;
   /** evsed's version, for HA's "origin". */
   version: string;
+  /** Load management is configured: announce the site's entities (telemetry/site.ts). */
+  site?: boolean;
 }
 
 export interface DiscoveryMessage {
@@ -72,6 +75,14 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       };
       announced.set(topic, JSON.stringify(config));
     }
+  }
+  for (const e of siteEntities(input.topics)) {
+    const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
+    all.add(topic);
+    if (!input.site) continue;
+    const availability = [{ topic: input.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }];
+    if (e.gridMeter) availability.push({ topic: siteTopic(input.topics, 'grid_meter/availability'), payload_available: ONLINE, payload_not_available: OFFLINE });
+    announced.set(topic, JSON.stringify({ ...e.config, unique_id: `${node}_${e.objectId}`, availability, availability_mode: 'all', device, origin }));
   }
   const out: DiscoveryMessage[] = [...announced].map(([topic, payload]) => ({ topic, payload }));
   for (const topic of all) if (!announced.has(topic)) out.push({ topic, payload: '' });

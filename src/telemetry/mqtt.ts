@@ -19,6 +19,8 @@ import { parsePvMode, pvDiscovery, pvState, PvTopics } from './pv.js';
 import { connectorState, stationInfo, type FinalSession } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
+import { siteState, siteTopic } from './site.js';
+import type { SiteStatus } from '../energy/load-service.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -33,6 +35,8 @@ export interface MqttContext {
   energyTargets?: EnergyTargets;
   /** PV surplus charging (a pv section): its topics, its mode command and Home Assistant entities. */
   pv?: PvControl;
+  /** Load management's status (the daemon passes LoadService.status()); without it there are no site topics. */
+  site?: () => SiteStatus | undefined;
 }
 
 export interface MqttService extends Service {
@@ -347,6 +351,7 @@ class MqttBridge implements MqttService {
       energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
       version: FIRMWARE_VERSION,
+      site: this.ctx.site !== undefined,
     });
     if (this.ctx.pv) msgs.push(...pvDiscovery({ topics: this.topics, discoveryPrefix: this.cfg.discoveryPrefix, stationId: sc.id, commands: this.cfg.commands, device: haDevice(sc), origin: { name: 'evsed', sw_version: FIRMWARE_VERSION } }));
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
@@ -384,6 +389,8 @@ class MqttBridge implements MqttService {
       });
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
     }
+    const site = this.ctx.site?.();
+    if (site) for (const [leaf, payload] of siteState(site)) if (payload !== null) this.coalescer.set(siteTopic(this.topics, leaf), payload);
   }
 
   private targetEnergyWh(connectorId: number): number | null | undefined {

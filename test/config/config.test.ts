@@ -34,10 +34,12 @@ describe('config: valid files', () => {
     expect(c.storage.flushIntervalS).toBe(60);
     expect(c.connectors[0]!.stopTimeoutS).toBe(6);
     expect(c.log.level).toBe('info');
+    expect(c.connectors[0]).toMatchObject({ phaseRotation: 'L1L2L3', priority: 0 });
+    expect(c.sharing).toEqual({ mode: 'fair', increaseIntervalS: 5, resumeMarginA: 1, resumeHoldS: 30 });
   });
 
   it('accepts the shipped configs', async () => {
-    for (const f of ['config/sim.yaml', 'config/evsed.example.yaml']) {
+    for (const f of ['config/sim.yaml', 'config/sim-2.yaml', 'config/evsed.example.yaml']) {
       const r = await runCli(['config', 'check', f]);
       expect(r.stderr).toBe('');
       expect(r.code, f).toBe(0);
@@ -64,6 +66,9 @@ describe('config: bad files name the key, what is wrong and what is right', () =
     ['the same tag twice (tags match case-insensitively)', VALID.replace('auth: { mode: free }', 'auth:\n  mode: local\n  tags: [ { idTag: 04A1B2C3, name: Anna }, { idTag: 04a1b2c3, name: Ben } ]'), ['auth.tags[1].idTag: duplicate tag 04a1b2c3 (already auth.tags[0]): list each tag once (got "04a1b2c3")']],
     ['a missing key', VALID.replace(' vendor: Example,', ''), ['station.vendor: is required (must be a non-empty text)']],
     ['ocpp auth without ocpp section', VALID.replace('mode: free', 'mode: ocpp'), ['auth.mode: auth.mode ocpp needs an ocpp section (or use mode local / free)']],
+    ['a phase rotation that is not a rotation', VALID.replace('phases: 3', 'phases: 3\n    phaseRotation: L1L3L2'), ['connectors[0].phaseRotation: must be one of L1L2L3 | L2L3L1 | L3L1L2 (got "L1L3L2")']],
+    ['a sharing mode that does not exist', VALID + 'sharing: { mode: equal }\n', ['sharing.mode: must be one of fair | priority (got "equal")']],
+    ['an increase interval faster than IEC 61851-1 allows', VALID + 'sharing: { increaseIntervalS: 2 }\n', ['sharing.increaseIntervalS: must be at least 5 s: IEC 61851-1 lets the PWM offer rise at most every 5 s (the EV needs the time to follow); use 5 or more (got 2)']],
     ['YAML syntax error', 'station: { id: CP-001\nstorage: [', ['line 2, column 1: YAML syntax: Flow map in block collection must be sufficiently indented and end with a }']],
   ];
   for (const [name, text, expected] of cases) {

@@ -22,5 +22,6 @@ describe('config/evsed.example.yaml', () => {
     expect(cfg.ocpp?.keys).toEqual({ HeartbeatInterval: '300', MeterValueSampleInterval: '60' }); // OCPP values are strings
     expect(cfg.mqtt?.topicPrefix).toBe('evsed');
     expect(cfg.tariff?.currency).toBe('EUR');
+    expect(cfg.site).toMatchObject({ fuseA: 35, marginA: 1, fallbackA: 6, gridMeter: { model: 'sdm630', unitId: 2 } });
   });
 });

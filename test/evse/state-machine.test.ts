@@ -351,18 +351,18 @@ describe('ConnectorStateMachine: availability', () => {
   });
 });
 
-describe('ConnectorStateMachine: PWM rate limit (at most one duty change per pwmMinChangeIntervalMs)', () => {
-  it('holds a new duty until the deadline it reports, then applies it there', () => {
+describe('ConnectorStateMachine: PWM rate limit (a higher duty at most once per pwmMinChangeIntervalMs)', () => {
+  it('holds a higher duty until the deadline it reports, then applies it there', () => {
     const sm = machine({ pwmMinChangeIntervalMs: 5000 });
-    toCharging(sm, 0, 16); // duty 266 went out at t = 0
-    expect(pilotActions(sm.handle(offer(10), 1000))).toEqual([]);
-    expect(sm.snapshot().output).toEqual({ mode: 'pwm', dutyPermille: 266 });
+    toCharging(sm, 0, 10); // duty 166 went out at t = 0
+    expect(pilotActions(sm.handle(offer(16), 1000))).toEqual([]);
+    expect(sm.snapshot().output).toEqual({ mode: 'pwm', dutyPermille: 166 });
     expect(sm.nextDeadline()).toBe(5000);
     expect(pilotActions(sm.handle(tick, 4999))).toEqual([]);
-    expect(pilotActions(sm.handle(tick, 5000))).toEqual([{ mode: 'pwm', dutyPermille: 166 }]);
+    expect(pilotActions(sm.handle(tick, 5000))).toEqual([{ mode: 'pwm', dutyPermille: 266 }]);
     expect(sm.nextDeadline()).toBeNull();
 
-    // The next change waits 5 s from this one; the latest wish wins.
+    // The next increase waits 5 s from this one; the latest wish wins.
     sm.handle(offer(20), 6000);
     sm.handle(offer(32), 7000);
     expect(sm.nextDeadline()).toBe(10_000);
@@ -370,11 +370,22 @@ describe('ConnectorStateMachine: PWM rate limit (at most one duty change per pwm
     expect(sm.snapshot().contactor).toBe(true);
   });
 
+  it('a lower duty goes out at once, also right after a change (a station budget or the fuse comes first)', () => {
+    const sm = machine({ pwmMinChangeIntervalMs: 5000 });
+    toCharging(sm, 0, 16); // duty 266 went out at t = 0
+    expect(pilotActions(sm.handle(offer(10), 1000))).toEqual([{ mode: 'pwm', dutyPermille: 166 }]);
+    expect(pilotActions(sm.handle(offer(8), 1100))).toEqual([{ mode: 'pwm', dutyPermille: 133 }]);
+    expect(sm.nextDeadline()).toBeNull();
+    // An increase after it still waits 5 s from the last change.
+    sm.handle(offer(16), 2000);
+    expect(sm.nextDeadline()).toBe(6100);
+  });
+
   it('a wish that returns to the current duty before the deadline cancels the change', () => {
     const sm = machine();
-    toCharging(sm, 0, 16);
-    sm.handle(offer(10), 1000);
-    sm.handle(offer(16), 2000);
+    toCharging(sm, 0, 10);
+    sm.handle(offer(16), 1000);
+    sm.handle(offer(10), 2000);
     expect(sm.nextDeadline()).toBeNull();
     expect(pilotActions(runDeadlines(sm, 10_000))).toEqual([]);
   });

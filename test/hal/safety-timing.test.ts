@@ -24,6 +24,22 @@ describe('OvercurrentCheck', () => {
     expect(oc.update([16], 10, 11_000).trip).toBe(true);
   });
 
+  it('after each lower offer the EV may still draw the previous offer for its reaction time: a staircase of decreases does not trip', () => {
+    // The offer drops by 1 A every second (a station budget following a rising house load); the EV
+    // follows every change 4 s late, as IEC 61851-1 allows (5 s). Before, the window ran from the
+    // first excess and tripped at 6 s although the EV followed each change in time.
+    const oc = new OvercurrentCheck();
+    for (let t = 0; t <= 10_000; t += 1000) {
+      const offer = 16 - t / 1000;
+      const drawn = Math.min(16, 16 - (t - 4000) / 1000);
+      expect(oc.update([drawn, drawn, drawn], offer, t), `t=${t}: offer ${offer} A, EV draws ${drawn} A`).toMatchObject({ trip: false });
+    }
+    // Once the offer stands, the EV has to follow within the window as before.
+    for (let t = 11_000; t < 16_000; t += 1000) expect(oc.update([12, 12, 12], 6, t).trip).toBe(false);
+    expect(oc.update([12, 12, 12], 6, 16_000).trip).toBe(false);
+    expect(oc.update([12, 12, 12], 6, 22_000).trip).toBe(true);
+  });
+
   it('refuses a window shorter than 6 s', () => {
     expect(() => new OvercurrentCheck({ windowMs: 5000 })).toThrow(/at least 6000/);
   });

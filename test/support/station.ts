@@ -20,6 +20,10 @@ export interface SimConfigOptions {
   evMaxCurrentA?: number;
   /** hardware.world of every connector (default: the schema's, persist). */
   world?: 'persist' | 'fresh';
+  /** Per connector (by index): the simulated EV's phases (default 3). */
+  evPhases?: number[];
+  /** Per connector (by index): more keys of the connector, as one YAML flow line each, e.g. "priority: 1". */
+  connectorExtra?: string[];
   extra?: string;
 }
 
@@ -30,8 +34,8 @@ export function writeSimConfig(dir: string, o: SimConfigOptions = {}): string {
   - id: ${i + 1}
     maxCurrentA: 32
     phases: 3
-    hardware: { driver: sim, ev: { maxCurrentA: ${o.evMaxCurrentA ?? 16}, phases: 3 }${o.world ? `, world: ${o.world}` : ''} }
-    meter: { model: sim, initialEnergyWh: 1000 }`).join('');
+    hardware: { driver: sim, ev: { maxCurrentA: ${o.evMaxCurrentA ?? 16}, phases: ${o.evPhases?.[i] ?? 3} }${o.world ? `, world: ${o.world}` : ''} }
+    meter: { model: sim, initialEnergyWh: 1000 }${o.connectorExtra?.[i] ? `\n    ${o.connectorExtra[i]}` : ''}`).join('');
   const text = `station: { id: CP-TEST, vendor: evsed, model: test }
 storage: { dir: ${JSON.stringify(join(dir, 'data'))}, flushIntervalS: ${o.flushIntervalS ?? 1}, sampleIntervalS: ${o.sampleIntervalS ?? 1} }
 auth:

@@ -247,7 +247,7 @@ describe('discoveryMessages', () => {
   });
 
   it('announces number and buttons with commands, and a cost sensor in the tariff currency', () => {
-    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true, energyTarget: true, currency: 'CHF' });
+    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true, energyTarget: true, currency: 'CHF', site: true });
     const byTopic = new Map(msgs.map((m) => [m.topic, m.payload]));
     expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')!)).toMatchObject({ name: 'Current limit', min: 0, max: 20 });
     expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')!)).toMatchObject({
