@@ -163,7 +163,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   // Load management starts after the station (below); MQTT reads its status once it runs.
   let load: LoadService | undefined;
   const site = config.site ? () => load?.status() : undefined;
-  const pv = config.pv ? createPvService({ config, station, storageDir: loaded.storageDir, log: log.child({ module: 'pv' }) }) : undefined;
+  const pvParts = config.pv ? createPvService({ config, station, storageDir: loaded.storageDir, log: log.child({ module: 'pv' }) }) : undefined;
+  const pv = pvParts?.pv;
   if (pv) services.push(pv);
   if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), site, pv }));
 
@@ -177,6 +178,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     load = new LoadService({ station, site: config.site, meter: gridMeter, rotations, clock, log: log.child({ module: 'load' }) });
     load.start();
     services.push(load);
+    // pv.source site: the PV logic reads the same grid meter (its total power).
+    pvParts?.site?.attach(load.poller);
   }
 
   let restartHandler: ((why: string) => void) | undefined;

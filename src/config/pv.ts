@@ -35,7 +35,8 @@ const mqttPowerSourceSchema = z
   });
 export type MqttPowerSourceConfig = z.infer<typeof mqttPowerSourceSchema>;
 
-const pvSourceSchema = z.strictObject({ mqtt: mqttPowerSourceSchema }, { error: 'must say where the grid power comes from, e.g. source: { mqtt: { topic: tele/gridmeter/SENSOR, jsonPath: ENERGY.Power } }' });
+const SOURCE_HINT = 'must say where the grid power comes from: site (the site section\'s grid meter) or { mqtt: { topic: tele/gridmeter/SENSOR, jsonPath: ENERGY.Power } }';
+const pvSourceSchema = z.union([z.literal('site'), z.strictObject({ mqtt: mqttPowerSourceSchema }, { error: SOURCE_HINT })], { error: SOURCE_HINT });
 
 /**
  * The `pv` section: PV surplus charging (docs/energy.md "PV surplus charging"). Absent = no PV

@@ -148,7 +148,10 @@ export const configSchema = z
     if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }
-    if (cfg.pv && !cfg.pv.source.mqtt.url && !cfg.mqtt) {
+    if (cfg.pv?.source === 'site' && !cfg.site) {
+      ctx.addIssue({ code: 'custom', path: ['pv', 'source'], message: 'source site reads the site section\'s grid meter: add a site section (fuseA, fallbackA, gridMeter) or use source: { mqtt: { topic: ... } }' });
+    }
+    if (cfg.pv && cfg.pv.source !== 'site' && !cfg.pv.source.mqtt.url && !cfg.mqtt) {
       ctx.addIssue({ code: 'custom', path: ['pv', 'source', 'mqtt', 'url'], message: 'no broker for the grid power topic: give pv.source.mqtt.url (e.g. mqtt://192.168.1.10:1883) or add an mqtt section' });
     }
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {

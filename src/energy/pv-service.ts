@@ -8,6 +8,7 @@ import type { GridPowerSource } from './grid-source.js';
 import { PvController, type PvDecision, type PvMode, type PvSettings } from './pv.js';
 import { PvModeFile } from './pv-mode-file.js';
 import { MqttPowerSource } from './mqtt-power-source.js';
+import { SiteGridPowerSource } from './site-grid-source.js';
 
 /** What the API, MQTT and the dashboard may do with the PV logic. */
 export interface PvControl {
@@ -173,9 +174,14 @@ export class PvService implements Service, PvControl {
   }
 }
 
-/** The PV service of a config with a pv section: its grid power source and its mode file in the storage directory (not started). */
-export function createPvService(o: { config: Config; station: StationPort; storageDir: string; log: Logger }): PvService {
+/**
+ * The PV service of a config with a pv section: its grid power source and its mode file in the
+ * storage directory (not started). With `source: site` the caller attaches load management's grid
+ * meter poller to `site` once it runs.
+ */
+export function createPvService(o: { config: Config; station: StationPort; storageDir: string; log: Logger }): { pv: PvService; site?: SiteGridPowerSource } {
   const cfg = o.config.pv!;
-  const source = new MqttPowerSource({ cfg: cfg.source.mqtt, broker: o.config.mqtt, clientId: `evsed-${o.station.info.id}-pv`, monoMs: () => o.station.clock.monoMs(), log: o.log });
-  return new PvService({ station: o.station, cfg, source, modeFile: new PvModeFile(join(o.storageDir, 'pv-mode.json')), log: o.log, connectors: o.config.connectors });
+  const site = cfg.source === 'site' ? new SiteGridPowerSource() : undefined;
+  const source = cfg.source === 'site' ? site! : new MqttPowerSource({ cfg: cfg.source.mqtt, broker: o.config.mqtt, clientId: `evsed-${o.station.info.id}-pv`, monoMs: () => o.station.clock.monoMs(), log: o.log });
+  return { pv: new PvService({ station: o.station, cfg, source, modeFile: new PvModeFile(join(o.storageDir, 'pv-mode.json')), log: o.log, connectors: o.config.connectors }), site };
 }
