@@ -46,6 +46,7 @@ function benchStation(db: ReturnType<typeof openDb>): StationPort & { sessions: 
     connectors: [{
       id: 1, status: 'Available', pilot: 'A', diodeOk: true, pilotOutput: { mode: 'x1' } as any, contactorClosed: false, currentLimitA: 16,
       limitSource: 'config', faults: [], available: true, paused: false, session: null,
+      phases: { installed: 3, active: 3, switchable: false, switching: false, switchesThisSession: 0 },
       meter: { energyWh: 0, powerW: 0, voltageV: [], currentA: [], powerPhaseW: [], frequencyHz: null, health: 'ok', stale: false, ageS: 0, reads: { ok: 0, failed: 0, rejected: 0, consecutiveFailures: 0, errors: {}, lastError: null } },
     }],
   });

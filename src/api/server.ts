@@ -215,7 +215,8 @@ export class ApiServer implements RouteRegistry {
       const idTag = body.idTag;
       if (typeof idTag !== 'string' || idTag.length < 1 || idTag.length > 20) throw new HttpError(400, 'idTag: must be a text of 1 to 20 characters');
       const result = await st.presentTag(id, idTag);
-      if (result.action === 'rejected') sendJson(res, 403, { error: `tag ${idTag} refused (${result.status})`, ...result });
+      if (result.action === 'unavailable') sendJson(res, 409, { error: `connector ${id} cannot charge now (unavailable or faulted): the tag was not checked`, ...result });
+      else if (result.action === 'rejected') sendJson(res, 403, { error: `tag ${idTag} refused (${result.status})`, ...result });
       else sendJson(res, 200, result);
     });
     // Commands without parameters still take a JSON object body ({}), like every write.
@@ -241,6 +242,19 @@ export class ApiServer implements RouteRegistry {
       await readJson(req);
       if (!st.wake(id)) throw new HttpError(409, 'only an EV plugged in (state B) with a session can be woken');
       sendJson(res, 202, { waking: true });
+    });
+    this.route('POST', '/api/connectors/:id/phases', async (req, res, p) => {
+      const id = this.connectorId(p);
+      const body = await readJson(req);
+      if (body.phases !== 1 && body.phases !== 3) throw new HttpError(400, 'phases: must be 1 or 3');
+      // A switch under load takes the stop, the pause (connectors[].phaseSwitch.pauseS) and the settle time: answer 202 and let GET /api/status show it.
+      const done = st.setPhases(id, body.phases, 'api');
+      const result = await Promise.race([done, new Promise<null>((r) => setTimeout(() => r(null), PHASE_ANSWER_WAIT_MS))]);
+      const phases = st.connectorView(id)!.phases;
+      if (result === null) sendJson(res, 202, { result: 'Pending', phases });
+      else if (result === 'Accepted') sendJson(res, 200, { result, phases });
+      else if (result === 'NotSupported') sendJson(res, 409, { error: `connector ${id} has no phase relay (hardware.phaseRelay)`, result, phases });
+      else sendJson(res, 409, { error: 'phase switch refused (a fault, the session stopping, a switch under way, or connectors[].phaseSwitch.maxPerSession reached)', result, phases });
     });
     this.route('POST', '/api/connectors/:id/clear-faults', async (req, res, p) => {
       const id = this.connectorId(p);
@@ -303,6 +317,9 @@ export class ApiServer implements RouteRegistry {
     });
   }
 }
+
+/** How long POST .../phases waits for the switch to end before it answers 202 (a switch without a session ends at once). */
+const PHASE_ANSWER_WAIT_MS = 500;
 
 const SIM_ACTIONS = ['plug', 'unplug', 'ev-ready', 'ev-pause', 'fault', 'clear-fault'] as const;
 

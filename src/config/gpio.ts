@@ -26,6 +26,21 @@ const lockSchema = z.strictObject({
   motorMs: intBetween(50, 5000).default(600),
 });
 
+/**
+ * The 1p/3p relay (a second contactor that connects L2 and L3, hardware/README.md). Which
+ * position the energised coil means depends on the wiring: `energisedMeans`. Its output is never
+ * part of safe(): it changes only with the contactor open (the safety core's rule).
+ */
+const phaseRelaySchema = z.strictObject({
+  pin: bcm,
+  /** The pin is low to energise the relay driver. */
+  activeLow: z.boolean().default(false),
+  energisedMeans: z.literal([1, 3], { error: 'must be 1 or 3: the phases connected while the relay coil is energised (see the wiring)' }),
+  /** After a change the contactor may close only this much later (relay operate and bounce time). */
+  settleMs: intBetween(20, 5000).default(200),
+});
+export type PhaseRelayConfig = z.infer<typeof phaseRelaySchema>;
+
 const gpioSchema = z.strictObject({
   /** Contactor relay driver output (through the heartbeat interlock, hardware/interlock.md). */
   contactor: bcm,
@@ -125,6 +140,8 @@ export const gpioHardwareSchema = z
       closeMs: intBetween(20, 5000).default(CONTACTOR_FEEDBACK_TIMEOUT_MS),
     }).default({ weldMs: CONTACTOR_FEEDBACK_TIMEOUT_MS, closeMs: CONTACTOR_FEEDBACK_TIMEOUT_MS }),
     rcdSelfTest: rcdSelfTestSchema.default({ atStartup: true, testMs: 1000, clearMs: 1500 }),
+    /** The 1p/3p relay, where the connector has one (connectors[].phases must be 3). */
+    phaseRelay: phaseRelaySchema.optional(),
     /** Heartbeat toggle half-period; the interlock drop-out time must be several times longer. */
     heartbeatMs: intBetween(2, 100).default(10),
     /**
@@ -162,6 +179,7 @@ export const gpioHardwareSchema = z
     if (g.lock) {
       for (const key of ['motorA', 'motorB', 'feedback'] as const) claim(g.lock[key], `gpio.lock.${key}`, ['gpio', 'lock', key]);
     }
+    if (cfg.phaseRelay) claim(cfg.phaseRelay.pin, 'phaseRelay.pin', ['phaseRelay', 'pin']);
     g.activeLow.forEach((name, i) => {
       const [a, b] = name.split('.') as [string, string | undefined];
       const set = b ? (g as any)[a]?.[b] : (g as any)[a];

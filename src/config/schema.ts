@@ -59,6 +59,22 @@ type HardwareConfig = z.infer<typeof hardwareSchema>;
 /** IEC 61851-1 Table A.6 seq. 10.2: the EVSE opens under load at the latest 6 s after withdrawing the offer. */
 export const MAX_STOP_TIMEOUT_S = 6;
 
+/** 1p/3p switching (only with a phase relay: hardware.phaseRelay). */
+const phaseSwitchSchema = z.strictObject({
+  /**
+   * The contactor open and CP off this long before the relay changes and the offer returns
+   * (EVerest: 10 s; Tinkerforge 60 s; some EVs need 45 s to notice a new supply).
+   */
+  pauseS: z
+    .number({ error: 'must be a number of seconds between 5 and 300' })
+    .int({ error: 'must be a whole number of seconds between 5 and 300' })
+    .min(5, { error: 'must be at least 5 s: with CP off for less, an EV may not notice the new supply (EVerest waits 10 s)' })
+    .max(300, { error: 'must be at most 300 s' })
+    .default(10),
+  /** Switches allowed per session; some EVs give up after repeated interruptions. */
+  maxPerSession: intBetween(1, 100).default(4),
+});
+
 const connectorSchema = z.strictObject({
   id: intBetween(1, 8),
   maxCurrentA: intBetween(6, 80),
@@ -80,6 +96,7 @@ const connectorSchema = z.strictObject({
   phaseRotation: oneOf(PHASE_ROTATIONS).default('L1L2L3'),
   /** With sharing.mode priority, higher is served first; in fair mode it only decides who is suspended first (lower). */
   priority: intBetween(-100, 100).default(0),
+  phaseSwitch: phaseSwitchSchema.default({ pauseS: 10, maxPerSession: 4 }),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -129,6 +146,9 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
     cfg.connectors.forEach((c, i) => {
+      if ((c.hardware.driver === 'sim' || c.hardware.driver === 'gpio') && c.hardware.phaseRelay && c.phases !== 3) {
+        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'hardware', 'phaseRelay'], input: c.hardware.phaseRelay, message: 'needs connectors[].phases: 3 (a phase relay switches a 3-phase supply down to one phase): set phases to 3 or remove phaseRelay' });
+      }
       if (seen.has(c.id)) {
         ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
       }

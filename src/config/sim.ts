@@ -31,6 +31,8 @@ export const simHardwareSchema = z.strictObject({
   driver: z.literal('sim'),
   ev: simEvSchema.default({ maxCurrentA: 16, phases: 3, voltageV: 230 }),
   world: oneOf(SIM_WORLD_MODES).default('persist'),
+  /** The simulated board has a 1p/3p relay (connectors[].phases must be 3). */
+  phaseRelay: z.boolean().default(false),
 });
 export type SimHardwareConfig = z.infer<typeof simHardwareSchema>;
 

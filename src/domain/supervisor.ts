@@ -40,3 +40,34 @@ export function supervisorViolation(i: SupervisorInputs, closing: boolean): stri
   if (!i.authorised) return 'no authorised, recorded session';
   return null;
 }
+
+/** What the phase relay rule reads (the driver's own state, not the state machine's). */
+export interface PhaseRelayInputs {
+  /** The contactor is commanded closed (or a close waits for its RCD self-test). */
+  contactorCommanded: boolean;
+  /** The contactor's aux contact: true closed, false open, undefined not wired. */
+  contactorFeedback: boolean | undefined;
+  /** Fault inputs active and faults latched. */
+  faults: ReadonlySet<string>;
+}
+
+/**
+ * May the 1p/3p relay change now? Never under load: the contactor must be commanded open and,
+ * where its aux contact is wired, read open; never with a fault active (a fault may mean the
+ * contactor cannot be trusted). The violated rule, or null.
+ */
+export function phaseRelayViolation(i: PhaseRelayInputs): string | null {
+  if (i.contactorCommanded) return 'the contactor is commanded closed';
+  if (i.contactorFeedback === true) return 'the contactor feedback reads closed';
+  if (i.faults.size > 0) return `fault active: ${[...i.faults].join(', ')}`;
+  return null;
+}
+
+/**
+ * A close within the phase relay's settle time after a change (its contacts may still bounce,
+ * and the contactor would make on a bouncing relay): the violated rule, or null.
+ */
+export function relaySettleViolation(changedAtMs: number | null, settleMs: number, nowMs: number): string | null {
+  if (changedAtMs === null || nowMs >= changedAtMs + settleMs) return null;
+  return `the phase relay changed ${Math.round(nowMs - changedAtMs)} ms ago (settle time ${settleMs} ms)`;
+}

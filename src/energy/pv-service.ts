@@ -58,7 +58,7 @@ export class PvService implements Service, PvControl {
   private stopped = false;
 
   constructor(
-    private readonly o: { station: StationPort; cfg: PvConfig; source: GridPowerSource; modeFile: PvModeFile; log: Logger; connectors: readonly { id: number; phases: 1 | 3 }[] },
+    private readonly o: { station: StationPort; cfg: PvConfig; source: GridPowerSource; modeFile: PvModeFile; log: Logger },
   ) {
     const mode = o.modeFile.load() ?? o.cfg.mode;
     this.controller = new PvController(pvSettings(o.cfg), mode);
@@ -160,17 +160,15 @@ export class PvService implements Service, PvControl {
   }
 
   /**
-   * The phases a connector charges on: the station's phase view where it has one (phase relay),
-   * else the configured phases, narrowed to 1 when the EV measurably draws on one phase only.
+   * The phases a connector charges on: what its relay connects (the configured phases without
+   * one), narrowed to 1 when the EV measurably draws on one phase only.
    */
   private phasesOf(c: ConnectorView): { active: PhaseCount; switchable: boolean } {
-    const view = (c as ConnectorView & { phases?: { active?: PhaseCount; switchable?: boolean } }).phases;
-    const configured = this.o.connectors.find((x) => x.id === c.id)?.phases ?? 3;
-    const active: PhaseCount = view?.active ?? configured;
+    const { active, switchable } = c.phases;
     const a = c.meter.currentA;
     // A 1-phase EV on a 3-phase offer: it charges on one phase whatever the relay does.
     if (active === 3 && !c.meter.stale && a.length === 3 && a[0]! > DRAWING_A && a[1]! < DRAWING_A && a[2]! < DRAWING_A) return { active: 1, switchable: false };
-    return { active, switchable: view?.switchable ?? configured === 3 };
+    return { active, switchable };
   }
 }
 
@@ -183,5 +181,5 @@ export function createPvService(o: { config: Config; station: StationPort; stora
   const cfg = o.config.pv!;
   const site = cfg.source === 'site' ? new SiteGridPowerSource() : undefined;
   const source = cfg.source === 'site' ? site! : new MqttPowerSource({ cfg: cfg.source.mqtt, broker: o.config.mqtt, clientId: `evsed-${o.station.info.id}-pv`, monoMs: () => o.station.clock.monoMs(), log: o.log });
-  return { pv: new PvService({ station: o.station, cfg, source, modeFile: new PvModeFile(join(o.storageDir, 'pv-mode.json')), log: o.log, connectors: o.config.connectors }), site };
+  return { pv: new PvService({ station: o.station, cfg, source, modeFile: new PvModeFile(join(o.storageDir, 'pv-mode.json')), log: o.log }), site };
 }

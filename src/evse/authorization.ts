@@ -62,6 +62,15 @@ export class Authorization {
       c.stop('Local', idTag);
       return { status: 'Accepted', source: running.authSource, action: 'stopped' };
     }
+    if (!running) {
+      // Nothing could start here (Unavailable, Faulted): refuse at once, without asking anyone
+      // (no Authorize.req to the CSMS for a session that cannot happen).
+      const snap = c.snapshot();
+      if (!snap.available || snap.faults.length > 0) {
+        this.d.log.info({ connectorId, idTag, available: snap.available, faults: snap.faults }, 'tag at a connector that cannot charge now: refused');
+        return { status: 'Invalid', source: 'local', action: 'unavailable' };
+      }
+    }
     const result: AuthResult = this.authorizer
       ? await this.authorizer.authorize(idTag, connectorId)
       : { status: 'Accepted', source: this.d.auth.mode === 'free' ? 'free' : 'local' };

@@ -12,7 +12,7 @@ import { supervisorViolation, type SupervisorInputs } from '../domain/supervisor
 import { OvercurrentCheck } from './safety-timing.js';
 import { currentForDuty } from '../domain/pwm.js';
 import type { AuthSource, ConnectorStatus, StopReason } from '../domain/types.js';
-import type { VehicleInfo } from './port.js';
+import type { PhaseCount, PhaseSwitchResult, VehicleInfo } from './port.js';
 
 const STORE_FAILURES_BEFORE_FAULT = 2;
 const STORE_RETRY_MS = 5000;
@@ -34,6 +34,17 @@ export interface ConnectorOptions {
   freeIdTag?: string | null;
   /** Stop charging (fault 'meter') when the meter has been unreadable this long; null = keep charging. */
   meterRequiredGraceMs?: number | null;
+  /** The phases the connector is installed with (connectors[].phases); default 3. */
+  phases?: PhaseCount;
+}
+
+/** ConnectorView.phases. */
+export interface PhasesView {
+  installed: PhaseCount;
+  active: PhaseCount;
+  switchable: boolean;
+  switching: boolean;
+  switchesThisSession: number;
 }
 
 /**
@@ -88,11 +99,16 @@ export class Connector extends EventEmitter {
   private shuttingDown = false;
   /** The lock motor's drive under way (a shutdown lets it finish rather than cut it half-way). */
   private lockOp: Promise<unknown> = Promise.resolve();
+  /** setPhases callers waiting for their request's end, by request id. */
+  private readonly phaseWaiters = new Map<number, (r: PhaseSwitchResult) => void>();
+  private nextPhaseRequest = 1;
 
   constructor(private readonly o: ConnectorOptions) {
     super();
     this.id = o.id;
-    this.sm = new ConnectorStateMachine(o.sm);
+    const relay = o.hardware.phaseRelay;
+    // The board decides how the switching pause looks (CP relay or not) and how long its relay settles.
+    this.sm = new ConnectorStateMachine({ ...o.sm, phaseCpInterrupt: relay?.cpInterrupt ?? false, phaseSettleMs: relay?.settleMs ?? 0 });
   }
 
   /** Start polling the meter (the station does this before start()). */
@@ -178,6 +194,45 @@ export class Connector extends EventEmitter {
   vehicle(): VehicleInfo {
     const hw = this.o.hardware;
     return { socPercent: hw.socPercent?.() ?? null, batteryCapacityWh: hw.batteryCapacityWh?.() ?? null };
+  }
+
+  /**
+   * Switch the phase relay through the only allowed sequence (the state machine's S10); resolves
+   * when it ended. Accepted at once when already on `phases`; NotSupported without a relay.
+   */
+  setPhases(phases: PhaseCount, source: string): Promise<PhaseSwitchResult> {
+    const relay = this.o.hardware.phaseRelay;
+    if (!relay) return Promise.resolve('NotSupported');
+    if (this.closed || this.shuttingDown) return Promise.resolve('Rejected');
+    if (!this.sm.snapshot().phaseSwitch && relay.get() === phases) return Promise.resolve('Accepted');
+    const requestId = this.nextPhaseRequest++;
+    this.o.log.info({ connectorId: this.id, phases, source }, 'phase switch requested');
+    return new Promise((resolve) => {
+      this.phaseWaiters.set(requestId, resolve);
+      this.dispatch({ type: 'phase-switch', phases, requestId });
+    });
+  }
+
+  phases(): PhasesView {
+    const installed = this.o.phases ?? 3;
+    const relay = this.o.hardware.phaseRelay;
+    const snap = this.sm.snapshot();
+    return { installed, active: relay?.get() ?? installed, switchable: relay !== undefined, switching: snap.phaseSwitch !== null, switchesThisSession: snap.switchesThisSession };
+  }
+
+  /** Executes the state machine's relay command; the core's answer goes back as phase-relay-done. */
+  private driveRelay(phases: PhaseCount): void {
+    const relay = this.o.hardware.phaseRelay;
+    const answer = (ok: boolean, why?: string) => this.dispatch({ type: 'phase-relay-done', phases, ok, ...(why ? { why } : {}) });
+    if (!relay) return answer(false, 'this board has no phase relay');
+    relay.set(phases).then(
+      (r) => {
+        if (!r.ok) this.o.log.error({ connectorId: this.id, phases, why: r.why }, 'the safety core refused to change the phase relay');
+        answer(r.ok, r.ok ? undefined : r.why);
+        this.emit('phases');
+      },
+      (err: unknown) => answer(false, (err as Error).message),
+    );
   }
 
   /** Whether the connector has a cable lock (a socket); false for a fixed cable. */
@@ -414,6 +469,8 @@ export class Connector extends EventEmitter {
     this.o.hardware.safe();
     this.flushSamples();
     this.closed = true;
+    for (const w of this.phaseWaiters.values()) w('Rejected');
+    this.phaseWaiters.clear();
     this.deadline?.cancel();
     this.housekeeping?.cancel();
   }
@@ -461,6 +518,16 @@ export class Connector extends EventEmitter {
         case 'end-session':
           this.endSession(a.reason, a.stopIdTag);
           break;
+        case 'phase-relay':
+          this.driveRelay(a.phases);
+          break;
+        case 'phase-switch-ended': {
+          const waiter = a.requestId === undefined ? undefined : this.phaseWaiters.get(a.requestId);
+          if (a.requestId !== undefined) this.phaseWaiters.delete(a.requestId);
+          waiter?.(a.result);
+          this.emit('phases');
+          break;
+        }
         case 'status':
           this.o.log.info({ connectorId: this.id, from: a.previous, to: a.status }, `connector ${this.id}: ${a.previous} -> ${a.status}`);
           this.emit('status', a.status, a.previous);
@@ -653,6 +720,8 @@ export class Connector extends EventEmitter {
 
   private onSnapshot(s: MeterSnapshot): void {
     if (this.pendingMeter) this.correctPendingMeter(s.energyImportWh);
+    // A phase switch waits for the EV to stop drawing: below 1 A on every phase the contactor may open.
+    if (this.sm.snapshot().phaseSwitch?.step === 'withdraw') this.dispatch({ type: 'drawing', amps: Math.max(0, ...s.currentA) });
     this.updateTimer();
     this.checkOvercurrent(s);
     this.emit('sample', s);

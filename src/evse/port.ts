@@ -79,6 +79,12 @@ export interface ConnectorView {
   currentLimitA: number;
   /** Which claim decided the offer (e.g. "config", "ocpp:profile", "api"). */
   limitSource: string;
+  /**
+   * The supply phases: installed (connectors[].phases), active (what the 1p/3p relay connects now;
+   * installed without a relay), whether a relay can switch them, a switch under way, and the
+   * switches of the running session (bounded by connectors[].phaseSwitch.maxPerSession).
+   */
+  phases: { installed: PhaseCount; active: PhaseCount; switchable: boolean; switching: boolean; switchesThisSession: number };
   faults: FaultKind[];
   available: boolean;
   paused: boolean;
@@ -240,8 +246,8 @@ export interface LiveDurations {
   meterGapMs: number;
 }
 
-/** What a tag presented at a reader did. */
-export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' };
+/** What a tag presented at a reader did; `unavailable`: the connector cannot charge now (Unavailable, Faulted), nobody was asked. */
+export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' | 'unavailable' };
 
 export type ResetKind = 'Soft' | 'Hard';
 

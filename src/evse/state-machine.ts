@@ -1,4 +1,4 @@
-import type { PilotOutput, PilotState } from '../hal/types.js';
+import type { PilotOutput, PilotState, RelayPhases } from '../hal/types.js';
 import type { FaultKind } from '../domain/types.js';
 import type { AuthSource, ConnectorStatus, StopReason } from '../domain/types.js';
 import { FAULTS, needsTechnician, selfClears } from '../domain/faults.js';
@@ -29,7 +29,15 @@ import { dutyForCurrent, MIN_CURRENT_A } from '../domain/pwm.js';
  *     when a session starts, before any close; a lock that does not confirm (the driver rejects, or
  *     lockTimeoutMs passes) is fault 'lock'. It is unlocked once no session runs and the contactor
  *     is open (the controller also waits for the contactor's feedback to read open).
+ * S10 1p/3p switching runs only this sequence: the offer withdrawn (X1), the contactor opened once
+ *     the EV stops drawing (B, below 1 A, or S6), CP off (F with a CP interruption where the board
+ *     has a CP relay, else X1) for phasePauseMs, the relay commanded, phaseSettleMs, the offer again;
+ *     no close while it runs; a fault, a stop or an unplug aborts it; at most phaseMaxPerSession
+ *     switches per session. The safety core holds the relay rule itself (domain/supervisor.ts).
  */
+
+/** Below this (A, every phase) the EV has stopped drawing and the contactor may open for a phase switch (OpenEVSE: 1 A). */
+export const PHASE_SWITCH_IDLE_A = 1;
 
 export interface StateMachineOptions {
   stopTimeoutMs: number;
@@ -56,6 +64,19 @@ export interface StateMachineOptions {
    * (fReadbackGraceMs()).
    */
   fReadbackGraceMs: number;
+  /**
+   * A session's first offer: an EV that is ready goes to C within about a second of seeing the
+   * PWM. For this long the connector stays Preparing instead of reporting SuspendedEV for a moment
+   * between StartTransaction and Charging; an EV still in B after it is SuspendedEV.
+   */
+  evReactionMs: number;
+  /** 1p/3p switching: CP off this long with the contactor open before the relay changes (connectors[].phaseSwitch.pauseS). */
+  phasePauseMs: number;
+  /** After the relay changed, CP stays off this long more (the relay's settle time). */
+  phaseSettleMs: number;
+  /** The board can disconnect CP (a CP relay): the pause is then F with cpInterrupt, else X1. */
+  phaseCpInterrupt: boolean;
+  phaseMaxPerSession: number;
 }
 
 export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
@@ -68,6 +89,11 @@ export const DEFAULT_SM_OPTIONS: StateMachineOptions = {
   wakeX1Ms: 750,
   lockTimeoutMs: 6000,
   fReadbackGraceMs: 500,
+  evReactionMs: 3000,
+  phasePauseMs: 10_000,
+  phaseSettleMs: 0,
+  phaseCpInterrupt: false,
+  phaseMaxPerSession: 4,
 };
 
 /**
@@ -106,6 +132,12 @@ export type SmEvent =
   | { type: 'lock-state'; locked: boolean | null }
   /** The lock actuator did not confirm a lock command (jammed, no plug, broken feedback). */
   | { type: 'lock-failed'; why: string }
+  /** Switch the phase relay (the controller checked that the board has one and it is on the other phases). */
+  | { type: 'phase-switch'; phases: RelayPhases; requestId?: number }
+  /** The safety core's answer to a phase-relay command. */
+  | { type: 'phase-relay-done'; phases: RelayPhases; ok: boolean; why?: string }
+  /** The highest phase current measured now (A), while a phase switch waits for the EV to stop drawing. */
+  | { type: 'drawing'; amps: number }
   | { type: 'tick' };
 
 export type SmAction =
@@ -116,6 +148,10 @@ export type SmAction =
   | { type: 'start-session'; idTag: string | null; source: AuthSource }
   | { type: 'end-session'; reason: StopReason; stopIdTag: string | null }
   | { type: 'status'; status: ConnectorStatus; previous: ConnectorStatus }
+  /** Command the phase relay (the contactor is open); the answer comes back as phase-relay-done. */
+  | { type: 'phase-relay'; phases: RelayPhases }
+  /** A phase-switch request ended: Accepted once the relay switched, else Rejected (with why). */
+  | { type: 'phase-switch-ended'; phases: RelayPhases; result: 'Accepted' | 'Rejected'; why: string; requestId?: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string };
 
 export interface SmSnapshot {
@@ -138,6 +174,26 @@ export interface SmSnapshot {
   waking: boolean;
   /** The cable lock as last read; null without a lock. */
   cableLocked: boolean | null;
+  /** A 1p/3p switch under way and its step; null when none. */
+  phaseSwitch: { phases: RelayPhases; step: PhaseStep } | null;
+  /** Phase switches done in the running session. */
+  switchesThisSession: number;
+}
+
+/**
+ * withdraw: offer withdrawn, waiting for the EV to stop drawing; pause: contactor open, CP off;
+ * switch: the relay command is out; settle: switched, CP still off for the relay's settle time.
+ */
+export type PhaseStep = 'withdraw' | 'pause' | 'switch' | 'settle';
+
+interface PhaseSwitchRun {
+  phases: RelayPhases;
+  step: PhaseStep;
+  /** A session runs: the whole sequence; else the relay switches at once. */
+  withSession: boolean;
+  /** End of the pause or of the settle time. */
+  untilMs: number | null;
+  requestId?: number;
 }
 
 interface Auth {
@@ -187,6 +243,8 @@ export class ConnectorStateMachine {
   private lockWanted = false;
   /** A lock command not yet confirmed, since (ms). */
   private lockPendingSinceMs: number | null = null;
+  private phaseSwitch: PhaseSwitchRun | null = null;
+  private switchesThisSession = 0;
   private status: ConnectorStatus = 'Available';
 
   constructor(opts: Partial<StateMachineOptions> = {}) {
@@ -230,6 +288,7 @@ export class ConnectorStateMachine {
         this.session = true;
         this.wakeDone = false;
         this.seenC = false;
+        this.switchesThisSession = 0;
         if (!this.stopping && this.pilot === 'A') this.stopping = { reason: 'EVDisconnected', stopIdTag: null };
         if (!this.stopping && !this.auth) this.stopping = { reason: 'DeAuthorized', stopIdTag: null };
         break;
@@ -294,6 +353,17 @@ export class ConnectorStateMachine {
           this.raise('lock', out, ev.why, now);
         }
         break;
+      case 'phase-switch':
+        this.requestPhaseSwitch(ev.phases, ev.requestId, out);
+        break;
+      case 'phase-relay-done':
+        this.onPhaseRelayDone(ev, now, out);
+        break;
+      case 'drawing':
+        if (this.phaseSwitch?.step === 'withdraw' && this.contactor && ev.amps < PHASE_SWITCH_IDLE_A) {
+          this.setContactor(false, `EV draws ${ev.amps} A (below ${PHASE_SWITCH_IDLE_A} A): opening for the phase switch`, out);
+        }
+        break;
       case 'tick':
         break;
     }
@@ -312,6 +382,8 @@ export class ConnectorStateMachine {
     if (this.withdrawnSinceMs !== null && this.contactor) ds.push(this.withdrawnSinceMs + this.o.stopTimeoutMs);
     if (this.lockPendingSinceMs !== null) ds.push(this.lockPendingSinceMs + this.o.lockTimeoutMs);
     if (this.efCheckAtMs !== null) ds.push(this.efCheckAtMs);
+    if (this.session && !this.seenC && this.pilot === 'B' && this.offerSinceMs !== null && this.status === 'Preparing') ds.push(this.offerSinceMs + this.o.evReactionMs);
+    if (this.phaseSwitch?.untilMs != null) ds.push(this.phaseSwitch.untilMs);
     if (this.auth && !this.session && !this.starting && this.pilot === 'A') ds.push(this.auth.atMs + this.o.connectionTimeoutMs);
     const want = this.desiredOutput(Infinity);
     if (want.mode === 'pwm' && this.output.mode === 'pwm' && want.dutyPermille > this.output.dutyPermille) {
@@ -338,6 +410,8 @@ export class ConnectorStateMachine {
       pendingAvailable: this.pendingAvailable,
       waking: this.wake !== null,
       cableLocked: this.cableLock ? this.lockLocked : null,
+      phaseSwitch: this.phaseSwitch ? { phases: this.phaseSwitch.phases, step: this.phaseSwitch.step } : null,
+      switchesThisSession: this.switchesThisSession,
     };
   }
 
@@ -349,6 +423,7 @@ export class ConnectorStateMachine {
       if (this.output.mode !== 'pwm') return 'no current offered';
       if (!this.diodeChecked) return 'EV diode not yet checked with PWM running';
       if (this.stopping) return 'stopping';
+      if (this.phaseSwitch) return 'phase switch under way';
       if (this.paused) return 'paused';
       if (!this.available) return 'unavailable';
     } else if (this.withdrawnSinceMs !== null && now >= this.withdrawnSinceMs + this.o.stopTimeoutMs) {
@@ -503,6 +578,7 @@ export class ConnectorStateMachine {
       if (why) this.setContactor(false, why, out);
     }
 
+    this.advancePhaseSwitch(now, out);
     this.setOutput(this.desiredOutput(now), now, out);
 
     const offering = this.output.mode === 'pwm';
@@ -512,6 +588,11 @@ export class ConnectorStateMachine {
       if (why) this.setContactor(false, why, out);
     } else {
       this.withdrawnSinceMs = null;
+    }
+    // The contactor opened in this step (the EV stopped, or S6): the pause begins now.
+    if (this.phaseSwitch?.step === 'withdraw' && !this.contactor) {
+      this.advancePhaseSwitch(now, out);
+      this.setOutput(this.desiredOutput(now), now, out);
     }
 
     if (!this.contactor && this.contactorViolation(now, true) === null) {
@@ -532,11 +613,74 @@ export class ConnectorStateMachine {
 
     this.commandLock(now, out);
 
-    const status = this.deriveStatus();
+    const status = this.deriveStatus(now);
     if (status !== this.status) {
       out.push({ type: 'status', status, previous: this.status });
       this.status = status;
     }
+  }
+
+  private requestPhaseSwitch(phases: RelayPhases, requestId: number | undefined, out: SmAction[]): void {
+    const reject = (why: string) => {
+      out.push({ type: 'log', level: 'warn', msg: `phase switch to ${phases} refused: ${why}` });
+      out.push({ type: 'phase-switch-ended', phases, result: 'Rejected', why, requestId });
+    };
+    if (this.phaseSwitch) return reject('a phase switch is already under way');
+    if (this.hasFault()) return reject(`fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}`);
+    if (this.stopping) return reject('the session is stopping');
+    if (this.wake) return reject('a wake-up is under way');
+    const withSession = this.session || this.starting;
+    if (withSession && this.switchesThisSession >= this.o.phaseMaxPerSession) {
+      return reject(`already ${this.switchesThisSession} phase switches in this session (connectors[].phaseSwitch.maxPerSession)`);
+    }
+    this.phaseSwitch = { phases, step: withSession ? 'withdraw' : 'switch', withSession, untilMs: null, requestId };
+    out.push({ type: 'log', level: 'info', msg: withSession ? `phase switch to ${phases}: offer withdrawn, waiting for the EV to stop drawing` : `phase switch to ${phases}: no session, switching the relay` });
+    if (!withSession) out.push({ type: 'phase-relay', phases });
+  }
+
+  private onPhaseRelayDone(ev: Extract<SmEvent, { type: 'phase-relay-done' }>, now: number, out: SmAction[]): void {
+    const ps = this.phaseSwitch;
+    if (!ps || ps.step !== 'switch' || ps.phases !== ev.phases) {
+      out.push({ type: 'log', level: 'info', msg: `phase relay answer (${ev.phases}, ${ev.ok ? 'switched' : 'refused'}) after the switch was aborted` });
+      return;
+    }
+    if (!ev.ok) return this.endPhaseSwitch('Rejected', `the safety core refused the relay: ${ev.why ?? 'no reason'}`, out);
+    if (!ps.withSession) return this.endPhaseSwitch('Accepted', switchedTo(ps.phases), out);
+    this.switchesThisSession++;
+    ps.step = 'settle';
+    ps.untilMs = now + this.o.phaseSettleMs;
+  }
+
+  /** Aborts on a fault, a stop or an unplug; moves the pause and the settle time on. */
+  private advancePhaseSwitch(now: number, out: SmAction[]): void {
+    const ps = this.phaseSwitch;
+    if (!ps) return;
+    const faults = this.hasFault() ? `fault active: ${[...new Set([...this.hwFaults, ...this.latched])].join(', ')}` : null;
+    const ended = ps.withSession && (this.stopping !== null || !(this.session || this.starting) || this.pilot === 'A') ? 'the session is stopping' : null;
+    const abort = faults ?? ended;
+    if (abort) {
+      // Switched already (settling): the connector is on the new phases; the offer simply does not return.
+      if (ps.step === 'settle') return this.endPhaseSwitch('Accepted', `${switchedTo(ps.phases)} (then ${abort})`, out);
+      return this.endPhaseSwitch('Rejected', `aborted: ${abort}`, out);
+    }
+    if (ps.step === 'withdraw' && !this.contactor) {
+      ps.step = 'pause';
+      ps.untilMs = now + this.o.phasePauseMs;
+      out.push({ type: 'log', level: 'info', msg: `phase switch to ${ps.phases}: contactor open, CP off for ${this.o.phasePauseMs} ms` });
+    }
+    if (ps.step === 'pause' && ps.untilMs !== null && now >= ps.untilMs) {
+      ps.step = 'switch';
+      ps.untilMs = null;
+      out.push({ type: 'phase-relay', phases: ps.phases });
+    }
+    if (ps.step === 'settle' && ps.untilMs !== null && now >= ps.untilMs) this.endPhaseSwitch('Accepted', switchedTo(ps.phases), out);
+  }
+
+  private endPhaseSwitch(result: 'Accepted' | 'Rejected', why: string, out: SmAction[]): void {
+    const { phases, requestId } = this.phaseSwitch!;
+    this.phaseSwitch = null;
+    out.push({ type: 'log', level: result === 'Accepted' ? 'info' : 'warn', msg: `phase switch to ${phases}: ${why}` });
+    out.push({ type: 'phase-switch-ended', phases, result, why, requestId });
   }
 
   /** A Scheduled availability change takes effect once no session is running or being started. */
@@ -563,6 +707,11 @@ export class ConnectorStateMachine {
   private desiredOutput(now: number): PilotOutput {
     if (this.hasFault()) {
       return this.faultFUntilMs !== null && now < this.faultFUntilMs ? { mode: 'f' } : { mode: 'x1' };
+    }
+    const ps = this.phaseSwitch;
+    if (ps?.withSession) {
+      if (ps.step === 'withdraw' || !this.o.phaseCpInterrupt) return { mode: 'x1' };
+      return { mode: 'f', cpInterrupt: true };
     }
     // The wake-up is a CP interruption: drivers with a CP relay disconnect CP for it (HAL PilotOutput).
     if (this.wake) return now < this.wake.fUntilMs ? { mode: 'f', cpInterrupt: true } : { mode: 'x1' };
@@ -598,17 +747,23 @@ export class ConnectorStateMachine {
     out.push({ type: 'pilot', output: want });
   }
 
-  private deriveStatus(): ConnectorStatus {
+  /** The session's first offer runs and the EV has not had the time to react to it yet. */
+  private awaitingFirstReaction(now: number): boolean {
+    return !this.seenC && this.pilot === 'B' && this.offerSinceMs !== null && now < this.offerSinceMs + this.o.evReactionMs;
+  }
+
+  private deriveStatus(now: number): ConnectorStatus {
     if (!this.available && !this.session) return 'Unavailable';
     const fault = this.firstFault();
     if (fault) return FAULTS[fault].status;
     if (this.pilot === 'A') return this.auth ? 'Preparing' : 'Available';
     if (this.session) {
       if (this.stopping) return 'Finishing';
+      if (this.phaseSwitch) return 'SuspendedEVSE';
       if (this.wake) return 'SuspendedEV';
       if (this.contactor) return 'Charging';
       if (this.paused || this.offerA < MIN_CURRENT_A || !this.available) return 'SuspendedEVSE';
-      if (this.pilot === 'B') return 'SuspendedEV';
+      if (this.pilot === 'B') return this.awaitingFirstReaction(now) ? 'Preparing' : 'SuspendedEV';
       return 'Charging';
     }
     return this.sessionEnded ? 'Finishing' : 'Preparing';
@@ -619,4 +774,8 @@ function samePilot(a: PilotOutput, b: PilotOutput): boolean {
   if (a.mode === 'pwm' && b.mode === 'pwm') return a.dutyPermille === b.dutyPermille;
   if (a.mode === 'f' && b.mode === 'f') return (a.cpInterrupt === true) === (b.cpInterrupt === true);
   return a.mode === b.mode;
+}
+
+function switchedTo(phases: RelayPhases): string {
+  return `switched to ${phases} phase${phases === 1 ? '' : 's'}`;
 }

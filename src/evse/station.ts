@@ -122,7 +122,10 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
         stopTimeoutMs: cfg.stopTimeoutS * 1000,
         // Our own F is read back through the pilot sense's debounce (gpio); the sim reports at once.
         fReadbackGraceMs: fReadbackGraceMs(cfg.hardware.driver === 'gpio' ? cfg.hardware.pilotSense : undefined),
+        phasePauseMs: cfg.phaseSwitch.pauseS * 1000,
+        phaseMaxPerSession: cfg.phaseSwitch.maxPerSession,
       },
+      phases: cfg.phases,
       sampleIntervalMs: config.storage.sampleIntervalS * 1000,
       flushIntervalMs: config.storage.flushIntervalS * 1000,
       freeIdTag: config.auth.mode === 'free' ? config.auth.freeIdTag : null,
@@ -138,6 +141,10 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       this.emit('status', this.viewOf(c), prev);
     });
     c.on('contactor', () => {
+      reshare();
+      emitStatus();
+    });
+    c.on('phases', () => {
       reshare();
       emitStatus();
     });
@@ -176,8 +183,8 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     return {
       id: c.id,
       wants,
-      // The phases in use: the config's until the 1p/3p switch (issue 13, setPhases) reports its own.
-      phases: cfg.phases,
+      // The phases in use: the 1p/3p relay's position where there is one, else the config's.
+      phases: c.phases().active,
       rotation: cfg.phaseRotation ?? 'L1L2L3',
       priority: cfg.priority ?? 0,
       measuredA: c.meter().fresh?.currentA ?? null,
@@ -430,8 +437,10 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     return this.sharing.list();
   }
 
-  async setPhases(connectorId: number, _phases: PhaseCount, _source: string): Promise<PhaseSwitchResult> {
-    return this.connectors.has(connectorId) ? 'NotSupported' : 'Rejected';
+  /** The 1p/3p sequence of the connector (Connector.setPhases); Rejected for an unknown connector. */
+  async setPhases(connectorId: number, phases: PhaseCount, source: string): Promise<PhaseSwitchResult> {
+    const c = this.connectors.get(connectorId)?.c;
+    return c ? c.setPhases(phases, source) : 'Rejected';
   }
 
   requestReset(kind: ResetKind): void {

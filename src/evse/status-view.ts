@@ -44,6 +44,7 @@ export class StatusView {
       contactorClosed: snap.contactor,
       currentLimitA: snap.output.mode === 'pwm' ? snap.offerA : 0,
       limitSource: decision.source,
+      phases: c.phases(),
       faults: snap.faults,
       available: snap.available,
       paused: snap.paused,

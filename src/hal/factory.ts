@@ -7,6 +7,7 @@ import type { GpioHardwareContext } from './gpio/index.js';
 import { realTimeClock } from './clock.js';
 import { SafetyCore } from './safety-core/core.js';
 import { LatchFile, latchPath } from './safety-core/latch-file.js';
+import { PhaseRelayFile, phaseRelayPath } from './safety-core/phase-file.js';
 
 /** Test hooks for `hardware.driver: gpio` (a fake sysfs tree's interrupts, a fake ADC, a clock); production passes none. */
 export type GpioTestHooks = Partial<Omit<GpioHardwareContext, 'connectorId' | 'log'>> & {
@@ -34,23 +35,26 @@ export async function createConnectorHardware(cfg: ConnectorConfig, ctx: Hardwar
   const latchFile = ctx.stateDir ? latchPath(ctx.stateDir, cfg.id) : null;
   const stopTimeoutMs = cfg.stopTimeoutS * 1000 + 1000;
   const latches = () => new LatchFile(latchFile, (err) => log.error({ connector: cfg.id, err: err.message }, 'cannot write the safety latch file'));
+  const phaseFile = ctx.stateDir ? phaseRelayPath(ctx.stateDir, cfg.id) : null;
+  const phases = () => new PhaseRelayFile(phaseFile, (err) => log.error({ connector: cfg.id, err: err.message }, 'cannot keep the phase relay state'));
   switch (hw.driver) {
     case 'sim': {
       const world = ctx.stateDir === null ? undefined : SimWorld.open(simWorldFile(ctx.stateDir, cfg.id), { mode: hw.world, ev: hw.ev, log: log.child({ connectorId: cfg.id }) });
-      return new SafetyCore(new SimHardware(hw.ev, undefined, world), { latches: latches(), clock: realTimeClock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false });
+      return new SafetyCore(new SimHardware(hw.ev, undefined, world, { phaseRelay: hw.phaseRelay }), { latches: latches(), clock: realTimeClock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false, phases: phases() });
     }
     case 'gpio': {
       const { worker, ...hooks } = ctx.gpio ?? {};
       const inProcess = !worker && (hooks.edges !== undefined || hooks.adc !== undefined || hooks.clock !== undefined);
       if (inProcess) {
         const { createGpioHardware } = await import('./gpio/index.js');
-        const board = await createGpioHardware(hw, { ...hooks, connectorId: cfg.id, log });
-        return new SafetyCore(board, { latches: latches(), clock: board.clock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false });
+        const phaseState = phases();
+        const board = await createGpioHardware(hw, { ...hooks, connectorId: cfg.id, log, phaseRelayInitial: phaseState.get() ?? undefined });
+        return new SafetyCore(board, { latches: latches(), clock: board.clock, log: log.child({ connector: cfg.id }), stopTimeoutMs, offMainLoop: false, phases: phaseState });
       }
       const { SafetyCoreClient } = await import('./safety-core/client.js');
       const { contactorValuePath } = await import('./gpio/sysfs-gpio.js');
       return SafetyCoreClient.start(
-        { connectorId: cfg.id, hardware: hw, latchPath: latchFile, stopTimeoutMs, logLevel: log.level, testAdcReadMs: worker?.testAdcReadMs },
+        { connectorId: cfg.id, hardware: hw, latchPath: latchFile, phasePath: phaseFile, stopTimeoutMs, logLevel: log.level, testAdcReadMs: worker?.testAdcReadMs },
         log,
         { valuePath: contactorValuePath(hw.root, hw.gpio.contactor), activeLow: hw.gpio.activeLow.includes('contactor') },
       );

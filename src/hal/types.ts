@@ -91,12 +91,36 @@ export interface FaultInputs {
 
 export type HealthResult = { ok: true } | { ok: false; reason: string };
 
+/** Phases a 1p/3p relay connects to the EV. */
+export type RelayPhases = 1 | 3;
+
+/** The outcome of a phase relay command: a safety core refuses one that breaks its rule. */
+export type PhaseRelayResult = { ok: true } | { ok: false; why: string };
+
+/**
+ * The 1-phase / 3-phase relay of a connector (a second contactor for L2/L3, hardware/README.md).
+ * Drivers write the pin synchronously in set(); the safety core in front of them refuses a change
+ * unless the contactor is commanded open and its feedback (when wired) reads open and no fault is
+ * active, and refuses a close while a change is within `settleMs`.
+ */
+export interface PhaseRelay {
+  /** The phases connected now (as last driven). */
+  get(): RelayPhases;
+  set(phases: RelayPhases): Promise<PhaseRelayResult>;
+  /** After a change, the contactor may close only once this much time has passed (contacts settled). */
+  readonly settleMs: number;
+  /** The board can disconnect CP (gpio.cpRelay): the switching pause is then a CP interruption, else X1. */
+  readonly cpInterrupt: boolean;
+}
+
 /** The board side of one connector. */
 export interface ConnectorHardware {
   pilot: ControlPilot;
   contactor: Contactor;
   lock?: CableLock;
   faults: FaultInputs;
+  /** The 1p/3p relay, where the board has one (gpio: hardware.phaseRelay; sim: hardware.phaseRelay: true). */
+  phaseRelay?: PhaseRelay;
   /** The EV's state of charge (%) when the hardware can know it (e.g. ISO 15118, or the simulated battery). */
   socPercent?(): number | null;
   /** The EV battery's usable capacity (Wh) when known; sharpens the time-to-finish estimate. */

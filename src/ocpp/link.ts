@@ -40,6 +40,9 @@ export type Outcome =
   | { kind: 'unknown'; message: string }
   | { kind: 'not-sent' };
 
+/** How long a clean close waits for the CSMS's close frame before the socket is cut. */
+const CLEAN_CLOSE_GRACE_MS = 2000;
+
 /** Frames larger than this close the socket (a CSMS never needs more; the largest is SendLocalList). */
 const MAX_FRAME_BYTES = 512 * 1024;
 
@@ -154,7 +157,22 @@ export class Link extends EventEmitter<LinkEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    await this.client.close({ code: 1000, reason: 'station shutting down', force: true }).catch(() => undefined);
+    await this.closeCleanly(1001, 'station shutting down');
+  }
+
+  /**
+   * Close with a close frame, sent after whatever is already queued on the socket (a reply just
+   * given), as RFC 6455 wants: the CSMS sees a clean close (1000/1001), not a dropped socket (1006).
+   * A CSMS that does not complete the closing handshake within `graceMs` is cut off.
+   */
+  private async closeCleanly(code: number, reason: string, graceMs = CLEAN_CLOSE_GRACE_MS): Promise<void> {
+    const ws = (this.client as unknown as { _ws?: { terminate(): void } })._ws;
+    const cutOff = setTimeout(() => ws?.terminate(), graceMs);
+    try {
+      await this.client.close({ code, reason: reason.slice(0, 100), awaitPending: false }).catch(() => undefined);
+    } finally {
+      clearTimeout(cutOff);
+    }
   }
 
   /**
@@ -216,7 +234,10 @@ export class Link extends EventEmitter<LinkEvents> {
   setPassword(password: Buffer): void {
     this.o.password = password;
     this.client.reconfigure(this.clientOptions());
-    this.forceReconnect('new AuthorizationKey');
+    // The ChangeConfiguration.conf that accepted the key is on its way: a clean close sends it
+    // first (security whitepaper A01, OCTT TC_073), so the CSMS knows which password to expect.
+    this.o.log.warn({ reason: 'new AuthorizationKey' }, 'OCPP: reconnecting');
+    void this.closeCleanly(1000, 'new AuthorizationKey');
   }
 
   /**

@@ -58,6 +58,27 @@ export class Outbox {
   }
 
   /**
+   * Before a planned stop (reset, service stop): lets the queue drain while online, so the
+   * StopTransaction of a session just ended goes out before the socket closes (S16 §5.14). Ends
+   * when the queue is empty, the link is down, a message waits for a retry, or after `timeoutMs`.
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    const deadline = this.d.clock.monoMs() + timeoutMs;
+    while (!this.stopped && this.d.link.online() && this.d.queue.head()) {
+      const head = this.d.queue.head()!;
+      if ((this.retryAt.get(head.id) ?? 0) > this.d.clock.monoMs()) return;
+      const left = deadline - this.d.clock.monoMs();
+      if (left <= 0) return;
+      this.kick();
+      const current = this.current;
+      if (!current) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([current.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Sends nothing more. A call already in flight gets up to `graceMs` for its answer: closing the
    * link under it would lose an answer the CSMS already gave, and the message would go again after
    * the restart (a StopTransaction twice).

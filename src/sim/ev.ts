@@ -30,6 +30,7 @@ export class SimEv extends EventEmitter {
   private state: PilotState = 'A';
   private output: PilotOutput = { mode: 'x1' };
   private contactorClosed = false;
+  private supplyPhases: 1 | 3 = 3;
   private reaction?: { cancel(): void };
 
   constructor(readonly cfg: SimEvConfig, private readonly clock: Pick<Clock, 'setTimeout'> = realTimeClock, world?: EvWorld) {
@@ -119,8 +120,15 @@ export class SimEv extends EventEmitter {
     return a > 0 ? a + this.overdrawA : 0;
   }
 
+  /** Phases it draws on: its own charger's, capped by what the supply connects (the phase relay). */
   phases(): number {
-    return this.cfg.phases;
+    return Math.min(this.cfg.phases, this.supplyPhases);
+  }
+
+  /** The station's phase relay connects this many phases (only ever with the contactor open). */
+  setSupplyPhases(phases: 1 | 3): void {
+    this.supplyPhases = phases;
+    this.emit('draw');
   }
 
   /** Tell the EV how much energy went in (from the sim meter's integration). */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, PilotOutput, PilotReading, SimulatorControls } from '../hal/types.js';
+import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, PhaseRelay, PilotOutput, PilotReading, RelayPhases, SimulatorControls } from '../hal/types.js';
 import type { FaultKind } from '../domain/types.js';
 import { ContactorMonitor, type MonitorClock } from '../hal/contactor-check.js';
 import { realTimeClock } from '../hal/clock.js';
@@ -9,6 +9,13 @@ import { SimWorld } from './world.js';
 
 /** How long PWM runs before the simulated sense has a diode verdict (the gpio driver: 2 sample periods). */
 export const SIM_DIODE_CHECK_MS = 20;
+/** The simulated phase relay's settle time. */
+export const SIM_PHASE_RELAY_SETTLE_MS = 50;
+
+export interface SimBoardOptions {
+  /** The board has a 1p/3p relay (hardware.phaseRelay: true); it starts on 3 phases. */
+  phaseRelay?: boolean;
+}
 
 /**
  * The board of a simulated connector, wired to a simulated EV. Listeners are called on a later
@@ -25,6 +32,9 @@ export class SimHardware implements ConnectorHardware {
   readonly faults: FaultInputs & { set(kind: FaultKind, active: boolean): void };
   /** Every contactor command with its monotonic time, for tests and the latency bench. */
   readonly contactorLog: { closed: boolean; monoMs: number }[] = [];
+  readonly phaseRelay?: PhaseRelay;
+  /** Every phase relay change, with what the contactor did at that moment (a test proves it never switched under load). */
+  readonly phaseLog: { phases: RelayPhases; contactorCommanded: boolean; contactorFeedback: boolean | undefined; currentA: number; monoMs: number }[] = [];
   private output: PilotOutput = { mode: 'x1' };
   private readonly bus = new EventEmitter();
   /** PWM has run long enough since the last output mode change for a diode verdict (PilotReading.diodeChecked). */
@@ -34,7 +44,7 @@ export class SimHardware implements ConnectorHardware {
   private readonly monitor: ContactorMonitor;
   private disposed = false;
 
-  constructor(evCfg: SimEvConfig, clock: MonitorClock = realTimeClock, world: SimWorld = SimWorld.inMemory(evCfg)) {
+  constructor(evCfg: SimEvConfig, clock: MonitorClock = realTimeClock, world: SimWorld = SimWorld.inMemory(evCfg), opts: SimBoardOptions = {}) {
     this.world = world;
     const found = world.current;
     this.ev = new SimEv(evCfg, clock, found.ev);
@@ -108,6 +118,23 @@ export class SimHardware implements ConnectorHardware {
       },
       onFeedback: (l) => void bus.on('feedback', l),
     };
+
+    if (opts.phaseRelay) {
+      let phases: RelayPhases = 3;
+      const contactor = this.contactor;
+      const phaseLog = this.phaseLog;
+      this.phaseRelay = {
+        get: () => phases,
+        set: async (p) => {
+          if (p !== phases) phaseLog.push({ phases: p, contactorCommanded: contactor.commanded(), contactorFeedback: contactor.feedback(), currentA: ev.currentA(), monoMs: performance.now() });
+          phases = p;
+          ev.setSupplyPhases(p);
+          return { ok: true };
+        },
+        settleMs: SIM_PHASE_RELAY_SETTLE_MS,
+        cpInterrupt: false,
+      };
+    }
 
     let locked = false;
     this.lock = {

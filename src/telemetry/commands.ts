@@ -11,6 +11,7 @@ export type Command =
   | { kind: 'button'; connectorId: number; action: ButtonCommand }
   /** energyWh null: no target for this session (also not the connector's default). */
   | { kind: 'target_energy'; connectorId: number; energyWh: number | null }
+  | { kind: 'phases'; connectorId: number; phases: 1 | 3 }
   /** Station-wide (connectorId 0): src/telemetry/pv.ts parses it. */
   | { kind: 'pv_mode'; connectorId: 0; mode: PvMode };
 
@@ -45,6 +46,11 @@ export function parseCommand(ctx: CommandContext, topic: string, payload: Buffer
       return { ok: false, reason: `unknown command ${JSON.stringify(text.slice(0, 20))} (expected ${BUTTON_COMMANDS.join(' | ')})` };
     }
     return { ok: true, command: { kind: 'button', connectorId: t.connectorId, action: action as ButtonCommand } };
+  }
+
+  if (t.kind === 'phases') {
+    if (text !== '1' && text !== '3') return { ok: false, reason: `phases must be 1 or 3 (got ${JSON.stringify(text.slice(0, 20))})` };
+    return { ok: true, command: { kind: 'phases', connectorId: t.connectorId, phases: text === '1' ? 1 : 3 } };
   }
 
   if (t.kind === 'target_energy') {

@@ -14,7 +14,8 @@ export interface DiscoveryInput {
   topics: Topics;
   discoveryPrefix: string;
   station: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
-  connectors: { id: number; phases: 1 | 3; maxCurrentA: number }[];
+  /** phaseRelay: the connector can switch between 1 and 3 phases (a select entity with the commands). */
+  connectors: { id: number; phases: 1 | 3; maxCurrentA: number; phaseRelay?: boolean }[];
   /** Announce the numbers and buttons. */
   commands: boolean;
   /** Energy targets can be set (the daemon's time-to-finish estimate is connected): announce the energy target number with the commands. */
@@ -33,7 +34,7 @@ export interface DiscoveryMessage {
   payload: string;
 }
 
-type Component = 'sensor' | 'binary_sensor' | 'number' | 'button';
+type Component = 'sensor' | 'binary_sensor' | 'number' | 'button' | 'select';
 
 interface Entity {
   component: Component;
@@ -59,7 +60,7 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   const announced = new Map<string, string>();
   const all = new Set<string>();
   for (const c of input.connectors) {
-    const full = connectorEntities(input, c, { ...input, commands: true, energyTarget: true, currency: input.currency ?? 'EUR' }, { ...c, phases: 3 });
+    const full = connectorEntities(input, c, { ...input, commands: true, energyTarget: true, currency: input.currency ?? 'EUR' }, { ...c, phases: 3, phaseRelay: true });
     for (const e of full) all.add(configTopic(input.discoveryPrefix, e.component, node, e.objectId));
     for (const e of connectorEntities(input, c, input, c)) {
       const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
@@ -110,7 +111,7 @@ function connectorEntities(
   base: DiscoveryInput,
   c: { id: number; maxCurrentA: number },
   opts: { commands: boolean; energyTarget?: boolean; currency?: string },
-  shape: { phases: 1 | 3 },
+  shape: { phases: 1 | 3; phaseRelay?: boolean },
 ): Entity[] {
   const t = base.topics;
   const single = base.connectors.length === 1;
@@ -199,6 +200,13 @@ function connectorEntities(
           device_class: 'energy',
           icon: 'mdi:battery-charging-high',
         },
+      });
+    }
+    if (shape.phaseRelay) {
+      list.push({
+        component: 'select',
+        objectId: oid('phases'),
+        config: { name: name('Phases'), state_topic: st('phases'), command_topic: t.phasesSet(c.id), options: ['1', '3'], icon: 'mdi:sine-wave' },
       });
     }
     for (const [action, label, icon] of [

@@ -72,7 +72,7 @@ class MqttBridge implements MqttService {
   private readonly pvTopics: PvTopics;
   private readonly coalescer: Coalescer;
   private readonly log: Logger;
-  private readonly connectors: { id: number; phases: 1 | 3; maxCurrentA: number }[];
+  private readonly connectors: { id: number; phases: 1 | 3; maxCurrentA: number; phaseRelay: boolean }[];
   private readonly commandCtx: CommandContext;
   private readonly lastSession = new Map<number, FinalSession>();
   private readonly lastSessionId = new Map<number, number>();
@@ -99,7 +99,7 @@ class MqttBridge implements MqttService {
     this.topics = new Topics(cfg.topicPrefix, ctx.station.info.id);
     this.pvTopics = new PvTopics(this.topics);
     this.coalescer = new Coalescer(cfg.publishIntervalS * 1000);
-    this.connectors = ctx.config.connectors.map((c) => ({ id: c.id, phases: c.phases, maxCurrentA: c.maxCurrentA }));
+    this.connectors = ctx.config.connectors.map((c) => ({ id: c.id, phases: c.phases, maxCurrentA: c.maxCurrentA, phaseRelay: c.hardware.driver !== 'pilot-board' && c.hardware.phaseRelay !== undefined && c.hardware.phaseRelay !== false }));
     this.commandCtx = { topics: this.topics, maxCurrentA: new Map(this.connectors.map((c) => [c.id, c.maxCurrentA])) };
   }
 
@@ -301,6 +301,16 @@ class MqttBridge implements MqttService {
       if (cmd.amps >= max) station.clearClaim('mqtt', id);
       else station.setClaim({ source: 'mqtt', connectorId: id, maxA: cmd.amps });
       this.log.info({ connectorId: id, amps: cmd.amps }, 'MQTT: current limit set');
+    } else if (cmd.kind === 'phases') {
+      // The switch takes the stop, the pause and the settle time; its progress shows on the phases topic.
+      void station.setPhases(id, cmd.phases, 'mqtt').then(
+        (result) => {
+          if (result === 'Accepted') this.log.info({ connectorId: id, phases: cmd.phases }, 'MQTT: phases switched');
+          else this.log.warn({ connectorId: id, phases: cmd.phases, result }, 'MQTT: phase switch not done');
+          this.update();
+        },
+        (err) => this.log.error({ connectorId: id, err: (err as Error).message }, 'MQTT: phase switch failed'),
+      );
     } else if (cmd.kind === 'target_energy') {
       if (!this.ctx.energyTargets) {
         this.badCommand(this.topics.targetEnergySet(id), 'energy targets are not available');

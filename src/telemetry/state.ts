@@ -48,6 +48,7 @@ export function connectorState(input: ConnectorStateInput): Map<ConnectorTopic, 
   put('current_limit', num(view.currentLimitA, 1));
   put('current_limit/source', view.limitSource);
   put('current_limit/setpoint', num(input.setpointA, 1));
+  put('phases', String(view.phases.active));
 
   put('meter/availability', fresh ? ONLINE : OFFLINE);
   put('meter/health', m.health);

@@ -41,6 +41,7 @@ export const CONNECTOR_TOPICS = [
   'session/currency',
   'session/eta',
   'session/target_energy',
+  'phases',
 ] as const;
 export type ConnectorTopic = (typeof CONNECTOR_TOPICS)[number];
 
@@ -89,13 +90,18 @@ export class Topics {
     return `${this.base}/connector/${id}/session/target_energy/set`;
   }
 
+  /** 1 or 3: switch the phase relay (connectors with hardware.phaseRelay). */
+  phasesSet(id: number): string {
+    return `${this.base}/connector/${id}/phases/set`;
+  }
+
   /** The subscriptions that receive commands. */
   get commandFilters(): string[] {
-    return [`${this.base}/connector/+/command`, `${this.base}/connector/+/current_limit/set`, `${this.base}/connector/+/session/target_energy/set`];
+    return [`${this.base}/connector/+/command`, `${this.base}/connector/+/current_limit/set`, `${this.base}/connector/+/session/target_energy/set`, `${this.base}/connector/+/phases/set`];
   }
 
   /** The connector id and kind of a command topic, or null if it is not one. */
-  parseCommandTopic(topic: string): { connectorId: number; kind: 'current_limit' | 'command' | 'target_energy' } | null {
+  parseCommandTopic(topic: string): { connectorId: number; kind: 'current_limit' | 'command' | 'target_energy' | 'phases' } | null {
     const prefix = `${this.base}/connector/`;
     if (!topic.startsWith(prefix)) return null;
     const rest = topic.slice(prefix.length).split('/');
@@ -103,6 +109,7 @@ export class Topics {
     if (!/^\d{1,3}$/.test(rest[0] ?? '') || !Number.isInteger(id)) return null;
     if (rest.length === 2 && rest[1] === 'command') return { connectorId: id, kind: 'command' };
     if (rest.length === 3 && rest[1] === 'current_limit' && rest[2] === 'set') return { connectorId: id, kind: 'current_limit' };
+    if (rest.length === 3 && rest[1] === 'phases' && rest[2] === 'set') return { connectorId: id, kind: 'phases' };
     if (rest.length === 4 && rest[1] === 'session' && rest[2] === 'target_energy' && rest[3] === 'set') return { connectorId: id, kind: 'target_energy' };
     return null;
   }

@@ -20,7 +20,7 @@ function fakeStation(o: { phasesView?: { active: 1 | 3; switchable: boolean }; c
       id: 1,
       session: { id: 1 },
       meter: { powerW: 0, currentA: o.currentA ?? [0, 0, 0], stale: false },
-      ...(phasesView ? { phases: phasesView } : {}),
+      phases: phasesView ?? { active: 3, switchable: false },
     }) as unknown as ConnectorView;
   const station = {
     clock: { monoMs: () => nowMs, setTimeout: () => ({ cancel() {} }) },
@@ -62,13 +62,13 @@ const flush = () => new Promise((r) => setImmediate(r));
 
 function service(s: ReturnType<typeof fakeStation>, dir = tempDir('evsed-pvs-')) {
   const source = new FakeSource();
-  const svc = new PvService({ station: s.station, cfg, source, modeFile: new PvModeFile(join(dir, 'pv-mode.json')), log: silentLogger(), connectors: [{ id: 1, phases: 3 }] }).start();
+  const svc = new PvService({ station: s.station, cfg, source, modeFile: new PvModeFile(join(dir, 'pv-mode.json')), log: silentLogger() }).start();
   return { svc, source, dir };
 }
 
 describe('PV service (fake station and clock)', () => {
-  it('asks a station without a phase relay once (NotSupported), then stays on its phases', async () => {
-    const s = fakeStation({ answer: 'NotSupported' });
+  it('asks a station whose relay answers NotSupported once, then stays on its phases', async () => {
+    const s = fakeStation({ answer: 'NotSupported', phasesView: { active: 3, switchable: true } });
     const { source } = service(s);
     source.emit(-3000, s.now()); // 3 kW: 1 phase would do, 3 would not
     await flush();

@@ -23,17 +23,34 @@ describe('ConnectorStateMachine: start of a session', () => {
     ]);
     expect(sm.snapshot()).toMatchObject({ status: 'Preparing', session: false, contactor: false, auth: { idTag: 'TAG1', source: 'local' } });
 
-    // The session is recorded; the EV is still in B: it does not want energy yet.
-    expect(cmds(sm.handle(started, 300))).toEqual([{ type: 'status', status: 'SuspendedEV', previous: 'Preparing' }]);
-    expect(sm.snapshot()).toMatchObject({ session: true, output: { mode: 'pwm', dutyPermille: 266 }, contactor: false });
+    // The session is recorded; the EV is still in B and has a moment to react to the offer: it
+    // stays Preparing (no SuspendedEV blip between StartTransaction and Charging).
+    expect(cmds(sm.handle(started, 300))).toEqual([]);
+    expect(sm.snapshot()).toMatchObject({ status: 'Preparing', session: true, output: { mode: 'pwm', dutyPermille: 266 }, contactor: false });
 
     const c = cmds(sm.handle(pilot('C'), 400));
     expect(c).toEqual([
       { type: 'contactor', closed: true, why: expect.any(String) },
-      { type: 'status', status: 'Charging', previous: 'SuspendedEV' },
+      { type: 'status', status: 'Charging', previous: 'Preparing' },
     ]);
     expect(sm.snapshot()).toMatchObject({ status: 'Charging', contactor: true, pilot: 'C' });
     expect(sm.nextDeadline()).toBeNull();
+  });
+
+  it('an EV that stays in B after the first offer is SuspendedEV once it had the time to react (evReactionMs)', () => {
+    const sm = machine({ evReactionMs: 3000 });
+    sm.handle(offer(16), 0);
+    sm.handle(pilot('B'), 100);
+    sm.handle(authorize('TAG1'), 200);
+    sm.handle(started, 300);
+    expect(sm.snapshot().status).toBe('Preparing');
+    expect(sm.nextDeadline()).toBe(200 + 3000); // the offer went on the pilot with the authorisation
+    expect(cmds(sm.handle(tick, 3199))).toEqual([]);
+    expect(cmds(sm.handle(tick, 3200))).toEqual([{ type: 'status', status: 'SuspendedEV', previous: 'Preparing' }]);
+    expect(cmds(sm.handle(pilot('C'), 4000))).toEqual([
+      { type: 'contactor', closed: true, why: expect.any(String) },
+      { type: 'status', status: 'Charging', previous: 'SuspendedEV' },
+    ]);
   });
 
   it('tag first, then plug: Preparing while waiting for the EV, start-session on plug', () => {

@@ -10,6 +10,10 @@ function offering(sm = new ConnectorStateMachine()) {
   sm.handle({ type: 'authorize', idTag: 'T', source: 'local' }, 0);
   sm.handle({ type: 'session-started' }, 10);
   expect(sm.snapshot().output.mode).toBe('pwm');
+  // Preparing while the EV may still react to the first offer, SuspendedEV after.
+  expect(sm.nextDeadline()).toBe(3000);
+  sm.handle({ type: 'tick' }, 3000);
+  expect(sm.snapshot().status).toBe('SuspendedEV');
   return sm;
 }
 

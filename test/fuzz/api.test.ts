@@ -25,6 +25,7 @@ const BODY_ROUTES: { method: string; path: string; bodies: unknown[] }[] = [
   { method: 'POST', path: '/api/connectors/1/target', bodies: [{ energyWh: 5000 }, { socPercent: 80 }, { energyWh: null, socPercent: 90 }] },
   { method: 'POST', path: '/api/connectors/1/sim', bodies: [{ action: 'plug' }, { action: 'unplug' }, { action: 'ev-ready' }, { action: 'ev-pause' }, { action: 'fault', kind: 'rcd' }, { action: 'clear-fault', kind: 'rcd' }] },
   { method: 'PUT', path: '/api/tags/TAG-1', bodies: [{ name: 'Car' }, { name: null }] },
+  { method: 'POST', path: '/api/connectors/1/phases', bodies: [{ phases: 1 }, { phases: 3 }] },
 ];
 const PLAIN_ROUTES: [string, string][] = [
   ['GET', '/api/status'], ['GET', '/api/sessions'], ['GET', '/api/sessions.csv'], ['GET', '/api/sessions/1'], ['GET', '/api/events'],

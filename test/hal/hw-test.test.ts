@@ -95,6 +95,30 @@ describe('evsed hw test', () => {
     expect(b.tree.value(PIN.contactor)).toBe('0');
   });
 
+  it('the phase relay: switched to the other position and back with the contactor open, from the position the daemon saved', async () => {
+    const b = bench({ ev: 'ready' });
+    writeFileSync(b.file, readFileSync(b.file, 'utf8').replace('      interlockMs: 2000', '      interlockMs: 2000\n      phaseRelay: { pin: 16, energisedMeans: 3 }'));
+    mkdirSync(join(b.tree.root, 'data'), { recursive: true });
+    writeFileSync(join(b.tree.root, 'data', 'phase-relay-1.json'), JSON.stringify({ phases: 1 }));
+    const RELAY = 512 + 16;
+    const seen: string[] = [];
+    const watch = setInterval(() => {
+      try {
+        const v = b.tree.value(RELAY);
+        if (seen.at(-1) !== v) seen.push(v);
+      } catch {
+        /* not exported yet */
+      }
+    }, 5);
+    try {
+      const { text } = await hwTest(['--config', b.file, '--yes'], b.tree, { confirm: async () => false });
+      expect(text).toMatch(/\[ ok \] phase relay: switched with the contactor open/);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(seen).toEqual(['0', '1', '0']); // exported at the saved 1 phase, 3 phases, back to 1
+  });
+
   it('asks before the contactor; a refusal is a failure, and a welded contactor is never closed', async () => {
     let b = bench({ ev: 'ready', welded: true });
     const r = await hwTest(['--config', b.file], b.tree);

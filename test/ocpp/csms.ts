@@ -33,6 +33,8 @@ export class Csms {
   readonly clients = new Map<string, any>();
   readonly responders = new Map<string, Responder>();
   readonly auths: { identity: string; password?: string }[] = [];
+  /** How each station's socket ended, as the CSMS saw it (1006: dropped without a close frame). */
+  readonly closes: { identity: string; code: number; /** received.length when it closed */ after: number }[] = [];
   nextTxId = 100;
   http?: import('node:http').Server;
 
@@ -43,7 +45,8 @@ export class Csms {
     });
     this.server.on('client', (client: any) => {
       this.clients.set(client.identity, client);
-      client.on('close', () => {
+      client.on('close', ({ code }: { code: number }) => {
+        this.closes.push({ identity: client.identity, code, after: this.received.length });
         if (this.clients.get(client.identity) === client) this.clients.delete(client.identity);
       });
       client.handle(({ method, params }: { method: string; params: any }) => {

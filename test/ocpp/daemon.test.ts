@@ -118,7 +118,12 @@ describe('daemon process with OCPP', () => {
 
   it('SIGTERM (service stop/restart) ends the transaction with reason Reboot', async () => {
     const { d, file, answered } = await charging();
+    // The EV went to C right after the offer: Preparing → Charging, no SuspendedEV blip in between.
+    await waitFor(() => csms!.of('StatusNotification').some((s) => s.status === 'Charging'), 'Charging');
+    expect(csms!.of('StatusNotification').filter((s) => s.connectorId === 1).map((s) => s.status)).toEqual(['Available', 'Preparing', 'Charging']);
     expect(await d.stop()).toBe(0);
+    // The socket ended with a close frame (1001 going away), not dropped (1006).
+    expect(csms!.closes.map((c) => c.code)).toEqual([1001]);
     // delivered before the exit or, at the latest, after the next start
     const d2 = await spawn(file);
     const stop = await waitFor(() => answered.find((x) => x.action === 'StopTransaction'), 'StopTransaction');
@@ -130,10 +135,27 @@ describe('daemon process with OCPP', () => {
   for (const type of ['Soft', 'Hard'] as const) {
     it(`Reset ${type}: StopTransaction reason ${type}Reset, the daemon restarts in-process and boots again`, async () => {
       const { d, answered } = await charging();
+      if (type === 'Soft') {
+        // A CSMS slow to answer the Finishing StatusNotification: the StopTransaction queued behind
+        // it must still go out before the socket closes for the restart.
+        csms!.responders.set('StatusNotification', async (p) => {
+          if (p.status === 'Finishing') await new Promise((r) => setTimeout(r, 2500));
+          return {};
+        });
+      }
       expect(await csms!.call('Reset', { type })).toEqual({ status: 'Accepted' });
       const stop = await waitFor(() => answered.find((x) => x.action === 'StopTransaction'), 'StopTransaction', 20_000);
       expect(stop.params).toMatchObject({ transactionId: 100, reason: `${type}Reset` });
       await waitFor(() => csms!.of('BootNotification').length === 2, 'BootNotification after the restart', 20_000);
+      if (type === 'Soft') {
+        // S16 §5.14 / E16 §3.36: a soft reset stops the transaction gracefully and sends
+        // StopTransaction before restarting (OCTT TC_015's either order is for Hard only).
+        const stopAt = csms!.received.findIndex((r) => r.action === 'StopTransaction');
+        expect(csms!.closes.length).toBeGreaterThanOrEqual(1);
+        expect(stopAt).toBeLessThan(csms!.closes[0]!.after);
+        // One Finishing, not one per view change while the first waited for its answer.
+        expect(csms!.received.slice(0, csms!.closes[0]!.after).filter((r) => r.action === 'StatusNotification' && r.params.status === 'Finishing').length).toBe(1);
+      }
       // After the new boot: status of connector 0 and 1 again. The EV is still plugged in (a reset
       // reboots the station, not the car park): Preparing or Finishing, never Available (S16 §4.9).
       const afterBoot = () => {

@@ -62,6 +62,7 @@ export class FakeStation extends EventEmitter implements StationPort {
     return {
       id: c.id, status: c.status, pilot: 'C', diodeOk: true, pilotOutput: { mode: 'pwm', dutyPercent: 26.7 } as any, contactorClosed: !!s,
       currentLimitA: c.currentLimitA, limitSource: 'config', faults: c.faults, available: c.available, paused: false,
+      phases: { installed: 3, active: 3, switchable: false, switching: false, switchesThisSession: 0 },
       meter: { energyWh: c.energyWh, powerW: 0, voltageV: [230], currentA: [0], powerPhaseW: [0], frequencyHz: 50, health: c.meterOffline ? 'offline' : 'ok', stale: c.meterOffline, ageS: 0, reads: { ok: 0, failed: 0, rejected: 0, consecutiveFailures: 0, errors: {}, lastError: null } },
       session: s ? { id: s.id, uid: s.uid, idTag: s.idTag, authSource: s.authSource, startedAt: '', startedAtQuality: s.startQuality, meterStartWh: s.meterStartWh, energyWh: c.energyWh - s.meterStartWh, durationS: 0, chargingS: 0, idleS: 0, meterGapS: 0, cost: null, etaS: null, etaBasis: 'unknown', socPercent: null } : null,
     };

@@ -14,17 +14,17 @@ async function online(opts: Parameters<typeof rig>[0] = {}): Promise<Rig> {
 }
 
 describe('GetConfiguration / ChangeConfiguration', () => {
-  it('lists every supported key with its access, never AuthorizationKey', async () => {
+  it('lists every supported key with its access; AuthorizationKey is known but never shows its value', async () => {
     await online();
     const all = await r.csms.call('GetConfiguration', {});
     const keys = all.configurationKey.map((k: any) => k.key);
-    expect(keys).toEqual([...KEY_DEFS.values()].filter((d) => !d.writeOnly).map((d) => d.key));
-    expect(keys).not.toContain('AuthorizationKey');
+    expect(keys).toEqual([...KEY_DEFS.values()].map((d) => d.key));
+    expect(all.configurationKey.find((k: any) => k.key === 'AuthorizationKey')).toEqual({ key: 'AuthorizationKey', readonly: false });
     expect(all.configurationKey.find((k: any) => k.key === 'NumberOfConnectors')).toEqual({ key: 'NumberOfConnectors', readonly: true, value: '2' });
     expect(all.configurationKey.find((k: any) => k.key === 'ConnectorPhaseRotation').value).toBe('1.NotApplicable,2.RST');
     expect(await r.csms.call('GetConfiguration', { key: ['Testing', 'AuthorizationKey', 'MeterValuesSampledData'] })).toEqual({
-      configurationKey: [{ key: 'MeterValuesSampledData', readonly: false, value: 'Energy.Active.Import.Register' }],
-      unknownKey: ['Testing', 'AuthorizationKey'],
+      configurationKey: [{ key: 'AuthorizationKey', readonly: false }, { key: 'MeterValuesSampledData', readonly: false, value: 'Energy.Active.Import.Register' }],
+      unknownKey: ['Testing'],
     });
   });
 
@@ -117,6 +117,8 @@ describe('GetConfiguration / ChangeConfiguration', () => {
     expect(await r.csms.call('ChangeConfiguration', { key: 'AuthorizationKey', value: key })).toEqual({ status: 'Accepted' });
     await waitFor(() => r.csms.auths.length >= 2, 'reconnect');
     expect(r.csms.auths[1]!.password).toBe('0123456789abcdef0123');
+    // The reply went out before the socket closed, with a close frame (not dropped: 1006).
+    expect(r.csms.closes.map((c) => c.code)).toEqual([1000]);
     // a reconnect is not a reboot: no second BootNotification
     await waitFor(() => r.csms.client(), 'connected again');
     expect(r.csms.of('BootNotification')).toHaveLength(1);
@@ -198,6 +200,23 @@ describe('authorization', () => {
     r.station.startSession(1, 'NOPE');
     const stop = await waitFor(() => r.csms.of('StopTransaction')[0], 'stop');
     expect(stop).toMatchObject({ transactionId: 7, reason: 'DeAuthorized' });
+  });
+
+  it('a tag Accepted in the local list but Blocked in StartTransaction.conf: StatusNotification connector 0 LocalListConflict (S16 §3.5.2)', async () => {
+    await online({ keys: { LocalPreAuthorize: true } });
+    await r.csms.call('SendLocalList', { listVersion: 1, updateType: 'Full', localAuthorizationList: [{ idTag: 'LISTED', idTagInfo: { status: 'Accepted' } }] });
+    r.csms.responders.set('StartTransaction', () => ({ transactionId: 9, idTagInfo: { status: 'Blocked' } }));
+    expect(await r.station.presentTag(1, 'LISTED')).toMatchObject({ status: 'Accepted', source: 'local-list' });
+    r.station.startSession(1, 'LISTED');
+    expect(await waitFor(() => r.csms.of('StopTransaction')[0], 'stop')).toMatchObject({ transactionId: 9, reason: 'DeAuthorized' });
+    const conflict = await waitFor(() => r.csms.of('StatusNotification').find((s) => s.errorCode === 'LocalListConflict'), 'LocalListConflict');
+    expect(conflict).toMatchObject({ connectorId: 0, errorCode: 'LocalListConflict' });
+    // and the same when Authorize.conf contradicts the list (LocalPreAuthorize off: the CSMS is asked)
+    r.csms.received.length = 0;
+    await r.csms.call('ChangeConfiguration', { key: 'LocalPreAuthorize', value: 'false' });
+    r.csms.responders.set('Authorize', () => ({ idTagInfo: { status: 'Invalid' } }));
+    expect(await r.station.presentTag(2, 'LISTED')).toMatchObject({ status: 'Invalid' });
+    await waitFor(() => r.csms.of('StatusNotification').find((s) => s.errorCode === 'LocalListConflict'), 'LocalListConflict after Authorize');
   });
 
   it('StartTransaction.conf Invalid with StopTransactionOnInvalidId=false only suspends the energy', async () => {

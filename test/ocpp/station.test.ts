@@ -247,3 +247,20 @@ describe('a provisional meterStop corrected while its StopTransaction waits in t
     expect(stops.slice(0, stops.indexOf(exact)).every((wh) => wh === refused.meterStop)).toBe(true);
   }, 40_000);
 });
+
+describe('a tag at a connector that cannot charge', () => {
+  it('Unavailable: refused at the station, no Authorize goes to the CSMS; Available again: asked', async () => {
+    const r = await start();
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 1, type: 'Inoperative' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.status(1) === 'Unavailable', 'Unavailable');
+    r.hw(1).ev.plug();
+    expect(await r.d.station.presentTag(1, 'TAG-U')).toMatchObject({ action: 'unavailable' });
+    expect(r.csms.of('Authorize')).toHaveLength(0);
+    expect(r.d.station.sessionOn(1)).toBeUndefined();
+    expect(await r.csms.call('ChangeAvailability', { connectorId: 1, type: 'Operative' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.status(1) !== 'Unavailable', 'available again');
+    expect(await r.d.station.presentTag(1, 'TAG-U')).toMatchObject({ status: 'Accepted' });
+    expect(r.csms.of('Authorize')).toHaveLength(1);
+  });
+});
+

@@ -177,3 +177,22 @@ describe('the cable lock and the RDC-DD at the pin, core in its thread', () => {
     expect(coil()).toBe('0');
   });
 });
+
+describe('the phase relay at the pin, core in its thread', () => {
+  it('switches with the contactor open (position saved); while charging the core refuses a change and the relay line never moves', async () => {
+    bench = new GpioBench({ extraHardware: '      phaseRelay: { pin: 16, energisedMeans: 1, settleMs: 100 }' });
+    const d = await bench.start();
+    const relay = () => bench!.tree.value(512 + 16);
+    expect(d.station.connectorView(1)!.phases).toMatchObject({ switchable: true, active: 3 });
+    expect(relay()).toBe('0'); // 3 phases: de-energised (energisedMeans 1)
+    expect(await d.station.setPhases(1, 1, 'test')).toBe('Accepted'); // nothing plugged in: at once
+    expect(relay()).toBe('1');
+    expect(JSON.parse(readFileSync(join(bench.dir, 'data', 'phase-relay-1.json'), 'utf8'))).toEqual({ phases: 1 });
+    await charge(bench);
+    const refused = await d.safetyCore(1)!.phaseRelay!.set(3); // around the state machine, straight to the core
+    expect(refused).toEqual({ ok: false, why: 'the contactor is commanded closed' });
+    expect(relay()).toBe('1');
+    expect(coil()).toBe('1');
+    expect(d.station.connectorView(1)!.phases.active).toBe(1);
+  });
+});

@@ -156,6 +156,7 @@ function view(over: Partial<ConnectorView> = {}, meter: Partial<ConnectorView['m
     contactorClosed: true,
     currentLimitA: 16,
     limitSource: 'config',
+    phases: { installed: 3, active: 3, switchable: false, switching: false, switchesThisSession: 0 },
     faults: [],
     available: true,
     paused: false,
@@ -247,7 +248,7 @@ describe('discoveryMessages', () => {
   });
 
   it('announces number and buttons with commands, and a cost sensor in the tariff currency', () => {
-    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true, energyTarget: true, currency: 'CHF', site: true });
+    const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20, phaseRelay: true }], commands: true, energyTarget: true, currency: 'CHF', site: true });
     const byTopic = new Map(msgs.map((m) => [m.topic, m.payload]));
     expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')!)).toMatchObject({ name: 'Current limit', min: 0, max: 20 });
     expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')!)).toMatchObject({
@@ -260,6 +261,20 @@ describe('discoveryMessages', () => {
     // Without targets (no estimate connected) the number is removed.
     const without = new Map(discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true }).map((m) => [m.topic, m.payload]));
     expect(without.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')).toBe('');
+    // A phase relay is a select (1 / 3 phases); without one it is removed.
+    expect(JSON.parse(byTopic.get('homeassistant/select/evsed_CP_1/c1_phases/config')!)).toMatchObject({
+      name: 'Phases', options: ['1', '3'], state_topic: 'evsed/CP.1/connector/1/phases', command_topic: 'evsed/CP.1/connector/1/phases/set',
+    });
+    expect(without.get('homeassistant/select/evsed_CP_1/c1_phases/config')).toBe('');
+  });
+
+  it('parses the phases command: 1 or 3, nothing else', () => {
+    const ctx = { topics: new Topics('evsed', 'CP1'), maxCurrentA: new Map([[1, 32]]) };
+    const phases = (p: string) => parseCommand(ctx, 'evsed/CP1/connector/1/phases/set', Buffer.from(p), false);
+    expect(phases('1')).toEqual({ ok: true, command: { kind: 'phases', connectorId: 1, phases: 1 } });
+    expect(phases(' 3 ')).toEqual({ ok: true, command: { kind: 'phases', connectorId: 1, phases: 3 } });
+    for (const p of ['2', '', '1.0', 'one', '13']) expect(phases(p), p).toEqual({ ok: false, reason: `phases must be 1 or 3 (got ${JSON.stringify(p.trim())})` });
+    expect(parseCommand(ctx, 'evsed/CP1/connector/1/phases/set', '1', true)).toMatchObject({ ok: false });
   });
 });
 

@@ -8,11 +8,12 @@ import { silentLogger, type Logger } from '../../log.js';
 import { createGpioHardware, type GpioHardware, type GpioHardwareContext } from '../../hal/gpio/index.js';
 import { acquireHardwareLock, EXIT_HARDWARE_BUSY, HardwareBusyError, HardwareLockError, type HardwareLock } from '../../hal/hardware-lock.js';
 import type { GpioHardwareConfig } from '../../config/gpio.js';
-import { supervisorViolation } from '../../domain/supervisor.js';
+import { phaseRelayViolation, supervisorViolation } from '../../domain/supervisor.js';
 import type { FaultKind } from '../../domain/types.js';
 import { openDb } from '../../store/db.js';
 import { LockoutStore } from '../../store/lockouts.js';
 import { LatchFile, latchPath } from '../../hal/safety-core/latch-file.js';
+import { PhaseRelayFile, phaseRelayPath } from '../../hal/safety-core/phase-file.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 
 const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID]';
@@ -98,7 +99,9 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
   try {
     for (const c of targets) {
       const latched = storedLatches(dbFile, c.id);
-      rows.push(...(await testConnector(c.id, c.hardware as GpioHardwareConfig, latched, { out, confirm, ctx: io?.ctx, log: io?.log })));
+      // The phase relay is opened where the daemon left it (its saved position), and left there.
+      const phaseRelayInitial = new PhaseRelayFile(phaseRelayPath(dirname(dbFile), c.id)).get() ?? undefined;
+      rows.push(...(await testConnector(c.id, c.hardware as GpioHardwareConfig, latched, { out, confirm, ctx: { phaseRelayInitial, ...io?.ctx }, log: io?.log })));
     }
   } finally {
     await lock.release();
@@ -219,6 +222,22 @@ async function testConnector(id: number, cfg: GpioHardwareConfig, latched: Fault
         } catch (err) {
           row(`cable ${what}`, `GPIO${g.lock!.motorA}/${g.lock!.motorB}`, `motor ${g.lock!.motorMs} ms`, (err as Error).message, false);
         }
+      }
+    }
+    if (hw.phaseRelay && cfg.phaseRelay) {
+      // Only with the contactor open and confirmed open (the safety core's rule), and back to where it was.
+      const relay = hw.phaseRelay;
+      const pin = `GPIO${cfg.phaseRelay.pin}`;
+      const from = relay.get();
+      const to = from === 3 ? 1 : 3;
+      const why = phaseRelayViolation({ contactorCommanded: hw.contactor.commanded(), contactorFeedback: hw.contactor.feedback(), faults: hw.faults.active() });
+      if (why) row('phase relay', pin, `${from} → ${to} → ${from} phases`, `refused: ${why}`, false);
+      else {
+        await relay.set(to);
+        await sleep(Math.max(300, cfg.phaseRelay.settleMs));
+        await relay.set(from);
+        await sleep(cfg.phaseRelay.settleMs);
+        row('phase relay', pin, `${from} → ${to} → ${from} phases`, `switched with the contactor open (listen for the phase contactor; ${cfg.phaseRelay.energisedMeans} phases = coil energised)`, true);
       }
     }
     if (g.rcdTest !== undefined) {

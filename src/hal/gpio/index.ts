@@ -1,4 +1,4 @@
-import type { ConnectorHardware, FaultInputs, HealthResult } from '../types.js';
+import type { ConnectorHardware, FaultInputs, HealthResult, RelayPhases } from '../types.js';
 import type { FaultKind } from '../../domain/types.js';
 import { SystemClock, type Clock } from '../clock.js';
 import { interlockToleranceMs, type GpioHardwareConfig, type GpioSignal } from '../../config/gpio.js';
@@ -11,6 +11,7 @@ import { AdcPilot } from './pilot.js';
 import { GpioContactor } from './contactor.js';
 import { GpioCableLock } from './lock.js';
 import { HeartbeatOutput } from './heartbeat.js';
+import { GpioPhaseRelay, phaseRelayLevel } from './phase-relay.js';
 import { runRcdSelfTest, type RcdTestResult } from '../rcd-self-test.js';
 
 export { HardwareError } from './errors.js';
@@ -28,6 +29,11 @@ export interface GpioHardwareContext {
   autoStart?: boolean;
   /** Blocking ADC reads: only in the safety core's own thread (src/hal/safety-core/worker.ts). */
   syncAdcReads?: boolean;
+  /**
+   * The phase relay's saved position (the safety core's file): its line is exported at that level
+   * so a restart does not move it. Default: 3 phases (the connector's installed supply).
+   */
+  phaseRelayInitial?: RelayPhases;
 }
 
 /** Fault inputs the board reports, plus faults other parts of the daemon raise on it (stall). */
@@ -55,6 +61,7 @@ export class GpioHardware implements ConnectorHardware {
   /** ConnectorHardware.rcdSelfTest, only where gpio.rcdTest and gpio.rcdFault are wired: the safety core runs it before every close. */
   rcdSelfTest?: () => Promise<RcdTestResult>;
   lock?: GpioCableLock;
+  phaseRelay?: GpioPhaseRelay;
   heartbeat?: HeartbeatOutput;
   rcdFault?: DebouncedInput;
   private rcdTestLine?: GpioLine;
@@ -224,6 +231,11 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   const motorB = await out('lock.motorB', g.lock?.motorB);
   const rcdTest = await out('rcdTest', g.rcdTest);
   const heartbeatLine = await out('heartbeat', g.heartbeat);
+  // The phase relay stays where it was saved (its "safe" level is wherever the contactor is open).
+  const pr = cfg.phaseRelay;
+  const phaseInitial: RelayPhases = ctx.phaseRelayInitial ?? 3;
+  const phaseLine = pr ? await gpio.output('phaseRelay.pin', pr.pin, { activeLow: pr.activeLow, safe: phaseRelayLevel(pr, phaseInitial) }) : undefined;
+  if (phaseLine) outputs.set('phaseRelay', phaseLine);
 
   // 2. Pilot at X1 (steady +12 V). Never disabled afterwards: disabled = -12 V = state F.
   const pwm = await SysfsPwm.open(findPwmChannel(cfg.root, cfg.pwm.pin, cfg.pwm.chip, cfg.pwm.channel));
@@ -262,6 +274,7 @@ export async function createGpioHardware(cfg: GpioHardwareConfig, ctx: GpioHardw
   for (const [k, v] of inputs) hw.inputs.set(k, v);
   if (motorA && motorB && g.lock) hw.lock = new GpioCableLock(motorA, motorB, lockFb, clock, g.lock.motorMs);
   if (cpRelay) hw.setCpRelay(cpRelay);
+  if (pr && phaseLine) hw.phaseRelay = new GpioPhaseRelay(phaseLine, pr, phaseInitial, cpRelay !== undefined);
   if (rcdFault) {
     hw.setRcdLines(rcdFault, rcdTest);
     if (rcdTest) hw.rcdSelfTest = () => hw.runRcdSelfTest();

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, HealthResult, PilotOutput, PilotReading } from '../types.js';
+import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, HealthResult, PhaseRelay, PhaseRelayResult, PilotOutput, PilotReading } from '../types.js';
 import type { FaultKind } from '../../domain/types.js';
 import type { Logger } from '../../log.js';
 import { ALIVE_INTERVAL_MS, type CoreState, type CoreWorkerData, type FromCore, type ToCore } from './protocol.js';
@@ -35,6 +35,7 @@ export class SafetyCoreClient implements ConnectorHardware {
   readonly contactor: Contactor;
   readonly faults: FaultInputs;
   readonly lock?: CableLock;
+  readonly phaseRelay?: PhaseRelay;
   readonly safetyOffMainLoop = true;
   private state!: CoreState;
   private faultSet = new Set<FaultKind>();
@@ -98,6 +99,7 @@ export class SafetyCoreClient implements ConnectorHardware {
     client.state = state;
     client.faultSet = new Set(state.faults);
     if (state.hasLock) (client as { lock?: CableLock }).lock = client.makeLock();
+    if (state.phaseRelay) (client as { phaseRelay?: PhaseRelay }).phaseRelay = client.makePhaseRelay(state.phaseRelay);
     return client;
   }
 
@@ -107,6 +109,21 @@ export class SafetyCoreClient implements ConnectorHardware {
       unlock: () => this.request({ t: 'lock', id: 0, op: 'unlock' }).then(() => undefined),
       isLocked: () => this.state.locked,
       onChange: (l) => void this.lockListeners.push(l),
+    };
+  }
+
+  /** The core decides (and changes the pin) in its thread; the mirror follows its answer. */
+  private makePhaseRelay(initial: NonNullable<CoreState['phaseRelay']>): PhaseRelay {
+    const mirror = { ...initial };
+    return {
+      get: () => mirror.phases,
+      set: async (phases) => {
+        const r = (await this.request({ t: 'phases', id: 0, phases })) as PhaseRelayResult;
+        if (r.ok) mirror.phases = phases;
+        return r;
+      },
+      settleMs: initial.settleMs,
+      cpInterrupt: initial.cpInterrupt,
     };
   }
 

@@ -1,10 +1,11 @@
-import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, HealthResult, PilotOutput, PilotReading } from '../types.js';
+import type { CableLock, ConnectorHardware, Contactor, ControlPilot, FaultInputs, HealthResult, PhaseRelay, PhaseRelayResult, PilotOutput, PilotReading, RelayPhases } from '../types.js';
 import type { FaultKind } from '../../domain/types.js';
 import { FAULTS } from '../../domain/faults.js';
-import { supervisorViolation } from '../../domain/supervisor.js';
+import { phaseRelayViolation, relaySettleViolation, supervisorViolation } from '../../domain/supervisor.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../../log.js';
 import type { LatchFile } from './latch-file.js';
+import { PhaseRelayFile } from './phase-file.js';
 
 export interface SafetyCoreOptions {
   latches: LatchFile;
@@ -17,6 +18,8 @@ export interface SafetyCoreOptions {
   stopTimeoutMs: number;
   /** Where the decisions run (worker thread, or the main loop for the simulator and unit tests). */
   offMainLoop: boolean;
+  /** The phase relay's saved position (driven to at start); default: in memory. */
+  phases?: PhaseRelayFile;
 }
 
 type Override = { action: 'refused' | 'opened'; why: string };
@@ -31,7 +34,10 @@ type Override = { action: 'refused' | 'opened'; why: string };
  *   authorisation forbids it, without asking anyone;
  * - faults the fault table persists are latched in the latch file before the output changes and
  *   reported as active fault inputs until cleared: on unplug (pilot A) or by a technician, as the
- *   table says. Latches found at start hold from the first reading.
+ *   table says. Latches found at start hold from the first reading;
+ * - the 1p/3p relay changes only with the contactor commanded open, its feedback (when wired)
+ *   reading open and no fault active, and a close is refused while a change is within the relay's
+ *   settle time (domain/supervisor.ts). Its position is saved and restored at start.
  * The main side's state machine still decides when to offer and when to close; this only vetoes.
  */
 export class SafetyCore implements ConnectorHardware {
@@ -39,8 +45,12 @@ export class SafetyCore implements ConnectorHardware {
   readonly contactor: Contactor;
   readonly faults: FaultInputs;
   readonly lock?: CableLock;
+  readonly phaseRelay?: PhaseRelay;
   readonly safetyOffMainLoop: boolean;
   private authorised = false;
+  /** Monotonic ms of the last phase relay change (null: none since start). */
+  private relayChangedAtMs: number | null = null;
+  private readonly phaseFile: PhaseRelayFile;
   /** A close was asked for and waits for the RCD self-test. */
   private closePending = false;
   private rcdPassedSinceOpen = false;
@@ -87,6 +97,16 @@ export class SafetyCore implements ConnectorHardware {
       // A lock that lets go while the contactor is closed opens it (the core listens first).
       lock.onChange?.(() => this.enforce());
     }
+    this.phaseFile = o.phases ?? new PhaseRelayFile(null);
+    if (inner.phaseRelay) {
+      const relay = inner.phaseRelay;
+      this.phaseRelay = {
+        get: () => relay.get(),
+        set: (phases) => Promise.resolve(this.switchPhases(phases)),
+        settleMs: relay.settleMs,
+        cpInterrupt: relay.cpInterrupt,
+      };
+    }
     // The core listens first: its decision is taken before anyone else hears of the change.
     p.onChange((r) => this.onReading(r));
     inner.faults.onChange((kind, active) => this.onFaultInput(kind, active));
@@ -94,6 +114,38 @@ export class SafetyCore implements ConnectorHardware {
     const restored = o.latches.list();
     if (restored.length) o.log.warn({ latches: restored.map((l) => ({ kind: l.kind, since: new Date(l.sinceWallMs).toISOString() })) }, 'latched faults restored: no close until they are cleared as the fault table says');
     this.reported = new Set(this.activeFaults());
+    this.restorePhases();
+  }
+
+  /** The relay back to its saved position (the coil let go when the daemon stopped), under the same rule as any change. */
+  private restorePhases(): void {
+    const relay = this.inner.phaseRelay;
+    const saved = this.phaseFile.get();
+    if (!relay || saved === null || relay.get() === saved) return;
+    const r = this.switchPhases(saved);
+    if (r.ok) this.o.log.info({ phases: saved }, 'phase relay driven to its saved position');
+    else this.o.log.warn({ phases: saved, why: r.why }, 'phase relay not driven to its saved position');
+  }
+
+  /** The phase relay rule (domain/supervisor.ts): refuse, or change the relay now and save its position. */
+  private switchPhases(phases: RelayPhases): PhaseRelayResult {
+    const relay = this.inner.phaseRelay;
+    if (!relay) return { ok: false, why: 'this board has no phase relay' };
+    if (relay.get() === phases) return { ok: true };
+    const why = phaseRelayViolation({
+      contactorCommanded: this.inner.contactor.commanded() || this.closePending,
+      contactorFeedback: this.inner.contactor.feedback(),
+      faults: this.activeFaults(),
+    });
+    if (why) {
+      this.o.log.error({ phases, why }, 'safety core refused to change the phase relay');
+      return { ok: false, why };
+    }
+    void relay.set(phases);
+    this.relayChangedAtMs = this.o.clock.monoMs();
+    this.phaseFile.set(phases);
+    this.o.log.info({ phases }, 'phase relay changed');
+    return { ok: true };
   }
 
   socPercent(): number | null {
@@ -221,6 +273,7 @@ export class SafetyCore implements ConnectorHardware {
     );
     if (why) return why;
     if (closing && this.output.mode !== 'pwm' && this.output.mode !== 'digital') return `no current offered (pilot ${this.output.mode})`;
+    if (closing && this.inner.phaseRelay) return relaySettleViolation(this.relayChangedAtMs, this.inner.phaseRelay.settleMs, this.o.clock.monoMs());
     return null;
   }
 

@@ -1,6 +1,6 @@
 import type { FaultKind } from '../../domain/types.js';
 import type { GpioHardwareConfig } from '../../config/gpio.js';
-import type { HealthResult, PilotOutput, PilotReading } from '../types.js';
+import type { HealthResult, PilotOutput, PilotReading, RelayPhases } from '../types.js';
 
 /** What the main thread gives the safety-core worker at start. */
 export interface CoreWorkerData {
@@ -8,6 +8,8 @@ export interface CoreWorkerData {
   hardware: GpioHardwareConfig;
   /** The latch file (null: in memory only). */
   latchPath: string | null;
+  /** The phase relay state file (null: in memory only). */
+  phasePath?: string | null;
   stopTimeoutMs: number;
   logLevel: string;
   /** Tests only: every ADC read takes this long (a busy wait in the worker), to model the conversion time. */
@@ -24,6 +26,8 @@ export type ToCore =
   | { t: 'lock'; id: number; op: 'lock' | 'unlock' }
   | { t: 'clear-latches'; id: number }
   | { t: 'rcd-test'; id: number }
+  /** Change the phase relay; the reply's value is a PhaseRelayResult. */
+  | { t: 'phases'; id: number; phases: RelayPhases }
   | { t: 'close'; id: number };
 
 /** The state the main side mirrors for its synchronous reads. */
@@ -35,6 +39,8 @@ export interface CoreState {
   locked: boolean | undefined;
   hasLock: boolean;
   health: HealthResult;
+  /** The phase relay, where the board has one. */
+  phaseRelay?: { phases: RelayPhases; settleMs: number; cpInterrupt: boolean };
 }
 
 /** Worker → main. */

@@ -10,6 +10,7 @@ import { createGpioHardware } from '../gpio/index.js';
 import { SystemClock } from '../clock.js';
 import { SafetyCore } from './core.js';
 import { LatchFile } from './latch-file.js';
+import { PhaseRelayFile } from './phase-file.js';
 import { ALIVE_INTERVAL_MS, type CoreState, type CoreWorkerData, type FromCore, type ToCore } from './protocol.js';
 import { IioAdc, type PilotAdc } from '../gpio/adc.js';
 
@@ -40,8 +41,10 @@ async function main(): Promise<void> {
     };
   }
   const latches = new LatchFile(data.latchPath, (err) => log.error({ err: err.message }, 'cannot write the safety latch file'));
-  const hw = await createGpioHardware(cfg, { connectorId: data.connectorId, log, clock, adc, syncAdcReads: true });
-  const core = new SafetyCore(hw, { latches, clock, log, stopTimeoutMs: data.stopTimeoutMs, offMainLoop: true });
+  const phases = new PhaseRelayFile(data.phasePath ?? null, (err) => log.error({ err: err.message }, 'cannot keep the phase relay state'));
+  const hw = await createGpioHardware(cfg, { connectorId: data.connectorId, log, clock, adc, syncAdcReads: true, phaseRelayInitial: phases.get() ?? undefined });
+  const core = new SafetyCore(hw, { latches, clock, log, stopTimeoutMs: data.stopTimeoutMs, offMainLoop: true, phases });
+  const relay = core.phaseRelay;
 
   const state = (): CoreState => ({
     reading: core.pilot.read(),
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     locked: core.lock?.isLocked(),
     hasLock: core.lock !== undefined,
     health: core.health(),
+    phaseRelay: relay ? { phases: relay.get(), settleMs: relay.settleMs, cpInterrupt: relay.cpInterrupt } : undefined,
   });
   let commanded = core.contactor.commanded();
   const reportCommanded = () => {
@@ -117,6 +121,9 @@ async function main(): Promise<void> {
         break;
       case 'rcd-test':
         void reply(m.id, core.rcdSelfTest());
+        break;
+      case 'phases':
+        void reply(m.id, relay ? relay.set(m.phases) : Promise.resolve({ ok: false, why: 'this board has no phase relay' }));
         break;
       case 'close':
         clearInterval(alive);

@@ -20,6 +20,8 @@ export interface TagAuthorizationDeps {
   online(): boolean;
   /** Authorize.req; undefined when no answer could be had (offline, timeout). */
   ask(idTag: string): Promise<IdTagInfo | undefined>;
+  /** The CSMS answered for a tag differently from the local list (S16 §3.5.2: tell it, LocalListConflict). */
+  conflict?(idTag: string, listed: AuthStatus, csms: AuthStatus): void;
 }
 
 /**
@@ -46,8 +48,14 @@ export class TagAuthorization {
     return p;
   }
 
-  /** The latest IdTagInfo from Authorize/StartTransaction/StopTransaction.conf, when the cache is enabled. */
+  /**
+   * The latest IdTagInfo from Authorize/StartTransaction/StopTransaction.conf: cached when the cache
+   * is enabled, and checked against the local list (a contradiction is reported, the list is the
+   * CSMS's to change).
+   */
   remember(idTag: string, info: IdTagInfo): void {
+    const listed = this.d.keys.bool('LocalAuthListEnabled') ? this.d.auth.fromList(idTag) : undefined;
+    if (listed && this.effective(listed) !== info.status) this.d.conflict?.(idTag, this.effective(listed), info.status);
     if (this.d.keys.bool('AuthorizationCacheEnabled')) this.d.auth.remember(idTag, toAuthEntry(info), this.d.clock.wallMs());
   }
 

@@ -24,6 +24,8 @@ import { StatusReporter } from './status.js';
 
 /** On stop, how long a transaction message already sent may take to be answered before the link closes. */
 const STOP_IN_FLIGHT_GRACE_MS = 2000;
+/** On stop, how long the queue may drain before the link closes (what is left goes after the restart). */
+const STOP_SETTLE_MS = 5000;
 
 export interface ChargePointDeps {
   station: StationPort;
@@ -111,7 +113,12 @@ export class ChargePoint {
       },
     });
     const lc = this.lifecycle;
-    this.tags = new TagAuthorization({ auth: this.auth, keys: this.keys, clock: st.clock, online: () => lc.online, ask: (t) => this.askAuthorize(t) });
+    this.tags = new TagAuthorization({ auth: this.auth, keys: this.keys, clock: st.clock, online: () => lc.online, ask: (t) => this.askAuthorize(t),
+      conflict: (idTag, listed, csms) => {
+        d.log.warn({ idTag, listed, csms }, 'OCPP: the CSMS contradicts the local authorisation list (LocalListConflict)');
+        if (lc.online) void this.statusReporter.sendLocalListConflict();
+      },
+    });
     this.outbox = new Outbox({
       queue: this.queue,
       link: { online: () => lc.online, accepted: () => lc.bootStatus === 'Accepted', call: (a, p, g) => this.link.call(a, p, g), noteOutcome: (a, o) => lc.noteOutcome(a, o) },
@@ -182,6 +189,9 @@ export class ChargePoint {
   }
 
   async stop(): Promise<void> {
+    // Transaction messages of sessions the stop just ended go out first, while the boot is still
+    // accepted (a StopTransaction behind a slow StatusNotification was lost to the close before).
+    await this.outbox.settle(STOP_SETTLE_MS);
     this.lifecycle.stop();
     await this.outbox.stop(STOP_IN_FLIGHT_GRACE_MS);
     this.timers.stop();

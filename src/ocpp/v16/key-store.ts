@@ -59,16 +59,17 @@ export class KeyStore {
 
   /** GetConfiguration: all keys (never write-only ones), or the asked ones with the rest as unknownKey. */
   list(keys: string[] | undefined): { configurationKey: KeyValue[]; unknownKey: string[] } {
-    const show = (d: KeyDef): KeyValue => ({ key: d.key, readonly: d.readonly, value: this.get(d.key) });
+    // A write-only key (AuthorizationKey) is a known key, listed without its value (the value is
+    // optional in KeyValue): its value never leaves the station.
+    const show = (d: KeyDef): KeyValue => (d.writeOnly ? { key: d.key, readonly: d.readonly } : { key: d.key, readonly: d.readonly, value: this.get(d.key) });
     if (!keys || keys.length === 0) {
-      return { configurationKey: [...KEY_DEFS.values()].filter((d) => !d.writeOnly).map(show), unknownKey: [] };
+      return { configurationKey: [...KEY_DEFS.values()].map(show), unknownKey: [] };
     }
     const configurationKey: KeyValue[] = [];
     const unknownKey: string[] = [];
     for (const k of keys) {
       const def = keyDef(k);
-      // A write-only key is reported as unknown so its value never leaves the station.
-      if (def && !def.writeOnly) configurationKey.push(show(def));
+      if (def) configurationKey.push(show(def));
       else unknownKey.push(k);
     }
     return { configurationKey, unknownKey };

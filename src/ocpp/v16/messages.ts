@@ -162,7 +162,7 @@ export interface HeartbeatConf {
 
 export interface StatusNotificationReq {
   connectorId: number;
-  errorCode: Ocpp16ErrorCode | 'NoError';
+  errorCode: Ocpp16ErrorCode | 'NoError' | 'LocalListConflict';
   /** ≤ 50 */
   info?: string;
   status: ConnectorStatus;

@@ -66,11 +66,20 @@ export class StatusReporter {
     await this.send(c ? this.statusOf(c) : this.stationStatus(), opts);
   }
 
+  /** S16 §3.5.2: connector 0 with errorCode LocalListConflict (its status as it is). */
+  async sendLocalListConflict(): Promise<void> {
+    const s = this.stationStatus();
+    await this.send({ connectorId: 0, status: s.status, errorCode: 'LocalListConflict', info: 'CSMS answer differs from the local list' }, { force: true });
+  }
+
   private async send(m: StatusMsg, opts: { force?: boolean; triggered?: boolean } = {}): Promise<void> {
     const sig = `${m.status}/${m.errorCode}`;
     if (!opts.force && this.lastSent.get(m.connectorId) === sig) return;
+    // Claimed before the call: further view changes while it waits for its answer (contactor,
+    // offer, meter health) must not queue the same status again behind it.
+    this.lastSent.set(m.connectorId, sig);
     const req: StatusNotificationReq = { ...m, timestamp: this.session.now() };
     const out = await this.session.send('StatusNotification', req, { triggered: opts.triggered });
-    if (out.kind === 'ok') this.lastSent.set(m.connectorId, sig);
+    if (out.kind !== 'ok' && this.lastSent.get(m.connectorId) === sig) this.lastSent.delete(m.connectorId);
   }
 }

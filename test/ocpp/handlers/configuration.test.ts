@@ -12,20 +12,20 @@ beforeEach(() => {
 afterEach(() => r.cleanup());
 
 describe('GetConfiguration', () => {
-  it('without keys: every key of the table with its access and value, never the write-only AuthorizationKey', () => {
+  it('without keys: every key of the table with its access and value; the write-only AuthorizationKey without its value', () => {
     const conf = getConfiguration(r.ctx, {});
     assertSchema('GetConfiguration', 'conf', conf);
-    expect(conf.configurationKey!.map((k) => k.key)).toEqual([...KEY_DEFS.values()].filter((d) => !d.writeOnly).map((d) => d.key));
-    expect(conf.configurationKey!.map((k) => k.key)).not.toContain('AuthorizationKey');
+    expect(conf.configurationKey!.map((k) => k.key)).toEqual([...KEY_DEFS.values()].map((d) => d.key));
+    expect(conf.configurationKey!.find((k) => k.key === 'AuthorizationKey')).toEqual({ key: 'AuthorizationKey', readonly: false });
     expect(conf.configurationKey!.find((k) => k.key === 'NumberOfConnectors')).toEqual({ key: 'NumberOfConnectors', readonly: true, value: '2' });
     expect(conf.configurationKey!.find((k) => k.key === 'ConnectorPhaseRotation')).toEqual({ key: 'ConnectorPhaseRotation', readonly: false, value: '1.NotApplicable,2.RST' });
     expect(conf.unknownKey).toEqual([]);
   });
 
-  it('asked keys: known ones answered, unknown and write-only ones as unknownKey', () => {
+  it('asked keys: known ones answered (a write-only one without its value), unknown ones as unknownKey', () => {
     const conf = getConfiguration(r.ctx, { key: ['HeartbeatInterval', 'NoSuchKey', 'AuthorizationKey'] });
     assertSchema('GetConfiguration', 'conf', conf);
-    expect(conf).toEqual({ configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }], unknownKey: ['NoSuchKey', 'AuthorizationKey'] });
+    expect(conf).toEqual({ configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }, { key: 'AuthorizationKey', readonly: false }], unknownKey: ['NoSuchKey'] });
   });
 
   it('exactly GetConfigurationMaxKeys keys are answered; one more is a CALLERROR OccurenceConstraintViolation', () => {
@@ -69,13 +69,13 @@ describe('ChangeConfiguration', () => {
     expect(again.bool('AuthorizeRemoteTxRequests')).toBe(true);
   });
 
-  it('AuthorizationKey: Rejected outside security profiles 1 and 2, Accepted (and never listed) within', () => {
+  it('AuthorizationKey: Rejected outside security profiles 1 and 2, Accepted (and its value never listed) within', () => {
     const key = '00112233445566778899aabbccddeeff';
     expect(changeConfiguration(r.ctx, { key: 'AuthorizationKey', value: key })).toEqual({ status: 'Rejected' });
     r.cleanup();
     r = handlerRig({ securityProfile: 1 });
     expect(changeConfiguration(r.ctx, { key: 'AuthorizationKey', value: 'abc' })).toEqual({ status: 'Rejected' });
     expect(changeConfiguration(r.ctx, { key: 'AuthorizationKey', value: key })).toEqual({ status: 'Accepted' });
-    expect(getConfiguration(r.ctx, { key: ['AuthorizationKey'] })).toEqual({ configurationKey: [], unknownKey: ['AuthorizationKey'] });
+    expect(getConfiguration(r.ctx, { key: ['AuthorizationKey'] })).toEqual({ configurationKey: [{ key: 'AuthorizationKey', readonly: false }], unknownKey: [] });
   });
 });
