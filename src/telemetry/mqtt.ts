@@ -363,7 +363,7 @@ class MqttBridge implements MqttService {
       version: FIRMWARE_VERSION,
       site: this.ctx.site !== undefined,
     });
-    if (this.ctx.pv) msgs.push(...pvDiscovery({ topics: this.topics, discoveryPrefix: this.cfg.discoveryPrefix, stationId: sc.id, commands: this.cfg.commands, device: haDevice(sc), origin: { name: 'evsed', sw_version: FIRMWARE_VERSION } }));
+    msgs.push(...pvDiscovery({ enabled: this.ctx.pv !== undefined, topics: this.topics, discoveryPrefix: this.cfg.discoveryPrefix, stationId: sc.id, commands: this.cfg.commands, device: haDevice(sc), origin: { name: 'evsed', sw_version: FIRMWARE_VERSION } }));
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
 

@@ -54,9 +54,16 @@ export function parsePvMode(payload: Buffer | string, retained: boolean): { ok: 
   return { ok: true, mode: text as PvMode };
 }
 
-/** Home Assistant discovery for the PV entities (the mode is a select with commands, a sensor without). */
-export function pvDiscovery(o: { topics: Topics; discoveryPrefix: string; stationId: string; commands: boolean; device: Record<string, unknown>; origin: Record<string, unknown> }): DiscoveryMessage[] {
+/**
+ * Home Assistant discovery for the PV entities (the mode is a select with commands, a sensor
+ * without); without a pv section (`enabled` false) empty payloads remove any announced before.
+ */
+export function pvDiscovery(o: { enabled: boolean; topics: Topics; discoveryPrefix: string; stationId: string; commands: boolean; device: Record<string, unknown>; origin: Record<string, unknown> }): DiscoveryMessage[] {
   const node = nodeId(o.stationId);
+  if (!o.enabled) {
+    const ids: [string, string][] = [['select', 'pv_mode'], ['sensor', 'pv_mode'], ['sensor', 'pv_state'], ['sensor', 'pv_reason'], ['sensor', 'pv_surplus'], ['sensor', 'pv_budget']];
+    return ids.map(([component, id]) => ({ topic: `${o.discoveryPrefix}/${component}/${node}/${id}/config`, payload: '' }));
+  }
   const pv = new PvTopics(o.topics);
   const availability = [{ topic: o.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }];
   const entity = (component: string, objectId: string, config: Record<string, unknown>): DiscoveryMessage => ({

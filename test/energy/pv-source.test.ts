@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePowerPayload } from '../../src/energy/power-payload.js';
 import { FreshValue } from '../../src/energy/grid-source.js';
-import { parsePvMode } from '../../src/telemetry/pv.js';
+import { parsePvMode, pvDiscovery } from '../../src/telemetry/pv.js';
+import { Topics } from '../../src/telemetry/topics.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 
@@ -93,5 +94,24 @@ connectors:
     expect(all).toMatch(/pv\.source\.mqtt\.password: must be a text/);
     expect(all).not.toContain('hunter22');
     expect(all).not.toContain('98765432');
+  });
+});
+
+describe('PV entities in Home Assistant', () => {
+  const topics = new Topics('evsed', 'CP-1');
+  const base = { topics, discoveryPrefix: 'homeassistant', stationId: 'CP-1', device: { identifiers: ['evsed_CP-1'] }, origin: { name: 'evsed' } };
+  it('a select for the mode with commands, a sensor without; the other form is removed', () => {
+    const withCommands = new Map(pvDiscovery({ ...base, enabled: true, commands: true }).map((m) => [m.topic, m.payload]));
+    const select = JSON.parse(withCommands.get('homeassistant/select/evsed_CP-1/pv_mode/config')!) as Record<string, unknown>;
+    expect(select).toMatchObject({ command_topic: 'evsed/CP-1/pv/mode/set', state_topic: 'evsed/CP-1/pv/mode', options: ['off', 'pv', 'minpv'] });
+    expect(withCommands.get('homeassistant/sensor/evsed_CP-1/pv_mode/config')).toBe('');
+    const without = new Map(pvDiscovery({ ...base, enabled: true, commands: false }).map((m) => [m.topic, m.payload]));
+    expect(JSON.parse(without.get('homeassistant/sensor/evsed_CP-1/pv_mode/config')!)).not.toHaveProperty('command_topic');
+    expect(without.get('homeassistant/select/evsed_CP-1/pv_mode/config')).toBe('');
+  });
+  it('without a pv section every PV entity is removed', () => {
+    const msgs = pvDiscovery({ ...base, enabled: false, commands: true });
+    expect(msgs.length).toBe(6);
+    expect(msgs.every((m) => m.payload === '')).toBe(true);
   });
 });
