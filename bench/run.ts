@@ -29,6 +29,7 @@ const optional: [string, string, string][] = [
   ['load', './load.js', 'benchLoad'],
   ['safetyCoreLatency', './safety-core.js', 'benchSafetyCore'],
   ['floods', './floods.js', 'benchFloods'],
+  ['pvDay', './pv-day.js', 'benchPvDay'],
   ['loadManagement', './load-management.js', 'benchLoadManagement'],
 ];
 

@@ -18,6 +18,7 @@ import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
 import { mountSimSite } from './api/sim-site.js';
 import { SimGridMeter } from './sim/grid-meter.js';
+import { mountPvRoutes } from './api/pv-routes.js';
 import type { StationPort, StopReason } from './evse/port.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
@@ -35,6 +36,7 @@ import { energyMigrations, EnergySettingsRepository } from './store/energy/setti
 import { stationReaders } from './config/readers.js';
 import { ReaderService } from './panel/readers.js';
 import { mountReaderRoutes } from './api/readers.js';
+import { createPvService } from './energy/pv-service.js';
 
 export interface Daemon {
   station: StationPort;
@@ -183,13 +185,17 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   let load: LoadService | undefined;
   const site = config.site ? () => load?.status() : undefined;
   const readers = new ReaderService({ station, readers: stationReaders(config), log: log.child({ module: 'readers' }) });
+  const pvParts = config.pv ? createPvService({ config, station, storageDir: loaded.storageDir, log: log.child({ module: 'pv' }) }) : undefined;
+  const pv = pvParts?.pv;
+  if (pv) services.push(pv);
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site, pv }));
 
   await station.start();
   // After the station: a card read at once has a station to go to. A reader that is absent is a
   // reader fault (retried), never a reason not to start.
   await readers.start();
+  pv?.start();
 
   // Load management starts after the station: its first budget (the fallback until the grid meter
   // answers) is shared among connectors that exist.
@@ -198,6 +204,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     load = new LoadService({ station, site: config.site, meter: gridMeter, rotations, clock, log: log.child({ module: 'load' }) });
     load.start();
     services.push(load);
+    // pv.source site: the PV logic reads the same grid meter (its total power).
+    pvParts?.site?.attach(load.poller);
   }
 
   let restartHandler: ((why: string) => void) | undefined;
@@ -248,6 +256,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   mountDashboard(api, station, new StationStatsRepository(db));
   mountReaderRoutes(api, readers);
   if (gridMeter instanceof SimGridMeter) mountSimSite(api, gridMeter);
+  if (pv) mountPvRoutes(api, pv);
   let address: AddressInfo;
   try {
     address = await api.listen();

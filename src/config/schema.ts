@@ -8,6 +8,7 @@ import { meterConfigSchema } from './meter.js';
 import { ocppConfigSchema } from './ocpp.js';
 import { mqttConfigSchema } from './mqtt.js';
 import { tariffConfigSchema } from './tariff.js';
+import { pvConfigSchema } from './pv.js';
 import { siteConfigSchema } from './site.js';
 import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
@@ -158,6 +159,7 @@ export const configSchema = z
     ocpp: ocppConfigSchema.optional(),
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
+    pv: pvConfigSchema.optional(),
     site: siteConfigSchema.optional(),
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
     /** Charging windows (local time of station.timeZone); outside every window that applies to a connector it does not charge. */
@@ -198,6 +200,12 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }
     for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
+    if (cfg.pv?.source === 'site' && !cfg.site) {
+      ctx.addIssue({ code: 'custom', path: ['pv', 'source'], message: 'source site reads the site section\'s grid meter: add a site section (fuseA, fallbackA, gridMeter) or use source: { mqtt: { topic: ... } }' });
+    }
+    if (cfg.pv && cfg.pv.source !== 'site' && !cfg.pv.source.mqtt.url && !cfg.mqtt) {
+      ctx.addIssue({ code: 'custom', path: ['pv', 'source', 'mqtt', 'url'], message: 'no broker for the grid power topic: give pv.source.mqtt.url (e.g. mqtt://192.168.1.10:1883) or add an mqtt section' });
+    }
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }

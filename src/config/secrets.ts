@@ -8,11 +8,13 @@ export const SECRET_KEYS: readonly (readonly string[])[] = [
   ['ocpp', 'password'],
   ['ocpp', 'keys', 'AuthorizationKey'],
   ['mqtt', 'password'],
+  ['pv', 'source', 'mqtt', 'password'],
 ];
 
 const URL_KEYS: readonly (readonly string[])[] = [
   ['ocpp', 'url'],
   ['mqtt', 'url'],
+  ['pv', 'source', 'mqtt', 'url'],
 ];
 
 const startsWith = (path: readonly PropertyKey[], prefix: readonly string[]) => prefix.every((seg, i) => path[i] === seg);

@@ -1,6 +1,7 @@
 import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { parseOwnerCommand, type OwnerCommand } from './owner.js';
+import type { PvMode } from '../energy/pv.js';
 
 /** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
 export const MIN_OFFER_A = 6;
@@ -16,7 +17,9 @@ export type Command =
   | { kind: 'button'; connectorId: number; action: ButtonCommand }
   /** energyWh null: no target for this session (also not the connector's default). */
   | { kind: 'target_energy'; connectorId: number; energyWh: number | null }
-  | { kind: 'phases'; connectorId: number; phases: 1 | 3 };
+  | { kind: 'phases'; connectorId: number; phases: 1 | 3 }
+  /** Station-wide (connectorId 0): src/telemetry/pv.ts parses it. */
+  | { kind: 'pv_mode'; connectorId: 0; mode: PvMode };
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; reason: string };
 

@@ -62,14 +62,7 @@ export function nodeId(stationId: string): string {
  */
 export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   const node = nodeId(input.station.id);
-  const device: Record<string, unknown> = {
-    identifiers: [node],
-    name: `EV charger ${input.station.id}`,
-    manufacturer: input.station.vendor,
-    model: input.station.model,
-    sw_version: input.station.firmwareVersion,
-  };
-  if (input.station.serialNumber) device.serial_number = input.station.serialNumber;
+  const device = haDevice(input.station);
   const origin = { name: 'evsed', sw_version: input.version };
 
   const announced = new Map<string, string>();
@@ -119,6 +112,19 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   const out: DiscoveryMessage[] = [...announced].map(([topic, payload]) => ({ topic, payload }));
   for (const topic of all) if (!announced.has(topic)) out.push({ topic, payload: '' });
   return out;
+}
+
+/** The Home Assistant device of a station (every entity of evsed's belongs to it). */
+export function haDevice(station: DiscoveryInput['station']): Record<string, unknown> {
+  const device: Record<string, unknown> = {
+    identifiers: [nodeId(station.id)],
+    name: `EV charger ${station.id}`,
+    manufacturer: station.vendor,
+    model: station.model,
+    sw_version: station.firmwareVersion,
+  };
+  if (station.serialNumber) device.serial_number = station.serialNumber;
+  return device;
 }
 
 function configTopic(prefix: string, component: Component, node: string, objectId: string): string {

@@ -11,9 +11,11 @@ import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { Subscriptions } from '../util/subscriptions.js';
 import type { EnergyTargets } from '../billing/live.js';
 import { Coalescer } from './coalescer.js';
-import { parseCommand, type Command, type CommandContext } from './commands.js';
+import { parseCommand, type Command, type CommandContext, type ParsedCommand } from './commands.js';
 import type { MqttConfig } from '../config/mqtt.js';
-import { discoveryMessages } from './discovery.js';
+import { discoveryMessages, haDevice } from './discovery.js';
+import type { PvControl } from '../energy/pv-service.js';
+import { parsePvMode, pvDiscovery, pvState, PvTopics } from './pv.js';
 import { connectorState, readerState, stationInfo, type FinalSession, type ReaderStateInput } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
@@ -37,6 +39,8 @@ export interface MqttContext {
   owner?: OwnerControls;
   /** The card readers (the daemon passes its ReaderService): state topics and a problem entity each. */
   readers?: ReaderSource;
+  /** PV surplus charging (a pv section): its topics, its mode command and Home Assistant entities. */
+  pv?: PvControl;
   /** Load management's status (the daemon passes LoadService.status()); without it there are no site topics. */
   site?: () => SiteStatus | undefined;
 }
@@ -78,6 +82,7 @@ export async function startMqtt(ctx: MqttContext): Promise<MqttService> {
 
 class MqttBridge implements MqttService {
   private readonly topics: Topics;
+  private readonly pvTopics: PvTopics;
   private readonly coalescer: Coalescer;
   private readonly log: Logger;
   private readonly connectors: { id: number; phases: 1 | 3; maxCurrentA: number; phaseRelay: boolean }[];
@@ -105,6 +110,7 @@ class MqttBridge implements MqttService {
   ) {
     this.log = ctx.log;
     this.topics = new Topics(cfg.topicPrefix, ctx.station.info.id);
+    this.pvTopics = new PvTopics(this.topics);
     this.coalescer = new Coalescer(cfg.publishIntervalS * 1000);
     this.connectors = ctx.config.connectors.map((c) => ({ id: c.id, phases: c.phases, maxCurrentA: c.maxCurrentA, phaseRelay: c.hardware.driver !== 'pilot-board' && c.hardware.phaseRelay !== undefined && c.hardware.phaseRelay !== false }));
     this.commandCtx = { topics: this.topics, maxCurrentA: new Map(this.connectors.map((c) => [c.id, c.maxCurrentA])) };
@@ -161,6 +167,7 @@ class MqttBridge implements MqttService {
       this.update();
     });
     if (this.ctx.readers) this.subs.on(this.ctx.readers, 'status', refreshSoon);
+    if (this.ctx.pv) this.subs.add(this.ctx.pv.onChange(refreshSoon));
     this.tick = setInterval(() => this.update(), this.cfg.publishIntervalS * 1000);
     this.tick.unref();
     this.log.info({ url: redactUrl(cfg.url), prefix: this.topics.base, homeAssistant: cfg.homeAssistant, commands: cfg.commands }, 'MQTT: connecting in the background');
@@ -203,6 +210,7 @@ class MqttBridge implements MqttService {
     const subs: string[] = [];
     if (this.cfg.homeAssistant) subs.push(`${this.cfg.discoveryPrefix}/status`);
     if (this.cfg.commands) subs.push(...this.topics.commandFilters);
+    if (this.cfg.commands && this.ctx.pv) subs.push(this.pvTopics.modeSet);
     if (subs.length) {
       client.subscribe(subs, { qos: 1 }, (err) => {
         if (err && !this.stopping) this.log.warn({ err: err.message }, 'MQTT: subscribe failed');
@@ -254,7 +262,7 @@ class MqttBridge implements MqttService {
         return;
       }
       if (!this.cfg.commands) return;
-      const parsed = parseCommand(this.commandCtx, topic, payload, retained);
+      const parsed = this.ctx.pv && topic === this.pvTopics.modeSet ? pvCommand(payload, retained) : parseCommand(this.commandCtx, topic, payload, retained);
       if (!parsed.ok) {
         this.badCommand(topic, parsed.reason);
         return;
@@ -299,7 +307,9 @@ class MqttBridge implements MqttService {
   private execute(cmd: Command): void {
     const { station } = this.ctx;
     const id = cmd.connectorId;
-    if (cmd.kind === 'current_limit') {
+    if (cmd.kind === 'pv_mode') {
+      this.ctx.pv?.setMode(cmd.mode, 'mqtt');
+    } else if (cmd.kind === 'current_limit') {
       const max = this.commandCtx.maxCurrentA.get(id)!;
       // The connector's maximum is no limit at all: drop the claim rather than pin it.
       if (cmd.amps >= max) station.clearClaim('mqtt', id);
@@ -374,6 +384,7 @@ class MqttBridge implements MqttService {
       readers: this.ctx.readers?.status().map((r) => ({ id: r.id })),
       site: this.ctx.site !== undefined,
     });
+    msgs.push(...pvDiscovery({ enabled: this.ctx.pv !== undefined, topics: this.topics, discoveryPrefix: this.cfg.discoveryPrefix, stationId: sc.id, commands: this.cfg.commands, device: haDevice(sc), origin: { name: 'evsed', sw_version: FIRMWARE_VERSION } }));
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
 
@@ -394,6 +405,7 @@ class MqttBridge implements MqttService {
     const info = stationInfo(view);
     this.coalescer.set(this.topics.info, info.info);
     this.coalescer.set(this.topics.clock, info.clock);
+    if (this.ctx.pv) for (const [topic, payload] of pvState(this.pvTopics, this.ctx.pv.status())) this.coalescer.set(topic, payload);
     for (const cv of view.connectors) {
       const c = this.connectors.find((x) => x.id === cv.id);
       if (!c) continue;
@@ -475,6 +487,11 @@ class MqttBridge implements MqttService {
       this.flushTimer.unref();
     }
   }
+}
+
+function pvCommand(payload: Buffer, retained: boolean): ParsedCommand {
+  const p = parsePvMode(payload, retained);
+  return p.ok ? { ok: true, command: { kind: 'pv_mode', connectorId: 0, mode: p.mode } } : p;
 }
 
 function redactUrl(url: string): string {

@@ -497,7 +497,26 @@ async function loadStatus() {
   state.readers = Array.isArray(st.readers) ? st.readers : [];
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
+  renderPv(st.pv);
   return st;
+}
+
+/** PV surplus charging (a pv section in the config): the mode to choose, and what the logic does now. */
+function renderPv(pv) {
+  $('#pv').hidden = !pv;
+  if (!pv) return;
+  const select = $('#pv-mode');
+  if (document.activeElement !== select) select.value = pv.mode;
+  const surplus = typeof pv.surplusW === 'number' ? ` · surplus ${fmt.kW(pv.surplusW)}` : '';
+  $('#pv-state').textContent = pv.mode === 'off' ? '' : `${pv.reason}${surplus}`;
+}
+
+async function onPvMode(ev) {
+  try {
+    renderPv(await authed(() => api('/api/pv', { ...postJson({ mode: ev.target.value }), method: 'PUT' })));
+  } catch (err) {
+    showError(err);
+  }
 }
 
 /** The connector filter lists the station's connectors; with only one there is nothing to choose. */
@@ -737,6 +756,7 @@ async function main() {
     refreshData();
   });
   $('#period').addEventListener('change', refreshCsvLink);
+  $('#pv-mode').addEventListener('change', onPvMode);
   $('#period').addEventListener('input', refreshCsvLink);
   refreshCsvLink();
   try {
