@@ -27,6 +27,9 @@ import { BillingLedger, sessionCostColumns } from './billing/ledger.js';
 import { LiveSessionInfo } from './billing/live.js';
 import type { SyncEvent } from './hal/clock.js';
 import type { Service } from './util/service.js';
+import { stationReaders } from './config/readers.js';
+import { ReaderService } from './panel/readers.js';
+import { mountReaderRoutes } from './api/readers.js';
 
 export interface Daemon {
   station: StationPort;
@@ -47,6 +50,8 @@ export interface Daemon {
   meter(connectorId: number): Meter | undefined;
   /** For the systemd watchdog: is every control loop alive? */
   health(): HealthResult;
+  /** The card readers at the station (their cards go to presentTag). */
+  readers: ReaderService;
   /** Event-loop lag figures from the stall detector. */
   loopLag(): { p50: number; p99: number; max: number; stalls: number };
   /** Contactors open (under load: X1, then open once the EV is in B or at the stop timeout), then sessions are closed with `reason`, then services and the store. */
@@ -146,9 +151,14 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
   }
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets() }));
+  const readers = new ReaderService({ station, readers: stationReaders(config), log: log.child({ module: 'readers' }) });
+
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), readers }));
 
   await station.start();
+  // After the station: a card read at once has a station to go to. A reader that is absent is a
+  // reader fault (retried), never a reason not to start.
+  await readers.start();
 
   let restartHandler: ((why: string) => void) | undefined;
   const storeWatch = new StoreFileWatch({
@@ -195,10 +205,12 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     tagNames: new TagNameRepository(db),
   });
   mountDashboard(api, station, new StationStatsRepository(db));
+  mountReaderRoutes(api, readers);
   let address: AddressInfo;
   try {
     address = await api.listen();
   } catch (err) {
+    await readers.stop();
     await station.shutdown('Other');
     await storeWatch.beforeClose();
     db.close();
@@ -218,6 +230,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     ledger,
     live,
     sessions,
+    readers,
     safeOutputs: () => station.safe(),
     hardware: (id) => {
       const hw = boards.find((b) => b.cfg.id === id)?.hardware;
@@ -229,6 +242,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     loopLag: () => stall.stats(),
     stop(reason: StopReason = 'Other') {
       stopping ??= (async () => {
+        // No card may start anything while the station shuts down.
+        await readers.stop();
         // Not safe() first: under load the EV is told to stop (X1) before the contactor opens
         // (Connector.shutdown). The stall detector keeps watching until the contactors are open.
         await station.shutdown(reason);

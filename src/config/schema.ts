@@ -11,6 +11,7 @@ import { tariffConfigSchema } from './tariff.js';
 import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
+import { readerConfigSchema, readerIssues } from './readers.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -95,6 +96,8 @@ const connectorSchema = z.strictObject({
   /** With sharing.mode priority, higher is served first; in fair mode it only decides who is suspended first (lower). */
   priority: intBetween(-100, 100).default(0),
   phaseSwitch: phaseSwitchSchema.default({ pauseS: 10, maxPerSession: 4 }),
+  /** This connector's own card reader (shorthand for an entry of `readers:` serving it). */
+  reader: readerConfigSchema.optional(),
 });
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -138,6 +141,8 @@ export const configSchema = z
     mqtt: mqttConfigSchema.optional(),
     tariff: tariffConfigSchema.optional(),
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
+    /** Card readers at the station, each serving one connector (src/config/readers.ts). */
+    readers: z.array(readerConfigSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
@@ -164,6 +169,7 @@ export const configSchema = z
     if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }
+    for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }

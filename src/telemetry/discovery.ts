@@ -23,6 +23,8 @@ export interface DiscoveryInput {
   currency?: string;
   /** evsed's version, for HA's "origin". */
   version: string;
+  /** The card readers: each gets a problem binary_sensor. */
+  readers?: { id: string }[];
 }
 
 export interface DiscoveryMessage {
@@ -80,6 +82,22 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       };
       announced.set(topic, JSON.stringify(config));
     }
+  }
+  for (const r of input.readers ?? []) {
+    const objectId = `reader_${r.id.replace(/[^A-Za-z0-9_]/g, '_')}_problem`;
+    const config = {
+      name: `Reader ${r.id}`,
+      device_class: 'problem',
+      entity_category: 'diagnostic',
+      state_topic: input.topics.reader(r.id, 'problem'),
+      payload_on: ON,
+      payload_off: OFF,
+      unique_id: `${node}_${objectId}`,
+      availability: [{ topic: input.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }],
+      device,
+      origin,
+    };
+    announced.set(configTopic(input.discoveryPrefix, 'binary_sensor', node, objectId), JSON.stringify(config));
   }
   const out: DiscoveryMessage[] = [...announced].map(([topic, payload]) => ({ topic, payload }));
   for (const topic of all) if (!announced.has(topic)) out.push({ topic, payload: '' });

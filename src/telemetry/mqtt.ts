@@ -14,7 +14,7 @@ import { Coalescer } from './coalescer.js';
 import { parseCommand, type Command, type CommandContext } from './commands.js';
 import type { MqttConfig } from '../config/mqtt.js';
 import { discoveryMessages } from './discovery.js';
-import { connectorState, stationInfo, type FinalSession } from './state.js';
+import { connectorState, readerState, stationInfo, type FinalSession, type ReaderStateInput } from './state.js';
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
 
@@ -29,6 +29,15 @@ export interface MqttContext {
   liveExtras?: SessionExtrasProvider;
   /** The energy target per connector (the daemon passes LiveSessionInfo.energyTargets()); without it there is no target topic or command. */
   energyTargets?: EnergyTargets;
+  /** The card readers (the daemon passes its ReaderService): state topics and a problem entity each. */
+  readers?: ReaderSource;
+}
+
+/** What MQTT needs of the readers (src/panel/readers.ts ReaderService). */
+export interface ReaderSource {
+  status(): ReaderStateInput[];
+  on(e: 'status', l: (s: ReaderStateInput) => void): unknown;
+  off(e: 'status', l: (s: ReaderStateInput) => void): unknown;
 }
 
 export interface MqttService extends Service {
@@ -143,6 +152,7 @@ class MqttBridge implements MqttService {
       if (rec.status === 'completed' && this.lastSessionId.get(rec.connectorId) === rec.id) this.rememberFinal(rec);
       this.update();
     });
+    if (this.ctx.readers) this.subs.on(this.ctx.readers, 'status', refreshSoon);
     this.tick = setInterval(() => this.update(), this.cfg.publishIntervalS * 1000);
     this.tick.unref();
     this.log.info({ url: redactUrl(cfg.url), prefix: this.topics.base, homeAssistant: cfg.homeAssistant, commands: cfg.commands }, 'MQTT: connecting in the background');
@@ -347,6 +357,7 @@ class MqttBridge implements MqttService {
       energyTarget: this.ctx.energyTargets !== undefined,
       currency: this.ctx.config.tariff?.currency,
       version: FIRMWARE_VERSION,
+      readers: this.ctx.readers?.status().map((r) => ({ id: r.id })),
     });
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
@@ -381,6 +392,9 @@ class MqttBridge implements MqttService {
         targetEnergyWh: this.targetEnergyWh(cv.id),
       });
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
+    }
+    for (const r of this.ctx.readers?.status() ?? []) {
+      for (const [leaf, payload] of readerState(r)) this.coalescer.set(this.topics.reader(r.id, leaf), payload);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { ConnectorView, SessionExtras, StationView } from '../evse/port.js';
 import { currencyExponent, formatMinor } from '../domain/money.js';
-import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic } from './topics.js';
+import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type ReaderTopic } from './topics.js';
 
 /** The final numbers of the last session on a connector, shown until the next one starts. */
 export interface FinalSession {
@@ -94,6 +94,22 @@ function putCost(put: (k: ConnectorTopic, v: string | null) => void, costMinor: 
   }
   put('session/cost', formatMinor(costMinor, currencyExponent(currency) ?? 2));
   put('session/currency', currency);
+}
+
+/** A card reader as telemetry sees it (src/panel/readers.ts ReaderStatus). */
+export interface ReaderStateInput {
+  id: string;
+  state: 'opening' | 'ok' | 'fault' | 'closed';
+  fault: string | null;
+}
+
+/** Topic leaf -> payload for one reader: a fault of the reader is its problem, never the connector's. */
+export function readerState(r: ReaderStateInput): Map<ReaderTopic, string> {
+  return new Map<ReaderTopic, string>([
+    ['problem', onOff(r.state === 'fault')],
+    ['state', r.state],
+    ['fault', r.fault ?? ''],
+  ]);
 }
 
 /** Station-level topics: info (JSON) and clock quality. */

@@ -45,6 +45,10 @@ export const CONNECTOR_TOPICS = [
 ] as const;
 export type ConnectorTopic = (typeof CONNECTOR_TOPICS)[number];
 
+/** Per-reader state topics (relative to .../reader/<id>/). */
+export const READER_TOPICS = ['problem', 'state', 'fault'] as const;
+export type ReaderTopic = (typeof READER_TOPICS)[number];
+
 /** Commands a connector accepts on .../connector/<id>/command. */
 export const BUTTON_COMMANDS = ['pause', 'resume', 'stop'] as const;
 export type ButtonCommand = (typeof BUTTON_COMMANDS)[number];
@@ -73,6 +77,14 @@ export class Topics {
 
   connector(id: number, leaf: ConnectorTopic): string {
     return `${this.base}/connector/${id}/${leaf}`;
+  }
+
+  /**
+   * A card reader's state: `problem` ON/OFF (cannot be opened or went away), `state`
+   * (opening | ok | fault | closed) and `fault` (why, empty when none).
+   */
+  reader(id: string, leaf: ReaderTopic): string {
+    return `${this.base}/reader/${id}/${leaf}`;
   }
 
   /** Current limit in A (0 suspends; 6..max; max removes the MQTT limit). */

@@ -25,7 +25,7 @@ export interface TestDaemon {
 }
 
 /** A real daemon on 127.0.0.1 (random port) with a simulated connector and meter, storage in a temp dir. */
-export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string; tariff?: string; connectors?: number } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string; tariff?: string; connectors?: number; extra?: string } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'evsed-dash-'));
   const file = join(dir, 'evsed.yaml');
   writeFileSync(
@@ -50,6 +50,7 @@ export async function startTestDaemon(opts: { token?: string; port?: number; dir
         '    hardware: { driver: sim, ev: { maxCurrentA: 16, phases: 3 } }',
         `    meter: { model: sim, initialEnergyWh: ${1234567 + i * 1_000_000} }`,
       ]).flat(),
+      opts.extra ?? '',
       '',
     ].join('\n'),
   );

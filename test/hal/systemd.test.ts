@@ -36,12 +36,14 @@ describe('systemd/evsed.service', () => {
     expect(u).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
   });
 
-  it('grants only what the code uses: the gpio group (sysfs GPIO and PWM) and dialout with the serial ports of a Modbus RTU meter; no i2c group or device (the ADC is read through IIO sysfs), no gpiochip device (GPIO is sysfs)', () => {
+  it('grants only what the code uses: the gpio group (sysfs GPIO and PWM), dialout with the serial ports of a Modbus RTU meter or a PN532 (the header UART is ttyS0 or ttyAMA0), input with read access to a keyboard card reader\'s event device; no i2c group or device (the ADC is read through IIO sysfs), no gpiochip device (GPIO is sysfs)', () => {
     const u = readFileSync(UNIT, 'utf8');
     const values = (key: string) => [...u.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
-    expect(values('SupplementaryGroups')).toEqual(['gpio dialout']);
+    expect(values('SupplementaryGroups')).toEqual(['gpio dialout input']);
     expect(values('DevicePolicy')).toEqual(['closed']);
-    expect(values('DeviceAllow')).toEqual(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw']);
+    expect(values('DeviceAllow')).toEqual(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw', 'char-ttyS rw', 'char-input r']);
+    // The keyboard reader only reads its device (O_RDONLY): no write access is granted.
+    expect(readFileSync(resolve('src/hal/readers/keyboard.ts'), 'utf8')).toContain('constants.O_RDONLY | constants.O_NONBLOCK');
     expect(values('CapabilityBoundingSet')).toEqual(['']);
     // The code opens no such device: the ADC through /sys/bus/iio, GPIO through /sys/class/gpio.
     const adc = readFileSync(resolve('src/hal/gpio/adc.ts'), 'utf8');

@@ -12,7 +12,7 @@ export function tempDir(prefix = 'evsed-test-'): string {
 }
 
 export interface SimConfigOptions {
-  authMode?: 'free' | 'local';
+  authMode?: 'free' | 'local' | 'ocpp';
   tags?: string[];
   connectors?: number;
   flushIntervalS?: number;

@@ -15,8 +15,13 @@ import { LockoutStore } from '../../store/lockouts.js';
 import { LatchFile, latchPath } from '../../hal/safety-core/latch-file.js';
 import { PhaseRelayFile, phaseRelayPath } from '../../hal/safety-core/phase-file.js';
 import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
+import { stationReaders, type ResolvedReader } from '../../config/readers.js';
+import type { CardReader } from '../../hal/readers/types.js';
+import { testReader } from './hw-test-readers.js';
 
-const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID]';
+const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID] [--reader ID] [--card-timeout-s S]';
+/** How long the reader test waits for a card by default. */
+const CARD_TIMEOUT_S = 30;
 
 export interface HwTestRow {
   connector: number;
@@ -36,6 +41,8 @@ export interface HwTestIo {
   log?: Logger;
   /** The service's state as systemd reports it (default: `systemctl is-active evsed`); undefined when systemd cannot tell. */
   serviceState?: () => Promise<string | undefined>;
+  /** A card reader's driver (tests); default: the configured one. */
+  reader?: (cfg: ResolvedReader) => CardReader;
 }
 
 /** systemctl is-active states in which the daemon runs or is about to: it holds (or takes) the hardware. */
@@ -51,12 +58,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * touch a pin while the daemon holds the hardware (its lock in the state directory, or systemd
  * reports the service running), and holds that lock itself meanwhile, so the daemon cannot start
  * underneath it. The contactor closes only through the daemon's own veto (supervisorViolation).
+ * Then each card reader (all, or the one `--reader` names, which skips the pins) waits for a
+ * card and prints the idTag the daemon would see.
  */
 export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<number> {
   const { values } = parse(argv, {
     config: { type: 'string', default: DEFAULT_CONFIG },
     yes: { type: 'boolean', short: 'y', default: false },
     connector: { type: 'string' },
+    reader: { type: 'string' },
+    'card-timeout-s': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, USAGE);
   const out = io?.out ?? ((l: string) => console.log(l));
@@ -67,9 +78,16 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
   const { config, storageDir, dbFile } = loadConfig(values.config!);
   const only = values.connector === undefined ? undefined : Number(values.connector);
   if (only !== undefined && !config.connectors.some((c) => c.id === only)) throw new UsageError(`no connector ${values.connector} in the config\n${USAGE}`);
-  const targets = config.connectors.filter((c) => c.hardware.driver === 'gpio' && (only === undefined || c.id === only));
-  if (!targets.length) {
-    out('no connector uses hardware.driver gpio: nothing to test');
+  const allReaders = stationReaders(config);
+  if (values.reader !== undefined && !allReaders.some((r) => r.id === values.reader)) {
+    throw new UsageError(`no reader ${values.reader} in the config (readers: ${allReaders.map((r) => r.id).join(', ') || 'none'})\n${USAGE}`);
+  }
+  const cardTimeoutS = values['card-timeout-s'] === undefined ? CARD_TIMEOUT_S : Number(values['card-timeout-s']);
+  if (!Number.isFinite(cardTimeoutS) || cardTimeoutS <= 0 || cardTimeoutS > 600) throw new UsageError(`--card-timeout-s: must be a number of seconds above 0, at most 600\n${USAGE}`);
+  const readers = allReaders.filter((r) => (values.reader === undefined ? only === undefined || r.connector === only : r.id === values.reader));
+  const targets = values.reader !== undefined ? [] : config.connectors.filter((c) => c.hardware.driver === 'gpio' && (only === undefined || c.id === only));
+  if (!targets.length && !readers.length) {
+    out('no connector uses hardware.driver gpio and no card reader is configured: nothing to test');
     return 1;
   }
   const confirm = values.yes ? async () => true : io?.confirm ?? ttyConfirm;
@@ -103,6 +121,7 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
       const phaseRelayInitial = new PhaseRelayFile(phaseRelayPath(dirname(dbFile), c.id)).get() ?? undefined;
       rows.push(...(await testConnector(c.id, c.hardware as GpioHardwareConfig, latched, { out, confirm, ctx: { phaseRelayInitial, ...io?.ctx }, log: io?.log })));
     }
+    for (const r of readers) rows.push(await testReader(r, cardTimeoutS * 1000, { out, create: io?.reader }));
   } finally {
     await lock.release();
   }

@@ -18,6 +18,8 @@ const state = {
   curves: new Map(),
   events: null,
   tick: null,
+  /** The card readers (GET /api/status `readers`), refreshed with the status. */
+  readers: [],
 };
 
 // ---------------------------------------------------------------- API and token
@@ -151,6 +153,7 @@ function card(id) {
     el = $('#connector-card').content.firstElementChild.cloneNode(true);
     el.dataset.connector = String(id);
     el.addEventListener('click', onAction);
+    el.querySelector('form[data-field="simCard"]').addEventListener('submit', onSimCard);
     $('#connectors').append(el);
   }
   return el;
@@ -201,6 +204,16 @@ function renderConnector(id) {
   faults.hidden = !v.faults.length;
   faults.textContent = v.faults.length ? `Fault: ${v.faults.join(', ')}` : '';
   el.querySelector('[data-field="stale"]').hidden = !v.meter.stale;
+  const mine = state.readers.filter((r) => r.connectorId === id);
+  const readers = el.querySelector('[data-field="readers"]');
+  readers.hidden = !mine.length;
+  readers.className = mine.some((r) => r.state === 'fault') ? 'warn' : 'muted';
+  readers.textContent = mine.map((r) => `Reader ${r.id}: ${r.state === 'fault' ? `fault (${r.fault})` : r.state}`).join(' · ');
+  // The simulator's reader: a card can be held to it from here (POST /api/sim/readers/:id/card).
+  const sim = mine.find((r) => r.driver === 'sim');
+  const simCard = el.querySelector('form[data-field="simCard"]');
+  simCard.hidden = !sim;
+  if (sim) simCard.dataset.reader = sim.id;
   setField(el, 'powerW', fmt.kW(v.meter.powerW), v.meter.powerW);
   setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
   setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
@@ -270,6 +283,20 @@ async function onAction(ev) {
   if (action === 'stop' && !confirm(`Stop the session on connector ${id}?`)) return;
   try {
     await authed(() => api(`/api/connectors/${id}/${action}`, postJson({})));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function onSimCard(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const idTag = form.elements.idTag.value.trim();
+  const result = form.querySelector('[data-field="simCardResult"]');
+  if (!idTag || !form.dataset.reader) return;
+  try {
+    const r = await authed(() => api(`/api/sim/readers/${encodeURIComponent(form.dataset.reader)}/card`, postJson({ idTag })));
+    result.textContent = r.outcome ? `${r.idTag}: ${r.outcome.action} (${r.outcome.status})` : `${r.idTag}: ignored (the same card again at once)`;
   } catch (err) {
     showError(err);
   }
@@ -422,6 +449,7 @@ async function loadStatus() {
   $('#station').textContent = st.id;
   document.title = `${st.id} · evsed`;
   $('#station-meta').textContent = `${st.vendor} ${st.model} · ${st.firmwareVersion}${st.clock.quality === 'unsynced' ? ' · clock not synced' : ''}`;
+  state.readers = Array.isArray(st.readers) ? st.readers : [];
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
   return st;
