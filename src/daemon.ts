@@ -30,6 +30,8 @@ import type { Service } from './util/service.js';
 import { stationReaders } from './config/readers.js';
 import { ReaderService } from './panel/readers.js';
 import { mountReaderRoutes } from './api/readers.js';
+import { createSignals } from './hal/signals/factory.js';
+import { StatusSignals } from './panel/signals.js';
 
 export interface Daemon {
   station: StationPort;
@@ -52,6 +54,8 @@ export interface Daemon {
   health(): HealthResult;
   /** The card readers at the station (their cards go to presentTag). */
   readers: ReaderService;
+  /** The status light and buzzer (config signals:); undefined without the section or when they could not be opened. */
+  signals?: StatusSignals;
   /** Event-loop lag figures from the stall detector. */
   loopLag(): { p50: number; p99: number; max: number; stalls: number };
   /** Contactors open (under load: X1, then open once the EV is in B or at the stop timeout), then sessions are closed with `reason`, then services and the store. */
@@ -155,7 +159,21 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
   if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), readers }));
 
+  // The light and buzzer are not safety parts: one that cannot be opened is logged, and the station runs without it.
+  let signals: StatusSignals | undefined;
+  if (config.signals) {
+    try {
+      const { light, buzzer } = await createSignals(config.signals, clock);
+      signals = new StatusSignals({ station, cfg: config.signals, light, buzzer, readers, log: log.child({ module: 'signals' }) });
+      const s = signals;
+      station.registerStatus('signals', () => s.status());
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'signals: cannot open the status light or buzzer; the station runs without them');
+    }
+  }
+
   await station.start();
+  signals?.start();
   // After the station: a card read at once has a station to go to. A reader that is absent is a
   // reader fault (retried), never a reason not to start.
   await readers.start();
@@ -211,6 +229,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     address = await api.listen();
   } catch (err) {
     await readers.stop();
+    signals?.stop();
     await station.shutdown('Other');
     await storeWatch.beforeClose();
     db.close();
@@ -231,6 +250,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     live,
     sessions,
     readers,
+    signals,
     safeOutputs: () => station.safe(),
     hardware: (id) => {
       const hw = boards.find((b) => b.cfg.id === id)?.hardware;
@@ -247,6 +267,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
         // Not safe() first: under load the EV is told to stop (X1) before the contactor opens
         // (Connector.shutdown). The stall detector keeps watching until the contactors are open.
         await station.shutdown(reason);
+        signals?.stop();
         stall.stop();
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
         live.stop();

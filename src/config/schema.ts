@@ -12,6 +12,7 @@ import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
 import { readerConfigSchema, readerIssues } from './readers.js';
+import { signalsConfigSchema, signalsIssues } from './signals.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -143,6 +144,8 @@ export const configSchema = z
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
     /** Card readers at the station, each serving one connector (src/config/readers.ts). */
     readers: z.array(readerConfigSchema).default([]),
+    /** The status light and buzzer (src/config/signals.ts). */
+    signals: signalsConfigSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
@@ -170,6 +173,7 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
     }
     for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of signalsIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }
