@@ -32,6 +32,11 @@ import { ReaderService } from './panel/readers.js';
 import { mountReaderRoutes } from './api/readers.js';
 import { createSignals } from './hal/signals/factory.js';
 import { StatusSignals } from './panel/signals.js';
+import { OwnerTagsAuthorizer } from './panel/owner-tags.js';
+import { TagLearner } from './panel/learn.js';
+import { mountTagRoutes } from './api/tags.js';
+import { sameIdTag } from './domain/tags.js';
+import type { ExtraColumns } from './store/export.js';
 
 export interface Daemon {
   station: StationPort;
@@ -54,6 +59,8 @@ export interface Daemon {
   health(): HealthResult;
   /** The card readers at the station (their cards go to presentTag). */
   readers: ReaderService;
+  /** Learn mode: the next card at a reader becomes a tag of the owner's list. */
+  learner: TagLearner;
   /** The status light and buzzer (config signals:); undefined without the section or when they could not be opened. */
   signals?: StatusSignals;
   /** Event-loop lag figures from the stall detector. */
@@ -156,8 +163,15 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   }
 
   const readers = new ReaderService({ station, readers: stationReaders(config), log: log.child({ module: 'readers' }) });
+  // The owner's tag list (names, learn mode, CSV import) beside the config's tags: in auth mode
+  // local both authorise, the config first (panel/owner-tags.ts).
+  const tagNames = new TagNameRepository(db);
+  if (config.auth.mode === 'local') {
+    station.setAuthorizer(new OwnerTagsAuthorizer({ configTags: config.auth.tags, lookup: (t) => tagNames.get(t), sessionTag: (id) => sessions.get(id)?.idTag, wallMs: () => clock.wallMs() }));
+  }
+  const learner = new TagLearner({ station, readers, tags: tagNames, auth: config.auth, log: log.child({ module: 'learn' }) });
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), readers }));
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), readers, learner }));
 
   // The light and buzzer are not safety parts: one that cannot be opened is logged, and the station runs without it.
   let signals: StatusSignals | undefined;
@@ -218,10 +232,11 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     port,
     token: config.api.token,
     allowedHosts: config.api.allowedHosts,
-    sessionColumns: sessionCostColumns(ledger),
+    sessionColumns: withTagNames(sessionCostColumns(ledger), tagNames, config.auth.tags),
     live,
-    tagNames: new TagNameRepository(db),
+    tagNames,
   });
+  mountTagRoutes(api, { tags: tagNames, learner, stationId: config.station.id });
   mountDashboard(api, station, new StationStatsRepository(db));
   mountReaderRoutes(api, readers);
   let address: AddressInfo;
@@ -250,6 +265,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     live,
     sessions,
     readers,
+    learner,
     signals,
     safeOutputs: () => station.safe(),
     hardware: (id) => {
@@ -263,6 +279,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     stop(reason: StopReason = 'Other') {
       stopping ??= (async () => {
         // No card may start anything while the station shuts down.
+        learner.cancel();
         await readers.stop();
         // Not safe() first: under load the EV is told to stop (X1) before the contactor opens
         // (Connector.shutdown). The stall detector keeps watching until the contactors are open.
@@ -282,6 +299,14 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     onRestart(handler) {
       restartHandler = handler;
     },
+  };
+}
+
+/** The session columns with the tag's name (the owner's name, else the config's) after the idTag. */
+function withTagNames(columns: ExtraColumns, names: TagNameRepository, configTags: LoadedConfig['config']['auth']['tags']): ExtraColumns {
+  return (s) => {
+    const name = s.idTag === null ? null : (names.get(s.idTag)?.name ?? configTags.find((t) => sameIdTag(t.idTag, s.idTag))?.name ?? null);
+    return { tagName: name, ...columns(s) };
   };
 }
 

@@ -107,6 +107,16 @@ export class Topics {
     return `${this.base}/connector/${id}/phases/set`;
   }
 
+  /** Learn mode: the payload is the new card's name (or JSON {"name", "connector"}); commands only. */
+  get tagsLearn(): string {
+    return `${this.base}/tags/learn`;
+  }
+
+  /** What a learn did, JSON (not retained): waiting, learned (idTag, name, addedTo), timeout, busy, no-reader, invalid. */
+  get tagsLearnResult(): string {
+    return `${this.base}/tags/learn/result`;
+  }
+
   /** The subscriptions that receive commands. */
   get commandFilters(): string[] {
     return [`${this.base}/connector/+/command`, `${this.base}/connector/+/current_limit/set`, `${this.base}/connector/+/session/target_energy/set`, `${this.base}/connector/+/phases/set`];
