@@ -4,6 +4,9 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import type { SimHardware } from '../../src/sim/hardware.js';
 import { api, tempDir, until, writeSimConfig, type SimConfigOptions } from '../support/station.js';
+import { tagsCommand } from '../../src/cli/commands/tags.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * The owner's tag list through the whole daemon: learn mode over the API (the card is taken, not
@@ -18,9 +21,11 @@ afterEach(async () => {
 });
 
 async function start(o: SimConfigOptions = {}) {
-  const d = await startDaemon(loadConfig(writeSimConfig(tempDir(), { authMode: 'local', tags: ['CFG-1'], ...o, extra: `readers:\n  - { id: door, driver: sim }\n${o.extra ?? ''}` })), silentLogger());
+  const dir = tempDir();
+  const file = writeSimConfig(dir, { authMode: 'local', tags: ['CFG-1'], ...o, extra: `readers:\n  - { id: door, driver: sim }\n${o.extra ?? ''}` });
+  const d = await startDaemon(loadConfig(file), silentLogger());
   daemon = d;
-  return { d, base: `http://127.0.0.1:${d.address.port}`, ev: (d.hardware(1) as SimHardware).ev };
+  return { d, dir, file, base: `http://127.0.0.1:${d.address.port}`, ev: (d.hardware(1) as SimHardware).ev };
 }
 
 const card = (base: string, idTag: string) => api(base, '/api/sim/readers/door/card', { idTag });
@@ -130,5 +135,42 @@ describe('the tag list as CSV over the API, and names everywhere', () => {
     expect(header!.split(',').slice(3, 5)).toEqual(['idTag', 'authSource']);
     expect(header).toContain('tagName');
     expect(row).toContain('"Zoë, 電動車"');
+  });
+});
+
+describe('evsed tags (the CLI through the running daemon\'s API)', () => {
+  it('import, export (round trip), learn; a refused CSV exits 65; no daemon exits 69', async () => {
+    const { base, dir, file } = await start();
+    const io = () => {
+      const o = { text: '', err: '' };
+      return { o, io: { out: (s: string) => (o.text += s), err: (s: string) => (o.err += `${s}\n`) } };
+    };
+    // in the list's order (by name, as stored): an exact round trip
+    const csv = 'name,idTag,expiry,parent,enabled\r\n"B ""quoted""",BB02,2030-06-30T00:00:00Z,AA01,false\r\n"Ångström, A.",AA01,,,true\r\n';
+    writeFileSync(join(dir, 'tags.csv'), csv);
+    const imp = io();
+    expect(await tagsCommand(['import', join(dir, 'tags.csv'), '--config', file, '--url', base], imp.io)).toBe(0);
+    expect(imp.o.text).toBe("2 tag(s) in the owner's list now\n");
+    const exp = io();
+    expect(await tagsCommand(['export', '--config', file, '--url', base, '--out', join(dir, 'out.csv')], exp.io)).toBe(0);
+    expect(readFileSync(join(dir, 'out.csv'), 'utf8')).toBe(csv);
+
+    writeFileSync(join(dir, 'bad.csv'), 'name,idTag\nX,\n');
+    const bad = io();
+    expect(await tagsCommand(['import', join(dir, 'bad.csv'), '--config', file, '--url', base], bad.io)).toBe(65);
+    expect(bad.o.err).toMatch(/bad\.csv: record 2: idTag must be 1 to 20 characters/);
+
+    const learn = io();
+    const learning = tagsCommand(['learn', '--name', 'Carla', '--config', file, '--url', base], learn.io);
+    await until(() => daemon!.learner.pending() === 'Carla', 'learn mode waiting');
+    await card(base, 'CC03');
+    expect(await learning).toBe(0);
+    expect(learn.o.text).toBe('learned CC03 as "Carla" (added to the owner\'s tag list)\n');
+
+    const timeout = io();
+    expect(await tagsCommand(['learn', '--name', 'Nobody', '--timeout-s', '1', '--config', file, '--url', base], timeout.io)).toBe(75);
+    expect(timeout.o.err).toMatch(/no card was presented within 1 s/);
+
+    await expect(tagsCommand(['export', '--config', file, '--url', 'http://127.0.0.1:1'], io().io)).rejects.toMatchObject({ exitCode: 69, message: expect.stringMatching(/cannot reach the daemon at http:\/\/127\.0\.0\.1:1/) });
   });
 });
