@@ -33,7 +33,7 @@ describe.skipIf(!hasChromium)('dashboard: the status light, learning a card, tag
       // Learn: the button waits for the next card, held to the simulated reader.
       await page.locator('#learn-name').fill('Anna, "the neighbour"');
       await page.locator('#learn button[type="submit"]').click();
-      await until('learn mode waiting', async () => ((await page.locator('#learn-result').textContent())?.startsWith('Hold the new card') ? true : undefined));
+      await until('learn mode waiting', async () => (d.daemon.learner.pending() === 'Anna, "the neighbour"' ? true : undefined));
       await d.post('/api/sim/readers/front/card', { idTag: 'ANNA-1' });
       await until('learned', async () => ((await page.locator('#learn-result').textContent())?.startsWith('Learned') ? true : undefined));
       expect(await page.locator('#learn-result').textContent()).toBe('Learned ANNA-1 as "Anna, "the neighbour""');
