@@ -37,6 +37,13 @@ import { stationReaders } from './config/readers.js';
 import { ReaderService } from './panel/readers.js';
 import { mountReaderRoutes } from './api/readers.js';
 import { createPvService } from './energy/pv-service.js';
+import { createSignals } from './hal/signals/factory.js';
+import { StatusSignals } from './panel/signals.js';
+import { OwnerTagsAuthorizer } from './panel/owner-tags.js';
+import { TagLearner } from './panel/learn.js';
+import { mountTagRoutes } from './api/tags.js';
+import { sameIdTag } from './domain/tags.js';
+import type { ExtraColumns } from './store/export.js';
 
 export interface Daemon {
   station: StationPort;
@@ -65,6 +72,10 @@ export interface Daemon {
   health(): HealthResult;
   /** The card readers at the station (their cards go to presentTag). */
   readers: ReaderService;
+  /** Learn mode: the next card at a reader becomes a tag of the owner's list. */
+  learner: TagLearner;
+  /** The status light and buzzer (config signals:); undefined without the section or when they could not be opened. */
+  signals?: StatusSignals;
   /** Event-loop lag figures from the stall detector. */
   loopLag(): { p50: number; p99: number; max: number; stalls: number };
   /** Contactors open (under load: X1, then open once the EV is in B or at the stop timeout), then sessions are closed with `reason`, then services and the store. */
@@ -189,9 +200,31 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const pv = pvParts?.pv;
   if (pv) services.push(pv);
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site, pv }));
+  // The owner's tag list (names, learn mode, CSV import) beside the config's tags: in auth mode
+  // local both authorise, the config first (panel/owner-tags.ts).
+  const tagNames = new TagNameRepository(db);
+  if (config.auth.mode === 'local') {
+    station.setAuthorizer(new OwnerTagsAuthorizer({ configTags: config.auth.tags, lookup: (t) => tagNames.get(t), sessionTag: (id) => sessions.get(id)?.idTag, wallMs: () => clock.wallMs() }));
+  }
+  const learner = new TagLearner({ station, readers, tags: tagNames, auth: config.auth, log: log.child({ module: 'learn' }) });
+
+  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site, pv, learner }));
+
+  // The light and buzzer are not safety parts: one that cannot be opened is logged, and the station runs without it.
+  let signals: StatusSignals | undefined;
+  if (config.signals) {
+    try {
+      const { light, buzzer } = await createSignals(config.signals, clock);
+      signals = new StatusSignals({ station, cfg: config.signals, light, buzzer, readers, log: log.child({ module: 'signals' }) });
+      const s = signals;
+      station.registerStatus('signals', () => s.status());
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'signals: cannot open the status light or buzzer; the station runs without them');
+    }
+  }
 
   await station.start();
+  signals?.start();
   // After the station: a card read at once has a station to go to. A reader that is absent is a
   // reader fault (retried), never a reason not to start.
   await readers.start();
@@ -248,11 +281,12 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     port,
     token: config.api.token,
     allowedHosts: config.api.allowedHosts,
-    sessionColumns: sessionCostColumns(ledger),
+    sessionColumns: withTagNames(sessionCostColumns(ledger), tagNames, config.auth.tags),
     live,
-    tagNames: new TagNameRepository(db),
+    tagNames,
     owner,
   });
+  mountTagRoutes(api, { tags: tagNames, learner, stationId: config.station.id });
   mountDashboard(api, station, new StationStatsRepository(db));
   mountReaderRoutes(api, readers);
   if (gridMeter instanceof SimGridMeter) mountSimSite(api, gridMeter);
@@ -263,6 +297,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   } catch (err) {
     await readers.stop();
     owner.stop();
+    signals?.stop();
     await station.shutdown('Other');
     await storeWatch.beforeClose();
     db.close();
@@ -284,6 +319,8 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     owner,
     sessions,
     readers,
+    learner,
+    signals,
     safeOutputs: () => station.safe(),
     hardware: (id) => {
       const hw = boards.find((b) => b.cfg.id === id)?.hardware;
@@ -298,10 +335,12 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     stop(reason: StopReason = 'Other') {
       stopping ??= (async () => {
         // No card may start anything while the station shuts down.
+        learner.cancel();
         await readers.stop();
         // Not safe() first: under load the EV is told to stop (X1) before the contactor opens
         // (Connector.shutdown). The stall detector keeps watching until the contactors are open.
         await station.shutdown(reason);
+        signals?.stop();
         stall.stop();
         for (const s of services.reverse()) await s.stop().catch((err) => log.error({ err: (err as Error).message }, 'service stop failed'));
         live.stop();
@@ -317,6 +356,14 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     onRestart(handler) {
       restartHandler = handler;
     },
+  };
+}
+
+/** The session columns with the tag's name (the owner's name, else the config's) after the idTag. */
+function withTagNames(columns: ExtraColumns, names: TagNameRepository, configTags: LoadedConfig['config']['auth']['tags']): ExtraColumns {
+  return (s) => {
+    const name = s.idTag === null ? null : (names.get(s.idTag)?.name ?? configTags.find((t) => sameIdTag(t.idTag, s.idTag))?.name ?? null);
+    return { tagName: name, ...columns(s) };
   };
 }
 

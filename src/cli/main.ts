@@ -12,6 +12,8 @@ const USAGE = `usage: evsed <command> [options]
   hw test --config FILE                  technician's hardware self-test
   boards-off --config FILE               turn every pilot board off (the unit's ExecStopPost: a board
                                          has no Modbus watchdog and charges on after the daemon died)
+  tags learn --name NAME | export | import FILE
+                                         the owner's tag list through the running daemon (evsed tags --help)
   report --month YYYY-MM --format csv|html [--id-tag TAG] [--config FILE]
 
   --config defaults to config/sim.yaml; dates are YYYY-MM-DD (UTC) or ISO timestamps.`;
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, { module: string; fn: string; sub?: string }> = {
   meter: { module: './commands/meter.js', fn: 'meterCommand' },
   hw: { module: './commands/hw-test.js', fn: 'hwTestCommand', sub: 'test' },
   report: { module: './commands/report.js', fn: 'reportCommand' },
+  tags: { module: './commands/tags.js', fn: 'tagsCommand' },
   'boards-off': { module: './commands/boards-off.js', fn: 'boardsOffCommand' },
 };
 

@@ -25,6 +25,7 @@ function knownTimeZone(tz: string): boolean {
   }
 }
 import { readerConfigSchema, readerIssues } from './readers.js';
+import { signalsConfigSchema, signalsIssues } from './signals.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -166,6 +167,8 @@ export const configSchema = z
     timers: chargingTimersSchema.optional(),
     /** Card readers at the station, each serving one connector (src/config/readers.ts). */
     readers: z.array(readerConfigSchema).default([]),
+    /** The status light and buzzer (src/config/signals.ts). */
+    signals: signalsConfigSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<number>();
@@ -196,9 +199,6 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
       } else tags.set(idTagKey(t.idTag), i);
     });
-    if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
-    }
     for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     if (cfg.pv?.source === 'site' && !cfg.site) {
       ctx.addIssue({ code: 'custom', path: ['pv', 'source'], message: 'source site reads the site section\'s grid meter: add a site section (fuseA, fallbackA, gridMeter) or use source: { mqtt: { topic: ... } }' });
@@ -206,6 +206,7 @@ export const configSchema = z
     if (cfg.pv && cfg.pv.source !== 'site' && !cfg.pv.source.mqtt.url && !cfg.mqtt) {
       ctx.addIssue({ code: 'custom', path: ['pv', 'source', 'mqtt', 'url'], message: 'no broker for the grid power topic: give pv.source.mqtt.url (e.g. mqtt://192.168.1.10:1883) or add an mqtt section' });
     }
+    for (const issue of signalsIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
     if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
     }

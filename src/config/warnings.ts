@@ -15,6 +15,10 @@ export function configWarnings(config: Config, file?: string): string[] {
   if (file && secrets.length && (fileMode(file) & 0o004) !== 0) {
     out.push(`${file}: every user of this machine can read it, and it holds ${secrets.join(', ')}; make it chmod 640, owned by root with group evsed (docs/install-pi.md)`);
   }
+  // Not an error: the owner's tag list (learn mode, CSV import; kept in the store) authorises too.
+  if (config.auth.mode === 'local' && config.auth.tags.filter((t) => t.enabled).length === 0) {
+    out.push("auth.tags: auth.mode local with no enabled tag in the config: only cards of the owner's tag list can charge (learn one with `evsed tags learn --name NAME`, or import a list); add a tag here or use mode free");
+  }
   const m = config.mqtt;
   if (m) {
     if (PLAIN_MQTT.test(m.url) && (m.password !== undefined || urlPassword(m.url) !== undefined)) {

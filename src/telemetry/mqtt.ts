@@ -23,6 +23,7 @@ import type { OwnerControls } from '../energy/owner.js';
 import { executeOwnerCommand, ownerState } from './owner.js';
 import { siteState, siteTopic } from './site.js';
 import type { SiteStatus } from '../energy/load-service.js';
+import type { LearnResult } from '../panel/learn.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -43,7 +44,17 @@ export interface MqttContext {
   pv?: PvControl;
   /** Load management's status (the daemon passes LoadService.status()); without it there are no site topics. */
   site?: () => SiteStatus | undefined;
+  /** Learn mode (src/panel/learn.ts TagLearner): with mqtt.commands, a command topic starts it. */
+  learner?: TagLearnSource;
 }
+
+/** What MQTT needs of learn mode. */
+export interface TagLearnSource {
+  learn(name: string, opts?: { connectorId?: number }): Promise<LearnResult>;
+}
+
+/** The longest learn command payload (a name of 80 characters in JSON with a connector). */
+const MAX_LEARN_PAYLOAD = 256;
 
 /** What MQTT needs of the readers (src/panel/readers.ts ReaderService). */
 export interface ReaderSource {
@@ -211,6 +222,7 @@ class MqttBridge implements MqttService {
     if (this.cfg.homeAssistant) subs.push(`${this.cfg.discoveryPrefix}/status`);
     if (this.cfg.commands) subs.push(...this.topics.commandFilters);
     if (this.cfg.commands && this.ctx.pv) subs.push(this.pvTopics.modeSet);
+    if (this.cfg.commands && this.ctx.learner) subs.push(this.topics.tagsLearn);
     if (subs.length) {
       client.subscribe(subs, { qos: 1 }, (err) => {
         if (err && !this.stopping) this.log.warn({ err: err.message }, 'MQTT: subscribe failed');
@@ -262,6 +274,10 @@ class MqttBridge implements MqttService {
         return;
       }
       if (!this.cfg.commands) return;
+      if (topic === this.topics.tagsLearn) {
+        this.learnCommand(payload, retained);
+        return;
+      }
       const parsed = this.ctx.pv && topic === this.pvTopics.modeSet ? pvCommand(payload, retained) : parseCommand(this.commandCtx, topic, payload, retained);
       if (!parsed.ok) {
         this.badCommand(topic, parsed.reason);
@@ -350,6 +366,47 @@ class MqttBridge implements MqttService {
       }
     }
     this.update();
+  }
+
+  /**
+   * Learn mode from MQTT: the payload is the name (or JSON {"name", "connector"}). The answer goes
+   * to tags/learn/result: waiting at once, then learned, timeout, busy or no-reader.
+   */
+  private learnCommand(payload: Buffer, retained: boolean): void {
+    const topic = this.topics.tagsLearn;
+    const answer = (body: Record<string, unknown>) => this.client?.publish(this.topics.tagsLearnResult, JSON.stringify(body), { qos: 1, retain: false });
+    const invalid = (reason: string) => {
+      this.badCommand(topic, reason);
+      answer({ result: 'invalid', error: reason });
+    };
+    if (!this.ctx.learner) return;
+    if (retained) return this.badCommand(topic, 'retained command ignored (publish commands without the retain flag)');
+    if (payload.length > MAX_LEARN_PAYLOAD) return invalid(`payload longer than ${MAX_LEARN_PAYLOAD} bytes`);
+    const text = payload.toString('utf8').trim();
+    let name: unknown = text;
+    let connectorId: unknown;
+    if (text.startsWith('{')) {
+      try {
+        const j = JSON.parse(text) as Record<string, unknown>;
+        name = j.name;
+        connectorId = j.connector;
+      } catch {
+        return invalid('not valid JSON: send the name as text, or {"name": "...", "connector": 1}');
+      }
+    }
+    if (typeof name !== 'string' || !name.trim() || name.length > 80) return invalid('the name must be a text of 1 to 80 characters');
+    if (connectorId !== undefined && !(typeof connectorId === 'number' && Number.isInteger(connectorId))) return invalid('connector must be a connector id');
+    answer({ result: 'waiting', name: name.trim() });
+    this.ctx.learner.learn(name, { connectorId: connectorId as number | undefined }).then(
+      (r) => {
+        this.log.info({ result: r.result }, 'MQTT: learn mode ended');
+        answer(r);
+      },
+      (err) => {
+        this.log.error({ err: (err as Error).message }, 'MQTT: learn mode failed');
+        answer({ result: 'invalid', error: (err as Error).message });
+      },
+    );
   }
 
   private badCommand(topic: string, reason: string): void {

@@ -123,6 +123,16 @@ export class Topics {
     return `${this.base}/connector/${id}/${leaf}/set`;
   }
 
+  /** Learn mode: the payload is the new card's name (or JSON {"name", "connector"}); commands only. */
+  get tagsLearn(): string {
+    return `${this.base}/tags/learn`;
+  }
+
+  /** What a learn did, JSON (not retained): waiting, learned (idTag, name, addedTo), timeout, busy, no-reader, invalid. */
+  get tagsLearnResult(): string {
+    return `${this.base}/tags/learn/result`;
+  }
+
   /** The subscriptions that receive commands. */
   get commandFilters(): string[] {
     return [

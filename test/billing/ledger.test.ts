@@ -126,7 +126,7 @@ describe('BillingLedger with a real SQLite file', () => {
     oldDb.prepare("INSERT INTO billing_session_tariffs (session_id, tariff_json, snapshot_wall_ms) VALUES (?, '{}', 0)").run(s.id);
     oldDb.close();
     const store = open(file);
-    expect(dbOf.get(store)!.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
+    expect(dbOf.get(store)!.prepare("SELECT version FROM schema_migrations WHERE module = 'billing' ORDER BY version").pluck().all()).toEqual([1, 2, 3, 4]);
     expect(() => dbOf.get(store)!.prepare('DELETE FROM billing_session_tariffs').run()).toThrow(/cannot be deleted/);
   });
 

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError, EXIT_CONFIG } from '../../src/config/errors.js';
+import { configWarnings } from '../../src/config/warnings.js';
 import { runCli, tempDir, ROOT } from '../support/station.js';
 
 const VALID = `station: { id: CP-001, vendor: Example, model: EVSE-1, serialNumber: SN-1 }
@@ -57,7 +58,6 @@ describe('config: bad files name the key, what is wrong and what is right', () =
     ['phases 2', VALID.replace('phases: 3', 'phases: 2'), ['connectors[0].phases: must be 1 or 3 (got 2)']],
     ['unknown hardware driver', VALID.replace('driver: sim', 'driver: arduino'), ['connectors[0].hardware.driver: driver must be one of sim | gpio | pilot-board (got "arduino")']],
     ['bad auth mode', VALID.replace('mode: free', 'mode: open'), ['auth.mode: must be one of free | local | ocpp (got "open")']],
-    ['local mode without tags', VALID.replace('mode: free', 'mode: local'), ['auth.tags: auth.mode local needs at least one enabled tag (or use mode free)']],
     ['bad listen address', VALID.replace('127.0.0.1:8080', 'localhost'), ['api.listen: must be host:port, e.g. 127.0.0.1:8080 (got "localhost")']],
     ['duplicate connector ids', VALID + `  - id: 1\n    maxCurrentA: 16\n    phases: 1\n    hardware: { driver: sim }\n    meter: { model: sim }\n`, ['connectors[1].id: duplicate connector id 1: ids must be unique (got 1)']],
     ['station id with a slash', VALID.replace('id: CP-001', 'id: CP/001'), ['station.id: must be 1-48 characters of letters, digits, . _ : - (it becomes the last path segment of the OCPP URL) (got "CP/001")']],
@@ -102,3 +102,12 @@ describe('config: bad files name the key, what is wrong and what is right', () =
     expect(r.stderr).toContain('file not found');
   });
 });
+
+describe('config: auth.mode local without config tags', () => {
+  it('is valid (the owner\'s tag list authorises too) and warns how to add a card', () => {
+    const cfg = parseConfig(VALID.replace('mode: free', 'mode: local'), 'test.yaml');
+    expect(configWarnings(cfg).join('\n')).toMatch(/^auth\.tags: auth\.mode local with no enabled tag in the config: only cards of the owner's tag list can charge \(learn one with `evsed tags learn/m);
+    expect(configWarnings(parseConfig(VALID, 'test.yaml')).join('\n')).not.toMatch(/auth\.tags/);
+  });
+});
+

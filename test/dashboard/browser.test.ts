@@ -145,7 +145,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       expect(await text(page, 'article[data-connector="1"] [data-field="powerW"]')).toBe(`${en2.format(live.powerW / 1000)} kW`);
       const shown = await field(page, 'registerWh');
       expect(await text(page, 'article[data-connector="1"] [data-field="registerWh"]')).toBe(`${en3.format(shown! / 1000)} kWh`);
-      expect(await text(page, 'article[data-connector="1"] [data-field="idTag"]')).toBe(`tag ${TAG}`);
+      // The tag with its name (the config's, as the session list carries it) once the history has loaded.
+      await until('the tag with its name', async () => ((await text(page, 'article[data-connector="1"] [data-field="idTag"]')) === `Test driver (${TAG})` ? true : undefined));
       // The running session's duration counts up on the page.
       await until('a running duration', async () => ((await text(page, 'article[data-connector="1"] [data-field="durationS"]')) >= '0:00:02' ? true : undefined));
       // No tariff here: no cost row. Time to finish as the API says it (no target: an honest "unknown"), hidden if it says nothing.
@@ -201,7 +202,9 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       await until('the final energy in the history row', async () =>
         Number(await row.locator('td.num').first().getAttribute('data-value')) === done.energyWh ? true : undefined,
       );
-      expect(await row.locator('td').nth(2).textContent()).toBe(TAG);
+      // The history names the tag (the raw id on hover).
+      expect(await row.locator('td').nth(2).textContent()).toBe('Test driver');
+      expect(await row.locator('td').nth(2).getAttribute('title')).toBe(TAG);
       expect(done.energyWh).toBeGreaterThan(0);
       await until('the live session block gone', async () => ((await card.locator('[data-field="session"]').isHidden()) ? true : undefined));
       expect(await text(page, 'article[data-connector="1"] [data-field="curveTitle"]')).toBe(`Power, session #${live.sessionId} (finished)`);

@@ -18,6 +18,7 @@ import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
 import { stationReaders, type ResolvedReader } from '../../config/readers.js';
 import type { CardReader } from '../../hal/readers/types.js';
 import { testReader } from './hw-test-readers.js';
+import { testSignals } from './hw-test-signals.js';
 
 const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID] [--reader ID] [--card-timeout-s S]';
 /** How long the reader test waits for a card by default. */
@@ -43,6 +44,8 @@ export interface HwTestIo {
   serviceState?: () => Promise<string | undefined>;
   /** A card reader's driver (tests); default: the configured one. */
   reader?: (cfg: ResolvedReader) => CardReader;
+  /** How long the light shows each pattern (default 1500 ms; tests shorten it). */
+  signalDwellMs?: number;
 }
 
 /** systemctl is-active states in which the daemon runs or is about to: it holds (or takes) the hardware. */
@@ -86,8 +89,12 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
   if (!Number.isFinite(cardTimeoutS) || cardTimeoutS <= 0 || cardTimeoutS > 600) throw new UsageError(`--card-timeout-s: must be a number of seconds above 0, at most 600\n${USAGE}`);
   const readers = allReaders.filter((r) => (values.reader === undefined ? only === undefined || r.connector === only : r.id === values.reader));
   const targets = values.reader !== undefined ? [] : config.connectors.filter((c) => c.hardware.driver === 'gpio' && (only === undefined || c.id === only));
-  if (!targets.length && !readers.length) {
-    out('no connector uses hardware.driver gpio and no card reader is configured: nothing to test');
+  // The light and buzzer (signals: with driver gpio), unless only a reader or another connector is asked for.
+  const sig = config.signals;
+  const signalsConnector = sig ? (sig.connector ?? config.connectors[0]!.id) : undefined;
+  const testLight = sig !== undefined && values.reader === undefined && (only === undefined || only === signalsConnector) && (sig.light.driver === 'gpio' || sig.buzzer.driver === 'gpio');
+  if (!targets.length && !readers.length && !testLight) {
+    out('no connector uses hardware.driver gpio, no card reader and no gpio light or buzzer is configured: nothing to test');
     return 1;
   }
   const confirm = values.yes ? async () => true : io?.confirm ?? ttyConfirm;
@@ -121,6 +128,7 @@ export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<numb
       const phaseRelayInitial = new PhaseRelayFile(phaseRelayPath(dirname(dbFile), c.id)).get() ?? undefined;
       rows.push(...(await testConnector(c.id, c.hardware as GpioHardwareConfig, latched, { out, confirm, ctx: { phaseRelayInitial, ...io?.ctx }, log: io?.log })));
     }
+    if (testLight) rows.push(...(await testSignals(sig!, signalsConnector!, { out, dwellMs: io?.signalDwellMs ?? 1500 })));
     for (const r of readers) rows.push(await testReader(r, cardTimeoutS * 1000, { out, create: io?.reader }));
   } finally {
     await lock.release();

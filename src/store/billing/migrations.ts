@@ -10,7 +10,10 @@ import type { MigrationSet } from '../db.js';
  *  - billing_session_costs: the final cost, integer minor units + currency + the itemisation JSON
  *    (tariff.ts Cost). Written in the stop transaction; recomputed only from the snapshot.
  *  - billing_tag_names: idTag → name for reports (set through the API; config names are the fallback).
- *    The idTag is case-insensitive like every idTag (COLLATE NOCASE since version 3).
+ *    The idTag is case-insensitive like every idTag (COLLATE NOCASE since version 3). Since
+ *    version 4 it is also the owner's tag list (issue 16): a row with in_list = 1 is a tag the
+ *    local auth mode accepts (besides the config's), with its expiry, parentIdTag and enabled flag;
+ *    a row with in_list = 0 only names a tag.
  */
 export const billingMigrations: MigrationSet = {
   module: 'billing',
@@ -79,6 +82,18 @@ export const billingMigrations: MigrationSet = {
             SELECT id_tag, name, updated_wall_ms FROM billing_tag_names ORDER BY updated_wall_ms, rowid;
           DROP TABLE billing_tag_names;
           ALTER TABLE billing_tag_names_v3 RENAME TO billing_tag_names;
+        `);
+      },
+    },
+    {
+      version: 4,
+      name: 'the owner tag list: membership, expiry, parent, enabled',
+      up: (db) => {
+        db.exec(`
+          ALTER TABLE billing_tag_names ADD COLUMN in_list INTEGER NOT NULL DEFAULT 0 CHECK (in_list IN (0, 1));
+          ALTER TABLE billing_tag_names ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1));
+          ALTER TABLE billing_tag_names ADD COLUMN expiry_wall_ms INTEGER;
+          ALTER TABLE billing_tag_names ADD COLUMN parent_id_tag TEXT COLLATE NOCASE;
         `);
       },
     },

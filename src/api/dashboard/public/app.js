@@ -22,6 +22,10 @@ const state = {
   timers: new Map(),
   /** The card readers (GET /api/status `readers`), refreshed with the status. */
   readers: [],
+  /** The status light and buzzer (GET /api/status `signals`), or null without them. */
+  signals: null,
+  /** Tag names by idTagKey: the owner's names (GET /api/tags) and those the session list carries. */
+  names: new Map(),
 };
 
 // ---------------------------------------------------------------- API and token
@@ -217,6 +221,7 @@ function renderConnector(id) {
   const simCard = el.querySelector('form[data-field="simCard"]');
   simCard.hidden = !sim;
   if (sim) simCard.dataset.reader = sim.id;
+  renderLight(el, id);
   setField(el, 'powerW', fmt.kW(v.meter.powerW), v.meter.powerW);
   setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
   setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
@@ -230,7 +235,7 @@ function renderConnector(id) {
     const charging = v.status === 'Charging';
     const t = liveTimes(entry);
     setField(el, 'sessionId', `#${s.id}`, s.id);
-    setField(el, 'idTag', s.idTag ? `tag ${s.idTag}` : '');
+    setField(el, 'idTag', s.idTag ? tagLabel(s.idTag) : '');
     setField(el, 'sessionEnergyWh', fmt.kWh(s.energyWh), s.energyWh);
     setField(el, 'durationS', fmt.duration(t.durationS), s.durationS);
     setField(el, 'chargingS', fmt.duration(t.chargingS), s.chargingS);
@@ -282,6 +287,66 @@ async function onLimits(ev) {
     await loadStatus();
   } catch (err) {
     showError(err);
+  }
+}
+
+/** The status light of the connector it shows: its colour and rhythm, and in words. */
+function renderLight(el, id) {
+  const sig = state.signals;
+  const box = el.querySelector('[data-field="light"]');
+  box.hidden = !sig || sig.connectorId !== id;
+  if (box.hidden) return;
+  const p = sig.light.pattern;
+  const lamp = el.querySelector('[data-field="lamp"]');
+  lamp.className = `lamp${p.mode === 'off' ? '' : ' on'}${p.mode === 'blink' || p.mode === 'pulse' ? ` ${p.mode}` : ''}`;
+  lamp.style.setProperty('--lamp', p.color);
+  lamp.style.animationDuration = `${p.periodMs}ms`;
+  const sound = sig.buzzer.driver !== 'none' && sig.buzzer.lastSound && sig.buzzer.lastSoundAgoMs < 5000 ? ` · buzzer: ${sig.buzzer.lastSound}` : '';
+  setField(el, 'lightText', `Light (${sig.light.driver}): ${sig.light.text}${sig.feedback ? ` · card ${sig.feedback}` : ''}${sound}`, sig.light.text);
+}
+
+/** The name shown for a tag, or undefined. */
+function tagName(idTag) {
+  return state.names.get(idTagKey(idTag));
+}
+
+function tagLabel(idTag) {
+  const name = tagName(idTag);
+  return name ? `${name} (${idTag})` : `tag ${idTag}`;
+}
+
+async function loadNames() {
+  const list = await authed(() => api('/api/tags'));
+  for (const t of list) state.names.set(idTagKey(t.idTag), t.name);
+}
+
+/** The light changes without a status event (a card answer): poll it while it is on screen. */
+async function refreshSignals() {
+  const st = await authed(() => api('/api/status'));
+  state.signals = st.signals ?? null;
+  for (const id of state.connectors.keys()) renderConnector(id);
+}
+
+/** Learn mode: the next card at a reader is added under the name (POST /api/tags/learn waits up to 30 s). */
+async function onLearn(ev) {
+  ev.preventDefault();
+  const input = $('#learn-name');
+  const name = input.value.trim();
+  const result = $('#learn-result');
+  const button = ev.target.querySelector('button');
+  if (!name) return;
+  button.disabled = true;
+  result.textContent = 'Hold the new card to the reader now (30 s) …';
+  try {
+    const r = await authed(() => api('/api/tags/learn', postJson({ name })));
+    result.textContent = `Learned ${r.idTag} as "${r.name}"${r.addedTo === 'list' ? '' : ' (named only)'}${r.note ? `: ${r.note}` : ''}`;
+    state.names.set(idTagKey(r.idTag), r.name);
+    input.value = '';
+    refreshData();
+  } catch (err) {
+    result.textContent = err instanceof Error ? err.message : String(err);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -339,7 +404,8 @@ async function onSimCard(ev) {
   if (!idTag || !form.dataset.reader) return;
   try {
     const r = await authed(() => api(`/api/sim/readers/${encodeURIComponent(form.dataset.reader)}/card`, postJson({ idTag })));
-    result.textContent = r.outcome ? `${r.idTag}: ${r.outcome.action} (${r.outcome.status})` : `${r.idTag}: ignored (the same card again at once)`;
+    result.textContent = r.outcome ? `${r.idTag}: ${r.outcome.action} (${r.outcome.status})` : `${r.idTag}: ignored (the same card again at once, or taken by learn mode)`;
+    if (state.signals) refreshSignals().catch(() => {});
   } catch (err) {
     showError(err);
   }
@@ -495,6 +561,7 @@ async function loadStatus() {
   state.timers = new Map(((st.timers && st.timers.connectors) || []).map((t) => [t.id, t]));
   renderTimers(st.timers);
   state.readers = Array.isArray(st.readers) ? st.readers : [];
+  state.signals = st.signals ?? null;
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
   renderPv(st.pv);
@@ -625,7 +692,7 @@ async function loadHistory() {
     const cells = [
       [fmt.time(s.startTime)],
       [String(s.connectorId)],
-      [s.idTag ?? ''],
+      [s.idTag ? (s.tagName ?? tagName(s.idTag) ?? s.idTag) : ''],
       [running ? '–' : fmt.duration(s.durationS), 'duration'],
       [running ? '–' : fmt.duration(s.chargingS), 'charging'],
       [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num energy', s.energyWh],
@@ -639,7 +706,9 @@ async function loadHistory() {
       if (value !== undefined && value !== null) td.dataset.value = String(value);
       tr.append(td);
     }
+    if (s.idTag) tr.children[2].title = s.idTag;
     body.append(tr);
+    if (s.idTag && s.tagName) state.names.set(idTagKey(s.idTag), s.tagName);
     if (s.idTag && !f.idTag) knownTag(s.idTag);
   }
   $('#history').classList.toggle('with-cost', anyCost);
@@ -759,7 +828,10 @@ async function main() {
   $('#pv-mode').addEventListener('change', onPvMode);
   $('#period').addEventListener('input', refreshCsvLink);
   refreshCsvLink();
+  $('#learn').addEventListener('submit', onLearn);
+  $('#tags-csv').href = withToken('/api/tags.csv');
   try {
+    await loadNames().catch(() => {});
     await loadStatus();
     connectEvents();
     await refreshData();
@@ -774,6 +846,9 @@ async function main() {
   setInterval(() => {
     if (document.visibilityState === 'visible' && [...state.connectors.values()].some((e) => e.view.session)) loadStatus().catch(() => {});
   }, 15000);
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && state.signals) refreshSignals().catch(() => {});
+  }, 1000);
 }
 
 main();
