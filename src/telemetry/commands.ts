@@ -2,6 +2,7 @@ import { BUTTON_COMMANDS, type ButtonCommand, type Topics } from './topics.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { parseOwnerCommand, type OwnerCommand } from './owner.js';
 import type { PvMode } from '../energy/pv.js';
+import type { ChargingTimer } from '../config/timers.js';
 
 /** IEC 61851: below 6 A there is no valid PWM offer; 0 means "suspend". */
 export const MIN_OFFER_A = 6;
@@ -19,7 +20,9 @@ export type Command =
   | { kind: 'target_energy'; connectorId: number; energyWh: number | null }
   | { kind: 'phases'; connectorId: number; phases: 1 | 3 }
   /** Station-wide (connectorId 0): src/telemetry/pv.ts parses it. */
-  | { kind: 'pv_mode'; connectorId: 0; mode: PvMode };
+  | { kind: 'pv_mode'; connectorId: 0; mode: PvMode }
+  /** Station-wide (connectorId 0): telemetry/owner.ts parses it; null = the config's timers again. */
+  | { kind: 'timers'; connectorId: 0; timers: ChargingTimer[] | null };
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; reason: string };
 

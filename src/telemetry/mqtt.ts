@@ -20,7 +20,7 @@ import { connectorState, readerState, stationInfo, type FinalSession, type Reade
 import { OFFLINE, ONLINE, Topics } from './topics.js';
 import { InboundThrottle } from './inbound.js';
 import type { OwnerControls } from '../energy/owner.js';
-import { executeOwnerCommand, ownerState } from './owner.js';
+import { executeOwnerCommand, ownerState, parseTimersCommand, timersState, timersTopics } from './owner.js';
 import { siteState, siteTopic } from './site.js';
 import type { SiteStatus } from '../energy/load-service.js';
 import type { LearnResult } from '../panel/learn.js';
@@ -222,6 +222,7 @@ class MqttBridge implements MqttService {
     if (this.cfg.homeAssistant) subs.push(`${this.cfg.discoveryPrefix}/status`);
     if (this.cfg.commands) subs.push(...this.topics.commandFilters);
     if (this.cfg.commands && this.ctx.pv) subs.push(this.pvTopics.modeSet);
+    if (this.cfg.commands && this.ctx.owner) subs.push(timersTopics(this.topics).set);
     if (this.cfg.commands && this.ctx.learner) subs.push(this.topics.tagsLearn);
     if (subs.length) {
       client.subscribe(subs, { qos: 1 }, (err) => {
@@ -278,7 +279,12 @@ class MqttBridge implements MqttService {
         this.learnCommand(payload, retained);
         return;
       }
-      const parsed = this.ctx.pv && topic === this.pvTopics.modeSet ? pvCommand(payload, retained) : parseCommand(this.commandCtx, topic, payload, retained);
+      const parsed =
+        this.ctx.pv && topic === this.pvTopics.modeSet
+          ? pvCommand(payload, retained)
+          : this.ctx.owner && topic === timersTopics(this.topics).set
+            ? timersCommand(payload, retained, this.connectors.map((c) => c.id))
+            : parseCommand(this.commandCtx, topic, payload, retained);
       if (!parsed.ok) {
         this.badCommand(topic, parsed.reason);
         return;
@@ -325,6 +331,9 @@ class MqttBridge implements MqttService {
     const id = cmd.connectorId;
     if (cmd.kind === 'pv_mode') {
       this.ctx.pv?.setMode(cmd.mode, 'mqtt');
+    } else if (cmd.kind === 'timers') {
+      this.ctx.owner?.timers.set(cmd.timers);
+      this.log.info({ timers: cmd.timers }, 'MQTT: charging timers set');
     } else if (cmd.kind === 'current_limit') {
       const max = this.commandCtx.maxCurrentA.get(id)!;
       // The connector's maximum is no limit at all: drop the claim rather than pin it.
@@ -463,6 +472,7 @@ class MqttBridge implements MqttService {
     this.coalescer.set(this.topics.info, info.info);
     this.coalescer.set(this.topics.clock, info.clock);
     if (this.ctx.pv) for (const [topic, payload] of pvState(this.pvTopics, this.ctx.pv.status())) this.coalescer.set(topic, payload);
+    if (this.ctx.owner) this.coalescer.set(timersTopics(this.topics).state, timersState(this.ctx.owner));
     for (const cv of view.connectors) {
       const c = this.connectors.find((x) => x.id === cv.id);
       if (!c) continue;
@@ -544,6 +554,11 @@ class MqttBridge implements MqttService {
       this.flushTimer.unref();
     }
   }
+}
+
+function timersCommand(payload: Buffer, retained: boolean, connectorIds: number[]): ParsedCommand {
+  const t = parseTimersCommand(payload, retained, connectorIds);
+  return t.ok ? { ok: true, command: { kind: 'timers', connectorId: 0, timers: t.timers } } : t;
 }
 
 function pvCommand(payload: Buffer, retained: boolean): ParsedCommand {

@@ -2,6 +2,7 @@ import type { OwnerControls } from '../energy/owner.js';
 import { TARGET_MODES, type TargetMode } from '../energy/session-limits.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { OFF, ON, UNKNOWN, type ConnectorTopic, type OwnerSetLeaf, type Topics } from './topics.js';
+import { chargingTimersSchema, type ChargingTimer } from '../config/timers.js';
 
 /**
  * Owner limits, timers and "charge now" over MQTT: the commands (.../<leaf>/set), the state topics
@@ -45,6 +46,48 @@ export function parseOwnerCommand(connectorId: number, leaf: OwnerSetLeaf, text:
       return { ok: true, command: { kind: 'charge_now', connectorId, on: v === ON } };
     }
   }
+}
+
+/** The longest timers payload: 32 windows of JSON. */
+export const MAX_TIMERS_PAYLOAD = 4096;
+
+/** Station-wide charging timers over MQTT: <base>/timers/set, state on <base>/timers. */
+export function timersTopics(t: Topics): { state: string; set: string } {
+  return { state: `${t.base}/timers`, set: `${t.base}/timers/set` };
+}
+
+/**
+ * `<base>/timers/set`: a JSON list of windows as in the config (`[{"days": ["weekdays"], "start":
+ * "22:00", "end": "06:00"}]`), `[]` for none at all, or `null` / an empty payload for the config's
+ * again. Every window's connectors must exist.
+ */
+export function parseTimersCommand(payload: Buffer, retained: boolean, connectorIds: readonly number[]): { ok: true; timers: ChargingTimer[] | null } | { ok: false; reason: string } {
+  if (retained) return { ok: false, reason: 'retained command ignored (publish commands without the retain flag)' };
+  if (payload.length > MAX_TIMERS_PAYLOAD) return { ok: false, reason: `payload longer than ${MAX_TIMERS_PAYLOAD} bytes` };
+  const text = payload.toString('utf8').trim();
+  if (text === '' || text === 'null') return { ok: true, timers: null };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'timers must be JSON: a list of windows, e.g. [{"days": ["weekdays"], "start": "22:00", "end": "06:00"}], or null for the config\'s' };
+  }
+  const parsed = chargingTimersSchema.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return { ok: false, reason: `timers${i.path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${String(x)}`)).join('')}: ${i.message}` };
+  }
+  for (const [i, w] of parsed.data.entries()) {
+    const bad = w.connectors?.find((c) => !connectorIds.includes(c));
+    if (bad !== undefined) return { ok: false, reason: `timers[${i}].connectors: no connector ${bad} (connectors: ${connectorIds.join(', ')})` };
+  }
+  return { ok: true, timers: parsed.data };
+}
+
+/** The timers in force, as JSON for <base>/timers: the windows, where they come from, the time zone. */
+export function timersState(owner: OwnerControls): string {
+  const s = owner.timers.status();
+  return JSON.stringify({ source: s.source, timeZone: s.timeZone, timers: s.timers });
 }
 
 /** Carry out an owner command; a reason when it could not be done. */

@@ -89,4 +89,25 @@ describe('MQTT: owner limits, charge now, leases', () => {
     await sub.waitFor(`${C1}/session/limit_energy`, (p) => p === '0');
     await sub.waitFor(`${C1}/charge_now`, (p) => p === 'OFF');
   }, 30_000);
+
+  it('charging timers over MQTT: a JSON list sets them (kept, shown on <base>/timers), a bad one is refused with the key, null goes back to the config', async () => {
+    expect(JSON.parse(await sub.waitFor(`${BASE}/timers`))).toEqual({ source: 'config', timeZone: expect.any(String), timers: [] });
+    let mark = sub.mark;
+    await sub.publish(`${BASE}/timers/set`, '[{"days": ["weekdays"], "start": "22:00", "end": "06:00"}]');
+    const set = JSON.parse(await sub.waitFor(`${BASE}/timers`, (p) => JSON.parse(p).source === 'api', 10_000, mark));
+    expect(set.timers).toEqual([{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '06:00' }]);
+    expect(await sub.waitFor(`${C1}/timer`, (p) => p !== 'none', 10_000, mark)).toMatch(/^(open|closed)$/);
+
+    await sub.publish(`${BASE}/timers/set`, '[{"days": ["weekdays"], "start": "25:00", "end": "06:00"}]');
+    await until('the bad window refused, naming it', () => lines.some((l) => String(l.reason).startsWith('timers[0].start: must be a local time HH:MM')));
+    await sub.publish(`${BASE}/timers/set`, '[{"start": "22:00", "end": "06:00", "connectors": [7]}]');
+    await until('an unknown connector refused', () => lines.some((l) => String(l.reason).startsWith('timers[0].connectors: no connector 7')));
+    expect((daemon.station.extraStatus().timers as { source: string }).source).toBe('api');
+
+    mark = sub.mark;
+    await sub.publish(`${BASE}/timers/set`, 'null');
+    await sub.waitFor(`${BASE}/timers`, (p) => JSON.parse(p).source === 'config', 10_000, mark);
+    await sub.waitFor(`${C1}/timer`, (p) => p === 'none', 10_000, mark);
+  }, 30_000);
 });
+
