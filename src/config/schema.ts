@@ -11,6 +11,7 @@ import { tariffConfigSchema } from './tariff.js';
 import { DEFAULT_SHARING, PHASE_ROTATIONS, sharingConfigSchema } from './sharing.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
+import { crossKeys, ifReadable } from './cross-keys.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -38,7 +39,7 @@ const storageSchema = z.strictObject({
 const tagSchema = z.strictObject({
   idTag: z.string().min(1, { error: 'must be the tag id printed by the reader' }).max(20, { error: 'must be at most 20 characters (OCPP IdToken)' }),
   name: z.string().max(80).optional(),
-  enabled: z.boolean().default(true),
+  enabled: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const authSchema = z.strictObject({
@@ -139,34 +140,49 @@ export const configSchema = z
     tariff: tariffConfigSchema.optional(),
     sharing: sharingConfigSchema.default(DEFAULT_SHARING),
   })
-  .superRefine((cfg, ctx) => {
-    const seen = new Set<number>();
-    cfg.connectors.forEach((c, i) => {
-      if ((c.hardware.driver === 'sim' || c.hardware.driver === 'gpio') && c.hardware.phaseRelay && c.phases !== 3) {
-        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'hardware', 'phaseRelay'], input: c.hardware.phaseRelay, message: 'needs connectors[].phases: 3 (a phase relay switches a 3-phase supply down to one phase): set phases to 3 or remove phaseRelay' });
+  // Each rule runs even while other keys are wrong (crossKeys), so its problem shows in the same run.
+  .check(
+    crossKeys((cfg, ctx) => {
+      cfg.connectors.forEach((c, i) => ifReadable(() => {
+        if ((c.hardware.driver === 'sim' || c.hardware.driver === 'gpio') && c.hardware.phaseRelay && c.phases !== 3) {
+          ctx.addIssue({ code: 'custom', path: ['connectors', i, 'hardware', 'phaseRelay'], input: c.hardware.phaseRelay, message: 'needs connectors[].phases: 3 (a phase relay switches a 3-phase supply down to one phase): set phases to 3 or remove phaseRelay' });
+        }
+      }));
+    }),
+    crossKeys((cfg, ctx) => {
+      const seen = new Set<number>();
+      cfg.connectors.forEach((c, i) => ifReadable(() => {
+        if (seen.has(c.id)) {
+          ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
+        }
+        seen.add(c.id);
+      }));
+    }),
+    crossKeys((cfg, ctx) => {
+      for (const d of duplicatePilotBoardUnits(cfg.connectors)) {
+        ctx.addIssue({ code: 'custom', path: ['connectors', d.index, 'hardware', 'unitId'], input: d.unitId, message: `unit ${d.unitId} on ${d.path} is already connectors[${d.first}]'s pilot board: give each board on one line its own unit id` });
       }
-      if (seen.has(c.id)) {
-        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
-      }
-      seen.add(c.id);
-    });
-    for (const d of duplicatePilotBoardUnits(cfg.connectors)) {
-      ctx.addIssue({ code: 'custom', path: ['connectors', d.index, 'hardware', 'unitId'], input: d.unitId, message: `unit ${d.unitId} on ${d.path} is already connectors[${d.first}]'s pilot board: give each board on one line its own unit id` });
-    }
+    }),
     // Tags match case-insensitively (OCPP IdToken), so two spellings of one tag are one tag twice.
-    const tags = new Map<string, number>();
-    cfg.auth.tags.forEach((t, i) => {
-      const first = tags.get(idTagKey(t.idTag));
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
-      } else tags.set(idTagKey(t.idTag), i);
-    });
-    if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
-    }
-    if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
-    }
-  });
+    crossKeys((cfg, ctx) => {
+      const tags = new Map<string, number>();
+      cfg.auth.tags.forEach((t, i) => ifReadable(() => {
+        const first = tags.get(idTagKey(t.idTag));
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
+        } else tags.set(idTagKey(t.idTag), i);
+      }));
+    }),
+    crossKeys((cfg, ctx) => {
+      if (cfg.auth.mode === 'local' && cfg.auth.tags.filter((t) => t.enabled).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'tags'], message: 'auth.mode local needs at least one enabled tag (or use mode free)' });
+      }
+    }),
+    crossKeys((cfg, ctx) => {
+      if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
+      }
+    }),
+  );
 
 export type Config = z.infer<typeof configSchema>;
