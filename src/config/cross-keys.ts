@@ -57,7 +57,7 @@ function guard<T extends object>(value: T, at: Path, bad: Path[]): T {
   const proxy = new Proxy(value, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver) as unknown;
-      if (typeof key === 'symbol' || !Object.prototype.hasOwnProperty.call(target, key)) return v;
+      if (typeof key === 'symbol') return v;
       const seg = Array.isArray(target) && /^\d+$/.test(key) ? Number(key) : key;
       const path = [...at, seg];
       // A problem at this key or above it: the value is not what the schema promises.

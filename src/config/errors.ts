@@ -202,7 +202,8 @@ export function describeIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], da
       input = (input as Record<string, unknown>)[last];
     }
     const missing = input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union');
-    const msg = missing ? `is required (${requiredHint(issue)})` : issue.message;
+    const hint = requiredHint(issue);
+    const msg = missing ? `is required (${hint})` : issue.code === 'invalid_type' && hint !== issue.message ? `must be ${hint}` : issue.message;
     // A cross-field rule (custom) reported on an object says what is wrong on its own: no "(got {...})".
     const objectInput = input !== null && typeof input === 'object';
     const meant = typeof input === 'string' ? meantValue(issue, input) : undefined;

@@ -161,3 +161,19 @@ describe('config check warns as run does (one function)', () => {
     expect(daemon.lines.filter((l) => l.includes('beyond localhost')).length).toBe(1);
   });
 });
+
+describe('a rule never reads a section that is missing or wrong', () => {
+  it('reports the missing sections alone', () => {
+    expect(error('station: { id: CP-1 }\n').problems).toEqual([
+      'station.vendor: is required (must be a non-empty text)',
+      'station.model: is required (must be a non-empty text)',
+      'storage: is required (a section: see config/evsed.example.yaml for its keys)',
+      'auth: is required (a section: see config/evsed.example.yaml for its keys)',
+      'connectors: is required (a list)',
+    ]);
+    expect(error('station: { id: CP-1, vendor: V, model: M }\nstorage: { dir: . }\nauth: 5\nconnectors: {}\n').problems).toEqual([
+      'auth: must be a section: see config/evsed.example.yaml for its keys (got 5)',
+      'connectors: must be a list (got {})',
+    ]);
+  });
+});

@@ -14,9 +14,8 @@ import { openDb } from '../../store/db.js';
 import { LockoutStore } from '../../store/lockouts.js';
 import { LatchFile, latchPath } from '../../hal/safety-core/latch-file.js';
 import { PhaseRelayFile, phaseRelayPath } from '../../hal/safety-core/phase-file.js';
-import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
-
-const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID]';
+import { UsageError } from './args.js';
+import { parseArgv } from '../define.js';
 
 export interface HwTestRow {
   connector: number;
@@ -53,20 +52,20 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * underneath it. The contactor closes only through the daemon's own veto (supervisorViolation).
  */
 export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<number> {
-  const { values } = parse(argv, {
-    config: { type: 'string', default: DEFAULT_CONFIG },
-    yes: { type: 'boolean', short: 'y', default: false },
-    connector: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }, USAGE);
+  return hwTest(parseArgv<HwTestOptions>(['hw', 'test'], argv), io);
+}
+
+export interface HwTestOptions {
+  config: string;
+  yes: boolean;
+  connector?: string;
+}
+
+export async function hwTest(values: HwTestOptions, io?: HwTestIo): Promise<number> {
   const out = io?.out ?? ((l: string) => console.log(l));
-  if (values.help) {
-    out(USAGE);
-    return 0;
-  }
-  const { config, storageDir, dbFile } = loadConfig(values.config!);
+  const { config, storageDir, dbFile } = loadConfig(values.config);
   const only = values.connector === undefined ? undefined : Number(values.connector);
-  if (only !== undefined && !config.connectors.some((c) => c.id === only)) throw new UsageError(`no connector ${values.connector} in the config\n${USAGE}`);
+  if (only !== undefined && !config.connectors.some((c) => c.id === only)) throw new UsageError(`--connector: no connector ${values.connector} in the config`);
   const targets = config.connectors.filter((c) => c.hardware.driver === 'gpio' && (only === undefined || c.id === only));
   if (!targets.length) {
     out('no connector uses hardware.driver gpio: nothing to test');
