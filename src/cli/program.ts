@@ -41,6 +41,8 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show the help of a command')
     .exitOverride()
+    // Through console, which ignores a closed pipe (evsed --help | head) instead of throwing EPIPE.
+    .configureOutput({ writeOut: (s) => console.log(s.replace(/\n$/, '')), writeErr: (s) => console.error(s.replace(/\n$/, '')) })
     .showHelpAfterError(HINT)
     .configureHelp({ sortSubcommands: false });
   program.addHelpText('after', () => `\n${overview()}`);

@@ -5,7 +5,7 @@ import { openDb } from '../../src/store/db.js';
 import { coreMigrations } from '../../src/store/core-migrations.js';
 import { billingMigrations } from '../../src/store/billing/migrations.js';
 import { FIRMWARE_VERSION } from '../../src/domain/version.js';
-import { runCli, tempDir, writeSimConfig } from '../support/station.js';
+import { CLI, runCli, tempDir, writeSimConfig } from '../support/station.js';
 
 /** Every command and subcommand a user can type (a new one belongs here, with its help). */
 const COMMANDS = [
@@ -129,5 +129,42 @@ describe('exit codes', () => {
     expect(exported.code, exported.stderr).toBe(0);
     expect(report.code, report.stderr).toBe(0);
     for (const r of [exported, report]) expect(r.stdout.split(/\r?\n/)[0]).toMatch(/^[\w ]+(,[\w ()]+)+$/);
+  });
+});
+
+describe('each command loads its own module only', () => {
+  /** The files of dist/src a command line loads (a resolve hook writes each to a file). */
+  async function loaded(args: string[]): Promise<string[]> {
+    const dir = tempDir();
+    const log = join(dir, 'loaded.txt');
+    const hooks = join(dir, 'hooks.mjs');
+    writeFileSync(hooks, `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (r.url.includes('/dist/src/')) appendFileSync(${JSON.stringify(log)}, r.url.slice(r.url.indexOf('/dist/src/') + 10) + '\\n');
+  return r;
+}`);
+    const register = join(dir, 'register.mjs');
+    writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+    const { spawnSync } = await import('node:child_process');
+    const { readFileSync, existsSync } = await import('node:fs');
+    const r = spawnSync(process.execPath, ['--import', register, CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    expect(r.status, r.stderr).not.toBe(null);
+    return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  it('sessions list and config check do not load the daemon; help loads no command', async () => {
+    const dir = tempDir();
+    const config = writeSimConfig(dir);
+    const [help, list, check] = await Promise.all([loaded(['--help']), loaded(['sessions', 'list', '--config', config]), loaded(['config', 'check', config])]);
+    expect(help.filter((f) => f.startsWith('cli/commands/') && f !== 'cli/commands/index.js' && f !== 'cli/commands/args.js')).toEqual([]);
+    expect(list).toContain('cli/commands/sessions.js');
+    expect(check).toContain('cli/commands/config.js');
+    for (const files of [help, list, check]) {
+      expect(files).not.toContain('daemon.js');
+      expect(files).not.toContain('cli/commands/run.js');
+    }
+    // The hook sees it when a command does load the daemon.
+    expect(await loaded(['run', '--config', join(dir, 'missing.yaml')])).toContain('daemon.js');
   });
 });
