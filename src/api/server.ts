@@ -12,7 +12,6 @@ import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { decodePathSegment, HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
-import { isLoopbackHost } from '../config/api.js';
 import { BrowserGuard, SAFE_METHODS } from './browser-guard.js';
 import { ClientConnections, clientKey } from './clients.js';
 import { HTTP_LIMITS, httpServerOptions } from './limits.js';
@@ -78,9 +77,8 @@ export class ApiServer implements RouteRegistry {
   }
 
   async listen(): Promise<AddressInfo> {
-    const { host, port, token, log } = this.o;
-    // The config refuses this unless api.trustedNetwork says it is meant.
-    if (!isLoopbackHost(host) && !token) log.warn({ host, port }, 'the API listens beyond localhost without api.token (api.trustedNetwork): anyone on the network can control the station');
+    const { host, port, log } = this.o;
+    // An API beyond localhost without a token is a config warning (config/warnings.ts), logged by `evsed run`.
     this.server = createServer(httpServerOptions(), (req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
     this.server.maxConnections = HTTP_LIMITS.maxConnections;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys } from './cross-keys.js';
 import { listenAddress, parseListen } from './zod-helpers.js';
 
 /** Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost. */
@@ -37,7 +38,7 @@ export const apiConfigSchema = z
      */
     trustedNetwork: z.boolean({ error: 'must be true or false' }).default(false),
   })
-  .superRefine((api, ctx) => {
+  .check(crossKeys((api, ctx) => {
     if (api.token !== undefined || api.trustedNetwork) return;
     const { host } = parseListen(api.listen);
     if (!isLoopbackHost(host)) {
@@ -49,6 +50,6 @@ export const apiConfigSchema = z
           'listens beyond localhost without api.token, so anyone on the network could control the station: set api.token (16 characters or more), listen on 127.0.0.1, or set api.trustedNetwork: true if everyone on this network may',
       });
     }
-  });
+  }));
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

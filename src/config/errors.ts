@@ -4,9 +4,31 @@ import { isSecretPath, isUrlPath } from './secrets.js';
 /** sysexits.h EX_CONFIG: what systemd and installers expect for a bad configuration. */
 export const EXIT_CONFIG = 78;
 
+/** One problem of a config file; line and column (from 1) where the file has the key, or its nearest parent. */
+export interface ConfigProblem {
+  text: string;
+  line?: number;
+  column?: number;
+}
+
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
-    super(`${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  override readonly name = 'ConfigError';
+  readonly exitCode = EXIT_CONFIG;
+  /** One line per problem, "<key path>: <what is wrong and what would be right>", in the order found. */
+  readonly problems: string[];
+  /** The same problems in file order, with their positions. */
+  readonly located: ConfigProblem[];
+
+  constructor(readonly file: string, problems: readonly (string | ConfigProblem)[]) {
+    const all = problems.map((p) => (typeof p === 'string' ? { text: p } : p));
+    const located = all
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
+      .map(({ p }) => p);
+    const where = (p: ConfigProblem) => (p.line === undefined ? '' : `line ${p.line}${p.column === undefined ? '' : `, column ${p.column}`}: `);
+    super(`${file}: invalid configuration${all.length > 1 ? ` (${all.length} problems)` : ''}\n${located.map((p) => `  - ${where(p)}${p.text}`).join('\n')}`);
+    this.problems = all.map((p) => p.text);
+    this.located = located;
   }
 }
 
@@ -44,55 +66,89 @@ function showSafely(path: ReadonlyArray<PropertyKey>, value: unknown): string {
   return 'a value not shown here: it is a secret';
 }
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      prev = tmp;
+/** Edits (insert, delete, change, swap of two neighbours) from a to b, ignoring case. */
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return dp[b.length]!;
+  return d[x.length]![y.length]!;
 }
 
-/** Keys an object schema accepts at `path`, following arrays, defaults, optionals and unions by the data. */
-function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, data: unknown): string[] {
+/**
+ * The value a technician most likely meant, only when it is close: one edit in a short word (one
+ * per four letters in a long one), a different case, or the word cut short or run on (warning for
+ * warn). Nothing when two are equally close: a guess between two would mislead.
+ */
+export function closestValue(value: string, candidates: readonly string[]): string | undefined {
+  const v = value.toLowerCase();
+  const scored = candidates.map((c) => {
+    const l = c.toLowerCase();
+    const prefix = Math.min(v.length, l.length) >= 3 && (v.startsWith(l) || l.startsWith(v));
+    return { c, d: editDistance(value, c), prefix };
+  });
+  const close = scored.filter((s) => s.d <= Math.max(1, Math.floor(value.length / 4)) || s.prefix);
+  if (!close.length) return undefined;
+  const best = Math.min(...close.map((s) => s.d));
+  const top = close.filter((s) => s.d === best);
+  return top.length === 1 ? top[0]!.c : undefined;
+}
+
+const WRAPPERS = ['optional', 'default', 'nullable', 'prefault', 'readonly', 'catch', 'nonoptional'];
+
+/** The schema that checks the value at `path`, following arrays, wrappers and unions by the data; unions at the end are kept. */
+function schemaAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, data: unknown): any {
   let s: any = schema;
   let d: any = data;
-  const unwrap = () => {
+  const unwrap = (unions: boolean) => {
     for (let guard = 0; guard < 20 && s; guard++) {
       const def = s._zod?.def;
       if (!def) return;
-      if (['optional', 'default', 'nullable', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type)) s = def.innerType;
+      if (WRAPPERS.includes(def.type)) s = def.innerType;
       else if (def.type === 'pipe') s = def.in;
-      else if (def.type === 'union') {
-        const options: any[] = def.options;
-        const match = options.find((o) => {
-          const od = o._zod?.def;
-          if (od?.type !== 'object' || !d || typeof d !== 'object') return false;
-          return Object.entries(od.shape).some(([k, v]: [string, any]) => {
-            const vd = v._zod?.def;
-            if (vd?.type === 'literal') return vd.values.includes(d[k]);
-            return vd?.type === 'enum' && Object.values(vd.entries).includes(d[k]);
-          });
-        });
-        s = match ?? options.find((o) => o._zod?.def?.type === 'object') ?? options[0];
-      } else return;
+      else if (def.type === 'union' && unions) s = unionBranch(def, d);
+      else return;
     }
   };
-  unwrap();
-  for (const seg of path) {
+  unwrap(path.length > 0);
+  for (const [i, seg] of path.entries()) {
     const def = s?._zod?.def;
-    if (!def) return [];
+    if (!def) return undefined;
     if (def.type === 'object' && typeof seg === 'string') s = def.shape[seg];
     else if (def.type === 'array' && typeof seg === 'number') s = def.element;
-    else return [];
+    else return undefined;
     d = d?.[seg as any];
-    unwrap();
+    unwrap(i < path.length - 1);
   }
+  return s;
+}
+
+/** The branch of a union the data is meant for: the one whose literal or enum key matches. */
+function unionBranch(def: any, d: any): any {
+  const options: any[] = def.options;
+  const match = options.find((o) => {
+    const od = o._zod?.def;
+    if (od?.type !== 'object' || !d || typeof d !== 'object') return false;
+    return Object.entries(od.shape).some(([k, v]: [string, any]) => {
+      const vd = v._zod?.def;
+      if (vd?.type === 'literal') return vd.values.includes(d[k]);
+      return vd?.type === 'enum' && Object.values(vd.entries).includes(d[k]);
+    });
+  });
+  return match ?? options.find((o) => o._zod?.def?.type === 'object') ?? options[0];
+}
+
+/** Keys an object schema accepts at `path`. */
+function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, data: unknown): string[] {
+  let s = schemaAt(schema, path, data);
+  if (s?._zod?.def?.type === 'union') s = unionBranch(s._zod.def, path.reduce((d: any, k) => d?.[k as any], data));
   const def = s?._zod?.def;
   return def?.type === 'object' ? Object.keys(def.shape) : [];
 }
@@ -108,14 +164,26 @@ function suggest(key: string, known: string[]): string {
   return known.length ? ` (allowed: ${known.join(', ')})` : '';
 }
 
+/** A problem with the key path it is about; `key`: it is about the key itself (an unknown key), not its value. */
+export interface DescribedIssue {
+  path: PropertyKey[];
+  text: string;
+  key?: boolean;
+}
+
 /** One line per problem: "<key path>: <what is wrong and what would be right> (got X)". */
 export function formatIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], data: unknown): string[] {
-  const lines: string[] = [];
+  return describeIssues(schema, issues, data).map((i) => i.text);
+}
+
+/** formatIssues with the path of each line, for finding it in the file. */
+export function describeIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], data: unknown): DescribedIssue[] {
+  const out: DescribedIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path, data);
       for (const key of issue.keys) {
-        lines.push(`${formatPath([...issue.path, key])}: unknown key${suggest(key, known)}`);
+        out.push({ path: [...issue.path, key], text: `${formatPath([...issue.path, key])}: unknown key${suggest(key, known)}`, key: true });
       }
       continue;
     }
@@ -123,25 +191,55 @@ export function formatIssues(schema: z.ZodType, issues: z.core.$ZodIssue[], data
       // Report the branch that got furthest (the one with the deepest path), not a wall of alternatives.
       const deepest = issue.errors.map((errs) => errs).sort((a, b) => depth(b) - depth(a))[0] ?? [];
       const nested = deepest.map((e) => ({ ...e, path: [...issue.path, ...e.path] })) as z.core.$ZodIssue[];
-      lines.push(...formatIssues(schema, nested, data));
+      out.push(...describeIssues(schema, nested, data));
       continue;
     }
     let input = (issue as { input?: unknown }).input;
     const last = issue.path[issue.path.length - 1];
     // A bad discriminator (e.g. hardware.driver) is reported with the whole object as input.
+    const parent = input;
     if (typeof last === 'string' && input && typeof input === 'object' && !Array.isArray(input) && last in input) {
       input = (input as Record<string, unknown>)[last];
     }
     const missing = input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union');
-    const msg = missing ? `is required (${requiredHint(issue)})` : issue.message;
+    const hint = requiredHint(issue);
+    const msg = missing ? `is required (${hint})` : issue.code === 'invalid_type' && hint !== issue.message ? `must be ${hint}` : issue.message;
     // A cross-field rule (custom) reported on an object says what is wrong on its own: no "(got {...})".
     const objectInput = input !== null && typeof input === 'object';
-    const got = missing || (issue.code === 'custom' && objectInput) ? '' : ` (got ${showSafely(issue.path, input)})`;
-    lines.push(`${formatPath(issue.path)}: ${msg}${got}`);
+    const meant = typeof input === 'string' ? meantValue(issue, input) : undefined;
+    const got = missing || (issue.code === 'custom' && objectInput) ? '' : ` (got ${showSafely(issue.path, input)}${meant ? `, did you mean ${meant}?` : ''})`;
+    out.push({ path: [...issue.path], text: `${formatPath(issue.path)}: ${msg}${got}` });
+    // The rest of an object whose kind (driver, model) is misspelt: checked as the kind it is most likely meant to be.
+    if (meant && issue.code === 'invalid_union' && parent && typeof parent === 'object') {
+      out.push(...asMeant(schema, issue.path, data, parent as Record<string, unknown>, meant));
+    }
   }
-  return [...new Set(lines)];
+  const seen = new Set<string>();
+  return out.filter((i) => !seen.has(i.text) && seen.add(i.text));
 }
 
+/** The allowed value closest to a wrong one (enum, literal, discriminator), when it is close. */
+function meantValue(issue: z.core.$ZodIssue, input: string): string | undefined {
+  let allowed: unknown[] = [];
+  if (issue.code === 'invalid_value') allowed = issue.values as unknown[];
+  else if (issue.code === 'invalid_union' && 'options' in issue) allowed = (issue as { options?: unknown[] }).options ?? [];
+  const strings = allowed.filter((v): v is string => typeof v === 'string');
+  return strings.length ? closestValue(input, strings) : undefined;
+}
+
+function asMeant(schema: z.ZodType, path: PropertyKey[], data: unknown, parent: Record<string, unknown>, meant: string): DescribedIssue[] {
+  const discriminator = path[path.length - 1] as string;
+  const at = path.slice(0, -1);
+  const union = schemaAt(schema, at, data);
+  const def = union?._zod?.def;
+  if (def?.type !== 'union') return [];
+  const branch = (def.options as any[]).find((o) => o._zod?.def?.shape?.[discriminator]?.safeParse(meant).success);
+  if (!branch) return [];
+  const fixed = { ...parent, [discriminator]: meant };
+  const r = (branch as z.ZodType).safeParse(fixed, { reportInput: true });
+  if (r.success) return [];
+  return describeIssues(branch, r.error.issues, fixed).map((i) => ({ ...i, path: [...at, ...i.path], text: `${formatPath([...at, ...i.path])}${i.text.slice(formatPath(i.path).length)}` }));
+}
 /** What a missing key should hold, in the technician's words rather than zod's "expected object, received undefined". */
 function requiredHint(issue: z.core.$ZodIssue): string {
   if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys, ifReadable } from './cross-keys.js';
 import { intBetween, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
 import { CONTACTOR_FEEDBACK_TIMEOUT_MS } from '../domain/faults.js';
 
@@ -67,11 +68,11 @@ const pwmSchema = z.strictObject({
   chip: intBetween(0, 31).optional(),
   /** Channel on that chip (Pi 4: 0/1 on GPIO18/19; Pi 5: 2/3 on GPIO18/19). */
   channel: intBetween(0, 3).optional(),
-}).superRefine((p, ctx) => {
+}).check(crossKeys((p, ctx) => {
   if ((p.chip === undefined) !== (p.channel === undefined)) {
     ctx.addIssue({ code: 'custom', path: [p.chip === undefined ? 'chip' : 'channel'], message: 'give both chip and channel, or neither (then they are found from pwm.pin)' });
   }
-});
+}));
 
 /** Pilot levels, in volts at the CP line, at which states are told apart (hardware/pilot-circuit.md). */
 const thresholdsSchema = z.strictObject({
@@ -85,7 +86,9 @@ const thresholdsSchema = z.strictObject({
   de: numberBetween(0.5, 3).default(1.5),
   /** the negative level must be at or below this while PWM runs, else the EV diode is missing */
   diode: numberBetween(-12, -6).default(-10.5),
-}).refine((t) => t.ab > t.bc && t.bc > t.cd && t.cd > t.de, { error: 'thresholds must fall: ab > bc > cd > de' });
+}).check(crossKeys((t, ctx) => {
+  if (!(t.ab > t.bc && t.bc > t.cd && t.cd > t.de)) ctx.addIssue({ code: 'custom', message: 'thresholds must fall: ab > bc > cd > de', input: t });
+}));
 
 const adcSenseSchema = z.strictObject({
   mode: z.literal('adc'),
@@ -159,7 +162,7 @@ export const gpioHardwareSchema = z
     /** Filesystem root of /sys and /dev (tests point it at a fake tree). */
     root: nonEmptyString('a directory path').default('/'),
   })
-  .superRefine((cfg, ctx) => {
+  .check(crossKeys((cfg, ctx) => {
     const used = new Map<number, string>();
     const claim = (pin: number | undefined, key: string, path: (string | number)[]) => {
       if (pin === undefined) return;
@@ -167,53 +170,67 @@ export const gpioHardwareSchema = z
       if (prev) ctx.addIssue({ code: 'custom', path, input: pin, message: `GPIO${pin} is used by both ${prev} and ${key}: each pin can be used once` });
       else used.set(pin, key);
     };
-    if (cfg.pilotSense.mode === 'adc') {
-      used.set(2, 'the I2C bus of the pilot ADC (SDA)');
-      used.set(3, 'the I2C bus of the pilot ADC (SCL)');
-    }
-    claim(cfg.pwm.pin, 'pwm.pin', ['pwm', 'pin']);
-    const g = cfg.gpio;
-    for (const key of ['contactor', 'contactorFeedback', 'rcdFault', 'rcdTest', 'cpRelay', 'heartbeat'] as const) {
-      claim(g[key], `gpio.${key}`, ['gpio', key]);
-    }
-    if (g.lock) {
-      for (const key of ['motorA', 'motorB', 'feedback'] as const) claim(g.lock[key], `gpio.lock.${key}`, ['gpio', 'lock', key]);
-    }
-    if (cfg.phaseRelay) claim(cfg.phaseRelay.pin, 'phaseRelay.pin', ['phaseRelay', 'pin']);
-    g.activeLow.forEach((name, i) => {
-      const [a, b] = name.split('.') as [string, string | undefined];
-      const set = b ? (g as any)[a]?.[b] : (g as any)[a];
-      if (set === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', 'activeLow', i], input: name, message: `names gpio.${name}, which is not configured` });
+    // Each part reads its own keys: a wrong value elsewhere does not hide it (ifReadable).
+    ifReadable(() => {
+      if (cfg.pilotSense.mode === 'adc') {
+        used.set(2, 'the I2C bus of the pilot ADC (SDA)');
+        used.set(3, 'the I2C bus of the pilot ADC (SCL)');
+      }
     });
-    if (!cfg.benchWithoutMains) {
+    const pin = (read: () => number | undefined, key: string, path: (string | number)[]) => ifReadable(() => claim(read(), key, path));
+    pin(() => cfg.pwm.pin, 'pwm.pin', ['pwm', 'pin']);
+    for (const key of ['contactor', 'contactorFeedback', 'rcdFault', 'rcdTest', 'cpRelay', 'heartbeat'] as const) {
+      pin(() => cfg.gpio[key], `gpio.${key}`, ['gpio', key]);
+    }
+    for (const key of ['motorA', 'motorB', 'feedback'] as const) pin(() => cfg.gpio.lock?.[key], `gpio.lock.${key}`, ['gpio', 'lock', key]);
+    pin(() => cfg.phaseRelay?.pin, 'phaseRelay.pin', ['phaseRelay', 'pin']);
+    ifReadable(() => {
+      const g = cfg.gpio;
+      g.activeLow.forEach((name, i) => ifReadable(() => {
+        const [a, b] = name.split('.') as [string, string | undefined];
+        const set = b ? (g as any)[a]?.[b] : (g as any)[a];
+        if (set === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', 'activeLow', i], input: name, message: `names gpio.${name}, which is not configured` });
+      }));
+    });
+    ifReadable(() => {
+      if (cfg.benchWithoutMains) return;
       for (const [key, why] of [
         ['heartbeat', 'the interlock that drops the contactor when the safety core stalls or dies (hardware/interlock.md)'],
         ['contactorFeedback', 'the auxiliary contact that shows a welded contactor and keeps the cable locked on it'],
       ] as const) {
-        if (g[key] === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', key], message: `is required: ${why}. On a bench without mains only, set hardware.benchWithoutMains: true` });
+        ifReadable(() => {
+          if (cfg.gpio[key] === undefined) ctx.addIssue({ code: 'custom', path: ['gpio', key], message: `is required: ${why}. On a bench without mains only, set hardware.benchWithoutMains: true` });
+        });
       }
-    }
-    if (g.rcdTest !== undefined && g.rcdFault === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['gpio', 'rcdTest'], input: g.rcdTest, message: 'needs gpio.rcdFault to see the self-test result' });
-    }
+    });
+    ifReadable(() => {
+      const g = cfg.gpio;
+      if (g.rcdTest !== undefined && g.rcdFault === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['gpio', 'rcdTest'], input: g.rcdTest, message: 'needs gpio.rcdFault to see the self-test result' });
+      }
+    });
     // A rising edge comes every 2 x heartbeatMs; the monostable must outlast that with a margin of
     // one more heartbeat period (interlockToleranceMs), or every normal edge counts as missed.
-    if (cfg.interlockMs < 5 * cfg.heartbeatMs) {
-      ctx.addIssue({ code: 'custom', path: ['interlockMs'], input: cfg.interlockMs, message: `must be at least 5 x heartbeatMs (${5 * cfg.heartbeatMs} ms): the heartbeat makes a rising edge every ${2 * cfg.heartbeatMs} ms` });
-    }
-    const ps = cfg.pilotSense;
-    if (ps.mode === 'adc') {
-      if (ps.highChannel === ps.lowChannel) {
-        ctx.addIssue({ code: 'custom', path: ['pilotSense', 'lowChannel'], input: ps.lowChannel, message: 'must differ from pilotSense.highChannel' });
+    ifReadable(() => {
+      if (cfg.interlockMs < 5 * cfg.heartbeatMs) {
+        ctx.addIssue({ code: 'custom', path: ['interlockMs'], input: cfg.interlockMs, message: `must be at least 5 x heartbeatMs (${5 * cfg.heartbeatMs} ms): the heartbeat makes a rising edge every ${2 * cfg.heartbeatMs} ms` });
       }
-      // The 100 ms rule protects people from mains; a bench without mains may be slower (and say so).
-      const budget = pilotOpenBudget(cfg);
-      if (budget.worstMs > 100 && !cfg.benchWithoutMains) {
-        const w = budget.paths.find((p) => p.ms === budget.worstMs)!;
-        ctx.addIssue({ code: 'custom', path: w.key, input: budget.worstMs, message: `the contactor could be released ${budget.worstMs} ms after the EV leaves C (${w.name}: ${w.formula}); it must be at most 100 ms` });
+    });
+    ifReadable(() => {
+      const ps = cfg.pilotSense;
+      if (ps.mode === 'adc') {
+        if (ps.highChannel === ps.lowChannel) {
+          ctx.addIssue({ code: 'custom', path: ['pilotSense', 'lowChannel'], input: ps.lowChannel, message: 'must differ from pilotSense.highChannel' });
+        }
+        // The 100 ms rule protects people from mains; a bench without mains may be slower (and say so).
+        const budget = pilotOpenBudget(cfg);
+        if (budget.worstMs > 100 && !cfg.benchWithoutMains) {
+          const w = budget.paths.find((p) => p.ms === budget.worstMs)!;
+          ctx.addIssue({ code: 'custom', path: w.key, input: budget.worstMs, message: `the contactor could be released ${budget.worstMs} ms after the EV leaves C (${w.name}: ${w.formula}); it must be at most 100 ms` });
+        }
       }
-    }
-  });
+    });
+  }));
 export type GpioHardwareConfig = z.infer<typeof gpioHardwareSchema>;
 export type AdcSenseConfig = z.infer<typeof adcSenseSchema>;
 

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { configSchema, type Config } from './schema.js';
-import { ConfigError, formatIssues, formatPath } from './errors.js';
+import { ConfigError, describeIssues, formatPath } from './errors.js';
+import { positionOf } from './yaml-position.js';
 import { scrubSecrets, secretValues } from './secrets.js';
 
 /** Parse and validate a config text. `file` only names the source in errors. */
 export function parseConfig(text: string, file = '<config>'): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error', lineCounter: lines });
   if (doc.errors.length) {
     // Only the first syntax error: the later ones are usually its echo further down the file.
     throw new ConfigError(
@@ -34,7 +36,10 @@ export function parseConfig(text: string, file = '<config>'): Config {
   if (!result.success) {
     // Secret values are not shown at their own keys; this also catches one echoed anywhere else.
     const secrets = secretValues(data);
-    throw new ConfigError(file, formatIssues(configSchema, result.error.issues, data).map((line) => scrubSecrets(line, secrets)));
+    throw new ConfigError(
+      file,
+      describeIssues(configSchema, result.error.issues, data).map((i) => ({ text: scrubSecrets(i.text, secrets), ...positionOf(doc, lines, i.path, i.key) })),
+    );
   }
   return result.data;
 }

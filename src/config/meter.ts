@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys } from './cross-keys.js';
 import { intBetween, nonEmptyString, numberBetween, oneOf } from './zod-helpers.js';
 import { simMeterSchema } from './sim.js';
 import { modelNames } from './meter-models.js';
@@ -58,7 +59,7 @@ export const modbusMeterSchema = z
      */
     selfCheck: z.boolean({ error: 'must be true or false' }).default(true),
   })
-  .superRefine((m, ctx) => {
+  .check(crossKeys((m, ctx) => {
     const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message, input: (m as Record<string, unknown>)[key] });
     if (m.transport === 'serial') {
       if (!m.path) issue('path', 'is required for transport serial (e.g. /dev/ttyUSB0)');
@@ -70,7 +71,7 @@ export const modbusMeterSchema = z
         if (m[k] !== undefined) issue(k, `is a serial setting; for transport ${m.transport} set it on the gateway`);
       }
     }
-  });
+  }));
 export type ModbusMeterConfig = z.infer<typeof modbusMeterSchema>;
 
 export const meterConfigSchema = z.discriminatedUnion('model', [simMeterSchema, modbusMeterSchema], {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys } from './cross-keys.js';
 import { nonEmptyString, numberBetween } from './zod-helpers.js';
 
 const URL_HINT = 'must be a broker URL such as mqtt://192.168.1.10:1883, mqtts://broker.example:8883 or ws://host:9001/mqtt';
@@ -30,11 +31,11 @@ const tlsSchema = z
     /** false accepts any broker certificate: only for testing, it defeats the point of TLS. */
     rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
   })
-  .superRefine((t, ctx) => {
+  .check(crossKeys((t, ctx) => {
     if ((t.certFile === undefined) !== (t.keyFile === undefined)) {
       ctx.addIssue({ code: 'custom', path: [t.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together: give both or neither' });
     }
-  });
+  }));
 
 /** The `mqtt` section (issue 4). Absent = no MQTT. */
 export const mqttConfigSchema = z
@@ -59,7 +60,7 @@ export const mqttConfigSchema = z
     publishIntervalS: numberBetween(0.2, 3600).default(1),
     tls: tlsSchema.optional(),
   })
-  .superRefine((m, ctx) => {
+  .check(crossKeys((m, ctx) => {
     if (m.password !== undefined && m.username === undefined) {
       // Reported on the section, not on password: the error line must not echo the password.
       ctx.addIssue({ code: 'custom', path: [], message: 'password is set but username is not: give both', input: m });
@@ -67,5 +68,5 @@ export const mqttConfigSchema = z
     if (m.tls && !/^(mqtts|ssl|tls|wss):/i.test(m.url)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls settings need a TLS URL (mqtts://host:8883 or wss://...)' });
     }
-  });
+  }));
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys } from './cross-keys.js';
 import { intBetween, nonEmptyString, numberBetween } from './zod-helpers.js';
 import { keyDef } from './ocpp16-keys.js';
 
@@ -44,7 +45,7 @@ export const ocppConfigSchema = z
     /** Initial values of OCPP configuration keys; a value the CSMS set later (persisted) wins. */
     keys: z.record(z.string(), keyValue).default({}),
   })
-  .superRefine((c, ctx) => {
+  .check(crossKeys((c, ctx) => {
     const wss = c.url.startsWith('wss:');
     const profile = c.securityProfile ?? deriveProfile(c.clientCert, c.password, wss);
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message, input: (c as Record<string, unknown>)[path] });
@@ -75,7 +76,7 @@ export const ocppConfigSchema = z
       const problem = def.check(String(value));
       if (problem) ctx.addIssue({ code: 'custom', path: ['keys', key], message: problem, input: value });
     }
-  })
+  }))
   .transform((c) => ({
     ...c,
     securityProfile: c.securityProfile ?? deriveProfile(c.clientCert, c.password, c.url.startsWith('wss:')),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys } from './cross-keys.js';
 import { intBetween, nonEmptyString, oneOf } from './zod-helpers.js';
 import { BAUD_RATES } from './meter.js';
 import { hardwareModelNames } from './hardware-data.js';
@@ -38,7 +39,7 @@ export const pilotBoardHardwareSchema = z
     /** Polls in a row without an answer before the board counts as lost (fault 'pilot', charging stopped). */
     offlineAfterPolls: intBetween(1, 20).default(3),
   })
-  .superRefine((cfg, ctx) => {
+  .check(crossKeys((cfg, ctx) => {
     // Out-of-range values are reported by their own keys; this sum would only repeat them.
     if (cfg.pollMs > 5000 || cfg.timeoutMs > 5000 || cfg.offlineAfterPolls > 20) return;
     const silence = cfg.offlineAfterPolls * (cfg.pollMs + cfg.timeoutMs);
@@ -50,7 +51,7 @@ export const pilotBoardHardwareSchema = z
         message: `a silent board would be noticed only after ${silence} ms (offlineAfterPolls x (pollMs + timeoutMs)): lower offlineAfterPolls, pollMs or timeoutMs to stay within ${MAX_PILOT_BOARD_SILENCE_MS} ms`,
       });
     }
-  });
+  }));
 export type PilotBoardHardwareConfig = z.infer<typeof pilotBoardHardwareSchema>;
 
 /**

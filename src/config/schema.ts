@@ -24,6 +24,7 @@ function knownTimeZone(tz: string): boolean {
     return false;
   }
 }
+import { crossKeys, ifReadable } from './cross-keys.js';
 import { readerConfigSchema, readerIssues } from './readers.js';
 import { signalsConfigSchema, signalsIssues } from './signals.js';
 
@@ -55,7 +56,7 @@ const storageSchema = z.strictObject({
 const tagSchema = z.strictObject({
   idTag: z.string().min(1, { error: 'must be the tag id printed by the reader' }).max(20, { error: 'must be at most 20 characters (OCPP IdToken)' }),
   name: z.string().max(80).optional(),
-  enabled: z.boolean().default(true),
+  enabled: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const authSchema = z.strictObject({
@@ -170,46 +171,68 @@ export const configSchema = z
     /** The status light and buzzer (src/config/signals.ts). */
     signals: signalsConfigSchema.optional(),
   })
-  .superRefine((cfg, ctx) => {
-    const seen = new Set<number>();
-    cfg.connectors.forEach((c, i) => {
-      if ((c.hardware.driver === 'sim' || c.hardware.driver === 'gpio') && c.hardware.phaseRelay && c.phases !== 3) {
-        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'hardware', 'phaseRelay'], input: c.hardware.phaseRelay, message: 'needs connectors[].phases: 3 (a phase relay switches a 3-phase supply down to one phase): set phases to 3 or remove phaseRelay' });
+  // Each rule runs even while other keys are wrong (crossKeys), so its problem shows in the same run.
+  .check(
+    crossKeys((cfg, ctx) => {
+      cfg.connectors.forEach((c, i) => ifReadable(() => {
+        if ((c.hardware.driver === 'sim' || c.hardware.driver === 'gpio') && c.hardware.phaseRelay && c.phases !== 3) {
+          ctx.addIssue({ code: 'custom', path: ['connectors', i, 'hardware', 'phaseRelay'], input: c.hardware.phaseRelay, message: 'needs connectors[].phases: 3 (a phase relay switches a 3-phase supply down to one phase): set phases to 3 or remove phaseRelay' });
+        }
+      }));
+    }),
+    crossKeys((cfg, ctx) => {
+      const seen = new Set<number>();
+      cfg.connectors.forEach((c, i) => ifReadable(() => {
+        if (seen.has(c.id)) {
+          ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
+        }
+        seen.add(c.id);
+      }));
+    }),
+    crossKeys((cfg, ctx) => {
+      for (const d of duplicatePilotBoardUnits(cfg.connectors)) {
+        ctx.addIssue({ code: 'custom', path: ['connectors', d.index, 'hardware', 'unitId'], input: d.unitId, message: `unit ${d.unitId} on ${d.path} is already connectors[${d.first}]'s pilot board: give each board on one line its own unit id` });
       }
-      if (seen.has(c.id)) {
-        ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id ${c.id}: ids must be unique`, input: c.id });
-      }
-      seen.add(c.id);
-    });
-    cfg.timers?.forEach((t, i) => {
-      (t.connectors ?? []).forEach((id, j) => {
-        if (!seen.has(id)) ctx.addIssue({ code: 'custom', path: ['timers', i, 'connectors', j], input: id, message: `no connector ${id}: use the id of one of connectors[] (${[...seen].join(', ')})` });
-      });
-      const max = Math.min(...cfg.connectors.filter((c) => !t.connectors || t.connectors.includes(c.id)).map((c) => c.maxCurrentA));
-      if (t.maxA !== undefined && t.maxA > max) ctx.addIssue({ code: 'custom', path: ['timers', i, 'maxA'], input: t.maxA, message: `must be at most ${max} A, the connectors' maxCurrentA (or leave maxA out)` });
-    });
-    for (const d of duplicatePilotBoardUnits(cfg.connectors)) {
-      ctx.addIssue({ code: 'custom', path: ['connectors', d.index, 'hardware', 'unitId'], input: d.unitId, message: `unit ${d.unitId} on ${d.path} is already connectors[${d.first}]'s pilot board: give each board on one line its own unit id` });
-    }
+    }),
+    crossKeys((cfg, ctx) => {
+      const ids = cfg.connectors.map((c) => c.id);
+      cfg.timers?.forEach((t, i) => ifReadable(() => {
+        (t.connectors ?? []).forEach((id, j) => {
+          if (!ids.includes(id)) ctx.addIssue({ code: 'custom', path: ['timers', i, 'connectors', j], input: id, message: `no connector ${id}: use the id of one of connectors[] (${ids.join(', ')})` });
+        });
+        const max = Math.min(...cfg.connectors.filter((c) => !t.connectors || t.connectors.includes(c.id)).map((c) => c.maxCurrentA));
+        if (t.maxA !== undefined && t.maxA > max) ctx.addIssue({ code: 'custom', path: ['timers', i, 'maxA'], input: t.maxA, message: `must be at most ${max} A, the connectors' maxCurrentA (or leave maxA out)` });
+      }));
+    }),
     // Tags match case-insensitively (OCPP IdToken), so two spellings of one tag are one tag twice.
-    const tags = new Map<string, number>();
-    cfg.auth.tags.forEach((t, i) => {
-      const first = tags.get(idTagKey(t.idTag));
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
-      } else tags.set(idTagKey(t.idTag), i);
-    });
-    for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
-    if (cfg.pv?.source === 'site' && !cfg.site) {
-      ctx.addIssue({ code: 'custom', path: ['pv', 'source'], message: 'source site reads the site section\'s grid meter: add a site section (fuseA, fallbackA, gridMeter) or use source: { mqtt: { topic: ... } }' });
-    }
-    if (cfg.pv && cfg.pv.source !== 'site' && !cfg.pv.source.mqtt.url && !cfg.mqtt) {
-      ctx.addIssue({ code: 'custom', path: ['pv', 'source', 'mqtt', 'url'], message: 'no broker for the grid power topic: give pv.source.mqtt.url (e.g. mqtt://192.168.1.10:1883) or add an mqtt section' });
-    }
-    for (const issue of signalsIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
-    if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
-    }
-  });
+    crossKeys((cfg, ctx) => {
+      const tags = new Map<string, number>();
+      cfg.auth.tags.forEach((t, i) => ifReadable(() => {
+        const first = tags.get(idTagKey(t.idTag));
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['auth', 'tags', i, 'idTag'], message: `duplicate tag ${t.idTag} (already auth.tags[${first}]): list each tag once`, input: t.idTag });
+        } else tags.set(idTagKey(t.idTag), i);
+      }));
+    }),
+    crossKeys((cfg, ctx) => {
+      for (const issue of readerIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
+    }),
+    crossKeys((cfg, ctx) => {
+      if (cfg.pv?.source === 'site' && !cfg.site) {
+        ctx.addIssue({ code: 'custom', path: ['pv', 'source'], message: 'source site reads the site section\'s grid meter: add a site section (fuseA, fallbackA, gridMeter) or use source: { mqtt: { topic: ... } }' });
+      }
+      if (cfg.pv && cfg.pv.source !== 'site' && !cfg.pv.source.mqtt.url && !cfg.mqtt) {
+        ctx.addIssue({ code: 'custom', path: ['pv', 'source', 'mqtt', 'url'], message: 'no broker for the grid power topic: give pv.source.mqtt.url (e.g. mqtt://192.168.1.10:1883) or add an mqtt section' });
+      }
+    }),
+    crossKeys((cfg, ctx) => {
+      for (const issue of signalsIssues(cfg)) ctx.addIssue({ code: 'custom', ...issue });
+    }),
+    crossKeys((cfg, ctx) => {
+      if (cfg.auth.mode === 'ocpp' && !cfg.ocpp) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'mode'], message: 'auth.mode ocpp needs an ocpp section (or use mode local / free)' });
+      }
+    }),
+  );
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossKeys, ifReadable } from './cross-keys.js';
 import { intBetween, nonEmptyString } from './zod-helpers.js';
 import { RATE_EXTRA_DIGITS, currencyExponent, decimalPlaces, isPlainDecimal, toScaledInteger } from '../domain/money.js';
 
@@ -96,51 +97,57 @@ const inputSchema = z.strictObject({
 type TariffInput = z.infer<typeof inputSchema>;
 
 export const tariffConfigSchema = inputSchema
-  .superRefine((t, ctx) => {
+  .check(crossKeys((t, ctx) => {
     const add = (path: (string | number)[], message: string, input: unknown) => ctx.addIssue({ code: 'custom', path, message, input });
-    const exp = currencyExponent(t.currency);
-    if (exp === null) {
-      add(['currency'], 'must be an ISO 4217 currency code in capitals, e.g. EUR, CHF, GBP, JPY', t.currency);
-    } else {
-      const rateDigits = exp + RATE_EXTRA_DIGITS;
-      const checkRate = (path: (string | number)[], v: number | string, per: string) => {
-        if (!isPlainDecimal(v)) return;
-        if (decimalPlaces(v) > rateDigits) add(path, `must have at most ${rateDigits} decimals for ${t.currency} (a price ${per})`, v);
-        else if (toScaledInteger(v, rateDigits) === null) add(path, 'is too large for a price', v);
-      };
-      checkRate(['energyPerKWh'], t.energyPerKWh, 'per kWh');
-      checkRate(['parkingPerHour'], t.parkingPerHour, 'per hour');
-      checkRate(['idleFeePerMinute'], t.idleFeePerMinute, 'per minute');
-      t.timeOfUse.forEach((w, i) => checkRate(['timeOfUse', i, 'energyPerKWh'], w.energyPerKWh, 'per kWh'));
-      if (isPlainDecimal(t.sessionFee) && decimalPlaces(t.sessionFee) > exp) {
-        add(['sessionFee'], exp === 0 ? `must be a whole amount for ${t.currency} (no decimals)` : `must have at most ${exp} decimals for ${t.currency}`, t.sessionFee);
-      } else if (isPlainDecimal(t.sessionFee) && toScaledInteger(t.sessionFee, exp) === null) add(['sessionFee'], 'is too large for a price', t.sessionFee);
-    }
-    if (toScaledInteger(t.taxPercent, 2) === null) add(['taxPercent'], 'must have at most 2 decimals, e.g. 7.7', t.taxPercent);
-
-    const windows = t.timeOfUse.map((w) => ({ days: w.days.flatMap((d) => expandDays(d) ?? []), from: toMinutes(w.from), to: toMinutes(w.to) }));
-    windows.forEach((w, i) => {
-      if (w.to <= w.from) {
-        add(['timeOfUse', i, 'to'], `must be after from (${t.timeOfUse[i]!.from}); for a window across midnight use two windows, one to "24:00" and one from "00:00"`, t.timeOfUse[i]!.to);
+    ifReadable(() => {
+      const exp = currencyExponent(t.currency);
+      if (exp === null) {
+        add(['currency'], 'must be an ISO 4217 currency code in capitals, e.g. EUR, CHF, GBP, JPY', t.currency);
+      } else {
+        const rateDigits = exp + RATE_EXTRA_DIGITS;
+        const checkRate = (path: (string | number)[], v: number | string, per: string) => {
+          if (!isPlainDecimal(v)) return;
+          if (decimalPlaces(v) > rateDigits) add(path, `must have at most ${rateDigits} decimals for ${t.currency} (a price ${per})`, v);
+          else if (toScaledInteger(v, rateDigits) === null) add(path, 'is too large for a price', v);
+        };
+        checkRate(['energyPerKWh'], t.energyPerKWh, 'per kWh');
+        checkRate(['parkingPerHour'], t.parkingPerHour, 'per hour');
+        checkRate(['idleFeePerMinute'], t.idleFeePerMinute, 'per minute');
+        t.timeOfUse.forEach((w, i) => checkRate(['timeOfUse', i, 'energyPerKWh'], w.energyPerKWh, 'per kWh'));
+        if (isPlainDecimal(t.sessionFee) && decimalPlaces(t.sessionFee) > exp) {
+          add(['sessionFee'], exp === 0 ? `must be a whole amount for ${t.currency} (no decimals)` : `must have at most ${exp} decimals for ${t.currency}`, t.sessionFee);
+        } else if (isPlainDecimal(t.sessionFee) && toScaledInteger(t.sessionFee, exp) === null) add(['sessionFee'], 'is too large for a price', t.sessionFee);
       }
     });
-    for (let i = 0; i < windows.length; i++) {
-      for (let j = 0; j < i; j++) {
-        const a = windows[j]!;
-        const b = windows[i]!;
-        const shared = WEEKDAYS.filter((d) => a.days.includes(d) && b.days.includes(d));
-        const lo = Math.max(a.from, b.from);
-        const hi = Math.min(a.to, b.to);
-        if (shared.length && lo < hi) {
-          add(
-            ['timeOfUse', i],
-            `overlaps timeOfUse[${j}] on ${shared.join(', ')} ${fromMinutes(lo)}-${fromMinutes(hi)}: windows must not overlap (a window ends where the next begins, e.g. to "07:00" and from "07:00")`,
-            t.timeOfUse[i],
-          );
+    ifReadable(() => {
+      if (toScaledInteger(t.taxPercent, 2) === null) add(['taxPercent'], 'must have at most 2 decimals, e.g. 7.7', t.taxPercent);
+    });
+    // The order within a window needs only its times; an overlap needs the days too.
+    t.timeOfUse.forEach((w, i) => ifReadable(() => {
+      if (toMinutes(w.to) <= toMinutes(w.from)) {
+        add(['timeOfUse', i, 'to'], `must be after from (${w.from}); for a window across midnight use two windows, one to "24:00" and one from "00:00"`, w.to);
+      }
+    }));
+    ifReadable(() => {
+      const windows = t.timeOfUse.map((w) => ({ days: w.days.flatMap((d) => expandDays(d) ?? []), from: toMinutes(w.from), to: toMinutes(w.to) }));
+      for (let i = 0; i < windows.length; i++) {
+        for (let j = 0; j < i; j++) {
+          const a = windows[j]!;
+          const b = windows[i]!;
+          const shared = WEEKDAYS.filter((d) => a.days.includes(d) && b.days.includes(d));
+          const lo = Math.max(a.from, b.from);
+          const hi = Math.min(a.to, b.to);
+          if (shared.length && lo < hi) {
+            add(
+              ['timeOfUse', i],
+              `overlaps timeOfUse[${j}] on ${shared.join(', ')} ${fromMinutes(lo)}-${fromMinutes(hi)}: windows must not overlap (a window ends where the next begins, e.g. to "07:00" and from "07:00")`,
+              t.timeOfUse[i],
+            );
+          }
         }
       }
-    }
-  })
+    });
+  }))
   .transform((t): Tariff => normalise(t));
 
 function normalise(t: TariffInput): Tariff {

@@ -1,16 +1,24 @@
 import { statSync } from 'node:fs';
 import type { Config } from './schema.js';
 import { secretKeysIn, urlPassword } from './secrets.js';
+import { isLoopbackHost } from './api.js';
+import { parseListen } from './zod-helpers.js';
 
 /** URL schemes of the mqtt section that carry no TLS. */
 const PLAIN_MQTT = /^(mqtt|tcp|ws):/i;
 
 /**
  * Settings that are valid but risky: `evsed config check` prints them (still exit 0) and `evsed run`
- * logs them at start, one line each naming the key and what to do.
+ * logs them at start, one line each naming the key and what to do. The one place for such advice:
+ * what `run` warns about, `config check` shows too.
  */
 export function configWarnings(config: Config, file?: string): string[] {
   const out: string[] = [];
+  const api = config.api;
+  if (api.token === undefined && !isLoopbackHost(parseListen(api.listen).host)) {
+    // The schema refuses this unless api.trustedNetwork says it is meant.
+    out.push(`api.trustedNetwork: the API listens beyond localhost (${api.listen}) without api.token, so anyone on the network can control the station; set api.token (16 characters or more) unless everyone on this network may`);
+  }
   const secrets = secretKeysIn(config);
   if (file && secrets.length && (fileMode(file) & 0o004) !== 0) {
     out.push(`${file}: every user of this machine can read it, and it holds ${secrets.join(', ')}; make it chmod 640, owned by root with group evsed (docs/install-pi.md)`);

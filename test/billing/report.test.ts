@@ -181,9 +181,9 @@ describe('evsed report for a fixture month', () => {
   });
 
   it('refuses bad arguments with the usage (exit 64)', async () => {
-    await expect(reportCommand(['--format', 'csv', '--config', fx.configFile])).rejects.toThrow(/--month is required/);
+    await expect(reportCommand(['--format', 'csv', '--config', fx.configFile])).rejects.toThrow(/required option '--month <YYYY-MM>' not specified/);
     await expect(reportCommand(['--month', '2026-13', '--config', fx.configFile])).rejects.toBeInstanceOf(UsageError);
-    await expect(reportCommand(['--month', '2026-11', '--format', 'pdf', '--config', fx.configFile])).rejects.toThrow(/--format must be csv or html/);
+    await expect(reportCommand(['--month', '2026-11', '--format', 'pdf', '--config', fx.configFile])).rejects.toThrow(/--format <format>' argument 'pdf' is invalid. Allowed choices are csv, html/);
   });
 
   let html = '';

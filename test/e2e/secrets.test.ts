@@ -78,7 +78,7 @@ describe('config errors never echo a secret', () => {
         expect(err).toBeInstanceOf(ConfigError);
         message = (err as Error).message;
       }
-      expect(message).toContain(`  - ${key}`);
+      expect(message).toMatch(new RegExp(`  - line \\d+, column \\d+: ${key.replaceAll(".", "\\.")}:`));
       expect(leaked(message), message).toEqual([]);
     });
   }
@@ -89,7 +89,7 @@ describe('config errors never echo a secret', () => {
       for (const args of [['config', 'check', file], ['run', '--config', file]]) {
         const r = await runCli(args);
         expect(r.code, r.stderr).toBe(78);
-        expect(r.stderr).toContain(`  - ${key}`);
+        expect(r.stderr).toMatch(new RegExp(`  - line \\d+, column \\d+: ${key.replaceAll(".", "\\.")}:`));
         expect(leaked(r.stdout + r.stderr), r.stderr).toEqual([]);
       }
     }

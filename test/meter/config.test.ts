@@ -24,7 +24,7 @@ describe('meter config schema', () => {
 
   it('explains mistakes with the key and the allowed values', () => {
     expect(problems({ model: 'sdm63', transport: 'serial', path: '/dev/x' })).toEqual([
-      expect.stringMatching(/^model: must be one of sim \| abb-b23 .*sdm630.* \(got "sdm63"\)$/),
+      expect.stringMatching(/^model: must be one of sim \| abb-b23 .*sdm630.* \(got "sdm63", did you mean sdm630\?\)$/),
     ]);
     expect(problems({ model: 'sdm630', transport: 'serial', path: '/dev/x', baudRate: 9601 })).toEqual([
       'baudRate: must be one of 1200 | 2400 | 4800 | 9600 | 19200 | 38400 | 57600 | 115200 (got 9601)',

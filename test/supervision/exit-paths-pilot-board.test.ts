@@ -85,7 +85,7 @@ describe.skipIf(!hasSocat)('exit paths with a pilot board: evsed boards-off afte
     expect(board.ev.plugged).toBe(true); // the EV stays plugged; the board no longer lets it draw
   }, 60_000);
 
-  it('a board that does not answer is reported and fails the command (exit 1); the one that answers on the same line is turned off', async () => {
+  it('a board that does not answer is reported and fails the command (exit 69, EX_UNAVAILABLE); the one that answers on the same line is turned off', async () => {
     const { l, dir } = await line();
     // A second board on the line (unit 3) whose bus side is dead; the first one charges, its master gone.
     const silent = new PilotBoardSim({ ev: { maxCurrentA: 16, phases: 3 } });
@@ -110,7 +110,7 @@ describe.skipIf(!hasSocat)('exit paths with a pilot board: evsed boards-off afte
     const out: string[] = [];
     const err: string[] = [];
     const code = await boardsOffCommand(['--config', configFile], { out: (s) => out.push(s), err: (s) => err.push(s) });
-    expect(code).toBe(1);
+    expect(code).toBe(69);
     expect(out).toEqual([expect.stringMatching(/^connector 1: pilot board off \(unit 1 on .*\): turn-off set, current 0; relay off, EV in [BC]$/)]);
     expect(err).toEqual([expect.stringMatching(/^connector 2: pilot board NOT turned off \(unit 3 on .*\): no answer to the turn-off \(2 tries\): it keeps its current and relay while the EV asks$/)]);
     expect(l.board.relayOn()).toBe(false);

@@ -1,10 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-/** A usage error: printed with the usage line, exit code 64 (EX_USAGE). */
+/** A usage error: printed with a hint to --help, exit code 64 (EX_USAGE). */
 export class UsageError extends Error {
+  override readonly name = 'UsageError';
   readonly exitCode = 64;
 }
 
+/**
+ * node:util parseArgs for a command not yet in the table of ./index.ts (a command there gets its
+ * options parsed by commander, with help). New commands belong in the table.
+ */
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });

@@ -3,9 +3,7 @@ import type { PilotBoardHardwareConfig } from '../../config/pilot-board.js';
 import { acquireBus, type BusHandle } from '../../hal/modbus/bus.js';
 import { loadPilotBoardModel } from '../../hal/pilot-board/model.js';
 import { pilotBoardBus, turnBoardOff } from '../../hal/pilot-board/index.js';
-import { DEFAULT_CONFIG, parse } from './args.js';
-
-const USAGE = 'usage: evsed boards-off --config FILE';
+import { parseArgv } from '../define.js';
 
 /** Per request, whatever the config says: this runs while systemd waits to restart the station. */
 const MAX_REQUEST_TIMEOUT_MS = 500;
@@ -24,17 +22,16 @@ export interface BoardsOffIo {
  * Modbus watchdog, so after SIGKILL, the watchdog's SIGABRT or the OOM killer it would go on
  * charging at the last current for as long as the EV asks. No hardware lock: it runs once the
  * daemon is gone, and a running daemon would write its own values again at its next poll.
- * Exit 0 when every board is off (or there is none), 1 otherwise.
+ * Exit 0 when every board is off (or there is none), 69 (EX_UNAVAILABLE) otherwise.
  */
 export async function boardsOffCommand(argv: string[], io?: BoardsOffIo): Promise<number> {
-  const { values } = parse(argv, { config: { type: 'string', default: DEFAULT_CONFIG }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  return boardsOff(parseArgv<{ config: string }>(['boards-off'], argv), io);
+}
+
+export async function boardsOff(values: { config: string }, io?: BoardsOffIo): Promise<number> {
   const out = io?.out ?? ((l: string) => console.log(l));
   const err = io?.err ?? ((l: string) => console.error(l));
-  if (values.help) {
-    out(USAGE);
-    return 0;
-  }
-  const { config } = loadConfig(values.config!);
+  const { config } = loadConfig(values.config);
   const boards = config.connectors.filter((c) => c.hardware.driver === 'pilot-board');
   if (!boards.length) {
     out('no connector uses hardware.driver pilot-board: nothing to turn off');
@@ -71,5 +68,8 @@ export async function boardsOffCommand(argv: string[], io?: BoardsOffIo): Promis
   let bound: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(handles.map((h) => h.release())), new Promise((r) => (bound = setTimeout(r, 1000)))]);
   clearTimeout(bound);
-  return results.every((r) => r.off) ? 0 : 1;
+  return results.every((r) => r.off) ? 0 : EXIT_UNAVAILABLE;
 }
+
+/** sysexits EX_UNAVAILABLE: a board did not answer or did not confirm. */
+const EXIT_UNAVAILABLE = 69;

@@ -3,13 +3,11 @@ import { loadConfig } from '../../config/load.js';
 import { pilotOpenBudget } from '../../config/gpio.js';
 import { configWarnings } from '../../config/warnings.js';
 
-/** evsed config check FILE: exit 0 when valid (risky settings as warnings on stderr), 78 (EX_CONFIG) with one line per problem when not. */
-export async function configCommand(argv: string[]): Promise<number> {
-  const [sub, file] = argv;
-  if (sub !== 'check' || !file) {
-    console.error('usage: evsed config check FILE');
-    return 64;
-  }
+/**
+ * evsed config check FILE: exit 0 when valid (risky settings as warnings on stderr: the ones run
+ * logs, configWarnings), 78 (EX_CONFIG) with one line per problem, each with its line, when not.
+ */
+export async function configCommand(file: string): Promise<number> {
   try {
     const { config } = loadConfig(file);
     const c = config.connectors;

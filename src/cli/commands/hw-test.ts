@@ -14,13 +14,13 @@ import { openDb } from '../../store/db.js';
 import { LockoutStore } from '../../store/lockouts.js';
 import { LatchFile, latchPath } from '../../hal/safety-core/latch-file.js';
 import { PhaseRelayFile, phaseRelayPath } from '../../hal/safety-core/phase-file.js';
-import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import { parseArgv } from '../define.js';
 import { stationReaders, type ResolvedReader } from '../../config/readers.js';
 import type { CardReader } from '../../hal/readers/types.js';
 import { testReader } from './hw-test-readers.js';
 import { testSignals } from './hw-test-signals.js';
 
-const USAGE = 'usage: evsed hw test --config FILE [--yes] [--connector ID] [--reader ID] [--card-timeout-s S]';
 /** How long the reader test waits for a card by default. */
 const CARD_TIMEOUT_S = 30;
 
@@ -65,28 +65,30 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * card and prints the idTag the daemon would see.
  */
 export async function hwTestCommand(argv: string[], io?: HwTestIo): Promise<number> {
-  const { values } = parse(argv, {
-    config: { type: 'string', default: DEFAULT_CONFIG },
-    yes: { type: 'boolean', short: 'y', default: false },
-    connector: { type: 'string' },
-    reader: { type: 'string' },
-    'card-timeout-s': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }, USAGE);
+  return hwTest(parseArgv<HwTestOptions>(['hw', 'test'], argv), io);
+}
+
+export interface HwTestOptions {
+  config: string;
+  yes: boolean;
+  connector?: string;
+  /** Only this card reader (skips the pins). */
+  reader?: string;
+  /** How long the reader test waits for a card (s). */
+  cardTimeoutS?: string;
+}
+
+export async function hwTest(values: HwTestOptions, io?: HwTestIo): Promise<number> {
   const out = io?.out ?? ((l: string) => console.log(l));
-  if (values.help) {
-    out(USAGE);
-    return 0;
-  }
-  const { config, storageDir, dbFile } = loadConfig(values.config!);
+  const { config, storageDir, dbFile } = loadConfig(values.config);
   const only = values.connector === undefined ? undefined : Number(values.connector);
-  if (only !== undefined && !config.connectors.some((c) => c.id === only)) throw new UsageError(`no connector ${values.connector} in the config\n${USAGE}`);
+  if (only !== undefined && !config.connectors.some((c) => c.id === only)) throw new UsageError(`--connector: no connector ${values.connector} in the config`);
   const allReaders = stationReaders(config);
   if (values.reader !== undefined && !allReaders.some((r) => r.id === values.reader)) {
-    throw new UsageError(`no reader ${values.reader} in the config (readers: ${allReaders.map((r) => r.id).join(', ') || 'none'})\n${USAGE}`);
+    throw new UsageError(`no reader ${values.reader} in the config (readers: ${allReaders.map((r) => r.id).join(', ') || 'none'})`);
   }
-  const cardTimeoutS = values['card-timeout-s'] === undefined ? CARD_TIMEOUT_S : Number(values['card-timeout-s']);
-  if (!Number.isFinite(cardTimeoutS) || cardTimeoutS <= 0 || cardTimeoutS > 600) throw new UsageError(`--card-timeout-s: must be a number of seconds above 0, at most 600\n${USAGE}`);
+  const cardTimeoutS = values.cardTimeoutS === undefined ? CARD_TIMEOUT_S : Number(values.cardTimeoutS);
+  if (!Number.isFinite(cardTimeoutS) || cardTimeoutS <= 0 || cardTimeoutS > 600) throw new UsageError(`--card-timeout-s: must be a number of seconds above 0, at most 600`);
   const readers = allReaders.filter((r) => (values.reader === undefined ? only === undefined || r.connector === only : r.id === values.reader));
   const targets = values.reader !== undefined ? [] : config.connectors.filter((c) => c.hardware.driver === 'gpio' && (only === undefined || c.id === only));
   // The light and buzzer (signals: with driver gpio), unless only a reader or another connector is asked for.

@@ -1,4 +1,5 @@
-import { parse, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import { parseArgv } from '../define.js';
 import { modbusMeterSchema, type ModbusMeterConfig } from '../../config/meter.js';
 import { formatIssues } from '../../config/errors.js';
 import { createModbusMeter } from '../../meter/modbus/index.js';
@@ -13,51 +14,17 @@ const EXIT_NO_METER = 69;
 /** sysexits EX_CONFIG: the meter answers but is another model, or set otherwise than its map reads. */
 const EXIT_MISCONFIGURED = 78;
 
-const USAGE = `usage:
-  evsed meter read --model MODEL --transport serial|tcp-rtu|tcp (--path DEV | --host HOST [--port N])
-                   [--unit-id N] [--baud-rate N] [--parity none|even|odd] [--stop-bits 1|2] [--data-bits 7|8]
-                   [--timeout-ms N] [--watch [--interval-ms N] [--count N]] [--json]
-  evsed meter scan --transport serial|tcp-rtu|tcp (--path DEV | --host HOST [--port N])
-                   [--unit-ids 1-10,33] [--baud-rates 9600,2400] [--parity none|even|odd] [--models sdm630,em340]
-                   [--timeout-ms N]
-  evsed meter models
+type Options = Record<string, string | boolean | undefined>;
 
-  Serial settings and unit id default to the model's factory settings (hardware/meters/MODEL.json).
-  read checks the meter first (model code, settings its map assumes): another model or a wrong setting
-  is reported with the register and the fix, exit 78; no answer exits 69.`;
-
-const CONNECTION = {
-  transport: { type: 'string' },
-  path: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** `evsed meter ...`: argv is the words after `meter`; returns the exit code. */
-export async function meterCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
+/** `evsed meter read|scan|models` with its options parsed (src/cli/commands/index.ts); returns the exit code. */
+export async function meterMain(sub: 'read' | 'scan' | 'models', o: Options): Promise<number> {
   try {
-    switch (sub) {
-      case 'read':
-        return await readCommand(rest);
-      case 'scan':
-        return await scanCommand(rest);
-      case 'models':
-        return modelsCommand();
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        console.log(USAGE);
-        return sub ? 0 : 64;
-      default:
-        throw new UsageError(`unknown subcommand "${sub}"\n${USAGE}`);
-    }
+    if (sub === 'read') return await readCommand(o);
+    if (sub === 'scan') return await scanCommand(o);
+    return modelsCommand();
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`evsed meter: ${err.message}`);
+      console.error(`evsed meter ${sub}: ${err.message}\n(add --help for usage and examples)`);
       return err.exitCode;
     }
     console.error(`evsed meter ${sub}: ${(err as Error).message}`);
@@ -65,10 +32,29 @@ export async function meterCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** `evsed meter ...` from its words after `meter` (as the tests call it); returns the exit code. */
+export async function meterCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'read' && sub !== 'scan' && sub !== 'models') {
+    console.error(`evsed meter: unknown subcommand "${sub ?? ''}" (read, scan or models)`);
+    return 64;
+  }
+  let o: Options;
+  try {
+    o = parseArgv(['meter', sub], rest);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`evsed meter ${sub}: ${err.message}`);
+    return err.exitCode;
+  }
+  return meterMain(sub, o);
+}
+
 const isMisconfigured = (err: unknown) => err instanceof MeterReadError && err.kind === 'misconfigured';
 
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
+function num(flag: string, value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = String(value);
   const n = Number(v);
   if (!Number.isFinite(n) || v.trim() === '') throw new UsageError(`--${flag}: must be a number (got "${v}")`);
   return n;
@@ -85,45 +71,28 @@ function toConfig(raw: Record<string, unknown>): ModbusMeterConfig {
     const key = l.slice(0, l.indexOf(':'));
     return `--${FLAG_OF[key] ?? key}${l.slice(key.length)}`;
   });
-  throw new UsageError(`${lines.join('\n')}\n${USAGE}`);
+  throw new UsageError(lines.join('\n'));
 }
 
-async function readCommand(argv: string[]): Promise<number> {
-  const { values: o } = parse(argv, {
-    ...CONNECTION,
-    model: { type: 'string' },
-    'unit-id': { type: 'string' },
-    'baud-rate': { type: 'string' },
-    parity: { type: 'string' },
-    'stop-bits': { type: 'string' },
-    'data-bits': { type: 'string' },
-    watch: { type: 'boolean' },
-    'interval-ms': { type: 'string' },
-    count: { type: 'string' },
-    json: { type: 'boolean' },
-  }, USAGE);
-  if (o.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!o.model) throw new UsageError(`--model is required (one of ${[...loadModels().keys()].join(' | ')})\n${USAGE}`);
+async function readCommand(o: Options): Promise<number> {
+  const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
   const cfg = toConfig({
-    model: o.model,
-    transport: o.transport,
-    path: o.path,
-    host: o.host,
+    model: str(o.model),
+    transport: str(o.transport),
+    path: str(o.path),
+    host: str(o.host),
     port: num('port', o.port),
-    unitId: num('unit-id', o['unit-id']),
-    baudRate: num('baud-rate', o['baud-rate']),
-    parity: o.parity,
-    stopBits: num('stop-bits', o['stop-bits']),
-    dataBits: num('data-bits', o['data-bits']),
-    timeoutMs: num('timeout-ms', o['timeout-ms']),
+    unitId: num('unit-id', o.unitId),
+    baudRate: num('baud-rate', o.baudRate),
+    parity: str(o.parity),
+    stopBits: num('stop-bits', o.stopBits),
+    dataBits: num('data-bits', o.dataBits),
+    timeoutMs: num('timeout-ms', o.timeoutMs),
   });
   const meter = await createModbusMeter(cfg, { connectorId: 0, log: silentLogger() });
   const unitId = cfg.unitId ?? meter.model.defaults.unitId;
   const header = `${meter.model.title} (${meter.model.model}), unit ${unitId} on ${meter.where}`;
-  const interval = num('interval-ms', o['interval-ms']) ?? 1000;
+  const interval = num('interval-ms', o.intervalMs) ?? 1000;
   const count = o.watch ? num('count', o.count) ?? Infinity : 1;
   let stop = false;
   const onSig = () => (stop = true);
@@ -174,43 +143,35 @@ export function formatSnapshot(header: string, s: MeterSnapshot): string {
   return lines.join('\n');
 }
 
-async function scanCommand(argv: string[]): Promise<number> {
-  const { values: o } = parse(argv, {
-    ...CONNECTION,
-    'unit-ids': { type: 'string' },
-    'baud-rates': { type: 'string' },
-    parity: { type: 'string' },
-    models: { type: 'string' },
-  }, USAGE);
-  if (o.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const transport = o.transport;
-  if (transport !== 'serial' && transport !== 'tcp-rtu' && transport !== 'tcp') throw new UsageError(`--transport: must be one of serial | tcp-rtu | tcp (got ${JSON.stringify(transport ?? null)})\n${USAGE}`);
-  if (transport === 'serial' && !o.path) throw new UsageError(`--path is required for transport serial (e.g. /dev/ttyUSB0)\n${USAGE}`);
-  if (transport !== 'serial' && !o.host) throw new UsageError(`--host is required for transport ${transport}\n${USAGE}`);
+async function scanCommand(o: Options): Promise<number> {
+  const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  const transport = str(o.transport);
+  if (transport !== 'serial' && transport !== 'tcp-rtu' && transport !== 'tcp') throw new UsageError(`--transport: must be one of serial | tcp-rtu | tcp (got ${JSON.stringify(transport ?? null)})`);
+  if (transport === 'serial' && !o.path) throw new UsageError('--path is required for transport serial (e.g. /dev/ttyUSB0)');
+  if (transport !== 'serial' && !o.host) throw new UsageError(`--host is required for transport ${transport}`);
   let unitIds: number[];
   try {
-    unitIds = o['unit-ids'] ? parseIds(o['unit-ids']) : defaultUnitIds();
+    unitIds = typeof o.unitIds === 'string' ? parseIds(o.unitIds) : defaultUnitIds();
   } catch (err) {
     throw new UsageError(`--unit-ids: ${(err as Error).message}`);
   }
   const known = [...loadModels().keys()];
-  const models = o.models?.split(',').map((m) => m.trim());
+  const models = str(o.models)?.split(',').map((m) => m.trim());
   for (const m of models ?? []) if (!known.includes(m)) throw new UsageError(`--models: unknown model "${m}" (known: ${known.join(', ')})`);
-  if (o.parity && !['none', 'even', 'odd'].includes(o.parity)) throw new UsageError(`--parity: must be one of none | even | odd (got "${o.parity}")`);
+  const parity = str(o.parity);
+  if (parity && !['none', 'even', 'odd'].includes(parity)) throw new UsageError(`--parity: must be one of none | even | odd (got "${parity}")`);
   let lines = defaultLines();
-  if (o['baud-rates']) {
-    const bauds = o['baud-rates'].split(',').map((b) => num('baud-rates', b)!);
-    const parities = o.parity ? [o.parity as 'none'] : ['none', 'even'] as const;
+  const baudRates = str(o.baudRates);
+  if (baudRates) {
+    const bauds = baudRates.split(',').map((b) => num('baud-rates', b)!);
+    const parities = parity ? [parity as 'none'] : ['none', 'even'] as const;
     lines = bauds.flatMap((baudRate) => parities.map((parity) => ({ baudRate, parity, dataBits: 8, stopBits: 1 })));
-  } else if (o.parity) {
-    lines = lines.map((l) => ({ ...l, parity: o.parity as 'none' }));
+  } else if (parity) {
+    lines = lines.map((l) => ({ ...l, parity: parity as 'none' }));
   }
-  const timeoutMs = num('timeout-ms', o['timeout-ms']) ?? (transport === 'serial' ? 300 : 500);
+  const timeoutMs = num('timeout-ms', o.timeoutMs) ?? (transport === 'serial' ? 300 : 500);
   const hits = await scanBus(
-    { bus: { transport, path: o.path, host: o.host, port: num('port', o.port) ?? 502 }, lines, unitIds, models, timeoutMs },
+    { bus: { transport, path: str(o.path), host: str(o.host), port: num('port', o.port) ?? 502 }, lines, unitIds, models, timeoutMs },
     (msg) => console.log(msg),
   );
   if (!hits.length) {

@@ -8,32 +8,26 @@ import { BillingRecords } from '../../store/billing/records.js';
 import { TagNameRepository } from '../../store/billing/tag-names.js';
 import { BillingLedger } from '../../billing/ledger.js';
 import { buildMonthReport, renderCsv, renderHtml, ReportError } from '../../billing/report.js';
-import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
-
-const USAGE = 'usage: evsed report --month YYYY-MM [--id-tag TAG] --format csv|html [--config FILE] [--out FILE]';
+import { parseArgv } from '../define.js';
 
 /**
  * Monthly report per tag for reimbursement. Opens the station's store beside a running daemon
  * (WAL); applies pending migrations, so a store from before billing gets its (empty) tables.
  */
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    month: { type: 'string' },
-    'id-tag': { type: 'string' },
-    format: { type: 'string', default: 'csv' },
-    config: { type: 'string', default: DEFAULT_CONFIG },
-    out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  }, USAGE);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.month) throw new UsageError(`--month is required, e.g. --month 2026-11\n${USAGE}`);
-  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month)) throw new UsageError(`--month must be YYYY-MM, e.g. 2026-11 (got "${values.month}")\n${USAGE}`);
-  if (values.format !== 'csv' && values.format !== 'html') throw new UsageError(`--format must be csv or html\n${USAGE}`);
+  return report(parseArgv<ReportOptions>(['report'], argv));
+}
 
-  const { config, dbFile } = loadConfig(values.config!);
+export interface ReportOptions {
+  month: string;
+  idTag?: string;
+  format: 'csv' | 'html';
+  config: string;
+  out?: string;
+}
+
+export async function report(values: ReportOptions): Promise<number> {
+  const { config, dbFile } = loadConfig(values.config);
   if (!existsSync(dbFile)) {
     console.error(`no session store at ${dbFile} yet (the daemon creates it on first start)`);
     return 66;
@@ -48,7 +42,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const timeZone = config.tariff?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     let report;
     try {
-      report = buildMonthReport(store, ledger, { month: values.month, timeZone, stationId: config.station.id, idTag: values['id-tag'] ?? null, names });
+      report = buildMonthReport(store, ledger, { month: values.month, timeZone, stationId: config.station.id, idTag: values.idTag ?? null, names });
     } catch (err) {
       if (!(err instanceof ReportError)) throw err;
       console.error(`evsed report: ${err.message}`);

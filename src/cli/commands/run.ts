@@ -5,23 +5,19 @@ import { secretValues } from '../../config/secrets.js';
 import { configWarnings } from '../../config/warnings.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
 import type { StopReason } from '../../evse/port.js';
-import { DEFAULT_CONFIG, parse } from './args.js';
 import { SystemdNotifier } from '../../hal/systemd-notify.js';
 import { acquireHardwareLock, HardwareBusyError, type HardwareLock } from '../../hal/hardware-lock.js';
 import { writeSafeOutputsFile } from '../../hal/gpio/safe-outputs-file.js';
-
-const USAGE = 'usage: evsed run --config FILE';
 
 /**
  * evsed run: the daemon. SIGTERM/SIGINT open every contactor first, close sessions (reason Reboot)
  * and the store, exit 0. A reset requested by the backend stops sessions with SoftReset/HardReset
  * and restarts the daemon in-process (the process stays; a new BootNotification follows).
  */
-export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { config: { type: 'string', default: DEFAULT_CONFIG } }, USAGE);
+export async function runCommand(options: { config: string }): Promise<number> {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig(values.config!);
+    loaded = loadConfig(options.config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

@@ -3,57 +3,60 @@ import { loadConfig } from '../../config/load.js';
 import { openDb } from '../../store/db.js';
 import { SessionStore, type SessionFilter } from '../../store/sessions.js';
 import { DateInputError, parseDateRange, sessionRow, sessionsToCsv, sessionsToJson } from '../../store/export.js';
-import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
+import { UsageError } from './args.js';
 import { BillingLedger, sessionCostColumns } from '../../billing/ledger.js';
 import { BillingRecords } from '../../store/billing/records.js';
 
-const USAGE = `usage: evsed sessions list [--config FILE] [--limit N] [--from DATE] [--to DATE]
-       evsed sessions export --format csv|json [--from DATE] [--to DATE] [--id-tag TAG] [--config FILE] [--out FILE]`;
+export interface SessionsOptions {
+  config: string;
+  from?: string;
+  to?: string;
+  idTag?: string;
+}
 
-/** Reads the local store of the station configured by --config (read-only; the daemon may be running). */
-export async function sessionsCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values } = parse(rest, {
-    config: { type: 'string', default: DEFAULT_CONFIG },
-    format: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    'id-tag': { type: 'string' },
-    limit: { type: 'string' },
-    out: { type: 'string' },
-  }, USAGE);
-  if (sub !== 'list' && sub !== 'export') throw new UsageError(USAGE);
-  const { dbFile } = loadConfig(values.config!);
-  if (!existsSync(dbFile)) {
-    console.error(`no session store at ${dbFile} yet (the daemon creates it on first start)`);
-    return sub === 'list' ? 0 : 66;
-  }
-  const db = openDb(dbFile, [], { readonly: true });
-  try {
-    const store = new SessionStore(db);
-    const filter: SessionFilter = { order: 'asc' };
-    try {
-      Object.assign(filter, parseDateRange(values.from, values.to, ['--from', '--to']));
-    } catch (err) {
-      if (err instanceof DateInputError) throw new UsageError(`${err.message}\n${USAGE}`);
-      throw err;
-    }
-    if (values['id-tag']) filter.idTag = values['id-tag'];
-    if (sub === 'list') {
-      const limit = values.limit ? Number(values.limit) : 50;
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number\n${USAGE}`);
-      const rows = store.list({ ...filter, order: 'desc', limit }).reverse();
-      printTable(rows.map((s) => sessionRow(s)));
-      return 0;
-    }
-    if (values.format !== 'csv' && values.format !== 'json') throw new UsageError(`--format must be csv or json\n${USAGE}`);
+/** evsed sessions list: the latest sessions as a table (read-only; the daemon may be running). */
+export async function sessionsList(o: SessionsOptions & { limit: number }): Promise<number> {
+  return withStore(o, 0, (store, filter) => {
+    const rows = store.list({ ...filter, order: 'desc', limit: o.limit }).reverse();
+    printTable(rows.map((s) => sessionRow(s)));
+    return 0;
+  });
+}
+
+/** evsed sessions export: every session in the range as CSV (default) or JSON. */
+export async function sessionsExport(o: SessionsOptions & { format: 'csv' | 'json'; out?: string }): Promise<number> {
+  return withStore(o, EXIT_NO_INPUT, (store, filter, db) => {
     const sessions = store.list(filter);
     // Cost columns read the costs the daemon stored at each stop (nothing is recomputed here).
     const costs = sessionCostColumns(new BillingLedger(store, new BillingRecords(db), null));
-    const text = values.format === 'csv' ? sessionsToCsv(sessions, costs) : sessionsToJson(sessions, costs);
-    if (values.out) writeFileSync(values.out, text);
+    const text = o.format === 'json' ? sessionsToJson(sessions, costs) : sessionsToCsv(sessions, costs);
+    if (o.out) writeFileSync(o.out, text);
     else process.stdout.write(text);
     return 0;
+  });
+}
+
+/** sysexits EX_NOINPUT: no session store yet. */
+const EXIT_NO_INPUT = 66;
+
+/** Opens the store of the station configured by --config read-only, with the filter of the options. */
+function withStore(o: SessionsOptions, noStore: number, fn: (store: SessionStore, filter: SessionFilter, db: ReturnType<typeof openDb>) => number): number {
+  const filter: SessionFilter = { order: 'asc' };
+  try {
+    Object.assign(filter, parseDateRange(o.from, o.to, ['--from', '--to']));
+  } catch (err) {
+    if (err instanceof DateInputError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (o.idTag) filter.idTag = o.idTag;
+  const { dbFile } = loadConfig(o.config);
+  if (!existsSync(dbFile)) {
+    console.error(`no session store at ${dbFile} yet (the daemon creates it on first start)`);
+    return noStore;
+  }
+  const db = openDb(dbFile, [], { readonly: true });
+  try {
+    return fn(new SessionStore(db), filter, db);
   } finally {
     db.close();
   }
