@@ -3,27 +3,9 @@
  * splitting a UTC interval where a local-time rule may change (local midnight, window edges, DST).
  */
 
+import { zoneFormatter as formatter } from '../util/time-zone.js';
+
 export const DAY_MS = 86_400_000;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
 
 /** Offset of local time from UTC at instant `t` (ms): local = t + offset. */
 export function offsetMs(t: number, timeZone: string): number {

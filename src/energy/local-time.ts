@@ -3,6 +3,8 @@
  * tz database: no hand-written offsets or DST rules). Pure.
  */
 
+import { zoneFormatter as formatter } from '../util/time-zone.js';
+
 export interface LocalDateTime {
   year: number;
   /** 1-12 */
@@ -12,26 +14,6 @@ export interface LocalDateTime {
   minute: number;
   /** 0 = Sunday … 6 = Saturday, as Date.getUTCDay. */
   weekday: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
 }
 
 /** true when the platform knows the zone (an IANA name such as Europe/Berlin, or UTC). */
