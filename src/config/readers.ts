@@ -43,6 +43,8 @@ const keyboardReaderSchema = z.strictObject({
   layout: oneOf(KEYBOARD_LAYOUTS).default('us'),
   /** struct input_event size: 24 for a 64-bit evsed, 16 for 32-bit (armhf); default: this system's. */
   inputEventBytes: z.literal([16, 24], { error: 'must be 16 (32-bit system) or 24 (64-bit system); leave it out to use this system\'s' }).optional(),
+  /** Take the device for evsed alone (EVIOCGRAB), so card numbers reach no console; false only to share it on purpose. */
+  grab: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const pn532ReaderSchema = z.strictObject({

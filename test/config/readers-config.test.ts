@@ -33,7 +33,7 @@ describe('config: card readers', () => {
   it('a station-wide reader defaults to the only connector; a connector\'s own reader serves it; defaults filled', () => {
     const c = parseConfig(base(connector(1, '\n    reader: { driver: pn532, device: /dev/serial0 }'), 'readers:\n  - { driver: keyboard, device: /dev/input/by-id/usb-x-event-kbd }\n'));
     expect(stationReaders(c)).toEqual([
-      { id: 'reader-1', driver: 'keyboard', connector: 1, device: '/dev/input/by-id/usb-x-event-kbd', layout: 'us', format: 'hex', reverse: false, sameCardGuardMs: 2000 },
+      { id: 'reader-1', driver: 'keyboard', connector: 1, device: '/dev/input/by-id/usb-x-event-kbd', layout: 'us', grab: true, format: 'hex', reverse: false, sameCardGuardMs: 2000 },
       { id: 'connector-1', driver: 'pn532', connector: 1, device: '/dev/serial0', baudRate: 115200, pollMs: 200, removeAfterPolls: 3, format: 'hex', reverse: false, sameCardGuardMs: 2000 },
     ]);
   });

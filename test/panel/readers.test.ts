@@ -59,7 +59,7 @@ function rig(readers: ResolvedReader[]) {
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
-const KBD: ResolvedReader = { id: 'door', driver: 'keyboard', connector: 1, device: '/dev/input/by-id/usb-reader-event-kbd', layout: 'us', format: 'hex', reverse: false, sameCardGuardMs: SAME_CARD_GUARD_MS };
+const KBD: ResolvedReader = { id: 'door', driver: 'keyboard', connector: 1, device: '/dev/input/by-id/usb-reader-event-kbd', layout: 'us', grab: true, format: 'hex', reverse: false, sameCardGuardMs: SAME_CARD_GUARD_MS };
 
 describe('reader service', () => {
   it('a reader missing at start is a reader fault, retried with back-off until it is plugged in; then its cards go to the station', async () => {

@@ -8,7 +8,7 @@ import type { CardReader } from './types.js';
 export function createCardReader(cfg: ResolvedReader): CardReader {
   switch (cfg.driver) {
     case 'keyboard':
-      return new KeyboardCardReader({ device: cfg.device, layout: cfg.layout, inputEventBytes: cfg.inputEventBytes });
+      return new KeyboardCardReader({ device: cfg.device, layout: cfg.layout, inputEventBytes: cfg.inputEventBytes, grab: cfg.grab });
     case 'pn532':
       return new Pn532CardReader({ device: cfg.device, baudRate: cfg.baudRate, pollMs: cfg.pollMs, removeAfterPolls: cfg.removeAfterPolls });
     case 'sim':

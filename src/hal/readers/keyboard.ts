@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { decodeInputEvents, nativeInputEventBytes, type InputEventBytes } from './input-event.js';
@@ -15,6 +16,32 @@ export interface KeyboardReaderOptions {
   pollMs?: number;
   /** Monotonic ms (tests pass a fake). */
   now?: () => number;
+  /** Take the device for evsed alone (EVIOCGRAB), so the card's keystrokes reach no console; default true. */
+  grab?: boolean;
+}
+
+/** EVIOCGRAB = _IOW('E', 0x90, int) (linux/input.h). */
+const EVIOCGRAB = 0x40044590;
+
+/**
+ * Node has no ioctl, and a native addon is a build on every Pi. The grab belongs to the open file
+ * (not the process), so a short python3 (on every Raspberry Pi OS) is handed our descriptor as its
+ * fd 3, grabs it and exits: the grab holds until evsed closes the device.
+ */
+export function grabInputDevice(fd: number): Promise<{ ok: true } | { ok: false; why: string }> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let child;
+    try {
+      child = spawn('python3', ['-c', `import fcntl; fcntl.ioctl(3, ${EVIOCGRAB}, 1)`], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    } catch (err) {
+      resolve({ ok: false, why: (err as Error).message });
+      return;
+    }
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err) => resolve({ ok: false, why: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'python3 not found' : err.message }));
+    child.on('exit', (code) => resolve(code === 0 ? { ok: true } : { ok: false, why: stderr.trim().split('\n').pop() || `python3 exit ${code}` }));
+  });
 }
 
 /**
@@ -23,9 +50,10 @@ export interface KeyboardReaderOptions {
  * timer, so no libuv thread waits on it and close() is immediate. The kernel keeps key events for
  * a reader that is read late (evdev buffers them per open file).
  *
- * Exclusive access (EVIOCGRAB) needs an ioctl, which Node cannot do without a native addon: the
- * keystrokes also reach the console. docs/install-pi.md shows how to keep them from a login
- * prompt (no getty on the keyboard's console; a udev rule hides it from X and Wayland).
+ * Exclusive access: the device is grabbed (EVIOCGRAB, through grabInputDevice) so the keystrokes
+ * reach no console or desktop. Where that is not possible (no python3, another program holds the
+ * grab, not an evdev device) the reader still works and reports why as a reader problem;
+ * docs/install-pi.md shows how to keep the keystrokes from a login prompt then.
  */
 export class KeyboardCardReader extends EventEmitter<CardReaderEvents> implements CardReader {
   private fd: number | undefined;
@@ -51,6 +79,11 @@ export class KeyboardCardReader extends EventEmitter<CardReaderEvents> implement
     }
     this.pending = Buffer.alloc(0);
     this.assembler = new KeystrokeAssembler(this.o.layout);
+    if (this.o.grab !== false) {
+      const g = await grabInputDevice(this.fd);
+      if (!g.ok) this.emit('error', new Error(`${this.o.device}: not taken for evsed alone (EVIOCGRAB: ${g.why}): card numbers also reach the console (docs/install-pi.md)`));
+    }
+    if (this.fd === undefined) return; // closed while grabbing
     this.schedule(0);
   }
 

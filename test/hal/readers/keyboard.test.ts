@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,9 +26,10 @@ afterEach(async () => {
   for (const r of open.splice(0)) await r.close();
 });
 
-async function harness(layout: KeyboardLayout = 'us', inputEventBytes?: InputEventBytes): Promise<Harness> {
+/** grab false: a FIFO is no evdev device (the grab itself has its own test below). */
+async function harness(layout: KeyboardLayout = 'us', inputEventBytes?: InputEventBytes, grab = false): Promise<Harness> {
   const dev = new FakeInputDevice();
-  const reader = new KeyboardCardReader({ device: dev.path, layout, inputEventBytes, pollMs: 5 });
+  const reader = new KeyboardCardReader({ device: dev.path, layout, inputEventBytes, pollMs: 5, grab });
   const h: Harness = { dev, reader, cards: [], errors: [], gone: [] };
   reader.on('card', (c: CardRead) => h.cards.push(normaliseCard(c)));
   reader.on('error', (e) => h.errors.push(e.message));
@@ -62,6 +64,17 @@ describe('keyboard reader on a fake input device (FIFO fed with real input_event
     await until(() => h.cards.length === 1, 'the card');
     expect(h.cards).toEqual(['0012345678']);
     expect(h.errors).toEqual([]);
+  });
+
+  it('exclusive access: EVIOCGRAB is asked on the reader\'s own open file; where it cannot be taken (here a FIFO, no evdev) that is reported once and cards still come', async () => {
+    const h = await harness('us', 24, true);
+    h.dev.write(fixture('card-decimal-x64.bin'));
+    await until(() => h.cards.length === 1, 'the card');
+    expect(h.cards).toEqual(['0012345678']);
+    // ENOTTY, not EBADF: the ioctl reached the descriptor the reader reads from (the grab is per open file).
+    const py = spawnSync('python3', ['--version']);
+    if (py.status === 0) expect(h.errors).toEqual([expect.stringMatching(/not taken for evsed alone \(EVIOCGRAB: OSError: \[Errno 25\] Inappropriate ioctl for device\): card numbers also reach the console/)]);
+    else expect(h.errors).toEqual([expect.stringMatching(/not taken for evsed alone \(EVIOCGRAB: python3 not found\)/)]);
   });
 
   it('32-bit (armhf) records: the same card', async () => {
