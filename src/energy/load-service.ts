@@ -54,6 +54,10 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
   private running = false;
   /** Per connector the offer and the contactor as last seen, and when one of them last changed (monotonic ms). */
   private readonly drawn = new Map<number, string>();
+  /** Connectors whose contactor is known open: their EV draws nothing, their meter is not read for a pair. */
+  private readonly open = new Set<number>();
+  /** The EVs' currents read together with the grid reading in use. */
+  private evs: EvDraw[] = [];
   private drawChangedMono = -Infinity;
   /** Logged once per episode of fallback, not per reading. */
   private inFallback = false;
@@ -77,6 +81,7 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
     if (this.running) return;
     this.running = true;
     this.o.station.registerStatus(SITE_BUDGET_SOURCE, () => this.status());
+    for (const id of this.o.station.connectorIds()) if (this.o.station.connectorView(id)?.contactorClosed === false) this.open.add(id);
     this.o.station.on('status', this.onStatus);
     this.poller.on('snapshot', this.onSnapshot);
     this.poller.on('health', this.onHealth);
@@ -129,12 +134,23 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
    * house = grid - EVs holds only for readings taken together: an EV meter read a second earlier
    * than the grid meter misses an EV that just started (the house would seem to jump by its
    * current, the budget drop to 0 and suspend it). So every grid reading is followed by a fresh
-   * reading of the connector meters, waited for at most EV_READ_WAIT_MS. A pair of readings
-   * between which an offer or a contactor changed is not used either (the EV's draw jumped
-   * between the two: the house would seem to jump by the difference); the next reading is.
+   * reading of the connector meters whose contactor may carry current (an open one carries none:
+   * no bus traffic for idle connectors), waited for at most EV_READ_WAIT_MS; a meter that does
+   * not answer in time counts as drawing nothing, which over-counts the house: safe. A pair of
+   * readings between which an offer or a contactor changed is not used either (the EV's draw
+   * jumped between the two: the house would seem to jump by the difference); the next reading is.
    */
   private readonly onSnapshot = (snap: MeterSnapshot): void => {
-    const reads = this.o.station.connectorIds().map((id) => this.o.station.readMeter(id).catch(() => undefined));
+    const evs: EvDraw[] = [];
+    const reads = this.o.station
+      .connectorIds()
+      .filter((id) => !this.open.has(id))
+      .map((id) =>
+        this.o.station.readMeter(id).then(
+          (s) => void evs.push({ connectorId: id, currentA: s.currentA, rotation: this.o.rotations.get(id) ?? 'L1L2L3' }),
+          () => undefined,
+        ),
+      );
     void withTimeout(Promise.all(reads), EV_READ_WAIT_MS, this.o.clock)
       .catch(() => undefined)
       .then(() => {
@@ -145,11 +161,14 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
           return;
         }
         this.grid = { currentA: signedCurrents(snap.currentA, snap.powerPhaseW), monoMs: snap.monoMs };
+        this.evs = [...evs];
         this.apply();
       });
   };
 
   private readonly onStatus = (view: ConnectorView): void => {
+    if (view.contactorClosed) this.open.delete(view.id);
+    else this.open.add(view.id);
     const drawn = `${view.currentLimitA}/${view.contactorClosed}`;
     if (this.drawn.get(view.id) === drawn) return;
     this.drawn.set(view.id, drawn);
@@ -165,20 +184,11 @@ export class LoadService extends EventEmitter<{ decision: [LoadDecision] }> impl
     return null;
   }
 
-  /** The EVs' draw: a connector whose meter is stale counts as drawing nothing, which over-counts the house: safe. */
-  private evDraws(): EvDraw[] {
-    return this.o.station.connectorIds().flatMap((id) => {
-      const m = this.o.station.connectorView(id)?.meter;
-      if (!m || m.stale) return [];
-      return [{ connectorId: id, currentA: m.currentA, rotation: this.o.rotations.get(id) ?? 'L1L2L3' }];
-    });
-  }
-
   private compute(): LoadDecision {
     const s = this.o.site;
     return siteBudget(
       { fuseA: s.fuseA, marginA: s.marginA, fallbackA: phaseTriple(s.fallbackA), staleAfterMs: s.gridMeter.staleAfterS * 1000 },
-      { nowMs: this.o.clock.monoMs(), grid: this.grid, meterFault: this.meterFault(), evs: this.evDraws() },
+      { nowMs: this.o.clock.monoMs(), grid: this.grid, meterFault: this.meterFault(), evs: this.evs },
     );
   }
 

@@ -14,7 +14,7 @@ import { CurrentArbiter } from './current-arbiter.js';
 import { fReadbackGraceMs, type SmEvent } from './state-machine.js';
 import { Authorization } from './authorization.js';
 import { LockoutKeeper, recoverOpenSessions } from './recovery.js';
-import { StatusView } from './status-view.js';
+import { offeredA, StatusView } from './status-view.js';
 import { BudgetSharing } from './budget-sharing.js';
 import type { ConnectorInput } from './allocator.js';
 import { DEFAULT_SHARING } from '../config/sharing.js';
@@ -478,11 +478,11 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     const decision = this.arbiter.decide(id);
     c.dispatch({ type: 'offer', amps: offerableCurrent(decision.amps) });
     // A new limit or a new source of it is a change of the view: pushed, not left to the next poll.
-    const view = this.viewOf(c);
-    const shown = `${view.currentLimitA}/${view.limitSource}`;
+    // Compared on the two fields alone; the whole view is built only when it is pushed.
+    const shown = `${offeredA(c.snapshot())}/${decision.source}`;
     if (shown !== before) {
       this.offerShown.set(id, shown);
-      if (before !== undefined) this.emit('status', view, c.status());
+      if (before !== undefined) this.emit('status', this.viewOf(c), c.status());
     }
   }
 

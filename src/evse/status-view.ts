@@ -4,6 +4,7 @@ import { wholeSeconds } from '../store/sessions.js';
 import type { Connector } from './connector.js';
 import type { ConnectorView, SessionExtras, SessionExtrasProvider, StationInfo, StationView } from './port.js';
 import type { Decision } from './current-arbiter.js';
+import type { SmSnapshot } from './state-machine.js';
 
 /** The read model of the station (GET /api/status, SSE, MQTT, OCPP status): a projection of the connectors. */
 export class StatusView {
@@ -42,7 +43,7 @@ export class StatusView {
       diodeOk: snap.diodeOk,
       pilotOutput: snap.output,
       contactorClosed: snap.contactor,
-      currentLimitA: snap.output.mode === 'pwm' ? snap.offerA : 0,
+      currentLimitA: offeredA(snap),
       limitSource: decision.source,
       phases: c.phases(),
       faults: snap.faults,
@@ -92,4 +93,9 @@ export class StatusView {
       return undefined;
     }
   }
+}
+
+/** The current offered to the EV now (A): the offer while the pilot carries PWM, else 0. */
+export function offeredA(snap: Pick<SmSnapshot, 'output' | 'offerA'>): number {
+  return snap.output.mode === 'pwm' ? snap.offerA : 0;
 }

@@ -24,13 +24,16 @@ function fakeStation() {
     status,
     registerStatus: (name: string, p: () => unknown) => void status.set(name, p),
     connectorIds: () => [...meters.keys()],
-    /** What a fresh read of a connector meter would show (the view shows it only after a read); unset = the view. */
+    /** What a fresh read of a connector meter shows; unset = what it showed last. */
     truth: new Map<number, number[]>(),
     readMeter: async (id: number) => {
       if (!meters.has(id)) throw new Error('no connector');
       const t = station.truth.get(id);
       if (t) meters.set(id, { currentA: t, stale: false });
-      return {} as never;
+      const m = meters.get(id)!;
+      // A stale meter is one that does not answer.
+      if (m.stale) throw new Error('the meter does not answer');
+      return { connectorId: id, currentA: m.currentA } as never;
     },
     connectorView: (id: number) => (meters.has(id) ? ({ id, meter: meters.get(id) } as unknown as ConnectorView) : undefined),
     setBudget: (b: StationBudget) => void budgets.push({ source: b.source, phaseA: [...b.phaseA] as [number, number, number] }),
@@ -135,6 +138,25 @@ describe('load service (grid meter poller -> site budget), fake clock', () => {
     await t.svc.stop();
   });
 
+  it('a connector whose contactor is open is not read for a pair (no bus traffic for idle connectors); it is again once it closes', async () => {
+    const t = await setup();
+    t.station.meters.set(1, { currentA: [0, 0, 0], stale: false });
+    t.station.meters.set(2, { currentA: [10, 10, 10], stale: false });
+    const reads: number[] = [];
+    const read = t.station.readMeter;
+    t.station.readMeter = (id: number) => (reads.push(id), read(id));
+    t.svc.start();
+    t.station.emitStatus({ id: 1, contactorClosed: false, currentLimitA: 0 });
+    await t.step(3000);
+    expect(reads.filter((id) => id === 1).length).toBeLessThanOrEqual(1); // at most the reading under way
+    expect(reads.filter((id) => id === 2).length).toBeGreaterThanOrEqual(3);
+    t.station.emitStatus({ id: 1, contactorClosed: true });
+    const before = reads.length;
+    await t.step(2000);
+    expect(reads.slice(before)).toContain(1);
+    await t.svc.stop();
+  });
+
   it('slow connector meters (slower than the grid poll) do not starve the budget: each reading counts, none replaces a newer one', async () => {
     const clock = new FakeClock();
     const site = siteConfigSchema.parse({ fuseA: 25, fallbackA: 0, gridMeter: { model: 'sim', houseLoadA: 2, pollIntervalMs: 100, staleAfterS: 2 } });
@@ -142,7 +164,7 @@ describe('load service (grid meter poller -> site budget), fake clock', () => {
     const station = fakeStation();
     station.meters.set(1, { currentA: [0, 0, 0], stale: false });
     // Every connector meter read takes 300 ms: three grid readings arrive meanwhile.
-    station.readMeter = (id: number) => new Promise((resolve) => clock.setTimeout(() => resolve({ id } as never), 300));
+    station.readMeter = (id: number) => new Promise((resolve) => clock.setTimeout(() => resolve({ connectorId: id, currentA: [0, 0, 0] } as never), 300));
     const svc = new LoadService({ station, site, meter, rotations: new Map(), clock, log: silentLogger() });
     svc.start();
     for (let i = 0; i < 30; i++) {
