@@ -3,20 +3,11 @@
  * splitting a UTC interval where a local-time rule may change (local midnight, window edges, DST).
  */
 
-import { zoneFormatter as formatter } from '../util/time-zone.js';
+import { offsetMs } from '../util/time-zone.js';
+
+export { offsetMs };
 
 export const DAY_MS = 86_400_000;
-
-/** Offset of local time from UTC at instant `t` (ms): local = t + offset. */
-export function offsetMs(t: number, timeZone: string): number {
-  const whole = Math.floor(t / 1000) * 1000;
-  const p: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(whole)) {
-    if (part.type !== 'literal') p[part.type] = Number(part.value);
-  }
-  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour! % 24, p.minute!, p.second!);
-  return asUtc - whole;
-}
 
 /** Local calendar view of an instant: day number since 1970-01-01 (local), weekday (0 = Sunday), ms after local midnight. */
 export function localTime(t: number, timeZone: string): { day: number; weekday: number; msOfDay: number; offsetMs: number } {

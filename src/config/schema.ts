@@ -15,16 +15,8 @@ import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { idTagKey } from '../domain/tags.js';
 import { chargingTimersSchema, sessionLimitsSchema } from './timers.js';
 
-/** true when the platform's tz database knows the name. */
-function knownTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 import { crossKeys, ifReadable } from './cross-keys.js';
+import { isTimeZone } from '../util/time-zone.js';
 import { readerConfigSchema, readerIssues } from './readers.js';
 import { signalsConfigSchema, signalsIssues } from './signals.js';
 
@@ -42,7 +34,7 @@ const stationSchema = z.strictObject({
   serialNumber: z.string().max(25, { error: 'must be at most 25 characters (OCPP chargePointSerialNumber)' }).optional(),
   firmwareVersion: z.string().max(50).optional(),
   /** IANA zone of the charging timers' local times (e.g. Europe/Berlin); absent = the system's. */
-  timeZone: z.string().refine(knownTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin or UTC (see timedatectl list-timezones)' }).optional(),
+  timeZone: z.string().refine(isTimeZone, { error: 'must be an IANA time zone name such as Europe/Berlin or UTC (see timedatectl list-timezones)' }).optional(),
 });
 
 const storageSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone, systemTimeZone } from '../util/time-zone.js';
 import { crossKeys, ifReadable } from './cross-keys.js';
 import { intBetween, nonEmptyString } from './zod-helpers.js';
 import { RATE_EXTRA_DIGITS, currencyExponent, decimalPlaces, isPlainDecimal, toScaledInteger } from '../domain/money.js';
@@ -69,19 +70,6 @@ const windowSchema = z.strictObject({
   to: z.string({ error: 'must be HH:MM (24:00 for midnight)' }).refine((s) => HHMM.test(s) || s === '24:00', { error: 'must be HH:MM (24:00 for midnight)' }),
   energyPerKWh: price,
 });
-
-function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
-}
-
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const inputSchema = z.strictObject({
   currency: nonEmptyString('an ISO 4217 currency code, e.g. EUR'),

@@ -3,7 +3,9 @@
  * tz database: no hand-written offsets or DST rules). Pure.
  */
 
-import { zoneFormatter as formatter } from '../util/time-zone.js';
+import { offsetMs, systemTimeZone } from '../util/time-zone.js';
+
+export { offsetMs, systemTimeZone };
 
 export interface LocalDateTime {
   year: number;
@@ -16,28 +18,6 @@ export interface LocalDateTime {
   weekday: number;
 }
 
-/** true when the platform knows the zone (an IANA name such as Europe/Berlin, or UTC). */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The zone the system runs in (TZ, /etc/localtime). */
-export function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
-
-/** Offset of the zone from UTC at an instant, in ms (Berlin in winter: +3,600,000). */
-export function offsetMs(wallMs: number, timeZone: string): number {
-  const p: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(wallMs))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return asUtc - Math.floor(wallMs / 1000) * 1000;
-}
 
 export function toLocal(wallMs: number, timeZone: string): LocalDateTime {
   const shifted = new Date(wallMs + offsetMs(wallMs, timeZone));

@@ -1,3 +1,4 @@
+import { offsetMs } from '../util/time-zone.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
@@ -110,21 +111,6 @@ export function localHour(ms: number, tz: string): number {
   return localParts(ms, tz).hour;
 }
 
-const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** UTC offset of `tz` at instant `ms` (ms, whole seconds; east positive). */
-export function utcOffsetAt(ms: number, tz: string): number {
-  let f = offsetFormatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    offsetFormatters.set(tz, f);
-  }
-  const p: Record<string, number> = {};
-  for (const x of f.formatToParts(ms)) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  const whole = Math.floor(ms / 1000) * 1000;
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - whole;
-}
-
 export interface OffsetSegment {
   /** The offset applies to instants before this (the last segment: to the end). */
   untilMs: number;
@@ -154,17 +140,17 @@ export function offsetSegments(fromMs: number, toMs: number, tz: string): Offset
 function findSegments(fromMs: number, toMs: number, tz: string): OffsetSegment[] {
   const out: OffsetSegment[] = [];
   let t = fromMs;
-  let off = utcOffsetAt(t, tz);
+  let off = offsetMs(t, tz);
   while (t < toMs) {
     const next = Math.min(t + PROBE_MS, toMs);
-    const o = utcOffsetAt(next, tz);
+    const o = offsetMs(next, tz);
     if (o !== off) {
       // off holds at lo, o at hi: narrow to the first second of the new offset.
       let lo = Math.floor(t / 1000);
       let hi = Math.ceil(next / 1000);
       while (hi - lo > 1) {
         const mid = Math.floor((lo + hi) / 2);
-        if (utcOffsetAt(mid * 1000, tz) === off) lo = mid;
+        if (offsetMs(mid * 1000, tz) === off) lo = mid;
         else hi = mid;
       }
       out.push({ untilMs: hi * 1000, offsetMs: off });
