@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError, EXIT_CONFIG } from '../../src/config/errors.js';
+import { EXIT_CONFIG } from '../../src/config/errors.js';
 import { configWarnings } from '../../src/config/warnings.js';
 import { runCli, tempDir, ROOT } from '../support/station.js';
+import { problems } from '../support/config-problems.js';
 
 const VALID = `station: { id: CP-001, vendor: Example, model: EVSE-1, serialNumber: SN-1 }
 storage: { dir: ./data }
@@ -17,16 +18,6 @@ connectors:
     hardware: { driver: sim }
     meter: { model: sim }
 `;
-
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config: valid files', () => {
   it('accepts the minimal file from the issue and fills defaults', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { problems } from '../support/config-problems.js';
 
 const sim = (connector: string, hardware = '{ driver: sim, phaseRelay: true }') => `station: { id: CP-001, vendor: Example, model: EVSE-1 }
 storage: { dir: ./data }
@@ -18,16 +18,6 @@ const gpio = (phaseRelay: string) => sim('', `
       gpio: { contactor: 17, contactorFeedback: 27, rcdFault: 22, cpRelay: 24, heartbeat: 25, activeLow: [rcdFault] }
       pilotSense: { mode: adc }
       phaseRelay: ${phaseRelay}`);
-
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config: 1p/3p switching', () => {
   it('defaults: a 10 s pause, 4 switches per session; a sim board has no relay unless asked', () => {

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError, EXIT_CONFIG } from '../../src/config/errors.js';
+import { EXIT_CONFIG } from '../../src/config/errors.js';
 import { runCli, tempDir, ROOT } from '../support/station.js';
+import { problems } from '../support/config-problems.js';
 
 /** `hardware.driver: pilot-board` in the config file: what `evsed config check` accepts and refuses. */
 
@@ -23,16 +24,6 @@ connectors:
 ${hardware}
     meter: { model: sim }
 ${more}`;
-}
-
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
 }
 
 describe('config: hardware.driver pilot-board', () => {

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError, EXIT_CONFIG } from '../../src/config/errors.js';
+import { EXIT_CONFIG } from '../../src/config/errors.js';
 import { stationReaders } from '../../src/config/readers.js';
 import { runCli, tempDir } from '../support/station.js';
+import { problems } from '../support/config-problems.js';
 
 const connector = (id: number, extra = '') => `
   - id: ${id}
@@ -18,16 +19,6 @@ storage: { dir: ./data }
 auth: { mode: free }
 connectors:${connectors}
 ${readers}`;
-
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config: card readers', () => {
   it('a station-wide reader defaults to the only connector; a connector\'s own reader serves it; defaults filled', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/errors.js';
 import { DEFAULT_PATTERNS, signalPatterns } from '../../src/config/signals.js';
+import { problems } from '../support/config-problems.js';
 
 const base = (signals: string) => `station: { id: CP-001, vendor: Example, model: EVSE-1 }
 storage: { dir: ./data }
@@ -9,16 +9,6 @@ auth: { mode: free }
 connectors:
   - { id: 1, maxCurrentA: 32, phases: 3, hardware: { driver: sim }, meter: { model: sim } }
 ${signals}`;
-
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 describe('config: signals', () => {
   it('is optional; defaults fill the rest; overrides replace single patterns', () => {
