@@ -16,7 +16,7 @@ export const RULES: ArchitectureRules = {
   layers: [
     { name: 'ground', modules: ['config', 'log', 'domain', 'util'] },
     { name: 'hardware', modules: ['hal', 'sim'] },
-    { name: 'store', modules: ['store'] },
+    { name: 'store and system', modules: ['store', 'maintenance'] },
     { name: 'meter', modules: ['meter'] },
     { name: 'core', modules: ['evse'] },
     { name: 'protocols', modules: ['ocpp', 'billing', 'energy', 'panel'] },

@@ -15,6 +15,7 @@ import { restoreAvailability } from './availability.js';
 import { toOcpp16CallError } from './call-errors.js';
 import { Delivery16, INVALID_ID_CLAIM } from './delivery.js';
 import { registerHandlers, type HandlerContext } from './handlers/index.js';
+import type { SecurityEvents } from './security/events.js';
 import { KeyStore } from './key-store.js';
 import { TxLedger } from './ledger.js';
 import { Lifecycle, type BootStatus } from './lifecycle.js';
@@ -74,10 +75,13 @@ export class ChargePoint {
   private readonly meterValues: MeterValuesReporter;
   private readonly tags: TagAuthorization;
   readonly smartCharging: SmartCharging;
+  /** Security events (the security log and SecurityEventNotification); logs only until the security extension lands. */
+  readonly security: SecurityEvents;
   private readonly subs = new Subscriptions();
 
   constructor(private readonly d: ChargePointDeps) {
     const st = d.station;
+    this.security = { report: (type, techInfo) => d.log.warn({ securityEvent: type, techInfo }, 'security event') };
     const repos = d.repos;
     this.queue = repos.queue;
     this.auth = repos.auth;
@@ -236,6 +240,7 @@ export class ChargePoint {
       afterReply: (fn) => void setImmediate(fn),
       later: (ms, fn) => this.timers.later(ms, fn),
       smartCharging: this.smartCharging,
+      security: this.security,
       triggers: {
         bootNotification: () => lc.triggerBoot(),
         heartbeat: () => lc.heartbeat({ triggered: true }),

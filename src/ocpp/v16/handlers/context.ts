@@ -7,6 +7,7 @@ import type { TxLedger } from '../ledger.js';
 import type { BootStatus } from '../lifecycle.js';
 import type { Sample } from '../sampled-values.js';
 import type { SmartChargingPort } from '../smart-charging/controller.js';
+import type { SecurityEvents } from '../security/events.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -40,6 +41,8 @@ export interface HandlerContext {
   triggers: Triggers;
   /** The installed charging profiles and what they decide (SetChargingProfile, RemoteStartTransaction's profile). */
   smartCharging: SmartChargingPort;
+  /** Security events: the local security log, and SecurityEventNotification for the critical ones. */
+  security: SecurityEvents;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {
