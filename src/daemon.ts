@@ -16,6 +16,7 @@ import { StoreFileWatch } from './store/file-watch.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
 import { mountDashboard } from './api/dashboard/mount.js';
+import { mountStationPage } from './api/dashboard/station-routes.js';
 import { mountSimSite } from './api/sim-site.js';
 import { SimGridMeter } from './sim/grid-meter.js';
 import { mountPvRoutes } from './api/pv-routes.js';
@@ -288,6 +289,20 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   });
   mountTagRoutes(api, { tags: tagNames, learner, stationId: config.station.id });
   mountDashboard(api, station, new StationStatsRepository(db));
+  mountStationPage(api, {
+    station,
+    sessions,
+    ledger,
+    stationId: config.station.id,
+    // As `evsed report` reads them (cli/commands/report.ts): the page's report is the CLI's.
+    reportTimeZone: config.tariff?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    reportNames: () => {
+      const names = new Map(config.auth.tags.flatMap((t) => (t.name ? [[t.idTag, t.name] as const] : [])));
+      for (const [tag, name] of tagNames.all()) names.set(tag, name);
+      return names;
+    },
+    ratings: new Map(config.connectors.map((c) => [c.id, c.maxCurrentA])),
+  });
   mountReaderRoutes(api, readers);
   if (gridMeter instanceof SimGridMeter) mountSimSite(api, gridMeter);
   if (pv) mountPvRoutes(api, pv);
