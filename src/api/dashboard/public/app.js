@@ -26,6 +26,8 @@ const state = {
   signals: null,
   /** Tag names by idTagKey: the owner's names (GET /api/tags) and those the session list carries. */
   names: new Map(),
+  /** connector id -> what the current control may offer ({ minA, maxA, apiLimitA }, GET /api/status currentControl). */
+  control: new Map(),
 };
 
 // ---------------------------------------------------------------- API and token
@@ -73,6 +75,7 @@ function askToken(refused) {
       resolve();
       if (state.events) connectEvents();
       refreshCsvLink();
+      refreshReportLinks();
     };
     dialog.showModal();
   });
@@ -88,7 +91,7 @@ function withToken(path) {
 
 const fmt = {
   kW: (w) => (w === null || w === undefined ? '–' : `${kw.format(w / 1000)} kW`),
-  kWh: (wh) => (wh === null || wh === undefined ? '–' : `${kwh.format(wh / 1000)} kWh`),
+  kWh: (wh) => (wh === null || wh === undefined ? '–' : `${kwh.format(kWhText(wh))} kWh`),
   duration(s) {
     if (s === null || s === undefined) return '–';
     s = Math.max(0, Math.floor(s));
@@ -99,6 +102,23 @@ const fmt = {
   },
   time: (iso) => (iso ? new Date(iso).toLocaleString(lang, { dateStyle: 'short', timeStyle: 'short' }) : '–'),
 };
+
+/**
+ * The one energy figure: whole Wh (the session's meter-register difference) as kWh with three
+ * decimals, from the integer (no float rounding: 22999 Wh is 22.999 kWh on the card, in the
+ * history, the details, the report and the station use alike, as `evsed report` writes it).
+ */
+function kWhText(wh) {
+  const n = Math.round(wh);
+  const abs = String(Math.abs(n)).padStart(4, '0');
+  return `${n < 0 ? '-' : ''}${abs.slice(0, -3)}.${abs.slice(-3)}`;
+}
+
+/** A stop reason as the API words it (stopReasonText, one table: src/domain/types.ts), with a capital. */
+function endText(s) {
+  const t = s.stopReasonText ?? s.stopReason ?? '';
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
 
 /**
  * Cost as the API gives it, or null when it gives none (no tariff). Shapes understood:
@@ -160,6 +180,7 @@ function card(id) {
     el.dataset.connector = String(id);
     el.addEventListener('click', onAction);
     el.querySelector('[data-form="limits"]').addEventListener('submit', onLimits);
+    el.querySelector('select[data-control="current"]').addEventListener('change', onCurrent);
     el.querySelector('form[data-field="simCard"]').addEventListener('submit', onSimCard);
     $('#connectors').append(el);
   }
@@ -230,6 +251,8 @@ function renderConnector(id) {
 
   const s = v.session;
   el.querySelector('[data-field="session"]').hidden = !s;
+  for (const x of el.querySelectorAll('[data-session-only]')) x.hidden = !s;
+  renderCurrentControl(el, id);
   if (s) {
     const running = elapsedS(entry);
     const charging = v.status === 'Charging';
@@ -479,13 +502,37 @@ function drawCurve(connectorId) {
         x: { time: true, range: curveXRange },
         y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max))] },
       },
-      axes: [{}, { label: 'kW', size: 40 }],
-      series: [{}, { label: 'Power', stroke: '#1f77b4', fill: 'rgba(31,119,180,0.15)', width: 2 }],
+      ...curveLook(),
     },
     [c.xs, c.ys],
     box,
   );
 }
+
+/**
+ * Axes, ticks, grid and line of a power curve in the page's colours (style.css, light or dark):
+ * uPlot draws on a canvas, which CSS does not reach, and its default is black on any background.
+ */
+function curveLook() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name) => css.getPropertyValue(name).trim();
+  const axis = { stroke: v('--fg'), grid: { stroke: v('--grid'), width: 1 }, ticks: { stroke: v('--muted'), width: 1 } };
+  return {
+    axes: [{ ...axis }, { ...axis, label: 'kW', size: 48 }],
+    series: [{}, { label: 'Power', stroke: v('--bar'), fill: v('--bar-fill'), width: 2 }],
+  };
+}
+
+/** A change between light and dark: the canvases are drawn again in the new colours. */
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+  for (const [id, c] of state.curves) {
+    if (!c.plot) continue;
+    c.plot.destroy();
+    c.plot = null;
+    drawCurve(id);
+  }
+  if (detailPlot && detailShown) renderDetailCurve(detailShown);
+});
 
 /**
  * The x range of a power curve (seconds): the data's, at least a minute wide, so a fresh session
@@ -562,6 +609,7 @@ async function loadStatus() {
   renderTimers(st.timers);
   state.readers = Array.isArray(st.readers) ? st.readers : [];
   state.signals = st.signals ?? null;
+  state.control = new Map((Array.isArray(st.currentControl) ? st.currentControl : []).map((c) => [c.connectorId, c]));
   for (const c of st.connectors) onStatus(c);
   connectorOptions(st.connectors.map((c) => c.id));
   renderPv(st.pv);
@@ -697,15 +745,19 @@ async function loadHistory() {
       [running ? '–' : fmt.duration(s.chargingS), 'charging'],
       [s.energyWh === null ? 'running' : fmt.kWh(s.energyWh), 'num energy', s.energyWh],
       [cost ? cost.text : '', 'num cost-col'],
-      [s.status === 'active' ? 'running' : (s.stopReasonText ?? s.stopReason ?? '')],
+      [s.status === 'active' ? 'running' : endText(s), 'end'],
     ];
-    for (const [text, cls, value] of cells) {
+    const labels = ['Start', 'Connector', 'Tag', 'Duration', 'Charging', 'Energy', 'Cost', 'End'];
+    cells.forEach(([text, cls, value], i) => {
       const td = document.createElement('td');
+      td.dataset.label = labels[i];
       td.textContent = text;
       if (cls) td.className = cls;
       if (value !== undefined && value !== null) td.dataset.value = String(value);
       tr.append(td);
-    }
+    });
+    tr.tabIndex = 0;
+    tr.title = 'Details and power curve';
     if (s.idTag) tr.children[2].title = s.idTag;
     body.append(tr);
     if (s.idTag && s.tagName) state.names.set(idTagKey(s.idTag), s.tagName);
@@ -748,6 +800,9 @@ function knownTag(idTag) {
   list.append(new Option('', idTag));
 }
 
+/** The last /api/stats answer drawn. */
+let lastStats = null;
+
 async function loadStats() {
   const st = await authed(() => api(`/api/stats?${query({ tz: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' })}`));
   const u = st.utilisation;
@@ -766,12 +821,13 @@ async function loadStats() {
   put('avgEnergyWh', fmt.kWh(a.avgEnergyWh), a.avgEnergyWh);
   put('avgDurationS', fmt.duration(a.avgDurationS), a.avgDurationS);
   put('avgChargingS', fmt.duration(a.avgChargingS), a.avgChargingS);
-  bars($('#chart-days'), st.energyPerDay.map((d) => ({ label: d.day.slice(5), value: d.energyWh / 1000, tip: `${d.day}: ${fmt.kWh(d.energyWh)}, ${d.sessions} sessions` })));
-  bars($('#chart-hours'), st.sessionsByHour.map((h) => ({ label: String(h.hour), value: h.sessions, tip: `${h.hour}:00–${h.hour + 1}:00: ${h.sessions} sessions, ${fmt.kWh(h.energyWh)}` })));
+  lastStats = st;
+  bars($('#chart-days'), st.energyPerDay.map((d) => ({ label: d.day.slice(5), value: d.energyWh, tip: `${d.day}: ${fmt.kWh(d.energyWh)}, ${d.sessions} sessions` })), fmt.kWh);
+  bars($('#chart-hours'), st.sessionsByHour.map((h) => ({ label: String(h.hour), value: h.sessions, tip: `${h.hour}:00–${h.hour + 1}:00: ${h.sessions} sessions, ${fmt.kWh(h.energyWh)}` })), (n) => `${int.format(n)} sessions`);
 }
 
-/** A small SVG bar chart; labels thinned so they never overlap. */
-function bars(box, items) {
+/** A small SVG bar chart; labels thinned so they never overlap; the scale says the tallest bar in `unit`'s words. */
+function bars(box, items, unit) {
   const NS = 'http://www.w3.org/2000/svg';
   const W = 600, H = 170, B = 20, T = 18;
   const max = Math.max(0, ...items.map((i) => i.value));
@@ -793,9 +849,177 @@ function bars(box, items) {
     svg.append(r);
     if (i % every === 0) svg.append(el('text', { x: i === 0 ? 0 : i * bw + bw / 2, y: H - 4, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'axis' }, it.label));
   });
-  svg.append(el('text', { x: 2, y: 13, class: 'axis' }, max > 0 ? `max ${Number.isInteger(max) ? max : max.toFixed(1)}` : 'no data'));
+  svg.append(el('text', { x: 2, y: 13, class: 'axis scale' }, max > 0 ? `max ${unit(max)}` : 'no data'));
   box.textContent = '';
   box.append(svg);
+}
+
+// ---------------------------------------------------------------- current control
+
+/**
+ * The current the connector may offer, as a choice of legal values only: no limit of ours (the
+ * other claims decide), 0 A (pause), or 6 A (the IEC 61851 minimum) up to the connector's rating.
+ */
+function renderCurrentControl(el, id) {
+  const c = state.control.get(id);
+  const select = el.querySelector('select[data-control="current"]');
+  select.closest('label').hidden = !c || typeof c.maxA !== 'number';
+  if (!c || typeof c.maxA !== 'number') return;
+  const want = ['', '0'];
+  for (let a = c.minA; a <= c.maxA; a++) want.push(String(a));
+  if ([...select.options].map((o) => o.value).join() !== want.join()) {
+    select.length = 0;
+    for (const v of want) select.add(new Option(v === '' ? `no limit (up to ${c.maxA} A)` : v === '0' ? '0 A: pause' : `${v} A`, v));
+  }
+  if (document.activeElement !== select && !select.dataset.sending) select.value = c.apiLimitA === null ? '' : String(c.apiLimitA);
+}
+
+async function onCurrent(ev) {
+  const select = ev.currentTarget;
+  const id = select.closest('article').dataset.connector;
+  const maxA = select.value === '' ? null : Number(select.value);
+  select.dataset.sending = '1';
+  try {
+    await authed(() => api(`/api/connectors/${id}/limit`, postJson({ maxA })));
+    await loadStatus();
+  } catch (err) {
+    showError(err);
+  } finally {
+    delete select.dataset.sending;
+    select.blur();
+  }
+}
+
+// ---------------------------------------------------------------- session details
+
+/** The details' power curve (uPlot) and the session it shows. */
+let detailPlot = null;
+let detailShown = null;
+
+async function showDetails(id) {
+  const box = $('#session-details');
+  try {
+    const [s, curve] = await Promise.all([authed(() => api(`/api/sessions/${id}`)), authed(() => api(`/api/sessions/${id}/samples`))]);
+    const put = (name, text) => ($(`[data-detail="${name}"]`, box).textContent = text);
+    put('id', `#${s.id}`);
+    put('start', fmt.time(s.startTime));
+    put('stop', s.status === 'active' ? 'running' : fmt.time(s.stopTime));
+    put('connector', String(s.connectorId));
+    const name = s.tagName ?? (s.idTag ? tagName(s.idTag) : undefined);
+    put('tag', s.idTag ? (name ? `${name} (${s.idTag})` : s.idTag) : 'none');
+    put('energy', s.energyWh === null ? 'running' : fmt.kWh(s.energyWh));
+    const cost = costOf(s);
+    put('cost', cost ? cost.text : '');
+    $('[data-detail-opt="cost"]', box).hidden = $('[data-detail="cost"]', box).hidden = !cost;
+    put('duration', fmt.duration(s.durationS));
+    put('charging', fmt.duration(s.chargingS));
+    put('idle', fmt.duration(s.idleS));
+    put('end', s.status === 'active' ? 'running' : endText(s));
+    put('curveTitle', curve.points.length ? `Power (kW), ${curve.samples} samples${curve.samples > curve.points.length ? `, shown as ${curve.points.length} points` : ''}` : 'Power: no samples stored');
+    box.hidden = false;
+    detailShown = curve;
+    renderDetailCurve(curve);
+    box.scrollIntoView({ block: 'nearest' });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function renderDetailCurve(curve) {
+  const box = $('#session-details [data-detail="curve"]');
+  if (detailPlot) detailPlot.destroy();
+  detailPlot = null;
+  box.textContent = '';
+  if (typeof uPlot === 'undefined' || !curve.points.length) return;
+  const xs = curve.points.map((p) => Date.parse(p.t) / 1000);
+  const ys = curve.points.map((p) => (p.powerW === null ? null : p.powerW / 1000));
+  detailPlot = new uPlot(
+    {
+      width: Math.max(240, box.clientWidth || 320),
+      height: 200,
+      legend: { show: false },
+      scales: { x: { time: true, range: curveXRange }, y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max))] } },
+      ...curveLook(),
+    },
+    [xs, ys],
+    box,
+  );
+}
+
+function onHistoryClick(ev) {
+  const tr = ev.target.closest('tr[data-session-id]');
+  if (tr && (ev.type === 'click' || ev.key === 'Enter')) showDetails(Number(tr.dataset.sessionId));
+}
+
+/** Plots the page draws besides the live curves (the contrast test checks their axes too). */
+function pagePlots() {
+  return detailPlot ? [detailPlot] : [];
+}
+
+// ---------------------------------------------------------------- monthly report per tag
+
+function reportQuery() {
+  return `month=${encodeURIComponent($('#report-month').value)}`;
+}
+
+function refreshReportLinks() {
+  const ok = /^\d{4}-\d{2}$/.test($('#report-month').value);
+  for (const [sel, path] of [['#report-csv', '/api/report.csv'], ['#report-html', '/api/report.html']]) {
+    $(sel).href = withToken(ok ? `${path}?${reportQuery()}` : path);
+    $(sel).hidden = !ok;
+  }
+}
+
+/** The per-tag report of `evsed report` for a month, with the CSV's own figures (GET /api/report). */
+async function loadReport(ev) {
+  if (ev) ev.preventDefault();
+  refreshReportLinks();
+  try {
+    const r = await authed(() => api(`/api/report?${reportQuery()}`));
+    const money = (text) => (text === null || r.currency === null ? '–' : moneyText(r.currency, text));
+    const body = $('#report-tags');
+    body.textContent = '';
+    for (const t of r.tags) {
+      const tr = document.createElement('tr');
+      const cells = [
+        [t.name ?? t.idTag ?? '(no tag)', '', ''],
+        [t.idTag ?? '', 'tag', 'Tag'],
+        [String(t.sessions), 'num', 'Sessions'],
+        [fmt.kWh(t.energyWh), 'num', 'Energy'],
+        [money(t.text.net), 'num', 'Net'],
+        [money(t.text.tax), 'num', 'Tax'],
+        [money(t.text.gross), 'num', 'Total'],
+      ];
+      for (const [text, cls, label] of cells) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (cls) td.className = cls;
+        td.dataset.label = label;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    const total = $('#report-total');
+    const put = (name, text) => ($(`[data-report="${name}"]`, total).textContent = text);
+    put('sessions', String(r.total.sessions));
+    put('energy', fmt.kWh(r.total.energyWh));
+    put('net', money(r.total.text.net));
+    put('tax', money(r.total.text.tax));
+    put('gross', money(r.total.text.gross));
+    $('#report-table').hidden = false;
+    const notes = [`Sessions that started in ${r.month} (${r.timeZone}), as \`evsed report\` gives them.`];
+    if (!r.tags.length) notes.push('No completed sessions in this month.');
+    if (r.total.uncosted) notes.push(`${r.total.uncosted} session(s) had no tariff and carry no cost.`);
+    if (r.activeExcluded) notes.push(`${r.activeExcluded} session(s) still running are not included.`);
+    $('#report-note').textContent = notes.join(' ');
+  } catch (err) {
+    showError(err);
+  }
+}
+
+/** An amount given as decimal text (the report's), in the page's currency format. */
+function moneyText(currency, text) {
+  return money(currency, (text.split('.')[1] || '').length, text);
 }
 
 // ---------------------------------------------------------------- start
@@ -829,6 +1053,17 @@ async function main() {
   $('#period').addEventListener('input', refreshCsvLink);
   refreshCsvLink();
   $('#learn').addEventListener('submit', onLearn);
+  $('#sessions').addEventListener('click', onHistoryClick);
+  $('#sessions').addEventListener('keydown', onHistoryClick);
+  $('#details-close').addEventListener('click', () => {
+    $('#session-details').hidden = true;
+    if (detailPlot) detailPlot.destroy();
+    detailPlot = detailShown = null;
+  });
+  $('#report-month').value = localDate(today).slice(0, 7);
+  $('#report-form').addEventListener('submit', loadReport);
+  $('#report-month').addEventListener('input', refreshReportLinks);
+  refreshReportLinks();
   $('#tags-csv').href = withToken('/api/tags.csv');
   try {
     await loadNames().catch(() => {});
