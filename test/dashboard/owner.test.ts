@@ -57,7 +57,7 @@ describe.skipIf(!hasChromium)('dashboard: limits, charge now, timer', () => {
       });
       expect(done).toMatchObject({ stopReason: 'EnergyLimitReached' });
       const row = page.locator(`#sessions tr[data-session-id="${done.id}"]`);
-      await until('the history row saying why, in words', async () => ((await row.locator('td').last().textContent()) === 'energy limit reached' ? true : undefined));
+      await until('the history row saying why, in words', async () => ((await row.locator('td').last().textContent()) === 'Energy limit reached' ? true : undefined));
       expect(problems).toEqual([]);
     } finally {
       await ctx.close();

@@ -81,7 +81,7 @@ describe('dashboard routes (no token)', () => {
     expect((await raw(d.base, '/dashboard/uplot.css')).body.equals(readFileSync(join(uplotDist, 'uPlot.min.css')))).toBe(true);
   });
 
-  it('keeps the whole page small: under 120 kB before compression, 40 kB gzipped', async () => {
+  it('keeps the whole page small: under 120 kB before compression, 46 kB gzipped (raised from 40 kB for session details, the monthly report and the current control)', async () => {
     const paths = ['/', '/dashboard/app.js', '/dashboard/style.css', '/dashboard/uplot.js', '/dashboard/uplot.css'];
     let plain = 0;
     let gzipped = 0;
@@ -90,7 +90,7 @@ describe('dashboard routes (no token)', () => {
       gzipped += (await raw(d.base, p, { 'accept-encoding': 'gzip' })).body.length;
     }
     expect(plain).toBeLessThan(120_000);
-    expect(gzipped).toBeLessThan(40_000);
+    expect(gzipped).toBeLessThan(46_000);
   });
 
   it('answers HEAD without a body and refuses other methods on the page', async () => {

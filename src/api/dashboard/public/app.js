@@ -549,10 +549,17 @@ function curveXRange(u, min, max) {
 }
 
 addEventListener('resize', () => {
+  // The bar charts are drawn at their box's width: draw them again when it changed.
+  const changed = [...document.querySelectorAll('.bars')].some((box) => box.clientWidth && String(Math.max(200, Math.round(box.clientWidth))) !== box.dataset.width);
+  if (lastStats && changed) drawStats(lastStats);
   for (const c of state.curves.values()) {
     if (!c.plot) continue;
     const w = c.plot.root.parentElement.clientWidth;
     if (w) c.plot.setSize({ width: w, height: 180 });
+  }
+  if (detailPlot) {
+    const w = detailPlot.root.parentElement.clientWidth;
+    if (w) detailPlot.setSize({ width: w, height: 200 });
   }
 });
 
@@ -764,6 +771,8 @@ async function loadHistory() {
     if (s.idTag && !f.idTag) knownTag(s.idTag);
   }
   $('#history').classList.toggle('with-cost', anyCost);
+  // The list brings tag names (config and owner's): the cards show them at once.
+  for (const id of state.connectors.keys()) renderConnector(id);
   renderRunningRows();
   const filtered = Object.keys(f).length > 0;
   $('#filter-note').hidden = !filtered;
@@ -822,6 +831,10 @@ async function loadStats() {
   put('avgDurationS', fmt.duration(a.avgDurationS), a.avgDurationS);
   put('avgChargingS', fmt.duration(a.avgChargingS), a.avgChargingS);
   lastStats = st;
+  drawStats(st);
+}
+
+function drawStats(st) {
   bars($('#chart-days'), st.energyPerDay.map((d) => ({ label: d.day.slice(5), value: d.energyWh, tip: `${d.day}: ${fmt.kWh(d.energyWh)}, ${d.sessions} sessions` })), fmt.kWh);
   bars($('#chart-hours'), st.sessionsByHour.map((h) => ({ label: String(h.hour), value: h.sessions, tip: `${h.hour}:00–${h.hour + 1}:00: ${h.sessions} sessions, ${fmt.kWh(h.energyWh)}` })), (n) => `${int.format(n)} sessions`);
 }
@@ -829,13 +842,16 @@ async function loadStats() {
 /** A small SVG bar chart; labels thinned so they never overlap; the scale says the tallest bar in `unit`'s words. */
 function bars(box, items, unit) {
   const NS = 'http://www.w3.org/2000/svg';
-  const W = 600, H = 170, B = 20, T = 18;
+  // Drawn at the box's own width, so the labels keep the page's text size (a 600-wide drawing
+  // scaled into a phone column made them a few pixels high).
+  const W = Math.max(200, Math.round(box.clientWidth || 600)), H = 170, B = 20, T = 18;
+  box.dataset.width = String(W);
   const max = Math.max(0, ...items.map((i) => i.value));
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('role', 'img');
   const bw = W / Math.max(1, items.length);
-  const every = Math.ceil(items.length / 10);
+  const every = Math.ceil(items.length / Math.max(2, Math.floor(W / 45)));
   const el = (name, attrs, text) => {
     const e = document.createElementNS(NS, name);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
