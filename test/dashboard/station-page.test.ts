@@ -199,4 +199,32 @@ describe.skipIf(!hasChromium)('the station page in Chromium', () => {
     expect(label).toBe(`max ${kwh}`);
     expect(await text(page, '[data-stat="totalEnergyWh"]')).toMatch(/^\d+\.\d{3} kWh$/);
   }, 60_000);
+
+  // Last: it ends the live session the others use.
+  it('one energy figure per session: the card and its row while it runs; after the stop the row, the details and the station use say the stored register difference', async () => {
+    const { page, problems } = await open();
+    const id = (await d.json('/api/status')).connectors[0].session.id as number;
+    await until('energy flowing', async () => ((await d.json('/api/status')).connectors[0].session.energyWh > 0 ? true : undefined));
+    const cardEnergy = 'article[data-connector="1"] [data-field="sessionEnergyWh"]';
+    await until('the running row saying what the card says', async () => {
+      const row = await text(page, `#sessions tr[data-session-id="${id}"] td.energy`);
+      return row.endsWith(' kWh') && row === (await text(page, cardEnergy)) ? true : undefined;
+    });
+    await d.post('/api/connectors/1/stop');
+    const stored = await until('the session stored', async () => {
+      const s = await d.json(`/api/sessions/${id}`);
+      return s.status === 'completed' ? (s.energyWh as number) : undefined;
+    });
+    const want = `${Math.floor(stored / 1000)}.${String(stored % 1000).padStart(3, '0')} kWh`;
+    await until('the history row with the stored energy', async () => ((await text(page, `#sessions tr[data-session-id="${id}"] td.energy`)) === want ? true : undefined));
+    await page.locator(`#sessions tr[data-session-id="${id}"]`).click();
+    await until('the details', async () => ((await text(page, '#session-details [data-detail="id"]')) === `#${id}` ? true : undefined));
+    expect(await text(page, '#session-details [data-detail="energy"]')).toBe(want);
+    // Station use adds up the same figures the list shows (every session of these days is completed now).
+    const listed = await page.locator('#sessions td.energy').evaluateAll((tds) => tds.map((td) => Number((td as any).dataset.value)));
+    const sum = listed.reduce((a, b) => a + b, 0);
+    await until('station use counting the stored energy', async () => (Number(await page.locator('[data-stat="totalEnergyWh"]').getAttribute('data-value')) === sum ? true : undefined));
+    expect(await text(page, '[data-stat="totalEnergyWh"]')).toBe(`${Math.floor(sum / 1000)}.${String(sum % 1000).padStart(3, '0')} kWh`);
+    expect(problems).toEqual([]);
+  }, 60_000);
 });
