@@ -851,7 +851,8 @@ function bars(box, items, unit) {
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('role', 'img');
   const bw = W / Math.max(1, items.length);
-  const every = Math.ceil(items.length / Math.max(2, Math.floor(W / 45)));
+  // A label every `every` bars, about 60 px apart at the page's text size; none cut at the right edge.
+  const every = Math.ceil(items.length / Math.max(2, Math.floor(W / 60)));
   const el = (name, attrs, text) => {
     const e = document.createElementNS(NS, name);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -863,7 +864,7 @@ function bars(box, items, unit) {
     const r = el('rect', { x: i * bw + bw * 0.1, y: H - B - h, width: bw * 0.8, height: Math.max(h, it.value > 0 ? 1 : 0), class: 'bar' });
     r.append(el('title', {}, it.tip));
     svg.append(r);
-    if (i % every === 0) svg.append(el('text', { x: i === 0 ? 0 : i * bw + bw / 2, y: H - 4, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'axis' }, it.label));
+    if (i % every === 0 && (i === 0 || i * bw + bw / 2 < W - 24)) svg.append(el('text', { x: i === 0 ? 0 : i * bw + bw / 2, y: H - 4, 'text-anchor': i === 0 ? 'start' : 'middle', class: 'axis' }, it.label));
   });
   svg.append(el('text', { x: 2, y: 13, class: 'axis scale' }, max > 0 ? `max ${unit(max)}` : 'no data'));
   box.textContent = '';
