@@ -65,10 +65,10 @@ describe('station page routes', () => {
   it('refuses a report without a month or with a malformed one, naming what to send', async () => {
     const none = await d.call('/api/report');
     expect(none.status).toBe(400);
-    expect((await none.json()).error).toMatch(/month: .*YYYY-MM/);
+    expect(((await none.json()) as any).error).toMatch(/month: .*YYYY-MM/);
     const bad = await d.call('/api/report.csv?month=2026-13');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/YYYY-MM/);
+    expect(((await bad.json()) as any).error).toMatch(/YYYY-MM/);
   });
 
   it("GET /api/sessions/:id/samples gives the session's curve, cut down to max points", async () => {
