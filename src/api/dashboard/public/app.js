@@ -888,7 +888,8 @@ function renderCurrentControl(el, id) {
     select.length = 0;
     for (const v of want) select.add(new Option(v === '' ? `no limit (up to ${c.maxA} A)` : v === '0' ? '0 A: pause' : `${v} A`, v));
   }
-  if (document.activeElement !== select && !select.dataset.sending) select.value = c.apiLimitA === null ? '' : String(c.apiLimitA);
+  // Not while the choice is being sent: the answer's status sets it.
+  if (!select.dataset.sending) select.value = c.apiLimitA === null ? '' : String(c.apiLimitA);
 }
 
 async function onCurrent(ev) {
@@ -903,7 +904,6 @@ async function onCurrent(ev) {
     showError(err);
   } finally {
     delete select.dataset.sending;
-    select.blur();
   }
 }
 
