@@ -95,7 +95,8 @@ export async function startHttpFileServer(tls?: { certPem: string; keyPem: strin
     if (cutAfter !== undefined) {
       const n = cutAfter;
       cutAfter = undefined;
-      res.write(body.subarray(0, n), () => res.socket?.destroy());
+      // FIN, not RST: a reset would let the client drop bytes it has not read yet
+      res.write(body.subarray(0, n), () => res.socket?.end());
       return;
     }
     res.end(body);
