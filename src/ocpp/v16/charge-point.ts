@@ -15,7 +15,7 @@ import { restoreAvailability } from './availability.js';
 import { toOcpp16CallError } from './call-errors.js';
 import { Delivery16, INVALID_ID_CLAIM } from './delivery.js';
 import { registerHandlers, type HandlerContext } from './handlers/index.js';
-import type { SecurityEvents } from './security/events.js';
+import { SecurityEventLog } from './security/event-log.js';
 import { KeyStore } from './key-store.js';
 import { TxLedger } from './ledger.js';
 import { Lifecycle, type BootStatus } from './lifecycle.js';
@@ -75,13 +75,12 @@ export class ChargePoint {
   private readonly meterValues: MeterValuesReporter;
   private readonly tags: TagAuthorization;
   readonly smartCharging: SmartCharging;
-  /** Security events (the security log and SecurityEventNotification); logs only until the security extension lands. */
-  readonly security: SecurityEvents;
+  /** Security events: the local security log, and SecurityEventNotification through the durable queue. */
+  readonly security: SecurityEventLog;
   private readonly subs = new Subscriptions();
 
   constructor(private readonly d: ChargePointDeps) {
     const st = d.station;
-    this.security = { report: (type, techInfo) => d.log.warn({ securityEvent: type, techInfo }, 'security event') };
     const repos = d.repos;
     this.queue = repos.queue;
     this.auth = repos.auth;
@@ -95,6 +94,7 @@ export class ChargePoint {
     }, d.ocpp.keys);
     this.ledger = new TxLedger(repos.transactions, this.queue);
     this.time = new TimeResolver(repos.clockOffsets);
+    this.security = new SecurityEventLog({ repo: repos.securityLog, queue: this.queue, clock: st.clock, time: this.time, kick: () => this.outbox?.kick(), log: d.log });
     const key = this.keys.get('AuthorizationKey');
     this.link = new Link({
       url: d.ocpp.url,
@@ -187,8 +187,10 @@ export class ChargePoint {
     const onSync = (ev: SyncEvent) => {
       this.time.noteSync(st.clock.bootId, ev.monoToWallMs);
       log.info({ source: ev.source }, 'OCPP: clock set; queued timestamps of this boot are corrected when sent');
+      this.security.report('SettingSystemTime', `clock set from ${ev.source}`);
     };
     this.subs.on(st.clock, 'sync', onSync);
+    this.security.report('StartupOfTheDevice', `firmware ${st.info.firmwareVersion}`);
     restoreAvailability(st, this.d.repos.availability);
     // before the first offer: the station starts its connectors after the charge point
     this.smartCharging.start();
@@ -196,7 +198,10 @@ export class ChargePoint {
     this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));
     this.keys.onChange('WebSocketPingInterval', (v) => this.link.setPingInterval(Number(v)));
     this.keys.onChange('ClockAlignedDataInterval', () => this.meterValues.scheduleAligned());
-    this.keys.onChange('AuthorizationKey', (v) => this.link.setPassword(Buffer.from(v, 'hex')));
+    this.keys.onChange('AuthorizationKey', (v) => {
+      this.security.report('ReconfigurationOfSecurityParameters', 'AuthorizationKey changed');
+      this.link.setPassword(Buffer.from(v, 'hex'));
+    });
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
     for (const k of this.keys.ignoredStored) log.warn(k, `OCPP: the stored value of ${k.key} set earlier by the CSMS is not applied: ${k.problem}`);
     this.lifecycle.start();

@@ -64,6 +64,8 @@ export interface HandlerRig {
   /** Functions handed to afterReply and not run yet. */
   deferred: (() => void)[];
   triggered: TriggerCall[];
+  /** Security events the handlers reported (type, techInfo). */
+  securityEvents: [string, string | undefined][];
   /** Readings the triggers report for TriggerMessage(MeterValues), per connector. */
   readings: Map<number, Sample>;
   /** Runs what a handler left for after its answer (as setImmediate does in the charge point). */
@@ -98,6 +100,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     authorized: [],
     deferred: [],
     triggered: [],
+    securityEvents: [],
     readings: new Map(),
     ctx: undefined as unknown as HandlerContext,
     async afterReply() {
@@ -129,6 +132,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     afterReply: (fn) => void rig.deferred.push(fn),
     later: (ms, fn) => void clock.setTimeout(fn, ms),
     smartCharging: smart,
+    security: { report: (type, techInfo) => void rig.securityEvents.push([type, techInfo]) },
     triggers: {
       bootNotification: async () => void rig.triggered.push(['bootNotification']),
       heartbeat: async () => void rig.triggered.push(['heartbeat']),
