@@ -72,3 +72,32 @@ describe('security events (whitepaper A04)', () => {
     expect(r.cp.security.securityLog().join('\n')).not.toContain(key);
   });
 });
+
+describe('migration 5 (security log, SecurityEventNotification in the queue)', () => {
+  it('an existing queue keeps its rows and its id sequence; the new action is accepted', async () => {
+    const { openDb } = await import('../../../src/store/db.js');
+    const { coreMigrations } = await import('../../../src/store/core-migrations.js');
+    const { createOcppRepositories, ocppMigrations } = await import('../../../src/store/ocpp/index.js');
+    const { tempDir } = await import('../helpers.js');
+    const tmp = tempDir();
+    try {
+      const file = `${tmp.dir}/evsed.db`;
+      const v4 = openDb(file, [coreMigrations, { ...ocppMigrations, migrations: ocppMigrations.migrations.filter((m) => m.version <= 4) }]);
+      const insert = v4.prepare(`INSERT INTO ocpp_queue (action, session_id, payload, bytes, created_wall_ms, created_boot_id, created_mono_ms, created_quality)
+        VALUES ('MeterValues', 1, '{}', 2, 0, 'b', 0, 'synced')`);
+      for (let i = 0; i < 3; i++) insert.run();
+      v4.prepare('DELETE FROM ocpp_queue WHERE id <> 2').run(); // ids 1 and 3 delivered: the next id is 4, not 3
+      expect(() => v4.prepare(`INSERT INTO ocpp_queue (action, payload, bytes, created_wall_ms, created_boot_id, created_mono_ms, created_quality)
+        VALUES ('SecurityEventNotification', '{}', 2, 0, 'b', 0, 'synced')`).run()).toThrow(/CHECK/);
+      v4.close();
+      const db = openDb(file, [coreMigrations, ocppMigrations]);
+      const repos = createOcppRepositories(db, { queueBounds: { maxMessages: 100, maxBytes: 1e6 } });
+      expect(repos.queue.head()).toMatchObject({ id: 2, action: 'MeterValues' });
+      const id = repos.queue.enqueue('SecurityEventNotification', null, { type: 'StartupOfTheDevice' }, { wallMs: 0, quality: 'synced', bootId: 'b', monoMs: 0 });
+      expect(id).toBe(4);
+      db.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

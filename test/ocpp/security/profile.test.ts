@@ -77,3 +77,13 @@ describe('SecurityProfile', () => {
     expect(await profileKey(t)).toBe('2');
   });
 });
+
+describe('SecurityProfile in the config file', () => {
+  it('ocpp.keys.SecurityProfile is an error naming ocpp.securityProfile', async () => {
+    const { ocppConfigSchema } = await import('../../../src/config/ocpp.js');
+    const r = ocppConfigSchema.safeParse({ version: '1.6', url: 'ws://h', password: 'secret-password', keys: { SecurityProfile: 2 } });
+    expect(r.success).toBe(false);
+    const issue = r.error!.issues.find((i) => i.path.join('.') === 'keys.SecurityProfile');
+    expect(issue?.message).toMatch(/ocpp.securityProfile/);
+  });
+});

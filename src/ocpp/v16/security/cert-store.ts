@@ -76,7 +76,7 @@ export class CertificateStore {
     if (Date.parse(cert.validTo) < o.nowMs) return 'Rejected';
     const file = `${createHash('sha256').update(cert.raw).digest('hex')}.pem`;
     const dir = this.folder(FOLDER[use]);
-    if (existsSync(join(dir, file))) return 'Accepted';
+    if (readdirSync(dir).some((f) => f.endsWith(`-${file}`))) return 'Accepted';
     if (use === 'CentralSystemRootCertificate' && o.additionalRootCheck) {
       const installed = this.roots(use);
       if (installed.length && chainProblem([text], installed, o.nowMs)) return 'Rejected';
