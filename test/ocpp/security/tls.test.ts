@@ -47,7 +47,7 @@ describe('connecting over TLS', () => {
 
   it('a 401 at connect (wrong password) → FailedToAuthenticateAtCentralSystem in the security log', async () => {
     const t = await tlsCsms(cleanups, server, [ca]);
-    t.csms.server.auth((_accept: unknown, reject: (code: number) => void) => reject(401));
+    t.csms.server.auth((_accept, reject) => reject(401, 'Unauthorized'));
     const s = await secureStation(cleanups, (x) => ({ url: t.url, password: 'wrong-password-12', caFile: x.file('ca.pem', ca.pem) }));
     await waitFor(() => loggedTypes(s.cp).includes('FailedToAuthenticateAtCentralSystem'), 'the event');
     expect(s.cp.online).toBe(false);
