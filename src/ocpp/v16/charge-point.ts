@@ -298,6 +298,7 @@ export class ChargePoint {
       link: { ...this.link.counters, lastError: this.link.lastError },
       lastCallError: this.lifecycle.lastCallError,
       smartCharging: this.smartCharging.status(),
+      security: this.securityExtension.status(),
     };
   }
 }

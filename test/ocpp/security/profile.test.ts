@@ -44,6 +44,7 @@ describe('SecurityProfile', () => {
     expect(t.peers.at(-1)).toMatchObject({ cn: 'CP-TEST', authorized: true });
     expect(t.csms.auths[1]).toEqual({ identity: 'CP-TEST', password: undefined });
     expect(await profileKey(t)).toBe('3');
+    expect(s.cp.status().security).toMatchObject({ securityProfile: 3, chargePointCertificate: 'config', switching: null });
     expect(loggedTypes(s.cp)).toContain('ReconfigurationOfSecurityParameters');
     await s.restart();
     await waitFor(() => s.cp.online, 'accepted after the restart');

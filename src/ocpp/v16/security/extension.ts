@@ -80,6 +80,18 @@ export class SecurityExtension implements SecurityExtensionPort {
     return { ...(ca.length ? { ca } : {}), ...(own ? { cert: own.chain, key: own.key } : {}) };
   }
 
+  /** For GET /api/status: the profile in use and which certificates there are (never their contents). */
+  status(): Record<string, unknown> {
+    const store = this.d.store;
+    return {
+      securityProfile: this.d.link.securityProfile,
+      chargePointCertificate: store?.chargePoint() ? 'installed' : this.d.config.clientCert ? 'config' : null,
+      centralSystemRoots: store?.roots('CentralSystemRootCertificate').length ?? 0,
+      manufacturerRoots: store?.roots('ManufacturerRootCertificate').length ?? 0,
+      switching: this.trial?.what ?? null,
+    };
+  }
+
   manufacturerRoots(): string[] {
     return this.d.store?.roots('ManufacturerRootCertificate') ?? [];
   }
