@@ -190,7 +190,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
     const [{ startOcpp }, { createOcppRepositories }] = await ocppModules;
     const repos = createOcppRepositories(db, { queueBounds: { maxMessages: config.ocpp.maxQueuedMessages, maxBytes: config.ocpp.maxQueueBytes } });
-    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
+    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, storageDir: loaded.storageDir, log }));
   }
 
   // Load management starts after the station (below); MQTT reads its status once it runs.

@@ -69,6 +69,10 @@ export const ocppConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['keys', key], message: 'is read-only (evsed derives it); remove it', input: value });
         continue;
       }
+      if (key === 'SecurityProfile') {
+        ctx.addIssue({ code: 'custom', path: ['keys', key], message: 'is set by ocpp.securityProfile (the CSMS may only raise it); move the value there', input: value });
+        continue;
+      }
       if (key === 'AuthorizationKey' && profile !== 1 && profile !== 2) {
         ctx.addIssue({ code: 'custom', path: ['keys', key], message: `is the Basic-auth password of security profiles 1 and 2; securityProfile ${profile} does not use it`, input: value });
         continue;

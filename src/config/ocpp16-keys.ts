@@ -22,6 +22,9 @@ export const CHARGE_PROFILE_MAX_STACK_LEVEL = 8;
 export const CHARGING_SCHEDULE_MAX_PERIODS = 48;
 export const MAX_CHARGING_PROFILES_INSTALLED = 32;
 
+/** Root certificates (CentralSystemRootCertificate and ManufacturerRootCertificate together) the store keeps. */
+export const CERTIFICATE_STORE_MAX_LENGTH = 20;
+
 export interface KeyContext {
   connectorIds: number[];
   phases: Map<number, 1 | 3>;
@@ -128,7 +131,15 @@ const TABLE = {
   AuthorizationKey: { readonly: false, writeOnly: true, kind: 'string', initial: () => '',
     check: (v) => (/^([0-9a-fA-F]{2}){16,20}$/.test(v) ? undefined : 'must be 16-20 bytes written as 32-40 hex digits'),
   },
-  SecurityProfile: { readonly: true, kind: 'int', initial: (c) => String(c.securityProfile), check: readonlyValue },
+  // Raised only, by ChangeConfiguration, and only once the new profile's prerequisites are there
+  // (src/ocpp/v16/security/profile.ts); the config's ocpp.securityProfile is the floor.
+  SecurityProfile: { readonly: false, kind: 'int', min: 0, max: 3, initial: (c) => String(c.securityProfile), check: intIn(0, 3) },
+  // Whether a new CentralSystemRootCertificate must be signed by the installed one (which stays as the fallback).
+  AdditionalRootCertificateCheck: { readonly: true, kind: 'bool', initial: () => 'false', check: readonlyValue },
+  CertificateSignedMaxChainSize: { readonly: true, kind: 'int', initial: () => '10000', check: readonlyValue },
+  CertificateStoreMaxLength: { readonly: true, kind: 'int', initial: () => String(CERTIFICATE_STORE_MAX_LENGTH), check: readonlyValue },
+  // O= of the CSR SignCertificate sends (whitepaper A02)
+  CpoName: { readonly: false, kind: 'string', initial: () => '', check: (v) => (v.length >= 1 && v.length <= 64 ? undefined : 'must be 1 to 64 characters') },
   // Smart Charging profile
   ChargeProfileMaxStackLevel: { readonly: true, kind: 'int', initial: () => String(CHARGE_PROFILE_MAX_STACK_LEVEL), check: readonlyValue },
   // Power too: energy managers (evcc with "Power") and operators steer in W; converted with the phases

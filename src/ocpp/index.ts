@@ -14,6 +14,8 @@ export interface OcppContext {
   repos: OcppRepositories;
   /** The session store's addHooks. */
   sessionHooks: SessionHookRegistrar;
+  /** storage.dir (the certificate store of the security extension lives under it). */
+  storageDir?: string;
   log: Logger;
 }
 
@@ -36,6 +38,7 @@ export async function startOcpp(ctx: OcppContext): Promise<{ stop(): Promise<voi
     authorizeTags: ctx.config.auth.mode === 'ocpp',
     phases: new Map(ctx.config.connectors.map((c) => [c.id, c.phases])),
     connectorMaxA: Math.max(...ctx.config.connectors.map((c) => c.maxCurrentA ?? 32)),
+    ...(ctx.storageDir ? { storageDir: ctx.storageDir } : {}),
     log: ctx.log.child({ module: 'ocpp' }),
   });
   cp.start();

@@ -20,6 +20,11 @@ export interface LinkOptions {
   caFile?: string;
   clientCert?: string;
   clientKey?: string;
+  /**
+   * TLS material as PEM, read at every (re)connect (the certificate store: installed CSMS roots, the
+   * charge point certificate); wins over caFile / clientCert / clientKey where it gives a value.
+   */
+  tls?: () => { ca?: string[]; cert?: string; key?: string };
   callTimeoutMs: number;
   pingIntervalS: number;
   reconnectMinMs: number;
@@ -53,7 +58,12 @@ const MAX_FRAME_BYTES = 512 * 1024;
  * send it after it timed out locally), and a call timeout forces a reconnect: a socket that looks
  * connected but gets no answers is treated as dead.
  */
-export type LinkEvents = { open: []; down: [reason: string] };
+export type LinkEvents = { open: []; down: [reason: string]; 'connect-failed': [err: Error & { code?: string | number }] };
+
+/** The URL for a security profile: profiles 2 and 3 are TLS (wss://), whatever scheme the config gave. */
+export function urlForProfile(url: string, securityProfile: number): string {
+  return securityProfile >= 2 ? url.replace(/^ws:/, 'wss:') : url;
+}
 
 export class Link extends EventEmitter<LinkEvents> {
   readonly client: Client;
@@ -109,17 +119,25 @@ export class Link extends EventEmitter<LinkEvents> {
   private clientOptions(): any {
     const o = this.o;
     const wsOpts: Record<string, unknown> = { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: o.callTimeoutMs };
-    if (o.url.startsWith('wss:')) {
+    const endpoint = urlForProfile(o.url, o.securityProfile);
+    if (endpoint.startsWith('wss:')) {
       wsOpts.minVersion = 'TLSv1.2';
-      if (o.caFile) wsOpts.ca = readFileSync(o.caFile);
-      if (o.securityProfile === 3 && o.clientCert && o.clientKey) {
-        wsOpts.cert = readFileSync(o.clientCert);
-        wsOpts.key = readFileSync(o.clientKey);
+      const tls = o.tls?.() ?? {};
+      if (tls.ca?.length) wsOpts.ca = tls.ca;
+      else if (o.caFile) wsOpts.ca = readFileSync(o.caFile);
+      if (o.securityProfile === 3) {
+        if (tls.cert && tls.key) {
+          wsOpts.cert = tls.cert;
+          wsOpts.key = tls.key;
+        } else if (o.clientCert && o.clientKey) {
+          wsOpts.cert = readFileSync(o.clientCert);
+          wsOpts.key = readFileSync(o.clientKey);
+        }
       }
     }
     return {
       identity: o.identity,
-      endpoint: o.url,
+      endpoint,
       protocols: [o.protocol],
       strictMode: true,
       password: o.securityProfile === 1 || o.securityProfile === 2 ? (o.password ?? null) : null,
@@ -128,7 +146,9 @@ export class Link extends EventEmitter<LinkEvents> {
       pingIntervalMs: o.pingIntervalS * 1000,
       deferPingsOnActivity: false,
       respondWithDetailedErrors: false,
-      reconnect: true,
+      // Every reconnect goes through connectLoop (ocpp-rpc's own would swallow the reasons a connect
+      // failed: a 401, a certificate the station does not trust, which are security events).
+      reconnect: false,
       maxReconnects: Infinity,
       // All four fields: a partial object would silently lose the jitter (ocpp-rpc merges shallowly).
       backoff: { initialDelay: o.reconnectMinMs, maxDelay: Math.max(o.reconnectMaxMs, o.reconnectMinMs + 1), factor: 2, randomisationFactor: 0.25 },
@@ -190,12 +210,15 @@ export class Link extends EventEmitter<LinkEvents> {
         if (!first) await this.sleep(this.backoff.next());
         first = false;
         if (this.stopped) break;
-        if (this.client.state !== CLOSED) continue; // closing or ocpp-rpc is reconnecting itself
+        if (this.client.state !== CLOSED) continue; // closing
         try {
+          // the TLS material as it is now (a certificate installed or restored since the last attempt)
+          if (this.o.tls) this.client.reconfigure(this.clientOptions());
           await this.client.connect();
         } catch (err) {
           this.lastError = (err as Error).message;
           this.o.log.warn({ err: this.lastError, attempt: this.backoff.attempt }, 'OCPP connect failed; retrying');
+          this.emit('connect-failed', err as Error);
         }
       }
     } finally {
@@ -238,6 +261,23 @@ export class Link extends EventEmitter<LinkEvents> {
     // first (security whitepaper A01, OCTT TC_073), so the CSMS knows which password to expect.
     this.o.log.warn({ reason: 'new AuthorizationKey' }, 'OCPP: reconnecting');
     void this.closeCleanly(1000, 'new AuthorizationKey');
+  }
+
+  /** The security profile in use now. */
+  get securityProfile(): number {
+    return this.o.securityProfile;
+  }
+
+  /**
+   * Reconnect with another security profile (and the TLS material as the store has it now): a clean
+   * close after whatever answer is on its way, then the connect loop with the new settings.
+   */
+  reconnectWith(settings: { securityProfile?: number }, reason: string): void {
+    if (settings.securityProfile !== undefined) this.o.securityProfile = settings.securityProfile;
+    this.client.reconfigure(this.clientOptions());
+    if (this.stopped) return;
+    this.o.log.warn({ reason, securityProfile: this.o.securityProfile }, 'OCPP: reconnecting');
+    void this.closeCleanly(1000, reason);
   }
 
   /**

@@ -190,7 +190,8 @@ describe('transactions', () => {
     await r.station.stopSession(1, 'Local');
     r.station.startSession(2, 'OFF2');
     await r.station.stopSession(2, 'Local');
-    expect(r.cp.queue.stats().length).toBe(7);
+    // 7 transaction messages and the StartupOfTheDevice security event
+    expect(r.cp.queue.stats().length).toBe(8);
     await r.csms.listen(r.port);
     r.csms.nextTxId = 900;
     await waitFor(() => r.cp.queue.stats().length === 0, 'queue drained');

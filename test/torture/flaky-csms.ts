@@ -4,8 +4,10 @@ import { Csms } from '../ocpp/csms.js';
 const { createRPCError } = rpc;
 
 export const TX_ACTIONS = ['StartTransaction', 'StopTransaction', 'MeterValues'] as const;
+/** Everything the station delivers from its durable queue: the transaction messages and the critical security events. */
+export const QUEUED_ACTIONS = [...TX_ACTIONS, 'SecurityEventNotification'] as const;
 
-/** One transaction message as the CSMS received it. */
+/** One message of the station's durable queue as the CSMS received it. */
 export interface TxMsg {
   /** receipt order over the whole run (all server instances) */
   seq: number;
@@ -57,7 +59,7 @@ export class FlakyCsms {
   async up(): Promise<void> {
     if (this.current) return;
     const c = new Csms();
-    for (const action of [...TX_ACTIONS, 'Authorize']) c.responders.set(action, (params) => this.respond(c, action, params));
+    for (const action of [...QUEUED_ACTIONS, 'Authorize']) c.responders.set(action, (params) => this.respond(c, action, params));
     await c.listen(this.port);
     this.instances.push(c);
     this.current = c;

@@ -15,7 +15,9 @@ import { restoreAvailability } from './availability.js';
 import { toOcpp16CallError } from './call-errors.js';
 import { Delivery16, INVALID_ID_CLAIM } from './delivery.js';
 import { registerHandlers, type HandlerContext } from './handlers/index.js';
-import type { SecurityEvents } from './security/events.js';
+import { SecurityEventLog } from './security/event-log.js';
+import { CertificateStore } from './security/cert-store.js';
+import { SecurityExtension } from './security/extension.js';
 import { KeyStore } from './key-store.js';
 import { TxLedger } from './ledger.js';
 import { Lifecycle, type BootStatus } from './lifecycle.js';
@@ -45,6 +47,8 @@ export interface ChargePointDeps {
   phases: Map<number, 1 | 3>;
   /** The highest configured connector maximum (A): what GetCompositeSchedule says where no profile limits. */
   connectorMaxA?: number;
+  /** storage.dir: the certificate store lives under it (`certificates/`); without it nothing can be installed. */
+  storageDir?: string;
   log: Logger;
 }
 
@@ -75,13 +79,14 @@ export class ChargePoint {
   private readonly meterValues: MeterValuesReporter;
   private readonly tags: TagAuthorization;
   readonly smartCharging: SmartCharging;
-  /** Security events (the security log and SecurityEventNotification); logs only until the security extension lands. */
-  readonly security: SecurityEvents;
+  /** Security events: the local security log, and SecurityEventNotification through the durable queue. */
+  readonly security: SecurityEventLog;
+  /** The security extension: profile raises with fallback, certificates, SignCertificate. */
+  readonly securityExtension: SecurityExtension;
   private readonly subs = new Subscriptions();
 
   constructor(private readonly d: ChargePointDeps) {
     const st = d.station;
-    this.security = { report: (type, techInfo) => d.log.warn({ securityEvent: type, techInfo }, 'security event') };
     const repos = d.repos;
     this.queue = repos.queue;
     this.auth = repos.auth;
@@ -95,11 +100,15 @@ export class ChargePoint {
     }, d.ocpp.keys);
     this.ledger = new TxLedger(repos.transactions, this.queue);
     this.time = new TimeResolver(repos.clockOffsets);
+    this.security = new SecurityEventLog({ repo: repos.securityLog, queue: this.queue, clock: st.clock, time: this.time, kick: () => this.outbox?.kick(), log: d.log });
     const key = this.keys.get('AuthorizationKey');
+    const certificates = d.storageDir ? new CertificateStore(d.storageDir) : undefined;
     this.link = new Link({
       url: d.ocpp.url,
       identity: st.info.id,
-      securityProfile: d.ocpp.securityProfile,
+      securityProfile: this.keys.int('SecurityProfile'),
+      // built after the link: the first options are computed before it exists (connectLoop reads them again)
+      tls: () => (this.securityExtension as SecurityExtension | undefined)?.tlsMaterial() ?? {},
       password: key ? Buffer.from(key, 'hex') : d.ocpp.password,
       caFile: d.ocpp.caFile,
       clientCert: d.ocpp.clientCert,
@@ -122,6 +131,11 @@ export class ChargePoint {
       },
     });
     const lc = this.lifecycle;
+    this.securityExtension = new SecurityExtension({
+      link: this.link, keys: this.keys, store: certificates, events: this.security, info: st.info, clock: st.clock, log: d.log,
+      config: { caFile: d.ocpp.caFile, clientCert: d.ocpp.clientCert, clientKey: d.ocpp.clientKey, password: d.ocpp.password },
+      send: (action, payload) => lc.send(action, payload),
+    });
     this.tags = new TagAuthorization({ auth: this.auth, keys: this.keys, clock: st.clock, online: () => lc.online, ask: (t) => this.askAuthorize(t),
       conflict: (idTag, listed, csms) => {
         d.log.warn({ idTag, listed, csms }, 'OCPP: the CSMS contradicts the local authorisation list (LocalListConflict)');
@@ -187,8 +201,10 @@ export class ChargePoint {
     const onSync = (ev: SyncEvent) => {
       this.time.noteSync(st.clock.bootId, ev.monoToWallMs);
       log.info({ source: ev.source }, 'OCPP: clock set; queued timestamps of this boot are corrected when sent');
+      this.security.report('SettingSystemTime', `clock set from ${ev.source}`);
     };
     this.subs.on(st.clock, 'sync', onSync);
+    this.security.report('StartupOfTheDevice', `firmware ${st.info.firmwareVersion}`);
     restoreAvailability(st, this.d.repos.availability);
     // before the first offer: the station starts its connectors after the charge point
     this.smartCharging.start();
@@ -196,9 +212,13 @@ export class ChargePoint {
     this.keys.onChange('ConnectionTimeOut', (v) => st.setConnectionTimeout(Number(v)));
     this.keys.onChange('WebSocketPingInterval', (v) => this.link.setPingInterval(Number(v)));
     this.keys.onChange('ClockAlignedDataInterval', () => this.meterValues.scheduleAligned());
-    this.keys.onChange('AuthorizationKey', (v) => this.link.setPassword(Buffer.from(v, 'hex')));
+    this.keys.onChange('AuthorizationKey', (v) => {
+      this.security.report('ReconfigurationOfSecurityParameters', 'AuthorizationKey changed');
+      this.link.setPassword(Buffer.from(v, 'hex'));
+    });
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
     for (const k of this.keys.ignoredStored) log.warn(k, `OCPP: the stored value of ${k.key} set earlier by the CSMS is not applied: ${k.problem}`);
+    this.securityExtension.start();
     this.lifecycle.start();
     registerHandlers(this.link.client, this.handlerContext());
     st.registerStatus('ocpp', () => this.status());
@@ -215,6 +235,7 @@ export class ChargePoint {
     await this.outbox.stop(STOP_IN_FLIGHT_GRACE_MS);
     this.timers.stop();
     this.subs.clear();
+    this.securityExtension.stop();
     await this.link.stop();
   }
 
@@ -241,6 +262,7 @@ export class ChargePoint {
       later: (ms, fn) => this.timers.later(ms, fn),
       smartCharging: this.smartCharging,
       security: this.security,
+      securityExtension: this.securityExtension,
       triggers: {
         bootNotification: () => lc.triggerBoot(),
         heartbeat: () => lc.heartbeat({ triggered: true }),
@@ -276,6 +298,7 @@ export class ChargePoint {
       link: { ...this.link.counters, lastError: this.link.lastError },
       lastCallError: this.lifecycle.lastCallError,
       smartCharging: this.smartCharging.status(),
+      security: this.securityExtension.status(),
     };
   }
 }

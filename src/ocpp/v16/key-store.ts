@@ -36,6 +36,8 @@ export class KeyStore {
       if (problem) this.ignoredStored.push({ key: def.key, value: def.writeOnly ? '***' : r.value, problem });
       else this.values.set(def.key, r.value);
     }
+    // The configured profile is the floor: a raise the CSMS made (stored) counts only above it.
+    if (this.int('SecurityProfile') < ctx.securityProfile) this.values.set('SecurityProfile', String(ctx.securityProfile));
     for (const def of KEY_DEFS.values()) if (def.writeOnly) hideFromLog(this.get(def.key));
   }
 
@@ -75,6 +77,15 @@ export class KeyStore {
     return { configurationKey, unknownKey };
   }
 
+  /**
+   * Sets and persists a key the charge point itself decided (a SecurityProfile raise that connected,
+   * or the fallback to the previous one); no listeners run.
+   */
+  store(key: ConfigKey, value: string): void {
+    this.repo.save(key, value);
+    this.values.set(key, value);
+  }
+
   /** ChangeConfiguration: persisted before it is answered; effective at once (listeners run after). */
   change(key: string, value: string): { status: ChangeStatus; apply?: () => void } {
     const def = keyDef(key);
@@ -82,7 +93,8 @@ export class KeyStore {
     if (def.readonly || csmsCheck(def, value)) return { status: 'Rejected' };
     // The Basic-auth password exists only in security profiles 1 and 2: under 0 (no auth) and
     // 3 (client certificate) it would be stored and never used.
-    if (def.key === 'AuthorizationKey' && this.ctx.securityProfile !== 1 && this.ctx.securityProfile !== 2) return { status: 'Rejected' };
+    const profile = this.int('SecurityProfile');
+    if (def.key === 'AuthorizationKey' && profile !== 1 && profile !== 2) return { status: 'Rejected' };
     const normalised = def.kind === 'bool' ? value.toLowerCase() : def.kind === 'int' ? String(Number(value)) : def.kind === 'csl' ? splitCsl(value).join(',') : value;
     if (def.writeOnly) hideFromLog(normalised);
     this.repo.save(def.key, normalised);

@@ -7,6 +7,7 @@
 import type { AuthStatus, ConnectorStatus } from '../../domain/types.js';
 import type { Ocpp16ErrorCode } from '../../domain/faults.js';
 import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule } from './smart-charging/types.js';
+import type { SecurityCsmsActions } from './security/messages.js';
 
 /** CiString20Type: idTag, parentIdTag. */
 export type IdToken = string;
@@ -151,7 +152,7 @@ export interface GetCompositeScheduleConf {
 }
 
 /** Every CSMS-initiated action evsed answers with a handler, request and response. */
-export interface CsmsActions {
+export interface CsmsActions extends SecurityCsmsActions {
   GetConfiguration: [GetConfigurationReq, GetConfigurationConf];
   ChangeConfiguration: [ChangeConfigurationReq, ChangeConfigurationConf];
   ClearCache: [ClearCacheReq, ClearCacheConf];

@@ -6,9 +6,11 @@ import { AuthRepository } from './auth.js';
 import { ClockOffsetRepository } from './clock-offsets.js';
 import { AvailabilityRepository } from './availability.js';
 import { ChargingProfileRepository } from './charging-profiles.js';
+import { SecurityLogRepository } from './security-log.js';
 
 export { ocppMigrations } from './migrations.js';
 export type { StoredChargingProfile, StoredProfileFields } from './charging-profiles.js';
+export type { SecurityLogEntry, SecurityLogRepository } from './security-log.js';
 
 /**
  * Everything the OCPP layer keeps in the station database, as repositories. Protocol-neutral at
@@ -24,6 +26,7 @@ export interface OcppRepositories {
   clockOffsets: ClockOffsetRepository;
   availability: AvailabilityRepository;
   chargingProfiles: ChargingProfileRepository;
+  securityLog: SecurityLogRepository;
 }
 
 export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }): OcppRepositories {
@@ -37,5 +40,6 @@ export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }):
     clockOffsets: new ClockOffsetRepository(db),
     availability: new AvailabilityRepository(db),
     chargingProfiles: new ChargingProfileRepository(db),
+    securityLog: new SecurityLogRepository(db),
   };
 }

@@ -112,5 +112,51 @@ export const ocppMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 5,
+      name: 'security log; SecurityEventNotification in the durable queue',
+      up: (db) => {
+        // The security log (OCPP 1.6 security whitepaper §8, A04): every security event with its stamp
+        // (resolved with the clock offsets when read), bounded by the repository (oldest dropped).
+        // The queue is rebuilt to take SecurityEventNotification (critical events: guaranteed delivery).
+        const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'ocpp_queue'").pluck().get() as number | undefined;
+        db.exec(`
+          CREATE TABLE ocpp_security_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL,
+            tech_info TEXT,
+            critical INTEGER NOT NULL,
+            wall_ms INTEGER NOT NULL,
+            boot_id TEXT NOT NULL,
+            mono_ms REAL NOT NULL,
+            quality TEXT NOT NULL
+          );
+          CREATE TABLE ocpp_queue_v5 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action TEXT NOT NULL CHECK (action IN ('StartTransaction', 'StopTransaction', 'MeterValues', 'SecurityEventNotification')),
+            session_id INTEGER,
+            payload TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            thinnable INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_wall_ms INTEGER NOT NULL,
+            created_boot_id TEXT NOT NULL,
+            created_mono_ms REAL NOT NULL,
+            created_quality TEXT NOT NULL
+          );
+          INSERT INTO ocpp_queue_v5 SELECT * FROM ocpp_queue;
+          DROP TABLE ocpp_queue;
+          ALTER TABLE ocpp_queue_v5 RENAME TO ocpp_queue;
+          CREATE INDEX ocpp_queue_pending ON ocpp_queue (status, id);
+        `);
+        // ids keep growing across the rebuild (the outbox orders by id)
+        if (seq !== undefined) {
+          db.prepare("DELETE FROM sqlite_sequence WHERE name = 'ocpp_queue'").run();
+          db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('ocpp_queue', ?)").run(seq);
+        }
+      },
+    },
   ],
 };

@@ -5,7 +5,7 @@ import type { Stamp } from '../../hal/clock.js';
  * The actions the durable queue holds (the table's CHECK constraint). An OCPP 2.0.1 charge point
  * would add 'TransactionEvent' with a migration and use the same queue, thinning and bounds.
  */
-export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
+export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues' | 'SecurityEventNotification';
 
 export interface QueueRow {
   id: number;

@@ -134,6 +134,16 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     later: (ms, fn) => void clock.setTimeout(fn, ms),
     smartCharging: smart,
     security: { report: (type, techInfo) => void rig.securityEvents.push({ type, techInfo }) },
+    // the security extension is tested end to end (test/ocpp/security/); here it refuses everything
+    securityExtension: {
+      changeSecurityProfile: () => ({ status: 'Rejected' }),
+      installCertificate: () => 'Failed',
+      deleteCertificate: () => 'NotFound',
+      installedCertificateIds: () => [],
+      certificateSigned: () => ({ status: 'Rejected' }),
+      canSignCertificate: () => false,
+      signCertificate: async () => undefined,
+    },
     triggers: {
       bootNotification: async () => void rig.triggered.push(['bootNotification']),
       heartbeat: async () => void rig.triggered.push(['heartbeat']),

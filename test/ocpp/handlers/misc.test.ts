@@ -30,6 +30,7 @@ describe('Reset', () => {
     expect(r.station.resets).toEqual([]);
     r.clock.advance(1);
     expect(r.station.resets).toEqual(['Hard']);
+    expect(r.securityEvents).toEqual([{ type: 'ResetOrReboot', techInfo: 'Hard reset requested by the CSMS' }]);
   });
 });
 

@@ -17,8 +17,9 @@ export function getConfiguration(ctx: Pick<HandlerContext, 'keys'>, req: GetConf
 }
 
 /** ChangeConfiguration: persisted before the answer, applied (listeners: timers, the link) after it. */
-export function changeConfiguration(ctx: Pick<HandlerContext, 'keys' | 'log' | 'afterReply'>, req: ChangeConfigurationReq): ChangeConfigurationConf {
-  const r = ctx.keys.change(req.key, req.value);
+export function changeConfiguration(ctx: Pick<HandlerContext, 'keys' | 'log' | 'afterReply' | 'securityExtension'>, req: ChangeConfigurationReq): ChangeConfigurationConf {
+  // SecurityProfile: raised only, and stored once the new profile connected (security/extension.ts)
+  const r = req.key === 'SecurityProfile' ? ctx.securityExtension.changeSecurityProfile(req.value) : ctx.keys.change(req.key, req.value);
   if (r.apply) ctx.afterReply(r.apply);
   // The value only of a key evsed knows and may show: never of a write-only one (AuthorizationKey),
   // nor of an unknown name, which may be a secret meant for a key spelt differently.

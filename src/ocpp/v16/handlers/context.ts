@@ -8,6 +8,7 @@ import type { BootStatus } from '../lifecycle.js';
 import type { Sample } from '../sampled-values.js';
 import type { SmartChargingPort } from '../smart-charging/controller.js';
 import type { SecurityEvents } from '../security/events.js';
+import type { SecurityExtensionPort } from '../security/extension.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -43,6 +44,8 @@ export interface HandlerContext {
   smartCharging: SmartChargingPort;
   /** Security events: the local security log, and SecurityEventNotification for the critical ones. */
   security: SecurityEvents;
+  /** The security extension: profile raises, the certificate store, SignCertificate / CertificateSigned. */
+  securityExtension: SecurityExtensionPort;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {
