@@ -129,6 +129,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     afterReply: (fn) => void rig.deferred.push(fn),
     later: (ms, fn) => void clock.setTimeout(fn, ms),
     smartCharging: smart,
+    security: { report: () => undefined },
     triggers: {
       bootNotification: async () => void rig.triggered.push(['bootNotification']),
       heartbeat: async () => void rig.triggered.push(['heartbeat']),

@@ -11,6 +11,7 @@ import { remoteStartTransaction, remoteStopTransaction } from './remote.js';
 import { triggerMessage } from './trigger-message.js';
 import { clearChargingProfile, getCompositeSchedule, setChargingProfile } from './smart-charging.js';
 import { notSupported } from './unsupported.js';
+import { cancelReservation, reserveNow } from '../reservations/handlers.js';
 
 export type { HandlerContext, Triggers } from './context.js';
 
@@ -18,7 +19,7 @@ const { NOREPLY } = rpc;
 
 export type Handler<A extends CsmsAction> = (ctx: HandlerContext, req: CsmsActions[A][0]) => CsmsActions[A][1] | Promise<CsmsActions[A][1]>;
 
-/** One typed handler per CSMS action (Core, LocalAuthListManagement, RemoteTrigger, SmartCharging). */
+/** One typed handler per CSMS action (Core, LocalAuthListManagement, RemoteTrigger, SmartCharging, Reservation). */
 export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   GetConfiguration: getConfiguration,
   ChangeConfiguration: changeConfiguration,
@@ -35,6 +36,8 @@ export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   SetChargingProfile: setChargingProfile,
   ClearChargingProfile: clearChargingProfile,
   GetCompositeSchedule: getCompositeSchedule,
+  ReserveNow: reserveNow,
+  CancelReservation: cancelReservation,
 };
 
 /** The part of the ocpp-rpc client handlers are registered on. */
