@@ -14,6 +14,9 @@ export interface ReservationsDeps {
   log: Logger;
 }
 
+/** The longest a timer waits in one go (a day; Node's own limit is about 24.8 days). */
+const MAX_TIMER_MS = 24 * 3_600_000;
+
 interface Held {
   r: Reservation;
   timer: { cancel(): void };
@@ -138,11 +141,19 @@ export class Reservations {
   }
 
   private hold(r: Reservation): void {
-    const ms = Math.max(0, r.expiresAtMs - this.d.clock.wallMs());
+    const deadlineMono = this.d.clock.monoMs() + Math.max(0, r.expiresAtMs - this.d.clock.wallMs());
+    this.arm(r, deadlineMono);
+  }
+
+  /** A timer to the monotonic deadline, in steps a timer can wait (Node fires one longer than 2^31-1 ms at once). */
+  private arm(r: Reservation, deadlineMono: number): void {
+    const left = Math.max(0, deadlineMono - this.d.clock.monoMs());
     const timer = this.d.clock.setTimeout(() => {
       const h = this.held.get(r.reservationId);
-      if (h?.r === r) this.drop(h, 'expired');
-    }, ms);
+      if (h?.r !== r) return;
+      if (left > MAX_TIMER_MS) this.arm(r, deadlineMono);
+      else this.drop(h, 'expired');
+    }, Math.min(left, MAX_TIMER_MS));
     this.held.set(r.reservationId, { r, timer });
   }
 

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Station } from '../../src/evse/station.js';
 import type { AuthResult, Reservation, ReservationEnd, StationEvents } from '../../src/evse/port.js';
-import type { SystemClock } from '../../src/hal/clock.js';
+import { SystemClock } from '../../src/hal/clock.js';
+import { Reservations } from '../../src/evse/reservations.js';
 import { silentLogger } from '../../src/log.js';
 import { SimHardware } from '../../src/sim/hardware.js';
 import { SimMeter } from '../../src/sim/meter.js';
@@ -304,5 +305,30 @@ describe('reservations across a restart', () => {
     expect(r.status(1)).toBe('Reserved');
     await r.pass(61_000);
     expect(r.status(1)).toBe('Available');
+  });
+});
+
+describe('a reservation far ahead, on the real clock', () => {
+  it('is still held: a timer beyond what Node can wait (about 24.8 days) must not fire at once', async () => {
+    const dir = tempDir('evsed-reservations-');
+    const db = openDb(join(dir, 'evsed.db'), [coreMigrations]);
+    try {
+      const clock = new SystemClock('always');
+      const ended: string[] = [];
+      const keeper = new Reservations({
+        clock, store: new ReservationStore(db), log: silentLogger(),
+        occupancy: () => [{ id: 1, available: true, faulted: false, busy: false, plugged: false }],
+        changed: (_r, why) => void (why && ended.push(why)),
+      });
+      expect(keeper.reserve({ reservationId: 1, connectorId: 1, idTag: 'RES', expiresAtMs: clock.wallMs() + 60 * 24 * HOUR })).toBe('Accepted');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(ended).toEqual([]);
+      expect(keeper.list()).toHaveLength(1);
+      keeper.stop();
+      clock.close();
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
