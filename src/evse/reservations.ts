@@ -9,6 +9,8 @@ export interface ReservationsDeps {
   store: ReservationStore;
   /** Every connector as the rules see it now. */
   occupancy(): Occupancy[];
+  /** Reservations a tag waiting for its plug on some connector will use: they need no free connector kept. */
+  claimed(): number[];
   /** A reservation was taken, replaced or ended: the connectors' Reserved flags are due again. */
   changed(r: Reservation, ended: ReservationEnd | null): void;
   log: Logger;
@@ -97,7 +99,7 @@ export class Reservations {
 
   /** The reservations a tag must match to use the connector now (null: anyone may). */
   requiredOn(connectorId: number): Reservation[] | null {
-    return requiredOn(connectorId, this.list(), this.d.occupancy());
+    return requiredOn(connectorId, this.unclaimed(), this.d.occupancy());
   }
 
   /** The reservations a session on the connector may use: its own and the station's. */
@@ -109,8 +111,15 @@ export class Reservations {
   keptFor(connectorId: number): Reservation | undefined {
     const occ = this.d.occupancy();
     const c = occ.find((x) => x.id === connectorId);
-    if (!c || !showsReserved(c, this.list(), occ)) return undefined;
-    return requiredOn(connectorId, this.list(), occ)?.[0];
+    const open = this.unclaimed();
+    if (!c || !showsReserved(c, open, occ)) return undefined;
+    return requiredOn(connectorId, open, occ)?.[0];
+  }
+
+  /** The reservations no authorised tag is on its way to use. */
+  private unclaimed(): Reservation[] {
+    const claimed = new Set(this.d.claimed());
+    return this.list().filter((r) => !claimed.has(r.reservationId));
   }
 
   /**

@@ -114,6 +114,8 @@ export type SmEvent =
   | { type: 'authorize'; idTag: string | null; source: AuthSource; reservationId?: number | null }
   /** The connector is kept for a reservation (status Reserved while nobody is on it); the station decides who may use it. */
   | { type: 'reserved'; reserved: boolean }
+  /** A reservation ended before its session started (expired, cancelled): a pending authorisation no longer uses it. */
+  | { type: 'reservation-ended'; reservationId: number }
   /** Authorisation withdrawn for safety or by the backend: open at once (S5), end the session. */
   | { type: 'deauthorize'; reason: StopReason }
   | { type: 'session-started' }
@@ -166,7 +168,8 @@ export interface SmSnapshot {
   output: PilotOutput;
   contactor: boolean;
   faults: FaultKind[];
-  auth: { idTag: string | null; source: AuthSource } | null;
+  /** `reservationId`: the reservation the session will use when it starts. */
+  auth: { idTag: string | null; source: AuthSource; reservationId: number | null } | null;
   /** Kept for a reservation: no tag other than the reserved one may start (free mode does not start on plug-in). */
   reserved: boolean;
   session: boolean;
@@ -292,6 +295,9 @@ export class ConnectorStateMachine {
       case 'reserved':
         this.reserved = ev.reserved;
         break;
+      case 'reservation-ended':
+        if (this.auth?.reservationId === ev.reservationId && !this.starting && !this.session) this.auth.reservationId = null;
+        break;
       case 'session-started':
         // The session is durable now; if the EV left or the authorisation went meanwhile, end it at once.
         this.starting = false;
@@ -411,7 +417,7 @@ export class ConnectorStateMachine {
       output: this.output,
       contactor: this.contactor,
       faults: [...new Set([...this.hwFaults, ...this.latched])],
-      auth: this.auth ? { idTag: this.auth.idTag, source: this.auth.source } : null,
+      auth: this.auth ? { idTag: this.auth.idTag, source: this.auth.source, reservationId: this.auth.reservationId } : null,
       reserved: this.reserved,
       session: this.session,
       stopping: this.stopping !== null,

@@ -108,6 +108,10 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       clock: o.clock,
       store: o.reservations,
       occupancy: () => this.occupancy(),
+      claimed: () => [...this.connectors.values()].flatMap(({ c }) => {
+        const id = c.snapshot().auth?.reservationId;
+        return id === null || id === undefined ? [] : [id];
+      }),
       changed: (r, ended) => this.reservationChanged(r, ended),
       log: o.log.child({ module: 'reservations' }),
     });
@@ -369,6 +373,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   }
 
   private reservationChanged(r: Reservation, ended: ReservationEnd | null): void {
+    if (ended && ended !== 'used') for (const { c } of this.connectors.values()) c.dispatch({ type: 'reservation-ended', reservationId: r.reservationId });
     this.emit('reservation', r, ended);
     this.reservationsMoved();
     // The view of a connector whose Reserved flag did not change still names another reservation (or none).

@@ -187,6 +187,17 @@ describe('a reserved connector', () => {
     expect(await r.station.presentTag(1, 'OTHER')).toMatchObject({ status: 'Accepted', action: 'pending' });
   });
 
+  it('expired while its tag waits for the plug: the session starts without the ended reservation', async () => {
+    const r = await rig();
+    r.station.reserve(reservation(r, { expiresAtMs: r.clock.wallMs() + 10_000 }));
+    expect(await r.station.presentTag(1, 'RES')).toMatchObject({ action: 'pending' });
+    await r.pass(10_100);
+    expect(r.ended.at(-1)?.[1]).toBe('expired');
+    r.hw[0]!.ev.plug();
+    await r.until(() => r.station.sessionOn(1) !== undefined, 'session');
+    expect(r.station.sessionOn(1)).toMatchObject({ idTag: 'RES', reservationId: null });
+  });
+
   it('ends when its connector becomes Faulted or Unavailable', async () => {
     const r = await rig();
     r.station.reserve(reservation(r, { reservationId: 1, connectorId: 1 }));
@@ -247,6 +258,17 @@ describe('a reserved station (connector 0)', () => {
     await r.until(() => r.station.sessionOn(2) !== undefined, 'session on 2');
     expect(r.station.sessionOn(2)).toMatchObject({ idTag: 'RES', reservationId: 7 });
     expect(r.station.reservations()).toEqual([]);
+  });
+
+  it('once its tag waits for the plug on one connector, no other connector is kept for it', async () => {
+    const r = await rig();
+    r.station.reserve(reservation(r, { connectorId: 0 }));
+    expect(await r.station.presentTag(1, 'RES')).toMatchObject({ action: 'pending' });
+    expect(r.status(2)).toBe('Available');
+    expect(await r.station.presentTag(2, 'OTHER')).toMatchObject({ status: 'Accepted', action: 'pending' });
+    r.hw[0]!.ev.plug();
+    await r.until(() => r.station.sessionOn(1) !== undefined, 'session');
+    expect(r.station.sessionOn(1)!.reservationId).toBe(7);
   });
 
   it('its tag on any free connector uses it, even while others are free', async () => {
@@ -318,6 +340,7 @@ describe('a reservation far ahead, on the real clock', () => {
       const keeper = new Reservations({
         clock, store: new ReservationStore(db), log: silentLogger(),
         occupancy: () => [{ id: 1, available: true, faulted: false, busy: false, plugged: false }],
+        claimed: () => [],
         changed: (_r, why) => void (why && ended.push(why)),
       });
       expect(keeper.reserve({ reservationId: 1, connectorId: 1, idTag: 'RES', expiresAtMs: clock.wallMs() + 60 * 24 * HOUR })).toBe('Accepted');
