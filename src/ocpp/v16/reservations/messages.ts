@@ -1,12 +1,13 @@
 /** OCPP 1.6 Reservation profile messages (S16 §5.1, §5.13; schemas urn:ReserveNow.req/.conf, urn:CancelReservation.req/.conf). */
-import type { IdToken } from '../messages.js';
 
 export interface ReserveNowReq {
   connectorId: number;
   /** date-time: when the reservation ends (the CSMS's time). */
   expiryDate: string;
-  idTag: IdToken;
-  parentIdTag?: IdToken;
+  /** CiString20 */
+  idTag: string;
+  /** CiString20 */
+  parentIdTag?: string;
   reservationId: number;
 }
 export interface ReserveNowConf {
