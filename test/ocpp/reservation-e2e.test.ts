@@ -1,75 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import { loadConfig } from '../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { silentLogger } from '../../src/log.js';
-import type { SimHardware } from '../../src/sim/hardware.js';
-import { tempDir, writeSimConfig } from '../support/station.js';
-import { Csms, waitFor } from './csms.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from './csms.js';
+import { daemonRigs, type DaemonRig } from './daemon-rig.js';
 
 /**
  * The Reservation profile end to end, the way the OCA compliance cases exercise it (TC_046–TC_053):
  * the real daemon in-process (station core, sim hardware and meter, store) against the CSMS fixture
  * (ocpp-rpc, strict schemas) over a real WebSocket.
  */
-let daemon: Daemon | undefined;
-let csms: Csms | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
-  await daemon?.stop().catch(() => undefined);
-  await csms?.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  daemon = undefined;
-  csms = undefined;
-});
+const rigs = daemonRigs('evsed-ocpp-reservations-');
+const start = rigs.start;
+type Rig = DaemonRig;
 
-interface Rig {
-  d: Daemon;
-  csms: Csms;
-  file: string;
-  hw: (id: number) => SimHardware;
-  /** StatusNotifications the CSMS got for a connector, in order. */
-  statuses: (id: number) => string[];
-}
-
-async function start(o: { keys?: Record<string, unknown>; connectors?: number; file?: string } = {}): Promise<Rig> {
-  if (!csms) {
-    csms = new Csms();
-    await csms.listen();
-  }
-  const port = (csms.http!.address() as { port: number }).port;
-  let file = o.file;
-  if (!file) {
-    const dir = tempDir('evsed-ocpp-reservations-');
-    dirs.push(dir);
-    file = writeSimConfig(dir, {
-      authMode: 'ocpp' as 'local',
-      connectors: o.connectors ?? 1,
-      extra: `ocpp:
-  version: "1.6"
-  url: ws://127.0.0.1:${port}/ocpp
-  reconnectMinS: 0.05
-  reconnectMaxS: 0.3
-  callTimeoutS: 5
-  keys: ${JSON.stringify({ HeartbeatInterval: 300, MeterValueSampleInterval: 0, ...(o.keys ?? {}) })}
-`,
-    });
-  }
-  const c = csms;
-  const boots = c.of('BootNotification').length;
-  const statuses = c.of('StatusNotification').length;
-  daemon = await startDaemon(loadConfig(file), silentLogger());
-  const d = daemon;
-  await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
-  return {
-    d, csms: c, file,
-    hw: (id) => d.hardware(id) as SimHardware,
-    statuses: (id) => c.of('StatusNotification').filter((s) => s.connectorId === id).map((s) => s.status as string),
-  };
-}
+/** StatusNotifications the CSMS got for a connector, in order. */
+const statuses = (r: Rig, id: number): string[] => r.csms.of('StatusNotification').filter((s) => s.connectorId === id).map((s) => s.status as string);
 
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
-const lastStatus = (r: Rig, id: number) => r.statuses(id).at(-1);
+const lastStatus = (r: Rig, id: number) => statuses(r, id).at(-1);
 
 describe('ReserveNow on a connector (TC_046, TC_047, TC_048)', () => {
   it('Reserved; another tag is refused, also with its EV plugged in; the reserved tag starts with the reservationId; then Occupied', async () => {
@@ -173,10 +119,8 @@ describe('a reservation across a restart', () => {
     let r = await start();
     await r.csms.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'RES-1', reservationId: 52 });
     await waitFor(() => lastStatus(r, 1) === 'Reserved', 'Reserved');
-    await r.d.stop();
-    daemon = undefined;
     const before = r.csms.of('StatusNotification').length;
-    r = await start({ file: r.file });
+    r = await rigs.restart(r);
     const after = r.csms.of('StatusNotification').slice(before).filter((s) => s.connectorId === 1);
     expect(after[0]?.status).toBe('Reserved');
     expect(await r.d.station.presentTag(1, 'OTHER')).toMatchObject({ reserved: true });
