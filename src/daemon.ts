@@ -12,6 +12,7 @@ import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
 import { SessionStore } from './store/sessions.js';
 import { LockoutStore } from './store/lockouts.js';
+import { ReservationStore } from './store/reservations.js';
 import { StoreFileWatch } from './store/file-watch.js';
 import { Station, type ConnectorParts } from './evse/station.js';
 import { ApiServer } from './api/server.js';
@@ -165,7 +166,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     throw err;
   }
 
-  const station = new Station({ config, parts, sessions, lockouts: new LockoutStore(db), clock, log });
+  const station = new Station({ config, parts, sessions, lockouts: new LockoutStore(db), reservations: new ReservationStore(db), clock, log });
   const energyTargetWh = new Map(config.connectors.flatMap((c) => (c.energyTargetWh !== undefined ? [[c.id, c.energyTargetWh] as const] : [])));
   const live = new LiveSessionInfo(station, sessions, config.tariff ? ledger : null, { energyTargetWh });
   const settings = new EnergySettingsRepository(db);

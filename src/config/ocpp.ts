@@ -65,7 +65,7 @@ export const ocppConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['keys', key], message: 'unknown OCPP configuration key (docs/ocpp.md lists the supported ones)', input: value });
         continue;
       }
-      if (def.readonly) {
+      if (def.readonly && !def.installer) {
         ctx.addIssue({ code: 'custom', path: ['keys', key], message: 'is read-only (evsed derives it); remove it', input: value });
         continue;
       }

@@ -41,6 +41,8 @@ export interface KeyContext {
  */
 interface KeyMeta {
   readonly: boolean;
+  /** Read-only for the CSMS, but the installer's `ocpp.keys` may set it (what the station offers). */
+  installer?: boolean;
   /** never returned by GetConfiguration (AuthorizationKey) */
   writeOnly?: boolean;
   /** A change takes effect only after a reboot (answered RebootRequired); none of evsed's keys needs one. */
@@ -115,7 +117,7 @@ const TABLE = {
   StopTxnAlignedDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
   StopTxnSampledData: { readonly: false, kind: 'csl', initial: () => '', check: measurandList },
   StopTxnSampledDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
-  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,LocalAuthListManagement,RemoteTrigger,SmartCharging', check: readonlyValue },
+  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,LocalAuthListManagement,RemoteTrigger,SmartCharging,Reservation', check: readonlyValue },
   SupportedFeatureProfilesMaxLength: { readonly: true, kind: 'int', initial: () => '6', check: readonlyValue },
   TransactionMessageAttempts: rwInt(1, 100, '3'),
   TransactionMessageRetryInterval: rwInt(1, 86_400, '60'),
@@ -127,6 +129,8 @@ const TABLE = {
   LocalAuthListEnabled: { readonly: false, kind: 'bool', initial: () => 'true', check: isBool },
   LocalAuthListMaxLength: { readonly: true, kind: 'int', initial: () => '10000', check: readonlyValue },
   SendLocalListMaxLength: { readonly: true, kind: 'int', initial: () => '500', check: readonlyValue },
+  // Reservation profile: reserving the station (connector 0) keeps one connector free for the tag; off unless the installer sets it.
+  ReserveConnectorZeroSupported: { readonly: true, installer: true, kind: 'bool', initial: () => 'false', check: isBool },
   // Security whitepaper
   AuthorizationKey: { readonly: false, writeOnly: true, kind: 'string', initial: () => '',
     check: (v) => (/^([0-9a-fA-F]{2}){16,20}$/.test(v) ? undefined : 'must be 16-20 bytes written as 32-40 hex digits'),
@@ -151,7 +155,7 @@ const TABLE = {
   MaxChargingProfilesInstalled: { readonly: true, kind: 'int', initial: () => String(MAX_CHARGING_PROFILES_INSTALLED), check: readonlyValue },
 } as const satisfies Record<string, KeyMeta>;
 
-/** Every configuration key evsed supports (OCPP 1.6 Core, LocalAuthListManagement, SmartCharging, security whitepaper). */
+/** Every configuration key evsed supports (OCPP 1.6 Core, LocalAuthListManagement, Reservation, SmartCharging, security whitepaper). */
 export type ConfigKey = keyof typeof TABLE;
 
 /** The one table: every key with its metadata, in the order GetConfiguration lists them. */

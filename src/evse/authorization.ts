@@ -3,7 +3,8 @@ import type { Logger } from '../log.js';
 import { sameIdTag } from '../domain/tags.js';
 import type { AuthResult, AuthStatus } from '../domain/types.js';
 import type { Connector } from './connector.js';
-import type { Authorizer, TagOutcome } from './port.js';
+import type { Authorizer, Reservation, TagOutcome } from './port.js';
+import { matches, parentMayMatch } from './reservation-rules.js';
 
 /** Tags listed in the config (auth.mode local). */
 export class LocalListAuthorizer implements Authorizer {
@@ -19,6 +20,8 @@ export interface AuthorizationDeps {
   auth: Config['auth'];
   connector(id: number): Connector | undefined;
   connectorIds(): number[];
+  /** Who the connectors are kept for (reservations.ts). */
+  reservations(): { requiredOn(connectorId: number): Reservation[] | null; usableOn(connectorId: number): Reservation[] };
   rejected(info: { connectorId: number; idTag: string; status: AuthStatus }): void;
   log: Logger;
 }
@@ -62,6 +65,7 @@ export class Authorization {
       c.stop('Local', idTag);
       return { status: 'Accepted', source: running.authSource, action: 'stopped' };
     }
+    const required = running ? null : this.d.reservations().requiredOn(connectorId);
     if (!running) {
       // Nothing could start here (Unavailable, Faulted): refuse at once, without asking anyone
       // (no Authorize.req to the CSMS for a session that cannot happen).
@@ -70,6 +74,8 @@ export class Authorization {
         this.d.log.info({ connectorId, idTag, available: snap.available, faults: snap.faults }, 'tag at a connector that cannot charge now: refused');
         return { status: 'Invalid', source: 'local', action: 'unavailable' };
       }
+      // Kept for another tag, and no parent could make this one match: refused without asking anyone.
+      if (required && !required.some((r) => matches(r, idTag)) && !parentMayMatch(required)) return this.refuseReserved(connectorId, idTag, 'local');
     }
     const result: AuthResult = this.authorizer
       ? await this.authorizer.authorize(idTag, connectorId)
@@ -89,22 +95,43 @@ export class Authorization {
       this.d.rejected({ connectorId, idTag, status: 'ConcurrentTx' });
       return { status: 'ConcurrentTx', source: result.source, action: 'rejected' };
     }
-    c.presentedAuth(idTag, result.source);
+    // The reservation the session will use: the connector's own or the station's, for this tag or its parent.
+    const reservation = this.d.reservations().usableOn(connectorId).find((r) => matches(r, idTag, result.parentIdTag));
+    if (required && !required.some((r) => r === reservation)) return this.refuseReserved(connectorId, idTag, result.source);
+    c.presentedAuth(idTag, result.source, reservation?.reservationId);
     return { ...result, action: c.snapshot().session ? 'started' : 'pending' };
   }
 
-  /** Pre-authorised start (e.g. OCPP RemoteStartTransaction). Picks the first free connector when none is given. */
+  /**
+   * Pre-authorised start (e.g. OCPP RemoteStartTransaction). Picks the first free connector when
+   * none is given. A connector kept for a reservation takes only its tag (the parent is not known
+   * without asking: a remote start names the tag itself).
+   */
   remoteStart(connectorId: number | undefined, idTag: string): boolean {
-    const id = connectorId ?? this.d.connectorIds().find((i) => {
+    const usable = (i: number) => {
       const snap = this.need(i).snapshot();
-      return !snap.session && !snap.auth && snap.available && snap.faults.length === 0;
-    });
+      const required = this.d.reservations().requiredOn(i);
+      return !snap.session && !snap.auth && snap.available && snap.faults.length === 0 && (!required || required.some((r) => matches(r, idTag)));
+    };
+    const id = connectorId ?? this.d.connectorIds().find(usable);
     const c = id === undefined ? undefined : this.d.connector(id);
-    if (!c) return false;
+    if (!c || id === undefined) return false;
     const snap = c.snapshot();
     if (snap.session || !snap.available || snap.faults.length > 0) return false;
-    c.presentedAuth(idTag, 'remote');
+    const required = this.d.reservations().requiredOn(id);
+    const reservation = this.d.reservations().usableOn(id).find((r) => matches(r, idTag));
+    if (required && !required.some((r) => r === reservation)) {
+      this.d.log.info({ connectorId: id, idTag }, 'remote start refused: the connector is kept for a reservation of another tag');
+      return false;
+    }
+    c.presentedAuth(idTag, 'remote', reservation?.reservationId);
     return true;
+  }
+
+  private refuseReserved(connectorId: number, idTag: string, source: AuthResult['source']): TagOutcome {
+    this.d.log.info({ connectorId, idTag }, 'tag refused: the connector is kept for a reservation of another tag');
+    this.d.rejected({ connectorId, idTag, status: 'Invalid' });
+    return { status: 'Invalid', source, action: 'rejected', reserved: true };
   }
 
   private need(id: number): Connector {

@@ -394,8 +394,9 @@ export class Connector extends EventEmitter {
     return this.sm.snapshot().status;
   }
 
-  presentedAuth(idTag: string | null, source: AuthSource): void {
-    this.dispatch({ type: 'authorize', idTag, source });
+  /** `reservationId`: the reservation the session will use (and end). */
+  presentedAuth(idTag: string | null, source: AuthSource, reservationId?: number): void {
+    this.dispatch({ type: 'authorize', idTag, source, reservationId: reservationId ?? null });
   }
 
   stop(reason: StopReason, stopIdTag?: string | null): boolean {
@@ -478,8 +479,8 @@ export class Connector extends EventEmitter {
   private onPilot(r: PilotReading): void {
     const before = this.sm.snapshot();
     this.dispatch({ type: 'pilot', state: r.state, diodeOk: r.diodeOk, diodeChecked: r.diodeChecked });
-    // free mode: plugging in is the authorisation
-    if (this.o.freeIdTag !== undefined && this.o.freeIdTag !== null && before.pilot === 'A' && (r.state === 'B' || r.state === 'C' || r.state === 'D')) {
+    // free mode: plugging in is the authorisation (not on a connector kept for a reservation: its tag is presented)
+    if (this.o.freeIdTag !== undefined && this.o.freeIdTag !== null && !before.reserved && before.pilot === 'A' && (r.state === 'B' || r.state === 'C' || r.state === 'D')) {
       this.dispatch({ type: 'authorize', idTag: this.o.freeIdTag, source: 'free' });
     }
   }
@@ -513,7 +514,7 @@ export class Connector extends EventEmitter {
           this.o.log.debug({ connectorId: this.id, output: a.output }, 'pilot output');
           break;
         case 'start-session':
-          this.beginSession(a.idTag, a.source);
+          this.beginSession(a.idTag, a.source, a.reservationId);
           break;
         case 'end-session':
           this.endSession(a.reason, a.stopIdTag);
@@ -641,14 +642,14 @@ export class Connector extends EventEmitter {
     }
   }
 
-  private beginSession(idTag: string | null, source: AuthSource): void {
+  private beginSession(idTag: string | null, source: AuthSource, reservationId: number | null): void {
     void this.serial(async () => {
       try {
         // A session's stop is recorded before the next one starts (the CSMS gets them in that order).
         this.writeUnwrittenStop();
         const reg = await this.registerNow();
         if (!reg.fresh) this.o.log.warn({ connectorId: this.id, meterStartWh: reg.wh }, 'meter unreadable at session start: using its last good register, recorded as provisional');
-        const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp(), meterStartProvisional: !reg.fresh });
+        const rec = this.o.store.start({ connectorId: this.id, idTag, authSource: source, meterStartWh: reg.wh, at: this.o.clock.stamp(), meterStartProvisional: !reg.fresh, reservationId });
         // A provisional stop of the previous session can no longer be corrected from the register: it stays flagged.
         this.pendingMeter = reg.fresh ? null : { sessionId: rec.id, startAtClosures: this.closures };
         this.current = rec;

@@ -76,9 +76,40 @@ export interface LiveSession {
   chargeNow?: boolean;
 }
 
+/** A connector (or the station: connectorId 0, any connector) reserved for one tag until a time (OCPP ReserveNow). */
+export interface Reservation {
+  reservationId: number;
+  /** 0 = the station: the tag may use any connector, and one free connector is kept for it. */
+  connectorId: number;
+  idTag: string;
+  /** A tag with this parent may use it too. */
+  parentIdTag?: string;
+  /** When it ends, in the reserver's wall-clock time (ms since the epoch; OCPP expiryDate). */
+  expiresAtMs: number;
+}
+
+/** The answer to a reservation (OCPP 1.6 ReservationStatus). */
+export type ReserveResult = 'Accepted' | 'Faulted' | 'Occupied' | 'Rejected' | 'Unavailable';
+
+/** Why a reservation ended: its session started, it expired, it was cancelled or replaced, its connector became Faulted or Unavailable. */
+export type ReservationEnd = 'used' | 'expired' | 'cancelled' | 'replaced' | 'faulted' | 'unavailable';
+
+/** The reservation a connector keeps for its tag (ConnectorView.reservation). */
+export interface ReservationView {
+  reservationId: number;
+  idTag: string;
+  parentIdTag: string | null;
+  /** ISO 8601, the reserver's time. */
+  expiresAt: string;
+  /** A reservation of the station (connector 0) that this connector is kept for. */
+  station: boolean;
+}
+
 export interface ConnectorView {
   id: number;
   status: ConnectorStatus;
+  /** The reservation this connector is kept for (status Reserved while nobody is on it); null or absent = none. */
+  reservation?: ReservationView | null;
   pilot: PilotState;
   diodeOk: boolean;
   pilotOutput: PilotOutput;
@@ -191,6 +222,8 @@ export interface StationEvents {
   /** A tag was presented and refused. */
   'auth-rejected': [info: { connectorId: number; idTag: string; status: AuthStatus }];
   fault: [info: { connectorId: number; kind: FaultKind; active: boolean }];
+  /** A reservation was taken or replaced (`ended` null) or ended. */
+  reservation: [reservation: Reservation, ended: ReservationEnd | null];
 }
 
 /** A meter reading as the station reports it. */
@@ -256,8 +289,11 @@ export interface LiveDurations {
   meterGapMs: number;
 }
 
-/** What a tag presented at a reader did; `unavailable`: the connector cannot charge now (Unavailable, Faulted), nobody was asked. */
-export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' | 'unavailable' };
+/**
+ * What a tag presented at a reader did; `unavailable`: the connector cannot charge now (Unavailable,
+ * Faulted), nobody was asked; `reserved` with `rejected`: the connector is kept for another tag.
+ */
+export type TagOutcome = AuthResult & { action: 'started' | 'stopped' | 'rejected' | 'pending' | 'unlocked' | 'unavailable'; reserved?: boolean };
 
 export type ResetKind = 'Soft' | 'Hard';
 
@@ -318,6 +354,15 @@ export interface StationPort {
   unlock(connectorId: number): Promise<'Unlocked' | 'UnlockFailed' | 'NotSupported'>;
   /** A fresh meter reading now (also emitted as 'sample'); rejects when the meter cannot be read. */
   readMeter(connectorId: number): Promise<MeterSample>;
+  /**
+   * Reserve a connector (connectorId 0: the station) for a tag until `expiresAtMs`; the same
+   * reservationId replaces. Only that tag, or one with the same parentIdTag, may start there; it
+   * ends when its session starts, at expiry, or when the connector becomes Faulted or Unavailable.
+   */
+  reserve(r: Reservation): ReserveResult;
+  /** false when no such reservation is in force. */
+  cancelReservation(reservationId: number): boolean;
+  reservations(): readonly Reservation[];
   /** Stop sessions (SoftReset/HardReset) and restart the daemon. */
   requestReset(kind: ResetKind): void;
   /** The simulated EV of a connector; undefined on real hardware. */

@@ -110,7 +110,12 @@ export type SmEvent =
   /** A pilot reading (PilotReading): `diodeChecked` = diodeOk was measured with PWM running since the output mode last changed. */
   | { type: 'pilot'; state: PilotState; diodeOk: boolean; diodeChecked: boolean }
   | { type: 'fault'; kind: FaultKind; active: boolean }
-  | { type: 'authorize'; idTag: string | null; source: AuthSource }
+  /** `reservationId`: the reservation the session will use (and end) when it starts. */
+  | { type: 'authorize'; idTag: string | null; source: AuthSource; reservationId?: number | null }
+  /** The connector is kept for a reservation (status Reserved while nobody is on it); the station decides who may use it. */
+  | { type: 'reserved'; reserved: boolean }
+  /** A reservation ended before its session started (expired, cancelled): a pending authorisation no longer uses it. */
+  | { type: 'reservation-ended'; reservationId: number }
   /** Authorisation withdrawn for safety or by the backend: open at once (S5), end the session. */
   | { type: 'deauthorize'; reason: StopReason }
   | { type: 'session-started' }
@@ -145,7 +150,7 @@ export type SmAction =
   /** Drive the cable lock (only with a lock); the controller reports the result as lock-state / lock-failed. */
   | { type: 'lock'; locked: boolean; why: string }
   | { type: 'pilot'; output: PilotOutput }
-  | { type: 'start-session'; idTag: string | null; source: AuthSource }
+  | { type: 'start-session'; idTag: string | null; source: AuthSource; reservationId: number | null }
   | { type: 'end-session'; reason: StopReason; stopIdTag: string | null }
   | { type: 'status'; status: ConnectorStatus; previous: ConnectorStatus }
   /** Command the phase relay (the contactor is open); the answer comes back as phase-relay-done. */
@@ -163,7 +168,10 @@ export interface SmSnapshot {
   output: PilotOutput;
   contactor: boolean;
   faults: FaultKind[];
-  auth: { idTag: string | null; source: AuthSource } | null;
+  /** `reservationId`: the reservation the session will use when it starts. */
+  auth: { idTag: string | null; source: AuthSource; reservationId: number | null } | null;
+  /** Kept for a reservation: no tag other than the reserved one may start (free mode does not start on plug-in). */
+  reserved: boolean;
   session: boolean;
   stopping: boolean;
   offerA: number;
@@ -200,6 +208,7 @@ interface Auth {
   idTag: string | null;
   source: AuthSource;
   atMs: number;
+  reservationId: number | null;
 }
 
 export class ConnectorStateMachine {
@@ -246,6 +255,7 @@ export class ConnectorStateMachine {
   private phaseSwitch: PhaseSwitchRun | null = null;
   private switchesThisSession = 0;
   private status: ConnectorStatus = 'Available';
+  private reserved = false;
 
   constructor(opts: Partial<StateMachineOptions> = {}) {
     this.o = { ...DEFAULT_SM_OPTIONS, ...opts };
@@ -271,7 +281,7 @@ export class ConnectorStateMachine {
           out.push({ type: 'log', level: 'warn', msg: `authorisation for ${ev.idTag ?? '(none)'} ignored: ${this.session || this.starting ? 'a session is already running' : 'connector faulted'}` });
           break;
         }
-        this.auth = { idTag: ev.idTag, source: ev.source, atMs: now };
+        this.auth = { idTag: ev.idTag, source: ev.source, atMs: now, reservationId: ev.reservationId ?? null };
         this.sessionEnded = false;
         break;
       case 'deauthorize':
@@ -281,6 +291,12 @@ export class ConnectorStateMachine {
           // The gate below opens the contactor in this same step (S5); then the session ends.
           if (this.session || this.starting) this.stopping = { reason: ev.reason, stopIdTag: null };
         }
+        break;
+      case 'reserved':
+        this.reserved = ev.reserved;
+        break;
+      case 'reservation-ended':
+        if (this.auth?.reservationId === ev.reservationId && !this.starting && !this.session) this.auth.reservationId = null;
         break;
       case 'session-started':
         // The session is durable now; if the EV left or the authorisation went meanwhile, end it at once.
@@ -401,7 +417,8 @@ export class ConnectorStateMachine {
       output: this.output,
       contactor: this.contactor,
       faults: [...new Set([...this.hwFaults, ...this.latched])],
-      auth: this.auth ? { idTag: this.auth.idTag, source: this.auth.source } : null,
+      auth: this.auth ? { idTag: this.auth.idTag, source: this.auth.source, reservationId: this.auth.reservationId } : null,
+      reserved: this.reserved,
       session: this.session,
       stopping: this.stopping !== null,
       offerA: this.offerA,
@@ -567,7 +584,7 @@ export class ConnectorStateMachine {
     // Start a session once plugged and authorised.
     if (this.auth && !this.session && !this.starting && !this.stopping && !this.sessionEnded && this.pilot !== 'A' && !this.hasFault() && this.available) {
       this.starting = true;
-      out.push({ type: 'start-session', idTag: this.auth.idTag, source: this.auth.source });
+      out.push({ type: 'start-session', idTag: this.auth.idTag, source: this.auth.source, reservationId: this.auth.reservationId });
     }
 
     // Contactor first: opening never waits for anything else (S5). The withdrawn-offer timeout (S6)
@@ -756,6 +773,8 @@ export class ConnectorStateMachine {
     if (!this.available && !this.session) return 'Unavailable';
     const fault = this.firstFault();
     if (fault) return FAULTS[fault].status;
+    // Reserved until the reserved tag is presented (OCPP 1.6 §4.9 G2), also with another EV plugged in.
+    if (this.reserved && !this.auth && !this.session && !this.starting && !this.sessionEnded) return 'Reserved';
     if (this.pilot === 'A') return this.auth ? 'Preparing' : 'Available';
     if (this.session) {
       if (this.stopping) return 'Finishing';

@@ -6,6 +6,7 @@ import type { SystemClock, SyncEvent } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { SessionRecord, SessionStore } from '../store/sessions.js';
 import type { LockoutStore } from '../store/lockouts.js';
+import type { ReservationStore } from '../store/reservations.js';
 import { MeterPoller } from '../meter/poller.js';
 import { DEFAULT_POLL_INTERVAL_MS, DEFAULT_REQUIRED_GRACE_S, DEFAULT_STALE_AFTER_S } from '../config/meter.js';
 import { offerableCurrent } from '../domain/pwm.js';
@@ -16,12 +17,14 @@ import { Authorization } from './authorization.js';
 import { LockoutKeeper, recoverOpenSessions } from './recovery.js';
 import { offeredA, StatusView } from './status-view.js';
 import { BudgetSharing } from './budget-sharing.js';
+import { Reservations } from './reservations.js';
+import type { Occupancy } from './reservation-rules.js';
 import type { ConnectorInput } from './allocator.js';
 import { DEFAULT_SHARING } from '../config/sharing.js';
 import type {
   Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, LiveDurations, MeterSample, ResetKind, SessionExtrasProvider,
   SimulatorControls, StationEvents, StationInfo, StationPort, StationView, StopReason, TagOutcome, VehicleInfo,
-  PhaseCount, PhaseSwitchResult, StationBudget,
+  PhaseCount, PhaseSwitchResult, StationBudget, Reservation, ReservationEnd, ReserveResult,
 } from './port.js';
 
 import { FIRMWARE_VERSION } from '../domain/version.js';
@@ -38,6 +41,7 @@ export interface StationOptions {
   parts: ConnectorParts[];
   sessions: SessionStore;
   lockouts: LockoutStore;
+  reservations: ReservationStore;
   clock: SystemClock;
   log: Logger;
 }
@@ -71,6 +75,9 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   /** currentLimitA/limitSource last shown per connector (a change emits a status event). */
   private readonly offerShown = new Map<number, string>();
   private readonly sharing: BudgetSharing;
+  private readonly reserved: Reservations;
+  /** Re-entry guard: a Reserved flag changes a status, whose event would settle the flags again. */
+  private settlingReservations = false;
 
   constructor(o: StationOptions) {
     super();
@@ -85,6 +92,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       auth: o.config.auth,
       connector: (id) => this.connectors.get(id)?.c,
       connectorIds: () => this.connectorIds(),
+      reservations: () => this.reserved,
       rejected: (info) => this.emit('auth-rejected', info),
       log: o.log,
     });
@@ -96,6 +104,18 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
       connectors: () => [...this.connectors.values()].map((e) => this.sharingInput(e)),
       applyOffer: (id) => this.applyOffer(id),
     });
+    this.reserved = new Reservations({
+      clock: o.clock,
+      store: o.reservations,
+      occupancy: () => this.occupancy(),
+      claimed: () => [...this.connectors.values()].flatMap(({ c }) => {
+        const id = c.snapshot().auth?.reservationId;
+        return id === null || id === undefined ? [] : [id];
+      }),
+      changed: (r, ended) => this.reservationChanged(r, ended),
+      log: o.log.child({ module: 'reservations' }),
+    });
+    this.statusView.setReservations((id) => this.reserved.keptFor(id));
     this.clock.on('sync', (ev: SyncEvent) => this.onClockSync(ev));
     for (const parts of o.parts) this.add(o.config, parts);
   }
@@ -138,9 +158,11 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     const emitStatus = () => this.emit('status', this.viewOf(c), c.status());
     // Whatever can move a share of the station budgets shares them out again (a no-op without budgets).
     const reshare = () => this.sharing.update();
-    c.on('status', (_s: ConnectorStatus, prev: ConnectorStatus) => {
+    c.on('status', (s: ConnectorStatus, prev: ConnectorStatus) => {
       reshare();
       this.emit('status', this.viewOf(c), prev);
+      // Faulted or Unavailable ends a reservation; someone arriving or leaving moves the station's.
+      if (s !== prev) this.reservationsMoved();
     });
     c.on('contactor', () => {
       reshare();
@@ -165,6 +187,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
     // ghost session.
     c.on('session-started', (rec: SessionRecord) => {
       reshare();
+      if (rec.reservationId !== null) this.reserved.used(rec.reservationId);
       this.emit('session-started', rec);
       emitStatus();
     });
@@ -215,6 +238,9 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   /** Restore stored lockouts, recover sessions left open by a crash or power loss, then start the connectors and meters. */
   async start(): Promise<void> {
     for (const { c } of this.connectors.values()) this.lockouts.restore(c);
+    // Before the first status anyone reports: a reserved connector starts Reserved.
+    this.reserved.restore((id) => this.connectors.has(id));
+    this.reservationsMoved();
     this.sessions.recordBoot(this.clock.stamp());
     for (const rec of await recoverOpenSessions(this.sessions, (id) => this.connectors.get(id)?.c, this.log)) this.emit('session-stopped', rec);
     for (const { c } of this.connectors.values()) {
@@ -237,6 +263,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
    */
   async shutdown(reason: StopReason = 'Other'): Promise<void> {
     this.sharing.dispose();
+    this.reserved.stop();
     await Promise.all([...this.connectors.values()].map(({ c }) => c.shutdown(reason)));
     for (const { c } of this.connectors.values()) await c.release();
   }
@@ -322,6 +349,50 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
 
   onReset(handler: (kind: ResetKind) => void): void {
     this.resetHandler = handler;
+  }
+
+  // ---------------------------------------------------------------- reservations
+
+  reserve(r: Reservation): ReserveResult {
+    return this.reserved.reserve(r);
+  }
+
+  cancelReservation(reservationId: number): boolean {
+    return this.reserved.cancel(reservationId);
+  }
+
+  reservations(): readonly Reservation[] {
+    return this.reserved.list();
+  }
+
+  private occupancy(): Occupancy[] {
+    return [...this.connectors.values()].map(({ c }) => {
+      const snap = c.snapshot();
+      return { id: c.id, available: snap.available, faulted: snap.faults.length > 0, busy: snap.session || snap.auth !== null || c.session() !== null, plugged: snap.pilot !== 'A' };
+    });
+  }
+
+  private reservationChanged(r: Reservation, ended: ReservationEnd | null): void {
+    if (ended && ended !== 'used') for (const { c } of this.connectors.values()) c.dispatch({ type: 'reservation-ended', reservationId: r.reservationId });
+    this.emit('reservation', r, ended);
+    this.reservationsMoved();
+    // The view of a connector whose Reserved flag did not change still names another reservation (or none).
+    for (const { c } of this.connectors.values()) if (r.connectorId === 0 || r.connectorId === c.id) this.emit('status', this.viewOf(c), c.status());
+  }
+
+  /** Ends what a Faulted or Unavailable connector cannot keep, then each connector's Reserved flag as the rules say. */
+  private reservationsMoved(): void {
+    if (this.settlingReservations) return;
+    this.settlingReservations = true;
+    try {
+      this.reserved.connectorsChanged();
+      for (const { c } of this.connectors.values()) {
+        const kept = this.reserved.keptFor(c.id) !== undefined;
+        if (kept !== c.snapshot().reserved) c.dispatch({ type: 'reserved', reserved: kept });
+      }
+    } finally {
+      this.settlingReservations = false;
+    }
   }
 
   // ---------------------------------------------------------------- commands
@@ -487,6 +558,7 @@ export class Station extends EventEmitter<StationEvents> implements StationPort 
   }
 
   private onClockSync(ev: SyncEvent): void {
+    this.reserved.clockSynced();
     const n = this.sessions.repairBoot(this.clock.bootId, ev.monoToWallMs, ev.source);
     this.log.info({ source: ev.source, repaired: n }, 'wall clock synchronised; earlier timestamps of this boot repaired');
   }

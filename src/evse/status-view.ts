@@ -2,13 +2,14 @@ import { isoSeconds, type Clock } from '../hal/clock.js';
 import type { Logger } from '../log.js';
 import { wholeSeconds } from '../store/sessions.js';
 import type { Connector } from './connector.js';
-import type { ConnectorView, SessionExtras, SessionExtrasProvider, StationInfo, StationView } from './port.js';
+import type { ConnectorView, Reservation, ReservationView, SessionExtras, SessionExtrasProvider, StationInfo, StationView } from './port.js';
 import type { Decision } from './current-arbiter.js';
 import type { SmSnapshot } from './state-machine.js';
 
 /** The read model of the station (GET /api/status, SSE, MQTT, OCPP status): a projection of the connectors. */
 export class StatusView {
   private extrasProvider?: SessionExtrasProvider;
+  private keptFor: (connectorId: number) => Reservation | undefined = () => undefined;
   private readonly startedMono: number;
 
   constructor(private readonly info: StationInfo, private readonly clock: Clock, private readonly log: Logger) {
@@ -17,6 +18,11 @@ export class StatusView {
 
   setSessionExtras(p: SessionExtrasProvider): void {
     this.extrasProvider = p;
+  }
+
+  /** The reservation each connector is kept for now (Reservations.keptFor). */
+  setReservations(keptFor: (connectorId: number) => Reservation | undefined): void {
+    this.keptFor = keptFor;
   }
 
   station(connectors: ConnectorView[]): StationView {
@@ -39,6 +45,7 @@ export class StatusView {
     return {
       id: c.id,
       status: snap.status,
+      reservation: reservationView(this.keptFor(c.id)),
       pilot: snap.pilot,
       diodeOk: snap.diodeOk,
       pilotOutput: snap.output,
@@ -98,4 +105,9 @@ export class StatusView {
 /** The current offered to the EV now (A): the offer while the pilot carries PWM, else 0. */
 export function offeredA(snap: Pick<SmSnapshot, 'output' | 'offerA'>): number {
   return snap.output.mode === 'pwm' ? snap.offerA : 0;
+}
+
+function reservationView(r: Reservation | undefined): ReservationView | null {
+  if (!r) return null;
+  return { reservationId: r.reservationId, idTag: r.idTag, parentIdTag: r.parentIdTag ?? null, expiresAt: isoSeconds(r.expiresAtMs), station: r.connectorId === 0 };
 }

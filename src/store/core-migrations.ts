@@ -105,5 +105,24 @@ export const coreMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 4,
+      name: 'reservations (survive a restart), and the reservation a session used',
+      up: (db) => {
+        db.exec(`
+          -- A connector (or the station: connector_id 0) reserved for one tag until expiry_wall_ms
+          -- (the reserver's wall-clock time, e.g. OCPP ReserveNow.expiryDate). Deleted when it ends.
+          CREATE TABLE reservations (
+            reservation_id INTEGER PRIMARY KEY,
+            connector_id INTEGER NOT NULL,
+            id_tag TEXT NOT NULL COLLATE NOCASE,
+            parent_id_tag TEXT COLLATE NOCASE,
+            expiry_wall_ms INTEGER NOT NULL,
+            created_wall_ms INTEGER NOT NULL
+          );
+          ALTER TABLE sessions ADD COLUMN reservation_id INTEGER;
+        `);
+      },
+    },
   ],
 };

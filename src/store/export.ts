@@ -61,7 +61,7 @@ const EMPTY: SessionRecord = {
   id: 0, uid: '', connectorId: 0, idTag: null, authSource: 'free', status: 'completed', startWallMs: 0, startQuality: 'synced',
   startBootId: '', startMonoMs: 0, meterStartWh: 0, checkpointWallMs: null, checkpointEnergyWh: null, durationMs: 0,
   chargingMs: 0, idleMs: 0, meterGapMs: 0, stopWallMs: null, stopQuality: null, stopBootId: null, stopMonoMs: null, meterStopWh: null, energyWh: null,
-  stopReason: null, stopIdTag: null, recovered: false, meterStartProvisional: false, meterStopProvisional: false,
+  stopReason: null, stopIdTag: null, recovered: false, meterStartProvisional: false, meterStopProvisional: false, reservationId: null,
 };
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

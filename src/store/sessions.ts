@@ -35,6 +35,8 @@ export interface SessionRecord {
   meterStartProvisional: boolean;
   /** meterStopWh is the meter's last good register, not a reading at the stop: energyWh may be too low. */
   meterStopProvisional: boolean;
+  /** The reservation this session used (and ended), e.g. OCPP StartTransaction.reservationId; null = none. */
+  reservationId: number | null;
 }
 
 export interface Durations {
@@ -136,6 +138,8 @@ function toRecord(r: Row): SessionRecord {
     // Absent when read through a store opened read-only before migration core#2.
     meterStartProvisional: r.meter_start_provisional === 1,
     meterStopProvisional: r.meter_stop_provisional === 1,
+    // Absent before migration core#4 (a store opened read-only).
+    reservationId: r.reservation_id ?? null,
   };
 }
 
@@ -153,9 +157,9 @@ export class SessionStore {
       insertBoot: db.prepare('INSERT OR IGNORE INTO boots (id, started_wall_ms, started_quality) VALUES (?, ?, ?)'),
       insert: db.prepare(`INSERT INTO sessions (uid, connector_id, id_tag, auth_source, status, start_wall_ms, start_quality,
         start_boot_id, start_mono_ms, meter_start_wh, checkpoint_wall_ms, checkpoint_quality, checkpoint_boot_id,
-        checkpoint_mono_ms, checkpoint_energy_wh, meter_start_provisional)
+        checkpoint_mono_ms, checkpoint_energy_wh, meter_start_provisional, reservation_id)
         VALUES (@uid, @connectorId, @idTag, @authSource, 'active', @wallMs, @quality, @bootId, @monoMs, @meterStartWh,
-        @wallMs, @quality, @bootId, @monoMs, @meterStartWh, @provisional)`),
+        @wallMs, @quality, @bootId, @monoMs, @meterStartWh, @provisional, @reservationId)`),
       get: db.prepare('SELECT * FROM sessions WHERE id = ?'),
       checkpoint: db.prepare(`UPDATE sessions SET checkpoint_wall_ms = @wallMs, checkpoint_quality = @quality,
         checkpoint_boot_id = @bootId, checkpoint_mono_ms = @monoMs, checkpoint_energy_wh = @energyWh,
@@ -194,7 +198,7 @@ export class SessionStore {
   }
 
   /** Durably opens a session. Returns only after the commit (synchronous=FULL). */
-  start(input: { connectorId: number; idTag: string | null; authSource: AuthSource; meterStartWh: number; at: Stamp; meterStartProvisional?: boolean }): SessionRecord {
+  start(input: { connectorId: number; idTag: string | null; authSource: AuthSource; meterStartWh: number; at: Stamp; meterStartProvisional?: boolean; reservationId?: number | null }): SessionRecord {
     assertWh(input.meterStartWh, 'meterStartWh');
     return this.db.transaction(() => {
       const info = this.stmt.insert.run({
@@ -208,6 +212,7 @@ export class SessionStore {
         monoMs: input.at.monoMs,
         meterStartWh: input.meterStartWh,
         provisional: input.meterStartProvisional ? 1 : 0,
+        reservationId: input.reservationId ?? null,
       });
       const rec = this.get(Number(info.lastInsertRowid))!;
       for (const h of this.hooks) h.onStart?.(rec);

@@ -187,6 +187,8 @@ function connectorEntities(
     binary('charging', 'charging', { name: 'Charging', device_class: 'battery_charging' }),
     binary('fault', 'fault', { name: 'Fault', device_class: 'problem' }),
     binary('contactor', 'contactor', { name: 'Contactor', icon: 'mdi:electric-switch', entity_category: 'diagnostic' }),
+    binary('reserved', 'reserved', { name: 'Reserved', icon: 'mdi:calendar-clock' }),
+    sensor('reserved_until', 'reserved/until', { name: 'Reserved until', device_class: 'timestamp', value_template: `{{ 'None' if value == '${UNKNOWN}' else value }}` }),
   );
   if (opts.currency) {
     list.push(sensor('session_cost', 'session/cost', { name: 'Session cost', device_class: 'monetary', unit_of_measurement: opts.currency, suggested_display_precision: 2 }));

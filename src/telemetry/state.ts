@@ -49,6 +49,9 @@ export function connectorState(input: ConnectorStateInput): Map<ConnectorTopic, 
   put('current_limit/source', view.limitSource);
   put('current_limit/setpoint', num(input.setpointA, 1));
   put('phases', String(view.phases.active));
+  // Not the tag: MQTT carries no tag ids (the dashboard, behind the API's access rules, names it).
+  put('reserved', onOff(!!view.reservation));
+  put('reserved/until', view.reservation ? view.reservation.expiresAt : UNKNOWN);
 
   put('meter/availability', fresh ? ONLINE : OFFLINE);
   put('meter/health', m.health);

@@ -50,6 +50,9 @@ export const CONNECTOR_TOPICS = [
   'charge_now',
   'timer',
   'timer/until',
+  // kept for a reservation (OCPP ReserveNow): ON/OFF, and until when (ISO 8601, or unknown when none)
+  'reserved',
+  'reserved/until',
 ] as const;
 export type ConnectorTopic = (typeof CONNECTOR_TOPICS)[number];
 

@@ -19,7 +19,7 @@ describe('config/evsed.example.yaml', () => {
     expect(cfg.connectors[0]!.hardware.driver).toBe('gpio');
     expect(cfg.connectors[0]!.meter.model).toBe('sdm630');
     expect(cfg.connectors[0]!.energyTargetWh).toBe(30_000);
-    expect(cfg.ocpp?.keys).toEqual({ HeartbeatInterval: '300', MeterValueSampleInterval: '60' }); // OCPP values are strings
+    expect(cfg.ocpp?.keys).toEqual({ HeartbeatInterval: '300', MeterValueSampleInterval: '60', ReserveConnectorZeroSupported: 'false' }); // OCPP values are strings
     expect(cfg.mqtt?.topicPrefix).toBe('evsed');
     expect(cfg.tariff?.currency).toBe('EUR');
     expect(cfg.connectors[0]!.sessionLimits).toEqual({ energyWh: 30_000, durationS: 28_800, socPercent: 80 });

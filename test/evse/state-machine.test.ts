@@ -18,7 +18,7 @@ describe('ConnectorStateMachine: start of a session', () => {
     // The tag starts the durable session write; the offer goes on the pilot while it is written.
     const a = cmds(sm.handle(authorize('TAG1'), 200));
     expect(a).toEqual([
-      { type: 'start-session', idTag: 'TAG1', source: 'local' },
+      { type: 'start-session', idTag: 'TAG1', source: 'local', reservationId: null },
       { type: 'pilot', output: { mode: 'pwm', dutyPermille: 266 } },
     ]);
     expect(sm.snapshot()).toMatchObject({ status: 'Preparing', session: false, contactor: false, auth: { idTag: 'TAG1', source: 'local' } });
@@ -60,7 +60,7 @@ describe('ConnectorStateMachine: start of a session', () => {
     expect(sm.nextDeadline()).toBe(60_000); // connection timeout
     const a = cmds(sm.handle(pilot('B'), 5000));
     expect(a).toEqual([
-      { type: 'start-session', idTag: 'TAG2', source: 'local' },
+      { type: 'start-session', idTag: 'TAG2', source: 'local', reservationId: null },
       { type: 'pilot', output: { mode: 'pwm', dutyPermille: 533 } },
     ]);
     expect(sm.nextDeadline()).toBeNull();
@@ -259,7 +259,7 @@ describe('ConnectorStateMachine: stopping', () => {
     expect(cmds(sm.handle(pilot('C'), 60))).toEqual([]);
     expect(cmds(sm.handle(tick, 70_000))).toEqual([]);
     // A new tag tries again.
-    expect(cmds(sm.handle(authorize('TAG1'), 80_000))[0]).toEqual({ type: 'start-session', idTag: 'TAG1', source: 'local' });
+    expect(cmds(sm.handle(authorize('TAG1'), 80_000))[0]).toEqual({ type: 'start-session', idTag: 'TAG1', source: 'local', reservationId: null });
   });
 
   it('deauthorize while charging: open at once and end the session with the reason', () => {

@@ -49,8 +49,8 @@ const VALID_CALLS: [string, Record<string, unknown>][] = [
   ['GetDiagnostics', { location: 'ftp://example.com/' }],
 ];
 const ACTIONS = [...new Set(VALID_CALLS.map(([a]) => a))];
-/** Actions of profiles evsed does not implement (Reservation, Firmware Management): answered NotSupported. */
-const UNSUPPORTED = new Set(['ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics']);
+/** Actions of profiles evsed does not implement (Firmware Management): answered NotSupported. */
+const UNSUPPORTED = new Set(['UpdateFirmware', 'GetDiagnostics']);
 /** OCPP 1.6J §4.2.3 error codes. */
 const OCPP16_CODES = new Set(['NotImplemented', 'NotSupported', 'InternalError', 'ProtocolError', 'SecurityError', 'FormationViolation', 'PropertyConstraintViolation', 'OccurenceConstraintViolation', 'OccurrenceConstraintViolation', 'TypeConstraintViolation', 'GenericError']);
 /** Codes that say the station itself failed (a handler threw or produced an invalid answer). */

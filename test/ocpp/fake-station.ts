@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SystemClock } from '../../src/hal/clock.js';
 import { SessionStore, type SessionRecord } from '../../src/store/sessions.js';
 import type { Db } from '../../src/store/db.js';
-import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, PhaseCount, PhaseSwitchResult, StationBudget, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
+import type { AuthResult, Authorizer, ConnectorStatus, ConnectorView, CurrentClaim, PhaseCount, PhaseSwitchResult, Reservation, ReserveResult, StationBudget, StationEvents, StationClock, StationInfo, StationPort, StationView, StopReason, TagOutcome } from '../../src/evse/port.js';
 import type { FaultKind } from '../../src/domain/types.js';
 
 interface FakeConnector {
@@ -258,6 +258,20 @@ export class FakeStation extends EventEmitter implements StationPort {
   async setPhases(connectorId: number, phases: PhaseCount, source: string): Promise<PhaseSwitchResult> {
     this.phaseRequests.push({ connectorId, phases, source });
     return 'NotSupported';
+  }
+
+  /** Reservations as asked (the core's rules are tested on the real station); `reserveAs` is the answer. */
+  readonly reserved = new Map<number, Reservation>();
+  reserveAs: ReserveResult = 'Accepted';
+  reserve(r: Reservation): ReserveResult {
+    if (this.reserveAs === 'Accepted') this.reserved.set(r.reservationId, r);
+    return this.reserveAs;
+  }
+  cancelReservation(reservationId: number): boolean {
+    return this.reserved.delete(reservationId);
+  }
+  reservations(): readonly Reservation[] {
+    return [...this.reserved.values()];
   }
 
   requestReset(kind: 'Soft' | 'Hard'): void {

@@ -346,10 +346,11 @@ describe('remote control', () => {
     expect([...r.station.connectors.values()].map((c) => c.status)).toEqual(['Available', 'Available']);
   });
 
-  it('DataTransfer answers UnknownVendorId; unsupported profiles answer NotSupported', async () => {
+  it('DataTransfer answers UnknownVendorId; the Reservation profile is answered', async () => {
     await online();
     expect(await r.csms.call('DataTransfer', { vendorId: 'com.example', messageId: 'x', data: 'y' })).toEqual({ status: 'UnknownVendorId' });
-    await expect(r.csms.call('ReserveNow', { connectorId: 1, expiryDate: '2030-01-01T00:00:00Z', idTag: 'X', reservationId: 1 })).rejects.toMatchObject({ rpcErrorCode: 'NotSupported' });
+    expect(await r.csms.call('ReserveNow', { connectorId: 1, expiryDate: '2030-01-01T00:00:00Z', idTag: 'X', reservationId: 1 })).toEqual({ status: 'Accepted' });
+    expect(await r.csms.call('CancelReservation', { reservationId: 1 })).toEqual({ status: 'Accepted' });
   });
 });
 

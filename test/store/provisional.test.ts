@@ -27,7 +27,7 @@ describe('provisional meter values (core migration 2)', () => {
     const s = new SessionStore(db);
     expect(s.get(1)).toMatchObject({ meterStopWh: 150, energyWh: 50, meterStartProvisional: false, meterStopProvisional: false });
     const applied = db.prepare("SELECT version, name FROM schema_migrations WHERE module = 'core' ORDER BY version").all();
-    expect(applied).toEqual([{ version: 1, name: 'boots, sessions, meter samples' }, { version: 2, name: 'provisional meter start/stop flags' }, { version: 3, name: 'connector lockouts (welded contactor survives a restart)' }]);
+    expect(applied).toEqual([{ version: 1, name: 'boots, sessions, meter samples' }, { version: 2, name: 'provisional meter start/stop flags' }, { version: 3, name: 'connector lockouts (welded contactor survives a restart)' }, { version: 4, name: 'reservations (survive a restart), and the reservation a session used' }]);
     db.close();
   });
 

@@ -123,6 +123,7 @@ describe('migrations', () => {
       { module: 'core', version: 1 },
       { module: 'core', version: 2 },
       { module: 'core', version: 3 },
+      { module: 'core', version: 4 },
       { module: 'extra', version: 1 },
       { module: 'extra', version: 2 },
     ]);

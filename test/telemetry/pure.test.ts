@@ -217,6 +217,17 @@ describe('connectorState', () => {
     expect(connectorState({ view: view(), phases: 3, setpointA: 32, extras: { costMinor: 512, currency: 'JPY' } }).get('session/cost')).toBe('512');
   });
 
+  it('reports a reservation: ON and until when (never the tag); OFF and unknown without one', () => {
+    const reserved = view({ status: 'Reserved', pilot: 'A', session: null, reservation: { reservationId: 7, idTag: 'SECRET-TAG', parentIdTag: null, expiresAt: '2030-01-01T00:00:00Z', station: false } });
+    const s = connectorState({ view: reserved, phases: 3, setpointA: 32 });
+    expect(s.get('state')).toBe('Reserved');
+    expect(s.get('reserved')).toBe('ON');
+    expect(s.get('reserved/until')).toBe('2030-01-01T00:00:00Z');
+    expect([...s.values()].join()).not.toContain('SECRET-TAG');
+    const none = connectorState({ view: view(), phases: 3, setpointA: 32 });
+    expect([none.get('reserved'), none.get('reserved/until')]).toEqual(['OFF', 'unknown']);
+  });
+
   it('reports faults', () => {
     const s = connectorState({ view: view({ status: 'Faulted', faults: ['rcd', 'overcurrent'] }), phases: 3, setpointA: 32 });
     expect(s.get('fault')).toBe('ON');

@@ -26,7 +26,7 @@ export class KeyStore {
     for (const def of KEY_DEFS.values()) this.values.set(def.key, def.initial(ctx));
     for (const [k, v] of Object.entries(initial)) {
       const def = keyDef(k);
-      if (def && !def.readonly) this.values.set(def.key, v);
+      if (def && (!def.readonly || def.installer)) this.values.set(def.key, v);
     }
     for (const r of repo.all()) {
       const def = keyDef(r.key);

@@ -38,6 +38,8 @@ export class TxLedger {
       idTag,
       meterStart: s.meterStartWh,
       timestamp: stampRef(at),
+      // The reservation this session used: the CSMS learns it has ended (S16 §5.13).
+      ...(s.reservationId !== null ? { reservationId: s.reservationId } : {}),
     }, at);
   }
 

@@ -8,6 +8,7 @@ import type { AuthStatus, ConnectorStatus } from '../../domain/types.js';
 import type { Ocpp16ErrorCode } from '../../domain/faults.js';
 import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule } from './smart-charging/types.js';
 import type { SecurityCsmsActions } from './security/messages.js';
+import type { CancelReservationConf, CancelReservationReq, ReserveNowConf, ReserveNowReq } from './reservations/messages.js';
 
 /** CiString20Type: idTag, parentIdTag. */
 export type IdToken = string;
@@ -168,11 +169,13 @@ export interface CsmsActions extends SecurityCsmsActions {
   SetChargingProfile: [SetChargingProfileReq, SetChargingProfileConf];
   ClearChargingProfile: [ClearChargingProfileReq, ClearChargingProfileConf];
   GetCompositeSchedule: [GetCompositeScheduleReq, GetCompositeScheduleConf];
+  ReserveNow: [ReserveNowReq, ReserveNowConf];
+  CancelReservation: [CancelReservationReq, CancelReservationConf];
 }
 export type CsmsAction = keyof CsmsActions;
 
 /** Actions of profiles evsed does not implement: answered with a NotSupported CALLERROR, not NotImplemented. */
-export const UNSUPPORTED_ACTIONS = ['ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'] as const;
+export const UNSUPPORTED_ACTIONS = ['UpdateFirmware', 'GetDiagnostics'] as const;
 
 // ------------------------------------------------------------------ charge point → CSMS
 

@@ -247,6 +247,9 @@ function renderConnector(id) {
   setField(el, 'registerWh', fmt.kWh(v.meter.energyWh), v.meter.energyWh);
   setField(el, 'limitA', v.currentLimitA ? `${v.currentLimitA} A (${v.limitSource})` : 'none', v.currentLimitA);
   const timer = state.timers.get(id);
+  // Kept for a reservation (OCPP ReserveNow): for whom, until when.
+  const r = v.reservation;
+  showOpt(el, 'reserved', r ? `for ${tagLabel(r.idTag)}${r.parentIdTag ? ` or its group ${r.parentIdTag}` : ''} until ${fmt.time(r.expiresAt)}${r.station ? ' (the station is reserved: one connector is kept)' : ''}` : undefined, r ? r.idTag : undefined);
   showOpt(el, 'timer', timer && timer.applies ? `${timer.open ? 'open' : 'waiting'}${timer.until ? ` until ${fmt.time(timer.until)}` : ''}` : undefined, timer && timer.applies ? String(timer.open) : undefined);
 
   const s = v.session;

@@ -12,6 +12,7 @@ import { triggerMessage } from './trigger-message.js';
 import { clearChargingProfile, getCompositeSchedule, setChargingProfile } from './smart-charging.js';
 import { notSupported } from './unsupported.js';
 import { certificateSigned, deleteCertificate, extendedTriggerMessage, getInstalledCertificateIds, installCertificate } from '../security/handlers.js';
+import { cancelReservation, reserveNow } from '../reservations/handlers.js';
 
 export type { HandlerContext, Triggers } from './context.js';
 
@@ -19,7 +20,7 @@ const { NOREPLY } = rpc;
 
 export type Handler<A extends CsmsAction> = (ctx: HandlerContext, req: CsmsActions[A][0]) => CsmsActions[A][1] | Promise<CsmsActions[A][1]>;
 
-/** One typed handler per CSMS action (Core, LocalAuthListManagement, RemoteTrigger, SmartCharging). */
+/** One typed handler per CSMS action (Core, LocalAuthListManagement, RemoteTrigger, SmartCharging, Reservation). */
 export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   GetConfiguration: getConfiguration,
   ChangeConfiguration: changeConfiguration,
@@ -41,6 +42,8 @@ export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   GetInstalledCertificateIds: getInstalledCertificateIds,
   CertificateSigned: certificateSigned,
   ExtendedTriggerMessage: extendedTriggerMessage,
+  ReserveNow: reserveNow,
+  CancelReservation: cancelReservation,
 };
 
 /** The part of the ocpp-rpc client handlers are registered on. */
