@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { manifestFor, packBundle } from '../../../src/maintenance/release/bundle.js';
@@ -109,12 +109,18 @@ export class Device {
   }
 
   /** One start as systemd does it: the guard, then `node <root>/current/dist/src/cli/main.js run`. */
-  async start(timeoutMs = 10_000): Promise<{ guard: string; code: number | null; out: string }> {
+  async start(o: { timeoutMs?: number; killWhen?: string } = {}): Promise<{ guard: string; code: number | null; out: string }> {
+    const timeoutMs = o.timeoutMs ?? 10_000;
     const guard = this.guard();
     const child = spawn(process.execPath, [join(this.root, 'current', RELEASE_ENTRY), 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const add = (d: Buffer) => {
+      out += d.toString();
+      // SIGKILL once it printed this (a power cut while it runs).
+      if (o.killWhen && out.includes(o.killWhen)) child.kill('SIGKILL');
+    };
+    child.stdout.on('data', add);
+    child.stderr.on('data', add);
     const code = await new Promise<number | null>((res) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.on('exit', (c) => {
@@ -128,4 +134,45 @@ export class Device {
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * verify, stage and activate in a child process (the built installer, as the daemon or the CLI runs
+ * it) that stops dead at `stopAt`: it writes a marker and blocks; then it is SIGKILLed, as a power
+ * cut would stop it. Resolves once it is dead.
+ */
+export async function installKilledAt(dev: Device, bundle: string, stopAt: string): Promise<void> {
+  const marker = join(dev.dir, `stopped-${Math.random().toString(36).slice(2)}`);
+  const script = join(dev.dir, 'install-child.mjs');
+  writeFileSync(
+    script,
+    `import { writeFileSync } from 'node:fs';
+import { FileReleaseInstaller } from ${JSON.stringify(join(ROOT, 'dist/src/maintenance/release/installer.js'))};
+const [opts, bundle, stopAt, marker] = JSON.parse(process.argv[2]);
+const inst = new FileReleaseInstaller({ ...opts, onStep: (step, detail) => {
+  if (step !== stopAt || (step === 'unpacking' && detail !== 'first entry written')) return;
+  writeFileSync(marker, step);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+} });
+await inst.activate(await inst.stage(await inst.verify(bundle)));
+writeFileSync(marker, 'finished');
+`,
+  );
+  const child = spawn(process.execPath, [script, JSON.stringify([dev.options(), bundle, stopAt, marker])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(marker)) {
+    if (child.exitCode !== null) throw new Error(`the install ended (${child.exitCode}) before ${stopAt}: ${err}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the install did not reach ${stopAt}: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const at = readFileSync(marker, 'utf8');
+  child.kill('SIGKILL');
+  await exited;
+  if (at !== stopAt) throw new Error(`the install stopped at ${at}, not ${stopAt}`);
 }
