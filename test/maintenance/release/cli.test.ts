@@ -105,3 +105,16 @@ describe('evsed update and evsed rollback', () => {
     expect(r.stderr).toContain('self-check: config');
   });
 });
+
+describe('the daemon and a release on trial', () => {
+  it('without OCPP, the daemon starts the standalone proof of the release on trial (and does not confirm it at once)', async () => {
+    dev = new Device();
+    await dev.install(await dev.bundle({ version: '1.0.0' }));
+    await dev.install(await dev.bundle({ version: '1.1.0' }));
+    daemon = await spawnDaemon(await deviceConfig(dev));
+    await until(() => daemon!.lines.find((l) => l.includes('release on trial: confirmed after this long of healthy control loops')), 'the proof started');
+    const line = JSON.parse(daemon.lines.find((l) => l.includes('release on trial'))!) as { version: string; proofS: number };
+    expect(line).toMatchObject({ version: '1.1.0', proofS: 300 });
+    expect(dev.installer().outcome()).toEqual({ kind: 'trial', version: '1.1.0', previous: '1.0.0' });
+  });
+});
