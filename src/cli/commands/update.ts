@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
@@ -103,6 +103,7 @@ export async function updateCommand(source: string, o: { config: string; force?:
     }
   }
   let file = source;
+  let downloaded = false;
   if (/^(https?|ftps?):\/\//i.test(source)) {
     const { download } = await import('../../maintenance/transfer/index.js');
     const dir = join(loaded.storageDir, 'update', 'download');
@@ -111,6 +112,7 @@ export async function updateCommand(source: string, o: { config: string; force?:
     try {
       const r = await download({ url: source, dest: file, maxBytes: MAX_BUNDLE_BYTES });
       io.err(`downloaded ${r.bytes} bytes${r.resumedFrom ? ` (continued from ${r.resumedFrom})` : ''}`);
+      downloaded = true;
     } catch (err) {
       io.err(`evsed update: cannot download ${new URL(source).host}: ${(err as Error).message}`);
       return EXIT_UNAVAILABLE;
@@ -132,6 +134,9 @@ export async function updateCommand(source: string, o: { config: string; force?:
       return EXIT_DATAERR;
     }
     throw err;
+  } finally {
+    // A complete download is used once (an interrupted one stays as .part for the next run to continue).
+    if (downloaded) rmSync(file, { force: true });
   }
 }
 

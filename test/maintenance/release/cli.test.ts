@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { api, runCli, spawnDaemon, until, writeSimConfig, type DaemonProcess } from '../../support/station.js';
 import { Device, releaseKeys } from './fixtures.js';
+import { startHttpFileServer } from '../../support/file-servers.js';
 
 /** `evsed update`, `evsed rollback` and `evsed self-check` as the technician runs them (the built CLI). */
 let dev: Device | undefined;
@@ -57,6 +58,24 @@ describe('evsed update and evsed rollback', () => {
     const again = await runCli(['rollback', '--config', config]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('no previous release');
+  });
+
+  it('update URL downloads the bundle first (http on loopback); a URL that cannot be fetched exits 69', async () => {
+    dev = new Device();
+    await dev.install(await dev.bundle({ version: '1.0.0' }));
+    const config = await deviceConfig(dev);
+    const server = await startHttpFileServer();
+    try {
+      server.files.set('/fw/evsed-1.1.0-x.tar', readFileSync(await dev.bundle({ version: '1.1.0' })));
+      const missing = await runCli(['update', `${server.url}/fw/nothing.tar`, '--config', config]);
+      expect(missing.code).toBe(69);
+      expect(missing.stderr).toContain('cannot download');
+      const r = await runCli(['update', `${server.url}/fw/evsed-1.1.0-x.tar`, '--config', config]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readlinkSync(join(dev.root, 'current'))).toBe('releases/1.1.0');
+    } finally {
+      await server.close();
+    }
   });
 
   it('both refuse while a session runs (75) unless --force', async () => {
