@@ -177,7 +177,8 @@ export async function unpackPayload(bundle: string, dir: string, expectedSha256:
           cb();
         },
       });
-      const extractor = tar.extract({ cwd: dir, strict: true, gzip: true, onReadEntry: onEntry ? (x) => x.on('end', () => onEntry(x.path)) : undefined });
+      // Never another owner's files (as root tar would keep the archive's uid), never a path outside dir (tar's default).
+      const extractor = tar.extract({ cwd: dir, strict: true, gzip: true, preserveOwner: false, onReadEntry: onEntry ? (x) => x.on('end', () => onEntry(x.path)) : undefined });
       e.pipe(hasher);
       done = new Promise<void>((resolve, reject) => {
         extractor.on('error', reject);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,6 +45,8 @@ export async function makeRelease(o: ReleaseOptions): Promise<{ file: string; ma
     for (const p of TREE) {
       if (existsSync(join(o.repo, p))) cpSync(join(o.repo, p), join(tree, p), { recursive: true, verbatimSymlinks: true });
     }
+    // The technician's `evsed` (a link to it, docs/install-pi.md) runs it directly: tsc does not set the mode.
+    chmodSync(join(tree, 'dist/src/cli/main.js'), 0o755);
     log(`code copied (${TREE.join(', ')})`);
     if (arch === process.arch) copyProductionDeps(o.repo, tree);
     else installProductionDeps(tree, arch);
