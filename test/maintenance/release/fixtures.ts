@@ -146,16 +146,19 @@ export async function installKilledAt(dev: Device, bundle: string, stopAt: strin
   const script = join(dev.dir, 'install-child.mjs');
   writeFileSync(
     script,
-    `import { writeFileSync } from 'node:fs';
+    `import { renameSync, writeFileSync } from 'node:fs';
 import { FileReleaseInstaller } from ${JSON.stringify(join(ROOT, 'dist/src/maintenance/release/installer.js'))};
 const [opts, bundle, stopAt, marker] = JSON.parse(process.argv[2]);
 const inst = new FileReleaseInstaller({ ...opts, onStep: (step, detail) => {
   if (step !== stopAt || (step === 'unpacking' && detail !== 'first entry written')) return;
-  writeFileSync(marker, step);
+  // Whole or not at all: the parent reads it as soon as it exists.
+  writeFileSync(marker + '.tmp', step);
+  renameSync(marker + '.tmp', marker);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 } });
 await inst.activate(await inst.stage(await inst.verify(bundle)));
-writeFileSync(marker, 'finished');
+writeFileSync(marker + '.tmp', 'finished');
+renameSync(marker + '.tmp', marker);
 `,
   );
   const child = spawn(process.execPath, [script, JSON.stringify([dev.options(), bundle, stopAt, marker])], { stdio: ['ignore', 'pipe', 'pipe'] });
