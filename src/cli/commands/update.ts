@@ -1,10 +1,9 @@
 import { accessSync, constants, mkdirSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { ConfigError, EXIT_CONFIG } from '../../config/errors.js';
 import { parseListen } from '../../config/zod-helpers.js';
-import { FileReleaseInstaller } from '../../maintenance/release/installer.js';
-import { BundleRejected } from '../../maintenance/release/types.js';
+import { BundleRejected, releaseInstallerFor, type FileReleaseInstaller } from '../../maintenance/release/index.js';
 import { selfCheck } from '../../maintenance/release/self-check.js';
 
 /**
@@ -40,16 +39,8 @@ function load(file: string, io: Io): LoadedConfig | number {
 }
 
 function installerFor(loaded: LoadedConfig, io: Io): FileReleaseInstaller {
-  const u = loaded.config.update;
-  return new FileReleaseInstaller({
-    root: u.root,
-    storageDir: loaded.storageDir,
-    releaseKeyFile: u.releaseKey,
-    trialStarts: u.trialStarts,
-    configFile: resolve(loaded.file),
-    onStep: (step, detail) => {
-      if (step === 'staged') io.err(`unpacked and self-checked: ${detail}`);
-    },
+  return releaseInstallerFor(loaded, (step, detail) => {
+    if (step === 'staged') io.err(`unpacked and self-checked: ${detail}`);
   });
 }
 
