@@ -46,6 +46,8 @@ import { TagLearner } from './panel/learn.js';
 import { mountTagRoutes } from './api/tags.js';
 import { sameIdTag } from './domain/tags.js';
 import type { ExtraColumns } from './store/export.js';
+import { FileReleaseInstaller } from './maintenance/release/installer.js';
+import { startStandaloneProof } from './maintenance/release/trial-proof.js';
 
 export interface Daemon {
   station: StationPort;
@@ -322,6 +324,16 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   }
   // Started once the start-up work is done: its first reading would count that work as a stall.
   stall.start();
+  // A release on trial without OCPP proves itself by healthy control loops (with OCPP the firmware job confirms on BootNotification Accepted).
+  const trialProof = config.ocpp
+    ? undefined
+    : startStandaloneProof({
+        installer: new FileReleaseInstaller({ root: config.update.root, storageDir: loaded.storageDir, releaseKeyFile: config.update.releaseKey, trialStarts: config.update.trialStarts }),
+        proofS: config.update.standaloneProofS,
+        health: () => station.health(),
+        clock,
+        log: log.child({ module: 'update' }),
+      });
   log.info({ station: config.station.id, connectors: config.connectors.length, startupMs: Math.round(performance.now() - started) }, 'evsed ready');
 
   let stopping: Promise<void> | undefined;
@@ -352,6 +364,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
       stopping ??= (async () => {
         // No card may start anything while the station shuts down.
         learner.cancel();
+        trialProof?.stop();
         await readers.stop();
         // Not safe() first: under load the EV is told to stop (X1) before the contactor opens
         // (Connector.shutdown). The stall detector keeps watching until the contactors are open.

@@ -24,6 +24,9 @@ const RUNNERS: Record<string, Runner> = {
   'tags import': async (o, [file]) => (await import('./commands/tags.js')).tagsCommand('import', o, [file!]),
   'boards-off': async (o) => (await import('./commands/boards-off.js')).boardsOff(o as never),
   report: async (o) => (await import('./commands/report.js')).report(o as never),
+  update: async (o, [source]) => (await import('./commands/update.js')).updateCommand(source!, o as never),
+  rollback: async (o) => (await import('./commands/update.js')).rollbackCommand(o as never),
+  'self-check': async (o) => (await import('./commands/update.js')).selfCheckCommand(o as never),
 };
 
 /** sysexits EX_USAGE. */

@@ -19,6 +19,7 @@ import { crossKeys, ifReadable } from './cross-keys.js';
 import { isTimeZone } from '../util/time-zone.js';
 import { readerConfigSchema, readerIssues } from './readers.js';
 import { signalsConfigSchema, signalsIssues } from './signals.js';
+import { DEFAULT_UPDATE, updateConfigSchema } from './update.js';
 
 /**
  * The station config file. Key names are the public contract with installers: rename nothing,
@@ -162,6 +163,8 @@ export const configSchema = z
     readers: z.array(readerConfigSchema).default([]),
     /** The status light and buzzer (src/config/signals.ts). */
     signals: signalsConfigSchema.optional(),
+    /** Releases and updates on the device (src/config/update.ts). */
+    update: updateConfigSchema.default(DEFAULT_UPDATE),
   })
   // Each rule runs even while other keys are wrong (crossKeys), so its problem shows in the same run.
   .check(

@@ -23,6 +23,9 @@ const COMMANDS = [
   ['hw', 'test'],
   ['boards-off'],
   ['report'],
+  ['update'],
+  ['rollback'],
+  ['self-check'],
 ];
 
 const EX_USAGE = 64;
@@ -62,7 +65,7 @@ describe('evsed --help on every command and subcommand', () => {
   it('the top-level help lists every command with its options, --version and the exit codes', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const path of COMMANDS.filter((p) => p.length === 2 || ['run', 'boards-off', 'report'].includes(p[0]!))) {
+    for (const path of COMMANDS.filter((p) => p.length === 2 || ['run', 'boards-off', 'report', 'update', 'rollback', 'self-check'].includes(p[0]!))) {
       expect(r.stdout).toContain(`evsed ${path.join(' ')}`);
     }
     for (const text of ['meter models', '--version', '--id-tag', '--from', '--to', '--out', '--month', '--format', '--limit', '--yes', '--connector']) {

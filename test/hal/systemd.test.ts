@@ -30,6 +30,10 @@ describe('systemd/evsed.service', () => {
       `ExecStopPost=-${node} ${options} boards-off --config ${config}`,
     ]);
     expect(u).toMatch(/^StateDirectory=evsed$/m); // the /var/lib/evsed above
+    // releases side by side: the guard (outside the releases) before every start, then the release `current` points to
+    expect(u).toMatch(/^ExecStartPre=\/opt\/evsed\/systemd\/evsed-boot-guard \/opt\/evsed \/var\/lib\/evsed$/m);
+    expect(node === '/usr/bin/node' && options).toMatch(/\/opt\/evsed\/current\/dist\/src\/cli\/main\.js$/);
+    expect(u).toMatch(/^ReadWritePaths=\/opt\/evsed$/m);
     // these would break sysfs GPIO/PWM or the serial/I2C devices
     expect(u).not.toMatch(/^ProtectKernelTunables=yes/m);
     expect(u).not.toMatch(/^PrivateDevices=yes/m);
@@ -63,7 +67,7 @@ describe('systemd/evsed.service', () => {
   if (!hasAnalyze) console.log('SKIPPED: systemd-analyze not installed: systemd-analyze verify of the unit did not run (apt-get install systemd)');
   it.skipIf(!hasAnalyze)('passes systemd-analyze verify without warnings (ExecStart and the boards-off ExecStopPost pointed at this node binary, ExecStopPost at the script in this checkout)', () => {
     const copy = join(dir, 'evsed.service');
-    writeFileSync(copy, readFileSync(UNIT, 'utf8').replaceAll('/usr/bin/node', process.execPath).replace('/opt/evsed/systemd/evsed-safe-outputs', resolve('systemd/evsed-safe-outputs')));
+    writeFileSync(copy, readFileSync(UNIT, 'utf8').replaceAll('/usr/bin/node', process.execPath).replace('/opt/evsed/systemd/evsed-safe-outputs', resolve('systemd/evsed-safe-outputs')).replace('/opt/evsed/systemd/evsed-boot-guard', resolve('systemd/evsed-boot-guard')));
     const r = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
     const warnings = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('evsed.service'));
     expect(warnings).toEqual([]);

@@ -61,9 +61,9 @@ export interface DaemonProcess {
   kill(): Promise<void>;
 }
 
-/** Start `evsed run` as a child process and wait until its API is up. */
-export async function spawnDaemon(configFile: string, timeoutMs = 15_000): Promise<DaemonProcess> {
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start `evsed run` as a child process and wait until its API is up (`cli`: another build's main.js, e.g. an installed release). */
+export async function spawnDaemon(configFile: string, timeoutMs = 15_000, cli = CLI): Promise<DaemonProcess> {
+  const proc = spawn(process.execPath, [cli, 'run', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {

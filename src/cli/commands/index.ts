@@ -59,6 +59,7 @@ const config = (what = 'the station config'): OptionSpec => ({ flags: '--config 
 const from: OptionSpec = { flags: '--from <date>', description: 'first day (YYYY-MM-DD, UTC) or an ISO timestamp with a zone' };
 const to: OptionSpec = { flags: '--to <date>', description: 'last day, inclusive (YYYY-MM-DD, UTC) or an ISO timestamp with a zone' };
 const idTag: OptionSpec = { flags: '--id-tag <tag>', description: 'only this tag (case-insensitive)' };
+const force: OptionSpec = { flags: '--force', description: 'go on while a session runs (the restart that follows ends it)', default: false };
 const out: OptionSpec = { flags: '--out <file>', description: 'write to this file instead of standard output' };
 
 /** Modbus line options shared by meter read and meter scan. */
@@ -191,6 +192,28 @@ The systemd unit's ExecStopPost runs this. Exit 0 when every board is off, 69 wh
     ],
     examples: ['evsed report --month 2026-11 --out november.csv', 'evsed report --month 2026-11 --id-tag 04A1B2C3 --format html --out alex-november.html'],
   },
+  {
+    path: ['update'],
+    summary: 'install a release bundle beside the running one and switch to it on trial',
+    details: 'Checks the bundle (signature against update.releaseKey, checksum, Node range, arch), unpacks it into <update.root>/releases/<version>/, runs its self-check, and points <update.root>/current at it. The daemon runs it from the next start of the service (sudo systemctl restart evsed); the boot guard goes back to the previous release if it does not prove itself within update.trialStarts starts. Run it as the service user (sudo -u evsed). Exit 65 the bundle is refused, 69 the URL cannot be downloaded, 75 a session runs (without --force), 77 no permission.',
+    args: [{ name: '<bundle>', description: 'a bundle file (evsed-<version>-<arch>.tar) or an http(s)/ftp(s) URL' }],
+    options: [config('the station config (update.root, storage.dir, api.listen)'), force],
+    examples: ['evsed update /tmp/evsed-1.2.0-arm64.tar --config /etc/evsed/evsed.yaml', 'evsed update https://example.com/evsed-1.2.0-arm64.tar --config /etc/evsed/evsed.yaml'],
+  },
+  {
+    path: ['rollback'],
+    summary: 'point current back at the previous release',
+    details: 'Run it as the service user (sudo -u evsed). The daemon runs it from the next start of the service. Exit 1 when there is no previous release, 75 a session runs (without --force), 77 no permission.',
+    options: [config('the station config (update.root, storage.dir, api.listen)'), force],
+    examples: ['evsed rollback --config /etc/evsed/evsed.yaml'],
+  },
+  {
+    path: ['self-check'],
+    summary: "load every module of this release, the SQLite addon and the config, start nothing (the installer's check)",
+    details: 'Exit 0 when everything loads, 1 with one line per problem.',
+    options: [{ flags: '--config <file>', description: 'also load this station config' }],
+    examples: ['evsed self-check --config /etc/evsed/evsed.yaml'],
+  },
 ];
 
 /** What each exit code means, for the help and the README. */
@@ -198,9 +221,10 @@ export const EXIT_CODES: readonly [number, string][] = [
   [0, 'success'],
   [1, 'the command ran and found a fault (a hw test check failed), or an internal error'],
   [64, 'usage: an unknown command or option, a missing or malformed value'],
-  [65, 'the data cannot be reported as asked (e.g. a month priced in two currencies)'],
+  [65, 'the data cannot be reported as asked (e.g. a month priced in two currencies); update: the bundle is refused'],
   [66, 'no session store yet (the daemon creates it on first start)'],
-  [69, 'a device does not answer (meter, pilot board)'],
-  [75, 'the hardware is busy: the daemon holds it (stop it first)'],
+  [69, 'a device does not answer (meter, pilot board), or a download server'],
+  [75, 'the hardware is busy: the daemon holds it (stop it first); update/rollback: a session runs'],
+  [77, 'update/rollback: no permission to change the releases (run as the service user)'],
   [78, 'configuration: the config file is missing or invalid, or a meter is set otherwise than its map'],
 ];

@@ -24,7 +24,8 @@ export interface VerifiedBundle {
   manifest: ReleaseManifest;
 }
 
-export type BundleProblem = 'format' | 'checksum' | 'signature' | 'engine' | 'arch' | 'same-version';
+/** 'self-check': the unpacked release did not pass its own `self-check` (stage()). */
+export type BundleProblem = 'format' | 'checksum' | 'signature' | 'engine' | 'arch' | 'same-version' | 'self-check';
 
 export class BundleRejected extends Error {
   override readonly name = 'BundleRejected';
@@ -62,6 +63,8 @@ export interface ReleaseInstaller {
   outcome(): InstallOutcome;
   /** The trial release proved itself (BootNotification Accepted, or a healthy control loop for N minutes standalone): the previous release stays as the rollback target. */
   confirm(): Promise<void>;
-  /** Switches back to the previous release (the technician's `evsed rollback`). */
+  /** Switches back to the previous release (the technician's `evsed rollback`). The process then restarts to run it. */
   rollback(reason: string): Promise<void>;
+  /** A rolled-back outcome has been reported (the CSMS heard InstallationFailed): forget it, so the next start does not report it again. */
+  clearOutcome(): Promise<void>;
 }
