@@ -55,7 +55,7 @@ export async function passwd(o: PasswdOptions, io: PasswdIo = terminalIo()): Pro
       return 0;
     }
     doc!.deleteIn(['api', 'passwordHash']);
-    const code = write(o.config, doc!.toString(), io);
+    const code = write(o.config, doc!.toString({ lineWidth: 0 }), io);
     if (code === 0) io.out(`api.passwordHash removed from ${o.config}: restart evsed to turn the sign-in off (sudo systemctl restart evsed)`);
     return code === 0 ? validate(o.config, io) : code;
   }
@@ -69,7 +69,7 @@ export async function passwd(o: PasswdOptions, io: PasswdIo = terminalIo()): Pro
     return 0;
   }
   doc!.setIn(['api', 'passwordHash'], hash);
-  const code = write(o.config, doc!.toString(), io);
+  const code = write(o.config, doc!.toString({ lineWidth: 0 }), io);
   if (code !== 0) return code;
   io.out(`api.passwordHash set in ${o.config}: restart evsed to use it (sudo systemctl restart evsed); the station page then asks for this password`);
   return validate(o.config, io);
