@@ -84,10 +84,10 @@ export class SignIn {
 
   mount(api: RouteRegistry, guard: BrowserGuard): void {
     const open = { open: true };
-    api.route('GET', SIGN_IN_PATH, (req, res) => {
+    api.route('GET', SIGN_IN_PATH, (req, res, _p, url) => {
       // Already signed in: straight to the station page.
       if (this.signedIn(req)) return redirect(res, '/');
-      this.page(res, 200, null);
+      this.page(res, 200, url.searchParams.has('signed-out') ? { kind: 'signed-out' } : null);
     }, open);
     api.route('GET', '/signin.css', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
@@ -161,7 +161,8 @@ export class SignIn {
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
       'Content-Security-Policy': SIGN_IN_CSP,
-      'Referrer-Policy': 'no-referrer',
+      // Not no-referrer: under it Chromium sends the form's POST with Origin "null".
+      'Referrer-Policy': 'same-origin',
       'X-Content-Type-Options': 'nosniff',
       'Content-Length': Buffer.byteLength(body),
     });

@@ -1,10 +1,9 @@
 /** What the sign-in page says above the form. */
-export type SignInNotice = { kind: 'failed' } | { kind: 'throttled'; waitS: number } | { kind: 'signed-out' } | { kind: 'expired' } | null;
+export type SignInNotice = { kind: 'failed' } | { kind: 'throttled'; waitS: number } | { kind: 'signed-out' } | null;
 
 const NOTICES = {
   failed: 'Sign-in failed. Check the password and try again.',
   'signed-out': 'You are signed out.',
-  expired: 'Please sign in to open the station page.',
 } as const;
 
 /**

@@ -36,7 +36,10 @@ async function api(path, init = {}) {
   const headers = { Accept: 'application/json', ...(init.headers || {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const res = await fetch(path, { ...init, headers, cache: 'no-store' });
-  if (res.status === 401) throw new Unauthorised();
+  if (res.status === 401) {
+    await toSignIn(res);
+    throw new Unauthorised();
+  }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
   return body;
@@ -82,6 +85,31 @@ function askToken(refused) {
 function withToken(path) {
   if (!state.token) return path;
   return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(state.token)}`;
+}
+
+// ---------------------------------------------------------------- sign-in (api.passwordHash)
+
+/**
+ * A 401 that names a sign-in page (the station has a password and this browser's sign-in ended):
+ * go there; the promise never settles, so nothing asks for a token meanwhile.
+ */
+async function toSignIn(res) {
+  const body = await res.clone().json().catch(() => ({}));
+  if (typeof body.signIn !== 'string' || !body.signIn.startsWith('/')) return;
+  location.assign(body.signIn);
+  await new Promise(() => {});
+}
+
+/** Sign out is shown when this page got in by the sign-in cookie. */
+async function setupSignOut() {
+  const button = $('#sign-out');
+  const info = await api('/api/session').catch(() => null);
+  if (!info || info.via !== 'cookie') return;
+  button.hidden = false;
+  button.onclick = async () => {
+    await fetch('/api/session', { method: 'DELETE', cache: 'no-store' }).catch(() => {});
+    location.assign('/signin?signed-out');
+  };
 }
 
 // ---------------------------------------------------------------- formatting
@@ -830,6 +858,7 @@ async function main() {
   refreshCsvLink();
   $('#learn').addEventListener('submit', onLearn);
   $('#tags-csv').href = withToken('/api/tags.csv');
+  setupSignOut();
   try {
     await loadNames().catch(() => {});
     await loadStatus();
