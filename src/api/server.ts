@@ -61,6 +61,8 @@ export class ApiServer implements RouteRegistry {
   private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; public: boolean; open: boolean }[] = [];
   private readonly signIn?: SignIn;
   private readonly via = new WeakMap<IncomingMessage, Via>();
+  /** The sign-in session a request came with. */
+  private readonly sessionOf = new WeakMap<IncomingMessage, string>();
   private readonly guard: BrowserGuard;
   private readonly connections = new ClientConnections(HTTP_LIMITS.maxConnectionsPerClient);
   /** Connections closed at once for a limit, since the last warning (one a minute at most). */
@@ -118,6 +120,7 @@ export class ApiServer implements RouteRegistry {
 
   async close(): Promise<void> {
     this.sse.close();
+    this.signIn?.close();
     if (!this.server) return;
     await new Promise<void>((resolve) => {
       this.server!.close(() => resolve());
@@ -196,8 +199,10 @@ export class ApiServer implements RouteRegistry {
     const access = this.access(method, url.pathname);
     if (access === 'open' || (access === 'public' && !this.signIn)) return 'open';
     if (this.o.token && this.authorised(req, url)) return 'token';
-    if (this.signIn?.signedIn(req)) return 'cookie';
-    return null;
+    const session = this.signIn?.signedIn(req);
+    if (session === undefined) return null;
+    this.sessionOf.set(req, session);
+    return 'cookie';
   }
 
   private access(method: string, pathname: string): 'open' | 'public' | 'private' {
@@ -254,7 +259,11 @@ export class ApiServer implements RouteRegistry {
       const samples = this.o.sessions.samples(s.id).map((x) => ({ t: new Date(x.wallMs).toISOString(), energyWh: x.energyWh, powerW: x.powerW }));
       sendJson(res, 200, { ...sessionRow(s, this.o.sessionColumns), samples });
     });
-    this.route('GET', '/api/events', (req, res) => this.sse.attach(req, res));
+    this.route('GET', '/api/events', (req, res) => {
+      this.sse.attach(req, res);
+      const session = this.sessionOf.get(req);
+      if (session !== undefined) this.signIn!.bindStream(session, req, res, () => this.sse.endStream(res));
+    });
 
     this.route('POST', '/api/connectors/:id/tag', async (req, res, p) => {
       const id = this.connectorId(p);

@@ -52,3 +52,26 @@ export function cookieOf(r: RawResponse): string {
 
 export const form = (password: string) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'admin', password }).toString() });
 export const jsonBody = (body: unknown, headers: Record<string, string> = {}) => ({ headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/** An open event stream: what it received, and whether the station ended it. */
+export function openStream(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; text: () => string; ended: Promise<void>; close(): void }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      const ended = new Promise<void>((r) => res.on('end', () => r()));
+      resolve({ status: res.statusCode!, text: () => text, ended, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** `p`, or a failure naming `what` when it has not settled within `ms` (a clear failure instead of the test's timeout). */
+export function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

@@ -5,7 +5,7 @@ import { CLIENT_FREE_FAILURES, GLOBAL_DELAY_MS, GLOBAL_FREE_FAILURES } from '../
 import type { StationPort } from '../../src/evse/port.js';
 import { silentLogger } from '../../src/log.js';
 import { hashPassword } from '../../src/util/password-hash.js';
-import { cookieOf, http, jsonBody } from './auth-http.js';
+import { cookieOf, http, jsonBody, openStream, within } from './auth-http.js';
 
 const PASSWORD = 'the-owners-password';
 
@@ -48,6 +48,7 @@ describe('sign-in expiry and throttling (fake clock)', () => {
         sleep: async (ms) => {
           slept.push(ms);
         },
+        sweepMs: 20,
       },
     });
     base = `http://127.0.0.1:${(await api.listen()).port}`;
@@ -80,6 +81,18 @@ describe('sign-in expiry and throttling (fake clock)', () => {
     expect(await status(idle)).toBe(200);
     now += 2 * 3_600_000;
     expect(await status(idle)).toBe(401);
+  });
+
+  it('the event stream of an expired session is ended by the sweep, without waiting for a request', async () => {
+    const id = cookieOf(await attempt(PASSWORD));
+    const stream = await openStream(base, '/api/events', { cookie: `evsed_session=${id}` });
+    try {
+      expect(stream.status).toBe(200);
+      now += 2 * 3_600_000;
+      await within(stream.ended, 'the stream ended by the sweep');
+    } finally {
+      stream.close();
+    }
   });
 
   it(`per client: ${CLIENT_FREE_FAILURES} failures are free, then each attempt waits 1 s, 2 s, 4 s, … at most a minute; never a lock-out`, async () => {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { hashPassword } from '../../src/util/password-hash.js';
-import { tempDir, writeSimConfig } from '../support/station.js';
-import { cookieOf, form, http, jsonBody, streamHead } from './auth-http.js';
+import { tempDir, until, writeSimConfig } from '../support/station.js';
+import { cookieOf, form, http, jsonBody, openStream, streamHead, within } from './auth-http.js';
 
 const PASSWORD = 'correct horse battery staple';
 const TOKEN = 'script-token-for-the-sign-in-test';
@@ -166,6 +166,26 @@ describe('sign-in (api.passwordHash)', () => {
     const rotated = await signIn({ cookie: `evsed_session=${other}` });
     expect((await http(base, 'GET', '/api/status', { headers: { cookie: `evsed_session=${other}` } })).status).toBe(401);
     expect((await http(base, 'GET', '/api/status', { headers: { cookie: `evsed_session=${rotated}` } })).status).toBe(200);
+  });
+
+  it('an event stream opened with the cookie ends when its session is signed out', async () => {
+    const cookie = `evsed_session=${await signIn()}`;
+    const stream = await openStream(base, '/api/events', { cookie });
+    const withToken = await openStream(base, '/api/events', { authorization: `Bearer ${TOKEN}` });
+    try {
+      expect(stream.status).toBe(200);
+      await until(() => stream.text().includes('event: status'), 'the first status event');
+      expect((await http(base, 'DELETE', '/api/session', { headers: { cookie, ...origin() } })).status).toBe(200);
+      await within(stream.ended, 'the stream ended by the sign-out');
+      // The station goes on: later events reach the other streams, nothing is written to the ended one.
+      const before = withToken.text().length;
+      expect((await http(base, 'POST', '/api/connectors/1/sim', jsonBody({ action: 'plug' }, { authorization: `Bearer ${TOKEN}` }))).status).toBe(200);
+      await until(() => withToken.text().length > before, 'an event after the sign-out');
+      expect((await http(base, 'POST', '/api/connectors/1/sim', jsonBody({ action: 'unplug' }, { authorization: `Bearer ${TOKEN}` }))).status).toBe(200);
+    } finally {
+      stream.close();
+      withToken.close();
+    }
   });
 
   it('never shows the hash: not in /api/status, not in the log (trace), not the password either', async () => {

@@ -23,6 +23,8 @@ export interface SessionTableOptions {
  */
 export class SessionTable {
   private readonly entries = new Map<string, Entry>();
+  /** What to do when a session ends (its open event streams close), by key. */
+  private readonly enders = new Map<string, Set<() => void>>();
 
   constructor(private readonly o: SessionTableOptions) {}
 
@@ -32,7 +34,7 @@ export class SessionTable {
     while (this.entries.size >= this.o.max) {
       let oldest: [string, Entry] | undefined;
       for (const e of this.entries) if (!oldest || e[1].lastMs < oldest[1].lastMs) oldest = e;
-      this.entries.delete(oldest![0]);
+      this.end(oldest![0]);
     }
     const id = randomBytes(32).toString('base64url');
     const now = this.o.now();
@@ -47,7 +49,7 @@ export class SessionTable {
     if (!e) return false;
     const now = this.o.now();
     if (this.expired(e, now)) {
-      this.entries.delete(k);
+      this.end(k);
       return false;
     }
     e.lastMs = now;
@@ -55,7 +57,25 @@ export class SessionTable {
   }
 
   delete(id: string): void {
-    this.entries.delete(key(id));
+    this.end(key(id));
+  }
+
+  /** Calls `fn` when session `id` ends (sign-out, expiry, eviction); the returned function cancels that. */
+  onEnd(id: string, fn: () => void): () => void {
+    const k = key(id);
+    let set = this.enders.get(k);
+    if (!set) this.enders.set(k, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (!set.size && this.enders.get(k) === set) this.enders.delete(k);
+    };
+  }
+
+  /** Ends every expired session (their streams too): run now and then, since expiry is otherwise noticed only at a request. */
+  sweep(): void {
+    const now = this.o.now();
+    for (const [k, e] of this.entries) if (this.expired(e, now)) this.end(k);
   }
 
   get size(): number {
@@ -66,9 +86,11 @@ export class SessionTable {
     return now - e.lastMs >= this.o.idleMs || now - e.createdMs >= this.o.maxAgeMs;
   }
 
-  private sweep(): void {
-    const now = this.o.now();
-    for (const [k, e] of this.entries) if (this.expired(e, now)) this.entries.delete(k);
+  private end(k: string): void {
+    this.entries.delete(k);
+    const fns = this.enders.get(k);
+    this.enders.delete(k);
+    for (const fn of fns ?? []) fn();
   }
 }
 

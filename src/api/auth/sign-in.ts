@@ -21,6 +21,8 @@ export interface SignInOptions {
   now?: () => number;
   /** The global slow-down between attempts (tests: records it instead of waiting). */
   sleep?: (ms: number) => Promise<void>;
+  /** How often expired sessions are ended (their event streams closed); default a minute. */
+  sweepMs?: number;
 }
 
 /** Where a browser without a session is sent. */
@@ -54,6 +56,7 @@ export class SignIn {
   private queue: Promise<unknown> = Promise.resolve();
   private waiting = 0;
   private readonly checking = new Set<string>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly o: SignInOptions) {
     this.now = o.now ?? (() => performance.now());
@@ -62,12 +65,28 @@ export class SignIn {
     this.sessions = new SessionTable({ idleMs: o.idleHours * 3_600_000, maxAgeMs: this.maxAgeS * 1000, max: MAX_SESSIONS, now: this.now });
     this.perClient = new AttemptThrottle({ free: CLIENT_FREE_FAILURES, baseMs: 1000, maxMs: CLIENT_MAX_WAIT_MS, forgetMs: FORGET_MS, now: this.now });
     this.global = new AttemptThrottle({ free: GLOBAL_FREE_FAILURES, baseMs: 0, maxMs: 0, forgetMs: FORGET_MS, now: this.now });
+    this.sweeper = setInterval(() => this.sessions.sweep(), o.sweepMs ?? 60_000);
+    this.sweeper.unref();
   }
 
-  /** Whether the request carries the cookie of a live session (which then counts as used). */
-  signedIn(req: IncomingMessage): boolean {
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** The id of the live session whose cookie the request carries (it then counts as used), or undefined. */
+  signedIn(req: IncomingMessage): string | undefined {
     const id = cookieValue(req, SESSION_COOKIE);
-    return id !== undefined && this.sessions.touch(id);
+    return id !== undefined && this.sessions.touch(id) ? id : undefined;
+  }
+
+  /**
+   * Ends an event stream opened with session `id` when the session ends: after sign-out or expiry
+   * a page must not go on receiving the station's state.
+   */
+  bindStream(id: string, req: IncomingMessage, res: ServerResponse, end: () => void): void {
+    if (res.writableEnded) return;
+    const off = this.sessions.onEnd(id, end);
+    req.once('close', off);
   }
 
   /** The answer to a request without a session or token: pages go to the sign-in, the rest gets 401. */
@@ -86,7 +105,7 @@ export class SignIn {
     const open = { open: true };
     api.route('GET', SIGN_IN_PATH, (req, res, _p, url) => {
       // Already signed in: straight to the station page.
-      if (this.signedIn(req)) return redirect(res, '/');
+      if (this.signedIn(req) !== undefined) return redirect(res, '/');
       this.page(res, 200, url.searchParams.has('signed-out') ? { kind: 'signed-out' } : null);
     }, open);
     api.route('GET', '/signin.css', (_req, res) => {
