@@ -91,7 +91,7 @@ describe.skipIf(!hasChromium)('sign-in in Chromium', () => {
     await page.goto(`${d.base}/`);
     expect(new URL(page.url()).pathname).toBe('/signin');
     expect(problems).toEqual([]);
-  });
+  }, 60_000);
 
   it('an open page whose sign-in ended goes to the sign-in at its next request', async () => {
     const { ctx, page } = await open();
@@ -104,7 +104,7 @@ describe.skipIf(!hasChromium)('sign-in in Chromium', () => {
     await page.getByRole('button', { name: 'Show' }).click();
     await until('the sign-in page', async () => (new URL(page.url()).pathname === '/signin' ? true : undefined));
     expect(await page.locator('#token-dialog').count()).toBe(0);
-  });
+  }, 60_000);
 
   it('the sign-in works without script', async () => {
     const { page } = await open({ javaScriptEnabled: false });
@@ -114,5 +114,5 @@ describe.skipIf(!hasChromium)('sign-in in Chromium', () => {
     expect(await page.title()).toBe('evsed');
     const status = await page.request.get(`${d.base}/api/status`);
     expect(status.status()).toBe(200);
-  });
+  }, 60_000);
 });
