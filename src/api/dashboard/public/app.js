@@ -93,10 +93,13 @@ function withToken(path) {
  * A 401 that names a sign-in page (the station has a password and this browser's sign-in ended):
  * go there; the promise never settles, so nothing asks for a token meanwhile.
  */
+let leaving = false;
 async function toSignIn(res) {
   const body = await res.clone().json().catch(() => ({}));
   if (typeof body.signIn !== 'string' || !body.signIn.startsWith('/')) return;
-  location.assign(body.signIn);
+  // Once: the event stream and a poll may both meet the end of the sign-in (or a sign-out under way).
+  if (!leaving) location.assign(body.signIn);
+  leaving = true;
   await new Promise(() => {});
 }
 
@@ -107,6 +110,9 @@ async function setupSignOut() {
   if (!info || info.via !== 'cookie') return;
   button.hidden = false;
   button.onclick = async () => {
+    // The station closes this page's event stream with the session: that is no reason to go elsewhere.
+    leaving = true;
+    state.events?.close();
     await fetch('/api/session', { method: 'DELETE', cache: 'no-store' }).catch(() => {});
     location.assign('/signin?signed-out');
   };
