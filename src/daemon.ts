@@ -284,6 +284,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     host,
     port,
     token: config.api.token,
+    ...(config.api.passwordHash ? { signIn: { passwordHash: config.api.passwordHash, ...config.api.signIn } } : {}),
     allowedHosts: config.api.allowedHosts,
     sessionColumns: withTagNames(sessionCostColumns(ledger), tagNames, config.auth.tags),
     live,

@@ -51,6 +51,32 @@ export class BrowserGuard {
     }
   }
 
+  /**
+   * Throws unless a write that came with the sign-in cookie is shown to come from this station's
+   * own page: its Origin is this station, or (a browser that sent no Origin, or "null" as Chromium
+   * does under Referrer-Policy no-referrer) Sec-Fetch-Site says same-origin. SameSite=Strict
+   * already keeps the cookie off other sites' requests; this also refuses a sibling site
+   * (same-site) and a client that declares nothing.
+   */
+  checkSameOrigin(req: IncomingMessage): void {
+    const origin = req.headers.origin;
+    const ok = origin !== undefined && origin !== 'null' ? this.sameOrigin(origin, req.headers.host) : req.headers['sec-fetch-site'] === 'same-origin';
+    if (!ok) throw new HttpError(403, 'a write with the sign-in cookie must come from the station page itself (same Origin); scripts send Authorization: Bearer <api.token>');
+  }
+
+  /**
+   * Throws for a request another site's page made the browser send: a foreign Origin, Sec-Fetch-Site
+   * cross-site or same-site, or an opaque Origin ("null") that Sec-Fetch-Site does not vouch for.
+   */
+  checkNotCrossSite(req: IncomingMessage): void {
+    const origin = req.headers.origin;
+    const site = req.headers['sec-fetch-site'];
+    const foreign = origin === 'null' ? site !== 'same-origin' : origin !== undefined && !this.sameOrigin(origin, req.headers.host);
+    if (foreign || site === 'cross-site' || site === 'same-site') {
+      throw new HttpError(403, `cross-origin request refused (Origin ${JSON.stringify((origin ?? '').slice(0, 80))})`);
+    }
+  }
+
   private allowedHost(host: string): boolean {
     const name = hostNameOf(host);
     if (name === null) return false;

@@ -9,9 +9,19 @@ export class HttpError extends Error {
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void> | void;
 
+/**
+ * Who may use a route besides those with api.token or a sign-in: `public` routes (content without
+ * secrets, e.g. the dashboard page) need no token, but a sign-in when a password is set; `open`
+ * routes (the sign-in itself) need neither and check their writes themselves.
+ */
+export interface RouteAccess {
+  public?: boolean;
+  open?: boolean;
+}
+
 /** What other modules (dashboard, billing) need to add their routes to the API server. */
 export interface RouteRegistry {
-  route(method: string, path: string, handler: RouteHandler, opts?: { public?: boolean }): void;
+  route(method: string, path: string, handler: RouteHandler, opts?: RouteAccess): void;
 }
 
 const MAX_BODY = 64 * 1024;

@@ -11,12 +11,13 @@ import { MAX_TAG_NAME, type TagNameRepository } from '../store/billing/tag-names
 import { SseHub } from './sse.js';
 import type { LiveSessionInfo } from '../billing/live.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
-import { decodePathSegment, HttpError, readJson, sendJson, type RouteHandler, type RouteRegistry } from './http.js';
+import { decodePathSegment, HttpError, readJson, sendJson, type RouteAccess, type RouteHandler, type RouteRegistry } from './http.js';
 import { BrowserGuard, SAFE_METHODS } from './browser-guard.js';
 import { ClientConnections, clientKey } from './clients.js';
 import { HTTP_LIMITS, httpServerOptions } from './limits.js';
 import type { OwnerControls } from '../energy/owner.js';
 import { mountOwnerRoutes, parseMode } from './owner-routes.js';
+import { SignIn, type SignInOptions } from './auth/sign-in.js';
 
 /** The session store as the API reads it. */
 export type SessionReader = Pick<SessionStore, 'list' | 'get' | 'samples'>;
@@ -39,7 +40,12 @@ export interface ApiOptions {
   tagNames?: TagNameRepository;
   /** Stop conditions, charging timers, charge now (owner-routes.ts). */
   owner?: OwnerControls;
+  /** The page's sign-in (api.passwordHash set): every route then needs its cookie or the token. */
+  signIn?: Omit<SignInOptions, 'log'>;
 }
+
+/** How a request was let in: GET /api/session tells the page. */
+type Via = 'token' | 'cookie' | 'open';
 
 /** Longest lease of an API limit (s): a manager refreshes far more often. */
 export const MAX_LEASE_S = 3600;
@@ -52,7 +58,11 @@ export const MAX_LEASE_S = 3600;
 export class ApiServer implements RouteRegistry {
   private server?: Server;
   readonly sse: SseHub;
-  private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; public: boolean }[] = [];
+  private readonly routes: { method: string; pattern: RegExp; keys: string[]; handler: RouteHandler; public: boolean; open: boolean }[] = [];
+  private readonly signIn?: SignIn;
+  private readonly via = new WeakMap<IncomingMessage, Via>();
+  /** The sign-in session a request came with. */
+  private readonly sessionOf = new WeakMap<IncomingMessage, string>();
   private readonly guard: BrowserGuard;
   private readonly connections = new ClientConnections(HTTP_LIMITS.maxConnectionsPerClient);
   /** Connections closed at once for a limit, since the last warning (one a minute at most). */
@@ -62,18 +72,23 @@ export class ApiServer implements RouteRegistry {
     this.sse = new SseHub(o.station, o.log);
     this.guard = new BrowserGuard({ listenHost: o.host, allowedHosts: o.allowedHosts ?? [] });
     this.addRoutes();
+    if (o.signIn) {
+      this.signIn = new SignIn({ ...o.signIn, log: o.log });
+      this.signIn.mount(this, this.guard);
+    }
     if (o.owner) mountOwnerRoutes(this, o.station, o.owner);
   }
 
   /**
    * Register a route; `:name` segments become params. Other modules (dashboard, billing) add theirs.
    * `public` routes are served without api.token (only for content without secrets, e.g. the
-   * dashboard page, which then asks for the token itself).
+   * dashboard page, which then asks for the token itself); with a sign-in password they need the
+   * sign-in like every route but the `open` ones (the sign-in's own).
    */
-  route(method: string, path: string, handler: RouteHandler, opts: { public?: boolean } = {}): void {
+  route(method: string, path: string, handler: RouteHandler, opts: RouteAccess = {}): void {
     const keys: string[] = [];
     const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)'))}$`);
-    this.routes.push({ method, pattern, keys, handler, public: opts.public === true });
+    this.routes.push({ method, pattern, keys, handler, public: opts.public === true, open: opts.open === true });
   }
 
   async listen(): Promise<AddressInfo> {
@@ -105,6 +120,7 @@ export class ApiServer implements RouteRegistry {
 
   async close(): Promise<void> {
     this.sse.close();
+    this.signIn?.close();
     if (!this.server) return;
     await new Promise<void>((resolve) => {
       this.server!.close(() => resolve());
@@ -133,10 +149,13 @@ export class ApiServer implements RouteRegistry {
         throw new HttpError(400, 'the request target is not a valid URL');
       }
       const method = req.method ?? 'GET';
-      if (this.o.token && !this.isPublic(method, url.pathname) && !this.authorised(req, url)) {
+      const via = this.admit(req, url, method);
+      if (via === null) {
+        if (this.signIn) return this.signIn.refuse(req, res, url);
         res.setHeader('WWW-Authenticate', 'Bearer realm="evsed"');
         throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <api.token>');
       }
+      this.via.set(req, via);
       let allowed: string[] = [];
       for (const r of this.routes) {
         const m = r.pattern.exec(url.pathname);
@@ -145,7 +164,10 @@ export class ApiServer implements RouteRegistry {
           allowed.push(r.method);
           continue;
         }
-        if (!SAFE_METHODS.has(method)) this.guard.checkWrite(req);
+        if (!SAFE_METHODS.has(method) && !r.open) {
+          this.guard.checkWrite(req);
+          if (via === 'cookie') this.guard.checkSameOrigin(req);
+        }
         const params: Record<string, string> = {};
         r.keys.forEach((k, i) => (params[k] = decodePathSegment(m[i + 1]!)));
         await r.handler(req, res, params, url);
@@ -167,8 +189,30 @@ export class ApiServer implements RouteRegistry {
     }
   }
 
-  private isPublic(method: string, pathname: string): boolean {
-    return this.routes.some((r) => r.public && (r.method === method || (method === 'HEAD' && r.method === 'GET')) && r.pattern.test(pathname));
+  /**
+   * How the request may proceed, or null when it needs a token or sign-in it lacks. Without a
+   * password and token everything is open (the config allows that only on localhost or a trusted
+   * network); with a token only, `public` routes are open too; with a password, only `open` ones.
+   */
+  private admit(req: IncomingMessage, url: URL, method: string): Via | null {
+    if (!this.o.token && !this.signIn) return 'open';
+    const access = this.access(method, url.pathname);
+    if (access === 'open' || (access === 'public' && !this.signIn)) return 'open';
+    if (this.o.token && this.authorised(req, url)) return 'token';
+    const session = this.signIn?.signedIn(req);
+    if (session === undefined) return null;
+    this.sessionOf.set(req, session);
+    return 'cookie';
+  }
+
+  private access(method: string, pathname: string): 'open' | 'public' | 'private' {
+    let found: 'open' | 'public' | 'private' = 'private';
+    for (const r of this.routes) {
+      if (!(r.method === method || (method === 'HEAD' && r.method === 'GET')) || !r.pattern.test(pathname)) continue;
+      if (r.open) return 'open';
+      if (r.public) found = 'public';
+    }
+    return found;
   }
 
   private authorised(req: IncomingMessage, url: URL): boolean {
@@ -190,6 +234,8 @@ export class ApiServer implements RouteRegistry {
 
   private addRoutes(): void {
     const st = this.o.station;
+    // How this request got in, and whether a sign-in exists: the page shows Sign out for a cookie.
+    this.route('GET', '/api/session', (req, res) => sendJson(res, 200, { passwordSet: this.signIn !== undefined, via: this.via.get(req) ?? 'open' }));
     this.route('GET', '/api/status', (_q, res) => sendJson(res, 200, { ...st.view(), ...st.extraStatus() }));
 
     this.route('GET', '/api/sessions', (_q, res, _p, url) => {
@@ -213,7 +259,11 @@ export class ApiServer implements RouteRegistry {
       const samples = this.o.sessions.samples(s.id).map((x) => ({ t: new Date(x.wallMs).toISOString(), energyWh: x.energyWh, powerW: x.powerW }));
       sendJson(res, 200, { ...sessionRow(s, this.o.sessionColumns), samples });
     });
-    this.route('GET', '/api/events', (req, res) => this.sse.attach(req, res));
+    this.route('GET', '/api/events', (req, res) => {
+      this.sse.attach(req, res);
+      const session = this.sessionOf.get(req);
+      if (session !== undefined) this.signIn!.bindStream(session, req, res, () => this.sse.endStream(res));
+    });
 
     this.route('POST', '/api/connectors/:id/tag', async (req, res, p) => {
       const id = this.connectorId(p);

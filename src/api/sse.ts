@@ -61,6 +61,12 @@ export class SseHub {
     req.on('close', () => this.clients.delete(res));
   }
 
+  /** Ends one stream (e.g. its sign-in ended); the client's EventSource then reconnects and is asked to sign in. */
+  endStream(res: ServerResponse): void {
+    if (!this.clients.delete(res)) return;
+    res.end();
+  }
+
   count(): number {
     return this.clients.size;
   }

@@ -22,6 +22,7 @@ const RUNNERS: Record<string, Runner> = {
   'tags learn': async (o) => (await import('./commands/tags.js')).tagsCommand('learn', o),
   'tags export': async (o) => (await import('./commands/tags.js')).tagsCommand('export', o),
   'tags import': async (o, [file]) => (await import('./commands/tags.js')).tagsCommand('import', o, [file!]),
+  passwd: async (o) => (await import('./commands/passwd.js')).passwd(o as never),
   'boards-off': async (o) => (await import('./commands/boards-off.js')).boardsOff(o as never),
   report: async (o) => (await import('./commands/report.js')).report(o as never),
   update: async (o, [source]) => (await import('./commands/update.js')).updateCommand(source!, o as never),

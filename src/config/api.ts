@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { crossKeys } from './cross-keys.js';
-import { listenAddress, parseListen } from './zod-helpers.js';
+import { intBetween, listenAddress, parseListen } from './zod-helpers.js';
+import { parsePasswordHash } from '../util/password-hash.js';
 
 /** Loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost. */
 export function isLoopbackHost(host: string): boolean {
@@ -37,9 +38,31 @@ export const apiConfigSchema = z
      * is trusted.
      */
     trustedNetwork: z.boolean({ error: 'must be true or false' }).default(false),
+    /**
+     * The page's sign-in password, as a hash only (`evsed passwd` writes it). When set, every page
+     * and API route needs the sign-in cookie or api.token (docs/security.md, "Signing in").
+     */
+    passwordHash: z
+      .string({ error: 'must be the hash `evsed passwd` writes' })
+      .superRefine((v, ctx) => {
+        const parsed = parsePasswordHash(v);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      })
+      .optional(),
+    /** How long a sign-in lasts (it is kept in the daemon's memory: a restart signs everyone out). */
+    signIn: z
+      .strictObject({
+        /** Ends after this many hours without a request. */
+        idleHours: intBetween(1, 720).default(24),
+        /** Ends this many days after the sign-in, in use or not. */
+        maxDays: intBetween(1, 365).default(30),
+        /** Mark the cookie Secure (only sent over https): set it behind a TLS reverse proxy. */
+        secureCookie: z.boolean({ error: 'must be true or false' }).default(false),
+      })
+      .default({ idleHours: 24, maxDays: 30, secureCookie: false }),
   })
   .check(crossKeys((api, ctx) => {
-    if (api.token !== undefined || api.trustedNetwork) return;
+    if (api.token !== undefined || api.passwordHash !== undefined || api.trustedNetwork) return;
     const { host } = parseListen(api.listen);
     if (!isLoopbackHost(host)) {
       ctx.addIssue({
@@ -47,7 +70,7 @@ export const apiConfigSchema = z
         path: ['listen'],
         input: api.listen,
         message:
-          'listens beyond localhost without api.token, so anyone on the network could control the station: set api.token (16 characters or more), listen on 127.0.0.1, or set api.trustedNetwork: true if everyone on this network may',
+          'listens beyond localhost without a sign-in password or api.token, so anyone on the network could control the station: set a password for the page (`evsed passwd`) and/or api.token (16 characters or more) for scripts, listen on 127.0.0.1, or set api.trustedNetwork: true if everyone on this network may',
       });
     }
   }));

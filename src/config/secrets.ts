@@ -5,6 +5,7 @@
  */
 export const SECRET_KEYS: readonly (readonly string[])[] = [
   ['api', 'token'],
+  ['api', 'passwordHash'],
   ['ocpp', 'password'],
   ['ocpp', 'keys', 'AuthorizationKey'],
   ['mqtt', 'password'],

@@ -15,9 +15,9 @@ const PLAIN_MQTT = /^(mqtt|tcp|ws):/i;
 export function configWarnings(config: Config, file?: string): string[] {
   const out: string[] = [];
   const api = config.api;
-  if (api.token === undefined && !isLoopbackHost(parseListen(api.listen).host)) {
+  if (api.token === undefined && api.passwordHash === undefined && !isLoopbackHost(parseListen(api.listen).host)) {
     // The schema refuses this unless api.trustedNetwork says it is meant.
-    out.push(`api.trustedNetwork: the API listens beyond localhost (${api.listen}) without api.token, so anyone on the network can control the station; set api.token (16 characters or more) unless everyone on this network may`);
+    out.push(`api.trustedNetwork: the API listens beyond localhost (${api.listen}) without a sign-in password or api.token, so anyone on the network can control the station; set a password for the page (\`evsed passwd\`) and/or api.token (16 characters or more) unless everyone on this network may`);
   }
   const secrets = secretKeysIn(config);
   if (file && secrets.length && (fileMode(file) & 0o004) !== 0) {

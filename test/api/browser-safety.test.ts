@@ -149,12 +149,12 @@ describe('listening beyond localhost', () => {
       throw err;
     }
   };
-  const FIX = 'set api.token (16 characters or more), listen on 127.0.0.1, or set api.trustedNetwork: true if everyone on this network may';
+  const FIX = 'set a password for the page (`evsed passwd`) and/or api.token (16 characters or more) for scripts, listen on 127.0.0.1, or set api.trustedNetwork: true if everyone on this network may';
 
   it('without api.token is a config error (exit 78) naming the key and the fix, unless api.trustedNetwork says so', async () => {
     const r = await runCli(['config', 'check', withApi('{ listen: "0.0.0.0:8080" }')]);
     expect(r.code).toBe(78);
-    expect(r.stderr).toContain(`api.listen: listens beyond localhost without api.token, so anyone on the network could control the station: ${FIX} (got "0.0.0.0:8080")`);
+    expect(r.stderr).toContain(`api.listen: listens beyond localhost without a sign-in password or api.token, so anyone on the network could control the station: ${FIX} (got "0.0.0.0:8080")`);
     for (const api of ['{ listen: "192.168.1.50:8080" }', '{ listen: "[::]:8080" }', '{ listen: "evse.local:8080", trustedNetwork: false }']) {
       expect(problems(api), api).toEqual([expect.stringContaining(FIX)]);
     }

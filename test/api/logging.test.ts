@@ -34,7 +34,7 @@ async function daemonWith(api: string, log: Logger): Promise<Daemon> {
   return startDaemon(loadConfig(file), log);
 }
 
-const WARNING = 'without api.token, so anyone on the network can control the station';
+const WARNING = 'without a sign-in password or api.token, so anyone on the network can control the station';
 
 describe('API logging', () => {
   const daemons: Daemon[] = [];
@@ -86,7 +86,7 @@ describe('API logging', () => {
       writeFileSync(file, readFileSync(file, 'utf8').replace('api: { listen: 127.0.0.1:0 }', `api: ${api}`));
       const warnings = configWarnings(loadConfig(file).config).filter((w) => w.includes(WARNING));
       expect(warnings.length, api).toBe(warns ? 1 : 0);
-      if (warns) expect(warnings[0]).toMatch(/^api\.trustedNetwork: the API listens beyond localhost \(0\.0\.0\.0:0\) without api\.token/);
+      if (warns) expect(warnings[0]).toMatch(/^api\.trustedNetwork: the API listens beyond localhost \(0\.0\.0\.0:0\) without a sign-in password or api\.token/);
     }
   });
 });

@@ -25,7 +25,7 @@ export interface TestDaemon {
 }
 
 /** A real daemon on 127.0.0.1 (random port) with a simulated connector and meter, storage in a temp dir. */
-export async function startTestDaemon(opts: { token?: string; port?: number; dir?: string; tariff?: string; connectors?: number; /** More top-level config sections (YAML). */ extra?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { token?: string; /** api.passwordHash: the page's sign-in. */ passwordHash?: string; port?: number; dir?: string; tariff?: string; connectors?: number; /** More top-level config sections (YAML). */ extra?: string } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'evsed-dash-'));
   const file = join(dir, 'evsed.yaml');
   writeFileSync(
@@ -36,7 +36,7 @@ export async function startTestDaemon(opts: { token?: string; port?: number; dir
       'auth:',
       '  mode: local',
       `  tags: [ { idTag: ${TAG}, name: Test driver } ]`,
-      `api: { listen: "127.0.0.1:${opts.port ?? 0}"${opts.token ? `, token: ${opts.token}` : ''} }`,
+      `api: { listen: "127.0.0.1:${opts.port ?? 0}"${opts.token ? `, token: ${opts.token}` : ''}${opts.passwordHash ? `, passwordHash: "${opts.passwordHash}"` : ''} }`,
       'clock: { trust: always }',
       // The daemon shares its event loop with the test's browser driver (screenshots, page I/O): a
       // long lag there is the test's, not the station's, and must not latch a stall fault mid-session.

@@ -172,6 +172,17 @@ reported with the register and the fix, exit 78; no answer exits 69.`,
     examples: ['evsed tags import tags.csv'],
   },
   {
+    path: ['passwd'],
+    summary: "set the station page's sign-in password (stored as a hash in api.passwordHash)",
+    details: `Asks for the password twice without echo (or reads one line from standard input when it is not a
+terminal), and writes its scrypt hash to api.passwordHash of the config file, keeping the file's comments,
+mode and owner (the config is root's: run it with sudo). Restart evsed to use it. With a password every page
+and API route needs the sign-in or api.token (docs/security.md). Exit 64 for a password under 8 characters
+or two that differ, 78 when the file cannot be read or written.`,
+    options: [config(), { flags: '--print', description: 'only print the passwordHash line, change no file' }, { flags: '--remove', description: 'remove the password: the page is open again as api.token and api.listen allow' }],
+    examples: ['sudo evsed passwd --config /etc/evsed/evsed.yaml', 'echo "$NEW_PASSWORD" | evsed passwd --print', 'sudo evsed passwd --config /etc/evsed/evsed.yaml --remove'],
+  },
+  {
     path: ['boards-off'],
     summary: 'turn every pilot board off (the unit runs it after every stop)',
     details: `A pilot board has no Modbus watchdog: after the daemon died it would charge on at the last current.

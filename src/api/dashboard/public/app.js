@@ -38,7 +38,10 @@ async function api(path, init = {}) {
   const headers = { Accept: 'application/json', ...(init.headers || {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const res = await fetch(path, { ...init, headers, cache: 'no-store' });
-  if (res.status === 401) throw new Unauthorised();
+  if (res.status === 401) {
+    await toSignIn(res);
+    throw new Unauthorised();
+  }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
   return body;
@@ -85,6 +88,37 @@ function askToken(refused) {
 function withToken(path) {
   if (!state.token) return path;
   return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(state.token)}`;
+}
+
+// ---------------------------------------------------------------- sign-in (api.passwordHash)
+
+/**
+ * A 401 that names a sign-in page (the station has a password and this browser's sign-in ended):
+ * go there; the promise never settles, so nothing asks for a token meanwhile.
+ */
+let leaving = false;
+async function toSignIn(res) {
+  const body = await res.clone().json().catch(() => ({}));
+  if (typeof body.signIn !== 'string' || !body.signIn.startsWith('/')) return;
+  // Once: the event stream and a poll may both meet the end of the sign-in (or a sign-out under way).
+  if (!leaving) location.assign(body.signIn);
+  leaving = true;
+  await new Promise(() => {});
+}
+
+/** Sign out is shown when this page got in by the sign-in cookie. */
+async function setupSignOut() {
+  const button = $('#sign-out');
+  const info = await api('/api/session').catch(() => null);
+  if (!info || info.via !== 'cookie') return;
+  button.hidden = false;
+  button.onclick = async () => {
+    // The station closes this page's event stream with the session: that is no reason to go elsewhere.
+    leaving = true;
+    state.events?.close();
+    await fetch('/api/session', { method: 'DELETE', cache: 'no-store' }).catch(() => {});
+    location.assign('/signin?signed-out');
+  };
 }
 
 // ---------------------------------------------------------------- formatting
@@ -1085,6 +1119,7 @@ async function main() {
   $('#report-month').addEventListener('input', refreshReportLinks);
   refreshReportLinks();
   $('#tags-csv').href = withToken('/api/tags.csv');
+  setupSignOut();
   try {
     await loadNames().catch(() => {});
     await loadStatus();
