@@ -254,6 +254,8 @@ export interface LiveDurations {
   chargingMs: number;
   idleMs: number;
   meterGapMs: number;
+  /** Whether the time now counts as charging (the whole seconds shown are rounded by it). */
+  charging?: boolean;
 }
 
 /** What a tag presented at a reader did; `unavailable`: the connector cannot charge now (Unavailable, Faulted), nobody was asked. */
