@@ -22,6 +22,8 @@ export interface ConnectorStateInput {
   lastSession?: FinalSession | null;
   /** The energy target in force (Wh, null = none); undefined when targets are not available: not published. */
   targetEnergyWh?: number | null;
+  /** The tag's name (the owner's list, the config), when it has one. */
+  tagName?: (idTag: string) => string | null | undefined;
 }
 
 /**
@@ -65,6 +67,8 @@ export function connectorState(input: ConnectorStateInput): Map<ConnectorTopic, 
 
   const s = view.session;
   put('session/active', onOff(s !== null));
+  // Who charges now: empty without a session (an ended session's user is not the current one).
+  put('session/user', s ? userText(s.idTag, input.tagName) : '');
   // 0 = no target, as on the command topic (and Home Assistant's number entity).
   put('session/target_energy', input.targetEnergyWh === undefined ? null : String(input.targetEnergyWh ?? 0));
   if (s) {
@@ -125,6 +129,17 @@ export function stationInfo(view: StationView): { info: string; clock: string } 
     }),
     clock: view.clock.quality,
   };
+}
+
+function userText(idTag: string | null, tagName: ConnectorStateInput['tagName']): string {
+  if (idTag === null) return '';
+  let name: string | null | undefined;
+  try {
+    name = tagName?.(idTag);
+  } catch {
+    name = undefined;
+  }
+  return (name || idTag).slice(0, 255);
 }
 
 function onOff(b: boolean): string {
