@@ -201,8 +201,8 @@ function connectorEntities(
     // The meter's lifetime import register: what HA's energy dashboard wants.
     sensor('energy', 'energy', { name: 'Energy', device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
     sensor('frequency', 'frequency', { name: 'Frequency', device_class: 'frequency', state_class: 'measurement', unit_of_measurement: 'Hz', suggested_display_precision: 2, entity_category: 'diagnostic' }, true),
-    // Who charges: the tag's name where the owner or the config gives one, else its id; empty (unknown) without a session.
-    sensor('user', 'session/user', { name: 'User', icon: 'mdi:card-account-details', value_template: `{{ value if value else 'None' }}` }),
+    // Who charges: the tag's name where the owner or the config gives one, else its id; `none` without a session.
+    sensor('user', 'session/user', { name: 'User', icon: 'mdi:card-account-details' }),
     // Which faults, in words a technician can look up (the problem binary sensor says only that there is one).
     sensor('faults', 'faults', { name: 'Active faults', icon: 'mdi:alert-circle-outline', value_template: `{{ value_json | join(', ') if value_json else 'none' }}` }),
   ];

@@ -67,8 +67,9 @@ export function connectorState(input: ConnectorStateInput): Map<ConnectorTopic, 
 
   const s = view.session;
   put('session/active', onOff(s !== null));
-  // Who charges now: empty without a session (an ended session's user is not the current one).
-  put('session/user', s ? userText(s.idTag, input.tagName) : '');
+  // Who charges now: `none` without a session (an ended session's user is not the current one; an
+  // empty retained payload would delete the topic on the broker).
+  put('session/user', s ? userText(s.idTag, input.tagName) : NO_USER);
   // 0 = no target, as on the command topic (and Home Assistant's number entity).
   put('session/target_energy', input.targetEnergyWh === undefined ? null : String(input.targetEnergyWh ?? 0));
   if (s) {
@@ -131,8 +132,11 @@ export function stationInfo(view: StationView): { info: string; clock: string } 
   };
 }
 
+/** session/user without a session. */
+export const NO_USER = 'none';
+
 function userText(idTag: string | null, tagName: ConnectorStateInput['tagName']): string {
-  if (idTag === null) return '';
+  if (idTag === null) return NO_USER;
   let name: string | null | undefined;
   try {
     name = tagName?.(idTag);

@@ -122,7 +122,7 @@ describe('Home Assistant discovery against Home Assistant\'s rules', () => {
 });
 
 describe('the state behind the new entities', () => {
-  it('session/user: the tag\'s name, else its id; empty without a session', async () => {
+  it('session/user: the tag\'s name, else its id; none without a session', async () => {
     const { connectorState } = await import('../../src/telemetry/state.js');
     const session = { id: 7, uid: 'u', idTag: '04A1', authSource: 'local', startedAt: '2026-01-01T00:00:00Z', startedAtQuality: 'synced', meterStartWh: 0, energyWh: 0, durationS: 1, chargingS: 1, idleS: 0, meterGapS: 0, cost: null, etaS: null, etaBasis: 'unknown', socPercent: null } as const;
     const view = (s: unknown) => ({
@@ -133,7 +133,7 @@ describe('the state behind the new entities', () => {
     const names = (t: string) => (t === '04A1' ? 'Anna' : null);
     expect(connectorState({ view: view(session), phases: 3, setpointA: 32, tagName: names }).get('session/user')).toBe('Anna');
     expect(connectorState({ view: view({ ...session, idTag: 'FF00' }), phases: 3, setpointA: 32, tagName: names }).get('session/user')).toBe('FF00');
-    expect(connectorState({ view: view(null), phases: 3, setpointA: 32, tagName: names }).get('session/user')).toBe('');
+    expect(connectorState({ view: view(null), phases: 3, setpointA: 32, tagName: names }).get('session/user')).toBe('none');
   });
 
   it('the gross price now follows the time-of-use window in the tariff\'s zone, and is published in major units', async () => {
