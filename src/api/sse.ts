@@ -58,7 +58,11 @@ export class SseHub {
     on('sample', (s) => this.broadcast('sample', s));
     on('session-started', (s) => this.broadcast('session-started', sessionRow(s)));
     on('session-stopped', (s) => this.broadcast('session-stopped', sessionRow(s)));
-    on('session-corrected', (s) => this.broadcast('session-corrected', sessionRow(s)));
+    on('session-corrected', (s) => {
+      this.broadcast('session-corrected', sessionRow(s));
+      // A running session's corrected meter start changes its energy: the status follows at once.
+      if (s.status === 'active') this.pushStatus(s.connectorId);
+    });
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), 15_000);
     this.keepAlive.unref();
     this.livePush = setInterval(() => this.pushRunning(), LIVE_STATUS_MS / 4);
@@ -159,11 +163,15 @@ export class SseHub {
     for (const id of this.station.connectorIds()) {
       if (!this.station.sessionOn(id)) continue;
       if (now - (this.statusAt.get(id) ?? -Infinity) < LIVE_STATUS_MS) continue;
-      const view = this.station.connectorView(id);
-      if (!view) continue;
-      this.statusAt.set(id, now);
-      this.broadcast('status', view);
+      this.pushStatus(id);
     }
+  }
+
+  private pushStatus(connectorId: number): void {
+    const view = this.station.connectorView(connectorId);
+    if (!view) return;
+    this.statusAt.set(connectorId, performance.now());
+    this.broadcast('status', view);
   }
 
   private write(text: string): void {

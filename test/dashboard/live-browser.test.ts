@@ -79,7 +79,13 @@ describe.skipIf(!hasChromium)('live dashboard in Chromium', () => {
     await until('the session energy on the card', async () => ((await page.locator(`${CARD} [data-field="sessionEnergyWh"]`).getAttribute('data-value')) !== null ? true : undefined));
     const hidden: Shown = [`${CARD} [data-field="session"]`, null];
     const ms = await msUntil(page, hidden, async () => {
-      const stopped = new Promise<number>((r) => d.daemon.station.once('session-stopped', () => r(performance.now())));
+      const stopped = new Promise<number>((r) => {
+        const at = () => {
+          d.daemon.station.off('session-stopped', at);
+          r(performance.now());
+        };
+        d.daemon.station.on('session-stopped', at);
+      });
       await d.post('/api/connectors/1/sim', { action: 'unplug' });
       return stopped;
     });
