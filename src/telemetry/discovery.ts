@@ -199,7 +199,7 @@ function connectorEntities(
     sensor('meter_health', 'meter/health', { name: 'Meter health', device_class: 'enum', options: ['ok', 'degraded', 'offline'], entity_category: 'diagnostic' }),
     sensor('power', 'power', { name: 'Power', device_class: 'power', state_class: 'measurement', unit_of_measurement: 'W' }, true),
     // The meter's lifetime import register: what HA's energy dashboard wants.
-    sensor('energy', 'energy', { name: 'Energy', device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
+    sensor('energy', 'energy', { name: 'Energy meter total', device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
     sensor('frequency', 'frequency', { name: 'Frequency', device_class: 'frequency', state_class: 'measurement', unit_of_measurement: 'Hz', suggested_display_precision: 2, entity_category: 'diagnostic' }, true),
     // Who charges: the tag's name where the owner or the config gives one, else its id; `none` without a session.
     sensor('user', 'session/user', { name: 'User', icon: 'mdi:card-account-details' }),
@@ -220,7 +220,7 @@ function connectorEntities(
     sensor('session_charging_time', 'session/charging_time', { name: 'Session charging time', device_class: 'duration', unit_of_measurement: 's' }),
     sensor('session_idle_time', 'session/idle_time', { name: 'Session idle time', device_class: 'duration', unit_of_measurement: 's' }),
     sensor('time_to_finish', 'session/eta', {
-      name: 'Time to finish',
+      name: 'Estimated time to finish',
       device_class: 'duration',
       unit_of_measurement: 's',
       // HA sets a sensor to unknown on the payload "None".
@@ -279,7 +279,7 @@ function connectorEntities(
       list.push({
         component: 'select',
         objectId: oid('phases'),
-        config: { name: name('Phases'), state_topic: st('phases'), command_topic: t.phasesSet(c.id), options: ['1', '3'], icon: 'mdi:sine-wave' },
+        config: { name: name('Phases in use'), state_topic: st('phases'), command_topic: t.phasesSet(c.id), options: ['1', '3'], icon: 'mdi:sine-wave' },
       });
     }
     if (opts.owner) {

@@ -266,7 +266,7 @@ describe('discoveryMessages', () => {
     expect(without.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')).toBe('');
     // A phase relay is a select (1 / 3 phases); without one it is removed.
     expect(JSON.parse(byTopic.get('homeassistant/select/evsed_CP_1/c1_phases/config')!)).toMatchObject({
-      name: 'Phases', options: ['1', '3'], state_topic: 'evsed/CP.1/connector/1/phases', command_topic: 'evsed/CP.1/connector/1/phases/set',
+      name: 'Phases in use', options: ['1', '3'], state_topic: 'evsed/CP.1/connector/1/phases', command_topic: 'evsed/CP.1/connector/1/phases/set',
     });
     expect(without.get('homeassistant/select/evsed_CP_1/c1_phases/config')).toBe('');
   });
