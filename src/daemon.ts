@@ -219,6 +219,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
         tagName: (idTag) => tagNameOf(idTag, tagNames, config.auth.tags),
         costs: () => live.stationCosts(),
         configurationUrl: () => (apiPort === undefined ? undefined : pageUrl(config.api, apiPort, hostname())),
+        latestSession: (id) => sessions.latestOn(id),
       }),
     );
   }

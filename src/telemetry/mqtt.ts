@@ -53,6 +53,8 @@ export interface MqttContext {
   costs?: () => StationCosts | null;
   /** The station page, once the API listens (Home Assistant's configuration_url). */
   configurationUrl?: () => string | undefined;
+  /** The newest session of a connector in the store (SessionStore.latestOn): its final numbers are published from the start. */
+  latestSession?: (connectorId: number) => SessionRecord | undefined;
 }
 
 /** What MQTT needs of learn mode. */
@@ -172,6 +174,16 @@ class MqttBridge implements MqttService {
     client.on('error', (err) => this.onError(err));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
 
+    // The last session's final numbers from the store, so a broker that lost its retained values
+    // (or a new station's first start after a restart) has every session topic from the start.
+    for (const c of this.connectors) {
+      try {
+        const rec = this.ctx.latestSession?.(c.id);
+        if (rec?.status === 'completed') this.rememberFinal(rec);
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message, connectorId: c.id }, 'MQTT: last session not read');
+      }
+    }
     const on = this.subs.events<StationEvents>(this.ctx.station);
     const refreshSoon = () => this.update();
     for (const name of ['status', 'sample', 'session-started', 'fault'] as const) on(name, refreshSoon);

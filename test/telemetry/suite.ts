@@ -296,7 +296,7 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '40000');
   }, 40_000);
 
-  it('every discovery config keeps Home Assistant\'s rules, and a fresh subscriber after a daemon restart sees a consistent retained state', async () => {
+  it('every discovery config keeps Home Assistant\'s rules, and a fresh subscriber after a daemon and broker restart sees a consistent retained state', async () => {
     await broker.start();
     const mqttYaml = `mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`;
     const tariff = 'tariff: { currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }';
@@ -317,6 +317,10 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     const before = uniqueIds(sub);
     await first.stop();
     await sub.waitFor(`${BASE}/availability`, (p) => p === 'offline');
+    // The broker restarts too and forgets every retained value: all a fresh subscriber sees below
+    // is what the restarted daemon published.
+    await broker.stop();
+    await broker.start();
 
     const second = await daemonWith(mqttYaml, silentLogger(), tariff);
     const port = second.address.port;
