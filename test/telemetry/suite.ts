@@ -324,14 +324,21 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
 
     const second = await daemonWith(mqttYaml, silentLogger(), tariff);
     const port = second.address.port;
-    const fresh = await subscriber();
-    await fresh.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    const watcher = await subscriber();
+    await watcher.waitFor(`${BASE}/availability`, (p) => p === 'online');
     // The page's URL is announced once the API listens.
-    await fresh.waitFor(cfgTopic('sensor', 'c1_energy'), (p) => JSON.parse(p).device.configuration_url === `http://127.0.0.1:${port}/`);
+    await watcher.waitFor(cfgTopic('sensor', 'c1_energy'), (p) => JSON.parse(p).device.configuration_url === `http://127.0.0.1:${port}/`);
     // Let the announcement and the state settle (the configs at QoS 1 may trail the state).
+    for (let n = -1; n !== watcher.all.length; ) {
+      n = watcher.all.length;
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    // Then a subscriber that comes now sees only what the broker retained.
+    const fresh = await subscriber();
+    await fresh.waitFor(`${BASE}/availability`);
     for (let n = -1; n !== fresh.all.length; ) {
       n = fresh.all.length;
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 300));
     }
     const configs = [...fresh.latest.values()].filter((m) => m.topic.startsWith('homeassistant/') && m.payload !== '').map((m) => ({ topic: m.topic, config: JSON.parse(m.payload) }));
     expect(configs.length).toBeGreaterThan(40);
