@@ -14,6 +14,8 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`SKIPPED: chromium not installed (${CHROMIUM}): the live dashboard tests did not run (apt-get install chromium)`);
 
 const CARD = 'article[data-connector="1"]';
+/** Dear energy, so the cost moves by whole cents within a second (11 kW: about 9 cents a second). */
+const TARIFF = '{ currency: EUR, energyPerKWh: 30.00, timeZone: UTC }';
 
 describe.skipIf(!hasChromium)('live dashboard in Chromium', () => {
   let browser: Browser;
@@ -26,7 +28,7 @@ describe.skipIf(!hasChromium)('live dashboard in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     broker = new AedesBroker(await freePort());
     await broker.start();
-    d = await startTestDaemon({ extra: `mqtt: { url: "${broker.url}", commands: true, publishIntervalS: 0.2, homeAssistant: false }` });
+    d = await startTestDaemon({ tariff: TARIFF, extra: `mqtt: { url: "${broker.url}", commands: true, publishIntervalS: 0.2, homeAssistant: false }` });
     mqtt = await Subscriber.open(broker.url, ['evsed/#']);
   }, 30_000);
   afterAll(async () => {
@@ -123,6 +125,34 @@ describe.skipIf(!hasChromium)('live dashboard in Chromium', () => {
     expect(problems).toEqual([]);
   }, 40_000);
 
+  it('while charging, the cost and time to finish on the card move every few seconds without the page polling', async () => {
+    const { page, problems } = await open();
+    const polls: number[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/status') polls.push(performance.now());
+    });
+    await charge(page);
+    await d.post('/api/connectors/1/target', { energyWh: 100_000 });
+    const seen: { cost: string | null; eta: string | null }[] = [];
+    const from = performance.now();
+    while (performance.now() - from < 7000) {
+      seen.push({
+        cost: await page.locator(`${CARD} [data-field="cost"]`).getAttribute('data-value'),
+        eta: await page.locator(`${CARD} [data-field="eta"]`).getAttribute('data-value'),
+      });
+      await page.waitForTimeout(250);
+    }
+    const costs = new Set(seen.map((x) => x.cost).filter((x) => x !== null));
+    const etas = new Set(seen.map((x) => x.eta).filter((x) => x !== null));
+    // The page's own poll is every 15 s: at most one in these 7 s; the rest came with the stream.
+    expect(polls.filter((t) => t >= from).length).toBeLessThanOrEqual(1);
+    expect(costs.size, `costs seen: ${[...costs].join(', ')}`).toBeGreaterThanOrEqual(3);
+    expect(etas.size, `times to finish seen: ${[...etas].join(', ')}`).toBeGreaterThanOrEqual(2);
+    await d.post('/api/connectors/1/sim', { action: 'unplug' });
+    await waitShown(page, [`${CARD} [data-field="session"]`, null]);
+    expect(problems).toEqual([]);
+  }, 40_000);
+
   it('while the station is away the page says its values may be stale, and catches up when it is back', async () => {
     const { page } = await open();
     const port = Number(new URL(d.base).port);
@@ -132,7 +162,7 @@ describe.skipIf(!hasChromium)('live dashboard in Chromium', () => {
     expect(await page.locator('body').getAttribute('data-link')).toBe('offline');
 
     // Back on the same port and store; the EV was plugged in meanwhile (the simulated world is kept).
-    d = await startTestDaemon({ port, dir: d.dir, extra: `mqtt: { url: "${broker.url}", commands: true, publishIntervalS: 0.2, homeAssistant: false }` });
+    d = await startTestDaemon({ port, dir: d.dir, tariff: TARIFF, extra: `mqtt: { url: "${broker.url}", commands: true, publishIntervalS: 0.2, homeAssistant: false }` });
     await d.post('/api/connectors/1/sim', { action: 'plug' });
     await until('the page live again', async () => ((await page.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined), 20_000);
     expect(await page.locator('body').getAttribute('data-link')).toBe('live');
