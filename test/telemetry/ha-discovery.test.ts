@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { discoveryMessages, pageUrl, type DiscoveryInput } from '../../src/telemetry/discovery.js';
+import { discoveryMessages, haDevice, pageUrl, type DiscoveryInput } from '../../src/telemetry/discovery.js';
+import { pvDiscovery } from '../../src/telemetry/pv.js';
 import { CONNECTOR_TOPICS, Topics } from '../../src/telemetry/topics.js';
 import { haProblems, type Announced } from './ha-rules.js';
 
@@ -47,6 +48,14 @@ describe('Home Assistant discovery against Home Assistant\'s rules', () => {
     expect(haProblems(announced(full), 'evsed/CP.1')).toEqual([]);
     expect(haProblems(announced({ ...full, commands: false, owner: undefined }), 'evsed/CP.1')).toEqual([]);
     expect(haProblems(announced({ ...full, currency: undefined, site: false, readers: [] }), 'evsed/CP.1')).toEqual([]);
+  });
+
+  it('the PV entities pass too, on the same device', () => {
+    for (const commands of [true, false]) {
+      const pv = pvDiscovery({ enabled: true, topics, discoveryPrefix: 'homeassistant', stationId: 'CP.1', commands, device: haDevice(full.station, full.configurationUrl), origin: { name: 'evsed', sw_version: '0.1.0' } });
+      const list = [...announced(full), ...pv.filter((m) => m.payload !== '').map((m) => ({ topic: m.topic, config: JSON.parse(m.payload) }))];
+      expect(haProblems(list, 'evsed/CP.1')).toEqual([]);
+    }
   });
 
   it('every connector topic a connector publishes is the state of an entity', () => {
