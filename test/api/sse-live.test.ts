@@ -140,7 +140,7 @@ describe('SSE while charging', () => {
       const gaps = statuses.slice(1).map((f, i) => f.atMs - statuses[i]!.atMs);
       // At most a few seconds between two (the hub pushes every 2 s; 4 s leaves room on a loaded machine).
       expect(Math.max(...gaps), `gaps ${gaps.map((g) => Math.round(g)).join(', ')} ms`).toBeLessThan(4000);
-      await until(() => s.of('status').some((f) => typeof f.data.session?.etaS === 'number' && f.data.session.etaS > 0), 'a time to finish pushed');
+      await until(() => s.of('status').some((f) => typeof f.data.session?.etaS === 'number' && f.data.session.etaS > 0), 'a time to finish pushed', 20_000);
     } finally {
       await s.close();
       await unplug();
