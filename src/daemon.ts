@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { LoadedConfig } from './config/load.js';
 import { parseListen } from './config/zod-helpers.js';
 import { SystemClock } from './hal/clock.js';
@@ -25,6 +26,7 @@ import type { StationPort, StopReason } from './evse/port.js';
 import { StallDetector } from './hal/stall-detector.js';
 import { STALL_DETECTOR_INTERVAL_MS } from './config/schema.js';
 import { startMqtt } from './telemetry/mqtt.js';
+import { pageUrl } from './telemetry/discovery.js';
 import { billingMigrations } from './store/billing/migrations.js';
 import { BillingRecords } from './store/billing/records.js';
 import { TagNameRepository } from './store/billing/tag-names.js';
@@ -212,7 +214,19 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   }
   const learner = new TagLearner({ station, readers, tags: tagNames, auth: config.auth, log: log.child({ module: 'learn' }) });
 
-  if (config.mqtt) services.push(await startMqtt({ config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site, pv, learner }));
+  // The API's port is known once it listens (after MQTT starts): the page's URL for Home Assistant follows then.
+  let apiPort: number | undefined;
+  if (config.mqtt) {
+    services.push(
+      await startMqtt({
+        config, station, log: log.child({ module: 'mqtt' }), liveExtras: live.provider(), energyTargets: live.energyTargets(), owner, readers, site, pv, learner,
+        tagName: (idTag) => tagNameOf(idTag, tagNames, config.auth.tags),
+        costs: () => live.stationCosts(),
+        configurationUrl: () => (apiPort === undefined ? undefined : pageUrl(config.api, apiPort, hostname())),
+        latestSession: (id) => sessions.latestOn(id),
+      }),
+    );
+  }
 
   // The light and buzzer are not safety parts: one that cannot be opened is logged, and the station runs without it.
   let signals: StatusSignals | undefined;
@@ -313,6 +327,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   let address: AddressInfo;
   try {
     address = await api.listen();
+    apiPort = address.port;
   } catch (err) {
     await readers.stop();
     owner.stop();
@@ -391,10 +406,12 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
 
 /** The session columns with the tag's name (the owner's name, else the config's) after the idTag. */
 function withTagNames(columns: ExtraColumns, names: TagNameRepository, configTags: LoadedConfig['config']['auth']['tags']): ExtraColumns {
-  return (s) => {
-    const name = s.idTag === null ? null : (names.get(s.idTag)?.name ?? configTags.find((t) => sameIdTag(t.idTag, s.idTag))?.name ?? null);
-    return { tagName: name, ...columns(s) };
-  };
+  return (s) => ({ tagName: s.idTag === null ? null : tagNameOf(s.idTag, names, configTags), ...columns(s) });
+}
+
+/** A tag's name: the owner's, else the config's, else null. */
+function tagNameOf(idTag: string, names: TagNameRepository, configTags: LoadedConfig['config']['auth']['tags']): string | null {
+  return names.get(idTag)?.name ?? configTags.find((t) => sameIdTag(t.idTag, idTag))?.name ?? null;
 }
 
 /** The board driver under a connector's in-process safety core (a sim meter measures the sim EV on it). */

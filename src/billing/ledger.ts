@@ -69,6 +69,16 @@ export class BillingLedger {
     this.tariff = tariff;
   }
 
+  /** The tariff for sessions that start now (null: none). */
+  currentTariff(): Tariff | null {
+    return this.tariff;
+  }
+
+  /** The stored gross cost of every completed session in a currency (minor units). */
+  totalGross(currency: string): number {
+    return this.records.grossTotal(currency);
+  }
+
   /** The tariff snapshotted with a session, or null if it started without one. */
   tariffOf(sessionId: number): Tariff | null {
     const cached = this.snapshots.get(sessionId);

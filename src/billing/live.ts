@@ -3,6 +3,7 @@ import type { SessionStore } from '../store/sessions.js';
 import { Subscriptions } from '../util/subscriptions.js';
 import type { BillingLedger } from './ledger.js';
 import { SessionEtaTracker, type EtaBasis, type EtaTarget } from './eta.js';
+import { grossPricePerKWh } from './price-now.js';
 
 /** Live cost and time to finish of a running session, as the station view, the API and MQTT show them. */
 export interface LiveExtras extends SessionExtras {
@@ -118,6 +119,23 @@ export class LiveSessionInfo {
     const eta = current ? current.tracker.estimate(target) : { etaS: null, basis: 'unknown' as const };
     const cost = this.cost(connectorId, sessionId, current);
     return { costMinor: cost?.costMinor, currency: cost?.currency, etaS: eta.etaS, etaBasis: eta.basis, socPercent: soc, target };
+  }
+
+  /**
+   * The price now and what every session cost so far (stored final costs plus the running
+   * sessions' live cost), in the current tariff's currency; null without a tariff.
+   */
+  stationCosts(): { currency: string; pricePerKWh: number; totalMinor: number } | null {
+    const tariff = this.ledger?.currentTariff();
+    if (!this.ledger || !tariff) return null;
+    let totalMinor = this.ledger.totalGross(tariff.currency);
+    for (const id of this.station.connectorIds()) {
+      const rec = this.station.sessionOn(id);
+      if (!rec) continue;
+      const c = this.cost(id, rec.id, this.running.get(id)?.sessionId === rec.id ? this.running.get(id) : undefined);
+      if (c?.costMinor !== undefined && c.currency === tariff.currency) totalMinor += c.costMinor;
+    }
+    return { currency: tariff.currency, pricePerKWh: grossPricePerKWh(tariff, this.station.clock.wallMs()), totalMinor };
   }
 
   /** For MQTT: the same numbers, for the running session and once for a session that just ended (its final cost). */

@@ -387,7 +387,7 @@ export class Connector extends EventEmitter {
   }
 
   liveDurations() {
-    return this.timer?.durations(this.o.clock.monoMs()) ?? null;
+    return this.timer?.live(this.o.clock.monoMs()) ?? null;
   }
 
   status(): ConnectorStatus {

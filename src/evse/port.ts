@@ -287,6 +287,8 @@ export interface LiveDurations {
   chargingMs: number;
   idleMs: number;
   meterGapMs: number;
+  /** Whether the time now counts as charging (the whole seconds shown are rounded by it). */
+  charging?: boolean;
 }
 
 /**

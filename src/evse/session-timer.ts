@@ -32,6 +32,11 @@ export class SessionTimer {
     return { ...this.d };
   }
 
+  /** The durations up to `now` and which of charging and idle grows now (wholeSeconds rounds by it). */
+  live(now: number): Durations & { charging: boolean } {
+    return { ...this.durations(now), charging: this.charging };
+  }
+
   private advance(nowMs: number): void {
     // Whole milliseconds of the clock: fractional sums rounded one by one would no longer add up
     // (charging + idle = duration) once stored.

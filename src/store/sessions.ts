@@ -47,13 +47,21 @@ export interface Durations {
 }
 
 /**
- * Whole seconds for display and export. Idle is the remainder, so charging + idle = duration holds
- * in seconds as it does in milliseconds (flooring each part alone can lose a second).
+ * Whole seconds for display and export. One part is the remainder, so charging + idle = duration
+ * holds in seconds as it does in milliseconds (flooring each part alone can lose a second): idle,
+ * unless the live durations say the time now counts as charging (`charging`), then charging.
  */
-export function wholeSeconds(d: Partial<Durations> | null | undefined): { durationS: number; chargingS: number; idleS: number; meterGapS: number } {
+export function wholeSeconds(d: (Partial<Durations> & { charging?: boolean }) | null | undefined): { durationS: number; chargingS: number; idleS: number; meterGapS: number } {
   const durationS = Math.floor((d?.durationMs ?? 0) / 1000);
+  const meterGapS = Math.floor((d?.meterGapMs ?? 0) / 1000);
+  // The second lost to flooring goes to the part that grows now, so the part that stands still
+  // keeps its value (charging time = duration − idle flipped idle between 0 and 1 every second).
+  if (d?.charging) {
+    const idleS = Math.min(durationS, Math.floor((d.idleMs ?? 0) / 1000));
+    return { durationS, chargingS: durationS - idleS, idleS, meterGapS };
+  }
   const chargingS = Math.min(durationS, Math.floor((d?.chargingMs ?? 0) / 1000));
-  return { durationS, chargingS, idleS: durationS - chargingS, meterGapS: Math.floor((d?.meterGapMs ?? 0) / 1000) };
+  return { durationS, chargingS, idleS: durationS - chargingS, meterGapS };
 }
 
 export interface SampleRow {

@@ -2,7 +2,10 @@ import type { ConnectorStatus } from '../evse/port.js';
 import { MAX_ENERGY_TARGET_WH } from '../domain/charging.js';
 import { OFF, OFFLINE, ON, ONLINE, UNKNOWN, type ConnectorTopic, type Topics } from './topics.js';
 import { ownerEntities } from './owner.js';
+import { billingEntities } from './billing.js';
+import { MIN_OFFER_A } from './commands.js';
 import { siteEntities, siteTopic } from './site.js';
+import { parseListen } from '../config/zod-helpers.js';
 
 /**
  * Home Assistant MQTT discovery, as data: one device per station, entities per connector.
@@ -15,6 +18,8 @@ export interface DiscoveryInput {
   topics: Topics;
   discoveryPrefix: string;
   station: { id: string; vendor: string; model: string; serialNumber?: string; firmwareVersion: string };
+  /** The station page (the device's configuration_url), once the API listens. */
+  configurationUrl?: string;
   /** phaseRelay: the connector can switch between 1 and 3 phases (a select entity with the commands). */
   connectors: { id: number; phases: 1 | 3; maxCurrentA: number; phaseRelay?: boolean }[];
   /** Announce the numbers and buttons. */
@@ -62,14 +67,18 @@ export function nodeId(stationId: string): string {
  */
 export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   const node = nodeId(input.station.id);
-  const device = haDevice(input.station);
+  const device = haDevice(input.station, input.configurationUrl);
   const origin = { name: 'evsed', sw_version: input.version };
 
   const announced = new Map<string, string>();
   const all = new Set<string>();
   for (const c of input.connectors) {
-    const full = connectorEntities(input, c, { ...input, commands: true, energyTarget: true, owner: input.owner, currency: input.currency ?? 'EUR' }, { ...c, phases: 3, phaseRelay: true });
-    for (const e of full) all.add(configTopic(input.discoveryPrefix, e.component, node, e.objectId));
+    for (const commands of [true, false]) {
+      const full = connectorEntities(input, c, { ...input, commands, energyTarget: true, owner: input.owner, currency: input.currency ?? 'EUR' }, { ...c, phases: 3, phaseRelay: true });
+      for (const e of full) all.add(configTopic(input.discoveryPrefix, e.component, node, e.objectId));
+    }
+    // Entities earlier versions announced: the pause and resume buttons are the pause switch now.
+    for (const retired of ['pause', 'resume']) all.add(configTopic(input.discoveryPrefix, 'button', node, `c${c.id}_${retired}`));
     for (const e of connectorEntities(input, c, input, c)) {
       const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
       const availability = [{ topic: input.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }];
@@ -101,6 +110,22 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
     };
     announced.set(configTopic(input.discoveryPrefix, 'binary_sensor', node, objectId), JSON.stringify(config));
   }
+  const station: { component: Component; objectId: string; config: Record<string, unknown>; when: boolean }[] = [
+    {
+      component: 'sensor',
+      objectId: 'clock',
+      when: true,
+      config: { name: 'Clock', state_topic: input.topics.clock, device_class: 'enum', options: ['synced', 'unsynced'], entity_category: 'diagnostic', icon: 'mdi:clock-check-outline' },
+    },
+    ...billingEntities(input.topics, input.currency ?? 'EUR').map((e) => ({ ...e, when: input.currency !== undefined })),
+  ];
+  for (const e of station) {
+    const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
+    all.add(topic);
+    if (!e.when) continue;
+    const availability = [{ topic: input.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }];
+    announced.set(topic, JSON.stringify({ ...e.config, unique_id: `${node}_${e.objectId}`, availability, device, origin }));
+  }
   for (const e of siteEntities(input.topics)) {
     const topic = configTopic(input.discoveryPrefix, e.component, node, e.objectId);
     all.add(topic);
@@ -114,8 +139,19 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
   return out;
 }
 
+/**
+ * The station page as Home Assistant links to it: the first of api.allowedHosts (the name the
+ * owner reaches it by), else the listen address, or this machine's host name when it listens on
+ * every address. `port`: the port the API really listens on.
+ */
+export function pageUrl(api: { listen: string; allowedHosts: readonly string[] }, port: number, hostname: string): string {
+  const { host } = parseListen(api.listen);
+  const name = api.allowedHosts[0] ?? (host === '0.0.0.0' || host === '::' || host === '' ? hostname : host);
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}/`;
+}
+
 /** The Home Assistant device of a station (every entity of evsed's belongs to it). */
-export function haDevice(station: DiscoveryInput['station']): Record<string, unknown> {
+export function haDevice(station: DiscoveryInput['station'], configurationUrl?: string): Record<string, unknown> {
   const device: Record<string, unknown> = {
     identifiers: [nodeId(station.id)],
     name: `EV charger ${station.id}`,
@@ -124,6 +160,7 @@ export function haDevice(station: DiscoveryInput['station']): Record<string, unk
     sw_version: station.firmwareVersion,
   };
   if (station.serialNumber) device.serial_number = station.serialNumber;
+  if (configurationUrl) device.configuration_url = configurationUrl;
   return device;
 }
 
@@ -158,17 +195,23 @@ function connectorEntities(
     sensor('status', 'state', { name: 'Status', device_class: 'enum', options: STATUSES, icon: 'mdi:ev-station' }),
     sensor('pilot', 'pilot', { name: 'Control pilot', device_class: 'enum', options: ['A', 'B', 'C', 'D', 'E', 'F'], entity_category: 'diagnostic' }),
     sensor('current_offered', 'current_limit', { name: 'Current offered', device_class: 'current', state_class: 'measurement', unit_of_measurement: 'A' }),
-    sensor('limit_source', 'current_limit/source', { name: 'Limit source', entity_category: 'diagnostic', icon: 'mdi:tune-variant' }),
+    sensor('limit_source', 'current_limit/source', { name: 'Current limit source', entity_category: 'diagnostic', icon: 'mdi:tune-variant' }),
     sensor('meter_health', 'meter/health', { name: 'Meter health', device_class: 'enum', options: ['ok', 'degraded', 'offline'], entity_category: 'diagnostic' }),
     sensor('power', 'power', { name: 'Power', device_class: 'power', state_class: 'measurement', unit_of_measurement: 'W' }, true),
     // The meter's lifetime import register: what HA's energy dashboard wants.
-    sensor('energy', 'energy', { name: 'Energy', device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
+    sensor('energy', 'energy', { name: 'Energy meter total', device_class: 'energy', state_class: 'total_increasing', unit_of_measurement: 'Wh', suggested_display_precision: 0 }, true),
+    sensor('frequency', 'frequency', { name: 'Frequency', device_class: 'frequency', state_class: 'measurement', unit_of_measurement: 'Hz', suggested_display_precision: 2, entity_category: 'diagnostic' }, true),
+    // Who charges: the tag's name where the owner or the config gives one, else its id; `none` without a session.
+    sensor('user', 'session/user', { name: 'User', icon: 'mdi:card-account-details' }),
+    // Which faults, in words a technician can look up (the problem binary sensor says only that there is one).
+    sensor('faults', 'faults', { name: 'Active faults', icon: 'mdi:alert-circle-outline', value_template: `{{ value_json | join(', ') if value_json else 'none' }}` }),
   ];
   const phases = shape.phases === 3 ? (['l1', 'l2', 'l3'] as const) : (['l1'] as const);
   for (const l of phases) {
     const suffix = shape.phases === 3 ? ` ${l.toUpperCase()}` : '';
     list.push(sensor(`voltage_${l}`, `voltage/${l}`, { name: `Voltage${suffix}`, device_class: 'voltage', state_class: 'measurement', unit_of_measurement: 'V' }, true));
     list.push(sensor(`current_${l}`, `current/${l}`, { name: `Current${suffix}`, device_class: 'current', state_class: 'measurement', unit_of_measurement: 'A' }, true));
+    list.push(sensor(`power_${l}`, `power/${l}`, { name: `Power${suffix}`, device_class: 'power', state_class: 'measurement', unit_of_measurement: 'W' }, true));
   }
   list.push(
     // Not total_increasing: it falls to 0 at every new session; HA must not add it to energy statistics.
@@ -177,7 +220,7 @@ function connectorEntities(
     sensor('session_charging_time', 'session/charging_time', { name: 'Session charging time', device_class: 'duration', unit_of_measurement: 's' }),
     sensor('session_idle_time', 'session/idle_time', { name: 'Session idle time', device_class: 'duration', unit_of_measurement: 's' }),
     sensor('time_to_finish', 'session/eta', {
-      name: 'Time to finish',
+      name: 'Estimated time to finish',
       device_class: 'duration',
       unit_of_measurement: 's',
       // HA sets a sensor to unknown on the payload "None".
@@ -185,13 +228,17 @@ function connectorEntities(
     }),
     binary('plugged', 'plugged', { name: 'Plugged in', device_class: 'plug' }),
     binary('charging', 'charging', { name: 'Charging', device_class: 'battery_charging' }),
+    binary('session_active', 'session/active', { name: 'Session running', device_class: 'running' }),
     binary('fault', 'fault', { name: 'Fault', device_class: 'problem' }),
+    binary('available', 'available', { name: 'Available', icon: 'mdi:check-circle-outline', entity_category: 'diagnostic' }),
     binary('contactor', 'contactor', { name: 'Contactor', icon: 'mdi:electric-switch', entity_category: 'diagnostic' }),
     binary('reserved', 'reserved', { name: 'Reserved', icon: 'mdi:calendar-clock' }),
     sensor('reserved_until', 'reserved/until', { name: 'Reserved until', device_class: 'timestamp', value_template: `{{ 'None' if value == '${UNKNOWN}' else value }}` }),
   );
+  if (!opts.commands) list.push(binary('paused', 'paused', { name: 'Paused', icon: 'mdi:pause-circle-outline' }));
   if (opts.currency) {
-    list.push(sensor('session_cost', 'session/cost', { name: 'Session cost', device_class: 'monetary', unit_of_measurement: opts.currency, suggested_display_precision: 2 }));
+    // total: a sum Home Assistant's statistics (and the Energy dashboard's cost tracking) can use; it starts again with each session.
+    list.push(sensor('session_cost', 'session/cost', { name: 'Session cost', device_class: 'monetary', state_class: 'total', unit_of_measurement: opts.currency, suggested_display_precision: 2 }));
   }
   if (opts.commands) {
     list.push({
@@ -201,7 +248,8 @@ function connectorEntities(
         name: name('Current limit'),
         state_topic: st('current_limit/setpoint'),
         command_topic: t.currentLimitSet(c.id),
-        min: 0,
+        // The charger cannot offer 1..5 A (IEC 61851): Home Assistant must not offer them either; pausing is the switch.
+        min: MIN_OFFER_A,
         max: c.maxCurrentA,
         step: 1,
         mode: 'box',
@@ -233,23 +281,22 @@ function connectorEntities(
       list.push({
         component: 'select',
         objectId: oid('phases'),
-        config: { name: name('Phases'), state_topic: st('phases'), command_topic: t.phasesSet(c.id), options: ['1', '3'], icon: 'mdi:sine-wave' },
+        config: { name: name('Phases in use'), state_topic: st('phases'), command_topic: t.phasesSet(c.id), options: ['1', '3'], icon: 'mdi:sine-wave' },
       });
     }
     if (opts.owner) {
       for (const e of ownerEntities(t, c.id)) list.push({ component: e.component, objectId: oid(e.key), config: { ...e.config, name: name(e.config.name as string) } });
     }
-    for (const [action, label, icon] of [
-      ['pause', 'Pause charging', 'mdi:pause'],
-      ['resume', 'Resume charging', 'mdi:play'],
-      ['stop', 'Stop session', 'mdi:stop'],
-    ] as const) {
-      list.push({
-        component: 'button',
-        objectId: oid(action),
-        config: { name: name(label), command_topic: t.command(c.id), payload_press: action, icon },
-      });
-    }
+    list.push({
+      component: 'switch',
+      objectId: oid('pause'),
+      config: { name: name('Pause charging'), state_topic: st('paused'), command_topic: t.command(c.id), payload_on: 'pause', payload_off: 'resume', state_on: ON, state_off: OFF, icon: 'mdi:pause' },
+    });
+    list.push({
+      component: 'button',
+      objectId: oid('stop'),
+      config: { name: name('Stop session'), command_topic: t.command(c.id), payload_press: 'stop', icon: 'mdi:stop' },
+    });
   }
   return list;
 }

@@ -24,6 +24,7 @@ import { executeOwnerCommand, ownerState, parseTimersCommand, timersState, timer
 import { siteState, siteTopic } from './site.js';
 import type { SiteStatus } from '../energy/load-service.js';
 import type { LearnResult } from '../panel/learn.js';
+import { billingState, type StationCosts } from './billing.js';
 
 /** Reconnects to the broker: 1 s, 2 s, 4 s ... up to 30 s, each ±20 %. */
 export const MQTT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
@@ -46,6 +47,14 @@ export interface MqttContext {
   site?: () => SiteStatus | undefined;
   /** Learn mode (src/panel/learn.ts TagLearner): with mqtt.commands, a command topic starts it. */
   learner?: TagLearnSource;
+  /** A tag's name (the owner's list, then the config's), for session/user. */
+  tagName?: (idTag: string) => string | null | undefined;
+  /** The price now and the lifetime cost (with a tariff; LiveSessionInfo.stationCosts()): tariff/price, cost/total. */
+  costs?: () => StationCosts | null;
+  /** The station page, once the API listens (Home Assistant's configuration_url). */
+  configurationUrl?: () => string | undefined;
+  /** The newest session of a connector in the store (SessionStore.latestOn): its final numbers are published from the start. */
+  latestSession?: (connectorId: number) => SessionRecord | undefined;
 }
 
 /** What MQTT needs of learn mode. */
@@ -165,6 +174,16 @@ class MqttBridge implements MqttService {
     client.on('error', (err) => this.onError(err));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
 
+    // The last session's final numbers from the store, so a broker that lost its retained values
+    // (or a new station's first start after a restart) has every session topic from the start.
+    for (const c of this.connectors) {
+      try {
+        const rec = this.ctx.latestSession?.(c.id);
+        if (rec?.status === 'completed') this.rememberFinal(rec);
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message, connectorId: c.id }, 'MQTT: last session not read');
+      }
+    }
     const on = this.subs.events<StationEvents>(this.ctx.station);
     const refreshSoon = () => this.update();
     for (const name of ['status', 'sample', 'session-started', 'fault'] as const) on(name, refreshSoon);
@@ -437,10 +456,12 @@ class MqttBridge implements MqttService {
   private announce(): void {
     if (!this.cfg.homeAssistant || !this.isConnected) return;
     const sc = this.ctx.station.info;
+    this.urlAnnounced = this.pageUrl();
     const msgs = discoveryMessages({
       topics: this.topics,
       discoveryPrefix: this.cfg.discoveryPrefix,
       station: sc,
+      configurationUrl: this.urlAnnounced,
       connectors: this.connectors,
       commands: this.cfg.commands,
       energyTarget: this.ctx.energyTargets !== undefined,
@@ -450,7 +471,7 @@ class MqttBridge implements MqttService {
       readers: this.ctx.readers?.status().map((r) => ({ id: r.id })),
       site: this.ctx.site !== undefined,
     });
-    msgs.push(...pvDiscovery({ enabled: this.ctx.pv !== undefined, topics: this.topics, discoveryPrefix: this.cfg.discoveryPrefix, stationId: sc.id, commands: this.cfg.commands, device: haDevice(sc), origin: { name: 'evsed', sw_version: FIRMWARE_VERSION } }));
+    msgs.push(...pvDiscovery({ enabled: this.ctx.pv !== undefined, topics: this.topics, discoveryPrefix: this.cfg.discoveryPrefix, stationId: sc.id, commands: this.cfg.commands, device: haDevice(sc, this.urlAnnounced), origin: { name: 'evsed', sw_version: FIRMWARE_VERSION } }));
     for (const m of msgs) this.client!.publish(m.topic, m.payload, { qos: 1, retain: true });
   }
 
@@ -473,6 +494,8 @@ class MqttBridge implements MqttService {
     this.coalescer.set(this.topics.clock, info.clock);
     if (this.ctx.pv) for (const [topic, payload] of pvState(this.pvTopics, this.ctx.pv.status())) this.coalescer.set(topic, payload);
     if (this.ctx.owner) this.coalescer.set(timersTopics(this.topics).state, timersState(this.ctx.owner));
+    const costs = this.stationCosts();
+    if (costs) for (const [topic, payload] of billingState(this.topics, costs)) this.coalescer.set(topic, payload);
     for (const cv of view.connectors) {
       const c = this.connectors.find((x) => x.id === cv.id);
       if (!c) continue;
@@ -484,6 +507,7 @@ class MqttBridge implements MqttService {
         extras: cv.session ? this.extras(cv.id, cv.session.id) : undefined,
         lastSession: this.lastSession.get(cv.id) ?? null,
         targetEnergyWh: this.targetEnergyWh(cv.id),
+        tagName: this.ctx.tagName,
       });
       for (const [leaf, payload] of state) if (payload !== null) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
       if (this.ctx.owner) for (const [leaf, payload] of ownerState(this.ctx.owner, cv.id)) this.coalescer.set(this.topics.connector(cv.id, leaf), payload);
@@ -495,9 +519,31 @@ class MqttBridge implements MqttService {
     }
     // The energy target's entity is named for what it does (a target, or a limit that stops): announce again when that changes.
     if (this.ctx.owner && this.modesAnnounced !== null && this.modeKey() !== this.modesAnnounced) this.announce();
+    // The page's URL is known once the API listens (MQTT may connect first).
+    else if (this.urlAnnounced !== null && this.pageUrl() !== this.urlAnnounced) this.announce();
   }
 
   private modesAnnounced: string | null = null;
+  /** The configuration_url last announced (undefined: none yet); null before the first announcement. */
+  private urlAnnounced: string | undefined | null = null;
+
+  private pageUrl(): string | undefined {
+    try {
+      return this.ctx.configurationUrl?.();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private stationCosts(): StationCosts | null {
+    if (!this.ctx.costs) return null;
+    try {
+      return this.ctx.costs();
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'MQTT: station costs failed');
+      return null;
+    }
+  }
 
   private modeKey(): string {
     return this.connectors.map((c) => this.ctx.owner!.limits.targetMode(c.id)).join(',');

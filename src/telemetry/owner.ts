@@ -146,7 +146,7 @@ export function ownerEntities(t: Topics, id: number): OwnerEntity[] {
     {
       component: 'sensor',
       key: 'timer_until',
-      config: { name: 'Charging timer until', state_topic: st('timer/until'), device_class: 'timestamp', value_template: `{{ 'None' if value == '${UNKNOWN}' else value }}` },
+      config: { name: 'Charging timer next change', state_topic: st('timer/until'), device_class: 'timestamp', value_template: `{{ 'None' if value == '${UNKNOWN}' else value }}` },
     },
   ];
 }

@@ -22,6 +22,8 @@ export interface ConnectorStateInput {
   lastSession?: FinalSession | null;
   /** The energy target in force (Wh, null = none); undefined when targets are not available: not published. */
   targetEnergyWh?: number | null;
+  /** The tag's name (the owner's list, the config), when it has one. */
+  tagName?: (idTag: string) => string | null | undefined;
 }
 
 /**
@@ -68,6 +70,9 @@ export function connectorState(input: ConnectorStateInput): Map<ConnectorTopic, 
 
   const s = view.session;
   put('session/active', onOff(s !== null));
+  // Who charges now: `none` without a session (an ended session's user is not the current one; an
+  // empty retained payload would delete the topic on the broker).
+  put('session/user', s ? userText(s.idTag, input.tagName) : NO_USER);
   // 0 = no target, as on the command topic (and Home Assistant's number entity).
   put('session/target_energy', input.targetEnergyWh === undefined ? null : String(input.targetEnergyWh ?? 0));
   if (s) {
@@ -128,6 +133,20 @@ export function stationInfo(view: StationView): { info: string; clock: string } 
     }),
     clock: view.clock.quality,
   };
+}
+
+/** session/user without a session. */
+export const NO_USER = 'none';
+
+function userText(idTag: string | null, tagName: ConnectorStateInput['tagName']): string {
+  if (idTag === null) return NO_USER;
+  let name: string | null | undefined;
+  try {
+    name = tagName?.(idTag);
+  } catch {
+    name = undefined;
+  }
+  return (name || idTag).slice(0, 255);
 }
 
 function onOff(b: boolean): string {

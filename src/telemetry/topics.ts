@@ -33,6 +33,7 @@ export const CONNECTOR_TOPICS = [
   'power/l1', 'power/l2', 'power/l3',
   'frequency',
   'session/active',
+  'session/user',
   'session/energy',
   'session/duration',
   'session/charging_time',

@@ -261,20 +261,23 @@ describe('discoveryMessages', () => {
   it('announces number and buttons with commands, and a cost sensor in the tariff currency', () => {
     const msgs = discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20, phaseRelay: true }], commands: true, energyTarget: true, currency: 'CHF', site: true });
     const byTopic = new Map(msgs.map((m) => [m.topic, m.payload]));
-    expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')!)).toMatchObject({ name: 'Current limit', min: 0, max: 20 });
+    expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_current_limit/config')!)).toMatchObject({ name: 'Current limit', min: 6, max: 20 });
     expect(JSON.parse(byTopic.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')!)).toMatchObject({
       name: 'Energy target', min: 0, max: 1_000_000, unit_of_measurement: 'Wh', device_class: 'energy',
       state_topic: 'evsed/CP.1/connector/1/session/target_energy', command_topic: 'evsed/CP.1/connector/1/session/target_energy/set',
     });
     expect(JSON.parse(byTopic.get('homeassistant/button/evsed_CP_1/c1_stop/config')!)).toMatchObject({ payload_press: 'stop', command_topic: 'evsed/CP.1/connector/1/command' });
     expect(JSON.parse(byTopic.get('homeassistant/sensor/evsed_CP_1/c1_session_cost/config')!)).toMatchObject({ device_class: 'monetary', unit_of_measurement: 'CHF' });
-    expect(msgs.every((m) => m.payload !== '')).toBe(true);
+    // Removed: what only the configuration without commands has, and the buttons the pause switch replaced.
+    expect(msgs.filter((m) => m.payload === '').map((m) => m.topic).sort()).toEqual([
+      'homeassistant/binary_sensor/evsed_CP_1/c1_paused/config', 'homeassistant/button/evsed_CP_1/c1_pause/config', 'homeassistant/button/evsed_CP_1/c1_resume/config',
+    ]);
     // Without targets (no estimate connected) the number is removed.
     const without = new Map(discoveryMessages({ ...base, connectors: [{ id: 1, phases: 3, maxCurrentA: 20 }], commands: true }).map((m) => [m.topic, m.payload]));
     expect(without.get('homeassistant/number/evsed_CP_1/c1_target_energy/config')).toBe('');
     // A phase relay is a select (1 / 3 phases); without one it is removed.
     expect(JSON.parse(byTopic.get('homeassistant/select/evsed_CP_1/c1_phases/config')!)).toMatchObject({
-      name: 'Phases', options: ['1', '3'], state_topic: 'evsed/CP.1/connector/1/phases', command_topic: 'evsed/CP.1/connector/1/phases/set',
+      name: 'Phases in use', options: ['1', '3'], state_topic: 'evsed/CP.1/connector/1/phases', command_topic: 'evsed/CP.1/connector/1/phases/set',
     });
     expect(without.get('homeassistant/select/evsed_CP_1/c1_phases/config')).toBe('');
   });

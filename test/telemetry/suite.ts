@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { FIRMWARE_VERSION } from '../../src/domain/version.js';
 import { startMqtt, type MqttService } from '../../src/telemetry/mqtt.js';
 import { silentLogger } from '../../src/log.js';
+import { haProblems } from './ha-rules.js';
 import {
   captureLogger, freePort, Relay, STATION_ID, stationYaml, startTestDaemon, Subscriber, tempDir, until, type TestBroker,
 } from './helpers.js';
@@ -198,11 +199,9 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     expect(refusedRetained()).toEqual([`${C1}/command`, `${C1}/current_limit/set`]);
     expect(daemon.station.claims(1).some((c) => c.source === 'mqtt')).toBe(false);
     const number = JSON.parse(await sub.waitFor(cfgTopic('number', 'c1_current_limit'))) as Record<string, unknown>;
-    expect(number).toMatchObject({ min: 0, max: 32, step: 1, unit_of_measurement: 'A', command_topic: `${C1}/current_limit/set`, state_topic: `${C1}/current_limit/setpoint` });
-    for (const action of ['pause', 'resume', 'stop']) {
-      const b = JSON.parse(await sub.waitFor(cfgTopic('button', `c1_${action}`))) as Record<string, unknown>;
-      expect(b).toMatchObject({ command_topic: `${C1}/command`, payload_press: action });
-    }
+    expect(number).toMatchObject({ min: 6, max: 32, step: 1, unit_of_measurement: 'A', command_topic: `${C1}/current_limit/set`, state_topic: `${C1}/current_limit/setpoint` });
+    expect(JSON.parse(await sub.waitFor(cfgTopic('button', 'c1_stop')))).toMatchObject({ command_topic: `${C1}/command`, payload_press: 'stop' });
+    expect(JSON.parse(await sub.waitFor(cfgTopic('switch', 'c1_pause')))).toMatchObject({ command_topic: `${C1}/command`, payload_on: 'pause', payload_off: 'resume', state_topic: `${C1}/paused` });
     await startCharging(daemon, sub);
     await sub.waitFor(`${C1}/current/l1`, (p) => p === '16');
     expect(daemon.station.connectorView(1)!.paused).toBe(false);
@@ -296,6 +295,77 @@ export function brokerSuite(makeBroker: (port: number, dir: string) => TestBroke
     await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
     await sub.waitFor(`${C1}/session/target_energy`, (p) => p === '40000');
   }, 40_000);
+
+  it('every discovery config keeps Home Assistant\'s rules, and a fresh subscriber after a daemon and broker restart sees a consistent retained state', async () => {
+    await broker.start();
+    const mqttYaml = `mqtt: { url: "${broker.url}", publishIntervalS: 0.2, commands: true }`;
+    const tariff = 'tariff: { currency: EUR, energyPerKWh: 0.30, sessionFee: 0.50, taxPercent: 19, timeZone: Europe/Berlin }';
+    const first = await daemonWith(mqttYaml, silentLogger(), tariff);
+    const sub = await subscriber();
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    await sub.waitFor(cfgTopic('sensor', 'cost_total'));
+    await startCharging(first, sub);
+    await sub.waitFor(`${C1}/session/user`, (p) => p === 'Test');
+    await sub.waitFor(`${C1}/session/cost`, (p) => Number(p) > 0);
+    await first.station.presentTag(1, 'TAG1');
+    await sub.waitFor(`${C1}/session/active`, (p) => p === 'OFF');
+    await sub.waitFor(`${C1}/session/user`, (p) => p === 'none');
+    sim(first).ev.unplug();
+    await sub.waitFor(`${C1}/state`, (p) => p === 'Available');
+    const uniqueIds = (s: Subscriber) =>
+      new Map([...s.latest.values()].filter((m) => m.topic.startsWith('homeassistant/') && m.payload !== '').map((m) => [m.topic, JSON.parse(m.payload).unique_id as string]));
+    const before = uniqueIds(sub);
+    await first.stop();
+    await sub.waitFor(`${BASE}/availability`, (p) => p === 'offline');
+    // The broker restarts too and forgets every retained value: all a fresh subscriber sees below
+    // is what the restarted daemon published.
+    await broker.stop();
+    await broker.start();
+
+    const second = await daemonWith(mqttYaml, silentLogger(), tariff);
+    const port = second.address.port;
+    const watcher = await subscriber();
+    await watcher.waitFor(`${BASE}/availability`, (p) => p === 'online');
+    // The page's URL is announced once the API listens.
+    await watcher.waitFor(cfgTopic('sensor', 'c1_energy'), (p) => JSON.parse(p).device.configuration_url === `http://127.0.0.1:${port}/`);
+    // Let the announcement and the state settle (the configs at QoS 1 may trail the state).
+    for (let n = -1; n !== watcher.all.length; ) {
+      n = watcher.all.length;
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    // Then a subscriber that comes now sees only what the broker retained.
+    const fresh = await subscriber();
+    await fresh.waitFor(`${BASE}/availability`);
+    for (let n = -1; n !== fresh.all.length; ) {
+      n = fresh.all.length;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const configs = [...fresh.latest.values()].filter((m) => m.topic.startsWith('homeassistant/') && m.payload !== '').map((m) => ({ topic: m.topic, config: JSON.parse(m.payload) }));
+    expect(configs.length).toBeGreaterThan(40);
+    expect(haProblems(configs, BASE)).toEqual([]);
+    // Stable: the same entities with the same unique ids as before the restart.
+    expect(uniqueIds(fresh)).toEqual(before);
+    for (const { topic, config } of configs) {
+      for (const a of config.availability) expect(fresh.latest.get(a.topic)?.retain, `${topic}: availability ${a.topic} retained`).toBe(true);
+      if (config.state_topic) expect(fresh.latest.get(config.state_topic)?.retain, `${topic}: state ${config.state_topic} retained`).toBe(true);
+    }
+    expect(fresh.value(`${BASE}/availability`)).toBe('online');
+    // Consistent: no session that has ended shows as running; the final numbers are the stored ones.
+    const rec = second.sessions.get(1)!;
+    expect(rec.status).toBe('completed');
+    expect(fresh.value(`${C1}/state`)).toBe('Available');
+    expect(second.station.connectorView(1)!.status).toBe('Available');
+    expect(fresh.value(`${C1}/plugged`)).toBe('OFF');
+    expect(fresh.value(`${C1}/session/active`)).toBe('OFF');
+    expect(fresh.value(`${C1}/charging`)).toBe('OFF');
+    expect(fresh.value(`${C1}/session/user`)).toBe('none');
+    expect(fresh.value(`${C1}/session/eta`)).toBe('unknown');
+    expect(fresh.value(`${C1}/session/energy`)).toBe(String(rec.energyWh));
+    const cost = second.ledger.costOf(rec.id)!;
+    expect(fresh.value(`${C1}/session/cost`)).toBe(`${Math.floor(cost.gross / 100)}.${String(cost.gross % 100).padStart(2, '0')}`);
+    expect(fresh.value(`${BASE}/cost/total`)).toBe(fresh.value(`${C1}/session/cost`));
+    expect(fresh.value(`${BASE}/tariff/price`)).toBe('0.357');
+  }, 60_000);
 
   it('announces again when Home Assistant comes online, and removes entities it no longer has', async () => {
     await broker.start();

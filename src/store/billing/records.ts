@@ -22,7 +22,7 @@ export interface CostRow {
  * Every write made from a session hook runs inside the session's own transaction (same connection).
  */
 export class BillingRecords {
-  private stmt?: Record<'tariffJson' | 'insertTariff' | 'cost' | 'upsertCost' | 'costsToRepair', Statement>;
+  private stmt?: Record<'tariffJson' | 'insertTariff' | 'cost' | 'upsertCost' | 'costsToRepair' | 'grossTotal', Statement>;
 
   constructor(private readonly db: Db) {}
 
@@ -44,6 +44,7 @@ export class BillingRecords {
            WHERE c.clock_synced = 0 AND s.start_quality = 'synced' AND s.stop_quality = 'synced'`,
         )
         .pluck(),
+      grossTotal: this.db.prepare('SELECT COALESCE(SUM(gross_minor), 0) FROM billing_session_costs WHERE currency = ?').pluck(),
     };
     return this.stmt;
   }
@@ -76,6 +77,11 @@ export class BillingRecords {
 
   upsertCost(c: CostRow): void {
     this.statements().upsertCost.run({ ...c, clockSynced: c.clockSynced ? 1 : 0 });
+  }
+
+  /** The gross cost of every costed session in a currency (minor units). */
+  grossTotal(currency: string): number {
+    return Number(this.statements().grossTotal.get(currency));
   }
 
   /** Sessions whose cost was computed from unsynced times but whose start and stop are synced now. */

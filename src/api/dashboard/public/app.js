@@ -602,15 +602,26 @@ addEventListener('resize', () => {
 
 // ---------------------------------------------------------------- events
 
+/**
+ * The event stream's state, on the pill and on the page (body[data-link]): while it is lost the
+ * cards are dimmed and the pill says their values may be out of date; the stream reconnects by
+ * itself (and is asked for again below when the browser gives up).
+ */
+function showLink(to) {
+  const link = $('#link');
+  link.dataset.state = to;
+  document.body.dataset.link = to;
+  link.textContent = to === 'live' ? 'live' : 'offline: values may be out of date, reconnecting…';
+  link.title = to === 'live' ? 'live from the station' : 'the station does not answer: what is shown is as it was when the connection was lost';
+}
+
 function connectEvents() {
   if (state.events) state.events.close();
-  const link = $('#link');
   const es = new EventSource(withToken('/api/events'));
   state.events = es;
   let dropped = false;
   es.onopen = () => {
-    link.dataset.state = 'live';
-    link.textContent = 'live';
+    showLink('live');
     // After a gap, fetch what was missed.
     if (dropped) {
       for (const [id, c] of state.curves) if (!c.finished) loadCurve(id, c.sessionId);
@@ -619,8 +630,7 @@ function connectEvents() {
   };
   es.onerror = () => {
     dropped = true;
-    link.dataset.state = 'offline';
-    link.textContent = 'reconnecting…';
+    showLink('offline');
     // An EventSource cannot see a 401: ask the API directly. After an HTTP error (e.g. 429, too
     // many streams) it gives up for good, so try again later ourselves.
     api('/api/status')
