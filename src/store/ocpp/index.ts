@@ -6,6 +6,7 @@ import { AuthRepository } from './auth.js';
 import { ClockOffsetRepository } from './clock-offsets.js';
 import { AvailabilityRepository } from './availability.js';
 import { ChargingProfileRepository } from './charging-profiles.js';
+import { FirmwareJobRepository } from './firmware.js';
 
 export { ocppMigrations } from './migrations.js';
 export type { StoredChargingProfile, StoredProfileFields } from './charging-profiles.js';
@@ -24,6 +25,7 @@ export interface OcppRepositories {
   clockOffsets: ClockOffsetRepository;
   availability: AvailabilityRepository;
   chargingProfiles: ChargingProfileRepository;
+  firmwareJob: FirmwareJobRepository;
 }
 
 export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }): OcppRepositories {
@@ -37,5 +39,6 @@ export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }):
     clockOffsets: new ClockOffsetRepository(db),
     availability: new AvailabilityRepository(db),
     chargingProfiles: new ChargingProfileRepository(db),
+    firmwareJob: new FirmwareJobRepository(db),
   };
 }

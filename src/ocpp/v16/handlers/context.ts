@@ -8,6 +8,7 @@ import type { BootStatus } from '../lifecycle.js';
 import type { Sample } from '../sampled-values.js';
 import type { SmartChargingPort } from '../smart-charging/controller.js';
 import type { SecurityEvents } from '../security/events.js';
+import type { FirmwarePort } from '../firmware/updater.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -17,6 +18,8 @@ export interface Triggers {
   /** The most recent reading of each connector (read now when none or stale); connectors with none left out. */
   meterReadings(connectorIds: number[]): Promise<Sample[]>;
   meterValues(readings: Sample[]): Promise<void>;
+  /** FirmwareStatusNotification (TriggerMessage; ExtendedTriggerMessage too): the firmware job's last status, Idle without one. */
+  firmwareStatus(): Promise<void>;
 }
 
 /**
@@ -43,6 +46,8 @@ export interface HandlerContext {
   smartCharging: SmartChargingPort;
   /** Security events: the local security log, and SecurityEventNotification for the critical ones. */
   security: SecurityEvents;
+  /** UpdateFirmware / SignedUpdateFirmware; absent when the station has no release installer (NotSupported). */
+  firmware?: FirmwarePort;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {
