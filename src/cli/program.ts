@@ -19,18 +19,12 @@ const RUNNERS: Record<string, Runner> = {
   'meter scan': async (o) => (await import('./commands/meter.js')).meterMain('scan', o),
   'meter models': async (o) => (await import('./commands/meter.js')).meterMain('models', o),
   'hw test': async (o) => (await import('./commands/hw-test.js')).hwTest(o as never),
-  'tags learn': async (o) => (await import('./commands/tags.js')).tagsCommand(['learn', ...tagArgv(o)]),
-  'tags export': async (o) => (await import('./commands/tags.js')).tagsCommand(['export', ...tagArgv(o)]),
-  'tags import': async (o, [file]) => (await import('./commands/tags.js')).tagsCommand(['import', file!, ...tagArgv(o)]),
+  'tags learn': async (o) => (await import('./commands/tags.js')).tagsCommand('learn', o),
+  'tags export': async (o) => (await import('./commands/tags.js')).tagsCommand('export', o),
+  'tags import': async (o, [file]) => (await import('./commands/tags.js')).tagsCommand('import', o, [file!]),
   'boards-off': async (o) => (await import('./commands/boards-off.js')).boardsOff(o as never),
   report: async (o) => (await import('./commands/report.js')).report(o as never),
 };
-
-/** The parsed options of a tags command as the argv its module reads (it keeps its own parser for its tests). */
-function tagArgv(o: Record<string, unknown>): string[] {
-  const flag: Record<string, string> = { name: '--name', connector: '--connector', timeoutS: '--timeout-s', config: '--config', url: '--url', out: '--out' };
-  return Object.entries(o).flatMap(([k, v]) => (v === undefined || flag[k] === undefined ? [] : [flag[k]!, String(v)]));
-}
 
 /** sysexits EX_USAGE. */
 export const EXIT_USAGE = 64;

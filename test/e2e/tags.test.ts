@@ -149,28 +149,28 @@ describe('evsed tags (the CLI through the running daemon\'s API)', () => {
     const csv = 'name,idTag,expiry,parent,enabled\r\n"B ""quoted""",BB02,2030-06-30T00:00:00Z,AA01,false\r\n"Ångström, A.",AA01,,,true\r\n';
     writeFileSync(join(dir, 'tags.csv'), csv);
     const imp = io();
-    expect(await tagsCommand(['import', join(dir, 'tags.csv'), '--config', file, '--url', base], imp.io)).toBe(0);
+    expect(await tagsCommand('import', { config: file, url: base }, [join(dir, 'tags.csv')], imp.io)).toBe(0);
     expect(imp.o.text).toBe("2 tag(s) in the owner's list now\n");
     const exp = io();
-    expect(await tagsCommand(['export', '--config', file, '--url', base, '--out', join(dir, 'out.csv')], exp.io)).toBe(0);
+    expect(await tagsCommand('export', { config: file, url: base, out: join(dir, 'out.csv') }, [], exp.io)).toBe(0);
     expect(readFileSync(join(dir, 'out.csv'), 'utf8')).toBe(csv);
 
     writeFileSync(join(dir, 'bad.csv'), 'name,idTag\nX,\n');
     const bad = io();
-    expect(await tagsCommand(['import', join(dir, 'bad.csv'), '--config', file, '--url', base], bad.io)).toBe(65);
+    expect(await tagsCommand('import', { config: file, url: base }, [join(dir, 'bad.csv')], bad.io)).toBe(65);
     expect(bad.o.err).toMatch(/bad\.csv: record 2: idTag must be 1 to 20 characters/);
 
     const learn = io();
-    const learning = tagsCommand(['learn', '--name', 'Carla', '--config', file, '--url', base], learn.io);
+    const learning = tagsCommand('learn', { name: 'Carla', config: file, url: base }, [], learn.io);
     await until(() => daemon!.learner.pending() === 'Carla', 'learn mode waiting');
     await card(base, 'CC03');
     expect(await learning).toBe(0);
     expect(learn.o.text).toBe('learned CC03 as "Carla" (added to the owner\'s tag list)\n');
 
     const timeout = io();
-    expect(await tagsCommand(['learn', '--name', 'Nobody', '--timeout-s', '1', '--config', file, '--url', base], timeout.io)).toBe(75);
+    expect(await tagsCommand('learn', { name: 'Nobody', timeoutS: 1, config: file, url: base }, [], timeout.io)).toBe(75);
     expect(timeout.o.err).toMatch(/no card was presented within 1 s/);
 
-    await expect(tagsCommand(['export', '--config', file, '--url', 'http://127.0.0.1:1'], io().io)).rejects.toMatchObject({ exitCode: 69, message: expect.stringMatching(/cannot reach the daemon at http:\/\/127\.0\.0\.1:1/) });
+    await expect(tagsCommand('export', { config: file, url: 'http://127.0.0.1:1' }, [], io().io)).rejects.toMatchObject({ exitCode: 69, message: expect.stringMatching(/cannot reach the daemon at http:\/\/127\.0\.0\.1:1/) });
   });
 });

@@ -1,11 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadConfig } from '../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { silentLogger } from '../../src/log.js';
-import type { SimHardware } from '../../src/sim/hardware.js';
-import { api, tempDir, writeSimConfig } from '../support/station.js';
-import { Csms, waitFor } from './csms.js';
+import { describe, expect, it } from 'vitest';
+import { api } from '../support/station.js';
+import { waitFor } from './csms.js';
+import { charge, daemonRigs, txQueueEmpty, type DaemonRig as Rig } from './daemon-rig.js';
 
 /**
  * OCPP 1.6 Smart Charging end to end: the daemon (state machine, sim hardware and meter) in-process
@@ -13,80 +9,7 @@ import { Csms, waitFor } from './csms.js';
  * station offers (the connector view and the pilot output), the status the CSMS is told, the
  * station budget, and survives a restart. Last: the sequence evcc sends, replayed.
  */
-let daemon: Daemon | undefined;
-let csms: Csms | undefined;
-let dirs: string[] = [];
-afterEach(async () => {
-  await daemon?.stop().catch(() => undefined);
-  await csms?.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  daemon = undefined;
-  csms = undefined;
-  dirs = [];
-});
-
-interface Rig {
-  d: Daemon;
-  csms: Csms;
-  file: string;
-  hw: (id: number) => SimHardware;
-  view: (id: number) => ReturnType<Daemon['station']['connectorView']> & object;
-}
-
-async function start(o: { connectors?: number; file?: string; keys?: Record<string, unknown>; phaseRelay?: boolean } = {}): Promise<Rig> {
-  if (!csms) {
-    csms = new Csms();
-    await csms.listen();
-  }
-  const port = (csms.http!.address() as { port: number }).port;
-  let file = o.file;
-  if (!file) {
-    const dir = tempDir('evsed-ocpp-sc-');
-    dirs.push(dir);
-    file = writeSimConfig(dir, {
-      authMode: 'ocpp' as 'local',
-      connectors: o.connectors ?? 1,
-      extra: `ocpp:
-  version: "1.6"
-  url: ws://127.0.0.1:${port}/ocpp
-  reconnectMinS: 0.05
-  reconnectMaxS: 0.3
-  callTimeoutS: 5
-  keys: ${JSON.stringify({ HeartbeatInterval: 300, MeterValueSampleInterval: 0, ...(o.keys ?? {}) })}
-`,
-    });
-  }
-  const c = csms;
-  const boots = c.of('BootNotification').length;
-  const statuses = c.of('StatusNotification').length;
-  if (o.phaseRelay) writeFileSync(file, readFileSync(file, 'utf8').replaceAll('driver: sim,', 'driver: sim, phaseRelay: true,'));
-  const loaded = loadConfig(file);
-  // test only: the schema asks for a pause of at least 5 s before the relay changes
-  if (o.phaseRelay) for (const c of loaded.config.connectors) c.phaseSwitch.pauseS = 0.3;
-  daemon = await startDaemon(loaded, silentLogger());
-  const d = daemon;
-  await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
-  return { d, csms: c, file, hw: (id) => d.hardware(id) as SimHardware, view: (id) => d.station.connectorView(id)! };
-}
-
-async function restart(r: Rig): Promise<Rig> {
-  await r.d.stop();
-  daemon = undefined;
-  return start({ file: r.file });
-}
-
-/** Plug, present the tag, EV ready: until the contactor is closed and the StartTransaction answered. */
-async function charge(r: Rig, id: number, idTag: string): Promise<void> {
-  r.hw(id).ev.plug();
-  expect(await r.d.station.presentTag(id, idTag)).toMatchObject({ status: 'Accepted' });
-  r.hw(id).ev.ready();
-  await waitFor(() => r.view(id).contactorClosed, 'charging');
-  await waitFor(() => r.csms.of('StartTransaction').length > 0 && txQueueEmpty(r), 'StartTransaction delivered');
-}
-
-function txQueueEmpty(r: Rig): boolean {
-  return ((r.d.station.extraStatus().ocpp as { queue: { length: number } }).queue.length === 0);
-}
+const { start, restart } = daemonRigs('evsed-ocpp-sc-');
 
 const isoNow = (offsetS = 0) => new Date(Math.floor(Date.now() / 1000) * 1000 + offsetS * 1000).toISOString().replace('.000Z', 'Z');
 

@@ -1,79 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import { loadConfig } from '../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { silentLogger } from '../../src/log.js';
-import type { SimHardware } from '../../src/sim/hardware.js';
+import { describe, expect, it } from 'vitest';
 import type { SimMeter } from '../../src/sim/meter.js';
 import { SessionStore } from '../../src/store/sessions.js';
-import { tempDir, writeSimConfig } from '../support/station.js';
-import { Csms, waitFor } from './csms.js';
+import { waitFor } from './csms.js';
+import { charge, daemonRigs, type DaemonRig, type DaemonRig as Rig } from './daemon-rig.js';
 
 /**
  * The OCPP charge point on the real station (state machine, connectors, sim hardware and meter),
  * in-process, against the CSMS fixture: the behaviour that lives in the station, not the OCPP layer.
  */
-let daemon: Daemon | undefined;
-let csms: Csms | undefined;
-let dirs: string[] = [];
-afterEach(async () => {
-  await daemon?.stop().catch(() => undefined);
-  await csms?.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  daemon = undefined;
-  csms = undefined;
-  dirs = [];
-});
-
-interface Rig {
-  d: Daemon;
-  csms: Csms;
-  file: string;
-  hw: (id: number) => SimHardware;
-  status: (id: number) => string;
-}
-
-async function start(keys: Record<string, unknown> = {}, o: { connectors?: number; file?: string } = {}): Promise<Rig> {
-  if (!csms) {
-    csms = new Csms();
-    await csms.listen();
-  }
-  const port = (csms.http!.address() as { port: number }).port;
-  let file = o.file;
-  if (!file) {
-    const dir = tempDir('evsed-ocpp-station-');
-    dirs.push(dir);
-    file = writeSimConfig(dir, {
-      authMode: 'ocpp' as 'local',
-      connectors: o.connectors ?? 1,
-      extra: `ocpp:
-  version: "1.6"
-  url: ws://127.0.0.1:${port}/ocpp
-  reconnectMinS: 0.05
-  reconnectMaxS: 0.3
-  callTimeoutS: 5
-  keys: ${JSON.stringify({ HeartbeatInterval: 300, MeterValueSampleInterval: 0, ...keys })}
-`,
-    });
-  }
-  const c = csms;
-  const boots = c.of('BootNotification').length;
-  const statuses = c.of('StatusNotification').length;
-  daemon = await startDaemon(loadConfig(file), silentLogger());
-  const d = daemon;
-  await waitFor(() => c.of('BootNotification').length > boots && c.of('StatusNotification').length >= statuses + 2, 'boot accepted and status sent');
-  return {
-    d, csms: c, file,
-    hw: (id) => d.hardware(id) as SimHardware,
-    status: (id) => d.station.connectorView(id)!.status,
-  };
-}
-
-async function restart(r: Rig): Promise<Rig> {
-  await r.d.stop();
-  daemon = undefined;
-  return start({}, { file: r.file });
-}
+const rigs = daemonRigs('evsed-ocpp-station-');
+const start = (keys: Record<string, unknown> = {}, o: { connectors?: number } = {}) => rigs.start({ ...o, keys });
+const restart = (r: DaemonRig) => rigs.restart(r);
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
@@ -100,15 +37,6 @@ describe('ConnectionTimeOut', () => {
     await waitFor(() => r.status(1) === 'Available', 'persisted timeout', 4000);
   });
 });
-
-/** Plug, present the tag, EV ready: until the contactor is closed and the StartTransaction answered. */
-async function charge(r: Rig, id: number, idTag: string): Promise<void> {
-  r.hw(id).ev.plug();
-  expect(await r.d.station.presentTag(id, idTag)).toMatchObject({ status: 'Accepted' });
-  r.hw(id).ev.ready();
-  await waitFor(() => r.d.station.connectorView(id)!.contactorClosed, 'charging');
-  await waitFor(() => r.csms.of('StartTransaction').length > 0 && r.d.station.extraStatus().ocpp && (r.d.station.extraStatus().ocpp as any).queue.length === 0, 'StartTransaction delivered');
-}
 
 describe('UnlockConnector on the station', () => {
   it('with a lock: the transaction ends first (UnlockCommand), then the cable is unlocked', async () => {

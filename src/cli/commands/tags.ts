@@ -1,38 +1,36 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import { parseListen } from '../../config/zod-helpers.js';
-import { DEFAULT_CONFIG, parse, UsageError } from './args.js';
+import { DEFAULT_CONFIG, UsageError } from './args.js';
 
-const USAGE = `usage: evsed tags learn --name NAME [--connector ID] [--timeout-s S] [--config FILE] [--url URL]
-       evsed tags export [--out FILE] [--config FILE] [--url URL]
-       evsed tags import FILE [--config FILE] [--url URL]
+export interface TagsOptions {
+  config?: string;
+  url?: string;
+  name?: string;
+  connector?: string | number;
+  timeoutS?: string | number;
+  out?: string;
+}
 
-  The running daemon does the work (its API, api.listen and api.token of the config):
-  learn waits for the next card at a reader and adds it to the owner's tag list under NAME;
-  export prints the list as CSV (name,idTag,expiry,parent,enabled); import replaces it with FILE.`;
+export type TagsSubcommand = 'learn' | 'export' | 'import';
 
-/** Exit codes: 69 (EX_UNAVAILABLE) the daemon cannot be reached; 75 (EX_TEMPFAIL) no card in time, or a learn already waits; 65 (EX_DATAERR) a refused CSV. */
-export async function tagsCommand(argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
+/**
+ * The options as commander parsed them (src/cli/commands/index.ts has the usage and examples).
+ * Exit codes: 69 (EX_UNAVAILABLE) the daemon cannot be reached; 75 (EX_TEMPFAIL) no card in time,
+ * or a learn already waits; 65 (EX_DATAERR) a refused CSV.
+ */
+export async function tagsCommand(sub: TagsSubcommand, values: TagsOptions, positionals: string[] = [], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
   const out = io.out ?? ((s: string) => process.stdout.write(s));
   const err = io.err ?? ((s: string) => console.error(s));
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parse(rest, {
-    config: { type: 'string', default: DEFAULT_CONFIG },
-    url: { type: 'string' },
-    name: { type: 'string' },
-    connector: { type: 'string' },
-    'timeout-s': { type: 'string' },
-    out: { type: 'string' },
-  }, USAGE);
-  if (sub !== 'learn' && sub !== 'export' && sub !== 'import') throw new UsageError(USAGE);
-  const { config } = loadConfig(values.config!);
+  const configFile = values.config ?? DEFAULT_CONFIG;
+  const { config } = loadConfig(configFile);
   const base = values.url ?? apiUrl(config.api.listen);
   const headers: Record<string, string> = config.api.token ? { authorization: `Bearer ${config.api.token}` } : {};
   const call = async (path: string, init: RequestInit = {}) => {
     try {
       return await fetch(base + path, { ...init, headers: { ...headers, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
     } catch (e) {
-      throw Object.assign(new Error(`cannot reach the daemon at ${base} (is evsed running? api.listen in ${values.config}): ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`), { exitCode: 69 });
+      throw Object.assign(new Error(`cannot reach the daemon at ${base} (is evsed running? api.listen in ${configFile}): ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`), { exitCode: 69 });
     }
   };
   const errorOf = async (res: Response) => ((await res.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${res.status}`;
@@ -51,7 +49,7 @@ export async function tagsCommand(argv: string[], io: { out?: (s: string) => voi
 
   if (sub === 'import') {
     const file = positionals[0];
-    if (!file) throw new UsageError(`evsed tags import needs the CSV file\n${USAGE}`);
+    if (!file) throw new UsageError('evsed tags import needs the CSV file');
     const csv = readFileSync(file, 'utf8');
     const res = await call('/api/tags.csv', { method: 'PUT', body: JSON.stringify({ csv }) });
     if (!res.ok) {
@@ -63,8 +61,8 @@ export async function tagsCommand(argv: string[], io: { out?: (s: string) => voi
     return 0;
   }
 
-  if (!values.name) throw new UsageError(`--name is required: the name the new card is to carry\n${USAGE}`);
-  const timeoutS = values['timeout-s'] === undefined ? 30 : Number(values['timeout-s']);
+  if (!values.name) throw new UsageError('--name is required: the name the new card is to carry');
+  const timeoutS = values.timeoutS === undefined ? 30 : Number(values.timeoutS);
   const connectorId = values.connector === undefined ? undefined : Number(values.connector);
   err(`hold the new card to the reader now (within ${timeoutS} s) ...`);
   const res = await call('/api/tags/learn', { method: 'POST', body: JSON.stringify({ name: values.name, timeoutS, ...(connectorId !== undefined ? { connectorId } : {}) }) });

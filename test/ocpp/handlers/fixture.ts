@@ -1,3 +1,4 @@
+import type { SecurityEventType } from '../../../src/ocpp/v16/security/events.js';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import rpc from 'ocpp-rpc';
@@ -64,6 +65,8 @@ export interface HandlerRig {
   /** Functions handed to afterReply and not run yet. */
   deferred: (() => void)[];
   triggered: TriggerCall[];
+  /** Security events the handlers reported. */
+  securityEvents: { type: SecurityEventType; techInfo?: string }[];
   /** Readings the triggers report for TriggerMessage(MeterValues), per connector. */
   readings: Map<number, Sample>;
   /** Runs what a handler left for after its answer (as setImmediate does in the charge point). */
@@ -98,6 +101,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     authorized: [],
     deferred: [],
     triggered: [],
+    securityEvents: [],
     readings: new Map(),
     ctx: undefined as unknown as HandlerContext,
     async afterReply() {
@@ -129,6 +133,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
     afterReply: (fn) => void rig.deferred.push(fn),
     later: (ms, fn) => void clock.setTimeout(fn, ms),
     smartCharging: smart,
+    security: { report: (type, techInfo) => void rig.securityEvents.push({ type, techInfo }) },
     triggers: {
       bootNotification: async () => void rig.triggered.push(['bootNotification']),
       heartbeat: async () => void rig.triggered.push(['heartbeat']),
