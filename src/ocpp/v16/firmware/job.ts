@@ -28,7 +28,7 @@ export interface FirmwareJob {
   version?: string;
   /** Installs started (a restart during stage counts one; a second interrupted one ends the job). */
   installTries: number;
-  /** The last status queued for the CSMS (a TriggerMessage repeats it). */
+  /** The last status queued for the CSMS (a TriggerMessage repeats it); only ones this kind of job sends. */
   lastStatus?: SignedFirmwareStatus;
 }
 

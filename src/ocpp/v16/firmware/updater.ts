@@ -359,7 +359,7 @@ export class FirmwareUpdater implements FirmwarePort {
   private step(job: FirmwareJob, change: Partial<FirmwareJob>, status?: SignedFirmwareStatus): void {
     Object.assign(job, change);
     const n = status ? notificationFor(job, status) : null;
-    if (status) job.lastStatus = status;
+    if (n) job.lastStatus = status;
     this.d.repo.save(job, n ? () => this.d.enqueue(n.action, n.payload) : undefined);
     if (n) this.d.kick();
   }
