@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isoSeconds } from '../../../src/hal/clock.js';
 import type { FirmwareDeps } from '../../../src/ocpp/v16/charge-point.js';
@@ -18,8 +19,11 @@ import { bundleBytes, FakeInstaller, signBytes } from './support.js';
 let r: Rig | undefined;
 let http: HttpFileServer | undefined;
 let ftp: FtpFileServer | undefined;
+let dir: string | undefined;
 afterEach(async () => {
   await r?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
   await http?.close();
   await ftp?.close();
   r = http = ftp = undefined;
@@ -36,9 +40,9 @@ async function start(): Promise<FwRig> {
   const installer = new FakeInstaller();
   const roots: string[] = [];
   const restarts: string[] = [];
-  const firmware: FirmwareDeps = { installer, roots: { pems: () => roots }, dir: '', restart: (why) => void restarts.push(why) };
+  dir = mkdtempSync(join(tmpdir(), 'evsed-fw-downloads-'));
+  const firmware: FirmwareDeps = { installer, roots: { pems: () => roots }, dir, restart: (why) => void restarts.push(why) };
   const rr = await rig({ firmware });
-  firmware.dir = rr.dir;
   r = rr;
   await accepted(rr);
   return { r: rr, installer, roots, restarts };
@@ -74,6 +78,8 @@ describe('firmware update end to end (strict CSMS, real http and ftp downloads)'
     // TriggerMessage after it all: Idle
     expect(await rr.csms.call('TriggerMessage', { requestedMessage: 'FirmwareStatusNotification' })).toEqual({ status: 'Accepted' });
     await waitFor(() => statuses(rr).at(-1) === 'Idle', 'Idle');
+    // the bundle is removed once the job ended
+    expect(readdirSync(dir!)).toEqual([]);
   });
 
   it('a server that fails first: the download is retried after retryInterval and then succeeds', async () => {

@@ -76,7 +76,11 @@ export class UpdaterRig {
     this.downloads.push({ url: req.url, dest: req.dest, maxBytes: req.maxBytes, atMs: this.clock.monoMs(), resumed: existsSync(`${req.dest}.part`) });
     if (this.hang) {
       writeFileSync(`${req.dest}.part`, 'partial');
-      return new Promise((_resolve, reject) => req.signal?.addEventListener('abort', () => reject(new TransferError('aborted', 'aborted'))));
+      this.hanging++;
+      return new Promise((_resolve, reject) => req.signal?.addEventListener('abort', () => {
+        this.hanging--;
+        reject(new TransferError('aborted', 'aborted'));
+      }));
     }
     const fail = this.failures.shift();
     if (fail) throw new TransferError(fail, `download failed: ${fail}`);
@@ -98,9 +102,17 @@ export class UpdaterRig {
     return (this.db.prepare('SELECT action, payload FROM ocpp_queue ORDER BY id').all() as { action: string; payload: string }[]).map((r) => ({ action: r.action, payload: JSON.parse(r.payload) }));
   }
 
-  /** Lets the job's promises (and file streams) run: a few real event-loop turns. */
+  /** A download handed out that never ends (hang). */
+  private hanging = 0;
+
+  /** Until the job has done what it can without the clock moving on (it waits for a time, hangs in a download, or has ended). */
   async settle(): Promise<void> {
-    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 2));
+    const end = Date.now() + 10_000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (this.updater.quiet() || this.hanging > 0) return;
+      if (Date.now() > end) throw new Error('the firmware job did not settle');
+    }
   }
 
   async advance(ms: number): Promise<void> {

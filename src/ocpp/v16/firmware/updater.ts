@@ -71,6 +71,9 @@ export class FirmwareUpdater implements FirmwarePort {
   /** A trial release waits for the first Accepted BootNotification to be confirmed. */
   private confirmPending = false;
   private stopped = false;
+  /** Runs of the job under way, and how many of them wait for a time (quiet() for the status and tests). */
+  private driving = 0;
+  private sleeping = 0;
 
   constructor(private readonly d: FirmwareUpdaterDeps) {}
 
@@ -162,6 +165,11 @@ export class FirmwareUpdater implements FirmwarePort {
     await this.d.sendNow(n.action, n.payload);
   }
 
+  /** No step of the job is under way: nothing to do, or waiting for a time (retrieveDate, a retry, an idle station). */
+  quiet(): boolean {
+    return this.driving === 0 || this.sleeping > 0;
+  }
+
   /** The job as it stands (status API, tests). */
   current(): Readonly<FirmwareJob> | undefined {
     return this.job;
@@ -197,6 +205,7 @@ export class FirmwareUpdater implements FirmwarePort {
     const job = this.job;
     if (!job) return;
     const gen = this.gen;
+    this.driving++;
     try {
       while (this.live(gen, job)) {
         switch (job.phase) {
@@ -224,6 +233,8 @@ export class FirmwareUpdater implements FirmwarePort {
       this.d.log.error({ err: (err as Error).message, phase: job.phase }, 'firmware: the update job failed');
       this.releaseAvailability();
       this.finish(job, job.phase === 'downloading' || job.phase === 'scheduled' ? 'DownloadFailed' : 'InstallationFailed');
+    } finally {
+      this.driving--;
     }
   }
 
@@ -393,10 +404,12 @@ export class FirmwareUpdater implements FirmwarePort {
   }
 
   private sleep(ms: number): Promise<void> {
+    this.sleeping++;
     return new Promise((resolve) => {
       const wake = () => {
         this.wakers.delete(wake);
         timer.cancel();
+        this.sleeping--;
         resolve();
       };
       const timer = this.d.clock.setTimeout(wake, ms);
