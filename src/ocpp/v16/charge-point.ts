@@ -332,6 +332,7 @@ export class ChargePoint {
       link: { ...this.link.counters, lastError: this.link.lastError },
       lastCallError: this.lifecycle.lastCallError,
       smartCharging: this.smartCharging.status(),
+      ...(this.firmware ? { firmware: this.firmware.status() } : {}),
     };
   }
 }

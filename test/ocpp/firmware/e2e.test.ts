@@ -65,8 +65,11 @@ describe('firmware update end to end (strict CSMS, real http and ftp downloads)'
     const { r: rr } = f;
     expect(rr.csms.of('BootNotification')[0].firmwareVersion).toBe('1.0.0');
     expect(await rr.csms.call('UpdateFirmware', { location: `${http.url}/fw/evsed-1.1.0.bundle`, retrieveDate: isoSeconds(Date.now()), retries: 2, retryInterval: 1 })).toEqual({});
+    await waitFor(() => f.restarts.length > 0, 'restart asked');
+    expect(rr.cp.status().firmware).toEqual({ kind: 'plain', phase: 'rebooting', lastStatus: 'Installing', version: '1.1.0' });
     await restartAsAsked(f);
     await waitFor(() => statuses(rr).includes('Installed'), 'Installed');
+    expect(rr.cp.status().firmware).toBeNull();
     expect(statuses(rr)).toEqual(['Downloading', 'Downloaded', 'Installing', 'Installed']);
     const boots = rr.csms.received.filter((m) => m.action === 'BootNotification');
     expect(boots.map((b) => b.params.firmwareVersion)).toEqual(['1.0.0', '1.1.0']);

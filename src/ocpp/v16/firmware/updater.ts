@@ -170,6 +170,12 @@ export class FirmwareUpdater implements FirmwarePort {
     return this.driving === 0 || this.sleeping > 0;
   }
 
+  /** For GET /api/status: the job (no URL: it may carry credentials), or null. */
+  status(): Record<string, unknown> | null {
+    const j = this.job;
+    return j ? { kind: j.kind, phase: j.phase, lastStatus: j.lastStatus ?? null, version: j.version ?? null, ...(j.requestId !== undefined ? { requestId: j.requestId } : {}) } : null;
+  }
+
   /** The job as it stands (status API, tests). */
   current(): Readonly<FirmwareJob> | undefined {
     return this.job;
