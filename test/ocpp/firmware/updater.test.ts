@@ -280,3 +280,13 @@ describe('firmware job (SignedUpdateFirmware)', () => {
     expect(r.updater.signedUpdate(req({}, 8)).status).toBe('Rejected');
   });
 });
+
+describe('firmware job store', () => {
+  it('an unreadable stored job is dropped at start, not acted on', async () => {
+    r.repos.firmwareJob.save({ id: 1, phase: 'exploding' });
+    await r.restart();
+    expect(r.repos.firmwareJob.load()).toBeUndefined();
+    expect(r.downloads).toEqual([]);
+    expect(r.queued()).toEqual([]);
+  });
+});

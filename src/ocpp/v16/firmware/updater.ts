@@ -43,6 +43,13 @@ export interface FirmwareUpdaterDeps {
   log: Logger;
 }
 
+const PHASES: readonly string[] = ['scheduled', 'downloading', 'downloaded', 'verified', 'installing', 'rebooting'] satisfies FirmwareJob['phase'][];
+
+function isJob(v: unknown): v is FirmwareJob {
+  const j = v as Partial<FirmwareJob> | null;
+  return typeof j === 'object' && j !== null && typeof j.id === 'number' && (j.kind === 'plain' || j.kind === 'signed') && typeof j.location === 'string' && PHASES.includes(String(j.phase));
+}
+
 /** What the handlers see. `start` runs once the answer has left (a status notification must not overtake it). */
 export interface FirmwarePort {
   update(req: UpdateFirmwareReq): { accepted: boolean; start?: () => void };
@@ -80,7 +87,13 @@ export class FirmwareUpdater implements FirmwarePort {
   /** At start: resumes the stored job, or settles how the install before the restart ended. */
   start(): void {
     const { d } = this;
-    const stored = d.repo.load() as FirmwareJob | undefined;
+    const raw = d.repo.load();
+    let stored: FirmwareJob | undefined;
+    if (isJob(raw)) stored = raw;
+    else if (raw !== undefined) {
+      d.log.error({ stored: raw }, 'firmware: the stored update job is unreadable; dropped');
+      d.repo.save(null);
+    }
     const outcome = d.installer.outcome();
     this.job = stored;
     if (outcome.kind === 'trial') this.confirmPending = true;
