@@ -104,6 +104,9 @@ describe('firmware job (UpdateFirmware), on a fake clock', () => {
     expect(r.installer.calls).toEqual(['verify', 'verify', 'stage 1.1.0', 'activate 1.1.0']);
     expect(r.queued()).toEqual(['Downloading', 'Downloaded', 'Installing']);
     expect(r.restarts).toHaveLength(1);
+    // the charge point stops for the restart: the connectors stay Unavailable until the new release starts
+    r.updater.stop();
+    expect([1, 2].map((id) => r.station.connectorView(id)!.status)).toEqual(['Unavailable', 'Unavailable']);
   });
 
   it('a power cut during the download: the next process continues the same file and says Downloading only once', async () => {

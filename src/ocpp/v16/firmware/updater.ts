@@ -109,9 +109,10 @@ export class FirmwareUpdater implements FirmwarePort {
     void this.drive();
   }
 
+  /** The charge point stops (a restart, maybe the one the install asked for): the connectors stay as they are, the next start decides. */
   stop(): void {
     this.stopped = true;
-    this.cancelRun();
+    this.cancelRun({ keepAvailability: true });
   }
 
   /** The BootNotification was Accepted (after each connect): a trial release has proven itself. */
@@ -207,13 +208,13 @@ export class FirmwareUpdater implements FirmwarePort {
     this.d.repo.save(job);
   }
 
-  private cancelRun(): void {
+  private cancelRun(o: { keepAvailability?: boolean } = {}): void {
     this.gen++;
     this.abort?.abort();
     this.abort = undefined;
     for (const w of [...this.wakers]) w();
     this.wakers.clear();
-    this.releaseAvailability();
+    if (!o.keepAvailability) this.releaseAvailability();
   }
 
   private live(gen: number, job: FirmwareJob): boolean {
