@@ -284,6 +284,22 @@ describe('firmware job (SignedUpdateFirmware)', () => {
   });
 });
 
+describe('a release installed by the technician (evsed update) while an OCPP job waits', () => {
+  it('the trial is confirmed once Accepted; the waiting job is not reported Installed and goes on', async () => {
+    r.updater.update({ location: URL, retrieveDate: at(3_600_000) }).start!();
+    await r.settle();
+    // the technician's install: activated outside the job, then the restart
+    await r.installer.activate({ version: '1.0.5', dir: '/releases/1.0.5' });
+    await r.restart();
+    await r.updater.online();
+    expect(r.installer.calls).toContain('confirm');
+    expect(r.queued()).toEqual([]);
+    expect(r.updater.current()?.phase).toBe('scheduled');
+    await r.advance(3_600_000);
+    expect(r.queued()).toEqual(['Downloading', 'Downloaded', 'Installing']);
+  });
+});
+
 describe('firmware job store', () => {
   it('an unreadable stored job is dropped at start, not acted on', async () => {
     r.repos.firmwareJob.save({ id: 1, phase: 'exploding' });

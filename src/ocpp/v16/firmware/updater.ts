@@ -120,7 +120,8 @@ export class FirmwareUpdater implements FirmwarePort {
     if (!this.confirmPending) return;
     this.confirmPending = false;
     const { d } = this;
-    const job = this.job;
+    // only the job that switched the release ends here (a trial started by `evsed update` leaves a waiting OCPP job alone)
+    const job = this.job && !cancellable(this.job) ? this.job : undefined;
     try {
       await d.installer.confirm();
     } catch (err) {
