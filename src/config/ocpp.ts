@@ -42,6 +42,8 @@ export const ocppConfigSchema = z
     /** Bounds of the durable transaction-message queue; when reached, intermediate MeterValues are thinned. */
     maxQueuedMessages: intBetween(100, 10_000_000).default(50_000),
     maxQueueBytes: intBetween(100_000, 2_000_000_000).default(50_000_000),
+    /** The largest firmware bundle UpdateFirmware / SignedUpdateFirmware may download (MB). */
+    firmwareMaxMB: intBetween(1, 4096).default(512),
     /** Initial values of OCPP configuration keys; a value the CSMS set later (persisted) wins. */
     keys: z.record(z.string(), keyValue).default({}),
   })

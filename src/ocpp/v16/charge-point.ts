@@ -25,6 +25,10 @@ import type { AuthorizeConf, AuthorizeReq, IdTagInfo } from './messages.js';
 import { MeterValuesReporter } from './meter-values.js';
 import { StatusReporter } from './status.js';
 import { SmartCharging } from './smart-charging/controller.js';
+import type { ReleaseInstaller } from '../../maintenance/release/types.js';
+import { download as transferDownload, type DownloadRequest, type DownloadResult } from '../../maintenance/transfer/index.js';
+import { DEFAULT_FIRMWARE_MAX_BYTES, FirmwareUpdater, type FirmwareNotification } from './firmware/updater.js';
+import type { ManufacturerRoots } from './firmware/signature.js';
 
 /** On stop, how long a transaction message already sent may take to be answered before the link closes. */
 const STOP_IN_FLIGHT_GRACE_MS = 2000;
@@ -49,7 +53,23 @@ export interface ChargePointDeps {
   connectorMaxA?: number;
   /** storage.dir: the certificate store lives under it (`certificates/`); without it nothing can be installed. */
   storageDir?: string;
+  /** Firmware updates (UpdateFirmware, SignedUpdateFirmware); without it they are answered NotSupported. */
+  firmware?: FirmwareDeps;
   log: Logger;
+}
+
+export interface FirmwareDeps {
+  installer: ReleaseInstaller;
+  /** The installed ManufacturerRootCertificates (none: plain UpdateFirmware is allowed). */
+  roots: ManufacturerRoots;
+  /** Where bundles are downloaded (in storage.dir: a download resumes after a restart). */
+  dir: string;
+  /** The largest bundle downloaded; default DEFAULT_FIRMWARE_MAX_BYTES. */
+  maxBytes?: number;
+  /** Restarts the process so that the activated release starts (the charge point is stopped first by whoever restarts). */
+  restart(why: string): void;
+  /** The transfer (default: maintenance/transfer download). */
+  download?: (req: DownloadRequest) => Promise<DownloadResult>;
 }
 
 /**
@@ -83,6 +103,8 @@ export class ChargePoint {
   readonly security: SecurityEventLog;
   /** The security extension: profile raises with fallback, certificates, SignCertificate. */
   readonly securityExtension: SecurityExtension;
+  /** The firmware job, when the station has a release installer. */
+  readonly firmware?: FirmwareUpdater;
   private readonly subs = new Subscriptions();
 
   constructor(private readonly d: ChargePointDeps) {
@@ -125,8 +147,13 @@ export class ChargePoint {
     });
     this.lifecycle = new Lifecycle({
       link: this.link, info: st.info, clock: st.clock, keys: this.keys, timers: this.timers, log: d.log,
+      firmwareVersion: () => {
+        const v = d.firmware?.installer.currentVersion();
+        return v && v !== 'dev' ? v : undefined;
+      },
       onOnline: async (gen) => {
         await this.statusReporter.sendAll(gen);
+        await this.firmware?.online();
         this.outbox.kick();
       },
     });
@@ -158,6 +185,7 @@ export class ChargePoint {
       transactionIdOf: (sessionId) => this.ledger.transactionIdFor(sessionId),
     });
     this.statusReporter = new StatusReporter(st, lc);
+    if (d.firmware) this.firmware = this.firmwareUpdater(d.firmware);
     this.meterValues = new MeterValuesReporter({
       station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, alignedReadings: repos.alignedReadings,
       timers: this.timers, session: lc, kick: () => this.outbox.kick(),
@@ -220,6 +248,7 @@ export class ChargePoint {
     for (const k of this.keys.ignoredStored) log.warn(k, `OCPP: the stored value of ${k.key} set earlier by the CSMS is not applied: ${k.problem}`);
     this.securityExtension.start();
     this.lifecycle.start();
+    this.firmware?.start();
     registerHandlers(this.link.client, this.handlerContext());
     st.registerStatus('ocpp', () => this.status());
     this.meterValues.scheduleAligned();
@@ -227,6 +256,7 @@ export class ChargePoint {
   }
 
   async stop(): Promise<void> {
+    this.firmware?.stop();
     // Transaction messages of sessions the stop just ended go out first, while the boot is still
     // accepted (a StopTransaction behind a slow StatusNotification was lost to the close before).
     await this.outbox.settle(STOP_SETTLE_MS);
@@ -263,14 +293,40 @@ export class ChargePoint {
       smartCharging: this.smartCharging,
       security: this.security,
       securityExtension: this.securityExtension,
+      ...(this.firmware ? { firmware: this.firmware } : {}),
       triggers: {
         bootNotification: () => lc.triggerBoot(),
         heartbeat: () => lc.heartbeat({ triggered: true }),
         statusNotification: (connectorId) => this.statusReporter.sendTriggered(connectorId),
         meterReadings: (ids) => this.meterValues.latestReadings(ids),
         meterValues: (readings) => this.meterValues.sendTriggered(readings),
+        firmwareStatus: async () => {
+          if (this.firmware) await this.firmware.sendStatus();
+          else await lc.send('FirmwareStatusNotification', { status: 'Idle' }, { triggered: true });
+        },
       },
     };
+  }
+
+  private firmwareUpdater(f: FirmwareDeps): FirmwareUpdater {
+    const { station: st, repos } = this.d;
+    return new FirmwareUpdater({
+      installer: f.installer,
+      roots: f.roots,
+      repo: repos.firmwareJob,
+      enqueue: (action, payload) => void this.queue.enqueue(action, null, payload, st.clock.stamp()),
+      kick: () => this.outbox.kick(),
+      sendNow: async (action: FirmwareNotification, payload) => void (await this.lifecycle.send(action, payload, { triggered: true })),
+      download: f.download ?? transferDownload,
+      dir: f.dir,
+      maxBytes: f.maxBytes ?? DEFAULT_FIRMWARE_MAX_BYTES,
+      clock: st.clock,
+      station: st,
+      restoreAvailability: () => restoreAvailability(st, repos.availability),
+      security: this.security,
+      restart: (why) => f.restart(why),
+      log: this.d.log.child({ part: 'firmware' }),
+    });
   }
 
   private async askAuthorize(idTag: string): Promise<IdTagInfo | undefined> {
@@ -299,6 +355,7 @@ export class ChargePoint {
       lastCallError: this.lifecycle.lastCallError,
       smartCharging: this.smartCharging.status(),
       security: this.securityExtension.status(),
+      ...(this.firmware ? { firmware: this.firmware.status() } : {}),
     };
   }
 }

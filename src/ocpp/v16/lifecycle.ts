@@ -17,6 +17,8 @@ export interface LifecycleDeps {
   keys: KeyStore;
   timers: Timers;
   log: Logger;
+  /** The version of the release running now (the installer's), for BootNotification; undefined: info.firmwareVersion. */
+  firmwareVersion?: () => string | undefined;
   /**
    * The connection `gen` is Accepted (after the boot, or again after a reconnect): send the
    * current status and the queued messages. Checks `isCurrent(gen)` between sends.
@@ -134,7 +136,8 @@ export class Lifecycle {
     const info = this.d.info;
     const payload: BootNotificationReq = { chargePointVendor: info.vendor, chargePointModel: info.model };
     if (info.serialNumber) payload.chargePointSerialNumber = info.serialNumber;
-    if (info.firmwareVersion) payload.firmwareVersion = info.firmwareVersion.slice(0, 50);
+    const firmwareVersion = this.d.firmwareVersion?.() ?? info.firmwareVersion;
+    if (firmwareVersion) payload.firmwareVersion = firmwareVersion.slice(0, 50);
     if (this.bootLoopGen === gen) return;
     this.bootLoopGen = gen;
     try {

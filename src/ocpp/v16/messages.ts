@@ -9,6 +9,7 @@ import type { Ocpp16ErrorCode } from '../../domain/faults.js';
 import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule } from './smart-charging/types.js';
 import type { SecurityCsmsActions } from './security/messages.js';
 import type { CancelReservationConf, CancelReservationReq, ReserveNowConf, ReserveNowReq } from './reservations/messages.js';
+import type { SignedUpdateFirmwareConf, SignedUpdateFirmwareReq, UpdateFirmwareConf, UpdateFirmwareReq } from './firmware/messages.js';
 
 /** CiString20Type: idTag, parentIdTag. */
 export type IdToken = string;
@@ -171,11 +172,13 @@ export interface CsmsActions extends SecurityCsmsActions {
   GetCompositeSchedule: [GetCompositeScheduleReq, GetCompositeScheduleConf];
   ReserveNow: [ReserveNowReq, ReserveNowConf];
   CancelReservation: [CancelReservationReq, CancelReservationConf];
+  UpdateFirmware: [UpdateFirmwareReq, UpdateFirmwareConf];
+  SignedUpdateFirmware: [SignedUpdateFirmwareReq, SignedUpdateFirmwareConf];
 }
 export type CsmsAction = keyof CsmsActions;
 
 /** Actions of profiles evsed does not implement: answered with a NotSupported CALLERROR, not NotImplemented. */
-export const UNSUPPORTED_ACTIONS = ['UpdateFirmware', 'GetDiagnostics'] as const;
+export const UNSUPPORTED_ACTIONS = ['GetDiagnostics'] as const;
 
 // ------------------------------------------------------------------ charge point → CSMS
 

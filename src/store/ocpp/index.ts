@@ -7,6 +7,7 @@ import { ClockOffsetRepository } from './clock-offsets.js';
 import { AvailabilityRepository } from './availability.js';
 import { ChargingProfileRepository } from './charging-profiles.js';
 import { SecurityLogRepository } from './security-log.js';
+import { FirmwareJobRepository } from './firmware.js';
 
 export { ocppMigrations } from './migrations.js';
 export type { StoredChargingProfile, StoredProfileFields } from './charging-profiles.js';
@@ -27,6 +28,7 @@ export interface OcppRepositories {
   availability: AvailabilityRepository;
   chargingProfiles: ChargingProfileRepository;
   securityLog: SecurityLogRepository;
+  firmwareJob: FirmwareJobRepository;
 }
 
 export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }): OcppRepositories {
@@ -41,5 +43,6 @@ export function createOcppRepositories(db: Db, o: { queueBounds: QueueBounds }):
     availability: new AvailabilityRepository(db),
     chargingProfiles: new ChargingProfileRepository(db),
     securityLog: new SecurityLogRepository(db),
+    firmwareJob: new FirmwareJobRepository(db),
   };
 }

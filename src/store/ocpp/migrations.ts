@@ -114,11 +114,13 @@ export const ocppMigrations: MigrationSet = {
     },
     {
       version: 5,
-      name: 'security log; SecurityEventNotification in the durable queue',
+      name: 'security log; the durable queue also carries the status notifications of firmware, diagnostics, logs and security events',
       up: (db) => {
         // The security log (OCPP 1.6 security whitepaper §8, A04): every security event with its stamp
         // (resolved with the clock offsets when read), bounded by the repository (oldest dropped).
-        // The queue is rebuilt to take SecurityEventNotification (critical events: guaranteed delivery).
+        // The queue is rebuilt (SQLite cannot change a CHECK in place) to take SecurityEventNotification
+        // (critical events: guaranteed delivery) and the firmware, diagnostics and log status notifications,
+        // which must survive a restart and go out in order like transaction messages.
         const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'ocpp_queue'").pluck().get() as number | undefined;
         db.exec(`
           CREATE TABLE ocpp_security_log (
@@ -133,7 +135,9 @@ export const ocppMigrations: MigrationSet = {
           );
           CREATE TABLE ocpp_queue_v5 (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
-            action TEXT NOT NULL CHECK (action IN ('StartTransaction', 'StopTransaction', 'MeterValues', 'SecurityEventNotification')),
+            action TEXT NOT NULL CHECK (action IN ('StartTransaction', 'StopTransaction', 'MeterValues',
+              'FirmwareStatusNotification', 'SignedFirmwareStatusNotification', 'DiagnosticsStatusNotification',
+              'LogStatusNotification', 'SecurityEventNotification')),
             session_id INTEGER,
             payload TEXT NOT NULL,
             bytes INTEGER NOT NULL,

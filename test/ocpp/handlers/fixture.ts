@@ -153,6 +153,7 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
         return ids.flatMap((id) => (rig.readings.has(id) ? [rig.readings.get(id)!] : []));
       },
       meterValues: async (readings) => void rig.triggered.push(['meterValues', readings.map((r) => r.connectorId)]),
+      firmwareStatus: async () => void rig.triggered.push(['firmwareStatus']),
     },
   };
   return rig;

@@ -44,8 +44,17 @@ describe('TriggerMessage', () => {
     expect(r.triggered.at(-1)).toEqual(['meterValues', [2]]);
   });
 
-  it('messages of profiles evsed does not implement: NotImplemented, nothing sent', async () => {
+  it('FirmwareStatusNotification: Accepted, the firmware job sends its status after the answer', async () => {
     const conf = await triggerMessage(r.ctx, { requestedMessage: 'FirmwareStatusNotification' });
+    assertSchema('TriggerMessage', 'conf', conf);
+    expect(conf).toEqual({ status: 'Accepted' });
+    expect(r.triggered).toEqual([]);
+    await r.afterReply();
+    expect(r.triggered).toEqual([['firmwareStatus']]);
+  });
+
+  it('messages of profiles evsed does not implement: NotImplemented, nothing sent', async () => {
+    const conf = await triggerMessage(r.ctx, { requestedMessage: 'DiagnosticsStatusNotification' });
     assertSchema('TriggerMessage', 'conf', conf);
     expect(conf).toEqual({ status: 'NotImplemented' });
     await r.afterReply();

@@ -9,6 +9,7 @@ import type { Sample } from '../sampled-values.js';
 import type { SmartChargingPort } from '../smart-charging/controller.js';
 import type { SecurityEvents } from '../security/events.js';
 import type { SecurityExtensionPort } from '../security/extension.js';
+import type { FirmwarePort } from '../firmware/updater.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -18,6 +19,8 @@ export interface Triggers {
   /** The most recent reading of each connector (read now when none or stale); connectors with none left out. */
   meterReadings(connectorIds: number[]): Promise<Sample[]>;
   meterValues(readings: Sample[]): Promise<void>;
+  /** FirmwareStatusNotification (TriggerMessage; ExtendedTriggerMessage too): the firmware job's last status, Idle without one. */
+  firmwareStatus(): Promise<void>;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface HandlerContext {
   security: SecurityEvents;
   /** The security extension: profile raises, the certificate store, SignCertificate / CertificateSigned. */
   securityExtension: SecurityExtensionPort;
+  /** UpdateFirmware / SignedUpdateFirmware; absent when the station has no release installer (NotSupported). */
+  firmware?: FirmwarePort;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {

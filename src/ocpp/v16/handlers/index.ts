@@ -13,6 +13,7 @@ import { clearChargingProfile, getCompositeSchedule, setChargingProfile } from '
 import { notSupported } from './unsupported.js';
 import { certificateSigned, deleteCertificate, extendedTriggerMessage, getInstalledCertificateIds, installCertificate } from '../security/handlers.js';
 import { cancelReservation, reserveNow } from '../reservations/handlers.js';
+import { signedUpdateFirmware, updateFirmware } from '../firmware/handlers.js';
 
 export type { HandlerContext, Triggers } from './context.js';
 
@@ -44,6 +45,8 @@ export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   ExtendedTriggerMessage: extendedTriggerMessage,
   ReserveNow: reserveNow,
   CancelReservation: cancelReservation,
+  UpdateFirmware: updateFirmware,
+  SignedUpdateFirmware: signedUpdateFirmware,
 };
 
 /** The part of the ocpp-rpc client handlers are registered on. */

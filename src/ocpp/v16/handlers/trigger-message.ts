@@ -26,6 +26,10 @@ export async function triggerMessage(ctx: Pick<HandlerContext, 'station' | 'boot
       after(() => t.meterValues(readings));
       return { status: 'Accepted' };
     }
+    case 'FirmwareStatusNotification':
+      // Idle when no firmware job runs (S16 §4.5: Idle only ever in a triggered notification)
+      after(() => t.firmwareStatus());
+      return { status: 'Accepted' };
     default:
       return { status: 'NotImplemented' };
   }

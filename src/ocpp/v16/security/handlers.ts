@@ -37,12 +37,12 @@ export async function extendedTriggerMessage(
     case 'Heartbeat':
     case 'MeterValues':
     case 'StatusNotification':
+    case 'FirmwareStatusNotification':
       return triggerMessage(ctx, { requestedMessage: req.requestedMessage, ...(req.connectorId !== undefined ? { connectorId: req.connectorId } : {}) });
     case 'SignChargePointCertificate':
       if (!ctx.securityExtension.canSignCertificate()) return { status: 'Rejected' };
       ctx.afterReply(() => void ctx.securityExtension.signCertificate().catch((err: Error) => ctx.log.error({ err: err.message }, 'OCPP: SignCertificate failed')));
       return { status: 'Accepted' };
-    // TODO(lead): FirmwareStatusNotification → triggers.firmwareStatus(), LogStatusNotification → triggers.logStatus() (firmware and diagnostics helpers)
     default:
       return { status: 'NotImplemented' };
   }
