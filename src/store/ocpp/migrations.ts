@@ -112,5 +112,39 @@ export const ocppMigrations: MigrationSet = {
         `);
       },
     },
+    {
+      version: 5,
+      name: 'the durable queue also carries the status notifications of firmware, diagnostics, logs and security events',
+      up: (db) => {
+        // Issue 14: FirmwareStatusNotification & co. must survive a restart and go out in order, like
+        // transaction messages. SQLite cannot change a CHECK constraint in place: the table is rebuilt
+        // (ids kept, so the order and AUTOINCREMENT carry over). One migration for all five actions,
+        // so the firmware, diagnostics and security parts do not each rebuild the table.
+        db.exec(`
+          CREATE TABLE ocpp_queue_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action TEXT NOT NULL CHECK (action IN ('StartTransaction', 'StopTransaction', 'MeterValues',
+              'FirmwareStatusNotification', 'SignedFirmwareStatusNotification', 'DiagnosticsStatusNotification',
+              'LogStatusNotification', 'SecurityEventNotification')),
+            session_id INTEGER,
+            payload TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            thinnable INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_wall_ms INTEGER NOT NULL,
+            created_boot_id TEXT NOT NULL,
+            created_mono_ms REAL NOT NULL,
+            created_quality TEXT NOT NULL
+          );
+          INSERT INTO ocpp_queue_new SELECT id, action, session_id, payload, bytes, thinnable, status, attempts, last_error,
+            created_wall_ms, created_boot_id, created_mono_ms, created_quality FROM ocpp_queue;
+          DROP TABLE ocpp_queue;
+          ALTER TABLE ocpp_queue_new RENAME TO ocpp_queue;
+          CREATE INDEX ocpp_queue_pending ON ocpp_queue (status, id);
+        `);
+      },
+    },
   ],
 };

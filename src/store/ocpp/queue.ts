@@ -4,8 +4,16 @@ import type { Stamp } from '../../hal/clock.js';
 /**
  * The actions the durable queue holds (the table's CHECK constraint). An OCPP 2.0.1 charge point
  * would add 'TransactionEvent' with a migration and use the same queue, thinning and bounds.
+ * Besides the transaction messages: the status notifications that must survive a restart and keep
+ * their order (firmware, diagnostics, logs) and the critical security events.
  */
-export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
+export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues' | NotificationAction;
+export type NotificationAction =
+  | 'FirmwareStatusNotification'
+  | 'SignedFirmwareStatusNotification'
+  | 'DiagnosticsStatusNotification'
+  | 'LogStatusNotification'
+  | 'SecurityEventNotification';
 
 export interface QueueRow {
   id: number;
