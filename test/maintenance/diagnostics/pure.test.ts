@@ -110,3 +110,38 @@ describe('the log source', () => {
     ]);
   });
 });
+
+describe('log.file', () => {
+  it('gets every line as JSON with its ISO time, scrubbed, and is rotated past its size keeping one previous file', async () => {
+    const { mkdtempSync, readFileSync, rmSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createLogger, logSecrets } = await import('../../../src/log.js');
+    const dir = mkdtempSync(join(tmpdir(), 'evsed-logfile-'));
+    try {
+      const path = join(dir, 'evsed.log');
+      logSecrets.add('file-secret-value-1');
+      const stderr: string[] = [];
+      const log = await createLogger({ format: 'json', destination: { write: (l) => stderr.push(l) }, file: { path, maxBytes: 2000 } });
+      log.info('hello file-secret-value-1');
+      const first = readFileSync(path, 'utf8');
+      expect(first).toBe(stderr[0]);
+      expect(JSON.parse(first)).toMatchObject({ msg: 'hello ***' });
+      expect(lineTime(first)).toBeTypeOf('number');
+      for (let i = 0; i < 40; i++) log.info({ i }, 'x'.repeat(80));
+      expect(existsSync(`${path}.1`)).toBe(true);
+      expect(readFileSync(path).length).toBeLessThanOrEqual(2000);
+      expect(readFileSync(`${path}.1`).length).toBeLessThanOrEqual(2000);
+      const last = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).i);
+      expect(last.at(-1)).toBe(39);
+      // pretty on stderr: the file still gets the JSON line
+      const pretty = await createLogger({ format: 'pretty', destination: { write: () => undefined }, file: { path, maxBytes: 1_000_000 } });
+      pretty.warn('pretty line');
+      const tail = readFileSync(path, 'utf8').trim().split('\n').at(-1)!;
+      expect(JSON.parse(tail)).toMatchObject({ msg: 'pretty line', level: 40 });
+      expect(lineTime(tail)).toBeTypeOf('number');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
