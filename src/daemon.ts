@@ -7,7 +7,7 @@ import { SafetyCore } from './hal/safety-core/core.js';
 import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
 import { createGridMeter, createMeter } from './meter/factory.js';
 import { LoadService } from './energy/load-service.js';
-import type { Logger } from './log.js';
+import { logSecrets, type Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
 import { SessionStore } from './store/sessions.js';
@@ -44,6 +44,10 @@ import { TagLearner } from './panel/learn.js';
 import { mountTagRoutes } from './api/tags.js';
 import { sameIdTag } from './domain/tags.js';
 import type { ExtraColumns } from './store/export.js';
+import { DiagnosticsCollector } from './maintenance/diagnostics/archive.js';
+import { stationProviders } from './maintenance/diagnostics/providers.js';
+import { StoreDiagnostics } from './store/diagnostics.js';
+import { join } from 'node:path';
 
 export interface Daemon {
   station: StationPort;
@@ -189,7 +193,10 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
     const [{ startOcpp }, { createOcppRepositories }] = await ocppModules;
     const repos = createOcppRepositories(db, { queueBounds: { maxMessages: config.ocpp.maxQueuedMessages, maxBytes: config.ocpp.maxQueueBytes } });
-    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log }));
+    // GetDiagnostics / GetLog: the archive of this station (journal or log.file, config redacted, versions, store, queues)
+    const collector = new DiagnosticsCollector(stationProviders({ config, store: new StoreDiagnostics(db), scrub: (t) => logSecrets.scrub(t) }));
+    const diagnostics = { build: collector.build.bind(collector), dir: join(loaded.storageDir, 'diagnostics') };
+    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, log, diagnostics }));
   }
 
   // Load management starts after the station (below); MQTT reads its status once it runs.

@@ -3,7 +3,7 @@ import type { StationPort } from '../evse/port.js';
 import type { Logger } from '../log.js';
 import type { OcppRepositories } from '../store/ocpp/index.js';
 import type { SessionHookRegistrar } from './port.js';
-import { ChargePoint } from './v16/charge-point.js';
+import { ChargePoint, type DiagnosticsDeps } from './v16/charge-point.js';
 
 export type { ChargePoint } from './v16/charge-point.js';
 
@@ -14,6 +14,8 @@ export interface OcppContext {
   repos: OcppRepositories;
   /** The session store's addHooks. */
   sessionHooks: SessionHookRegistrar;
+  /** GetDiagnostics / GetLog (the daemon's diagnostics collector); absent: NotSupported. */
+  diagnostics?: DiagnosticsDeps;
   log: Logger;
 }
 
@@ -36,6 +38,7 @@ export async function startOcpp(ctx: OcppContext): Promise<{ stop(): Promise<voi
     authorizeTags: ctx.config.auth.mode === 'ocpp',
     phases: new Map(ctx.config.connectors.map((c) => [c.id, c.phases])),
     connectorMaxA: Math.max(...ctx.config.connectors.map((c) => c.maxCurrentA ?? 32)),
+    ...(ctx.diagnostics ? { diagnostics: ctx.diagnostics } : {}),
     log: ctx.log.child({ module: 'ocpp' }),
   });
   cp.start();

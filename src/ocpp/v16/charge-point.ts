@@ -23,6 +23,9 @@ import type { AuthorizeConf, AuthorizeReq, IdTagInfo } from './messages.js';
 import { MeterValuesReporter } from './meter-values.js';
 import { StatusReporter } from './status.js';
 import { SmartCharging } from './smart-charging/controller.js';
+import type { ArchiveRequest, ArchiveResult } from '../../maintenance/diagnostics/archive.js';
+import { upload as transferUpload, type UploadRequest } from '../../maintenance/transfer/index.js';
+import { DiagnosticsUploads, type StatusAction } from './diagnostics/uploads.js';
 
 /** On stop, how long a transaction message already sent may take to be answered before the link closes. */
 const STOP_IN_FLIGHT_GRACE_MS = 2000;
@@ -45,7 +48,20 @@ export interface ChargePointDeps {
   phases: Map<number, 1 | 3>;
   /** The highest configured connector maximum (A): what GetCompositeSchedule says where no profile limits. */
   connectorMaxA?: number;
+  /** GetDiagnostics and GetLog; without it they are answered NotSupported. */
+  diagnostics?: DiagnosticsDeps;
   log: Logger;
+}
+
+export interface DiagnosticsDeps {
+  /** Builds the archive (maintenance/diagnostics DiagnosticsCollector). */
+  build(req: ArchiveRequest): Promise<ArchiveResult>;
+  /** Where archives are made (in storage.dir). */
+  dir: string;
+  /** The transfer (default: maintenance/transfer upload). */
+  upload?: (req: UploadRequest) => Promise<void>;
+  /** The security log's lines of a window (GetLog SecurityLog); the security extension provides it. */
+  securityLog?: (from?: Date, to?: Date) => string[];
 }
 
 /**
@@ -75,6 +91,8 @@ export class ChargePoint {
   private readonly meterValues: MeterValuesReporter;
   private readonly tags: TagAuthorization;
   readonly smartCharging: SmartCharging;
+  /** GetDiagnostics / GetLog uploads, when the station has a diagnostics collector. */
+  readonly diagnostics?: DiagnosticsUploads;
   /** Security events (the security log and SecurityEventNotification); logs only until the security extension lands. */
   readonly security: SecurityEvents;
   private readonly subs = new Subscriptions();
@@ -144,6 +162,7 @@ export class ChargePoint {
       transactionIdOf: (sessionId) => this.ledger.transactionIdFor(sessionId),
     });
     this.statusReporter = new StatusReporter(st, lc);
+    if (d.diagnostics) this.diagnostics = this.diagnosticsUploads(d.diagnostics);
     this.meterValues = new MeterValuesReporter({
       station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, alignedReadings: repos.alignedReadings,
       timers: this.timers, session: lc, kick: () => this.outbox.kick(),
@@ -200,6 +219,7 @@ export class ChargePoint {
     this.keys.onChange('AuthorizationCacheEnabled', (v) => v === 'false' && this.auth.clearCache());
     for (const k of this.keys.ignoredStored) log.warn(k, `OCPP: the stored value of ${k.key} set earlier by the CSMS is not applied: ${k.problem}`);
     this.lifecycle.start();
+    void this.diagnostics?.recover();
     registerHandlers(this.link.client, this.handlerContext());
     st.registerStatus('ocpp', () => this.status());
     this.meterValues.scheduleAligned();
@@ -207,6 +227,8 @@ export class ChargePoint {
   }
 
   async stop(): Promise<void> {
+    // an upload under way ends as UploadFailed, queued before the queue settles
+    await this.diagnostics?.stop();
     // Transaction messages of sessions the stop just ended go out first, while the boot is still
     // accepted (a StopTransaction behind a slow StatusNotification was lost to the close before).
     await this.outbox.settle(STOP_SETTLE_MS);
@@ -241,14 +263,48 @@ export class ChargePoint {
       later: (ms, fn) => this.timers.later(ms, fn),
       smartCharging: this.smartCharging,
       security: this.security,
+      ...(this.diagnostics ? { diagnostics: this.diagnostics } : {}),
       triggers: {
         bootNotification: () => lc.triggerBoot(),
         heartbeat: () => lc.heartbeat({ triggered: true }),
         statusNotification: (connectorId) => this.statusReporter.sendTriggered(connectorId),
         meterReadings: (ids) => this.meterValues.latestReadings(ids),
         meterValues: (readings) => this.meterValues.sendTriggered(readings),
+        diagnosticsStatus: async () => {
+          if (this.diagnostics) await this.diagnostics.sendDiagnosticsStatus();
+          else await lc.send('DiagnosticsStatusNotification', { status: 'Idle' }, { triggered: true });
+        },
+        logStatus: async () => {
+          if (this.diagnostics) await this.diagnostics.sendLogStatus();
+          else await lc.send('LogStatusNotification', { status: 'Idle' }, { triggered: true });
+        },
       },
     };
+  }
+
+  private diagnosticsUploads(x: DiagnosticsDeps): DiagnosticsUploads {
+    const st = this.d.station;
+    return new DiagnosticsUploads({
+      build: (req) => x.build(req),
+      upload: x.upload ?? transferUpload,
+      enqueue: (action: StatusAction, payload) => {
+        this.queue.enqueue(action, null, payload, st.clock.stamp());
+        this.outbox.kick();
+      },
+      sendTriggered: async (action, payload) => void (await this.lifecycle.send(action, payload, { triggered: true })),
+      sleep: (ms, signal) => new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        this.timers.later(ms, resolve);
+      }),
+      wallMs: () => st.clock.wallMs(),
+      stationId: st.info.id,
+      dir: x.dir,
+      // the security extension's log (h-sec: this.security.securityLog) replaces this stub when merged
+      securityLog: x.securityLog ?? (() => []),
+      secrets: () => [this.keys.get('AuthorizationKey') ?? ''],
+      log: this.d.log.child({ part: 'diagnostics' }),
+    });
   }
 
   private async askAuthorize(idTag: string): Promise<IdTagInfo | undefined> {

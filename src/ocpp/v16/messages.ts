@@ -7,6 +7,7 @@
 import type { AuthStatus, ConnectorStatus } from '../../domain/types.js';
 import type { Ocpp16ErrorCode } from '../../domain/faults.js';
 import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule } from './smart-charging/types.js';
+import type { GetDiagnosticsConf, GetDiagnosticsReq, GetLogConf, GetLogReq } from './diagnostics/messages.js';
 
 /** CiString20Type: idTag, parentIdTag. */
 export type IdToken = string;
@@ -167,11 +168,13 @@ export interface CsmsActions {
   SetChargingProfile: [SetChargingProfileReq, SetChargingProfileConf];
   ClearChargingProfile: [ClearChargingProfileReq, ClearChargingProfileConf];
   GetCompositeSchedule: [GetCompositeScheduleReq, GetCompositeScheduleConf];
+  GetDiagnostics: [GetDiagnosticsReq, GetDiagnosticsConf];
+  GetLog: [GetLogReq, GetLogConf];
 }
 export type CsmsAction = keyof CsmsActions;
 
 /** Actions of profiles evsed does not implement: answered with a NotSupported CALLERROR, not NotImplemented. */
-export const UNSUPPORTED_ACTIONS = ['ReserveNow', 'CancelReservation', 'UpdateFirmware', 'GetDiagnostics'] as const;
+export const UNSUPPORTED_ACTIONS = ['ReserveNow', 'CancelReservation', 'UpdateFirmware'] as const;
 
 // ------------------------------------------------------------------ charge point → CSMS
 

@@ -143,6 +143,8 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
         return ids.flatMap((id) => (rig.readings.has(id) ? [rig.readings.get(id)!] : []));
       },
       meterValues: async (readings) => void rig.triggered.push(['meterValues', readings.map((r) => r.connectorId)]),
+      diagnosticsStatus: async () => void rig.triggered.push(['diagnosticsStatus']),
+      logStatus: async () => void rig.triggered.push(['logStatus']),
     },
   };
   return rig;

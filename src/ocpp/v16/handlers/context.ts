@@ -8,6 +8,7 @@ import type { BootStatus } from '../lifecycle.js';
 import type { Sample } from '../sampled-values.js';
 import type { SmartChargingPort } from '../smart-charging/controller.js';
 import type { SecurityEvents } from '../security/events.js';
+import type { DiagnosticsPort } from '../diagnostics/uploads.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -17,6 +18,10 @@ export interface Triggers {
   /** The most recent reading of each connector (read now when none or stale); connectors with none left out. */
   meterReadings(connectorIds: number[]): Promise<Sample[]>;
   meterValues(readings: Sample[]): Promise<void>;
+  /** DiagnosticsStatusNotification (TriggerMessage; ExtendedTriggerMessage too): Uploading while a diagnostics upload runs, else Idle. */
+  diagnosticsStatus(): Promise<void>;
+  /** LogStatusNotification (ExtendedTriggerMessage): Uploading with the requestId while a log upload runs, else Idle. */
+  logStatus(): Promise<void>;
 }
 
 /**
@@ -43,6 +48,8 @@ export interface HandlerContext {
   smartCharging: SmartChargingPort;
   /** Security events: the local security log, and SecurityEventNotification for the critical ones. */
   security: SecurityEvents;
+  /** GetDiagnostics / GetLog; absent when the station has no diagnostics collector (NotSupported). */
+  diagnostics?: DiagnosticsPort;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {

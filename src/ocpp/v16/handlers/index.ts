@@ -11,6 +11,7 @@ import { remoteStartTransaction, remoteStopTransaction } from './remote.js';
 import { triggerMessage } from './trigger-message.js';
 import { clearChargingProfile, getCompositeSchedule, setChargingProfile } from './smart-charging.js';
 import { notSupported } from './unsupported.js';
+import { getDiagnostics, getLog } from '../diagnostics/handlers.js';
 
 export type { HandlerContext, Triggers } from './context.js';
 
@@ -35,6 +36,8 @@ export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   SetChargingProfile: setChargingProfile,
   ClearChargingProfile: clearChargingProfile,
   GetCompositeSchedule: getCompositeSchedule,
+  GetDiagnostics: getDiagnostics,
+  GetLog: getLog,
 };
 
 /** The part of the ocpp-rpc client handlers are registered on. */

@@ -26,6 +26,10 @@ export async function triggerMessage(ctx: Pick<HandlerContext, 'station' | 'boot
       after(() => t.meterValues(readings));
       return { status: 'Accepted' };
     }
+    case 'DiagnosticsStatusNotification':
+      // Idle when no diagnostics upload runs (Idle is only ever sent when triggered)
+      after(() => t.diagnosticsStatus());
+      return { status: 'Accepted' };
     default:
       return { status: 'NotImplemented' };
   }
