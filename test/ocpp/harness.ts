@@ -1,6 +1,6 @@
 import { startOcpp } from '../../src/ocpp/index.js';
 import { ocppConfigSchema } from '../../src/config/ocpp.js';
-import type { ChargePoint } from '../../src/ocpp/index.js';
+import type { ChargePoint, OcppContext } from '../../src/ocpp/index.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Db } from '../../src/store/db.js';
@@ -31,6 +31,8 @@ export interface RigOptions {
   locks: boolean;
   /** the charge point's logger (default: silent) */
   log: Logger;
+  /** GetDiagnostics / GetLog (default: none, NotSupported) */
+  diagnostics: OcppContext['diagnostics'];
 }
 
 export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
@@ -72,7 +74,7 @@ export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
     });
     const config = { ocpp, auth: { mode: 'ocpp', tags: [], freeIdTag: 'FREE' }, connectors: [{ id: 1, phases: 1 }, { id: 2, phases: 3 }] } as unknown as Config;
     r.station = new FakeStation(db, { trust: o.trust ?? 'always', locks: o.locks ?? true });
-    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: o.log ?? silentLogger() });
+    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: o.log ?? silentLogger(), ...(o.diagnostics ? { diagnostics: o.diagnostics } : {}) });
     r.cp = h.chargePoint;
     r.stop = h.stop;
   }
