@@ -80,7 +80,8 @@ export class DiagnosticsCollector {
       createdAt: new Date().toISOString(),
       parts: parts.map(describe),
     };
-    await mkdir(req.dir, { recursive: true });
+    // the archives hold the station's logs: only the service user reads them
+    await mkdir(req.dir, { recursive: true, mode: 0o700 });
     const staging = await mkdtemp(join(req.dir, '.staging-'));
     try {
       const all: BoundedPart[] = [{ name: 'manifest.json', text: `${JSON.stringify(manifest, null, 2)}\n`, droppedBytes: 0 }, ...parts];

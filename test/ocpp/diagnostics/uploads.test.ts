@@ -165,7 +165,7 @@ describe('GetDiagnostics', () => {
     const server = await http();
     server.failNext(100, 503);
     await r.csms.call('GetDiagnostics', { location: `${server.url}/`, retries: 5, retryInterval: 60 });
-    await waitFor(() => diagStatuses(r).length === 1, 'Uploading');
+    await waitFor(() => diagStatuses(r).length === 1 && server.requests.length === 1, 'Uploading, the first attempt failed');
     await r.restart();
     await waitFor(() => diagStatuses(r).length === 2, 'the end after the restart');
     expect(diagStatuses(r)).toEqual(['Uploading', 'UploadFailed']);
@@ -178,10 +178,13 @@ describe('GetDiagnostics', () => {
     await r.stop();
     mkdirSync(archives, { recursive: true });
     writeFileSync(join(archives, 'upload-running.json'), JSON.stringify({ kind: 'log', requestId: 17, fileName: 'x.tar.gz' }));
+    writeFileSync(join(archives, 'x.tar.gz'), 'left by the crash');
+    mkdirSync(join(archives, '.staging-abc'));
     await r.restart();
     await waitFor(() => logStatuses(r).length === 1, 'the failure of the cut upload');
     expect(logStatuses(r)).toEqual([['UploadFailure', 17]]);
     await waitFor(() => !existsSync(join(archives, 'upload-running.json')), 'the marker removed');
+    expect(readdirSync(archives)).toEqual([]);
   });
 
   it('without a collector GetDiagnostics and GetLog are NotSupported', async () => {

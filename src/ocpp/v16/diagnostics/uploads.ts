@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../log.js';
 import { archiveName, type ArchiveRequest, type ArchiveResult } from '../../../maintenance/diagnostics/archive.js';
@@ -88,8 +88,11 @@ export class DiagnosticsUploads implements DiagnosticsPort {
 
   constructor(private readonly d: DiagnosticsUploadsDeps) {}
 
-  /** At start: an upload the last run did not finish (a crash, a power cut) is reported failed. */
+  /** At start: an upload the last run did not finish (a crash, a power cut) is reported failed, and its archive removed. */
   async recover(): Promise<void> {
+    for (const f of await readdir(this.d.dir).catch(() => [] as string[])) {
+      if (f.endsWith('.tar.gz') || f.startsWith('.staging-')) await rm(join(this.d.dir, f), { recursive: true, force: true });
+    }
     const path = join(this.d.dir, RUNNING_MARKER);
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) return;
