@@ -8,7 +8,7 @@ import { SafetyCore } from './hal/safety-core/core.js';
 import type { ConnectorHardware, HealthResult, Meter } from './hal/types.js';
 import { createGridMeter, createMeter } from './meter/factory.js';
 import { LoadService } from './energy/load-service.js';
-import type { Logger } from './log.js';
+import { logSecrets, type Logger } from './log.js';
 import { openDb, type Db, type MigrationSet } from './store/db.js';
 import { coreMigrations } from './store/core-migrations.js';
 import { SessionStore } from './store/sessions.js';
@@ -48,8 +48,12 @@ import { TagLearner } from './panel/learn.js';
 import { mountTagRoutes } from './api/tags.js';
 import { sameIdTag } from './domain/tags.js';
 import type { ExtraColumns } from './store/export.js';
-import { FileReleaseInstaller } from './maintenance/release/installer.js';
+import { releaseInstallerFor } from './maintenance/release/index.js';
 import { startStandaloneProof } from './maintenance/release/trial-proof.js';
+import { DiagnosticsCollector } from './maintenance/diagnostics/archive.js';
+import { stationProviders } from './maintenance/diagnostics/providers.js';
+import { StoreDiagnostics } from './store/diagnostics.js';
+import { join } from 'node:path';
 
 export interface Daemon {
   station: StationPort;
@@ -92,6 +96,11 @@ export interface Daemon {
    * connection opens.
    */
   onRestart(handler: (why: string) => void): void;
+  /**
+   * The daemon must end its process (`evsed run` stops it and exits; systemd starts the unit again):
+   * a firmware update switched `current` to a new release, whose code only a new process runs.
+   */
+  onExit(handler: (why: string) => void): void;
 }
 
 /** The migration sets of every module that keeps tables in the station database. */
@@ -191,11 +200,23 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     if (n) log.info({ sessions: n }, 'costs recomputed after the clock was set');
   });
 
+  // The releases side by side under update.root (firmware updates, the trial of a new release)
+  const releases = releaseInstallerFor(loaded);
   if (config.ocpp && ocppModules) {
     // The OCPP module is loaded only when configured (it pulls in ws and the JSON schemas).
     const [{ startOcpp }, { createOcppRepositories }] = await ocppModules;
     const repos = createOcppRepositories(db, { queueBounds: { maxMessages: config.ocpp.maxQueuedMessages, maxBytes: config.ocpp.maxQueueBytes } });
-    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, storageDir: loaded.storageDir, log }));
+    // GetDiagnostics / GetLog: the archive of this station (journal or log.file, config redacted, versions, store, queues)
+    const collector = new DiagnosticsCollector(stationProviders({ config, store: new StoreDiagnostics(db), scrub: (t) => logSecrets.scrub(t) }));
+    const diagnostics = { build: collector.build.bind(collector), dir: join(loaded.storageDir, 'diagnostics') };
+    // UpdateFirmware / SignedUpdateFirmware: bundles into storage.dir, installed beside the running release;
+    // the process then exits so that the service manager starts the new `current`
+    const firmware = {
+      installer: releases,
+      dir: join(loaded.storageDir, 'firmware'),
+      restart: (why: string) => (exitHandler ? exitHandler(why) : log.error({ why }, 'a restart into the new release is due but nothing can restart the daemon')),
+    };
+    services.push(await startOcpp({ config, station, repos, sessionHooks: sessions, storageDir: loaded.storageDir, log, diagnostics, firmware }));
   }
 
   // Load management starts after the station (below); MQTT reads its status once it runs.
@@ -260,6 +281,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   }
 
   let restartHandler: ((why: string) => void) | undefined;
+  let exitHandler: ((why: string) => void) | undefined;
   const storeWatch = new StoreFileWatch({
     db,
     file: loaded.dbFile,
@@ -344,7 +366,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
   const trialProof = config.ocpp
     ? undefined
     : startStandaloneProof({
-        installer: new FileReleaseInstaller({ root: config.update.root, storageDir: loaded.storageDir, releaseKeyFile: config.update.releaseKey, trialStarts: config.update.trialStarts }),
+        installer: releases,
         proofS: config.update.standaloneProofS,
         health: () => station.health(),
         clock,
@@ -400,6 +422,9 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     },
     onRestart(handler) {
       restartHandler = handler;
+    },
+    onExit(handler) {
+      exitHandler = handler;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { pino, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
@@ -12,6 +13,48 @@ export interface LogOptions {
   /** auto: human-readable on a terminal, JSON otherwise (journald). */
   format?: 'auto' | 'pretty' | 'json';
   destination?: LogDestination;
+  /** Also write every line (JSON) to this file, rotated past maxBytes (config log.file). */
+  file?: { path: string; maxBytes: number };
+}
+
+/**
+ * A log file rotated by size: past maxBytes it becomes `<path>.1` (the one before is dropped) and a
+ * new file begins. A write that fails (disk full, file removed) loses that line, never the process.
+ */
+export class RotatingFile implements LogDestination {
+  private fd: number | undefined;
+  private size = 0;
+  private failed = false;
+
+  constructor(private readonly path: string, private readonly maxBytes: number) {}
+
+  write(line: string): void {
+    try {
+      const bytes = Buffer.byteLength(line);
+      if (this.fd !== undefined && this.size > 0 && this.size + bytes > this.maxBytes) {
+        closeSync(this.fd);
+        this.fd = undefined;
+        renameSync(this.path, `${this.path}.1`);
+      }
+      if (this.fd === undefined) {
+        this.fd = openSync(this.path, 'a', 0o640);
+        this.size = fstatSync(this.fd).size;
+      }
+      writeSync(this.fd, line);
+      this.size += bytes;
+      this.failed = false;
+    } catch (err) {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+      if (!this.failed) process.stderr.write(`evsed: cannot write the log file ${this.path}: ${(err as Error).message}\n`);
+      this.failed = true;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
 }
 
 /** Shorter values are not scrubbed: replacing every "abc" would garble the log, and they protect nothing. */
@@ -52,17 +95,25 @@ export const logSecrets = new SecretValues();
 export async function createLogger(opts: LogOptions = {}): Promise<Logger> {
   const level = opts.level ?? 'info';
   const pretty = opts.format === 'pretty' || (opts.format !== 'json' && process.stderr.isTTY === true);
+  const file = opts.file ? new RotatingFile(opts.file.path, opts.file.maxBytes) : undefined;
   if (pretty) {
     const { default: prettyFactory } = await import('pino-pretty');
     const out = opts.destination ?? prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: 2, sync: true });
-    return pino({ level }, scrubbing(out));
+    return pino({ level }, scrubbing(out, file));
   }
   const out = opts.destination ?? pino.destination({ dest: 2, sync: true });
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, scrubbing(out));
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, scrubbing(out, file));
 }
 
-function scrubbing(out: LogDestination): LogDestination {
-  return { write: (line: string) => out.write(logSecrets.size ? logSecrets.scrub(line) : line) };
+/** Scrubs each line, then writes it to `out` and to the log file (the JSON line, also when `out` prettifies it). */
+function scrubbing(out: LogDestination, file?: LogDestination): LogDestination {
+  return {
+    write: (line: string) => {
+      const clean = logSecrets.size ? logSecrets.scrub(line) : line;
+      file?.write(clean);
+      return out.write(clean);
+    },
+  };
 }
 
 /**

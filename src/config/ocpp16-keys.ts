@@ -117,7 +117,7 @@ const TABLE = {
   StopTxnAlignedDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
   StopTxnSampledData: { readonly: false, kind: 'csl', initial: () => '', check: measurandList },
   StopTxnSampledDataMaxLength: { readonly: true, kind: 'int', initial: () => String(MEASURANDS_MAX), check: readonlyValue },
-  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,LocalAuthListManagement,RemoteTrigger,SmartCharging,Reservation', check: readonlyValue },
+  SupportedFeatureProfiles: { readonly: true, kind: 'csl', initial: () => 'Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,SmartCharging,Reservation', check: readonlyValue },
   SupportedFeatureProfilesMaxLength: { readonly: true, kind: 'int', initial: () => '6', check: readonlyValue },
   TransactionMessageAttempts: rwInt(1, 100, '3'),
   TransactionMessageRetryInterval: rwInt(1, 86_400, '60'),

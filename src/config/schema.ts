@@ -119,6 +119,13 @@ const logSchema = z.strictObject({
   level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).default('info'),
   /** pretty = human-readable lines; json = one JSON object per line (journald). auto = pretty on a terminal. */
   format: oneOf(['auto', 'pretty', 'json'] as const).default('auto'),
+  /**
+   * A log file besides stderr (JSON lines), for diagnostics (GetDiagnostics) where the daemon does
+   * not run under systemd; under systemd the journal is read instead. Rotated once it passes
+   * fileMaxMB: one previous file (`<file>.1`) is kept.
+   */
+  file: nonEmptyString('a path for the log file, e.g. /var/lib/evsed/evsed.log').optional(),
+  fileMaxMB: intBetween(1, 1000).default(10),
 });
 
 /** The stall detector's timer period (src/hal/stall-detector.ts): a stall of L ms shows as a lag of at least L - this. */
@@ -148,7 +155,7 @@ export const configSchema = z
     auth: authSchema,
     api: apiConfigSchema.prefault({ listen: '127.0.0.1:8080' }),
     connectors: z.array(connectorSchema).min(1, { error: 'must list at least one connector' }),
-    log: logSchema.default({ level: 'info', format: 'auto' }),
+    log: logSchema.default({ level: 'info', format: 'auto', fileMaxMB: 10 }),
     clock: clockSchema.default({ trust: 'auto' }),
     supervision: supervisionSchema.default({ stallThresholdMs: DEFAULT_STALL_THRESHOLD_MS }),
     ocpp: ocppConfigSchema.optional(),

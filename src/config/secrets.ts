@@ -96,3 +96,27 @@ export function redactUrlPassword(url: string): string {
     return url;
   }
 }
+
+/** A key name that holds a secret wherever it appears (a key added later without a SECRET_KEYS row is still hidden). */
+const SECRET_NAME = /pass(word)?$|token$|secret|privatekey|authorizationkey|apikey/i;
+
+/**
+ * A copy of a config (raw or validated) fit to leave the station, e.g. in a diagnostics archive:
+ * every secret key's value (SECRET_KEYS, and any key whose name says secret, password or token)
+ * is '***', and every URL has its password replaced. Paths to key files stay: the files are not read.
+ */
+export function redactConfig(data: unknown): unknown {
+  const walk = (v: unknown, path: string[]): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, String(i)]));
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => {
+        const p = [...path, k];
+        const secret = SECRET_KEYS.some((s) => s.length === p.length && startsWith(p, s)) || SECRET_NAME.test(k);
+        return [k, secret && x !== undefined && x !== null ? '***' : walk(x, p)];
+      }));
+    }
+    if (typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(v)) return redactUrlPassword(v);
+    return v;
+  };
+  return walk(data, []);
+}

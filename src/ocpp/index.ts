@@ -3,7 +3,7 @@ import type { StationPort } from '../evse/port.js';
 import type { Logger } from '../log.js';
 import type { OcppRepositories } from '../store/ocpp/index.js';
 import type { SessionHookRegistrar } from './port.js';
-import { ChargePoint, type FirmwareDeps } from './v16/charge-point.js';
+import { ChargePoint, type DiagnosticsDeps, type FirmwareDeps } from './v16/charge-point.js';
 
 export type { ChargePoint } from './v16/charge-point.js';
 
@@ -16,6 +16,8 @@ export interface OcppContext {
   sessionHooks: SessionHookRegistrar;
   /** storage.dir (the certificate store of the security extension lives under it). */
   storageDir?: string;
+  /** GetDiagnostics / GetLog (the daemon's diagnostics collector); absent: NotSupported. */
+  diagnostics?: DiagnosticsDeps;
   log: Logger;
   /** Firmware updates over OCPP (the release installer, the manufacturer roots, where to download, how to restart). */
   firmware?: FirmwareDeps;
@@ -42,6 +44,7 @@ export async function startOcpp(ctx: OcppContext): Promise<{ stop(): Promise<voi
     connectorMaxA: Math.max(...ctx.config.connectors.map((c) => c.maxCurrentA ?? 32)),
     ...(ctx.storageDir ? { storageDir: ctx.storageDir } : {}),
     ...(ctx.firmware ? { firmware: { ...ctx.firmware, maxBytes: ctx.firmware.maxBytes ?? ocpp.firmwareMaxMB * 1024 * 1024 } } : {}),
+    ...(ctx.diagnostics ? { diagnostics: ctx.diagnostics } : {}),
     log: ctx.log.child({ module: 'ocpp' }),
   });
   cp.start();

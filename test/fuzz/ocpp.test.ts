@@ -46,11 +46,13 @@ const VALID_CALLS: [string, Record<string, unknown>][] = [
   ['ReserveNow', { connectorId: 1, expiryDate: '2030-01-01T00:00:00Z', idTag: 'A', reservationId: 1 }],
   ['CancelReservation', { reservationId: 1 }],
   ['UpdateFirmware', { location: 'http://example.com/fw', retrieveDate: '2030-01-01T00:00:00Z' }],
-  ['GetDiagnostics', { location: 'ftp://example.com/' }],
+  // loopback, a closed port: the upload fails at once and nothing leaves the machine
+  ['GetDiagnostics', { location: 'ftp://127.0.0.1:1/', retries: 0 }],
+  ['GetLog', { logType: 'DiagnosticsLog', requestId: 1, log: { remoteLocation: 'ftp://127.0.0.1:1/' }, retries: 0 }],
 ];
 const ACTIONS = [...new Set(VALID_CALLS.map(([a]) => a))];
 /** Actions of profiles evsed does not implement (Firmware Management): answered NotSupported. */
-const UNSUPPORTED = new Set(['UpdateFirmware', 'GetDiagnostics']);
+const UNSUPPORTED = new Set<string>([]);
 /** OCPP 1.6J §4.2.3 error codes. */
 const OCPP16_CODES = new Set(['NotImplemented', 'NotSupported', 'InternalError', 'ProtocolError', 'SecurityError', 'FormationViolation', 'PropertyConstraintViolation', 'OccurenceConstraintViolation', 'OccurrenceConstraintViolation', 'TypeConstraintViolation', 'GenericError']);
 /** Codes that say the station itself failed (a handler threw or produced an invalid answer). */

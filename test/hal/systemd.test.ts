@@ -40,10 +40,10 @@ describe('systemd/evsed.service', () => {
     expect(u).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
   });
 
-  it('grants only what the code uses: the gpio group (sysfs GPIO and PWM), dialout with the serial ports of a Modbus RTU meter or a PN532 (the header UART is ttyS0 or ttyAMA0), input with read access to a keyboard card reader\'s event device; no i2c group or device (the ADC is read through IIO sysfs), no gpiochip device (GPIO is sysfs)', () => {
+  it('grants only what the code uses: the gpio group (sysfs GPIO and PWM), dialout with the serial ports of a Modbus RTU meter or a PN532 (the header UART is ttyS0 or ttyAMA0), input with read access to a keyboard card reader\'s event device; no i2c group or device (the ADC is read through IIO sysfs), no gpiochip device (GPIO is sysfs); systemd-journal to read its own journal for GetDiagnostics', () => {
     const u = readFileSync(UNIT, 'utf8');
     const values = (key: string) => [...u.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
-    expect(values('SupplementaryGroups')).toEqual(['gpio dialout input']);
+    expect(values('SupplementaryGroups')).toEqual(['gpio dialout input systemd-journal']);
     expect(values('DevicePolicy')).toEqual(['closed']);
     expect(values('DeviceAllow')).toEqual(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw', 'char-ttyS rw', 'char-input r']);
     // The keyboard reader only reads its device (O_RDONLY): no write access is granted.

@@ -365,7 +365,10 @@ describe('TriggerMessage', () => {
     await waitFor(() => r.csms.of('StatusNotification').length === before + 1, 'status');
     expect(r.csms.of('StatusNotification')[before].connectorId).toBe(2);
     expect(await r.csms.call('TriggerMessage', { requestedMessage: 'StatusNotification', connectorId: 5 })).toEqual({ status: 'Rejected' });
-    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'DiagnosticsStatusNotification' })).toEqual({ status: 'NotImplemented' });
+    // no diagnostics upload runs: Idle (only ever sent when triggered)
+    expect(await r.csms.call('TriggerMessage', { requestedMessage: 'DiagnosticsStatusNotification' })).toEqual({ status: 'Accepted' });
+    await waitFor(() => r.csms.of('DiagnosticsStatusNotification').length, 'diagnostics status');
+    expect(r.csms.of('DiagnosticsStatusNotification')).toEqual([{ status: 'Idle' }]);
   });
 
   it('StatusNotification without connectorId: connector 0 and every connector', async () => {

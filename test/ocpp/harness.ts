@@ -1,6 +1,6 @@
 import { startOcpp } from '../../src/ocpp/index.js';
 import { ocppConfigSchema } from '../../src/config/ocpp.js';
-import type { ChargePoint } from '../../src/ocpp/index.js';
+import type { ChargePoint, OcppContext } from '../../src/ocpp/index.js';
 import type { FirmwareDeps } from '../../src/ocpp/v16/charge-point.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log.js';
@@ -34,6 +34,8 @@ export interface RigOptions {
   log: Logger;
   /** firmware updates (UpdateFirmware / SignedUpdateFirmware); without it they are NotSupported */
   firmware: FirmwareDeps;
+  /** GetDiagnostics / GetLog (default: none, NotSupported) */
+  diagnostics: OcppContext['diagnostics'];
 }
 
 export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
@@ -75,7 +77,7 @@ export async function rig(opts: Partial<RigOptions> = {}): Promise<Rig> {
     });
     const config = { ocpp, auth: { mode: 'ocpp', tags: [], freeIdTag: 'FREE' }, connectors: [{ id: 1, phases: 1 }, { id: 2, phases: 3 }] } as unknown as Config;
     r.station = new FakeStation(db, { trust: o.trust ?? 'always', locks: o.locks ?? true });
-    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: o.log ?? silentLogger(), ...(o.firmware ? { firmware: o.firmware } : {}) });
+    const h = await startOcpp({ config, station: r.station, repos: ocppRepositories(db, ocpp), sessionHooks: r.station.sessions, log: o.log ?? silentLogger(), ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.diagnostics ? { diagnostics: o.diagnostics } : {}) });
     r.cp = h.chargePoint;
     r.stop = h.stop;
   }

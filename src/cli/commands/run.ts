@@ -26,7 +26,8 @@ export async function runCommand(options: { config: string }): Promise<number> {
     throw err;
   }
   for (const secret of secretValues(loaded.config)) logSecrets.add(secret);
-  const log = await createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+  const { level, format, file, fileMaxMB } = loaded.config.log;
+  const log = await createLogger({ level, format, ...(file ? { file: { path: file, maxBytes: fileMaxMB * 1024 * 1024 } } : {}) });
   for (const w of configWarnings(loaded.config, loaded.file)) log.warn(`config: ${w}`);
 
   // One process drives the outputs: not while `evsed hw test` does (systemd's Restart= tries again).
@@ -111,6 +112,10 @@ export async function runCommand(options: { config: string }): Promise<number> {
       daemon.onRestart((why) => {
         log.warn({ why }, 'restarting the daemon');
         restart('Reboot');
+      });
+      daemon.onExit((why) => {
+        log.warn({ why }, 'exiting: the service manager starts the new release');
+        void shutdown('update', 'Reboot');
       });
     };
     boot().catch((err: unknown) => {

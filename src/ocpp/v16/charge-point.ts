@@ -29,6 +29,9 @@ import type { ReleaseInstaller } from '../../maintenance/release/types.js';
 import { download as transferDownload, type DownloadRequest, type DownloadResult } from '../../maintenance/transfer/index.js';
 import { DEFAULT_FIRMWARE_MAX_BYTES, FirmwareUpdater, type FirmwareNotification } from './firmware/updater.js';
 import type { ManufacturerRoots } from './firmware/signature.js';
+import type { ArchiveRequest, ArchiveResult } from '../../maintenance/diagnostics/archive.js';
+import { upload as transferUpload, type UploadRequest } from '../../maintenance/transfer/index.js';
+import { DiagnosticsUploads, type StatusAction } from './diagnostics/uploads.js';
 
 /** On stop, how long a transaction message already sent may take to be answered before the link closes. */
 const STOP_IN_FLIGHT_GRACE_MS = 2000;
@@ -55,13 +58,15 @@ export interface ChargePointDeps {
   storageDir?: string;
   /** Firmware updates (UpdateFirmware, SignedUpdateFirmware); without it they are answered NotSupported. */
   firmware?: FirmwareDeps;
+  /** GetDiagnostics and GetLog; without it they are answered NotSupported. */
+  diagnostics?: DiagnosticsDeps;
   log: Logger;
 }
 
 export interface FirmwareDeps {
   installer: ReleaseInstaller;
-  /** The installed ManufacturerRootCertificates (none: plain UpdateFirmware is allowed). */
-  roots: ManufacturerRoots;
+  /** The installed ManufacturerRootCertificates (none: plain UpdateFirmware is allowed); default: the security extension's certificate store. */
+  roots?: ManufacturerRoots;
   /** Where bundles are downloaded (in storage.dir: a download resumes after a restart). */
   dir: string;
   /** The largest bundle downloaded; default DEFAULT_FIRMWARE_MAX_BYTES. */
@@ -70,6 +75,17 @@ export interface FirmwareDeps {
   restart(why: string): void;
   /** The transfer (default: maintenance/transfer download). */
   download?: (req: DownloadRequest) => Promise<DownloadResult>;
+}
+
+export interface DiagnosticsDeps {
+  /** Builds the archive (maintenance/diagnostics DiagnosticsCollector). */
+  build(req: ArchiveRequest): Promise<ArchiveResult>;
+  /** Where archives are made (in storage.dir). */
+  dir: string;
+  /** The transfer (default: maintenance/transfer upload). */
+  upload?: (req: UploadRequest) => Promise<void>;
+  /** The security log's lines of a window (GetLog SecurityLog); the security extension provides it. */
+  securityLog?: (from?: Date, to?: Date) => string[];
 }
 
 /**
@@ -105,6 +121,8 @@ export class ChargePoint {
   readonly securityExtension: SecurityExtension;
   /** The firmware job, when the station has a release installer. */
   readonly firmware?: FirmwareUpdater;
+  /** GetDiagnostics / GetLog uploads, when the station has a diagnostics collector. */
+  readonly diagnostics?: DiagnosticsUploads;
   private readonly subs = new Subscriptions();
 
   constructor(private readonly d: ChargePointDeps) {
@@ -186,6 +204,7 @@ export class ChargePoint {
     });
     this.statusReporter = new StatusReporter(st, lc);
     if (d.firmware) this.firmware = this.firmwareUpdater(d.firmware);
+    if (d.diagnostics) this.diagnostics = this.diagnosticsUploads(d.diagnostics);
     this.meterValues = new MeterValuesReporter({
       station: st, keys: this.keys, queue: this.queue, ledger: this.ledger, alignedReadings: repos.alignedReadings,
       timers: this.timers, session: lc, kick: () => this.outbox.kick(),
@@ -249,6 +268,7 @@ export class ChargePoint {
     this.securityExtension.start();
     this.lifecycle.start();
     this.firmware?.start();
+    void this.diagnostics?.recover();
     registerHandlers(this.link.client, this.handlerContext());
     st.registerStatus('ocpp', () => this.status());
     this.meterValues.scheduleAligned();
@@ -257,6 +277,8 @@ export class ChargePoint {
 
   async stop(): Promise<void> {
     this.firmware?.stop();
+    // an upload under way ends as UploadFailed, queued before the queue settles
+    await this.diagnostics?.stop();
     // Transaction messages of sessions the stop just ended go out first, while the boot is still
     // accepted (a StopTransaction behind a slow StatusNotification was lost to the close before).
     await this.outbox.settle(STOP_SETTLE_MS);
@@ -294,6 +316,7 @@ export class ChargePoint {
       security: this.security,
       securityExtension: this.securityExtension,
       ...(this.firmware ? { firmware: this.firmware } : {}),
+      ...(this.diagnostics ? { diagnostics: this.diagnostics } : {}),
       triggers: {
         bootNotification: () => lc.triggerBoot(),
         heartbeat: () => lc.heartbeat({ triggered: true }),
@@ -304,6 +327,14 @@ export class ChargePoint {
           if (this.firmware) await this.firmware.sendStatus();
           else await lc.send('FirmwareStatusNotification', { status: 'Idle' }, { triggered: true });
         },
+        diagnosticsStatus: async () => {
+          if (this.diagnostics) await this.diagnostics.sendDiagnosticsStatus();
+          else await lc.send('DiagnosticsStatusNotification', { status: 'Idle' }, { triggered: true });
+        },
+        logStatus: async () => {
+          if (this.diagnostics) await this.diagnostics.sendLogStatus();
+          else await lc.send('LogStatusNotification', { status: 'Idle' }, { triggered: true });
+        },
       },
     };
   }
@@ -312,7 +343,7 @@ export class ChargePoint {
     const { station: st, repos } = this.d;
     return new FirmwareUpdater({
       installer: f.installer,
-      roots: f.roots,
+      roots: f.roots ?? { pems: () => this.securityExtension.manufacturerRoots() },
       repo: repos.firmwareJob,
       enqueue: (action, payload) => void this.queue.enqueue(action, null, payload, st.clock.stamp()),
       kick: () => this.outbox.kick(),
@@ -326,6 +357,30 @@ export class ChargePoint {
       security: this.security,
       restart: (why) => f.restart(why),
       log: this.d.log.child({ part: 'firmware' }),
+    });
+  }
+
+  private diagnosticsUploads(x: DiagnosticsDeps): DiagnosticsUploads {
+    const st = this.d.station;
+    return new DiagnosticsUploads({
+      build: (req) => x.build(req),
+      upload: x.upload ?? transferUpload,
+      enqueue: (action: StatusAction, payload) => {
+        this.queue.enqueue(action, null, payload, st.clock.stamp());
+        this.outbox.kick();
+      },
+      sendTriggered: async (action, payload) => void (await this.lifecycle.send(action, payload, { triggered: true })),
+      sleep: (ms, signal) => new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        this.timers.later(ms, resolve);
+      }),
+      wallMs: () => st.clock.wallMs(),
+      stationId: st.info.id,
+      dir: x.dir,
+      securityLog: x.securityLog ?? ((from, to) => this.security.securityLog(from, to)),
+      secrets: () => [this.keys.get('AuthorizationKey') ?? ''],
+      log: this.d.log.child({ part: 'diagnostics' }),
     });
   }
 

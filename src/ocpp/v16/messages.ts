@@ -10,6 +10,7 @@ import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, Chargin
 import type { SecurityCsmsActions } from './security/messages.js';
 import type { CancelReservationConf, CancelReservationReq, ReserveNowConf, ReserveNowReq } from './reservations/messages.js';
 import type { SignedUpdateFirmwareConf, SignedUpdateFirmwareReq, UpdateFirmwareConf, UpdateFirmwareReq } from './firmware/messages.js';
+import type { GetDiagnosticsConf, GetDiagnosticsReq, GetLogConf, GetLogReq } from './diagnostics/messages.js';
 
 /** CiString20Type: idTag, parentIdTag. */
 export type IdToken = string;
@@ -174,11 +175,13 @@ export interface CsmsActions extends SecurityCsmsActions {
   CancelReservation: [CancelReservationReq, CancelReservationConf];
   UpdateFirmware: [UpdateFirmwareReq, UpdateFirmwareConf];
   SignedUpdateFirmware: [SignedUpdateFirmwareReq, SignedUpdateFirmwareConf];
+  GetDiagnostics: [GetDiagnosticsReq, GetDiagnosticsConf];
+  GetLog: [GetLogReq, GetLogConf];
 }
 export type CsmsAction = keyof CsmsActions;
 
 /** Actions of profiles evsed does not implement: answered with a NotSupported CALLERROR, not NotImplemented. */
-export const UNSUPPORTED_ACTIONS = ['GetDiagnostics'] as const;
+export const UNSUPPORTED_ACTIONS = [] as const;
 
 // ------------------------------------------------------------------ charge point → CSMS
 

@@ -154,6 +154,8 @@ export function handlerRig(opts: { keys?: Record<string, string>; locks?: boolea
       },
       meterValues: async (readings) => void rig.triggered.push(['meterValues', readings.map((r) => r.connectorId)]),
       firmwareStatus: async () => void rig.triggered.push(['firmwareStatus']),
+      diagnosticsStatus: async () => void rig.triggered.push(['diagnosticsStatus']),
+      logStatus: async () => void rig.triggered.push(['logStatus']),
     },
   };
   return rig;

@@ -158,11 +158,11 @@ describe('SignCertificate and CertificateSigned', () => {
     expect(readdirSync(join(s.dir, 'certificates', 'charge-point'))).toEqual([]);
   });
 
-  it('without CpoName the trigger is Rejected; FirmwareStatusNotification is triggered as by TriggerMessage', async () => {
+  it('without CpoName the trigger is Rejected; FirmwareStatusNotification and LogStatusNotification are triggered', async () => {
     const { t } = await profile3();
     expect(await call(t, 'ExtendedTriggerMessage', { requestedMessage: 'SignChargePointCertificate' })).toEqual({ status: 'Rejected' });
     expect(await call(t, 'ExtendedTriggerMessage', { requestedMessage: 'FirmwareStatusNotification' })).toEqual({ status: 'Accepted' });
-    expect(await call(t, 'ExtendedTriggerMessage', { requestedMessage: 'LogStatusNotification' })).toEqual({ status: 'NotImplemented' });
+    expect(await call(t, 'ExtendedTriggerMessage', { requestedMessage: 'LogStatusNotification' })).toEqual({ status: 'Accepted' });
     const n = t.csms.of('Heartbeat').length;
     expect(await call(t, 'ExtendedTriggerMessage', { requestedMessage: 'Heartbeat' })).toEqual({ status: 'Accepted' });
     await waitFor(() => t.csms.of('Heartbeat').length > n, 'heartbeat');

@@ -10,6 +10,7 @@ import type { SmartChargingPort } from '../smart-charging/controller.js';
 import type { SecurityEvents } from '../security/events.js';
 import type { SecurityExtensionPort } from '../security/extension.js';
 import type { FirmwarePort } from '../firmware/updater.js';
+import type { DiagnosticsPort } from '../diagnostics/uploads.js';
 
 /** What TriggerMessage can make the charge point send; each runs after the answer went out. */
 export interface Triggers {
@@ -21,6 +22,10 @@ export interface Triggers {
   meterValues(readings: Sample[]): Promise<void>;
   /** FirmwareStatusNotification (TriggerMessage; ExtendedTriggerMessage too): the firmware job's last status, Idle without one. */
   firmwareStatus(): Promise<void>;
+  /** DiagnosticsStatusNotification (TriggerMessage; ExtendedTriggerMessage too): Uploading while a diagnostics upload runs, else Idle. */
+  diagnosticsStatus(): Promise<void>;
+  /** LogStatusNotification (ExtendedTriggerMessage): Uploading with the requestId while a log upload runs, else Idle. */
+  logStatus(): Promise<void>;
 }
 
 /**
@@ -51,6 +56,8 @@ export interface HandlerContext {
   securityExtension: SecurityExtensionPort;
   /** UpdateFirmware / SignedUpdateFirmware; absent when the station has no release installer (NotSupported). */
   firmware?: FirmwarePort;
+  /** GetDiagnostics / GetLog; absent when the station has no diagnostics collector (NotSupported). */
+  diagnostics?: DiagnosticsPort;
 }
 
 export function connectorKnown(station: Pick<StationPort, 'connectorIds'>, id: number): boolean {

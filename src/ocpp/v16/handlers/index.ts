@@ -14,6 +14,7 @@ import { notSupported } from './unsupported.js';
 import { certificateSigned, deleteCertificate, extendedTriggerMessage, getInstalledCertificateIds, installCertificate } from '../security/handlers.js';
 import { cancelReservation, reserveNow } from '../reservations/handlers.js';
 import { signedUpdateFirmware, updateFirmware } from '../firmware/handlers.js';
+import { getDiagnostics, getLog } from '../diagnostics/handlers.js';
 
 export type { HandlerContext, Triggers } from './context.js';
 
@@ -47,6 +48,8 @@ export const HANDLERS: { [A in CsmsAction]: Handler<A> } = {
   CancelReservation: cancelReservation,
   UpdateFirmware: updateFirmware,
   SignedUpdateFirmware: signedUpdateFirmware,
+  GetDiagnostics: getDiagnostics,
+  GetLog: getLog,
 };
 
 /** The part of the ocpp-rpc client handlers are registered on. */

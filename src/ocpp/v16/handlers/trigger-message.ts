@@ -30,6 +30,10 @@ export async function triggerMessage(ctx: Pick<HandlerContext, 'station' | 'boot
       // Idle when no firmware job runs (S16 §4.5: Idle only ever in a triggered notification)
       after(() => t.firmwareStatus());
       return { status: 'Accepted' };
+    case 'DiagnosticsStatusNotification':
+      // Idle when no diagnostics upload runs (Idle is only ever sent when triggered)
+      after(() => t.diagnosticsStatus());
+      return { status: 'Accepted' };
     default:
       return { status: 'NotImplemented' };
   }

@@ -39,6 +39,10 @@ export async function extendedTriggerMessage(
     case 'StatusNotification':
     case 'FirmwareStatusNotification':
       return triggerMessage(ctx, { requestedMessage: req.requestedMessage, ...(req.connectorId !== undefined ? { connectorId: req.connectorId } : {}) });
+    case 'LogStatusNotification':
+      // Uploading with the requestId while a log upload runs, else Idle
+      ctx.afterReply(() => void ctx.triggers.logStatus().catch((err: Error) => ctx.log.warn({ err: err.message }, 'OCPP: triggered LogStatusNotification failed')));
+      return { status: 'Accepted' };
     case 'SignChargePointCertificate':
       if (!ctx.securityExtension.canSignCertificate()) return { status: 'Rejected' };
       ctx.afterReply(() => void ctx.securityExtension.signCertificate().catch((err: Error) => ctx.log.error({ err: err.message }, 'OCPP: SignCertificate failed')));
