@@ -53,11 +53,12 @@ describe('TriggerMessage', () => {
     expect(r.triggered).toEqual([['firmwareStatus']]);
   });
 
-  it('messages of profiles evsed does not implement: NotImplemented, nothing sent', async () => {
+  it('DiagnosticsStatusNotification: Accepted, the diagnostics status sent after the answer', async () => {
     const conf = await triggerMessage(r.ctx, { requestedMessage: 'DiagnosticsStatusNotification' });
     assertSchema('TriggerMessage', 'conf', conf);
-    expect(conf).toEqual({ status: 'NotImplemented' });
-    await r.afterReply();
+    expect(conf).toEqual({ status: 'Accepted' });
     expect(r.triggered).toEqual([]);
+    await r.afterReply();
+    expect(r.triggered).toEqual([['diagnosticsStatus']]);
   });
 });
