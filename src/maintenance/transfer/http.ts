@@ -1,9 +1,7 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { stat, truncate } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, stat, truncate } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { redactUrlPassword } from '../../config/secrets.js';
 import { TransferError, type DownloadResult, type UploadRequest } from './types.js';
@@ -54,17 +52,26 @@ function request(url: URL, method: string, headers: Record<string, string | numb
   });
 }
 
-/** Counts bytes through and fails once more than `max` have passed. */
-function byteLimit(max: number, already: number, url: URL): Transform & { count: number } {
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      t.count += chunk.length;
-      if (already + t.count > max) cb(new TransferError('too-large', `${redactUrlPassword(url.toString())}: larger than ${max} bytes`));
-      else cb(null, chunk);
-    },
-  }) as Transform & { count: number };
-  t.count = 0;
-  return t;
+/**
+ * Writes the body into `part` from `from` on, each chunk on disk before the next is read: when the
+ * connection drops, every byte received so far is in the file for the next attempt to continue
+ * (a stream pipeline would discard what it still buffered). Returns the bytes written.
+ */
+async function writeBody(res: IncomingMessage, part: string, from: number, max: number, url: URL): Promise<number> {
+  const fh = await open(part, from > 0 ? 'r+' : 'w');
+  let count = 0;
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (from + count + chunk.length > max) throw new TransferError('too-large', `${redactUrlPassword(url.toString())}: larger than ${max} bytes`);
+      await fh.write(chunk, 0, chunk.length, from + count);
+      count += chunk.length;
+    }
+  } catch (err) {
+    throw networkError(url, err as NodeJS.ErrnoException);
+  } finally {
+    await fh.close();
+  }
+  return count;
 }
 
 /** Downloads over http(s) into `part`, continuing it with a Range request when it holds bytes already. */
@@ -97,16 +104,11 @@ export async function httpDownload(start: URL, part: string, maxBytes: number, o
       res.destroy();
       throw new TransferError('too-large', `${redactUrlPassword(url.toString())}: ${resumedFrom + length} bytes, more than ${maxBytes}`);
     }
-    const limit = byteLimit(maxBytes, resumedFrom, url);
-    try {
-      await pipeline(res, limit, createWriteStream(part, resumedFrom > 0 ? { flags: 'r+', start: resumedFrom } : { flags: 'w' }));
-    } catch (err) {
-      throw networkError(url, err as NodeJS.ErrnoException);
+    const count = await writeBody(res, part, resumedFrom, maxBytes, url);
+    if (length !== undefined && count !== length) {
+      throw new TransferError('protocol', `${redactUrlPassword(url.toString())}: got ${count} of ${length} bytes`);
     }
-    if (length !== undefined && limit.count !== length) {
-      throw new TransferError('protocol', `${redactUrlPassword(url.toString())}: got ${limit.count} of ${length} bytes`);
-    }
-    return { bytes: resumedFrom + limit.count, resumedFrom };
+    return { bytes: resumedFrom + count, resumedFrom };
   }
   throw new TransferError('protocol', `${redactUrlPassword(start.toString())}: more than ${MAX_REDIRECTS} redirects`);
 }
