@@ -207,7 +207,7 @@ export async function startDaemon(loaded: LoadedConfig, log: Logger, opts: Daemo
     const [{ startOcpp }, { createOcppRepositories }] = await ocppModules;
     const repos = createOcppRepositories(db, { queueBounds: { maxMessages: config.ocpp.maxQueuedMessages, maxBytes: config.ocpp.maxQueueBytes } });
     // GetDiagnostics / GetLog: the archive of this station (journal or log.file, config redacted, versions, store, queues)
-    const collector = new DiagnosticsCollector(stationProviders({ config, store: new StoreDiagnostics(db), scrub: (t) => logSecrets.scrub(t) }));
+    const collector = new DiagnosticsCollector(stationProviders({ config, store: new StoreDiagnostics(db), scrub: (t) => logSecrets.scrub(t), storageDir: loaded.storageDir }));
     const diagnostics = { build: collector.build.bind(collector), dir: join(loaded.storageDir, 'diagnostics') };
     // UpdateFirmware / SignedUpdateFirmware: bundles into storage.dir, installed beside the running release;
     // the process then exits so that the service manager starts the new `current`

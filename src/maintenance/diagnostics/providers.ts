@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { arch, release, type } from 'node:os';
 import { secretValues } from '../../config/secrets.js';
 import type { Config } from '../../config/schema.js';
@@ -14,6 +15,8 @@ export interface StationDiagnosticsSources {
   /** The logger's own scrubbing (every secret registered with it, e.g. an AuthorizationKey the CSMS set). */
   scrub?(text: string): string;
   env?: NodeJS.ProcessEnv;
+  /** storage.dir: the private keys the security extension made (`certificates/`) are scrubbed too. */
+  storageDir?: string;
 }
 
 /** The providers of a running station's archive: journal or log.file, its config, versions, store and queues. */
@@ -28,12 +31,19 @@ export function stationProviders(s: StationDiagnosticsSources): DiagnosticsProvi
     queues: () => s.store.queueCounts(),
     secrets: () => secretValues(config),
     privateKeys: async () => {
-      const files = [config.ocpp?.clientKey, config.mqtt?.tls?.keyFile].filter((f): f is string => !!f);
+      const stored = s.storageDir ? await keyFilesUnder(join(s.storageDir, 'certificates')) : [];
+      const files = [config.ocpp?.clientKey, config.mqtt?.tls?.keyFile, ...stored].filter((f): f is string => !!f);
       const texts = await Promise.all(files.map((f) => readFile(f, 'utf8').catch(() => '')));
       return texts.filter(Boolean);
     },
     ...(s.scrub ? { scrub: s.scrub } : {}),
   };
+}
+
+/** The private key files (`*key*.pem`) of a directory tree; none when it does not exist. */
+async function keyFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile() && /key.*\.pem$/i.test(e.name)).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
 
 /** The distribution's name (/etc/os-release), read when an archive is made. */
