@@ -3,7 +3,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FULL } from './env.js';
 import { ROOT, spawnDaemon, tempDir, until, writeSimConfig } from '../support/station.js';
 import { Device } from '../maintenance/release/fixtures.js';
 import { RELEASE_ENTRY } from '../../src/maintenance/release/layout.js';
@@ -13,7 +12,8 @@ import { FIRMWARE_VERSION } from '../../src/domain/version.js';
  * The real release flow: `npm run release`'s script on this checkout (built code, production
  * dependencies copied for this arch, about 19 MB), installed as an update over a tiny release, its
  * own self-check run by the installer, then the daemon started from `current` as the unit does.
- * Tens of seconds on a loaded machine: only under `npm run test:torture` (EVSED_TORTURE=1).
+ * Tens of seconds on a loaded machine: only under `npm run test:torture` (EVSED_TORTURE=1;
+ * vitest.config.ts leaves this file out of `npm test`).
  */
 const out = tempDir('evsed-real-release-');
 let dev: Device | undefined;
@@ -22,8 +22,7 @@ afterAll(() => {
   dev?.dispose();
 });
 
-if (!FULL) console.log('SKIPPED: the real `npm run release` flow did not run (about 19 MB copied and packed): npm run test:torture runs it');
-describe.skipIf(!FULL)('npm run release, then evsed update of that bundle', () => {
+describe('npm run release, then evsed update of that bundle', () => {
   it('builds a signed bundle of this checkout that installs, passes its self-check and runs the daemon from current', async () => {
     dev = new Device();
     const keys = generateKeyPairSync('ed25519');
