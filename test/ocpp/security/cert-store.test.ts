@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore } from '../../../src/ocpp/v16/security/cert-store.js';
 import { chainProblem, hashDataOf, sameHashData } from '../../../src/ocpp/v16/security/x509.js';
 import { tempDir } from '../helpers.js';
-import { TestCa } from './pki.js';
+import { TestCa } from '../../support/test-pki.js';
 
 /** The certificate store and the chain check on their own (files in a temporary storage directory). */
 const cleanups: (() => void)[] = [];

@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../csms.js';
 import { assertSchema } from '../handlers/fixture.js';
-import { TestCa, x509, type Issued } from './pki.js';
+import { TestCa, x509, type Issued } from '../../support/test-pki.js';
 import { loggedTypes, secureStation, tlsCsms, type Cleanups, type SecureStation, type TlsCsms } from './tls-rig.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../csms.js';
-import { TestCa, type Issued } from './pki.js';
+import { TestCa, type Issued } from '../../support/test-pki.js';
 import { loggedTypes, secureStation, tlsCsms, type Cleanups, type SecureStation, type TlsCsms } from './tls-rig.js';
 
 /** The SecurityProfile key (whitepaper A05; OCTT TC_083 upgrade, TC_084 refused downgrade). */

@@ -11,7 +11,7 @@ import type { Db } from '../../../src/store/db.js';
 import { Csms } from '../csms.js';
 import { FakeStation } from '../fake-station.js';
 import { ocppRepositories, openTestDb, tempDir } from '../helpers.js';
-import { TestCa, type Issued } from './pki.js';
+import { TestCa, type Issued } from '../../support/test-pki.js';
 
 export type Cleanups = (() => Promise<void> | void)[];
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../csms.js';
-import { TestCa, type Issued } from './pki.js';
+import { TestCa, type Issued } from '../../support/test-pki.js';
 import { loggedTypes, secureStation, tlsCsms, type Cleanups } from './tls-rig.js';
 
 /** TLS to the CSMS with a test CA made in the test (security profiles 2 and 3, whitepaper A00/A02). */
