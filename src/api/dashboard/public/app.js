@@ -439,6 +439,8 @@ function onSample(x) {
     addPoint(x.connectorId, x.sessionId, x.wallMs / 1000, x.powerW);
   }
   renderConnector(x.connectorId);
+  // the running row of the history shows the same figure as the card, changed by the same event
+  renderRunningRows();
 }
 
 async function onAction(ev) {
