@@ -151,6 +151,24 @@ export class ServiceManager {
     this.killWhen = match;
   }
 
+  /** SIGKILL the running process as soon as `seen()` holds (polled every few ms while one runs). */
+  killWhenSeen(seen: () => boolean, what: string): Promise<Run> {
+    return new Promise((resolveKill, reject) => {
+      const end = Date.now() + 60_000;
+      const poll = setInterval(() => {
+        const c = this.child;
+        if (c && c.exitCode === null && c.signalCode === null && seen()) {
+          clearInterval(poll);
+          c.kill('SIGKILL');
+          resolveKill(this.runs.at(-1)!);
+        } else if (Date.now() > end || this.stopped) {
+          clearInterval(poll);
+          reject(new Error(`never saw ${what}\n${this.output()}`));
+        }
+      }, 2);
+    });
+  }
+
   /** SIGKILL now. */
   kill(): void {
     this.child?.kill('SIGKILL');
