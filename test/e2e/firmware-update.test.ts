@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startFtpServer } from '../support/file-servers.js';
 import { ended, fwStation, killedAt, NEW, OLD, serve, statuses, timeline, updateFirmware, type FwStation } from '../support/firmware-rig.js';
 
 /**
@@ -33,6 +34,20 @@ describe('firmware update with real processes', { timeout: 120_000 }, () => {
     expect(r.mgr.runs.at(-1)!.code).toBeUndefined();
     // It proved itself: the guard counts no more starts.
     expect(existsSync(join(r.st.storage, 'update/trial'))).toBe(false);
+  });
+
+  it('the same over ftp (many 1.6 backends use it): Installed and the new version boots', async () => {
+    r = await fwStation();
+    const ftp = await startFtpServer();
+    try {
+      writeFileSync(join(ftp.root, 'evsed.tar'), await r.st.bundle(NEW));
+      await updateFirmware(r, `${ftp.url}/evsed.tar`);
+      expect(await ended(r), r.mgr.output()).toBe('Installed');
+      expect(timeline(r)).toEqual([`boot:${OLD}`, 'fw:Downloading', 'fw:Downloaded', 'fw:Installing', `boot:${NEW}`, 'fw:Installed']);
+      expect(r.st.current()).toBe(NEW);
+    } finally {
+      await ftp.close();
+    }
   });
 
   it('a bundle with a bad signature: InstallationFailed, the InvalidFirmwareSignature security event, nothing switched', async () => {

@@ -165,6 +165,11 @@ export async function killedAt(step: KillStep): Promise<void> {
     const t = timeline(r);
     expect(t.slice(-2)).toEqual([`boot:${NEW}`, 'fw:Installed']);
     expect(t.filter((x) => x === 'fw:Installed')).toHaveLength(1);
+    // In order across the restarts: a step may be told again after a restart, never one told before it.
+    const order = ['Downloading', 'Downloaded', 'Installing', 'Installed'];
+    const ranks = statuses(r).map((x) => order.indexOf(x));
+    expect(ranks.every((k, i) => k >= 0 && (i === 0 || k >= ranks[i - 1]!)), t.join(' ')).toBe(true);
+    console.log(`killed at ${step}: ${t.join(' ')}`);
     expect(r.st.current()).toBe(NEW);
     const last = r.mgr.runs.at(-1)!;
     expect(last.release).toBe(NEW);
