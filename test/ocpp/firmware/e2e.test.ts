@@ -24,7 +24,7 @@ let ftp: FtpFileServer | undefined;
 let dir: string | undefined;
 afterEach(async () => {
   await r?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(join(dir, '..'), { recursive: true, force: true });
   dir = undefined;
   await http?.close();
   await ftp?.close();
@@ -42,7 +42,8 @@ async function start(): Promise<FwRig> {
   const installer = new FakeInstaller();
   const roots: string[] = [];
   const restarts: string[] = [];
-  dir = mkdtempSync(join(tmpdir(), 'evsed-fw-downloads-'));
+  // storage.dir/firmware as on a fresh station: not there yet (the job makes it).
+  dir = join(mkdtempSync(join(tmpdir(), 'evsed-fw-')), 'firmware');
   const firmware: FirmwareDeps = { installer, roots: { pems: () => roots }, dir, restart: (why) => void restarts.push(why) };
   const rr = await rig({ firmware });
   r = rr;

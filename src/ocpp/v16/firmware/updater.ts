@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StationClock, StationPort } from '../../../evse/port.js';
 import type { Logger } from '../../../log.js';
@@ -270,6 +270,8 @@ export class FirmwareUpdater implements FirmwarePort {
     const { d } = this;
     const abort = (this.abort = new AbortController());
     try {
+      // storage.dir/firmware does not exist on a fresh station (only the service user may read bundles).
+      mkdirSync(d.dir, { recursive: true, mode: 0o700 });
       const r = await d.download({ url: job.location, dest: this.bundlePath(job), maxBytes: d.maxBytes, signal: abort.signal });
       if (!this.live(gen, job)) return;
       d.log.info({ bytes: r.bytes, resumedFrom: r.resumedFrom }, 'firmware: downloaded');
