@@ -84,6 +84,8 @@ describe('http download', () => {
     expect(await kind(download({ url: `${srv.url}/fw/evsed.tar`, dest, maxBytes: 1_000_000 }))).toBe('refused');
     expect(await kind(download({ url: 'http://127.0.0.1:1/x', dest, maxBytes: 1000 }))).toBe('unreachable');
     expect(await kind(download({ url: 'gopher://x/y', dest, maxBytes: 1000 }))).toBe('bad-url');
+    // this side's fault, not the server's: the destination folder is missing
+    expect(await kind(download({ url: `${srv.url}/fw/evsed.tar`, dest: join(dir, 'missing', 'f.tar'), maxBytes: 1_000_000 }))).toBe('local');
   });
 });
 
@@ -157,5 +159,6 @@ describe('ftp', () => {
     const bad = ftp.url.replace(ftp.password, 'wrong');
     expect(await kind(download({ url: `${bad}/evsed.tar`, dest: join(dir, 'x'), maxBytes: 1_000_000, idleTimeoutMs: 5000 }))).toBe('permission');
     expect(await kind(download({ url: `${ftp.url}/missing.tar`, dest: join(dir, 'y'), maxBytes: 1_000_000 }))).toBe('not-found');
+    expect(await kind(download({ url: `${ftp.url}/evsed.tar`, dest: join(dir, 'missing', 'z'), maxBytes: 1_000_000 }))).toBe('local');
   });
 });

@@ -1,5 +1,4 @@
 import { describe, it } from 'vitest';
-import { FULL } from './env.js';
 import { KILL_STEPS, killedAt } from '../support/firmware-rig.js';
 
 /**
@@ -8,8 +7,7 @@ import { KILL_STEPS, killedAt } from '../support/firmware-rig.js';
  * new release. A few seconds each: only under `npm run test:torture` (npm test runs download and
  * switch in test/e2e/firmware-update.test.ts).
  */
-if (!FULL) console.log('SKIPPED: SIGKILL at every firmware update step did not run: npm run test:torture runs it');
-describe.skipIf(!FULL)('SIGKILL at every step of a firmware update', { timeout: 120_000 }, () => {
+describe('SIGKILL at every step of a firmware update', { timeout: 120_000 }, () => {
   it.each(KILL_STEPS)('killed at %s: a working release starts and the CSMS hears Installed', async (step) => {
     await killedAt(step);
   });

@@ -1,7 +1,7 @@
 import { Client, FTPError } from 'basic-ftp';
 import { stat } from 'node:fs/promises';
 import { redactUrlPassword } from '../../config/secrets.js';
-import { TransferError, type DownloadResult } from './types.js';
+import { localFailure, TransferError, type DownloadResult } from './types.js';
 
 interface FtpOptions {
   idleTimeoutMs: number;
@@ -11,6 +11,8 @@ interface FtpOptions {
 
 function ftpError(url: URL, err: unknown): TransferError {
   if (err instanceof TransferError) return err;
+  const local = localFailure(err);
+  if (local) return local;
   const where = redactUrlPassword(url.toString());
   if (err instanceof FTPError) {
     if (err.code === 530) return new TransferError('permission', `${where}: ${err.message}`);

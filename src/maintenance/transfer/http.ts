@@ -4,7 +4,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { redactUrlPassword } from '../../config/secrets.js';
-import { TransferError, type DownloadResult, type UploadRequest } from './types.js';
+import { localFailure, TransferError, type DownloadResult, type UploadRequest } from './types.js';
 
 const MAX_REDIRECTS = 5;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -24,6 +24,8 @@ function statusError(url: URL, status: number): TransferError {
 
 function networkError(url: URL, err: NodeJS.ErrnoException): TransferError {
   if (err instanceof TransferError) return err;
+  const local = localFailure(err);
+  if (local) return local;
   if (err.name === 'AbortError') return new TransferError('aborted', 'transfer aborted');
   return new TransferError('unreachable', `${redactUrlPassword(url.toString())}: ${err.code ?? err.message}`);
 }
@@ -58,7 +60,9 @@ function request(url: URL, method: string, headers: Record<string, string | numb
  * (a stream pipeline would discard what it still buffered). Returns the bytes written.
  */
 async function writeBody(res: IncomingMessage, part: string, from: number, max: number, url: URL): Promise<number> {
-  const fh = await open(part, from > 0 ? 'r+' : 'w');
+  const fh = await open(part, from > 0 ? 'r+' : 'w').catch((err: unknown) => {
+    throw localFailure(err) ?? err;
+  });
   let count = 0;
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {

@@ -34,7 +34,17 @@ export interface UploadRequest {
   signal?: AbortSignal;
 }
 
-export type TransferFailure = 'bad-url' | 'unreachable' | 'timeout' | 'refused' | 'not-found' | 'permission' | 'too-large' | 'aborted' | 'protocol';
+/** `local`: this side's file system (the destination folder missing, the card full or read-only), not the server. */
+export type TransferFailure = 'bad-url' | 'unreachable' | 'timeout' | 'refused' | 'not-found' | 'permission' | 'too-large' | 'aborted' | 'protocol' | 'local';
+
+const LOCAL_SYSCALLS = new Set(['open', 'write', 'read', 'rename', 'fsync', 'mkdir', 'stat', 'ftruncate']);
+
+/** A file-system error of this side (it has a syscall on a path), as a TransferError of kind `local`. */
+export function localFailure(err: unknown): TransferError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && e.syscall && LOCAL_SYSCALLS.has(e.syscall) && e.path) return new TransferError('local', `${e.code ?? 'error'} on ${e.path} (${e.syscall})`);
+  return undefined;
+}
 
 export class TransferError extends Error {
   override readonly name = 'TransferError';
