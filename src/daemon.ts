@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { LoadedConfig } from './config/load.js';
 import { parseListen } from './config/zod-helpers.js';
 import { SystemClock } from './hal/clock.js';
@@ -53,7 +54,6 @@ import { startStandaloneProof } from './maintenance/release/trial-proof.js';
 import { DiagnosticsCollector } from './maintenance/diagnostics/archive.js';
 import { stationProviders } from './maintenance/diagnostics/providers.js';
 import { StoreDiagnostics } from './store/diagnostics.js';
-import { join } from 'node:path';
 
 export interface Daemon {
   station: StationPort;
