@@ -151,8 +151,10 @@ export async function measureEdgeToContactor(d: Daemon, events: number) {
 /** Edge -> contactor latency on an otherwise idle sim station, or beside a `load` (e.g. an OCPP replay). */
 export async function benchControlLatency(opts: { events: number; load?: () => Promise<() => Promise<void>> }): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'evsed-bench-'));
-  const d = await startDaemon(loadConfig(simConfig(dir)), silentLogger());
+  // The load is set up first: filling its backlog blocks the loop for seconds, which the station's
+  // stall detector would rightly latch as fault 'stall' (the contactor then never closes).
   const stopLoad = opts.load ? await opts.load() : undefined;
+  const d = await startDaemon(loadConfig(simConfig(dir)), silentLogger());
   try {
     (d.hardware(1) as SimHardware).ev.plug();
     await d.station.presentTag(1, 'BENCH');
