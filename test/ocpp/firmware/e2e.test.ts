@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isoSeconds } from '../../../src/hal/clock.js';
@@ -10,6 +8,7 @@ import { startFtpServer, startHttpFileServer, type FtpFileServer, type HttpFileS
 import { issue, makeCa } from '../../support/test-pki.js';
 import { accepted, rig, waitFor, type Rig } from '../harness.js';
 import { bundleBytes, FakeInstaller, signBytes } from './support.js';
+import { stallingServer } from '../../support/firmware-rig.js';
 
 /**
  * Firmware updates end to end: the charge point against the ocpp-rpc CSMS fixture in strict mode,
@@ -49,40 +48,6 @@ async function start(): Promise<FwRig> {
   r = rr;
   await accepted(rr);
   return { r: rr, installer, roots, restarts };
-}
-
-/**
- * Serves one file: the first GET sends `stallAt` bytes and then nothing more (the socket stays open,
- * as when the station loses power mid-download); later ones answer a Range with 206.
- */
-async function stallingServer(file: Buffer, stallAt: number): Promise<{ url: string; ranges: (string | undefined)[]; close(): Promise<void> }> {
-  const ranges: (string | undefined)[] = [];
-  const sockets = new Set<import('node:net').Socket>();
-  const server = createServer((req, res) => {
-    ranges.push(req.headers.range);
-    const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
-    if (ranges.length === 1) {
-      res.writeHead(200, { 'content-length': file.length });
-      res.write(file.subarray(0, stallAt));
-      return;
-    }
-    res.writeHead(from ? 206 : 200, { 'content-length': file.length - from, ...(from ? { 'content-range': `bytes ${from}-${file.length - 1}/${file.length}` } : {}) });
-    res.end(file.subarray(from));
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    ranges,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /** The restart the job asked for: the next process finds the release the installer switched to. */
@@ -139,7 +104,7 @@ describe('firmware update end to end (strict CSMS, real http and ftp downloads)'
     try {
       const f = await start();
       const rr = f.r;
-      await rr.csms.call('UpdateFirmware', { location: `${server.url}/fw/c`, retrieveDate: isoSeconds(Date.now()), retries: 3, retryInterval: 3600 });
+      await rr.csms.call('UpdateFirmware', { location: server.url, retrieveDate: isoSeconds(Date.now()), retries: 3, retryInterval: 3600 });
       const part = () => readdirSync(dir!).filter((n) => n.endsWith('.part')).map((n) => statSync(join(dir!, n)).size)[0] ?? 0;
       await waitFor(() => part() === 1000, 'the first 1000 bytes on disk');
       await rr.restart();
