@@ -17,9 +17,9 @@ interface HttpOptions {
 
 function statusError(url: URL, status: number): TransferError {
   const where = redactUrlPassword(url.toString());
-  if (status === 404 || status === 410) return new TransferError('not-found', `${where}: HTTP ${status}`);
-  if (status === 401 || status === 403) return new TransferError('permission', `${where}: HTTP ${status}`);
-  return new TransferError('refused', `${where}: HTTP ${status}`);
+  if (status === 404 || status === 410) return new TransferError('not-found', `${where}: HTTP ${status}`, status);
+  if (status === 401 || status === 403) return new TransferError('permission', `${where}: HTTP ${status}`, status);
+  return new TransferError('refused', `${where}: HTTP ${status}`, status);
 }
 
 function networkError(url: URL, err: NodeJS.ErrnoException): TransferError {

@@ -51,6 +51,8 @@ export class TransferError extends Error {
   constructor(
     readonly kind: TransferFailure,
     message: string,
+    /** The HTTP status the server answered with, when the failure is one. */
+    readonly httpStatus?: number,
   ) {
     super(message);
   }

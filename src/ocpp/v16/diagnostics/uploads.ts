@@ -228,7 +228,7 @@ export class DiagnosticsUploads implements DiagnosticsPort {
       await this.d.upload(req);
     } catch (err) {
       const http = /^https?:/i.test(job.location);
-      if (!http || !(err instanceof TransferError) || err.kind !== 'refused' || !/HTTP 405\b/.test(err.message)) throw err;
+      if (!http || !(err instanceof TransferError) || err.httpStatus !== 405) throw err;
       await this.d.upload({ ...req, method: 'POST' });
     }
   }
