@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import { api, tempDir, until, writeSimConfig } from '../support/station.js';
+import { sseStream } from '../support/sse-client.js';
 
 /**
  * What an SSE client sees must never be wrong: after unplug the last status carries no session
@@ -18,29 +19,10 @@ afterAll(async () => {
   await d.stop();
 });
 
-/** Status events of connector 1 as an SSE client parses them. */
+/** Status events as an SSE client parses them. */
 function statusStream() {
-  const ctrl = new AbortController();
-  const events: any[] = [];
-  const done = (async () => {
-    const res = await fetch(`${base}/api/events`, { signal: ctrl.signal });
-    const reader = res.body!.getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) return;
-      buf += new TextDecoder().decode(value);
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const ev = /^event: (.*)$/m.exec(frame)?.[1];
-        const data = /^data: (.*)$/m.exec(frame)?.[1];
-        if (ev === 'status' && data) events.push(JSON.parse(data));
-      }
-    }
-  })().catch(() => undefined);
-  return { events, last: () => events.at(-1), close: async () => { ctrl.abort(); await done; } };
+  const s = sseStream(`${base}/api/events`);
+  return { last: () => s.of('status').at(-1)?.data, get events() { return s.of('status').map((f) => f.data); }, close: () => s.close() };
 }
 
 describe('live state over SSE', () => {

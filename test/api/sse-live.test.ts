@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import { api, tempDir, until, writeSimConfig } from '../support/station.js';
+import { sseStream } from '../support/sse-client.js';
 
 /**
  * The event stream as a reconnecting client meets it: every event has an id, a client that comes
@@ -21,43 +22,9 @@ afterAll(async () => {
   await d.stop();
 });
 
-interface Frame {
-  event: string;
-  id: string | undefined;
-  data: any;
-  atMs: number;
-}
-
 /** Every frame of /api/events as an EventSource parses it. */
 function stream(headers: Record<string, string> = {}) {
-  const ctrl = new AbortController();
-  const frames: Frame[] = [];
-  const done = (async () => {
-    const res = await fetch(`${base}/api/events`, { signal: ctrl.signal, headers });
-    const reader = res.body!.getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) return;
-      buf += new TextDecoder().decode(value);
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const text = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(text)?.[1];
-        const data = /^data: (.*)$/m.exec(text)?.[1];
-        if (event && data) frames.push({ event, id: /^id: (.*)$/m.exec(text)?.[1], data: JSON.parse(data), atMs: performance.now() });
-      }
-    }
-  })().catch(() => undefined);
-  return {
-    frames,
-    of: (event: string) => frames.filter((f) => f.event === event),
-    close: async () => {
-      ctrl.abort();
-      await done;
-    },
-  };
+  return sseStream(`${base}/api/events`, headers);
 }
 
 async function plugAndCharge(): Promise<void> {
